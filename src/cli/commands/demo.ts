@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { generateEvents } from '../../gen/events.ts';
+import { getAnalyzer } from '../../config/project.ts';
+import { partitionRange } from '../../catalog/partition.ts';
+import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
+import { DuckDBEngine } from '../../engine/duckdb/duckdbEngine.ts';
+import { lit } from '../../engine/sql.ts';
+import { formatBytes } from '../../config/size.ts';
+import { action, positiveInt } from '../command.ts';
+import { attemptJson, duration, table } from '../format.ts';
+import { withSession } from '../session.ts';
+import { initProject } from './init.ts';
+
+/** `recount demo`: a day of events through both example analyzers, on embedded defaults. */
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('generate a day of ad-tech events, run both example analyzers, and show the result')
+    .option('--dir <dir>', 'demo project folder', 'recount-demo')
+    .option('--rows-per-hour <n>', 'events per hour', positiveInt('--rows-per-hour'), 50_000)
+    .action(
+      action(async (out, g, opts: { dir: string; rowsPerHour: number }) => {
+        const dir = resolve(opts.dir);
+        const started = Date.now();
+        if (!existsSync(join(dir, 'recount.config.ts'))) initProject(dir);
+        out.info(`project: ${dir}`);
+        const day = '2023-10-12';
+        const gen = await generateEvents({ out: join(dir, 'data/events'), start: `${day}T00`, hours: 24, rowsPerHour: opts.rowsPerHour, seed: 1 });
+        out.info(`generated ${gen.rows.toLocaleString('en')} events in 24 hourly partitions`);
+        return withSession(dir, async (s) => {
+          const hourly = getAnalyzer(s.project, 'ad_impressions_hourly');
+          const daily = getAnalyzer(s.project, 'ad_impressions_daily');
+          const results: AttemptResult[] = [];
+          for (const p of partitionRange(`${day}T00`, `${day}T23`, 'hour')) results.push(await runPartition(s, hourly, p.id, { trigger: 'demo' }));
+          results.push(await runPartition(s, daily, day, { trigger: 'demo' }));
+          const failed = results.filter((r) => r.status !== 'succeeded');
+
+          const session = await new DuckDBEngine().open({ memoryBytes: 500_000_000, threads: 2, spillDir: join(dir, '.recount/spill/demo') });
+          const glob = join(s.project.outputRoot, 'ad_impressions_daily', '*', '*.parquet');
+          const top = await session.query<Record<string, unknown>>(
+            `SELECT ad_id, sum(impression_count)::BIGINT AS impressions, round(sum(total_bid), 2) AS total_bid FROM read_parquet(${lit(glob)}) GROUP BY ad_id ORDER BY impressions DESC, ad_id LIMIT 5`,
+          );
+          session.close();
+
+          const summary = [hourly, daily].map((a) => {
+            const rs = results.filter((r) => r.analyzer === a.name);
+            return {
+              analyzer: a.name,
+              partitions: rs.length,
+              published: rs.filter((r) => r.status === 'succeeded').length,
+              rows: rs.reduce((n, r) => n + (r.rows ?? 0), 0),
+              files: rs.reduce((n, r) => n + (r.files ?? 0), 0),
+              bytes: rs.reduce((n, r) => n + (r.bytes ?? 0), 0),
+              output: join(s.project.outputRoot, a.name),
+            };
+          });
+          out.result({ ok: failed.length === 0, project: dir, summary, topAds: top, failures: failed.map(attemptJson) }, () => {
+            const t = table(['analyzer', 'partitions', 'published', 'rows', 'files', 'size', 'output']);
+            for (const r of summary) t.push([r.analyzer, r.partitions, r.published, r.rows.toLocaleString('en'), r.files, formatBytes(r.bytes), r.output]);
+            out.info(t.toString());
+            for (const f of failed) out.info(`failed: ${f.analyzer} ${f.partition}: ${f.error?.message}`);
+            out.info(`\ntop ads of ${day}, read straight from the published Parquet (${glob}):`);
+            const tt = table(['ad_id', 'impressions', 'total_bid']);
+            for (const r of top) tt.push([String(r.ad_id), String(r.impressions), String(r.total_bid)]);
+            out.info(tt.toString());
+            out.info(`\ndone in ${duration(Date.now() - started)}. Next: npx recount --project ${opts.dir} status ad_impressions_hourly`);
+          });
+          return failed.length ? 1 : 0;
+        });
+      }),
+    );
+}

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { getAnalyzer } from '../../config/project.ts';
+import { parsePartition } from '../../catalog/partition.ts';
+import { rollbackPartition } from '../../commit/rollback.ts';
+import { action, positiveInt } from '../command.ts';
+import { withSession } from '../session.ts';
+
+/** `recount rollback <analyzer> --partition ID [--version V]`: publish a kept older version again. */
+export function registerRollback(program: Command): void {
+  program
+    .command('rollback')
+    .description('publish an older kept version of a partition again (atomically)')
+    .argument('<analyzer>', 'analyzer name')
+    .requiredOption('--partition <id>', 'partition id')
+    .option('--version <v>', 'version number to publish (default: the one before the published one)', positiveInt('--version'))
+    .action(
+      action(async (out, g, name: string, opts: { partition: string; version?: number }) =>
+        withSession(g.project, async (s) => {
+          const analyzer = getAnalyzer(s.project, name);
+          const p = parsePartition(opts.partition, analyzer.grain);
+          const r = await rollbackPartition(s.store, s.layout, analyzer.name, p.id, opts.version);
+          out.result({ ok: true, analyzer: analyzer.name, partition: p.id, from: r.from, to: r.to }, () =>
+            out.info(r.from === r.to ? `${analyzer.name} ${p.id}: v${r.to} is already published` : `${analyzer.name} ${p.id}: published v${r.to} (was v${r.from})`),
+          );
+        }),
+      ),
+    );
+}

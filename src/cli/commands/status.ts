@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { getAnalyzer } from '../../config/project.ts';
+import { parsePartition } from '../../catalog/partition.ts';
+import { formatBytes } from '../../config/size.ts';
+import type { StateStore } from '../../state/store.ts';
+import { action } from '../command.ts';
+import { status, table } from '../format.ts';
+import { withSession } from '../session.ts';
+
+async function partitionSummary(store: StateStore, analyzer: string) {
+  const partitions = await store.listPartitions(analyzer);
+  const attempts = await store.listAttempts({ analyzer, limit: 100_000 });
+  const latest = new Map<string, (typeof attempts)[number]>();
+  for (const a of attempts) if (!latest.has(a.partition_id)) latest.set(a.partition_id, a);
+  const rows = [];
+  for (const p of partitions) {
+    const v = p.published_seq === null ? undefined : await store.getVersion(analyzer, p.partition_id, p.published_seq);
+    const last = latest.get(p.partition_id);
+    rows.push({
+      partition: p.partition_id,
+      publishedVersion: p.published_seq,
+      rows: v ? Number(v.rows) : null,
+      files: v ? Number(v.files) : null,
+      bytes: v ? Number(v.bytes) : null,
+      publishedAt: v?.published_at ?? null,
+      lastAttempt: last ? { id: last.attempt_id, status: last.status, startedAt: last.started_at, errorCode: last.error_code, error: last.error_message } : null,
+    });
+  }
+  return rows;
+}
+
+/** `recount status [analyzer] [--partition ID]`: what is published, what ran, what failed. */
+export function registerStatus(program: Command): void {
+  program
+    .command('status')
+    .description('show analyzers, their partitions, versions, attempts and check results')
+    .argument('[analyzer]', 'analyzer name (default: all)')
+    .option('--partition <id>', 'one partition: its versions, attempts and checks')
+    .action(
+      action(async (out, g, name: string | undefined, opts: { partition?: string }) =>
+        withSession(g.project, async (s) => {
+          if (!name) {
+            const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; newestPublished: string | null; lastRun: string | null }[] = [];
+            for (const a of s.project.analyzers.values()) {
+              const rows = await partitionSummary(s.store, a.name);
+              const failing = rows.filter((r) => r.lastAttempt && r.lastAttempt.status !== 'succeeded' && r.lastAttempt.status !== 'running');
+              summary.push({
+                analyzer: a.name,
+                grain: a.grain,
+                inputs: a.inputs,
+                partitions: rows.length,
+                published: rows.filter((r) => r.publishedVersion !== null).length,
+                failing: failing.map((r) => r.partition),
+                running: rows.filter((r) => r.lastAttempt?.status === 'running').length,
+                newestPublished: rows.filter((r) => r.publishedVersion !== null).at(-1)?.partition ?? null,
+                lastRun: rows.map((r) => r.lastAttempt?.startedAt ?? '').sort().at(-1) || null,
+              });
+            }
+            out.result({ ok: true, analyzers: summary }, () => {
+              const t = table(['analyzer', 'grain', 'published', 'failing', 'running', 'newest published', 'last run']);
+              for (const r of summary) t.push([r.analyzer, r.grain, String(r.published), r.failing.length ? status('failed') + ` ${r.failing.length}` : '0', String(r.running), r.newestPublished ?? '-', r.lastRun ?? '-']);
+              out.info(t.toString());
+            });
+            return summary.some((r) => r.failing.length) ? 1 : 0;
+          }
+          const analyzer = getAnalyzer(s.project, name);
+          if (!opts.partition) {
+            const rows = await partitionSummary(s.store, analyzer.name);
+            out.result({ ok: true, analyzer: analyzer.name, partitions: rows }, () => {
+              const t = table(['partition', 'version', 'rows', 'files', 'size', 'last attempt', 'error']);
+              for (const r of rows) {
+                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows ?? '-', r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}] ${(r.lastAttempt.error ?? '').slice(0, 60)}` : '']);
+              }
+              out.info(rows.length ? t.toString() : `${analyzer.name}: nothing has run yet`);
+            });
+            return 0;
+          }
+          const p = parsePartition(opts.partition, analyzer.grain);
+          const partition = await s.store.getPartition(analyzer.name, p.id);
+          const versions = await s.store.listVersions(analyzer.name, p.id);
+          const attempts = await s.store.listAttempts({ analyzer: analyzer.name, partitionId: p.id, limit: 20 });
+          const checks = attempts[0] ? await s.store.checkResults(attempts[0].attempt_id) : [];
+          const detail = {
+            ok: true,
+            analyzer: analyzer.name,
+            partition: p.id,
+            publishedVersion: partition?.published_seq ?? null,
+            publishedPath: s.layout.publishedPath(analyzer.name, p),
+            versions: versions.map((v) => ({ version: v.seq, status: v.status, rows: Number(v.rows), files: Number(v.files), bytes: Number(v.bytes), attemptId: v.attempt_id, engineVersion: v.engine_version, inputFingerprint: v.input_fingerprint, createdAt: v.created_at, dir: v.dir })),
+            attempts: attempts.map((a) => ({ attemptId: a.attempt_id, status: a.status, startedAt: a.started_at, finishedAt: a.finished_at, rows: a.rows === null ? null : Number(a.rows), peakRssBytes: a.peak_rss_bytes === null ? null : Number(a.peak_rss_bytes), threads: a.threads, error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null })),
+            lastChecks: checks.map((c) => ({ name: c.name, kind: c.kind, severity: c.severity, passed: c.passed === 1, failing: Number(c.failing), sample: JSON.parse(c.sample_json) as unknown[], message: c.message })),
+          };
+          out.result(detail, () => {
+            out.info(`${analyzer.name} ${p.id}: published ${detail.publishedVersion === null ? 'nothing yet' : `v${detail.publishedVersion}`} at ${detail.publishedPath}`);
+            const vt = table(['version', 'status', 'rows', 'files', 'size', 'created']);
+            for (const v of detail.versions) vt.push([`v${v.version}`, status(v.status), v.rows, v.files, formatBytes(v.bytes), v.createdAt]);
+            out.info(vt.toString());
+            const at = table(['attempt', 'status', 'started', 'rows', 'peak RSS', 'error']);
+            for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.peakRssBytes ? formatBytes(a.peakRssBytes) : '-', a.error ? `[${a.error.code}] ${String(a.error.message).slice(0, 70)}` : '']);
+            out.info(at.toString());
+            if (detail.lastChecks.length) {
+              const ct = table(['check', 'result', 'failing', 'sample']);
+              for (const c of detail.lastChecks) ct.push([c.name, c.passed ? status('succeeded') : status('failed'), c.failing, c.sample.length ? JSON.stringify(c.sample.slice(0, 3)).slice(0, 80) : '']);
+              out.info(ct.toString());
+            }
+          });
+          return 0;
+        }),
+      ),
+    );
+}

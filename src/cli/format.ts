@@ -1,0 +1,52 @@
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import { formatBytes } from '../config/size.ts';
+import type { AttemptResult } from '../run/runPartition.ts';
+
+/** A table with recount's look. */
+export function table(head: string[]): Table.Table {
+  return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] } });
+}
+
+/** Colour a status word. */
+export function status(s: string): string {
+  if (s === 'succeeded' || s === 'published') return pc.green(s);
+  if (s === 'failed' || s === 'crashed' || s === 'oom') return pc.red(s);
+  if (s === 'running' || s === 'superseded') return pc.yellow(s);
+  return s;
+}
+
+/** Milliseconds for people. */
+export function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** JSON form of an attempt result. */
+export function attemptJson(r: AttemptResult): Record<string, unknown> {
+  return {
+    analyzer: r.analyzer,
+    partition: r.partition,
+    attemptId: r.attemptId,
+    status: r.status,
+    version: r.version,
+    rows: r.rows,
+    files: r.files,
+    bytes: r.bytes,
+    keys: r.keys,
+    durationMs: r.durationMs,
+    peakRssBytes: r.peakRssBytes,
+    publishedPath: r.publishedPath,
+    warnings: r.warnings,
+    checks: r.checks,
+    error: r.error?.toJSON(),
+  };
+}
+
+/** One-line human summary of an attempt. */
+export function attemptLine(r: AttemptResult): string {
+  if (r.status === 'succeeded') {
+    return `${pc.green('✓')} ${r.analyzer} ${r.partition}: published v${r.version} — ${r.rows} rows in ${r.files} file(s), ${formatBytes(r.bytes ?? 0)}, ${duration(r.durationMs)}`;
+  }
+  if (r.status === 'superseded') return `${pc.yellow('•')} ${r.analyzer} ${r.partition}: not published (${r.warnings.at(-1)})`;
+  return `${pc.red('✗')} ${r.analyzer} ${r.partition}: [${r.error?.code}] ${r.error?.message}`;
+}

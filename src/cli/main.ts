@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { RECOUNT_VERSION } from '../version.ts';
+import { exit } from './command.ts';
+import { registerBackfill } from './commands/backfill.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerGen } from './commands/gen.ts';
+import { registerInit } from './commands/init.ts';
+import { registerRecover } from './commands/recover.ts';
+import { registerRollback } from './commands/rollback.ts';
+import { registerRun } from './commands/run.ts';
+import { registerStatus } from './commands/status.ts';
+
+/** Build the recount command line. */
+export function buildProgram(): Command {
+  const program = new Command('recount')
+    .description('Run SQL analyzers over time-partitioned data on DuckDB, with exactly-once, deterministic Parquet output.')
+    .version(RECOUNT_VERSION)
+    .option('--project <dir>', 'project folder holding recount.config.ts', process.env.RECOUNT_PROJECT ?? '.')
+    .option('--json', 'print one JSON document instead of text')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo]) register(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code (0 success, 1 a run or check failed, 2 bad usage or configuration). */
+export async function main(argv: string[]): Promise<number> {
+  exit.code = 0;
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    throw err;
+  }
+  return exit.code;
+}

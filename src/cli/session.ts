@@ -1,0 +1,38 @@
+import { loadProject } from '../config/load.ts';
+import type { Project } from '../config/project.ts';
+import { openStateStore } from '../state/open.ts';
+import type { StateStore } from '../state/store.ts';
+import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
+import { OutputLayout } from '../commit/paths.ts';
+import { recover, type RecoveryReport } from '../commit/recovery.ts';
+import type { RunContext } from '../run/runPartition.ts';
+
+/** A loaded project with its state store open and any crashed publish recovered. */
+export interface CliSession extends RunContext {
+  readonly project: Project;
+  readonly store: StateStore;
+  readonly layout: OutputLayout;
+  readonly recovery: RecoveryReport;
+}
+
+/** Load the project, open its state store, and recover what a crash left behind; `fn` runs with all of it. */
+export async function withSession<T>(projectDir: string, fn: (s: CliSession) => Promise<T>): Promise<T> {
+  const project = await loadProject(projectDir);
+  const store = await openStateStore(project.stateUrl, project.dir);
+  try {
+    const layout = new OutputLayout(project.outputRoot);
+    const recovery = await recover(store, layout);
+    return await fn({ project, store, engine: new DuckDBEngine(), layout, recovery });
+  } finally {
+    await store.close();
+  }
+}
+
+/** One line for each thing recovery did, for the user. */
+export function describeRecovery(r: RecoveryReport): string[] {
+  const lines: string[] = [];
+  if (r.rolledForward.length) lines.push(`recovered interrupted publish: ${r.rolledForward.join(', ')}`);
+  if (r.abandoned.length) lines.push(`abandoned interrupted publish whose files were gone (previous version kept): ${r.abandoned.join(', ')}`);
+  if (r.crashedAttempts.length) lines.push(`marked ${r.crashedAttempts.length} attempt(s) whose process died as crashed`);
+  return lines;
+}

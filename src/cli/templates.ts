@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+
+const example = (path: string) => readFileSync(new URL(`../../examples/ad-tech/${path}`, import.meta.url), 'utf8');
+
+/** Files `recount init` writes: the ad-tech example project. */
+export function projectTemplate(): Record<string, string> {
+  return {
+    'recount.config.ts': example('recount.config.ts'),
+    'analyzers/ad_impressions_hourly.ts': example('analyzers/ad_impressions_hourly.ts'),
+    'analyzers/ad_impressions_daily.ts': example('analyzers/ad_impressions_daily.ts'),
+    '.gitignore': 'data/\n.recount/\n',
+    // ES modules, so recount.config.ts and analyzers/*.ts load as TypeScript ESM with no build step.
+    'package.json': `${JSON.stringify({ name: 'recount-project', private: true, type: 'module' }, null, 2)}\n`,
+  };
+}

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' where it cannot be read. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** This process's liveness token: pid plus start time, so a reused pid never passes for it. */
+export function currentProcToken(): string {
+  return `${process.pid}:${startTime(process.pid)}`;
+}
+
+/** This machine's name as recorded with each attempt. */
+export const HOST = hostname();
+
+/** True if the process that recorded (host, token) may still be running. Another host's process is assumed alive. */
+export function isProcessAlive(host: string, token: string): boolean {
+  if (host !== HOST) return true;
+  const [pidText, start] = token.split(':');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return start === '' || startTime(pid) === start;
+}

@@ -1,0 +1,65 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateStore } from '../state/store.ts';
+import { HOST, isProcessAlive } from './liveness.ts';
+import type { OutputLayout } from './paths.ts';
+import { applyIntent } from './publish.ts';
+
+/** What recovery did. */
+export interface RecoveryReport {
+  readonly rolledForward: string[];
+  readonly abandoned: string[];
+  readonly crashedAttempts: string[];
+  readonly removedStaging: string[];
+}
+
+/**
+ * Bring the output root and the state store back to a consistent state after a crash: finish every
+ * publish whose intent was recorded (roll forward; back if its files are gone), mark attempts whose
+ * process died as crashed, and remove staging nobody owns. Safe to run at any time, from any process.
+ */
+export async function recover(store: StateStore, layout: OutputLayout): Promise<RecoveryReport> {
+  const report = { rolledForward: [] as string[], abandoned: [] as string[], crashedAttempts: [] as string[], removedStaging: [] as string[] };
+  const running = await store.listAttempts({ status: 'running', limit: 100_000 });
+  const liveAttempts = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
+
+  for (const intent of await store.pendingIntents()) {
+    if (intent.attempt_id && liveAttempts.has(intent.attempt_id)) continue;
+    const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
+    const ok = await applyIntent(store, layout, intent, { recovering: true });
+    (ok ? report.rolledForward : report.abandoned).push(label);
+    if (ok && intent.attempt_id) {
+      const a = await store.getAttempt(intent.attempt_id);
+      if (a?.status === 'running') {
+        await store.finishAttempt(intent.attempt_id, { status: 'succeeded', versionSeq: intent.target_seq, rows: undefined });
+        liveAttempts.delete(intent.attempt_id);
+      }
+    }
+  }
+
+  for (const a of running) {
+    if (liveAttempts.has(a.attempt_id)) continue;
+    const current = await store.getAttempt(a.attempt_id);
+    if (current?.status !== 'running') continue;
+    await store.finishAttempt(a.attempt_id, {
+      status: 'crashed',
+      error: { code: 'CRASHED', message: `the process running this attempt (pid ${a.pid} on ${a.host}) died before it finished`, hint: 'rerun the partition; nothing of this attempt was published' },
+    });
+    report.crashedAttempts.push(a.attempt_id);
+  }
+
+  if (existsSync(layout.stagingRoot)) {
+    for (const name of readdirSync(layout.stagingRoot)) {
+      if (liveAttempts.has(name)) continue;
+      rmSync(join(layout.stagingRoot, name), { recursive: true, force: true });
+      report.removedStaging.push(name);
+    }
+  }
+  if (existsSync(layout.tmpRoot)) {
+    for (const name of readdirSync(layout.tmpRoot)) {
+      const pid = Number(/^link-(\d+)-/.exec(name)?.[1]);
+      if (pid && pid !== process.pid && !isProcessAlive(HOST, `${pid}:`)) rmSync(join(layout.tmpRoot, name), { force: true });
+    }
+  }
+  return report;
+}

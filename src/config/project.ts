@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { RecountError } from '../errors.ts';
+import type { Dataset } from '../catalog/dataset.ts';
+import { analyzerSchema, configSchema, type AnalyzerDefinition, type ConfigDefinition } from './schema.ts';
+import { parseSize } from './size.ts';
+import { applyEnvOverrides } from './env.ts';
+
+/** A validated analyzer with its defaults applied and where it was defined. */
+export interface Analyzer extends AnalyzerDefinition {
+  /** The file that defined it (for error messages). */
+  readonly file: string;
+  readonly memoryBytes: number;
+  readonly threadCount: number;
+  readonly fileCount: number | 'auto';
+  readonly versionsToKeep: number;
+  /** sha256 of the SQL text: part of every version's provenance. */
+  readonly sqlHash: string;
+}
+
+/** A loaded, validated project: where things live and what runs. */
+export interface Project {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly config: ConfigDefinition;
+  /** Absolute output root; each analyzer publishes under `<outputRoot>/<analyzer>/`. */
+  readonly outputRoot: string;
+  readonly stateUrl: string;
+  readonly spillDir: string;
+  /** Source datasets and analyzer outputs, by name. */
+  readonly datasets: ReadonlyMap<string, Dataset>;
+  readonly analyzers: ReadonlyMap<string, Analyzer>;
+}
+
+/** A raw analyzer module value and the file it came from. */
+export interface AnalyzerSource {
+  readonly file: string;
+  readonly value: unknown;
+}
+
+/** Human form of zod issues: `field.path: message` per line. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+function firstPath(error: z.ZodError): string {
+  return error.issues[0]?.path.join('.') ?? '';
+}
+
+/** Validate a config and its analyzers and resolve every path against the project folder. */
+export function buildProject(dir: string, configFile: string, rawConfig: unknown, sources: readonly AnalyzerSource[], env: NodeJS.ProcessEnv = process.env): Project {
+  const parsed = configSchema.safeParse(applyEnvOverrides(rawConfig, env));
+  if (!parsed.success) {
+    throw new RecountError('CONFIG_INVALID', `${configFile}: ${formatIssues(parsed.error)}`, {
+      subject: `${configFile}: ${firstPath(parsed.error)}`,
+      hint: 'fix the field named above (see the Configuration section of the README)',
+    });
+  }
+  const config = parsed.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  const outputRoot = abs(config.output);
+
+  const datasets = new Map<string, Dataset>();
+  for (const [name, ds] of Object.entries(config.datasets)) {
+    datasets.set(name, { name, root: abs(ds.root), grain: ds.grain });
+  }
+
+  const analyzers = new Map<string, Analyzer>();
+  for (const src of sources) {
+    const res = analyzerSchema.safeParse(src.value);
+    if (!res.success) {
+      throw new RecountError('CONFIG_INVALID', `${src.file}: ${formatIssues(res.error)}`, {
+        subject: `${src.file}: ${firstPath(res.error)}`,
+        hint: 'fix the analyzer field named above (see the Analyzers section of the README)',
+      });
+    }
+    const a = res.data;
+    const where = `${src.file}: ${a.name}`;
+    if (analyzers.has(a.name)) {
+      throw new RecountError('CONFIG_INVALID', `${src.file}: analyzer '${a.name}' is also defined in ${analyzers.get(a.name)!.file}`, {
+        subject: src.file,
+        hint: 'give every analyzer a unique name',
+      });
+    }
+    if (datasets.has(a.name)) {
+      throw new RecountError('CONFIG_INVALID', `${src.file}: analyzer '${a.name}' has the name of a dataset in ${configFile}`, {
+        subject: `${src.file}: name`,
+        hint: 'an analyzer output is a dataset of its own; rename the analyzer or the dataset',
+      });
+    }
+    analyzers.set(a.name, {
+      ...a,
+      file: src.file,
+      memoryBytes: parseSize(a.memory ?? config.defaults.memory, `${where}: memory`),
+      threadCount: a.threads ?? config.defaults.threads,
+      fileCount: a.files ?? config.defaults.files,
+      versionsToKeep: a.keepVersions ?? config.keepVersions,
+      sqlHash: createHash('sha256').update(a.sql).digest('hex'),
+    });
+  }
+  parseSize(config.defaults.memory, `${configFile}: defaults.memory`);
+
+  for (const a of analyzers.values()) {
+    datasets.set(a.name, { name: a.name, root: resolve(outputRoot, a.name), grain: a.grain, producer: a.name });
+  }
+  for (const a of analyzers.values()) {
+    a.inputs.forEach((input, i) => {
+      if (input === 'output') {
+        throw new RecountError('CONFIG_INVALID', `${a.file}: inputs.${i}: 'output' is reserved for the staged output in checks`, {
+          subject: `${a.file}: inputs.${i}`,
+          hint: 'rename the dataset',
+        });
+      }
+      if (!datasets.has(input)) {
+        throw new RecountError('CONFIG_INVALID', `${a.file}: inputs.${i}: unknown dataset '${input}'`, {
+          subject: `${a.file}: inputs.${i}`,
+          hint: `declare it under datasets in ${configFile}, or name an analyzer; known: ${[...datasets.keys()].join(', ')}`,
+        });
+      }
+    });
+  }
+  assertAcyclic(analyzers);
+  return {
+    dir,
+    configFile,
+    config,
+    outputRoot,
+    stateUrl: config.state,
+    spillDir: abs(config.spill),
+    datasets,
+    analyzers,
+  };
+}
+
+function assertAcyclic(analyzers: ReadonlyMap<string, Analyzer>): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, path: string[]): void => {
+    if (state.get(name) === 'done' || !analyzers.has(name)) return;
+    if (state.get(name) === 'visiting') {
+      throw new RecountError('CONFIG_INVALID', `analyzers depend on each other in a cycle: ${[...path, name].join(' -> ')}`, {
+        subject: analyzers.get(name)!.file,
+        hint: 'an analyzer cannot read its own output, directly or through others',
+      });
+    }
+    state.set(name, 'visiting');
+    for (const i of analyzers.get(name)!.inputs) visit(i, [...path, name]);
+    state.set(name, 'done');
+  };
+  for (const name of analyzers.keys()) visit(name, []);
+}
+
+/** Look up an analyzer by name; ANALYZER_UNKNOWN lists the known ones. */
+export function getAnalyzer(project: Project, name: string): Analyzer {
+  const a = project.analyzers.get(name);
+  if (!a) {
+    const known = [...project.analyzers.keys()];
+    throw new RecountError('ANALYZER_UNKNOWN', `unknown analyzer '${name}'`, {
+      subject: name,
+      hint: known.length ? `known analyzers: ${known.join(', ')}` : `no analyzers found; add one under ${project.config.analyzers}/`,
+    });
+  }
+  return a;
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+const grain = z.enum(['hour', 'day']);
+const size = z.union([z.string().min(1), z.number().positive()]);
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _ (it becomes a SQL view and a folder name)');
+
+/** A custom check: a SQL query over the staged `output` view (and the inputs) that returns failing rows. */
+export const checkSchema = z
+  .object({
+    name: identifier,
+    sql: z.string().min(1),
+    /** `error` blocks the publish; `warn` is recorded and shown but does not block. */
+    severity: z.enum(['error', 'warn']).default('error'),
+    description: z.string().optional(),
+  })
+  .strict();
+
+/** The fields of `defineAnalyzer({...})`. */
+export const analyzerSchema = z
+  .object({
+    name: identifier,
+    description: z.string().optional(),
+    inputs: z.array(identifier).min(1, 'an analyzer reads at least one input dataset'),
+    grain,
+    sql: z.string().min(1, 'the SQL is empty'),
+    keys: z.array(z.string().min(1)).min(1).optional(),
+    files: z.union([z.number().int().min(1).max(4096), z.literal('auto')]).optional(),
+    checks: z.array(checkSchema).default([]),
+    memory: size.optional(),
+    threads: z.number().int().min(1).max(256).optional(),
+    keepVersions: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+/** A source dataset: Parquet under a root, Hive-partitioned by time. */
+export const datasetSchema = z
+  .object({
+    root: z.string().min(1),
+    grain,
+    description: z.string().optional(),
+  })
+  .strict();
+
+/** The fields of `defineConfig({...})`. */
+export const configSchema = z
+  .object({
+    datasets: z.record(identifier, datasetSchema),
+    output: z.string().min(1).default('data/out'),
+    analyzers: z.string().min(1).default('analyzers'),
+    state: z.string().min(1).default('sqlite:.recount/state.db'),
+    spill: z.string().min(1).default('.recount/spill'),
+    keepVersions: z.number().int().min(1).max(1000).default(3),
+    defaults: z
+      .object({
+        memory: size.default('2GB'),
+        threads: z.number().int().min(1).max(256).default(2),
+        files: z.union([z.number().int().min(1).max(4096), z.literal('auto')]).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** What a user writes in `defineAnalyzer`. */
+export type AnalyzerInput = z.input<typeof analyzerSchema>;
+/** What a user writes in `defineConfig`. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** A validated analyzer definition. */
+export type AnalyzerDefinition = z.output<typeof analyzerSchema>;
+/** A validated project configuration. */
+export type ConfigDefinition = z.output<typeof configSchema>;
+/** A custom check. */
+export type CheckDefinition = z.output<typeof checkSchema>;

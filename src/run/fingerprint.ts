@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { Analyzer, Project } from '../config/project.ts';
+import { resolveInput, type ResolvedInput } from '../catalog/dataset.ts';
+import type { Partition } from '../catalog/partition.ts';
+import type { StateStore } from '../state/store.ts';
+
+/** Resolve every input of an analyzer partition (PARTITION_NOT_READY if one is missing). */
+export function resolveInputs(project: Project, analyzer: Analyzer, partition: Partition): ResolvedInput[] {
+  return analyzer.inputs.map((name) => resolveInput(project.datasets.get(name)!, partition));
+}
+
+/** The input fingerprint of a version (I8): one sha256 over every input dataset's file fingerprint. */
+export function combinedFingerprint(inputs: readonly ResolvedInput[]): string {
+  return createHash('sha256')
+    .update(inputs.map((r) => `${r.dataset.name}:${r.fingerprint}`).join('\n'))
+    .digest('hex');
+}
+
+/** True when the published version was made from the same input files and the same SQL: a rerun would change nothing. */
+export async function isUpToDate(store: StateStore, project: Project, analyzer: Analyzer, partition: Partition): Promise<boolean> {
+  const v = await store.publishedVersion(analyzer.name, partition.id);
+  if (!v || v.sql_hash !== analyzer.sqlHash) return false;
+  try {
+    return combinedFingerprint(resolveInputs(project, analyzer, partition)) === v.input_fingerprint;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,137 @@
+import type { Column, EngineSession } from '../engine/engine.ts';
+import { fileList, ident, lit } from '../engine/sql.ts';
+import { RecountError } from '../errors.ts';
+import type { ResolvedInput } from '../catalog/dataset.ts';
+import type { Partition } from '../catalog/partition.ts';
+import type { ManifestInput } from '../commit/manifest.ts';
+
+/** An input with the schema its files were read with. */
+export interface CheckedInput extends ResolvedInput {
+  readonly schema: Column[];
+}
+
+function schemaText(cols: readonly Column[]): string {
+  return cols.map((c) => `${c.name} ${c.type}`).join(', ');
+}
+
+/**
+ * Read every input file's footer (cheap: metadata only) so a corrupt or truncated file is named before
+ * the query runs, and every file of a partition agrees on column types.
+ */
+export async function checkInputFiles(session: EngineSession, input: ResolvedInput): Promise<CheckedInput> {
+  let schema: Column[] | undefined;
+  let schemaFile = '';
+  for (const f of input.files) {
+    let cols: Column[];
+    try {
+      cols = await session.describe(`SELECT * FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+    } catch (err) {
+      throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`, {
+        subject: f.absPath,
+        hint: 'the file is corrupt or truncated; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
+        cause: err,
+      });
+    }
+    if (!schema) {
+      schema = cols;
+      schemaFile = f.absPath;
+      continue;
+    }
+    const known = new Map(schema.map((c) => [c.name, c.type]));
+    for (const c of cols) {
+      const t = known.get(c.name);
+      if (t !== undefined && t !== c.type) {
+        throw new RecountError('INPUT_SCHEMA_CHANGED', `input '${input.dataset.name}': column '${c.name}' is ${c.type} in ${f.absPath} but ${t} in ${schemaFile}`, {
+          subject: `${f.absPath}: ${c.name}`,
+          hint: 'files of one partition disagree on a column type; rewrite the partition with one schema',
+        });
+      }
+    }
+  }
+  if (!schema) {
+    throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}' has ${input.partitions.join(', ')} marked ready but no Parquet files in it`, {
+      subject: input.dataset.name,
+      hint: 'a ready partition needs at least one .parquet file (an empty one with the schema is fine)',
+    });
+  }
+  return { ...input, schema };
+}
+
+/**
+ * Compare an input's columns with the ones the last published version read: a column whose type changed
+ * fails the attempt (a silent cast could change published numbers) unless the change is accepted.
+ */
+export function assertSameInputSchema(input: CheckedInput, previous: ManifestInput | undefined, previousPartition: string, accept: boolean): void {
+  if (!previous || accept) return;
+  const before = new Map(previous.schema.map((c) => [c.name, c.type]));
+  for (const c of input.schema) {
+    const t = before.get(c.name);
+    if (t !== undefined && t !== c.type) {
+      const file = input.files[0]?.absPath ?? input.dataset.root;
+      throw new RecountError('INPUT_SCHEMA_CHANGED', `input '${input.dataset.name}': column '${c.name}' changed type from ${t} (read by published version of ${previousPartition}) to ${c.type} (${file})`, {
+        subject: `${file}: ${c.name}`,
+        hint: `if the new type is intended, rerun with --accept-schema-change; otherwise fix the upstream writer. Was: ${schemaText(previous.schema)}`,
+      });
+    }
+  }
+}
+
+/** Create one view per input, named after its dataset, over exactly the run's files, and the partition variables. */
+export async function createInputViews(session: EngineSession, inputs: readonly CheckedInput[], partition: Partition): Promise<void> {
+  for (const input of inputs) {
+    await session.exec(
+      `CREATE OR REPLACE VIEW ${ident(input.dataset.name)} AS SELECT * FROM read_parquet(${fileList(input.files.map((f) => f.absPath))}, hive_partitioning = false)`,
+    );
+  }
+  await session.exec(`SET VARIABLE partition_id = ${lit(partition.id)}`);
+  await session.exec(`SET VARIABLE partition_start = TIMESTAMP ${lit(partition.start.toISOString().replace('T', ' ').replace('Z', ''))}`);
+  await session.exec(`SET VARIABLE partition_end = TIMESTAMP ${lit(partition.end.toISOString().replace('T', ' ').replace('Z', ''))}`);
+}
+
+/**
+ * Turn a DuckDB error from the analyzer's query into one that names the analyzer file, the input and the
+ * column at fault, keeping DuckDB's own message.
+ */
+export function explainQueryError(err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): RecountError {
+  if (err instanceof RecountError) return err;
+  const msg = (err as Error).message ?? String(err);
+  const first = msg.split('\n')[0]!;
+  const missing = /Referenced column "([^"]+)" not found/.exec(msg);
+  if (missing) {
+    const col = missing[1]!;
+    const names = inputs.map((i) => i.dataset.name).join(', ');
+    return new RecountError('INPUT_MISSING_COLUMN', `${file}: column '${col}' is not in input ${names} for ${partition.id}. DuckDB: ${first}`, {
+      subject: `${file}: ${col}`,
+      hint: `the input has: ${inputs.map((i) => `${i.dataset.name}(${i.schema.map((c) => c.name).join(', ')})`).join('; ')}. Fix the SQL, or the upstream writer if the column went missing`,
+      cause: err,
+    });
+  }
+  if (/Out of Memory/i.test(msg)) {
+    return new RecountError('OUT_OF_MEMORY', `${file}: ${partition.id} ran out of its memory budget: ${first}`, {
+      subject: file,
+      hint: 'raise memory for this analyzer (or RECOUNT_MEMORY), lower threads, or make sure the spill folder has free space',
+      cause: err,
+    });
+  }
+  if (/No space left on device|ENOSPC/i.test(msg)) {
+    return new RecountError('DISK_FULL', `${file}: the disk filled up while running ${partition.id}: ${first}`, {
+      subject: file,
+      hint: 'free space on the output and spill volumes, then rerun; the previous version stays published',
+      cause: err,
+    });
+  }
+  const bad = inputs.flatMap((i) => i.files).find((f) => msg.includes(f.absPath));
+  if (bad) {
+    return new RecountError('INPUT_CORRUPT', `input file ${bad.absPath} could not be read: ${first}`, {
+      subject: bad.absPath,
+      hint: 'the file is corrupt; rewrite that partition upstream, then rerun. The previous version stays published',
+      cause: err,
+    });
+  }
+  return new RecountError('SQL_INVALID', `${file}: DuckDB rejected the SQL for ${partition.id}: ${first}`, {
+    subject: file,
+    hint: `fix the sql of the analyzer in ${file}`,
+    details: { duckdb: msg },
+    cause: err,
+  });
+}

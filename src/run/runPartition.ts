@@ -1,0 +1,285 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Analyzer, Project } from '../config/project.ts';
+import { parsePartition, type Partition } from '../catalog/partition.ts';
+import { combinedFingerprint, resolveInputs } from './fingerprint.ts';
+import type { Engine, EngineSession } from '../engine/engine.ts';
+import { asRecountError, RecountError } from '../errors.ts';
+import { faultPoint } from '../fault.ts';
+import { chooseKeys } from '../layout/keys.ts';
+import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
+import { runChecks } from '../checks/runChecks.ts';
+import { blocksPublish, type CheckResult } from '../checks/check.ts';
+import { readManifest, sha256File, writeManifest, type Manifest } from '../commit/manifest.ts';
+import { OutputLayout } from '../commit/paths.ts';
+import { publishVersion, pruneVersions } from '../commit/publish.ts';
+import { currentProcToken, HOST } from '../commit/liveness.ts';
+import { fsyncPath } from '../commit/fsync.ts';
+import type { StateStore } from '../state/store.ts';
+import { MemorySampler } from '../observe/memorySampler.ts';
+import { RECOUNT_VERSION } from '../version.ts';
+import { assertSameInputSchema, checkInputFiles, createInputViews, explainQueryError, type CheckedInput } from './inputs.ts';
+
+/** What a run needs: the project, its state store and an engine. */
+export interface RunContext {
+  readonly project: Project;
+  readonly store: StateStore;
+  readonly engine: Engine;
+}
+
+/** Options of one run of one partition. */
+export interface RunOptions {
+  readonly trigger?: string;
+  readonly threads?: number;
+  readonly memoryBytes?: number;
+  /** Accept an input column whose type changed since the published version. */
+  readonly acceptSchemaChange?: boolean;
+}
+
+/** The result of one attempt. */
+export interface AttemptResult {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly attemptId: string;
+  readonly status: 'succeeded' | 'failed' | 'superseded';
+  readonly version?: number;
+  readonly rows?: number;
+  readonly files?: number;
+  readonly bytes?: number;
+  readonly keys?: string[];
+  readonly checks: CheckResult[];
+  readonly warnings: string[];
+  readonly durationMs: number;
+  readonly peakRssBytes: number;
+  readonly publishedPath?: string;
+  readonly error?: RecountError;
+}
+
+/** A new attempt id: sortable by time, unique across processes and machines. */
+export function newAttemptId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+function stagingError(err: unknown, root: string): RecountError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return asRecountError(err);
+  return new RecountError('OUTPUT_NOT_WRITABLE', `output root ${root} is not writable: ${(err as Error).message}`, {
+    subject: root,
+    hint: 'point output (recount.config.ts or RECOUNT_OUTPUT) at a folder recount can write, or fix its permissions',
+    cause: err,
+  });
+}
+
+/**
+ * Run one analyzer on one partition as one attempt: inputs -> query -> deterministic files in private
+ * staging -> blocking checks -> manifest -> atomic publish. Whatever fails, the previous version stays
+ * published; the attempt and its error are recorded.
+ */
+export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitionId: string, opts: RunOptions = {}): Promise<AttemptResult> {
+  const started = Date.now();
+  const partition: Partition = parsePartition(partitionId, analyzer.grain);
+  const { project, store, engine } = ctx;
+  const layout = new OutputLayout(project.outputRoot);
+  const attemptId = newAttemptId();
+  const stagingDir = layout.stagingDir(attemptId);
+  const spillDir = join(project.spillDir, attemptId);
+  const threads = opts.threads ?? analyzer.threadCount;
+  const memoryBytes = opts.memoryBytes ?? analyzer.memoryBytes;
+  const warnings: string[] = [];
+  const timings: Record<string, number> = {};
+  let checks: CheckResult[] = [];
+  const sampler = new MemorySampler();
+  let session: EngineSession | undefined;
+  let claimed = false;
+
+  await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
+  const { baseSeq } = await store.beginAttempt({
+    runId: attemptId,
+    attemptId,
+    analyzer: analyzer.name,
+    partitionId: partition.id,
+    trigger: opts.trigger ?? 'run',
+    pid: process.pid,
+    host: HOST,
+    procToken: currentProcToken(),
+    threads,
+    memoryBytes,
+    stagingDir,
+  });
+
+  const lap = (name: string, since: number) => {
+    timings[name] = Date.now() - since;
+    return Date.now();
+  };
+
+  try {
+    let t = Date.now();
+    const resolved = resolveInputs(project, analyzer, partition);
+    const inputFingerprint = combinedFingerprint(resolved);
+    try {
+      mkdirSync(stagingDir, { recursive: true });
+    } catch (err) {
+      throw stagingError(err, project.outputRoot);
+    }
+    session = await engine.open({ memoryBytes, threads, spillDir });
+    const previous = await store.publishedVersion(analyzer.name, partition.id);
+    const previousManifest = previous ? readManifest(previous.dir) : undefined;
+    const inputs: CheckedInput[] = [];
+    for (const r of resolved) {
+      const checked = await checkInputFiles(session, r);
+      assertSameInputSchema(checked, previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name), partition.id, opts.acceptSchemaChange ?? false);
+      inputs.push(checked);
+    }
+    await createInputViews(session, inputs, partition);
+    t = lap('inputs', t);
+
+    let columns;
+    try {
+      columns = await session.describe(analyzer.sql);
+    } catch (err) {
+      throw explainQueryError(err, analyzer.file, partition, inputs);
+    }
+    const keyChoice = await chooseKeys(session, { sql: analyzer.sql, declared: analyzer.keys, columns, file: analyzer.file });
+    if (keyChoice.warning) warnings.push(keyChoice.warning);
+    t = lap('plan', t);
+
+    let written;
+    try {
+      written = await writeLayout(session, {
+        sql: analyzer.sql,
+        keys: keyChoice.keys,
+        files: analyzer.fileCount,
+        dir: stagingDir,
+        previousFileCount: previousManifest?.layout.files,
+      });
+    } catch (err) {
+      throw explainQueryError(err, analyzer.file, partition, inputs);
+    }
+    faultPoint('after-files-staged');
+    t = lap('query_and_write', t);
+
+    checks = await runChecks({ session, dir: stagingDir, files: written.files, keys: keyChoice.keys, checks: analyzer.checks });
+    await store.recordChecks(attemptId, checks);
+    if (blocksPublish(checks)) {
+      const failed = checks.filter((c) => !c.passed && c.severity === 'error');
+      const first = failed[0]!;
+      throw new RecountError('CHECK_FAILED', `${analyzer.name} ${partition.id}: check ${failed.map((c) => `'${c.name}'`).join(', ')} failed: ${first.message}`, {
+        subject: `${analyzer.file}: checks.${first.name}`,
+        hint: 'nothing was published; the previous version stays. See the sample rows (recount status --json) and fix the data or the SQL',
+        details: { checks: failed.map((c) => ({ name: c.name, failing: c.failing, sample: c.sample })) },
+      });
+    }
+    t = lap('checks', t);
+
+    const files = [];
+    for (const f of written.files) {
+      const path = join(stagingDir, f.name);
+      files.push({ path: f.name, rows: f.rows, bytes: statSync(path).size, sha256: await sha256File(path) });
+      fsyncPath(path);
+    }
+    const rows = files.reduce((s, f) => s + f.rows, 0);
+    const bytes = files.reduce((s, f) => s + f.bytes, 0);
+    const seq = baseSeq + 1;
+    const peakRssBytes = sampler.stop();
+    const manifest: Manifest = {
+      format: 'recount.manifest/1',
+      analyzer: analyzer.name,
+      partition: partition.id,
+      version: seq,
+      attemptId,
+      createdAt: new Date().toISOString(),
+      rows,
+      bytes,
+      files,
+      schema: columns,
+      keys: keyChoice.keys,
+      keySource: keyChoice.source,
+      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys },
+      checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
+      provenance: {
+        inputs: inputs.map((i) => ({
+          dataset: i.dataset.name,
+          partitions: i.partitions,
+          files: i.files.map(({ path, size, mtimeMs }) => ({ path, size, mtimeMs })),
+          fingerprint: i.fingerprint,
+          schema: i.schema,
+        })),
+        inputFingerprint,
+        sqlHash: analyzer.sqlHash,
+        recountVersion: RECOUNT_VERSION,
+        engine: engine.name,
+        engineVersion: session.version,
+        threads,
+        memoryLimitBytes: memoryBytes,
+        host: HOST,
+        startedAt: new Date(started).toISOString(),
+        timingsMs: { ...timings },
+        peakRssBytes,
+      },
+    };
+    const engineVersion = session.version;
+    session.close();
+    session = undefined;
+    const manifestSha256 = writeManifest(stagingDir, manifest);
+    fsyncPath(stagingDir);
+    faultPoint('after-manifest');
+
+    const versionDir = layout.versionDir(analyzer.name, partition.id, seq);
+    claimed = true;
+    const result = await publishVersion(
+      store,
+      layout,
+      {
+        analyzer: analyzer.name,
+        partitionId: partition.id,
+        seq,
+        attemptId,
+        stagingDir,
+        versionDir,
+        rows,
+        bytes,
+        files: files.length,
+        manifestSha256,
+        inputFingerprint,
+        sqlHash: analyzer.sqlHash,
+        engineVersion,
+        recountVersion: RECOUNT_VERSION,
+      },
+      baseSeq,
+    );
+    lap('publish', t);
+    if (!result.published) {
+      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, error: { code: 'PUBLISH_CONFLICT', message: result.reason } });
+      return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${result.reason}`], durationMs: Date.now() - started, peakRssBytes };
+    }
+    await pruneVersions(store, analyzer.name, partition.id, analyzer.versionsToKeep);
+    await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings });
+    return {
+      analyzer: analyzer.name,
+      partition: partition.id,
+      attemptId,
+      status: 'succeeded',
+      version: seq,
+      rows,
+      files: files.length,
+      bytes,
+      keys: keyChoice.keys,
+      checks,
+      warnings,
+      durationMs: Date.now() - started,
+      peakRssBytes,
+      publishedPath: layout.publishedPath(analyzer.name, partition),
+    };
+  } catch (err) {
+    const error = asRecountError(err);
+    const peakRssBytes = sampler.stop();
+    await store.finishAttempt(attemptId, { status: error.code === 'OUT_OF_MEMORY' ? 'oom' : 'failed', peakRssBytes, timings, error: { code: error.code, message: error.message, hint: error.hint } });
+    return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'failed', checks, warnings, durationMs: Date.now() - started, peakRssBytes, error };
+  } finally {
+    sampler.stop();
+    session?.close();
+    if (!claimed) rmSync(stagingDir, { recursive: true, force: true });
+    rmSync(spillDir, { recursive: true, force: true });
+  }
+}

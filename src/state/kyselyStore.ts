@@ -1,0 +1,333 @@
+import { Kysely, Migrator, type MigrationProvider } from 'kysely';
+import type { CheckResult } from '../checks/check.ts';
+import { RecountError } from '../errors.ts';
+import { migrations, type StateDialect } from './migrations.ts';
+import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
+import type { AttemptStatus, StateSchema } from './types.ts';
+
+const now = () => new Date().toISOString();
+
+/** The StateStore over any Kysely dialect; the SQLite and PostgreSQL stores differ only in their connection. */
+export class KyselyStateStore implements StateStore {
+  constructor(
+    readonly db: Kysely<StateSchema>,
+    readonly dialect: StateDialect,
+    readonly url: string,
+  ) {}
+
+  async migrate(): Promise<void> {
+    const all = migrations(this.dialect);
+    const provider: MigrationProvider = { getMigrations: async () => all };
+    const { error } = await new Migrator({ db: this.db, provider, migrationTableName: 'recount_migrations', migrationLockTableName: 'recount_migrations_lock' }).migrateToLatest();
+    if (error) {
+      throw new RecountError('STATE_STORE', `state store ${this.url}: migration failed: ${(error as Error).message}`, {
+        subject: this.url,
+        hint: 'check that the state store is reachable and writable; migrations are safe to rerun',
+        cause: error,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async upsertAnalyzer(a: { name: string; file: string; sqlHash: string; grain: string }): Promise<void> {
+    await this.db
+      .insertInto('analyzers')
+      .values({ name: a.name, file: a.file, sql_hash: a.sqlHash, grain: a.grain, updated_at: now() })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ file: a.file, sql_hash: a.sqlHash, grain: a.grain, updated_at: now() }))
+      .execute();
+  }
+
+  async beginAttempt(a: NewAttempt): Promise<{ baseSeq: number }> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('partitions')
+        .values({ analyzer: a.analyzer, partition_id: a.partitionId, seq: 0, published_seq: null, pending_intent: null, updated_at: now() })
+        .onConflict((oc) => oc.columns(['analyzer', 'partition_id']).doNothing())
+        .execute();
+      const p = await trx.selectFrom('partitions').select('seq').where('analyzer', '=', a.analyzer).where('partition_id', '=', a.partitionId).executeTakeFirstOrThrow();
+      await trx
+        .insertInto('runs')
+        .values({ run_id: a.runId, analyzer: a.analyzer, partition_id: a.partitionId, trigger: a.trigger, status: 'running', created_at: now(), finished_at: null })
+        .onConflict((oc) => oc.column('run_id').doNothing())
+        .execute();
+      await trx
+        .insertInto('attempts')
+        .values({
+          attempt_id: a.attemptId,
+          run_id: a.runId,
+          analyzer: a.analyzer,
+          partition_id: a.partitionId,
+          status: 'running',
+          base_seq: Number(p.seq),
+          version_seq: null,
+          pid: a.pid,
+          host: a.host,
+          proc_token: a.procToken,
+          threads: a.threads,
+          memory_bytes: a.memoryBytes,
+          staging_dir: a.stagingDir,
+          started_at: now(),
+          finished_at: null,
+          rows: null,
+          bytes: null,
+          files: null,
+          peak_rss_bytes: null,
+          input_fingerprint: null,
+          error_code: null,
+          error_message: null,
+          error_hint: null,
+          timings_json: null,
+        })
+        .execute();
+      return { baseSeq: Number(p.seq) };
+    });
+  }
+
+  async finishAttempt(attemptId: string, o: AttemptOutcome): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('attempts')
+        .set({
+          status: o.status,
+          finished_at: now(),
+          rows: o.rows ?? null,
+          bytes: o.bytes ?? null,
+          files: o.files ?? null,
+          peak_rss_bytes: o.peakRssBytes ?? null,
+          input_fingerprint: o.inputFingerprint ?? null,
+          version_seq: o.versionSeq ?? null,
+          error_code: o.error?.code ?? null,
+          error_message: o.error?.message ?? null,
+          error_hint: o.error?.hint ?? null,
+          timings_json: o.timings ? JSON.stringify(o.timings) : null,
+        })
+        .where('attempt_id', '=', attemptId)
+        .returning('run_id')
+        .executeTakeFirst();
+      if (row) {
+        await trx.updateTable('runs').set({ status: o.status, finished_at: now() }).where('run_id', '=', row.run_id).execute();
+      }
+    });
+  }
+
+  async recordChecks(attemptId: string, results: readonly CheckResult[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.db
+      .insertInto('check_results')
+      .values(
+        results.map((r) => ({
+          attempt_id: attemptId,
+          name: r.name,
+          kind: r.kind,
+          severity: r.severity,
+          passed: r.passed ? 1 : 0,
+          failing: r.failing,
+          sample_json: JSON.stringify(r.sample),
+          message: r.message ?? null,
+        })),
+      )
+      .execute();
+  }
+
+  async claimPublish(v: StagedVersion, baseSeq: number): Promise<ClaimResult> {
+    return this.db.transaction().execute(async (trx) => {
+      // The guarded UPDATE comes first so the transaction takes the write lock before it reads.
+      const updated = await trx
+        .updateTable('partitions')
+        .set({ seq: baseSeq + 1, updated_at: now() })
+        .where('analyzer', '=', v.analyzer)
+        .where('partition_id', '=', v.partitionId)
+        .where('seq', '=', baseSeq)
+        .where('pending_intent', 'is', null)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) {
+        const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirst();
+        const reason = p?.pending_intent != null ? 'another publish of this partition is in progress' : `another attempt published version ${p?.seq} first`;
+        return { won: false as const, reason };
+      }
+      const p = await trx.selectFrom('partitions').select('published_seq').where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirstOrThrow();
+      await trx
+        .insertInto('versions')
+        .values({
+          analyzer: v.analyzer,
+          partition_id: v.partitionId,
+          seq: v.seq,
+          attempt_id: v.attemptId,
+          status: 'publishing',
+          dir: v.versionDir,
+          rows: v.rows,
+          bytes: v.bytes,
+          files: v.files,
+          manifest_sha256: v.manifestSha256,
+          input_fingerprint: v.inputFingerprint,
+          sql_hash: v.sqlHash,
+          engine_version: v.engineVersion,
+          recount_version: v.recountVersion,
+          created_at: now(),
+          published_at: null,
+        })
+        .execute();
+      const intent = await trx
+        .insertInto('publish_intents')
+        .values({
+          analyzer: v.analyzer,
+          partition_id: v.partitionId,
+          kind: 'publish',
+          target_seq: v.seq,
+          from_seq: p.published_seq,
+          attempt_id: v.attemptId,
+          staging_dir: v.stagingDir,
+          version_dir: v.versionDir,
+          state: 'pending',
+          created_at: now(),
+          done_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx.updateTable('partitions').set({ pending_intent: intent.id }).where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).execute();
+      return { won: true as const, intent };
+    });
+  }
+
+  async claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string): Promise<ClaimResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+      if (!p) return { won: false as const, reason: 'the partition has no versions' };
+      const updated = await trx
+        .updateTable('partitions')
+        .set({ updated_at: now() })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .where('pending_intent', 'is', null)
+        .where('seq', '=', p.seq)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return { won: false as const, reason: 'another publish of this partition is in progress' };
+      const intent = await trx
+        .insertInto('publish_intents')
+        .values({
+          analyzer,
+          partition_id: partitionId,
+          kind: 'rollback',
+          target_seq: targetSeq,
+          from_seq: p.published_seq,
+          attempt_id: null,
+          staging_dir: null,
+          version_dir: versionDir,
+          state: 'pending',
+          created_at: now(),
+          done_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx.updateTable('partitions').set({ pending_intent: intent.id }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      return { won: true as const, intent };
+    });
+  }
+
+  async completeIntent(intentId: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const intent = await trx.selectFrom('publish_intents').selectAll().where('id', '=', intentId).executeTakeFirst();
+      if (!intent || intent.state === 'done') return;
+      const ts = now();
+      await trx
+        .updateTable('versions')
+        .set({ status: 'retained' })
+        .where('analyzer', '=', intent.analyzer)
+        .where('partition_id', '=', intent.partition_id)
+        .where('status', '=', 'published')
+        .execute();
+      await trx
+        .updateTable('versions')
+        .set({ status: 'published', published_at: ts })
+        .where('analyzer', '=', intent.analyzer)
+        .where('partition_id', '=', intent.partition_id)
+        .where('seq', '=', intent.target_seq)
+        .execute();
+      await trx
+        .updateTable('partitions')
+        .set({ published_seq: intent.target_seq, pending_intent: null, updated_at: ts })
+        .where('analyzer', '=', intent.analyzer)
+        .where('partition_id', '=', intent.partition_id)
+        .execute();
+      await trx.updateTable('publish_intents').set({ state: 'done', done_at: ts }).where('id', '=', intentId).execute();
+    });
+  }
+
+  async abandonIntent(intentId: number, _reason: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const intent = await trx.selectFrom('publish_intents').selectAll().where('id', '=', intentId).executeTakeFirst();
+      if (!intent || intent.state === 'done') return;
+      if (intent.kind === 'publish') {
+        await trx
+          .updateTable('versions')
+          .set({ status: 'deleted' })
+          .where('analyzer', '=', intent.analyzer)
+          .where('partition_id', '=', intent.partition_id)
+          .where('seq', '=', intent.target_seq)
+          .execute();
+      }
+      await trx
+        .updateTable('partitions')
+        .set({ pending_intent: null, updated_at: now() })
+        .where('analyzer', '=', intent.analyzer)
+        .where('partition_id', '=', intent.partition_id)
+        .execute();
+      await trx.updateTable('publish_intents').set({ state: 'done', done_at: now() }).where('id', '=', intentId).execute();
+    });
+  }
+
+  async pendingIntents() {
+    return this.db.selectFrom('publish_intents').selectAll().where('state', '=', 'pending').orderBy('id').execute();
+  }
+
+  async getPartition(analyzer: string, partitionId: string) {
+    return this.db.selectFrom('partitions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+  }
+
+  async listPartitions(analyzer?: string) {
+    let q = this.db.selectFrom('partitions').selectAll();
+    if (analyzer) q = q.where('analyzer', '=', analyzer);
+    return q.orderBy('analyzer').orderBy('partition_id').execute();
+  }
+
+  async getVersion(analyzer: string, partitionId: string, seq: number) {
+    return this.db.selectFrom('versions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', seq).executeTakeFirst();
+  }
+
+  async listVersions(analyzer: string, partitionId: string) {
+    return this.db.selectFrom('versions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).orderBy('seq', 'desc').execute();
+  }
+
+  async publishedVersion(analyzer: string, partitionId: string) {
+    return this.db
+      .selectFrom('versions')
+      .selectAll()
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .where('status', '=', 'published')
+      .executeTakeFirst();
+  }
+
+  async markVersionDeleted(analyzer: string, partitionId: string, seq: number): Promise<void> {
+    await this.db.updateTable('versions').set({ status: 'deleted' }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', seq).execute();
+  }
+
+  async getAttempt(attemptId: string) {
+    return this.db.selectFrom('attempts').selectAll().where('attempt_id', '=', attemptId).executeTakeFirst();
+  }
+
+  async listAttempts(f: { analyzer?: string; partitionId?: string; status?: AttemptStatus; limit?: number }) {
+    let q = this.db.selectFrom('attempts').selectAll();
+    if (f.analyzer) q = q.where('analyzer', '=', f.analyzer);
+    if (f.partitionId) q = q.where('partition_id', '=', f.partitionId);
+    if (f.status) q = q.where('status', '=', f.status);
+    return q.orderBy('started_at', 'desc').limit(f.limit ?? 1000).execute();
+  }
+
+  async checkResults(attemptId: string) {
+    return this.db.selectFrom('check_results').selectAll().where('attempt_id', '=', attemptId).orderBy('id').execute();
+  }
+}

@@ -1,0 +1,125 @@
+import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+
+/** SQL dialects the state store runs on. */
+export type StateDialect = 'sqlite' | 'postgres';
+
+function identity(dialect: StateDialect): (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder {
+  return dialect === 'sqlite' ? (c) => c.primaryKey().autoIncrement() : (c) => c.primaryKey().generatedByDefaultAsIdentity();
+}
+
+/** Schema migrations of the state store, in order; written with Kysely's builder so they run on SQLite and PostgreSQL. */
+export function migrations(dialect: StateDialect): Record<string, Migration> {
+  const id = identity(dialect);
+  return {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('analyzers')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('file', 'text', (c) => c.notNull())
+        .addColumn('sql_hash', 'text', (c) => c.notNull())
+        .addColumn('grain', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('partitions')
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('published_seq', 'integer')
+        .addColumn('pending_intent', 'integer')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('partitions_pk', ['analyzer', 'partition_id'])
+        .execute();
+      await db.schema
+        .createTable('runs')
+        .addColumn('run_id', 'text', (c) => c.primaryKey())
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('attempts')
+        .addColumn('attempt_id', 'text', (c) => c.primaryKey())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('base_seq', 'integer', (c) => c.notNull())
+        .addColumn('version_seq', 'integer')
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('proc_token', 'text', (c) => c.notNull())
+        .addColumn('threads', 'integer', (c) => c.notNull())
+        .addColumn('memory_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('staging_dir', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('rows', 'bigint')
+        .addColumn('bytes', 'bigint')
+        .addColumn('files', 'integer')
+        .addColumn('peak_rss_bytes', 'bigint')
+        .addColumn('input_fingerprint', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('error_hint', 'text')
+        .addColumn('timings_json', 'text')
+        .execute();
+      await db.schema.createIndex('attempts_partition').on('attempts').columns(['analyzer', 'partition_id', 'started_at']).execute();
+      await db.schema.createIndex('attempts_status').on('attempts').column('status').execute();
+      await db.schema
+        .createTable('versions')
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('attempt_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('dir', 'text', (c) => c.notNull())
+        .addColumn('rows', 'bigint', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('files', 'integer', (c) => c.notNull())
+        .addColumn('manifest_sha256', 'text', (c) => c.notNull())
+        .addColumn('input_fingerprint', 'text', (c) => c.notNull())
+        .addColumn('sql_hash', 'text', (c) => c.notNull())
+        .addColumn('engine_version', 'text', (c) => c.notNull())
+        .addColumn('recount_version', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'text')
+        .addPrimaryKeyConstraint('versions_pk', ['analyzer', 'partition_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('check_results')
+        .addColumn('id', 'integer', id)
+        .addColumn('attempt_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('passed', 'integer', (c) => c.notNull())
+        .addColumn('failing', 'bigint', (c) => c.notNull())
+        .addColumn('sample_json', 'text', (c) => c.notNull())
+        .addColumn('message', 'text')
+        .execute();
+      await db.schema.createIndex('check_results_attempt').on('check_results').column('attempt_id').execute();
+      await db.schema
+        .createTable('publish_intents')
+        .addColumn('id', 'integer', id)
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('target_seq', 'integer', (c) => c.notNull())
+        .addColumn('from_seq', 'integer')
+        .addColumn('attempt_id', 'text')
+        .addColumn('staging_dir', 'text')
+        .addColumn('version_dir', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('done_at', 'text')
+        .execute();
+      await db.schema.createIndex('publish_intents_state').on('publish_intents').column('state').execute();
+    },
+  },
+  };
+}

@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { RecountError } from '../../errors.ts';
+import { KyselyStateStore } from '../kyselyStore.ts';
+import type { StateSchema } from '../types.ts';
+
+/** Open (and migrate) the embedded SQLite state store at a file path. */
+export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
+  let database: Database.Database;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    database = new Database(file);
+    database.pragma('journal_mode = WAL');
+    database.pragma('busy_timeout = 10000');
+    database.pragma('synchronous = FULL');
+  } catch (err) {
+    throw new RecountError('STATE_STORE', `cannot open the state store ${file}: ${(err as Error).message}`, {
+      subject: file,
+      hint: 'check that the folder exists and is writable, or set state in recount.config.ts / RECOUNT_STATE',
+      cause: err,
+    });
+  }
+  const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new SqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
+  await store.migrate();
+  return store;
+}

@@ -1,0 +1,93 @@
+import type { AttemptStatus, AttemptRow as AttemptTable, CheckResultRow as CheckResultTable, PartitionRow as PartitionTable, PublishIntent as PublishIntentTable, VersionRow as VersionTable } from './types.ts';
+import type { CheckResult } from '../checks/check.ts';
+
+/** A new attempt as recorded when it starts. */
+export interface NewAttempt {
+  readonly runId: string;
+  readonly attemptId: string;
+  readonly analyzer: string;
+  readonly partitionId: string;
+  readonly trigger: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly procToken: string;
+  readonly threads: number;
+  readonly memoryBytes: number;
+  readonly stagingDir: string;
+}
+
+/** How an attempt ended. */
+export interface AttemptOutcome {
+  readonly status: AttemptStatus;
+  readonly rows?: number;
+  readonly bytes?: number;
+  readonly files?: number;
+  readonly peakRssBytes?: number;
+  readonly inputFingerprint?: string;
+  readonly versionSeq?: number;
+  readonly error?: { code: string; message: string; hint?: string };
+  readonly timings?: Record<string, number>;
+}
+
+/** A version staged and ready to publish. */
+export interface StagedVersion {
+  readonly analyzer: string;
+  readonly partitionId: string;
+  readonly seq: number;
+  readonly attemptId: string;
+  readonly stagingDir: string;
+  readonly versionDir: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly files: number;
+  readonly manifestSha256: string;
+  readonly inputFingerprint: string;
+  readonly sqlHash: string;
+  readonly engineVersion: string;
+  readonly recountVersion: string;
+}
+
+/** The outcome of a publish claim: won (intent recorded) or lost to another attempt. */
+export type ClaimResult = { won: true; intent: PublishIntentTable } | { won: false; reason: string };
+
+/**
+ * recount's source of truth: analyzers, partitions, runs, attempts, versions, check results and
+ * publish intents. Implementations: SQLite (embedded) and, later, PostgreSQL; both through Kysely.
+ */
+export interface StateStore {
+  readonly url: string;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  upsertAnalyzer(a: { name: string; file: string; sqlHash: string; grain: string }): Promise<void>;
+
+  /** Record a new run and its first attempt; returns the partition's seq the attempt is based on. */
+  beginAttempt(a: NewAttempt): Promise<{ baseSeq: number }>;
+  finishAttempt(attemptId: string, outcome: AttemptOutcome): Promise<void>;
+  recordChecks(attemptId: string, results: readonly CheckResult[]): Promise<void>;
+
+  /**
+   * Compare-and-set: if the partition's seq still equals `baseSeq` and no publish is pending, take seq+1,
+   * record the version as publishing and a pending intent, all in one transaction.
+   */
+  claimPublish(v: StagedVersion, baseSeq: number): Promise<ClaimResult>;
+  /** Record a pending rollback intent to an existing retained version. */
+  claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string): Promise<ClaimResult>;
+  /** Mark an intent done: its version becomes the published one, the previous one retained. */
+  completeIntent(intentId: number): Promise<void>;
+  /** Abandon a pending intent whose files are gone: the previous version stays published. */
+  abandonIntent(intentId: number, reason: string): Promise<void>;
+  pendingIntents(): Promise<PublishIntentTable[]>;
+
+  getPartition(analyzer: string, partitionId: string): Promise<PartitionTable | undefined>;
+  listPartitions(analyzer?: string): Promise<PartitionTable[]>;
+  getVersion(analyzer: string, partitionId: string, seq: number): Promise<VersionTable | undefined>;
+  listVersions(analyzer: string, partitionId: string): Promise<VersionTable[]>;
+  /** The published version of a partition, if any. */
+  publishedVersion(analyzer: string, partitionId: string): Promise<VersionTable | undefined>;
+  markVersionDeleted(analyzer: string, partitionId: string, seq: number): Promise<void>;
+
+  getAttempt(attemptId: string): Promise<AttemptTable | undefined>;
+  listAttempts(filter: { analyzer?: string; partitionId?: string; status?: AttemptStatus; limit?: number }): Promise<AttemptTable[]>;
+  checkResults(attemptId: string): Promise<CheckResultTable[]>;
+}
