@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, readPublished, duck, type TestProject } from '../helpers/project.ts';
+import { runPartition } from '../../src/run/runPartition.ts';
+import { getAnalyzer } from '../../src/config/project.ts';
+import { lit } from '../../src/engine/sql.ts';
+
+describe('runPartition on the ad-tech example', () => {
+  let tp: TestProject;
+  beforeAll(async () => {
+    tp = await makeProject({ hours: 2, rowsPerHour: 4000 });
+  });
+  afterAll(() => tp.cleanup());
+
+  it('publishes the hourly aggregate: the same rows as the SQL run directly, keys from the GROUP BY, 4 files', async () => {
+    const ctx = await tp.open();
+    try {
+      const a = getAnalyzer(ctx.project, 'ad_impressions_hourly');
+      const r = await runPartition(ctx, a, '2023-10-12T00');
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe('succeeded');
+      expect(r.version).toBe(1);
+      expect(r.keys).toEqual(['ad_id', 'user_segment']);
+      expect(r.files).toBe(4);
+      const published = join(tp.dir, 'data/out/ad_impressions_hourly/dt=2023-10-12/hour=00');
+      expect(lstatSync(published).isSymbolicLink()).toBe(true);
+      expect(existsSync(join(published, '_SUCCESS'))).toBe(true);
+      expect(readdirSync(published).sort()).toEqual(['_SUCCESS', '_manifest.json', 'part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet', 'part-00003.parquet']);
+      const expected = await duck(
+        `SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM read_parquet(${lit(join(tp.dir, 'data/events/dt=2023-10-12/hour=00/*.parquet'))}) WHERE event_type = 'impression' GROUP BY ALL ORDER BY ad_id, user_segment`,
+      );
+      const got = await readPublished(published, ['ad_id', 'user_segment']);
+      expect(got.length).toBe(expected.length);
+      expect(got.map(({ _file, ...rest }) => ({ ...rest, total_bid: Number(rest.total_bid).toFixed(6) }))).toEqual(
+        expected.map((e) => ({ ...e, total_bid: Number(e.total_bid).toFixed(6) })),
+      );
+      const manifest = JSON.parse(readFileSync(join(published, '_manifest.json'), 'utf8'));
+      expect(manifest.rows).toBe(expected.length);
+      expect(manifest.keys).toEqual(['ad_id', 'user_segment']);
+      expect(manifest.keySource).toBe('group_by');
+      expect(manifest.files).toHaveLength(4);
+      expect(manifest.provenance.sqlHash).toBe(a.sqlHash);
+      expect(manifest.provenance.engineVersion).toMatch(/^v\d/);
+      expect(manifest.provenance.inputs[0].files[0].path).toBe('dt=2023-10-12/hour=00/part-00000.parquet');
+      expect(manifest.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('a rerun publishes version 2 with the same rows and keeps version 1 for rollback', async () => {
+    const ctx = await tp.open();
+    try {
+      const a = getAnalyzer(ctx.project, 'ad_impressions_hourly');
+      const first = await ctx.store.publishedVersion(a.name, '2023-10-12T00');
+      const r = await runPartition(ctx, a, '2023-10-12T00');
+      expect(r.version).toBe((first?.seq ?? 0) + 1);
+      const versions = await ctx.store.listVersions(a.name, '2023-10-12T00');
+      expect(versions.map((v) => [v.seq, v.status])).toEqual([
+        [r.version, 'published'],
+        [first!.seq, 'retained'],
+      ]);
+      expect(versions[0]!.rows).toBe(versions[1]!.rows);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('the daily analyzer refuses a day whose 24 hours are not all published, naming the missing hours', async () => {
+    const ctx = await tp.open();
+    try {
+      const r = await runPartition(ctx, getAnalyzer(ctx.project, 'ad_impressions_daily'), '2023-10-12');
+      expect(r.status).toBe('failed');
+      expect(r.error?.code).toBe('PARTITION_NOT_READY');
+      expect(r.error?.message).toContain('2023-10-12T01');
+      expect(r.error?.hint).toContain('ad_impressions_hourly');
+    } finally {
+      await ctx.close();
+    }
+  });
+});
