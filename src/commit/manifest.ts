@@ -48,6 +48,9 @@ export interface Manifest {
     readonly startedAt: string;
     readonly timingsMs: Record<string, number>;
     readonly peakRssBytes: number;
+    /** Peak of DuckDB's own memory accounting and of its spill files, sampled during the attempt. */
+    readonly duckdbPeakBytes?: number;
+    readonly spillBytes?: number;
   };
 }
 

@@ -31,6 +31,23 @@ export const analyzerSchema = z
     memory: size.optional(),
     threads: z.number().int().min(1).max(256).optional(),
     keepVersions: z.number().int().min(1).max(1000).optional(),
+    /** First partition `recount serve` considers (e.g. '2023-10-12T00'), so history is not backfilled by surprise. */
+    start: z.string().optional(),
+    /** Cron expression: `recount serve` also queues the newest ready partition on this schedule. */
+    schedule: z.string().optional(),
+    retries: z
+      .object({
+        /** Most attempts of one partition, the first included. */
+        max: z.number().int().min(1).max(100).default(3),
+        backoffMs: z.number().int().min(0).default(5_000),
+        maxBackoffMs: z.number().int().min(0).default(300_000),
+      })
+      .strict()
+      .optional(),
+    /** Most attempts of this analyzer running at once. */
+    concurrency: z.number().int().min(1).max(64).optional(),
+    /** Which queued partitions run first. */
+    order: z.enum(['oldest', 'newest']).optional(),
   })
   .strict();
 
@@ -57,6 +74,22 @@ export const configSchema = z
         memory: size.default('2GB'),
         threads: z.number().int().min(1).max(256).default(2),
         files: z.union([z.number().int().min(1).max(4096), z.literal('auto')]).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    serve: z
+      .object({
+        minWorkers: z.number().int().min(0).max(64).default(1),
+        maxWorkers: z.number().int().min(1).max(64).default(2),
+        /** Periodic rescan of every dataset: the source of truth behind file watching. */
+        scanIntervalMs: z.number().int().min(100).default(30_000),
+        /** Partitions older than this (before `start`-less analyzers' first run) are not considered. */
+        lookbackHours: z.number().int().min(1).default(48),
+        /** A worker process is replaced after this many attempts. */
+        workerMaxAttempts: z.number().int().min(1).default(200),
+        /** A worker whose idle RSS grows past this is replaced. */
+        workerMaxIdleRss: size.default('512MB'),
+        postmortemDir: z.string().default('.recount/postmortem'),
       })
       .strict()
       .prefault({}),

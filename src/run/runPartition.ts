@@ -18,6 +18,8 @@ import { currentProcToken, HOST } from '../commit/liveness.ts';
 import { fsyncPath } from '../commit/fsync.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
+import { EngineSampler } from '../observe/engineSampler.ts';
+import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
 import { assertSameInputSchema, checkInputFiles, createInputViews, explainQueryError, type CheckedInput } from './inputs.ts';
 
@@ -35,6 +37,8 @@ export interface RunOptions {
   readonly memoryBytes?: number;
   /** Accept an input column whose type changed since the published version. */
   readonly acceptSchemaChange?: boolean;
+  /** Use this attempt id (a daemon names the attempt before handing it to a worker). */
+  readonly attemptId?: string;
 }
 
 /** The result of one attempt. */
@@ -52,6 +56,8 @@ export interface AttemptResult {
   readonly warnings: string[];
   readonly durationMs: number;
   readonly peakRssBytes: number;
+  readonly spillBytes?: number;
+  readonly duckdbPeakBytes?: number;
   readonly publishedPath?: string;
   readonly error?: RecountError;
 }
@@ -81,16 +87,19 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
   const partition: Partition = parsePartition(partitionId, analyzer.grain);
   const { project, store, engine } = ctx;
   const layout = new OutputLayout(project.outputRoot);
-  const attemptId = newAttemptId();
+  const attemptId = opts.attemptId ?? newAttemptId();
   const stagingDir = layout.stagingDir(attemptId);
   const spillDir = join(project.spillDir, attemptId);
   const threads = opts.threads ?? analyzer.threadCount;
-  const memoryBytes = opts.memoryBytes ?? analyzer.memoryBytes;
+  // Without an explicit DuckDB limit, DuckDB gets its share of the analyzer's whole budget (src/worker/budget.ts).
+  const memoryBytes = opts.memoryBytes ?? planMemory(analyzer.memoryBytes, threads).duckdbBytes;
   const warnings: string[] = [];
   const timings: Record<string, number> = {};
   let checks: CheckResult[] = [];
   const sampler = new MemorySampler();
   let session: EngineSession | undefined;
+  let engineSampler: EngineSampler | undefined;
+  let enginePeaks = { peakMemoryBytes: 0, peakSpillBytes: 0 };
   let claimed = false;
 
   await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
@@ -123,6 +132,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       throw stagingError(err, project.outputRoot);
     }
     session = await engine.open({ memoryBytes, threads, spillDir });
+    engineSampler = new EngineSampler(session);
     const previous = await store.publishedVersion(analyzer.name, partition.id);
     const previousManifest = previous ? readManifest(previous.dir) : undefined;
     const inputs: CheckedInput[] = [];
@@ -182,6 +192,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const bytes = files.reduce((s, f) => s + f.bytes, 0);
     const seq = baseSeq + 1;
     const peakRssBytes = sampler.stop();
+    enginePeaks = await engineSampler.stop();
     const manifest: Manifest = {
       format: 'recount.manifest/1',
       analyzer: analyzer.name,
@@ -216,6 +227,8 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         startedAt: new Date(started).toISOString(),
         timingsMs: { ...timings },
         peakRssBytes,
+        duckdbPeakBytes: enginePeaks.peakMemoryBytes,
+        spillBytes: enginePeaks.peakSpillBytes,
       },
     };
     const engineVersion = session.version;
@@ -250,11 +263,11 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     );
     lap('publish', t);
     if (!result.published) {
-      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, error: { code: 'PUBLISH_CONFLICT', message: result.reason } });
+      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: result.reason } });
       return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${result.reason}`], durationMs: Date.now() - started, peakRssBytes };
     }
     await pruneVersions(store, analyzer.name, partition.id, analyzer.versionsToKeep);
-    await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings });
+    await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes });
     return {
       analyzer: analyzer.name,
       partition: partition.id,
@@ -269,15 +282,26 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       warnings,
       durationMs: Date.now() - started,
       peakRssBytes,
+      spillBytes: enginePeaks.peakSpillBytes,
+      duckdbPeakBytes: enginePeaks.peakMemoryBytes,
       publishedPath: layout.publishedPath(analyzer.name, partition),
     };
   } catch (err) {
     const error = asRecountError(err);
     const peakRssBytes = sampler.stop();
-    await store.finishAttempt(attemptId, { status: error.code === 'OUT_OF_MEMORY' ? 'oom' : 'failed', peakRssBytes, timings, error: { code: error.code, message: error.message, hint: error.hint } });
-    return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'failed', checks, warnings, durationMs: Date.now() - started, peakRssBytes, error };
+    if (engineSampler) enginePeaks = await engineSampler.stop();
+    await store.finishAttempt(attemptId, {
+      status: error.code === 'OUT_OF_MEMORY' ? 'oom' : 'failed',
+      peakRssBytes,
+      timings,
+      spillBytes: enginePeaks.peakSpillBytes,
+      duckdbPeakBytes: enginePeaks.peakMemoryBytes,
+      error: { code: error.code, message: error.message, hint: error.hint },
+    });
+    return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'failed', checks, warnings, durationMs: Date.now() - started, peakRssBytes, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error };
   } finally {
     sampler.stop();
+    await engineSampler?.stop();
     session?.close();
     if (!claimed) rmSync(stagingDir, { recursive: true, force: true });
     rmSync(spillDir, { recursive: true, force: true });

@@ -18,7 +18,7 @@ export class KyselyStateStore implements StateStore {
   async migrate(): Promise<void> {
     const all = migrations(this.dialect);
     const provider: MigrationProvider = { getMigrations: async () => all };
-    const { error } = await new Migrator({ db: this.db, provider, migrationTableName: 'recount_migrations', migrationLockTableName: 'recount_migrations_lock' }).migrateToLatest();
+    const { error } = await new Migrator({ db: this.db, provider, migrationTableName: 'recount_migrations', migrationLockTableName: 'recount_migrations_lock', allowUnorderedMigrations: true }).migrateToLatest();
     if (error) {
       throw new RecountError('STATE_STORE', `state store ${this.url}: migration failed: ${(error as Error).message}`, {
         subject: this.url,
@@ -80,6 +80,8 @@ export class KyselyStateStore implements StateStore {
           error_message: null,
           error_hint: null,
           timings_json: null,
+          spill_bytes: null,
+          duckdb_peak_bytes: null,
         })
         .execute();
       return { baseSeq: Number(p.seq) };
@@ -103,6 +105,8 @@ export class KyselyStateStore implements StateStore {
           error_message: o.error?.message ?? null,
           error_hint: o.error?.hint ?? null,
           timings_json: o.timings ? JSON.stringify(o.timings) : null,
+          spill_bytes: o.spillBytes ?? null,
+          duckdb_peak_bytes: o.duckdbPeakBytes ?? null,
         })
         .where('attempt_id', '=', attemptId)
         .returning('run_id')

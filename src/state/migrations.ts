@@ -121,5 +121,35 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
       await db.schema.createIndex('publish_intents_state').on('publish_intents').column('state').execute();
     },
   },
+  '0003_queue': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('run_queue')
+        .addColumn('id', 'integer', id)
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('not_before', 'text', (c) => c.notNull())
+        .addColumn('threads', 'integer')
+        .addColumn('memory_bytes', 'bigint')
+        .addColumn('input_fingerprint', 'text')
+        .addColumn('sql_hash', 'text', (c) => c.notNull())
+        .addColumn('last_attempt_id', 'text')
+        .addColumn('last_error_code', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('owner_host', 'text')
+        .addColumn('owner_token', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('run_queue_state').on('run_queue').columns(['state', 'not_before']).execute();
+      await db.schema.createIndex('run_queue_partition').on('run_queue').columns(['analyzer', 'partition_id', 'state']).execute();
+      await db.schema.alterTable('attempts').addColumn('spill_bytes', 'bigint').execute();
+      await db.schema.alterTable('attempts').addColumn('duckdb_peak_bytes', 'bigint').execute();
+    },
+  },
   };
 }

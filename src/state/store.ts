@@ -23,6 +23,8 @@ export interface AttemptOutcome {
   readonly bytes?: number;
   readonly files?: number;
   readonly peakRssBytes?: number;
+  readonly spillBytes?: number;
+  readonly duckdbPeakBytes?: number;
   readonly inputFingerprint?: string;
   readonly versionSeq?: number;
   readonly error?: { code: string; message: string; hint?: string };

@@ -60,6 +60,9 @@ export interface AttemptTable {
   error_message: string | null;
   error_hint: string | null;
   timings_json: string | null;
+  /** Peak bytes spilled to disk and peak DuckDB memory by its own accounting. */
+  spill_bytes: number | null;
+  duckdb_peak_bytes: number | null;
 }
 
 export interface VersionTable {
@@ -117,7 +120,43 @@ export interface StateSchema {
   versions: VersionTable;
   check_results: CheckResultTable;
   publish_intents: PublishIntentTable;
+  run_queue: QueueTable;
 }
+
+/** State of a queued run. */
+export type QueueState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One run waiting for (or holding) a worker: the daemon's queue, kept in the state store so a restart loses nothing. */
+export interface QueueTable {
+  id: Generated<number>;
+  analyzer: string;
+  partition_id: string;
+  /** Why it was queued: new-data, changed-input, downstream, schedule, manual, backfill. */
+  reason: string;
+  state: QueueState;
+  /** Attempts made so far. */
+  attempts: number;
+  max_attempts: number;
+  /** Not to be started before this instant (backoff). */
+  not_before: string;
+  /** Threads and DuckDB memory for the next attempt, lowered after an out-of-memory kill. */
+  threads: number | null;
+  memory_bytes: number | null;
+  /** Input fingerprint and SQL hash when queued: a final failure blocks re-queueing until one of them changes. */
+  input_fingerprint: string | null;
+  sql_hash: string;
+  last_attempt_id: string | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  /** The daemon holding it while running: host and process token. */
+  owner_host: string | null;
+  owner_token: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A queue row as read back. */
+export type QueueRow = Selectable<QueueTable>;
 
 /** Rows as read back from the store. */
 export type PublishIntent = Selectable<PublishIntentTable>;

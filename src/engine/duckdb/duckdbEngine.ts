@@ -4,6 +4,10 @@ import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts'
 import { lit } from '../sql.ts';
 
 class DuckDBSession implements EngineSession {
+  /** A second connection, so memory and spill can be read while the main one runs a query. */
+  private monitor: Promise<DuckDBConnection> | undefined;
+  private closed = false;
+
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
@@ -24,17 +28,26 @@ class DuckDBSession implements EngineSession {
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
-  async memoryBytes(): Promise<number> {
-    const [row] = await this.query<{ b: string | null }>('SELECT sum(memory_usage_bytes)::BIGINT AS b FROM duckdb_memory()');
+  private async monitorValue(sql: string): Promise<number> {
+    if (this.closed) return 0;
+    this.monitor ??= this.instance.connect();
+    const conn = await this.monitor;
+    const [row] = (await conn.runAndReadAll(sql)).getRowObjectsJson();
     return Number(row?.b ?? 0);
   }
 
-  async spillBytes(): Promise<number> {
-    const [row] = await this.query<{ b: string | null }>('SELECT coalesce(sum(size), 0)::BIGINT AS b FROM duckdb_temporary_files()');
-    return Number(row?.b ?? 0);
+  memoryBytes(): Promise<number> {
+    return this.monitorValue('SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS b FROM duckdb_memory()');
+  }
+
+  spillBytes(): Promise<number> {
+    return this.monitorValue('SELECT coalesce(sum(size), 0)::BIGINT AS b FROM duckdb_temporary_files()');
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.monitor?.then((m) => m.closeSync()).catch(() => undefined);
     this.conn.closeSync();
     this.instance.closeSync();
   }

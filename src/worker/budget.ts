@@ -1,0 +1,26 @@
+/** Memory a worker process needs before DuckDB holds anything: Node, tsx, DuckDB's library, SQLite. */
+export const PROCESS_RESERVE_BYTES = 160 * 1024 * 1024;
+
+/** How one attempt's memory budget is split and enforced. */
+export interface MemoryPlan {
+  /** The attempt's whole budget: the worker's RSS may not pass it (the watchdog kills at this). */
+  readonly budgetBytes: number;
+  /** DuckDB's memory_limit: past it DuckDB spills to disk instead of failing. */
+  readonly duckdbBytes: number;
+  /** V8 heap limit (--max-old-space-size), in MB. */
+  readonly heapMb: number;
+  readonly threads: number;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Split a budget: DuckDB gets 75% of what is left after the process reserve, lowered by 30% and with
+ * threads halved at each out-of-memory retry (`degrade`), so a retry spills more instead of dying again.
+ */
+export function planMemory(budgetBytes: number, threads: number, degrade = 0): MemoryPlan {
+  const usable = Math.max(budgetBytes - PROCESS_RESERVE_BYTES, 32 * MB);
+  const duckdbBytes = Math.max(16 * MB, Math.floor(usable * 0.75 * 0.7 ** degrade));
+  const heapMb = Math.min(4096, Math.max(96, Math.floor((budgetBytes * 0.25) / MB)));
+  return { budgetBytes, duckdbBytes, heapMb, threads: Math.max(1, Math.floor(threads / 2 ** degrade)) };
+}
