@@ -30,7 +30,9 @@ export function parsePartition(id: string, grain: Grain): Partition {
   if (!m) {
     throw new RecountError('PARTITION_INVALID', `malformed ${grain} partition id '${id}'`, {
       subject: id,
-      hint: `write a ${grain} partition as ${example}`,
+      hint: (grain === 'hour' ? DAY_RE : HOUR_RE).test(id)
+        ? `'${id}' names ${grain === 'hour' ? 'a day' : 'an hour'}, but this wants ${grain === 'hour' ? 'an' : 'a'} ${grain}: write it as ${example}`
+        : `write ${grain === 'hour' ? 'an' : 'a'} ${grain} partition as ${example}`,
     });
   }
   const [, y, mo, d, h] = m;
@@ -38,7 +40,7 @@ export function parsePartition(id: string, grain: Grain): Partition {
   if (formatPartitionId(start, grain) !== id) {
     throw new RecountError('PARTITION_INVALID', `partition id '${id}' is not a real ${grain}`, {
       subject: id,
-      hint: `check the date; a ${grain} partition looks like ${example}`,
+      hint: `check the date; ${grain === 'hour' ? 'an' : 'a'} ${grain} partition looks like ${example}`,
     });
   }
   return makePartition(start, grain);

@@ -25,7 +25,9 @@ export interface GenEventsOptions {
 /** The SELECT that generates one hour of events: deterministic for (seed, hour, row). */
 export function eventsSql(hourStartIso: string, rows: number, seed: number, hourKey: number, ads: number, skew: boolean): string {
   // r(k) is a pseudo-random UBIGINT per row and salt k: DuckDB's hash() of integers, fixed for a DuckDB version.
-  const r = (k: number) => `hash(i, ${seed}, ${hourKey}, ${k})`;
+  // The outer hash() matters: a multi-argument hash() XORs in the last argument's hash, so hash(i, …, k1) XOR
+  // hash(i, …, k2) is the same for every row and the columns would be correlated (ad_id mod 4 fixing user_segment mod 4).
+  const r = (k: number) => `hash(hash(i, ${seed}, ${hourKey}, ${k}))`;
   const unit = (k: number) => `(${r(k)} % 1000000000)::DOUBLE / 1e9`;
   const ad = skew ? `least(${ads}, greatest(1, floor(pow(${ads}, ${unit(3)}))::INTEGER))` : `(${r(3)} % ${ads} + 1)::INTEGER`;
   return `SELECT

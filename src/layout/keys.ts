@@ -139,7 +139,7 @@ export async function chooseKeys(session: EngineSession, opts: { sql: string; de
       choice = {
         keys: safe,
         source: 'all_columns',
-        warning: `${file}: no keys declared and no top-level GROUP BY; using every non-float column as the key (${safe.join(', ')}). Declare keys to silence this.`,
+        warning: `${file}: no keys declared and none can be read from a top-level GROUP BY of the selected columns; using every non-float column as the key (${safe.join(', ')}). Declare keys to silence this.`,
       };
     }
   }

@@ -176,7 +176,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       const first = failed[0]!;
       throw new RecountError('CHECK_FAILED', `${analyzer.name} ${partition.id}: check ${failed.map((c) => `'${c.name}'`).join(', ')} failed: ${first.message}`, {
         subject: `${analyzer.file}: checks.${first.name}`,
-        hint: 'nothing was published; the previous version stays. See the sample rows (recount status --json) and fix the data or the SQL',
+        hint: `nothing was published; the previous version stays. See the sample rows with 'recount status ${analyzer.name} --partition ${partition.id} --json', then fix the data or the SQL`,
         details: { checks: failed.map((c) => ({ name: c.name, failing: c.failing, sample: c.sample })) },
       });
     }
@@ -303,7 +303,17 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     sampler.stop();
     await engineSampler?.stop();
     session?.close();
-    if (!claimed) rmSync(stagingDir, { recursive: true, force: true });
-    rmSync(spillDir, { recursive: true, force: true });
+    if (!claimed) removeQuietly(stagingDir);
+    removeQuietly(spillDir);
+  }
+}
+
+// Cleanup must never replace the attempt's own error: under an unusable output root (a path beneath a
+// regular file) rmSync throws ENOTDIR, which `force` does not ignore, and the user would see that instead.
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // nothing was created there, or recovery removes it on the next start
   }
 }
