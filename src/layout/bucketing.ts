@@ -36,11 +36,11 @@ export interface StagedFile {
  * file. A rerun keeps the previous count unless the size moved outside half to twice of it, so a float
  * that changes in its last bits cannot move keys between files at a size boundary.
  */
-export function autoFileCount(bytes: number, previous?: number): number {
-  const wanted = Math.max(1, Math.ceil(bytes / AUTO_FILE_BYTES));
+export function autoFileCount(bytes: number, previous?: number, target: number = AUTO_FILE_BYTES): number {
+  const wanted = Math.max(1, Math.ceil(bytes / target));
   if (previous) {
-    const low = previous === 1 ? 0 : (previous * AUTO_FILE_BYTES) / 2;
-    if (bytes >= low && bytes <= previous * AUTO_FILE_BYTES * 2) return previous;
+    const low = previous === 1 ? 0 : (previous * target) / 2;
+    if (bytes >= low && bytes <= previous * target * 2) return previous;
   }
   return wanted;
 }
@@ -72,7 +72,7 @@ async function writeBuckets(session: EngineSession, relation: string, keys: read
  */
 export async function writeLayout(
   session: EngineSession,
-  opts: { sql: string; keys: readonly string[]; files: number | 'auto'; dir: string; previousFileCount?: number },
+  opts: { sql: string; keys: readonly string[]; files: number | 'auto'; dir: string; previousFileCount?: number; /** Bytes per file for 'auto' (tests use a small one). */ targetFileBytes?: number },
 ): Promise<{ files: StagedFile[]; fileCount: number }> {
   const { sql, keys, dir } = opts;
   if (opts.files === 1 || opts.files === 'auto') {
@@ -82,7 +82,7 @@ export async function writeLayout(
     const rows = Number((await copy)[0]?.Count ?? 0);
     if (opts.files === 1) return { files: [{ name: partFileName(0), rows }], fileCount: 1 };
     const [size] = await session.query<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(single)})`);
-    const count = autoFileCount(Number(size?.b ?? 0), opts.previousFileCount);
+    const count = autoFileCount(Number(size?.b ?? 0), opts.previousFileCount, opts.targetFileBytes);
     if (count === 1) return { files: [{ name: partFileName(0), rows }], fileCount: 1 };
     const whole = join(dir, '_whole.parquet');
     renameSync(single, whole);
