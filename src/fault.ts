@@ -1,3 +1,6 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { RecountError } from './errors.ts';
+
 /**
  * Named fault points for crash tests. With RECOUNT_FAULT=<name> set, the process kills itself with
  * SIGKILL when it reaches that point: no cleanup handler runs, exactly as if the machine died there.
@@ -22,4 +25,18 @@ export function faultPoint(name: FaultPoint): void {
   if (process.env.RECOUNT_FAULT === name) {
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/**
+ * A transient failure for retry tests: with RECOUNT_FAULT_TRANSIENT=<n> and RECOUNT_FAULT_COUNTER=<file>,
+ * the first n attempts (counted across processes in that file) throw a retryable error.
+ */
+export function transientFault(): void {
+  const n = Number(process.env.RECOUNT_FAULT_TRANSIENT ?? 0);
+  const counter = process.env.RECOUNT_FAULT_COUNTER;
+  if (!n || !counter) return;
+  const seen = existsSync(counter) ? Number(readFileSync(counter, 'utf8') || 0) : 0;
+  if (seen >= n) return;
+  writeFileSync(counter, String(seen + 1));
+  throw new RecountError('INTERNAL', `injected transient failure ${seen + 1} of ${n} (RECOUNT_FAULT_TRANSIENT)`, { hint: 'unset RECOUNT_FAULT_TRANSIENT' });
 }

@@ -6,7 +6,7 @@ import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, resolveInputs } from './fingerprint.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
-import { faultPoint } from '../fault.ts';
+import { faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
@@ -124,6 +124,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
   try {
     let t = Date.now();
+    transientFault();
     const resolved = resolveInputs(project, analyzer, partition);
     const inputFingerprint = combinedFingerprint(resolved);
     try {

@@ -2,6 +2,7 @@ import { Kysely, Migrator, type MigrationProvider } from 'kysely';
 import type { CheckResult } from '../checks/check.ts';
 import { RecountError } from '../errors.ts';
 import { migrations, type StateDialect } from './migrations.ts';
+import { QueueStore } from '../scheduler/queueStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
 
@@ -9,11 +10,15 @@ const now = () => new Date().toISOString();
 
 /** The StateStore over any Kysely dialect; the SQLite and PostgreSQL stores differ only in their connection. */
 export class KyselyStateStore implements StateStore {
+  readonly queue: QueueStore;
+
   constructor(
     readonly db: Kysely<StateSchema>,
     readonly dialect: StateDialect,
     readonly url: string,
-  ) {}
+  ) {
+    this.queue = new QueueStore(db);
+  }
 
   async migrate(): Promise<void> {
     const all = migrations(this.dialect);

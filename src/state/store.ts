@@ -1,5 +1,6 @@
 import type { AttemptStatus, AttemptRow as AttemptTable, CheckResultRow as CheckResultTable, PartitionRow as PartitionTable, PublishIntent as PublishIntentTable, VersionRow as VersionTable } from './types.ts';
 import type { CheckResult } from '../checks/check.ts';
+import type { QueueStore } from '../scheduler/queueStore.ts';
 
 /** A new attempt as recorded when it starts. */
 export interface NewAttempt {
@@ -58,6 +59,8 @@ export type ClaimResult = { won: true; intent: PublishIntentTable } | { won: fal
  */
 export interface StateStore {
   readonly url: string;
+  /** The daemon's run queue (recount serve). */
+  readonly queue: QueueStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -43,7 +43,7 @@ export function registerStatus(program: Command): void {
             const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; newestPublished: string | null; lastRun: string | null }[] = [];
             for (const a of s.project.analyzers.values()) {
               const rows = await partitionSummary(s.store, a.name);
-              const failing = rows.filter((r) => r.lastAttempt && r.lastAttempt.status !== 'succeeded' && r.lastAttempt.status !== 'running');
+              const failing = rows.filter((r) => r.lastAttempt && ['failed', 'crashed', 'oom'].includes(r.lastAttempt.status));
               summary.push({
                 analyzer: a.name,
                 grain: a.grain,

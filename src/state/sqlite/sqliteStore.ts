@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
+import { ImmediateSqliteDialect } from './immediateDialect.ts';
 import { RecountError } from '../../errors.ts';
 import { KyselyStateStore } from '../kyselyStore.ts';
 import type { StateSchema } from '../types.ts';
@@ -22,7 +23,7 @@ export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
       cause: err,
     });
   }
-  const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new SqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
+  const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new ImmediateSqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
   await store.migrate();
   return store;
 }

@@ -1,0 +1,328 @@
+import { freemem } from 'node:os';
+import { resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { Cron } from 'croner';
+import type { Analyzer, Project } from '../config/project.ts';
+import { parseSize } from '../config/size.ts';
+import { formatPartitionId, parsePartition, type Partition } from '../catalog/partition.ts';
+import { RecountError } from '../errors.ts';
+import type { StateStore } from '../state/store.ts';
+import type { QueueRow } from '../state/types.ts';
+import { OutputLayout } from '../commit/paths.ts';
+import { recover } from '../commit/recovery.ts';
+import { currentProcToken, HOST, isProcessAlive } from '../commit/liveness.ts';
+import { combinedFingerprint, resolveInputs } from '../run/fingerprint.ts';
+import { newAttemptId } from '../run/runPartition.ts';
+import { planMemory } from '../worker/budget.ts';
+import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
+import type { Logger } from '../observe/log.ts';
+import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
+import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
+import type { QueueOwner } from './queueStore.ts';
+
+/** Settings of a daemon, from the config's `serve` block and the command line. */
+export interface DaemonOptions {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly scanIntervalMs: number;
+  readonly watch?: boolean;
+  readonly log: Logger;
+  /** Extra environment for worker processes. */
+  readonly workerEnv?: NodeJS.ProcessEnv;
+  readonly onMemory?: (s: WorkerMemorySample) => void;
+  /** Called after every attempt the daemon ran (for metrics and alerts). */
+  readonly onAttempt?: (e: AttemptEvent) => void;
+}
+
+/** What the daemon reports after an attempt. */
+export interface AttemptEvent {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly attemptId: string;
+  readonly outcome: 'succeeded' | 'superseded' | 'failed' | 'oom' | 'crashed';
+  readonly final: boolean;
+  readonly errorCode?: string;
+  readonly error?: string;
+  readonly durationMs: number;
+  readonly rows?: number;
+  readonly peakRssBytes: number;
+  readonly spillBytes?: number;
+}
+
+/**
+ * `recount serve`: finds ready partitions (file watching for latency, periodic rescans as the source of
+ * truth), queues runs in the state store, and runs them in a pool of worker processes with retries.
+ */
+export class Daemon {
+  readonly owner: QueueOwner = { host: HOST, token: currentProcToken() };
+  readonly pool: WorkerPool;
+  private readonly layout: OutputLayout;
+  private readonly running = new Map<number, Promise<void>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly crons: Cron[] = [];
+  private watcher: FSWatcher | undefined;
+  private stopping = false;
+  private ticking = false;
+  private tickAgain = false;
+  private scanning: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly project: Project,
+    readonly store: StateStore,
+    readonly opts: DaemonOptions,
+  ) {
+    this.layout = new OutputLayout(project.outputRoot);
+    const serve = project.config.serve;
+    this.pool = new WorkerPool({
+      projectDir: project.dir,
+      maxAttemptsPerWorker: serve.workerMaxAttempts,
+      maxIdleRssBytes: parseSize(serve.workerMaxIdleRss, 'serve.workerMaxIdleRss'),
+      postmortemDir: resolve(project.dir, serve.postmortemDir),
+      env: opts.workerEnv,
+      onMemory: opts.onMemory,
+      onRecycle: (pid, why) => opts.log.info({ pid, why }, 'worker recycled'),
+    });
+  }
+
+  /** Number of attempts running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
+  async start(): Promise<void> {
+    const rec = await recover(this.store, this.layout);
+    const requeued = await this.store.queue.requeueOrphans(isProcessAlive);
+    this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
+    await this.scan();
+    if (this.opts.watch !== false) this.startWatching();
+    this.timers.push(setInterval(() => void this.scan().then(() => this.tick()), this.opts.scanIntervalMs));
+    this.timers.push(setInterval(() => void this.tick(), 250));
+    for (const a of this.project.analyzers.values()) if (a.schedule) this.schedule(a);
+    void this.tick();
+  }
+
+  private startWatching(): void {
+    const sources = [...this.project.datasets.values()].filter((d) => !d.producer);
+    this.watcher = watch(
+      sources.map((d) => d.root),
+      { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) },
+    );
+    const onFile = (path: string) => {
+      if (!path.endsWith('_SUCCESS')) return;
+      for (const ds of sources) {
+        if (!path.startsWith(ds.root + '/')) continue;
+        const p = partitionOfMarker(ds, path.slice(ds.root.length + 1));
+        if (!p) continue;
+        this.opts.log.debug({ dataset: ds.name, partition: p.id }, 'partition ready');
+        void this.scanAffected(ds.name, p).then(() => this.tick());
+      }
+    };
+    this.watcher.on('add', onFile).on('change', onFile);
+  }
+
+  private schedule(a: Analyzer): void {
+    try {
+      this.crons.push(
+        new Cron(a.schedule!, () => {
+          // The newest closed partition as of now: the previous hour or day.
+          const p = parsePartition(formatPartitionId(new Date(Date.now() - (a.grain === 'hour' ? 3_600_000 : 86_400_000)), a.grain), a.grain);
+          void this.enqueue(a, p, 'schedule').then(() => this.tick());
+        }),
+      );
+    } catch (err) {
+      throw new RecountError('CONFIG_INVALID', `${a.file}: schedule '${a.schedule}' is not a cron expression: ${(err as Error).message}`, { subject: `${a.file}: schedule`, hint: "write a cron expression such as '5 * * * *'" });
+    }
+  }
+
+  /** Scan every analyzer's candidate partitions and queue those whose inputs are ready and changed. */
+  scan(only?: { analyzers: Analyzer[]; partitions?: Partition[] }): Promise<void> {
+    this.scanning = this.scanning.then(async () => {
+      if (this.stopping) return;
+      const analyzers = only?.analyzers ?? [...this.project.analyzers.values()];
+      for (const a of analyzers) {
+        const since = considerFrom(a, this.project.config.serve.lookbackHours);
+        const parts = only?.partitions ?? candidatePartitions(this.project, a, since);
+        for (const p of parts) if (p.start >= since) await this.enqueueIfStale(a, p);
+      }
+    });
+    return this.scanning;
+  }
+
+  private scanAffected(dataset: string, p: Partition): Promise<void> {
+    const readers = readersOf(this.project, dataset);
+    return Promise.all(readers.map((a) => this.scan({ analyzers: [a], partitions: affectedPartitions(p, a) }))).then(() => undefined);
+  }
+
+  private async enqueueIfStale(a: Analyzer, p: Partition): Promise<void> {
+    let fingerprint: string;
+    try {
+      fingerprint = combinedFingerprint(resolveInputs(this.project, a, p));
+    } catch {
+      return; // not ready yet
+    }
+    const published = await this.store.publishedVersion(a.name, p.id);
+    if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash) return;
+    await this.enqueue(a, p, published ? 'changed-input' : 'new-data', fingerprint);
+  }
+
+  private async enqueue(a: Analyzer, p: Partition, reason: string, inputFingerprint?: string): Promise<void> {
+    const item = await this.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.sqlHash, inputFingerprint });
+    if (item) this.opts.log.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
+  }
+
+  /** How many attempts may run now: the backlog, between min and max workers, and what free memory allows. */
+  private slots(backlog: number): number {
+    const { minWorkers, maxWorkers } = this.opts;
+    const biggest = Math.max(...[...this.project.analyzers.values()].map((a) => a.memoryBytes), 1);
+    const byMemory = this.running.size + Math.floor((freemem() * 0.9) / biggest);
+    const wanted = Math.min(maxWorkers, Math.max(minWorkers, this.running.size + backlog));
+    return Math.max(Math.min(wanted, byMemory), Math.min(1, wanted));
+  }
+
+  /** Claim due runs into free slots. */
+  async tick(): Promise<void> {
+    if (this.stopping) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        const backlog = await this.store.queue.backlog();
+        const free = this.slots(backlog) - this.running.size;
+        if (free > 0 && backlog > 0) {
+          const items = await this.store.queue.claim(this.owner, {
+            limit: free,
+            concurrency: (name) => this.project.analyzers.get(name)?.concurrency ?? this.opts.maxWorkers,
+            order: (name) => this.project.analyzers.get(name)?.order ?? 'oldest',
+          });
+          for (const item of items) {
+            const p = this.execute(item).finally(() => {
+              this.running.delete(item.id);
+              void this.tick();
+            });
+            this.running.set(item.id, p);
+          }
+        }
+        this.pool.trimIdle(Math.max(this.opts.minWorkers, this.running.size));
+      } while (this.tickAgain && !this.stopping);
+    } catch (err) {
+      this.opts.log.error({ err }, 'dispatch failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async execute(item: QueueRow): Promise<void> {
+    const a = this.project.analyzers.get(item.analyzer);
+    if (!a) {
+      await this.store.queue.fail(item.id, { errorCode: 'ANALYZER_UNKNOWN', error: `analyzer '${item.analyzer}' is no longer defined` });
+      return;
+    }
+    const base = planMemory(a.memoryBytes, item.threads ?? a.threadCount);
+    const plan = item.memory_bytes ? { ...base, duckdbBytes: Number(item.memory_bytes) } : base;
+    const attemptId = newAttemptId();
+    await this.store.queue.startAttempt(item.id, attemptId);
+    const log = this.opts.log.child({ analyzer: a.name, partition: item.partition_id, attempt: attemptId });
+    log.info({ threads: plan.threads, duckdbMB: Math.round(plan.duckdbBytes / 1e6), budgetMB: Math.round(plan.budgetBytes / 1e6), try: item.attempts + 1 }, 'attempt started');
+    const started = Date.now();
+    const outcome = await this.pool.run({ attemptId, analyzer: a.name, partition: item.partition_id, trigger: item.reason, plan });
+    await this.settle(item, a, attemptId, plan, outcome, Date.now() - started, log);
+  }
+
+  private async settle(item: QueueRow, a: Analyzer, attemptId: string, plan: ReturnType<typeof planMemory>, outcome: WorkerOutcome, durationMs: number, log: Logger): Promise<void> {
+    const attempts = item.attempts + 1;
+    const policy = a.retries ?? DEFAULT_RETRY;
+    if (this.stopping && outcome.kind !== 'report') {
+      // Killed by the drain, not by its own fault: back to the queue, to run after the restart.
+      await this.markDead(attemptId, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
+      await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt' });
+      log.warn('attempt abandoned by shutdown; requeued');
+      return;
+    }
+    let code: string;
+    let message: string;
+    let kind: AttemptEvent['outcome'];
+    let degrade = false;
+    if (outcome.kind === 'report') {
+      const r = outcome.report;
+      if (r.status !== 'failed') {
+        await this.store.queue.succeed(item.id);
+        log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
+        this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: r.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes });
+        const p = parsePartition(item.partition_id, a.grain);
+        await this.scanAffected(a.name, p);
+        return;
+      }
+      code = r.error?.code ?? 'INTERNAL';
+      message = r.error?.message ?? 'failed';
+      // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
+      await recover(this.store, this.layout);
+      kind = code === 'OUT_OF_MEMORY' ? 'oom' : 'failed';
+      degrade = code === 'OUT_OF_MEMORY';
+    } else if (outcome.kind === 'oom') {
+      code = 'OUT_OF_MEMORY';
+      message =
+        outcome.reason === 'rss'
+          ? `worker killed: RSS ${Math.round(outcome.peakRssBytes / 1e6)} MB passed the memory budget of ${Math.round(outcome.budgetBytes / 1e6)} MB`
+          : `worker ran out of V8 heap (limit ${plan.heapMb} MB); a heap snapshot is in ${this.project.config.serve.postmortemDir}`;
+      kind = 'oom';
+      degrade = true;
+      await this.markDead(attemptId, 'oom', code, message);
+    } else {
+      code = 'CRASHED';
+      message = `worker process died (${outcome.signal ?? `exit ${outcome.code}`}) during the attempt`;
+      kind = 'crashed';
+      await this.markDead(attemptId, 'crashed', code, message);
+    }
+    const retry = isRetryable(code) && attempts < policy.max && !this.stopping;
+    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes });
+    if (retry) {
+      const delay = backoffDelay(policy, attempts);
+      const smaller = degrade ? planMemory(a.memoryBytes, plan.threads, 1) : undefined;
+      await this.store.queue.retryLater(item.id, {
+        notBefore: new Date(Date.now() + delay),
+        errorCode: code,
+        error: message,
+        ...(smaller ? { threads: smaller.threads, memoryBytes: Math.min(smaller.duckdbBytes, Math.floor(plan.duckdbBytes * 0.7)) } : {}),
+      });
+      log.warn({ code, error: message, retryInMs: delay, try: attempts, of: policy.max, smaller: degrade }, 'attempt failed; will retry');
+    } else {
+      await this.store.queue.fail(item.id, { errorCode: code, error: message });
+      log.error({ code, error: message, tries: attempts, permanent: !isRetryable(code) }, 'run failed for good');
+    }
+  }
+
+  /** Record an attempt whose worker died (the worker could not) and clean up its staging. */
+  private async markDead(attemptId: string, status: 'oom' | 'crashed', code: string, message: string): Promise<void> {
+    const a = await this.store.getAttempt(attemptId);
+    if (a?.status === 'running') {
+      await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
+    }
+    await recover(this.store, this.layout);
+  }
+
+  /**
+   * Drain: take no new attempts, let running ones finish for up to `timeoutMs`, then kill the rest;
+   * their queue items go back to the queue and their attempts are recorded as crashed by recovery.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.crons) c.stop();
+    await this.watcher?.close();
+    const all = Promise.all(this.running.values());
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+    await this.pool.shutdown();
+    if (timedOut) {
+      await Promise.race([all, new Promise((r) => setTimeout(r, 5000))]);
+      await this.store.queue.release(this.owner);
+      await recover(this.store, this.layout);
+    }
+    await this.scanning;
+    this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
+  }
+}

@@ -1,0 +1,63 @@
+import { loadProject } from '../config/load.ts';
+import { getAnalyzer } from '../config/project.ts';
+import { openStateStore } from '../state/open.ts';
+import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
+import { runPartition } from '../run/runPartition.ts';
+import { asRecountError } from '../errors.ts';
+import type { FromWorker, ToWorker } from './protocol.ts';
+
+// A worker process: loads the project once, then runs one attempt at a time as the daemon asks.
+const projectDir = process.argv[2];
+if (!projectDir || !process.send) {
+  process.stderr.write('recount worker: started without a project folder or IPC channel; it is started by `recount serve`\n');
+  process.exit(2);
+}
+const send = (m: FromWorker) => process.send!(m);
+const project = await loadProject(projectDir);
+const store = await openStateStore(project.stateUrl, project.dir);
+const engine = new DuckDBEngine();
+
+const memoryTimer = setInterval(() => {
+  const m = process.memoryUsage();
+  send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+}, 1000);
+memoryTimer.unref();
+
+let queue = Promise.resolve();
+process.on('message', (msg: ToWorker) => {
+  if (msg.type === 'stop') {
+    queue = queue.then(async () => {
+      await store.close();
+      process.exit(0);
+    });
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      const r = await runPartition({ project, store, engine }, getAnalyzer(project, msg.analyzer), msg.partition, {
+        attemptId: msg.attemptId,
+        threads: msg.threads,
+        memoryBytes: msg.duckdbBytes,
+        trigger: msg.trigger,
+      });
+      send({
+        type: 'result',
+        report: {
+          attemptId: r.attemptId,
+          status: r.status,
+          version: r.version,
+          rows: r.rows,
+          durationMs: r.durationMs,
+          peakRssBytes: r.peakRssBytes,
+          spillBytes: r.spillBytes,
+          error: r.error ? { code: r.error.code, message: r.error.message, hint: r.error.hint } : undefined,
+        },
+      });
+    } catch (err) {
+      const e = asRecountError(err);
+      send({ type: 'result', report: { attemptId: msg.attemptId, status: 'failed', durationMs: 0, peakRssBytes: process.memoryUsage.rss(), error: { code: e.code, message: e.message, hint: e.hint } } });
+    }
+  });
+});
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });
