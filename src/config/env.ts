@@ -36,3 +36,9 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
   }
   return out;
 }
+
+/** The RECOUNT_* variable that set a config field (`defaults.threads`), if one did: errors name it, not the file. */
+export function overridingVariable(field: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const [name, f] of Object.entries(envOverrides)) if (f === field && env[name] !== undefined && env[name] !== '') return name;
+  return undefined;
+}

@@ -5,7 +5,7 @@ import { RecountError } from '../errors.ts';
 import type { Dataset } from '../catalog/dataset.ts';
 import { analyzerSchema, configSchema, type AnalyzerDefinition, type ConfigDefinition } from './schema.ts';
 import { parseSize } from './size.ts';
-import { applyEnvOverrides } from './env.ts';
+import { applyEnvOverrides, overridingVariable } from './env.ts';
 
 /** A validated analyzer with its defaults applied and where it was defined. */
 export interface Analyzer extends AnalyzerDefinition {
@@ -39,9 +39,16 @@ export interface AnalyzerSource {
   readonly value: unknown;
 }
 
+// zod's own text for a record key or a union is a bare 'Invalid key in record' / 'Invalid input': say why.
+function issueMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'invalid_key') return `invalid name: ${i.issues.map(issueMessage).join('; ')}`;
+  if (i.code === 'invalid_union' && i.errors.length > 0) return [...new Set(i.errors.flat().map(issueMessage))].join(', or ');
+  return i.message;
+}
+
 /** Human form of zod issues: `field.path: message` per line. */
 export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${issueMessage(i)}`).join('; ');
 }
 
 function firstPath(error: z.ZodError): string {
@@ -52,12 +59,22 @@ function firstPath(error: z.ZodError): string {
 export function buildProject(dir: string, configFile: string, rawConfig: unknown, sources: readonly AnalyzerSource[], env: NodeJS.ProcessEnv = process.env): Project {
   const parsed = configSchema.safeParse(applyEnvOverrides(rawConfig, env));
   if (!parsed.success) {
+    const variable = overridingVariable(firstPath(parsed.error), env);
+    if (variable) {
+      throw new RecountError('CONFIG_INVALID', `${variable}=${env[variable]}: ${formatIssues(parsed.error)}`, {
+        subject: variable,
+        hint: `${variable} overrides ${firstPath(parsed.error)} of ${configFile}; unset it or give it a valid value`,
+      });
+    }
     throw new RecountError('CONFIG_INVALID', `${configFile}: ${formatIssues(parsed.error)}`, {
       subject: `${configFile}: ${firstPath(parsed.error)}`,
       hint: 'fix the field named above (see the Configuration section of the README)',
     });
   }
   const config = parsed.data;
+  // Checked before the analyzers, which inherit it: a bad default must be named where it was set.
+  const memoryVariable = overridingVariable('defaults.memory', env);
+  const defaultMemoryBytes = parseSize(config.defaults.memory, memoryVariable ? `${memoryVariable} (overrides defaults.memory of ${configFile})` : `${configFile}: defaults.memory`);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   const outputRoot = abs(config.output);
 
@@ -92,14 +109,13 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
     analyzers.set(a.name, {
       ...a,
       file: src.file,
-      memoryBytes: parseSize(a.memory ?? config.defaults.memory, `${where}: memory`),
+      memoryBytes: a.memory === undefined ? defaultMemoryBytes : parseSize(a.memory, `${where}: memory`),
       threadCount: a.threads ?? config.defaults.threads,
       fileCount: a.files ?? config.defaults.files,
       versionsToKeep: a.keepVersions ?? config.keepVersions,
       sqlHash: createHash('sha256').update(a.sql).digest('hex'),
     });
   }
-  parseSize(config.defaults.memory, `${configFile}: defaults.memory`);
 
   for (const a of analyzers.values()) {
     datasets.set(a.name, { name: a.name, root: resolve(outputRoot, a.name), grain: a.grain, producer: a.name });
