@@ -11,7 +11,7 @@ import type { QueueRow } from '../state/types.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, isProcessAlive } from '../commit/liveness.ts';
-import { combinedFingerprint, resolveInputs } from '../run/fingerprint.ts';
+import { combinedFingerprint, isUpToDate, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import { planMemory } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
@@ -220,6 +220,12 @@ export class Daemon {
     const a = this.project.analyzers.get(item.analyzer);
     if (!a) {
       await this.store.queue.fail(item.id, { errorCode: 'ANALYZER_UNKNOWN', error: `analyzer '${item.analyzer}' is no longer defined` });
+      return;
+    }
+    if (item.reason !== 'manual' && (await isUpToDate(this.store, this.project, a, parsePartition(item.partition_id, a.grain)))) {
+      // Published meanwhile from the same input and SQL (e.g. by the attempt a crashed daemon left running).
+      await this.store.queue.succeed(item.id);
+      this.opts.log.info({ analyzer: a.name, partition: item.partition_id }, 'already up to date; not rerun');
       return;
     }
     const base = planMemory(a.memoryBytes, item.threads ?? a.threadCount);

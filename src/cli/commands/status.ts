@@ -6,6 +6,12 @@ import type { StateStore } from '../../state/store.ts';
 import { action } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
+import { analyzerLag } from '../../scheduler/lag.ts';
+
+function lagText(seconds: number): string {
+  if (seconds === 0) return 'caught up';
+  return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`;
+}
 
 async function partitionSummary(store: StateStore, analyzer: string) {
   const partitions = await store.listPartitions(analyzer);
@@ -40,10 +46,12 @@ export function registerStatus(program: Command): void {
       action(async (out, g, name: string | undefined, opts: { partition?: string }) =>
         withSession(g.project, async (s) => {
           if (!name) {
-            const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; newestPublished: string | null; lastRun: string | null }[] = [];
+            const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; queued: number; newestPublished: string | null; newestReady: string | null; lagSeconds: number; lastRun: string | null }[] = [];
+            const queue = await s.store.queue.list(['queued', 'running']);
             for (const a of s.project.analyzers.values()) {
               const rows = await partitionSummary(s.store, a.name);
               const failing = rows.filter((r) => r.lastAttempt && ['failed', 'crashed', 'oom'].includes(r.lastAttempt.status));
+              const lag = await analyzerLag(s.project, s.store, a);
               summary.push({
                 analyzer: a.name,
                 grain: a.grain,
@@ -52,14 +60,27 @@ export function registerStatus(program: Command): void {
                 published: rows.filter((r) => r.publishedVersion !== null).length,
                 failing: failing.map((r) => r.partition),
                 running: rows.filter((r) => r.lastAttempt?.status === 'running').length,
-                newestPublished: rows.filter((r) => r.publishedVersion !== null).at(-1)?.partition ?? null,
+                queued: queue.filter((q) => q.analyzer === a.name && q.state === 'queued').length,
+                newestPublished: lag.newestPublished,
+                newestReady: lag.newestReady,
+                lagSeconds: lag.seconds,
                 lastRun: rows.map((r) => r.lastAttempt?.startedAt ?? '').sort().at(-1) || null,
               });
             }
-            out.result({ ok: true, analyzers: summary }, () => {
-              const t = table(['analyzer', 'grain', 'published', 'failing', 'running', 'newest published', 'last run']);
-              for (const r of summary) t.push([r.analyzer, r.grain, String(r.published), r.failing.length ? status('failed') + ` ${r.failing.length}` : '0', String(r.running), r.newestPublished ?? '-', r.lastRun ?? '-']);
+            const recentFailures = (await s.store.listAttempts({ limit: 200 })).filter((x) => ['failed', 'crashed', 'oom'].includes(x.status)).slice(0, 5);
+            const queueJson = queue.map((q) => ({ analyzer: q.analyzer, partition: q.partition_id, state: q.state, reason: q.reason, attempts: q.attempts, notBefore: q.not_before, lastError: q.last_error }));
+            out.result({ ok: true, analyzers: summary, queue: queueJson, recentFailures: recentFailures.map((x) => ({ analyzer: x.analyzer, partition: x.partition_id, attemptId: x.attempt_id, status: x.status, at: x.finished_at, code: x.error_code, message: x.error_message })) }, () => {
+              const t = table(['analyzer', 'grain', 'published', 'failing', 'queued', 'running', 'newest ready', 'newest published', 'lag']);
+              for (const r of summary) t.push([r.analyzer, r.grain, String(r.published), r.failing.length ? status('failed') + ` ${r.failing.length}` : '0', String(r.queued), String(r.running), r.newestReady ?? '-', r.newestPublished ?? '-', lagText(r.lagSeconds)]);
               out.info(t.toString());
+              const running = queue.filter((q) => q.state === 'running');
+              if (running.length) out.info(`running: ${running.map((q) => `${q.analyzer} ${q.partition_id}`).join(', ')}`);
+              if (recentFailures.length) {
+                const ft = table(['failed', 'partition', 'when', 'error']);
+                for (const f of recentFailures) ft.push([f.analyzer, f.partition_id, f.finished_at ?? '-', `[${f.error_code}] ${(f.error_message ?? '').slice(0, 70)}`]);
+                out.info('last failures:');
+                out.info(ft.toString());
+              }
             });
             return summary.some((r) => r.failing.length) ? 1 : 0;
           }
