@@ -120,6 +120,16 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
       cause: err,
     });
   }
+  const misfit = misfitColumns(msg, inputs);
+  if (misfit.length > 0) {
+    const shown = misfit.map((m) => `'${m.column}' (${m.type} in input ${m.dataset})`).join(', ');
+    return new RecountError('SQL_INVALID', `${file}: DuckDB rejected the SQL for ${partition.id}: ${first} Column ${shown} does not fit there.`, {
+      subject: `${file}: ${misfit[0]!.column}`,
+      hint: `if the column's type changed upstream, fix the writer; otherwise cast it in the SQL (CAST(${misfit[0]!.column} AS <type>))`,
+      details: { duckdb: msg },
+      cause: err,
+    });
+  }
   const bad = inputs.flatMap((i) => i.files).find((f) => msg.includes(f.absPath));
   if (bad) {
     return new RecountError('INPUT_CORRUPT', `input file ${bad.absPath} could not be read: ${first}`, {
@@ -134,4 +144,21 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
     details: { duckdb: msg },
     cause: err,
   });
+}
+
+/**
+ * For DuckDB's "No function matches … 'sum(VARCHAR)'": the input columns of that type inside the call its
+ * caret points at, so a column whose type changed upstream is named even when no earlier version recorded the old type.
+ */
+function misfitColumns(msg: string, inputs: readonly CheckedInput[]): { dataset: string; column: string; type: string }[] {
+  const m = /No function matches the given name and argument types '[^'(]*\(([^']*)\)'/.exec(msg);
+  if (!m) return [];
+  const argTypes = new Set(m[1]!.split(',').map((t) => t.trim()));
+  const lines = msg.split('\n');
+  const at = lines.findIndex((l) => /^LINE \d+: /.test(l));
+  const caret = at >= 0 ? (lines[at + 1] ?? '').indexOf('^') : -1;
+  if (caret < 0) return [];
+  const call = lines[at]!.slice(caret);
+  const words = new Set(call.slice(0, call.indexOf(')') + 1 || undefined).match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
+  return inputs.flatMap((i) => i.schema.filter((c) => argTypes.has(c.type) && words.has(c.name)).map((c) => ({ dataset: i.dataset.name, column: c.name, type: c.type })));
 }
