@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, runCli, type TestProject } from '../helpers/project.ts';
+import { assertPublishedComplete, assertReaderSeesOnlyCommitted, assertRecovered, cleanCopy } from '../helpers/invariants.ts';
+
+// A real `recount run` child is killed with SIGKILL at an instant picked by a seeded PRNG, anywhere from
+// about the middle of its start-up to the length of a fault-free run (both measured here); a reader must see one complete version right after,
+// and a plain retry must publish the fault-free rows and leave nothing behind. Seeds make failures replayable.
+
+const ANALYZER = 'user_bids';
+const PARTITION = '2023-10-12T00';
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+// Nearly one output row per impression (~250k rows in 4 files), so the query, the files, the checks and
+// the hashing take a good share of the run rather than only process start-up.
+const userBids = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({
+  name: 'user_bids',
+  inputs: ['events'],
+  grain: 'hour',
+  sql: \`SELECT user_id, ad_id, count(*) AS impression_count, sum(bid_price) AS total_bid
+        FROM events WHERE event_type = 'impression' GROUP BY user_id, ad_id\`,
+  files: 4,
+});
+`;
+
+/** mulberry32: a tiny seeded PRNG, so a failing seed replays the same kill instant. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Run the CLI in a child and SIGKILL it after `delayMs` (unless it finished first). */
+function runAndKill(tp: TestProject, delayMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+describe('recount run killed by SIGKILL at random instants', () => {
+  let tp: TestProject;
+  let baseline: ReturnType<typeof cleanCopy>;
+  let runMs = 0;
+  let startupMs = 0;
+  const out = () => join(tp.dir, 'data/out');
+
+  beforeAll(async () => {
+    tp = await makeProject({ examples: false, analyzers: { user_bids: userBids }, hours: 1, rowsPerHour: 300_000 });
+    baseline = cleanCopy(tp);
+    const b = baseline.cli(['run', ANALYZER, '--partition', PARTITION]);
+    expect(b.code, b.stderr).toBe(0);
+    // The fault-free run that publishes the previous version also measures how long a whole run takes.
+    const started = Date.now();
+    const first = runCli(['--project', tp.dir, 'run', ANALYZER, '--partition', PARTITION]);
+    runMs = Date.now() - started;
+    expect(first.code, first.stderr).toBe(0);
+    // Process start-up (Node, tsx, project load, state store, recovery) is most of a short run; a command
+    // that does only that tells how long, so kill instants can skip its first half and land in the attempt more often.
+    const t = Date.now();
+    expect(runCli(['--project', tp.dir, 'status']).code).toBe(0);
+    startupMs = Math.min(Date.now() - t, runMs);
+  });
+  afterAll(() => {
+    tp?.cleanup();
+    baseline?.cleanup();
+  });
+
+  /** Where the run was when it died, from the state store and the files (no recovery has run yet). */
+  async function whereItDied(before: Set<string>, prevVersion: number): Promise<string> {
+    const ctx = await tp.open();
+    try {
+      const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).filter((a) => !before.has(a.attempt_id));
+      if (fresh.length === 0) return 'before its attempt began';
+      const a = fresh[0]!;
+      if (a.status !== 'running') return `after the attempt ended (${a.status})`;
+      const intents = await ctx.store.pendingIntents();
+      const published = (await ctx.store.getPartition(ANALYZER, PARTITION))?.published_seq;
+      if (intents.length) return published === prevVersion ? 'publishing (intent recorded)' : 'publishing (intent recorded, link switched)';
+      if (!existsSync(a.staging_dir)) return 'starting the attempt';
+      const staged = readdirSync(a.staging_dir);
+      if (staged.includes('_manifest.json')) return 'after the manifest';
+      return `staging (${staged.filter((f) => f.endsWith('.parquet')).length} files)`;
+    } finally {
+      await ctx.close();
+    }
+  }
+
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: right after the kill one complete version is visible; the retry publishes the fault-free rows with no orphans`, async () => {
+      const prev = (await assertPublishedComplete(out(), ANALYZER, PARTITION))!;
+      expect(prev).toBeDefined();
+      const ctx = await tp.open();
+      const before = new Set((await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).map((a) => a.attempt_id));
+      await ctx.close();
+
+      const delayMs = Math.floor(startupMs / 2 + prng(seed)() * (runMs - startupMs / 2));
+      const killed = await runAndKill(tp, delayMs);
+      // Killed, or (a late instant) finished cleanly first: either way the invariants must hold.
+      expect(killed.signal === 'SIGKILL' || killed.code === 0, `exit ${killed.code} ${killed.signal}: ${killed.stderr}`).toBe(true);
+
+      const now = await assertPublishedComplete(out(), ANALYZER, PARTITION);
+      expect([prev.version, prev.version + 1]).toContain(now?.version);
+      await assertReaderSeesOnlyCommitted(out(), ANALYZER);
+      console.log(`seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, whole run ${runMs} ms), ${killed.signal ? await whereItDied(before, prev.version) : 'it had already finished'}`);
+
+      const retry = runCli(['--project', tp.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
+      expect(retry.code, retry.stderr).toBe(0);
+      expect(retry.json.status).toBe('succeeded');
+      const view = await assertRecovered(tp, { analyzer: ANALYZER, partition: PARTITION, baselineOutput: join(baseline.dir, 'data/out') });
+      expect(view.manifest.attemptId).toBe(retry.json.attemptId);
+    });
+  }
+});
