@@ -14,11 +14,23 @@ interface CheckContext {
   readonly checks: readonly CheckDefinition[];
 }
 
+async function sample(session: EngineSession, failingSql: string, failing: number): Promise<Record<string, unknown>[]> {
+  return failing > 0 ? session.query(`SELECT * FROM (${failingSql}) LIMIT ${SAMPLE_ROWS}`) : [];
+}
+
 async function countAndSample(session: EngineSession, failingSql: string): Promise<{ failing: number; sample: Record<string, unknown>[] }> {
-  const [c] = await session.query<{ n: string }>(`SELECT count(*) AS n FROM (${failingSql})`);
-  const failing = Number(c?.n ?? 0);
-  const sample = failing > 0 ? await session.query(`SELECT * FROM (${failingSql}) LIMIT ${SAMPLE_ROWS}`) : [];
-  return { failing, sample };
+  const [failing] = await countAll(session, [`SELECT count(*) FROM (${failingSql})`]);
+  return { failing: failing!, sample: await sample(session, failingSql, failing!) };
+}
+
+/**
+ * Evaluate several scalar count queries in one statement: each statement costs a round trip and a plan,
+ * which on a small partition is most of a check's time, so the checks ask DuckDB once, not once each.
+ */
+async function countAll(session: EngineSession, scalarSqls: readonly string[]): Promise<number[]> {
+  if (scalarSqls.length === 0) return [];
+  const [row] = await session.query<Record<string, string | number | null>>(`SELECT ${scalarSqls.map((q, i) => `(${q}) AS c${i}`).join(', ')}`);
+  return scalarSqls.map((_, i) => Number(row?.[`c${i}`] ?? 0));
 }
 
 function builtin(name: string, failing: number, sample: Record<string, unknown>[], message: string): CheckResult {
@@ -37,36 +49,43 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
 
   const written = ctx.files.reduce((s, f) => s + f.rows, 0);
-  const [meta] = await session.query<{ n: string | null }>(`SELECT sum(num_rows)::BIGINT AS n FROM parquet_file_metadata(${fileList(paths)})`);
-  const [counted] = await session.query<{ n: string }>('SELECT count(*) AS n FROM output');
-  const inFiles = Number(meta?.n ?? 0);
-  const read = Number(counted?.n ?? 0);
+  const dupSql = `SELECT ${keyList}, count(*) AS copies FROM output GROUP BY ALL HAVING count(*) > 1`;
+  const nullSql = `SELECT * FROM output WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}`;
+  // I3 as a check: every row sits in the file its key hashes to, and rows ascend by key within a file.
+  const n = ctx.files.length;
+  const layoutSql = `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
+     FROM (SELECT *, ${keyHashSql(keys)} % ${n} <> CAST(regexp_extract(parse_filename(filename), 'part-(\\d+)', 1) AS UBIGINT) AS misplaced,
+                  coalesce((${keyList}) < lag((${keyList})) OVER (PARTITION BY filename ORDER BY file_row_number), false) AS out_of_order
+           FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true))
+     WHERE misplaced OR out_of_order`;
+  const [inFiles, read, dupKeys, nullRows, misplaced] = (await countAll(session, [
+    `SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${fileList(paths)})`,
+    'SELECT count(*) FROM output',
+    `SELECT count(*) FROM (${dupSql})`,
+    `SELECT count(*) FROM (${nullSql})`,
+    `SELECT count(*) FROM (${layoutSql})`,
+  ])) as [number, number, number, number, number];
+
   const rowDiff = Math.max(Math.abs(inFiles - written), Math.abs(read - written));
   results.push(
     builtin('row_count', rowDiff, rowDiff ? [{ written, in_file_metadata: inFiles, read_back: read }] : [], `the engine wrote ${written} rows but the files hold ${inFiles} and read back ${read}`),
   );
+  results.push(builtin('unique_keys', dupKeys, await sample(session, `${dupSql} ORDER BY copies DESC, ${keyList}`, dupKeys), `${dupKeys} keys appear more than once (keys: ${keys.join(', ')})`));
+  results.push(builtin('not_null_keys', nullRows, await sample(session, nullSql, nullRows), `${nullRows} rows have a NULL key`));
+  results.push(builtin('key_layout', misplaced, await sample(session, layoutSql, misplaced), `${misplaced} rows are in the wrong file or out of key order`));
 
-  const dup = await countAndSample(session, `SELECT ${keyList}, count(*) AS copies FROM output GROUP BY ALL HAVING count(*) > 1 ORDER BY copies DESC, ${keyList}`);
-  results.push(builtin('unique_keys', dup.failing, dup.sample, `${dup.failing} keys appear more than once (keys: ${keys.join(', ')})`));
-
-  const nulls = await countAndSample(session, `SELECT * FROM output WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}`);
-  results.push(builtin('not_null_keys', nulls.failing, nulls.sample, `${nulls.failing} rows have a NULL key`));
-
-  // I3 as a check: every row sits in the file its key hashes to, and rows ascend by key within a file.
-  const n = ctx.files.length;
-  const layout = await countAndSample(
-    session,
-    `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
-     FROM (SELECT *, ${keyHashSql(keys)} % ${n} <> CAST(regexp_extract(parse_filename(filename), 'part-(\\d+)', 1) AS UBIGINT) AS misplaced,
-                  coalesce((${keyList}) < lag((${keyList})) OVER (PARTITION BY filename ORDER BY file_row_number), false) AS out_of_order
-           FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true))
-     WHERE misplaced OR out_of_order`,
-  );
-  results.push(builtin('key_layout', layout.failing, layout.sample, `${layout.failing} rows are in the wrong file or out of key order`));
-
-  for (const check of ctx.checks) {
+  // All custom checks counted in one statement; if that fails, one of them is broken: count each alone so
+  // the broken one is named and the others still report.
+  let customCounts: number[] | undefined;
+  try {
+    customCounts = await countAll(session, ctx.checks.map((c) => `SELECT count(*) FROM (${c.sql})`));
+  } catch {
+    customCounts = undefined;
+  }
+  for (const [i, check] of ctx.checks.entries()) {
     try {
-      const r = await countAndSample(session, check.sql);
+      const counted = customCounts?.[i];
+      const r = counted === undefined ? await countAndSample(session, check.sql) : { failing: counted, sample: await sample(session, check.sql, counted) };
       results.push({
         name: check.name,
         kind: 'custom',

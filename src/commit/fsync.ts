@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /** Flush a file or folder to disk, so a rename that follows cannot expose data a crash would lose. */
 export function fsyncPath(path: string): void {
@@ -14,4 +15,14 @@ export function fsyncPath(path: string): void {
 export function writeFileDurable(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
   fsyncPath(path);
+}
+
+/** Flush a file off the event loop, so the files of a version are flushed together rather than one after another. */
+export async function fsyncPathAsync(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

@@ -15,7 +15,7 @@ import { readManifest, sha256File, writeManifest, type Manifest } from '../commi
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
-import { fsyncPath } from '../commit/fsync.ts';
+import { fsyncPath, fsyncPathAsync } from '../commit/fsync.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
@@ -183,12 +183,14 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     }
     t = lap('checks', t);
 
-    const files = [];
-    for (const f of written.files) {
-      const path = join(stagingDir, f.name);
-      files.push({ path: f.name, rows: f.rows, bytes: statSync(path).size, sha256: await sha256File(path) });
-      fsyncPath(path);
-    }
+    // Hash and flush every staged file at once (not file after file): all are durable before the manifest names them.
+    const files = await Promise.all(
+      written.files.map(async (f) => {
+        const path = join(stagingDir, f.name);
+        const [sha256] = await Promise.all([sha256File(path), fsyncPathAsync(path)]);
+        return { path: f.name, rows: f.rows, bytes: statSync(path).size, sha256 };
+      }),
+    );
     const rows = files.reduce((s, f) => s + f.rows, 0);
     const bytes = files.reduce((s, f) => s + f.bytes, 0);
     const seq = baseSeq + 1;
