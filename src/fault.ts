@@ -29,12 +29,13 @@ export function faultPoint(name: FaultPoint): void {
 
 /**
  * A transient failure for retry tests: with RECOUNT_FAULT_TRANSIENT=<n> and RECOUNT_FAULT_COUNTER=<file>,
- * the first n attempts (counted across processes in that file) throw a retryable error.
+ * the first n attempts (counted across processes in that file; of RECOUNT_FAULT_ANALYZER only, if set) throw a retryable error.
  */
-export function transientFault(): void {
+export function transientFault(analyzer: string): void {
   const n = Number(process.env.RECOUNT_FAULT_TRANSIENT ?? 0);
   const counter = process.env.RECOUNT_FAULT_COUNTER;
   if (!n || !counter) return;
+  if (process.env.RECOUNT_FAULT_ANALYZER && process.env.RECOUNT_FAULT_ANALYZER !== analyzer) return;
   const seen = existsSync(counter) ? Number(readFileSync(counter, 'utf8') || 0) : 0;
   if (seen >= n) return;
   writeFileSync(counter, String(seen + 1));

@@ -124,7 +124,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
   try {
     let t = Date.now();
-    transientFault();
+    transientFault(analyzer.name);
     const resolved = resolveInputs(project, analyzer, partition);
     const inputFingerprint = combinedFingerprint(resolved);
     try {

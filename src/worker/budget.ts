@@ -15,12 +15,13 @@ export interface MemoryPlan {
 const MB = 1024 * 1024;
 
 /**
- * Split a budget: DuckDB gets 75% of what is left after the process reserve, lowered by 30% and with
+ * Split a budget: DuckDB gets half of what is left after the process reserve (the rest covers what DuckDB does not
+ * account for: Parquet buffers, allocator slack), lowered by 30% and with
  * threads halved at each out-of-memory retry (`degrade`), so a retry spills more instead of dying again.
  */
 export function planMemory(budgetBytes: number, threads: number, degrade = 0): MemoryPlan {
   const usable = Math.max(budgetBytes - PROCESS_RESERVE_BYTES, 32 * MB);
-  const duckdbBytes = Math.max(16 * MB, Math.floor(usable * 0.75 * 0.7 ** degrade));
+  const duckdbBytes = Math.max(16 * MB, Math.floor(usable * 0.5 * 0.7 ** degrade));
   const heapMb = Math.min(4096, Math.max(96, Math.floor((budgetBytes * 0.25) / MB)));
   return { budgetBytes, duckdbBytes, heapMb, threads: Math.max(1, Math.floor(threads / 2 ** degrade)) };
 }

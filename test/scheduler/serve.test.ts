@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProject, tempDir, type TestProject } from '../helpers/project.ts';
+import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
+import { assertPublishedComplete, assertUniqueKeys, assertNoOrphans } from '../helpers/invariants.ts';
+import { generateEvents } from '../../src/gen/events.ts';
+import { openStateStore } from '../../src/state/open.ts';
+import type { StateStore } from '../../src/state/store.ts';
+
+const CONFIG = (extra = '') => `import { defineConfig } from 'recount';
+export default defineConfig({
+  datasets: { events: { root: 'data/events', grain: 'hour' } },
+  output: 'data/out',
+  serve: { minWorkers: 1, maxWorkers: 2, scanIntervalMs: 400, lookbackHours: 1000000 },
+  defaults: { memory: '1GB', threads: 2, files: 'auto' },
+  ${extra}
+});
+`;
+
+const HOURLY = (opts: { name?: string; sql?: string; memory?: string; retries?: string } = {}) => `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({
+  name: '${opts.name ?? 'ad_impressions_hourly'}',
+  inputs: ['events'],
+  grain: 'hour',
+  start: '2023-10-12T00',
+  sql: \`${opts.sql ?? "SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM events WHERE event_type = 'impression' GROUP BY ad_id, user_segment"}\`,
+  files: 2,
+  ${opts.memory ? `memory: '${opts.memory}',` : ''}
+  retries: ${opts.retries ?? '{ max: 3, backoffMs: 100, maxBackoffMs: 400 }'},
+});
+`;
+
+/** Land one hour of events the way a real writer does: files first, then _SUCCESS. */
+async function landHour(tp: TestProject, hour: string, seed = 7, rows = 3000, marker = true): Promise<void> {
+  const scratch = tempDir('recount-land-');
+  await generateEvents({ out: scratch, start: hour, hours: 1, rowsPerHour: rows, seed, ads: 100, threads: 1 });
+  const rel = `dt=${hour.slice(0, 10)}/hour=${hour.slice(11, 13)}`;
+  const dest = join(tp.dir, 'data/events', rel);
+  mkdirSync(dest, { recursive: true });
+  rmSync(join(dest, '_SUCCESS'), { force: true });
+  renameSync(join(scratch, rel, 'part-00000.parquet'), join(dest, 'part-00000.parquet'));
+  if (marker) writeFileSync(join(dest, '_SUCCESS'), '');
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+describe('recount serve', () => {
+  let tp: TestProject | undefined;
+  let serve: ServeProcess | undefined;
+  let store: StateStore | undefined;
+
+  afterEach(async () => {
+    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) await serve.kill();
+    await store?.close();
+    tp?.cleanup();
+    tp = serve = store = undefined;
+  });
+
+  async function project(analyzers: Record<string, string>, configExtra = '', hours = 0): Promise<TestProject> {
+    tp = await makeProject({ examples: false, config: CONFIG(configExtra), analyzers, hours });
+    const s = await openStateStore('sqlite:.recount/state.db', tp.dir);
+    store = s;
+    return tp;
+  }
+
+  const published = async (analyzer: string, partition: string) => store!.publishedVersion(analyzer, partition);
+
+  it('runs and publishes a partition when its _SUCCESS lands, and reruns it when the input is rewritten', async () => {
+    const p = await project({ hourly: HOURLY() });
+    serve = startServe(p);
+    await waitFor('daemon start', () => serve!.logs().some((l) => l.msg === 'daemon started'));
+    await landHour(p, '2023-10-12T05', 7, 3000, false);
+    // Files without _SUCCESS are not ready: nothing runs.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await published('ad_impressions_hourly', '2023-10-12T05')).toBeUndefined();
+    writeFileSync(join(p.dir, 'data/events/dt=2023-10-12/hour=05/_SUCCESS'), '');
+    const v1 = await waitFor('first publish', () => published('ad_impressions_hourly', '2023-10-12T05'));
+    expect(v1.seq).toBe(1);
+    await assertPublishedComplete(join(p.dir, 'data/out'), 'ad_impressions_hourly', '2023-10-12T05');
+
+    // Late, corrected data: the writer rewrites the partition; recount reruns it.
+    await landHour(p, '2023-10-12T05', 99, 3500);
+    const v2 = await waitFor('rerun after rewrite', async () => {
+      const v = await published('ad_impressions_hourly', '2023-10-12T05');
+      return v && v.seq === 2 ? v : undefined;
+    });
+    expect(v2.input_fingerprint).not.toBe(v1.input_fingerprint);
+    const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'ad_impressions_hourly', '2023-10-12T05');
+    await assertUniqueKeys(view!.path, ['ad_id', 'user_segment']);
+    expect(await serve.stop()).toBe(0);
+    await assertNoOrphans(store!, join(p.dir, 'data/out'));
+  });
+
+  it('runs the daily rollup once all 24 hours of the hourly analyzer are published', async () => {
+    const daily = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly'], grain: 'day', start: '2023-10-12',
+  sql: 'SELECT ad_id, user_segment, sum(impression_count)::BIGINT AS impression_count FROM ad_impressions_hourly GROUP BY ALL' });`;
+    const p = await project({ hourly: HOURLY(), daily });
+    for (let h = 0; h < 23; h++) await landHour(p, `2023-10-12T${String(h).padStart(2, '0')}`, h + 1, 500);
+    serve = startServe(p);
+    await waitFor('23 hours published', async () => (await store!.listPartitions('ad_impressions_hourly')).filter((x) => x.published_seq !== null).length === 23);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await published('daily', '2023-10-12')).toBeUndefined();
+    await landHour(p, '2023-10-12T23', 24, 500);
+    const d = await waitFor('daily published', () => published('daily', '2023-10-12'));
+    expect(d.seq).toBe(1);
+    const attempts = await store!.listAttempts({ analyzer: 'daily' });
+    expect(attempts.map((a) => a.status)).toEqual(['succeeded']);
+    expect(await serve.stop()).toBe(0);
+  });
+
+  it('retries a transient failure with backoff, and never retries a permanent one', async () => {
+    const broken = HOURLY({ name: 'broken', sql: 'SELECT ad_id, count(*) AS n FROM events GROUP BY ad_id HAVING' });
+    const p = await project({ hourly: HOURLY(), broken });
+    await landHour(p, '2023-10-12T01');
+    const counter = join(p.dir, 'fault-counter');
+    serve = startServe(p, ['--until-idle'], { RECOUNT_FAULT_TRANSIENT: '2', RECOUNT_FAULT_COUNTER: counter, RECOUNT_FAULT_ANALYZER: 'ad_impressions_hourly' });
+    const { code } = await serve.exited();
+    expect(code).toBe(0);
+    const hourly = await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T01' });
+    expect(hourly.map((a) => a.status).sort()).toEqual(['failed', 'failed', 'succeeded']);
+    const q = (await store!.queue.list(['succeeded', 'failed'])).filter((x) => x.analyzer === 'ad_impressions_hourly');
+    expect(q).toHaveLength(1);
+    expect(q[0]!.attempts).toBe(3);
+    const retries = serve.logs().filter((l) => l.msg === 'attempt failed; will retry' && l.analyzer === 'ad_impressions_hourly');
+    expect(retries.map((l) => l.try)).toEqual([1, 2]);
+    expect(retries.every((l) => l.retryInMs >= 50 && l.retryInMs <= 400)).toBe(true);
+
+    const b = await store!.listAttempts({ analyzer: 'broken' });
+    expect(b.filter((a) => a.error_code === 'SQL_INVALID')).toHaveLength(1);
+    const bq = (await store!.queue.list(['failed'])).filter((x) => x.analyzer === 'broken');
+    expect(bq).toHaveLength(1);
+    expect(bq[0]!.last_error_code).toBe('SQL_INVALID');
+    // A rescan does not queue it again: same input, same SQL, failed for good.
+    serve = startServe(p, ['--until-idle']);
+    await serve.exited();
+    expect((await store!.listAttempts({ analyzer: 'broken' })).filter((a) => a.error_code === 'SQL_INVALID')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { makeProject, type TestProject } from '../helpers/project.ts';
+import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
+import { assertNoOrphans, assertPublishedComplete, assertUniqueKeys } from '../helpers/invariants.ts';
+import { generateEvents } from '../../src/gen/events.ts';
+import { openStateStore } from '../../src/state/open.ts';
+import type { StateStore } from '../../src/state/store.ts';
+
+const CONFIG = `import { defineConfig } from 'recount';
+export default defineConfig({
+  datasets: { events: { root: 'data/events', grain: 'hour' } },
+  output: 'data/out',
+  serve: { minWorkers: 1, maxWorkers: 1, scanIntervalMs: 400, lookbackHours: 1000000 },
+});
+`;
+
+/** An analyzer whose GROUP BY has about one group per event: its hash table outgrows a small DuckDB limit. */
+const WIDE = (memory: string, retries = '{ max: 3, backoffMs: 50, maxBackoffMs: 200 }') => `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'wide', inputs: ['events'], grain: 'hour', start: '2023-10-12T00', memory: '${memory}', threads: 2, files: 2,
+  retries: ${retries},
+  sql: 'SELECT user_id, ad_id, count(*) AS n, sum(bid_price) AS total_bid FROM events GROUP BY ALL' });
+`;
+
+describe('recount serve worker processes', () => {
+  let tp: TestProject | undefined;
+  let serve: ServeProcess | undefined;
+  let store: StateStore | undefined;
+
+  afterEach(async () => {
+    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) await serve.kill();
+    await store?.close();
+    tp?.cleanup();
+    tp = serve = store = undefined;
+  });
+
+  async function project(analyzer: string, hours: number, rowsPerHour: number): Promise<TestProject> {
+    tp = await makeProject({ examples: false, config: CONFIG, analyzers: { wide: analyzer }, hours: 0 });
+    await generateEvents({ out: join(tp.dir, 'data/events'), start: '2023-10-12T00', hours, rowsPerHour, seed: 11, threads: 2 });
+    store = await openStateStore('sqlite:.recount/state.db', tp.dir);
+    return tp;
+  }
+
+  it('a small memory budget makes DuckDB spill to disk and the attempt still succeeds within its budget', async () => {
+    const p = await project(WIDE('300MB').replace('threads: 2', 'threads: 1'), 1, 1_000_000);
+    serve = startServe(p, ['--until-idle']);
+    expect((await serve.exited()).code).toBe(0);
+    const [a] = await store!.listAttempts({ analyzer: 'wide' });
+    expect(a!.status).toBe('succeeded');
+    expect(Number(a!.spill_bytes)).toBeGreaterThan(0);
+    expect(Number(a!.peak_rss_bytes)).toBeLessThanOrEqual(300 * 1e6);
+    const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'wide', '2023-10-12T00');
+    await assertUniqueKeys(view!.path, ['user_id', 'ad_id']);
+  });
+
+  it('a budget too small to succeed ends as oom, retried each time with fewer threads and a lower DuckDB limit', async () => {
+    // A worker process alone needs more than 100 MB, so the RSS watchdog kills every attempt.
+    const p = await project(WIDE('100MB'), 1, 20_000);
+    serve = startServe(p, ['--until-idle']);
+    expect((await serve.exited()).code).toBe(0);
+    const attempts = await store!.listAttempts({ analyzer: 'wide' });
+    expect(attempts.map((a) => a.status)).toEqual(['oom', 'oom', 'oom']);
+    expect(attempts.every((a) => a.error_code === 'OUT_OF_MEMORY')).toBe(true);
+    expect(attempts[0]!.error_message).toMatch(/RSS \d+ MB passed the memory budget of 100 MB/);
+    const started = serve.logs().filter((l) => l.msg === 'attempt started');
+    expect(started.map((l) => l.threads)).toEqual([2, 1, 1]);
+    expect(started[1]!.duckdbMB).toBeLessThan(started[0]!.duckdbMB);
+    expect(started[2]!.duckdbMB).toBeLessThan(started[1]!.duckdbMB);
+    const [q] = await store!.queue.list(['failed']);
+    expect(q!.last_error_code).toBe('OUT_OF_MEMORY');
+    expect(await store!.publishedVersion('wide', '2023-10-12T00')).toBeUndefined();
+    await assertNoOrphans(store!, join(p.dir, 'data/out'));
+  });
+
+  it('a worker killed mid-attempt has its attempt recorded as crashed and requeued; the output ends correct', async () => {
+    const p = await project(WIDE('2GB'), 1, 1_500_000);
+    serve = startServe(p);
+    const running = await waitFor('a running attempt', async () => (await store!.listAttempts({ analyzer: 'wide', status: 'running' }))[0]);
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(running.pid, 'SIGKILL');
+    const v = await waitFor('publish after the retry', () => store!.publishedVersion('wide', '2023-10-12T00'), 90_000);
+    const attempts = await store!.listAttempts({ analyzer: 'wide' });
+    const killed = attempts.find((a) => a.attempt_id === running.attempt_id)!;
+    expect(killed.status).toBe('crashed');
+    expect(killed.error_message).toMatch(/died/);
+    expect(v.attempt_id).not.toBe(killed.attempt_id);
+    expect(attempts.find((a) => a.attempt_id === v.attempt_id)!.status).toBe('succeeded');
+    expect(await serve.stop()).toBe(0);
+    const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'wide', '2023-10-12T00');
+    await assertUniqueKeys(view!.path, ['user_id', 'ad_id']);
+    await assertNoOrphans(store!, join(p.dir, 'data/out'));
+  });
+
+  it('SIGKILL of the daemon and a restart lose no queued run and publish nothing twice', async () => {
+    const hourly = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'wide', inputs: ['events'], grain: 'hour', start: '2023-10-12T00', files: 2,
+  sql: 'SELECT ad_id, user_segment, count(*) AS n FROM events GROUP BY ALL' });`;
+    const p = await project(hourly, 12, 20_000);
+    serve = startServe(p);
+    await waitFor('three partitions published', async () => (await store!.listPartitions('wide')).filter((x) => x.published_seq !== null).length >= 3);
+    await serve.kill();
+    const afterKill = await store!.queue.list(['queued', 'running']);
+    expect(afterKill.length).toBeGreaterThan(0);
+    serve = startServe(p, ['--until-idle']);
+    expect((await serve.exited()).code).toBe(0);
+    const partitions = await store!.listPartitions('wide');
+    expect(partitions.filter((x) => x.published_seq !== null)).toHaveLength(12);
+    for (const x of partitions) {
+      const versions = (await store!.listVersions('wide', x.partition_id)).filter((v) => v.status !== 'deleted');
+      expect(versions, `${x.partition_id} published more than once`).toHaveLength(1);
+      const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'wide', x.partition_id);
+      await assertUniqueKeys(view!.path, ['ad_id', 'user_segment']);
+    }
+    expect(await store!.queue.list(['queued', 'running'])).toHaveLength(0);
+    await assertNoOrphans(store!, join(p.dir, 'data/out'));
+  });
+});
