@@ -15,7 +15,8 @@ import { registerServe } from './commands/serve.ts';
 export function buildProgram(): Command {
   const program = new Command('recount')
     .description('Run SQL analyzers over time-partitioned data on DuckDB, with exactly-once, deterministic Parquet output.')
-    .version(RECOUNT_VERSION)
+    // Not .version(): commander reads program options after a command too, so it would swallow `rollback --version V`.
+    .addHelpText('after', '\nrecount --version (or -V) prints the version.')
     .option('--project <dir>', 'project folder holding recount.config.ts', process.env.RECOUNT_PROJECT ?? '.')
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
@@ -28,6 +29,10 @@ export function buildProgram(): Command {
 /** Run the CLI; resolves to the exit code (0 success, 1 a run or check failed, 2 bad usage or configuration). */
 export async function main(argv: string[]): Promise<number> {
   exit.code = 0;
+  if (wantsVersion(argv.slice(2))) {
+    process.stdout.write(`${RECOUNT_VERSION}\n`);
+    return 0;
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
@@ -38,4 +43,15 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return exit.code;
+}
+
+// -V/--version before any command asks for recount's version; after a command it is that command's option.
+function wantsVersion(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-V' || a === '--version') return true;
+    if (a === '--project') i++;
+    else if (!a.startsWith('-')) return false;
+  }
+  return false;
 }
