@@ -147,6 +147,30 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
 }
 
 /**
+ * explainQueryError, plus: when DuckDB failed while reading data without naming a file (a corrupt data page
+ * gives "TProtocolException: Invalid data"), decode each input file in full to name the unreadable one,
+ * rather than blaming the SQL.
+ */
+export async function explainRunError(session: EngineSession, err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): Promise<RecountError> {
+  const explained = explainQueryError(err, file, partition, inputs);
+  if (explained.code !== 'SQL_INVALID' || /^(Parser|Binder|Catalog) Error/.test(String((err as Error)?.message))) return explained;
+  for (const input of inputs) {
+    for (const f of input.files) {
+      try {
+        await session.query(`SELECT max(hash(COLUMNS(*))) FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+      } catch (probe) {
+        return new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} cannot be read: ${(probe as Error).message.split('\n')[0]}`, {
+          subject: f.absPath,
+          hint: 'the file is corrupt; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
+          cause: err,
+        });
+      }
+    }
+  }
+  return explained;
+}
+
+/**
  * For DuckDB's "No function matches … 'sum(VARCHAR)'": the input columns of that type inside the call its
  * caret points at, so a column whose type changed upstream is named even when no earlier version recorded the old type.
  */

@@ -21,7 +21,7 @@ import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
 import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
-import { assertSameInputSchema, checkInputFiles, createInputViews, explainQueryError, type CheckedInput } from './inputs.ts';
+import { assertSameInputSchema, checkInputFiles, createInputViews, explainRunError, type CheckedInput } from './inputs.ts';
 
 /** What a run needs: the project, its state store and an engine. */
 export interface RunContext {
@@ -149,7 +149,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     try {
       columns = await session.describe(analyzer.sql);
     } catch (err) {
-      throw explainQueryError(err, analyzer.file, partition, inputs);
+      throw await explainRunError(session, err, analyzer.file, partition, inputs);
     }
     const keyChoice = await chooseKeys(session, { sql: analyzer.sql, declared: analyzer.keys, columns, file: analyzer.file });
     if (keyChoice.warning) warnings.push(keyChoice.warning);
@@ -165,7 +165,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         previousFileCount: previousManifest?.layout.files,
       });
     } catch (err) {
-      throw explainQueryError(err, analyzer.file, partition, inputs);
+      throw await explainRunError(session, err, analyzer.file, partition, inputs);
     }
     faultPoint('after-files-staged');
     t = lap('query_and_write', t);

@@ -128,6 +128,21 @@ describe('bad input through the CLI', () => {
       });
     });
 
+    it('damaged data pages behind an intact footer: INPUT_CORRUPT naming the file, not blaming the SQL', async () => {
+      await keepsPublished(H, ['ad_id', 'user_segment'], () => {
+        const bytes = readFileSync(backup());
+        for (let i = Math.floor(bytes.length / 4); i < bytes.length / 2; i++) bytes[i] = (bytes[i]! * 7 + 13) % 256;
+        writeFileSync(input(), bytes);
+        try {
+          const e = failure(tp.cli(['--json', 'run', H, '--partition', P]), 1, 'INPUT_CORRUPT');
+          expect(e.subject).toBe(input());
+          expect(e.message).toContain(`${input()} cannot be read`);
+        } finally {
+          restore();
+        }
+      });
+    });
+
     it('a missing input column: INPUT_MISSING_COLUMN naming the column and the analyzer file', async () => {
       await keepsPublished(H, ['ad_id', 'user_segment'], async () => {
         await rewriteInput(`SELECT * EXCLUDE (bid_price) FROM read_parquet(${lit(backup())})`);
