@@ -15,6 +15,9 @@ export const faultPoints = [
   'after-publish',
   'before-complete',
   'during-recovery',
+  'during-load-copy',
+  'before-load-commit',
+  'exhaust-heap',
 ] as const;
 
 /** The name of one fault point. */
@@ -40,4 +43,11 @@ export function transientFault(analyzer: string): void {
   if (seen >= n) return;
   writeFileSync(counter, String(seen + 1));
   throw new RecountError('INTERNAL', `injected transient failure ${seen + 1} of ${n} (RECOUNT_FAULT_TRANSIENT)`, { hint: 'unset RECOUNT_FAULT_TRANSIENT' });
+}
+
+/** With RECOUNT_FAULT=exhaust-heap, fill the V8 heap until the process dies of it (tests the heap-OOM path). */
+export function exhaustHeapFault(): void {
+  if (process.env.RECOUNT_FAULT !== 'exhaust-heap') return;
+  const hog: string[][] = [];
+  for (;;) hog.push(Array.from({ length: 100_000 }, (_, i) => `recount-heap-${i}-${hog.length}`));
 }

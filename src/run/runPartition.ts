@@ -6,16 +6,16 @@ import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, resolveInputs } from './fingerprint.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
-import { faultPoint, transientFault } from '../fault.ts';
+import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
-import { readManifest, sha256File, writeManifest, type Manifest } from '../commit/manifest.ts';
+import { readManifest, sha256File, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
-import { fsyncPath, fsyncPathAsync } from '../commit/fsync.ts';
+import { fsyncPathAsync } from '../commit/fsync.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
@@ -125,6 +125,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
   try {
     let t = Date.now();
     transientFault(analyzer.name);
+    exhaustHeapFault();
     const resolved = resolveInputs(project, analyzer, partition);
     const inputFingerprint = combinedFingerprint(resolved);
     try {
@@ -237,8 +238,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const engineVersion = session.version;
     session.close();
     session = undefined;
-    const manifestSha256 = writeManifest(stagingDir, manifest);
-    fsyncPath(stagingDir);
+    const manifestSha256 = await writeManifestAndFolder(stagingDir, manifest);
     faultPoint('after-manifest');
 
     const versionDir = layout.versionDir(analyzer.name, partition.id, seq);

@@ -19,6 +19,7 @@ import type { Logger } from '../observe/log.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
 import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
 import type { QueueOwner } from './queueStore.ts';
+import { computeSlots } from './slots.ts';
 
 /** Settings of a daemon, from the config's `serve` block and the command line. */
 export interface DaemonOptions {
@@ -173,11 +174,14 @@ export class Daemon {
 
   /** How many attempts may run now: the backlog, between min and max workers, and what free memory allows. */
   private slots(backlog: number): number {
-    const { minWorkers, maxWorkers } = this.opts;
-    const biggest = Math.max(...[...this.project.analyzers.values()].map((a) => a.memoryBytes), 1);
-    const byMemory = this.running.size + Math.floor((freemem() * 0.9) / biggest);
-    const wanted = Math.min(maxWorkers, Math.max(minWorkers, this.running.size + backlog));
-    return Math.max(Math.min(wanted, byMemory), Math.min(1, wanted));
+    return computeSlots({
+      running: this.running.size,
+      backlog,
+      minWorkers: this.opts.minWorkers,
+      maxWorkers: this.opts.maxWorkers,
+      freeMemoryBytes: freemem(),
+      largestBudgetBytes: Math.max(...[...this.project.analyzers.values()].map((a) => a.memoryBytes), 1),
+    });
   }
 
   /** Claim due runs into free slots. */

@@ -27,7 +27,7 @@ export interface RetryPolicy {
 /** Defaults when an analyzer sets none. */
 export const DEFAULT_RETRY: RetryPolicy = { max: 3, backoffMs: 5_000, maxBackoffMs: 300_000 };
 
-/** Delay before attempt n+1 after n failed ones: exponential, capped, with full jitter (so retries of many partitions spread out). */
+/** Delay before attempt n+1 after n failed ones: exponential, capped, half of it random ("equal jitter") so retries of many partitions spread out. */
 export function backoffDelay(policy: RetryPolicy, attemptsMade: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.max(0, attemptsMade - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);

@@ -22,6 +22,14 @@ const MB = 1024 * 1024;
 export function planMemory(budgetBytes: number, threads: number, degrade = 0): MemoryPlan {
   const usable = Math.max(budgetBytes - PROCESS_RESERVE_BYTES, 32 * MB);
   const duckdbBytes = Math.max(16 * MB, Math.floor(usable * 0.5 * 0.7 ** degrade));
-  const heapMb = Math.min(4096, Math.max(96, Math.floor((budgetBytes * 0.25) / MB)));
+  // Small against the budget: recount's own JS needs little heap, and the heap snapshot written on a V8
+  // out-of-memory takes up to ~12 times the heap (see SNAPSHOT_HEADROOM).
+  const heapMb = Math.min(4096, Math.max(64, Math.floor(budgetBytes / 16 / MB)));
   return { budgetBytes, duckdbBytes, heapMb, threads: Math.max(1, Math.floor(threads / 2 ** degrade)) };
 }
+
+/**
+ * RSS a worker may reach, per MB of V8 heap limit, while V8 writes its out-of-memory heap snapshot: the
+ * watchdog tolerates it once the heap is nearly full, so the postmortem is not cut short.
+ */
+export const SNAPSHOT_HEADROOM = 12;

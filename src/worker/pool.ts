@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { MemoryPlan } from './budget.ts';
+import { SNAPSHOT_HEADROOM, type MemoryPlan } from './budget.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 import { readRss } from './rss.ts';
 
@@ -47,6 +47,8 @@ interface Worker {
   readonly ready: Promise<void>;
   attempts: number;
   busy: boolean;
+  /** Last reported V8 heap use, to tell a heap nearly out from plain RSS growth. */
+  heapUsed: number;
   stderrTail: string;
   exited: boolean;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
@@ -87,7 +89,7 @@ export class WorkerPool {
       env: { ...process.env, ...this.opts.env },
     });
     let markReady!: () => void;
-    const w: Worker = { child, heapMb, attempts: 0, busy: false, stderrTail: '', exited: false, ready: new Promise((r) => (markReady = r)) };
+    const w: Worker = { child, heapMb, attempts: 0, busy: false, heapUsed: 0, stderrTail: '', exited: false, ready: new Promise((r) => (markReady = r)) };
     child.stderr!.on('data', (d: Buffer) => {
       process.stderr.write(d);
       w.stderrTail = (w.stderrTail + d.toString()).slice(-8192);
@@ -95,7 +97,10 @@ export class WorkerPool {
     child.on('message', (m: FromWorker) => {
       if (m.type === 'ready') markReady();
       else if (m.type === 'result') w.onReport?.(m.report);
-      else if (m.type === 'memory') this.opts.onMemory?.({ pid: child.pid!, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+      else if (m.type === 'memory') {
+        w.heapUsed = m.heapUsed;
+        this.opts.onMemory?.({ pid: child.pid!, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+      }
     });
     child.on('exit', (code, signal) => {
       w.exited = true;
@@ -129,7 +134,10 @@ export class WorkerPool {
       const watchdog = setInterval(() => {
         const rss = readRss(pid);
         peak = Math.max(peak, rss);
-        if (rss > req.plan.budgetBytes && !killedForMemory) {
+        // Near its heap limit V8 is about to write the postmortem snapshot: let it, within a bounded headroom.
+        const heapNearlyFull = w.heapUsed >= w.heapMb * 1024 * 1024 * 0.8;
+        const limit = heapNearlyFull ? req.plan.budgetBytes + SNAPSHOT_HEADROOM * w.heapMb * 1024 * 1024 : req.plan.budgetBytes;
+        if (rss > limit && !killedForMemory) {
           killedForMemory = true;
           w.child.kill('SIGKILL');
         }

@@ -20,7 +20,7 @@ const engine = new DuckDBEngine();
 const memoryTimer = setInterval(() => {
   const m = process.memoryUsage();
   send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
-}, 1000);
+}, 250);
 memoryTimer.unref();
 
 let queue = Promise.resolve();
