@@ -23,8 +23,16 @@ export async function recover(store: StateStore, layout: OutputLayout): Promise<
   const running = await store.listAttempts({ status: 'running', limit: 100_000 });
   const liveAttempts = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
 
+  // Another process may begin an attempt, stage or claim after the listing above: ask again about each
+  // owner before acting, so recovery never finishes a live owner's publish or removes its staging.
+  const ownerIsLive = async (attemptId: string): Promise<boolean> => {
+    if (liveAttempts.has(attemptId)) return true;
+    const a = await store.getAttempt(attemptId);
+    return a?.status === 'running' && isProcessAlive(a.host, a.proc_token);
+  };
+
   for (const intent of await store.pendingIntents()) {
-    if (intent.attempt_id && liveAttempts.has(intent.attempt_id)) continue;
+    if (intent.attempt_id && (await ownerIsLive(intent.attempt_id))) continue;
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
     const ok = await applyIntent(store, layout, intent, { recovering: true });
     (ok ? report.rolledForward : report.abandoned).push(label);
@@ -50,7 +58,7 @@ export async function recover(store: StateStore, layout: OutputLayout): Promise<
 
   if (existsSync(layout.stagingRoot)) {
     for (const name of readdirSync(layout.stagingRoot)) {
-      if (liveAttempts.has(name)) continue;
+      if (await ownerIsLive(name)) continue;
       rmSync(join(layout.stagingRoot, name), { recursive: true, force: true });
       report.removedStaging.push(name);
     }

@@ -24,6 +24,15 @@ export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
     });
   }
   const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new ImmediateSqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
-  await store.migrate();
+  // Migrate under the write lock: two processes opening a new state file at once would otherwise both
+  // create the tables, and the second would fail with "table already exists" (Kysely takes no lock on SQLite).
+  database.exec('BEGIN IMMEDIATE');
+  try {
+    await store.migrate();
+    database.exec('COMMIT');
+  } catch (err) {
+    if (database.inTransaction) database.exec('ROLLBACK');
+    throw err;
+  }
   return store;
 }
