@@ -90,9 +90,13 @@ export async function pruneVersions(store: StateStore, analyzer: string, partiti
   const excess = removable.slice(Math.max(0, keep - published));
   const removed: number[] = [];
   for (const v of excess) {
-    rmSync(v.dir, { recursive: true, force: true });
+    // Recorded as deleted before its files go: a crash mid-removal must not leave a partial folder listed
+    // as retained, which a rollback would publish.
     await store.markVersionDeleted(analyzer, partitionId, v.seq);
+    rmSync(v.dir, { recursive: true, force: true });
     removed.push(v.seq);
   }
+  // Folders of versions recorded as deleted that a crash left behind.
+  for (const v of versions) if (v.status === 'deleted' && existsSync(v.dir)) rmSync(v.dir, { recursive: true, force: true });
   return removed;
 }

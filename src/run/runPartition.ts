@@ -269,7 +269,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: result.reason } });
       return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${result.reason}`], durationMs: Date.now() - started, peakRssBytes };
     }
-    await pruneVersions(store, analyzer.name, partition.id, analyzer.versionsToKeep);
+    try {
+      await pruneVersions(store, analyzer.name, partition.id, analyzer.versionsToKeep);
+    } catch (err) {
+      // The version is published: failing to remove old ones is housekeeping for the next publish, not a failed attempt.
+      warnings.push(`old versions of ${partition.id} not pruned: ${(err as Error).message}`);
+    }
     await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes });
     return {
       analyzer: analyzer.name,
