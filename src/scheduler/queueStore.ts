@@ -103,18 +103,22 @@ export class QueueStore {
         progress = false;
         for (const [a, items] of byAnalyzer) {
           if (picked.length >= policy.limit) break;
-          if ((runningBy.get(a) ?? 0) >= policy.concurrency(a) || items.length === 0) continue;
-          const item = items.shift()!;
-          const res = await trx
-            .updateTable('run_queue')
-            .set({ state: 'running', owner_host: owner.host, owner_token: owner.token, updated_at: ts })
-            .where('id', '=', item.id)
-            .where('state', '=', 'queued')
-            .executeTakeFirst();
-          if (Number(res.numUpdatedRows) === 1) {
-            picked.push({ ...item, state: 'running', owner_host: owner.host, owner_token: owner.token });
-            runningBy.set(a, (runningBy.get(a) ?? 0) + 1);
-            progress = true;
+          if ((runningBy.get(a) ?? 0) >= policy.concurrency(a)) continue;
+          // Compare-and-set each candidate: one another daemon took meanwhile fails, and the next is tried.
+          while (items.length > 0) {
+            const item = items.shift()!;
+            const res = await trx
+              .updateTable('run_queue')
+              .set({ state: 'running', owner_host: owner.host, owner_token: owner.token, updated_at: ts })
+              .where('id', '=', item.id)
+              .where('state', '=', 'queued')
+              .executeTakeFirst();
+            if (Number(res.numUpdatedRows) === 1) {
+              picked.push({ ...item, state: 'running', owner_host: owner.host, owner_token: owner.token });
+              runningBy.set(a, (runningBy.get(a) ?? 0) + 1);
+              progress = true;
+              break;
+            }
           }
         }
       }

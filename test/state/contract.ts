@@ -1,0 +1,201 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StateStore, StagedVersion } from '../../src/state/store.ts';
+
+/** Opens a fresh, empty, migrated store; `second` opens another connection to the same store. */
+export interface StoreFactory {
+  /**
+   * Whether two connections in one process can hold transactions at once. better-sqlite3 is synchronous,
+   * so a second SQLite connection in the same process would block the first one's event loop; SQLite's
+   * cross-process races are covered by test/crash/race.test.ts and the serve tests instead.
+   */
+  readonly concurrentInProcess: boolean;
+  open(): Promise<{ store: StateStore; second(): Promise<StateStore>; cleanup(): Promise<void> }>;
+}
+
+const attempt = (id: string, partitionId = '2023-10-12T00') => ({
+  runId: id,
+  attemptId: id,
+  analyzer: 'a',
+  partitionId,
+  trigger: 'run',
+  pid: 1,
+  host: 'h',
+  procToken: '1:1',
+  threads: 2,
+  memoryBytes: 1_000_000,
+  stagingDir: `/staging/${id}`,
+});
+
+const staged = (attemptId: string, seq: number, partitionId = '2023-10-12T00'): StagedVersion => ({
+  analyzer: 'a',
+  partitionId,
+  seq,
+  attemptId,
+  stagingDir: `/staging/${attemptId}`,
+  versionDir: `/versions/a/${partitionId}/v${seq}`,
+  rows: 10 * seq,
+  bytes: 100,
+  files: 2,
+  manifestSha256: 'm',
+  inputFingerprint: 'fp',
+  sqlHash: 'sql',
+  engineVersion: 'v1.5.6',
+  recountVersion: '0.1.0',
+});
+
+const owner = { host: 'test-host', token: '1:1' };
+const policy = { limit: 5, concurrency: () => 5, order: () => 'oldest' as const };
+const req = (analyzer: string, partitionId: string, extra: Partial<{ inputFingerprint: string; sqlHash: string }> = {}) => ({ analyzer, partitionId, reason: 'new-data', maxAttempts: 3, sqlHash: extra.sqlHash ?? 'sql1', inputFingerprint: extra.inputFingerprint ?? 'fp1' });
+
+/** The behaviour every StateStore implementation must have; run against SQLite and PostgreSQL. */
+export function stateStoreContract(name: string, factory: StoreFactory): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let store: StateStore;
+    let ctx: Awaited<ReturnType<StoreFactory['open']>>;
+    beforeEach(async () => {
+      ctx = await factory.open();
+      store = ctx.store;
+    });
+    afterEach(async () => {
+      await ctx.cleanup();
+    });
+
+    it('migrations are idempotent: a second connection to a migrated store opens cleanly', async () => {
+      const other = await ctx.second();
+      expect(await other.listPartitions()).toEqual([]);
+      await other.close();
+    });
+
+    it('an attempt starts from the partition version counter and records its outcome', async () => {
+      expect(await store.beginAttempt(attempt('x1'))).toEqual({ baseSeq: 0 });
+      await store.finishAttempt('x1', { status: 'failed', peakRssBytes: 123, spillBytes: 5, error: { code: 'SQL_INVALID', message: 'bad', hint: 'fix' } });
+      const a = await store.getAttempt('x1');
+      expect(a).toMatchObject({ status: 'failed', error_code: 'SQL_INVALID', error_hint: 'fix' });
+      expect(Number(a!.peak_rss_bytes)).toBe(123);
+      expect(Number(a!.spill_bytes)).toBe(5);
+      expect((await store.listAttempts({ analyzer: 'a', status: 'failed' })).map((x) => x.attempt_id)).toEqual(['x1']);
+    });
+
+    it('publish is a compare-and-set: one winner, a pending intent blocks others, completion switches the published version', async () => {
+      await store.beginAttempt(attempt('w1'));
+      await store.beginAttempt(attempt('w2'));
+      const first = await store.claimPublish(staged('w1', 1), 0);
+      expect(first.won).toBe(true);
+      expect(await store.claimPublish(staged('w2', 1), 0)).toMatchObject({ won: false });
+      expect((await store.pendingIntents()).map((i) => i.target_seq)).toEqual([1]);
+      expect(await store.publishedVersion('a', '2023-10-12T00')).toBeUndefined();
+      await store.completeIntent(first.won ? first.intent.id : -1);
+      expect((await store.publishedVersion('a', '2023-10-12T00'))!.seq).toBe(1);
+      expect(await store.pendingIntents()).toEqual([]);
+
+      await store.beginAttempt(attempt('w3'));
+      const second = await store.claimPublish(staged('w3', 2), 1);
+      expect(second.won).toBe(true);
+      await store.completeIntent(second.won ? second.intent.id : -1);
+      expect((await store.listVersions('a', '2023-10-12T00')).map((v) => [v.seq, v.status])).toEqual([
+        [2, 'published'],
+        [1, 'retained'],
+      ]);
+      expect((await store.getPartition('a', '2023-10-12T00'))!.published_seq).toBe(2);
+    });
+
+    it.runIf(factory.concurrentInProcess)('two connections racing to publish the same partition from the same base produce exactly one winner', async () => {
+      const other = await ctx.second();
+      await store.beginAttempt(attempt('r1'));
+      await store.beginAttempt(attempt('r2'));
+      const results = await Promise.all([store.claimPublish(staged('r1', 1), 0), other.claimPublish(staged('r2', 1), 0)]);
+      expect(results.filter((r) => r.won)).toHaveLength(1);
+      await other.close();
+    });
+
+    it('a rollback intent republishes a retained version; an abandoned publish leaves the previous one', async () => {
+      await store.beginAttempt(attempt('b1'));
+      const c1 = await store.claimPublish(staged('b1', 1), 0);
+      await store.completeIntent(c1.won ? c1.intent.id : -1);
+      await store.beginAttempt(attempt('b2'));
+      const c2 = await store.claimPublish(staged('b2', 2), 1);
+      await store.completeIntent(c2.won ? c2.intent.id : -1);
+      const rb = await store.claimRollback('a', '2023-10-12T00', 1, '/versions/a/2023-10-12T00/v1');
+      expect(rb.won).toBe(true);
+      await store.completeIntent(rb.won ? rb.intent.id : -1);
+      expect((await store.publishedVersion('a', '2023-10-12T00'))!.seq).toBe(1);
+
+      await store.beginAttempt(attempt('b3'));
+      const c3 = await store.claimPublish(staged('b3', 3), 2);
+      await store.abandonIntent(c3.won ? c3.intent.id : -1, 'files gone');
+      expect((await store.publishedVersion('a', '2023-10-12T00'))!.seq).toBe(1);
+      expect((await store.getVersion('a', '2023-10-12T00', 3))!.status).toBe('deleted');
+      expect(await store.pendingIntents()).toEqual([]);
+    });
+
+    it('records check results with their sample rows', async () => {
+      await store.beginAttempt(attempt('c1'));
+      await store.recordChecks('c1', [{ name: 'unique_keys', kind: 'builtin', severity: 'error', passed: false, failing: 2, sample: [{ k: 1, copies: 2 }], message: 'dup' }]);
+      const [r] = await store.checkResults('c1');
+      expect(r).toMatchObject({ name: 'unique_keys', passed: 0, message: 'dup' });
+      expect(Number(r!.failing)).toBe(2);
+      expect(JSON.parse(r!.sample_json)).toEqual([{ k: 1, copies: 2 }]);
+    });
+
+    describe('run queue', () => {
+      it('holds at most one queued or running item per partition', async () => {
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00'))).toBeDefined();
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00'))).toBeUndefined();
+        const [item] = await store.queue.claim(owner, policy);
+        expect(item!.state).toBe('running');
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00'))).toBeUndefined();
+        await store.queue.succeed(item!.id);
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00', { inputFingerprint: 'fp2' }))).toBeDefined();
+      });
+
+      it('does not queue again a run that failed for good until its input or SQL changes', async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        const [item] = await store.queue.claim(owner, policy);
+        await store.queue.fail(item!.id, { errorCode: 'SQL_INVALID', error: 'bad' });
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00'))).toBeUndefined();
+        expect(await store.queue.enqueue(req('a', '2023-10-12T00', { sqlHash: 'sql2' }))).toBeDefined();
+      });
+
+      it('claims oldest-first or newest-first per analyzer, honours per-analyzer concurrency, and interleaves analyzers', async () => {
+        for (const h of ['00', '01', '02', '03']) {
+          await store.queue.enqueue(req('old', `2023-10-12T${h}`));
+          await store.queue.enqueue(req('new', `2023-10-12T${h}`));
+        }
+        const claimed = await store.queue.claim(owner, { limit: 3, concurrency: (a) => (a === 'new' ? 1 : 5), order: (a) => (a === 'new' ? 'newest' : 'oldest') });
+        expect(claimed.map((c) => `${c.analyzer} ${c.partition_id}`).sort()).toEqual(['new 2023-10-12T03', 'old 2023-10-12T00', 'old 2023-10-12T01']);
+        const more = await store.queue.claim(owner, { limit: 10, concurrency: (a) => (a === 'new' ? 1 : 5), order: () => 'oldest' });
+        expect(more.map((c) => `${c.analyzer} ${c.partition_id}`)).toEqual(['old 2023-10-12T02', 'old 2023-10-12T03']);
+      });
+
+      it('does not hand out an item before its backoff ends, and a claim is taken once', async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        const [item] = await store.queue.claim(owner, policy);
+        await store.queue.retryLater(item!.id, { notBefore: new Date(Date.now() + 60_000), errorCode: 'INTERNAL', error: 'x', threads: 1, memoryBytes: 1000 });
+        expect(await store.queue.claim(owner, policy)).toHaveLength(0);
+        await store.queue.retryLater(item!.id, { notBefore: new Date(Date.now() - 1), errorCode: 'INTERNAL', error: 'x' });
+        const [again] = await store.queue.claim(owner, policy);
+        expect(again!.threads).toBe(1);
+        expect(Number(again!.memory_bytes)).toBe(1000);
+        expect(await store.queue.claim({ host: 'other', token: '2:2' }, policy)).toHaveLength(0);
+      });
+
+      it.runIf(factory.concurrentInProcess)('two daemons claiming at once never take the same item', async () => {
+        const other = await ctx.second();
+        for (const h of ['00', '01', '02', '03', '04', '05']) await store.queue.enqueue(req('a', `2023-10-12T${h}`));
+        const [x, y] = await Promise.all([store.queue.claim(owner, { ...policy, limit: 4 }), other.queue.claim({ host: 'h2', token: '2:2' }, { ...policy, limit: 4 })]);
+        const ids = [...x, ...y].map((i) => i.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.length).toBe(6);
+        await other.close();
+      });
+
+      it('gives items held by a dead daemon back to the queue', async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        await store.queue.claim(owner, policy);
+        expect(await store.queue.requeueOrphans(() => true)).toBe(0);
+        expect(await store.queue.requeueOrphans(() => false)).toBe(1);
+        expect(await store.queue.backlog()).toBe(1);
+      });
+    });
+  });
+}
