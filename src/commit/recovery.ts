@@ -33,6 +33,9 @@ export async function recover(store: StateStore, layout: OutputLayout): Promise<
 
   for (const intent of await store.pendingIntents()) {
     if (intent.attempt_id && (await ownerIsLive(intent.attempt_id))) continue;
+    // Another process's recovery may have finished it since the listing, and a newer version been published:
+    // applying it again would switch the link back to it.
+    if (!(await store.pendingIntents()).some((i) => i.id === intent.id)) continue;
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
     const ok = await applyIntent(store, layout, intent, { recovering: true });
     (ok ? report.rolledForward : report.abandoned).push(label);

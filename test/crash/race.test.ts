@@ -67,7 +67,7 @@ describe('two attempts of one partition at the same time', () => {
   const out = () => join(tp.dir, 'data/out');
 
   beforeAll(async () => {
-    tp = await makeProject({ examples: false, analyzers: { user_bids: userBids }, hours: 1, rowsPerHour: 200_000 });
+    tp = await makeProject({ examples: false, analyzers: { user_bids: userBids }, hours: 1, rowsPerHour: 100_000 });
     baseline = cleanCopy(tp);
     const b = baseline.cli(['run', ANALYZER, '--partition', PARTITION]);
     expect(b.code, b.stderr).toBe(0);
@@ -174,26 +174,27 @@ describe('two attempts of one partition at the same time', () => {
   }
 
   /**
-   * The real state store, with `hook` run once right after recovery lists the running attempts: the instant
-   * another process may begin an attempt (or claim a publish) while this one recovers.
+   * The real state store, with `hook` run once right after the first call of `method` that `when` accepts:
+   * the instant another process may begin an attempt, claim or finish a publish while this one recovers.
    */
-  function afterRunningListed(store: StateStore, hook: () => Promise<void>): StateStore {
+  function hookAfter<M extends 'listAttempts' | 'pendingIntents'>(store: StateStore, method: M, hook: () => Promise<void>, when: (...args: Parameters<StateStore[M]>) => boolean = () => true): StateStore {
     let fired = false;
     return new Proxy(store, {
       get(target, prop) {
         const value = Reflect.get(target, prop, target);
-        if (prop !== 'listAttempts') return typeof value === 'function' ? value.bind(target) : value;
-        return async (filter: Parameters<StateStore['listAttempts']>[0]) => {
-          const rows = await target.listAttempts(filter);
-          if (filter.status === 'running' && !fired) {
+        if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<StateStore[M]>) => {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (!fired && when(...args)) {
             fired = true;
             await hook();
           }
-          return rows;
+          return result;
         };
       },
     });
   }
+  const afterRunningListed = (store: StateStore, hook: () => Promise<void>) => hookAfter(store, 'listAttempts', hook, (filter) => filter.status === 'running');
 
   it('recovery leaves alone the staging of an attempt another live process began while it was recovering', async () => {
     const ctx = await tp.open();
@@ -246,6 +247,37 @@ describe('two attempts of one partition at the same time', () => {
       expect(await applyIntent(ctx.store, layout, owner!.intent)).toBe(true);
       await ctx.store.finishAttempt(owner!.attemptId, { status: 'succeeded', versionSeq: owner!.staged.seq });
       expect((await assertPublishedComplete(out(), ANALYZER, PARTITION))?.version).toBe(owner!.staged.seq);
+      await assertNoOrphans(ctx.store, out());
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('two runs started together right after a crash mid-publish both recover it and end on one complete version', async () => {
+    const killed = tp.cli(['run', ANALYZER, '--partition', PARTITION], { RECOUNT_FAULT: 'after-claim' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const runs = await Promise.all([runChild(tp), runChild(tp)]);
+    await assertOneWinnerAtATime(runs);
+  });
+
+  it('a recovery that listed an interrupted publish another process then finished and superseded does not switch the link back', async () => {
+    const killed = tp.cli(['run', ANALYZER, '--partition', PARTITION], { RECOUNT_FAULT: 'during-publish' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    const ctx = await tp.open();
+    try {
+      const layout = new OutputLayout(ctx.project.outputRoot);
+      let newer: number | undefined;
+      await recover(
+        hookAfter(ctx.store, 'pendingIntents', async () => {
+          // Meanwhile another process recovers the same publish and publishes a newer version.
+          await recover(ctx.store, layout);
+          const r = await runPartition(ctx, getAnalyzer(ctx.project, ANALYZER), PARTITION);
+          expect(r.status).toBe('succeeded');
+          newer = r.version;
+        }),
+        layout,
+      );
+      expect((await assertPublishedComplete(out(), ANALYZER, PARTITION))?.version).toBe(newer);
       await assertNoOrphans(ctx.store, out());
     } finally {
       await ctx.close();
