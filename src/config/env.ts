@@ -4,6 +4,7 @@ import { RecountError } from '../errors.ts';
 export const envOverrides = {
   RECOUNT_OUTPUT: 'output',
   RECOUNT_STATE: 'state',
+  RECOUNT_WAREHOUSE: 'warehouse',
   RECOUNT_SPILL: 'spill',
   RECOUNT_KEEP_VERSIONS: 'keepVersions',
   RECOUNT_MEMORY: 'defaults.memory',

@@ -27,6 +27,8 @@ export interface Project {
   /** Absolute output root; each analyzer publishes under `<outputRoot>/<analyzer>/`. */
   readonly outputRoot: string;
   readonly stateUrl: string;
+  /** Warehouse URL as configured (duckdb:<file> relative to the project, or postgres://…); may hold a password. */
+  readonly warehouseUrl: string;
   readonly spillDir: string;
   /** Source datasets and analyzer outputs, by name. */
   readonly datasets: ReadonlyMap<string, Dataset>;
@@ -137,12 +139,25 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
     });
   }
   assertAcyclic(analyzers);
+  const tables = new Map<string, Analyzer>();
+  for (const a of analyzers.values()) {
+    if (!a.load) continue;
+    const other = tables.get(a.load.table);
+    if (other) {
+      throw new RecountError('CONFIG_INVALID', `${a.file}: load.table '${a.load.table}' is also the table of analyzer '${other.name}' (${other.file})`, {
+        subject: `${a.file}: load.table`,
+        hint: 'give every analyzer its own warehouse table: a load replaces whole partitions of its table',
+      });
+    }
+    tables.set(a.load.table, a);
+  }
   return {
     dir,
     configFile,
     config,
     outputRoot,
     stateUrl: config.state,
+    warehouseUrl: config.warehouse,
     spillDir: abs(config.spill),
     datasets,
     analyzers,

@@ -31,6 +31,13 @@ export const analyzerSchema = z
     memory: size.optional(),
     threads: z.number().int().min(1).max(256).optional(),
     keepVersions: z.number().int().min(1).max(1000).optional(),
+    /** Load every published version into this warehouse table (see the Warehouse section of the README). */
+    load: z
+      .object({
+        table: z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/, 'use lower-case letters, digits and _, optionally schema.table'),
+      })
+      .strict()
+      .optional(),
     /** First partition `recount serve` considers (e.g. '2023-10-12T00'), so history is not backfilled by surprise. */
     start: z.string().optional(),
     /** Cron expression: `recount serve` also queues the newest ready partition on this schedule. */
@@ -67,6 +74,8 @@ export const configSchema = z
     output: z.string().min(1).default('data/out'),
     analyzers: z.string().min(1).default('analyzers'),
     state: z.string().min(1).default('sqlite:.recount/state.db'),
+    /** Where `load` targets live: duckdb:<file> (embedded) or postgres://user:password@host:port/db. */
+    warehouse: z.string().min(1).default('duckdb:.recount/warehouse.duckdb'),
     spill: z.string().min(1).default('.recount/spill'),
     keepVersions: z.number().int().min(1).max(1000).default(3),
     defaults: z

@@ -3,6 +3,7 @@ import type { CheckResult } from '../checks/check.ts';
 import { RecountError } from '../errors.ts';
 import { migrations, type StateDialect } from './migrations.ts';
 import { QueueStore } from '../scheduler/queueStore.ts';
+import { LoadStore } from '../warehouse/loadStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
 
@@ -11,6 +12,7 @@ const now = () => new Date().toISOString();
 /** The StateStore over any Kysely dialect; the SQLite and PostgreSQL stores differ only in their connection. */
 export class KyselyStateStore implements StateStore {
   readonly queue: QueueStore;
+  readonly loads: LoadStore;
 
   constructor(
     readonly db: Kysely<StateSchema>,
@@ -18,6 +20,7 @@ export class KyselyStateStore implements StateStore {
     readonly url: string,
   ) {
     this.queue = new QueueStore(db);
+    this.loads = new LoadStore(db);
   }
 
   async migrate(): Promise<void> {

@@ -121,6 +121,29 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
       await db.schema.createIndex('publish_intents_state').on('publish_intents').column('state').execute();
     },
   },
+  '0002_loads': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('loads')
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('version_seq', 'integer', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('rows', 'bigint')
+        .addColumn('checksum', 'text')
+        .addColumn('tries', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('error_hint', 'text')
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addPrimaryKeyConstraint('loads_pk', ['analyzer', 'partition_id', 'version_seq'])
+        .execute();
+      await db.schema.createIndex('loads_status').on('loads').columns(['status', 'analyzer']).execute();
+    },
+  },
   '0003_queue': {
     async up(db: Kysely<any>) {
       await db.schema

@@ -121,6 +121,7 @@ export interface StateSchema {
   check_results: CheckResultTable;
   publish_intents: PublishIntentTable;
   run_queue: QueueTable;
+  loads: LoadTable;
 }
 
 /** State of a queued run. */
@@ -154,6 +155,31 @@ export interface QueueTable {
   created_at: string;
   updated_at: string;
 }
+
+/** Status of one warehouse load of one version: see src/warehouse/loadStore.ts. */
+export type LoadStatus = 'pending' | 'loaded' | 'failed' | 'superseded';
+
+/** One load of one version of a partition into its warehouse table. */
+export interface LoadTable {
+  analyzer: string;
+  partition_id: string;
+  version_seq: number;
+  table_name: string;
+  status: LoadStatus;
+  rows: number | null;
+  /** Key checksum the load was reconciled against (src/warehouse/checksum.ts). */
+  checksum: string | null;
+  tries: number;
+  error_code: string | null;
+  error_message: string | null;
+  error_hint: string | null;
+  requested_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A load record as read back. */
+export type LoadRow = Selectable<LoadTable>;
 
 /** A queue row as read back. */
 export type QueueRow = Selectable<QueueTable>;

@@ -1,0 +1,155 @@
+import type { Partition } from '../catalog/partition.ts';
+import { RecountError } from '../errors.ts';
+import { faultPoint } from '../fault.ts';
+import { keyPlan, type KeyPlanEntry, type RowsChecksum } from './checksum.ts';
+import { assertNoPartitionClash, partitionColumns } from './partitionColumns.ts';
+import { planSchema, type WantedColumn } from './schemaPlan.ts';
+import type { KeyCount, LoadRecord, LoadRequest, LoadResult, TableRecord, VersionSource, WarehouseColumn } from './warehouse.ts';
+
+/**
+ * What a warehouse does inside one open transaction; the load protocol (runLoad) is the same for every
+ * warehouse and lives here, so DuckDB and PostgreSQL cannot drift apart on what a load means.
+ */
+export interface LoadTransaction {
+  /** Serialise loads of one partition of one table (PostgreSQL: advisory transaction lock). */
+  lockPartition(table: string, partition: string): Promise<void>;
+  /** Serialise schema changes of one table; taken after the partition lock, never before. */
+  lockTable(table: string): Promise<void>;
+  loadRecord(table: string, partition: string): Promise<LoadRecord | undefined>;
+  tableRecord(table: string): Promise<TableRecord | undefined>;
+  columns(table: string): Promise<WarehouseColumn[] | undefined>;
+  createTable(table: string, columns: readonly WantedColumn[], partition: readonly WantedColumn[]): Promise<void>;
+  addColumns(table: string, columns: readonly WantedColumn[]): Promise<void>;
+  deletePartition(table: string, partition: Partition): Promise<void>;
+  /** Copy the version's rows in; returns the rows the warehouse says it inserted. */
+  insertRows(table: string, source: VersionSource): Promise<number>;
+  /** Rows and key checksum of the partition as the transaction sees it. */
+  stats(table: string, partition: Partition, plan: readonly KeyPlanEntry[]): Promise<RowsChecksum>;
+  duplicateKeys(table: string, partition: Partition, keys: readonly string[], limit: number): Promise<KeyCount[]>;
+  record(load: LoadRecord, table: TableRecord): Promise<void>;
+}
+
+/** How a warehouse types columns. */
+export interface WarehouseDialect {
+  /** The warehouse type of a DuckDB output column (throws WAREHOUSE_SCHEMA when it has none). */
+  columnType(table: string, column: string, duckdbType: string): string;
+  partitionType(column: { duckdb: string; postgres: string }): string;
+  /** Whether a column of type `existing` takes values of type `wanted` without loss. */
+  compatible(existing: string, wanted: string): boolean;
+}
+
+/** The same key printed for people: (a=1, b=x). */
+export function formatKey(key: Record<string, string | null>): string {
+  return `(${Object.entries(key)
+    .map(([k, v]) => `${k}=${v ?? 'NULL'}`)
+    .join(', ')})`;
+}
+
+/**
+ * Load one version of one partition inside an open transaction (the caller commits when this returns and
+ * rolls back when it throws): lock the partition; skip when it already holds the version or a newer one was
+ * published; create or widen the table; delete the partition's rows; copy the version's rows; reconcile rows
+ * and key checksum with the manifest (a mismatch throws LOAD_MISMATCH, so nothing changes); record the load.
+ * `expectedChecksum` starts only once the load is known to be needed and runs while the rows are copied.
+ */
+export async function runLoad(
+  tx: LoadTransaction,
+  dialect: WarehouseDialect,
+  req: LoadRequest,
+  expectedChecksum: (plan: readonly KeyPlanEntry[], signal: AbortSignal) => Promise<RowsChecksum>,
+): Promise<LoadResult> {
+  const t0 = performance.now();
+  const { table, source } = req;
+  const pid = source.partition.id;
+  const done = (status: LoadResult['status'], previousVersion: number | null, rows: number, checksum: string, extra: Partial<LoadResult> = {}): LoadResult => ({
+    status,
+    table: table.name,
+    partition: pid,
+    version: source.version,
+    previousVersion,
+    rows,
+    checksum,
+    tableCreated: false,
+    columnsAdded: [],
+    ms: performance.now() - t0,
+    ...extra,
+  });
+
+  await tx.lockPartition(table.name, pid);
+  const previous = await tx.loadRecord(table.name, pid);
+  if (previous && previous.version === source.version && !req.force) return done('unchanged', previous.version, previous.rows, previous.checksum);
+  if (req.isCurrent && !(await req.isCurrent())) return done('superseded', previous?.version ?? null, 0, '');
+
+  const plan = keyPlan(source.columns, source.keys);
+  const abort = new AbortController();
+  const expected = expectedChecksum(plan, abort.signal);
+  try {
+    const r = await copyAndReconcile(tx, dialect, req, plan, expected);
+    return done('loaded', previous?.version ?? null, r.rows, r.checksum, { tableCreated: r.tableCreated, columnsAdded: r.columnsAdded });
+  } catch (err) {
+    // The expected checksum runs alongside on DuckDB: stop it and let it settle before the caller closes DuckDB.
+    abort.abort();
+    await expected.catch(() => undefined);
+    throw err;
+  }
+}
+
+// Schema, delete, copy, reconcile, record: the part of a load that changes the table.
+async function copyAndReconcile(
+  tx: LoadTransaction,
+  dialect: WarehouseDialect,
+  req: LoadRequest,
+  plan: readonly KeyPlanEntry[],
+  expected: Promise<RowsChecksum>,
+): Promise<RowsChecksum & { tableCreated: boolean; columnsAdded: string[] }> {
+  const { table, source } = req;
+  const pid = source.partition.id;
+  assertNoPartitionClash(table.name, table.grain, source.columns);
+  const columns = source.columns.map((c) => ({ name: c.name, type: dialect.columnType(table.name, c.name, c.type) }));
+  const partCols = partitionColumns(table.grain).map((c) => ({ name: c.name, type: dialect.partitionType(c) }));
+  const plan0 = async () =>
+    planSchema({
+      table: table.name,
+      existing: await tx.columns(table.name),
+      columns,
+      partitionColumns: partCols,
+      keys: source.keys,
+      recordedKeys: (await tx.tableRecord(table.name))?.keys,
+      compatible: dialect.compatible,
+    });
+  let schema = await plan0();
+  if (schema.create || schema.add.length) {
+    await tx.lockTable(table.name);
+    schema = await plan0();
+    if (schema.create) await tx.createTable(table.name, columns, partCols);
+    if (schema.add.length) await tx.addColumns(table.name, schema.add);
+  }
+
+  await tx.deletePartition(table.name, source.partition);
+  const inserted = await tx.insertRows(table.name, source);
+  const actual = await tx.stats(table.name, source.partition, plan);
+  const want = await expected;
+  if (want.rows !== source.rows) {
+    throw new RecountError('LOAD_MISMATCH', `${source.analyzer} ${pid} v${source.version}: its files hold ${want.rows} rows but its manifest records ${source.rows}`, {
+      subject: source.dir,
+      hint: 'the version folder was changed after it was published; rerun the partition to publish a new version. Nothing was loaded',
+    });
+  }
+  if (inserted !== source.rows || actual.rows !== source.rows || actual.checksum !== want.checksum) {
+    const dups = await tx.duplicateKeys(table.name, source.partition, source.keys, 5);
+    const parts = [`it holds ${actual.rows} rows after the copy (${inserted} inserted), the manifest of v${source.version} records ${source.rows}`];
+    if (actual.checksum !== want.checksum) parts.push('the key checksum differs from the version');
+    if (dups.length) parts.push(`duplicate keys, e.g. ${dups.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`);
+    throw new RecountError('LOAD_MISMATCH', `reconciliation failed for table ${table.name} partition ${pid}: ${parts.join('; ')}`, {
+      subject: `${table.name} ${pid}`,
+      hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it, then retry with recount load --pending',
+      details: { table: table.name, partition: pid, version: source.version, manifestRows: source.rows, tableRows: actual.rows, inserted, expectedChecksum: want.checksum, tableChecksum: actual.checksum, duplicates: dups },
+    });
+  }
+  await tx.record(
+    { table: table.name, partition: pid, analyzer: source.analyzer, version: source.version, rows: actual.rows, checksum: actual.checksum, loadedAt: new Date().toISOString() },
+    { table: table.name, analyzer: source.analyzer, grain: table.grain, keys: [...source.keys], columns: source.columns.map((c) => ({ name: c.name, type: c.type })) },
+  );
+  faultPoint('before-load-commit');
+  return { ...actual, tableCreated: schema.create, columnsAdded: schema.add.map((c) => c.name) };
+}

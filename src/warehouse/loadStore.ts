@@ -1,0 +1,99 @@
+import type { Kysely } from 'kysely';
+import type { LoadRow, LoadStatus, StateSchema } from '../state/types.ts';
+
+const now = () => new Date().toISOString();
+
+/** How one load of one version ended, as the state store records it. */
+export interface LoadRecordOutcome {
+  readonly status: LoadStatus;
+  readonly rows?: number;
+  readonly checksum?: string;
+  readonly error?: { code: string; message: string; hint?: string };
+}
+
+/**
+ * The state store's record of warehouse loads: one row per (analyzer, partition, version), written
+ * `pending` before the warehouse transaction starts, so a load killed mid-way is still owed, and finished
+ * as loaded, pending (a transient failure: unreachable warehouse, failed COPY), failed (needs a fix first:
+ * incompatible table, reconciliation mismatch, version files gone) or superseded (a newer version was
+ * published meanwhile). A load owed is one whose version is still the published one.
+ */
+export class LoadStore {
+  constructor(private readonly db: Kysely<StateSchema>) {}
+
+  /** Record that a version is being loaded into a table (pending until finish); counts the try. */
+  async begin(l: { analyzer: string; partitionId: string; versionSeq: number; table: string }): Promise<void> {
+    const ts = now();
+    await this.db
+      .insertInto('loads')
+      .values({
+        analyzer: l.analyzer,
+        partition_id: l.partitionId,
+        version_seq: l.versionSeq,
+        table_name: l.table,
+        status: 'pending',
+        rows: null,
+        checksum: null,
+        tries: 1,
+        error_code: null,
+        error_message: null,
+        error_hint: null,
+        requested_at: ts,
+        started_at: ts,
+        finished_at: null,
+      })
+      .onConflict((oc) =>
+        oc.columns(['analyzer', 'partition_id', 'version_seq']).doUpdateSet((eb) => ({
+          status: 'pending',
+          table_name: l.table,
+          tries: eb(eb.ref('loads.tries'), '+', 1),
+          started_at: ts,
+          finished_at: null,
+        })),
+      )
+      .execute();
+  }
+
+  /** Record how a load ended; the last error stays with a pending or failed load. */
+  async finish(analyzer: string, partitionId: string, versionSeq: number, o: LoadRecordOutcome): Promise<void> {
+    await this.db
+      .updateTable('loads')
+      .set({
+        status: o.status,
+        rows: o.rows ?? null,
+        checksum: o.checksum ?? null,
+        error_code: o.error?.code ?? null,
+        error_message: o.error?.message ?? null,
+        error_hint: o.error?.hint ?? null,
+        finished_at: now(),
+      })
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .where('version_seq', '=', versionSeq)
+      .execute();
+  }
+
+  /** Loads owed: pending (with `includeFailed`, failed too) loads of versions that are still the published ones. */
+  async pending(filter: { analyzer?: string; includeFailed?: boolean } = {}): Promise<LoadRow[]> {
+    let q = this.db
+      .selectFrom('loads')
+      .innerJoin('partitions', (j) => j.onRef('partitions.analyzer', '=', 'loads.analyzer').onRef('partitions.partition_id', '=', 'loads.partition_id').onRef('partitions.published_seq', '=', 'loads.version_seq'))
+      .selectAll('loads')
+      .where('loads.status', 'in', filter.includeFailed ? ['pending', 'failed'] : ['pending']);
+    if (filter.analyzer) q = q.where('loads.analyzer', '=', filter.analyzer);
+    return q.orderBy('loads.analyzer').orderBy('loads.partition_id').execute();
+  }
+
+  /** Load records, newest version first per partition. */
+  async list(filter: { analyzer?: string; partitionId?: string; limit?: number } = {}): Promise<LoadRow[]> {
+    let q = this.db.selectFrom('loads').selectAll();
+    if (filter.analyzer) q = q.where('analyzer', '=', filter.analyzer);
+    if (filter.partitionId) q = q.where('partition_id', '=', filter.partitionId);
+    return q.orderBy('analyzer').orderBy('partition_id').orderBy('version_seq', 'desc').limit(filter.limit ?? 100_000).execute();
+  }
+
+  /** The record of one version's load, if it was ever tried. */
+  async get(analyzer: string, partitionId: string, versionSeq: number): Promise<LoadRow | undefined> {
+    return this.db.selectFrom('loads').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('version_seq', '=', versionSeq).executeTakeFirst();
+  }
+}

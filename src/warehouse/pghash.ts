@@ -1,0 +1,97 @@
+/**
+ * PostgreSQL's 64-bit seeded hash functions (Bob Jenkins' lookup3, as in PostgreSQL's hash_bytes_extended
+ * and hash_bytes_uint32_extended on a little-endian server), written in JavaScript so recount can compute
+ * a warehouse checksum on its own side that PostgreSQL computes natively in SQL (hashtextextended,
+ * hashint8extended, …). Equality with the server is tested against a real PostgreSQL.
+ *
+ * A result is returned in two module-level 32-bit halves rather than an allocated pair: this runs once per
+ * key column per row, millions of times per load.
+ */
+
+/** High 32 bits of the last hash computed (as a signed int32, so sums of it stay exact in a Number). */
+export let hashHi = 0;
+/** Low 32 bits of the last hash computed (unsigned). */
+export let hashLo = 0;
+
+let a = 0;
+let b = 0;
+let c = 0;
+
+function rot(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+function mix(): void {
+  a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
+  b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
+  c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
+  a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
+  b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
+  c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+}
+
+function finish(): void {
+  c ^= b; c = (c - rot(b, 14)) | 0;
+  a ^= c; a = (a - rot(c, 11)) | 0;
+  b ^= a; b = (b - rot(a, 25)) | 0;
+  c ^= b; c = (c - rot(b, 16)) | 0;
+  a ^= c; a = (a - rot(c, 4)) | 0;
+  b ^= a; b = (b - rot(a, 14)) | 0;
+  c ^= b; c = (c - rot(b, 24)) | 0;
+  hashHi = b | 0;
+  hashLo = c >>> 0;
+}
+
+function seedState(len: number, seed: number): void {
+  a = b = c = (0x9e3779b9 + len + 3923095) | 0;
+  // Seeds here are small positive numbers (a column's position), so the seed's high word is 0.
+  if (seed !== 0) {
+    b = (b + seed) | 0;
+    mix();
+  }
+}
+
+/** hash_bytes_extended(bytes, seed): what PostgreSQL's hashtextextended returns for text with these UTF-8 bytes. */
+export function hashBytes(k: Uint8Array, seed: number): void {
+  let len = k.length;
+  seedState(len, seed);
+  let i = 0;
+  while (len >= 12) {
+    a = (a + (k[i]! | (k[i + 1]! << 8) | (k[i + 2]! << 16) | (k[i + 3]! << 24))) | 0;
+    b = (b + (k[i + 4]! | (k[i + 5]! << 8) | (k[i + 6]! << 16) | (k[i + 7]! << 24))) | 0;
+    c = (c + (k[i + 8]! | (k[i + 9]! << 8) | (k[i + 10]! << 16) | (k[i + 11]! << 24))) | 0;
+    mix();
+    i += 12;
+    len -= 12;
+  }
+  // The tail, little-endian; the lowest byte of c stays reserved for the length, as in lookup3.
+  switch (len) {
+    case 11: c = (c + (k[i + 10]! << 24)) | 0; // falls through
+    case 10: c = (c + (k[i + 9]! << 16)) | 0; // falls through
+    case 9: c = (c + (k[i + 8]! << 8)) | 0; // falls through
+    case 8: b = (b + (k[i + 7]! << 24)) | 0; // falls through
+    case 7: b = (b + (k[i + 6]! << 16)) | 0; // falls through
+    case 6: b = (b + (k[i + 5]! << 8)) | 0; // falls through
+    case 5: b = (b + k[i + 4]!) | 0; // falls through
+    case 4: a = (a + (k[i + 3]! << 24)) | 0; // falls through
+    case 3: a = (a + (k[i + 2]! << 16)) | 0; // falls through
+    case 2: a = (a + (k[i + 1]! << 8)) | 0; // falls through
+    case 1: a = (a + k[i]!) | 0;
+  }
+  finish();
+}
+
+/** hash_bytes_uint32_extended(k, seed): what hashint4extended returns for k (and hashint8extended for a folded int8). */
+export function hashUint32(k: number, seed: number): void {
+  seedState(4, seed);
+  a = (a + k) | 0;
+  finish();
+}
+
+/**
+ * Fold a 64-bit integer given as two 32-bit halves the way PostgreSQL's hashint8 does before hashing, so an
+ * int8 in int4 range hashes like the int4: low word XOR (high word, or its complement when negative).
+ */
+export function foldInt64(hi: number, lo: number): number {
+  return (lo ^ (hi >= 0 ? hi : ~hi)) >>> 0;
+}

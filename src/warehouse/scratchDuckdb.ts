@@ -1,0 +1,54 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { fileList } from '../engine/sql.ts';
+import { checksumOf, type KeyPlanEntry, type RowsChecksum } from './checksum.ts';
+
+/** DuckDB settings for reading a version's Parquet during a load: no extension downloads (UTC is set per connection). */
+export const READER_SETTINGS: Record<string, string> = {
+  threads: '2',
+  memory_limit: '1GB',
+  preserve_insertion_order: 'false',
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+};
+
+/** An in-memory DuckDB for one load: reads the version's Parquet (checksum, CSV for PostgreSQL). */
+export interface ScratchDuckDB {
+  connect(): Promise<DuckDBConnection>;
+  close(): void;
+}
+
+/** Open an in-memory DuckDB with its own spill folder; close() removes it. */
+export async function openScratchDuckDB(): Promise<ScratchDuckDB> {
+  const spill = join(tmpdir(), `recount-load-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(spill, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', { ...READER_SETTINGS, temp_directory: spill });
+  const conns: DuckDBConnection[] = [];
+  return {
+    async connect() {
+      const c = await instance.connect();
+      conns.push(c);
+      // Timestamps with time zone become CSV text in UTC, whatever the machine's zone.
+      await c.run(`SET TimeZone = 'UTC'`);
+      return c;
+    },
+    close() {
+      for (const c of conns) c.closeSync();
+      instance.closeSync();
+      rmSync(spill, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `read_parquet([...])` over a version's files. */
+export function readVersion(files: readonly string[]): string {
+  return `read_parquet(${fileList(files)}, hive_partitioning = false)`;
+}
+
+/** Rows and key checksum of a version, computed from its Parquet files. */
+export function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly KeyPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+  return checksumOf(conn, readVersion(files), plan, signal);
+}

@@ -1,0 +1,121 @@
+import type { Grain, Partition } from '../catalog/partition.ts';
+import type { Column } from '../engine/engine.ts';
+import type { RowsChecksum } from './checksum.ts';
+
+/** The table one analyzer loads into. */
+export interface TargetTable {
+  /** `table` or `schema.table`. */
+  readonly name: string;
+  readonly analyzer: string;
+  readonly grain: Grain;
+}
+
+/** One published version of one partition, as a load reads it (files checked against the manifest). */
+export interface VersionSource {
+  readonly analyzer: string;
+  readonly partition: Partition;
+  readonly version: number;
+  readonly dir: string;
+  /** Absolute paths of the version's Parquet files. */
+  readonly files: readonly string[];
+  /** Rows the manifest records. */
+  readonly rows: number;
+  readonly columns: readonly Column[];
+  readonly keys: readonly string[];
+}
+
+/** Load one version of one partition into its table. */
+export interface LoadRequest {
+  readonly table: TargetTable;
+  readonly source: VersionSource;
+  /** Reload even when the table already holds this version (to repair rows changed behind recount's back). */
+  readonly force?: boolean;
+  /**
+   * Asked with the partition's load lock held: false when this version is no longer the published one, so a
+   * slow load of an old version never replaces a newer one that was loaded meanwhile.
+   */
+  readonly isCurrent?: () => Promise<boolean>;
+}
+
+/** What a load did. */
+export interface LoadResult {
+  /** loaded: the partition now holds the version; unchanged: it already did; superseded: skipped for a newer version. */
+  readonly status: 'loaded' | 'unchanged' | 'superseded';
+  readonly table: string;
+  readonly partition: string;
+  readonly version: number;
+  /** The version the table held before, if any. */
+  readonly previousVersion: number | null;
+  readonly rows: number;
+  readonly checksum: string;
+  readonly tableCreated: boolean;
+  readonly columnsAdded: readonly string[];
+  readonly ms: number;
+}
+
+/** A row of `recount_loads`: which version of a partition a table holds, recorded in the load's own transaction. */
+export interface LoadRecord {
+  readonly table: string;
+  readonly partition: string;
+  readonly analyzer: string;
+  readonly version: number;
+  readonly rows: number;
+  readonly checksum: string;
+  readonly loadedAt: string;
+}
+
+/** A row of `recount_tables`: a table recount loads, with the keys and output schema of its last load. */
+export interface TableRecord {
+  readonly table: string;
+  readonly analyzer: string;
+  readonly grain: Grain;
+  readonly keys: string[];
+  readonly columns: Column[];
+}
+
+/** A column as the warehouse reports it. */
+export interface WarehouseColumn {
+  readonly name: string;
+  /** The type in the warehouse's own spelling (PostgreSQL's format_type, DuckDB's data_type). */
+  readonly type: string;
+  readonly nullable: boolean;
+}
+
+/** Rows and key checksum of one partition of a table, as found in the warehouse. */
+export interface PartitionStats extends RowsChecksum {
+  readonly partition: string;
+}
+
+/** A key and how many rows carry it; values as text, for people. */
+export interface KeyCount {
+  readonly key: Record<string, string | null>;
+  readonly count: number;
+}
+
+/**
+ * A warehouse recount loads published versions into: an embedded DuckDB file (duckdb/) or PostgreSQL
+ * (postgres/). Both keep I5: loading version v of partition p is one transaction that deletes p's rows,
+ * inserts v's rows, reconciles rows and key checksum with the manifest and records (table, partition,
+ * version, rows, checksum) in `recount_loads`; a crash before its commit leaves the previous rows.
+ */
+export interface Warehouse {
+  readonly kind: 'duckdb' | 'postgres';
+  /** Where it is, password masked: safe for messages and logs. */
+  readonly display: string;
+  load(req: LoadRequest): Promise<LoadResult>;
+  /** Tables recount has loaded. */
+  tables(): Promise<TableRecord[]>;
+  /** `recount_loads`, of one table or all. */
+  loads(table?: string): Promise<LoadRecord[]>;
+  /** Columns of a table, or undefined when it does not exist. */
+  columns(table: string): Promise<WarehouseColumn[] | undefined>;
+  /** Rows and key checksum of every partition present in a table, in one scan. */
+  partitionStats(table: TableRecord): Promise<PartitionStats[]>;
+  /** Keys held by more than one row of a partition, most repeated first. */
+  duplicateKeys(table: TableRecord, partition: Partition, limit: number): Promise<KeyCount[]>;
+  /** Every row hash of a partition with its key (for naming missing and extra keys); hash as decimal text. */
+  rowHashes(table: TableRecord, partition: Partition): Promise<Map<string, KeyCount>>;
+  /** Run SQL as given, rows as JSON-safe objects: the demo's query, and tests changing rows behind recount's back. */
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  close(): Promise<void>;
+}
