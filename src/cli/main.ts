@@ -3,6 +3,7 @@ import { RECOUNT_VERSION } from '../version.ts';
 import { exit } from './command.ts';
 import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerDiff } from './commands/diff.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerInit } from './commands/init.ts';
 import { registerRecover } from './commands/recover.ts';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
