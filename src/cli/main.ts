@@ -11,6 +11,7 @@ import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerShadow } from './commands/shadow.ts';
 
 /** Build the recount command line. */
 export function buildProgram(): Command {
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
