@@ -6,6 +6,8 @@ import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerInit } from './commands/init.ts';
+import { registerLoad } from './commands/load.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerRecover } from './commands/recover.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
@@ -24,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow]) register(program);
+  for (const register of [registerLoad, registerMonitor]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -21,6 +21,7 @@ import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
 import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
+import { loadAfterPublish, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
 import { assertSameInputSchema, checkInputFiles, createInputViews, explainRunError, type CheckedInput } from './inputs.ts';
 
 /** What a run needs: the project, its state store and an engine. */
@@ -59,6 +60,8 @@ export interface AttemptResult {
   readonly spillBytes?: number;
   readonly duckdbPeakBytes?: number;
   readonly publishedPath?: string;
+  /** The warehouse load that followed the publish (analyzers with `load`); a failed one leaves the publish in place. */
+  readonly load?: LoadOutcome;
   readonly error?: RecountError;
 }
 
@@ -276,6 +279,10 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       warnings.push(`old versions of ${partition.id} not pruned: ${(err as Error).message}`);
     }
     await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes });
+    // After the attempt is recorded as succeeded: a load that fails or is killed leaves the publish in place
+    // and is owed in the state store (pending), retried by recount load --pending.
+    const load = await loadAfterPublish(ctx, analyzer, partition.id);
+    if (load?.error) warnings.push(loadWarning(load));
     return {
       analyzer: analyzer.name,
       partition: partition.id,
@@ -293,6 +300,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       spillBytes: enginePeaks.peakSpillBytes,
       duckdbPeakBytes: enginePeaks.peakMemoryBytes,
       publishedPath: layout.publishedPath(analyzer.name, partition),
+      load,
     };
   } catch (err) {
     const error = asRecountError(err);

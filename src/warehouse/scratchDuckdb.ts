@@ -49,6 +49,7 @@ export function readVersion(files: readonly string[]): string {
 }
 
 /** Rows and key checksum of a version, computed from its Parquet files. */
-export function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly KeyPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+export async function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly KeyPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+  if (files.length === 0) return { rows: 0, checksum: '0' };
   return checksumOf(conn, readVersion(files), plan, signal);
 }

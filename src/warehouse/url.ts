@@ -23,7 +23,8 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function passwordsOf(url: string): string[] {
+/** The passwords a URL holds (raw and decoded), to redact from any text. */
+export function passwordsOf(url: string): string[] {
   const out: string[] = [];
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:([^@/?#]*)@/i.exec(url);
   if (m?.[1]) {
@@ -67,4 +68,12 @@ export function parseWarehouseUrl(url: string, projectDir: string): WarehouseLoc
     subject: 'warehouse',
     hint: "use 'duckdb:<file>' (the default is duckdb:.recount/warehouse.duckdb) or postgres://user:password@host:5432/database, in recount.config.ts or RECOUNT_WAREHOUSE",
   });
+}
+
+/** A copy of an error with every secret of the URL masked in its message, subject and hint. */
+export function redactError(err: RecountError, url: string): RecountError {
+  const secrets = passwordsOf(url);
+  if (!secrets.length) return err;
+  const r = (t: string | undefined) => (t === undefined ? undefined : redact(t, secrets));
+  return new RecountError(err.code, r(err.message)!, { subject: r(err.subject), hint: r(err.hint), details: err.details, cause: err.cause });
 }

@@ -14,6 +14,7 @@ export default defineAnalyzer({
     GROUP BY ad_id, user_segment`,
   keys: ['ad_id', 'user_segment'],
   files: 'auto',
+  load: { table: 'ad_impressions_daily' },
   checks: [
     {
       name: 'matches_hourly_total',

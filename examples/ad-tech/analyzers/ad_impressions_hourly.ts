@@ -15,6 +15,8 @@ export default defineAnalyzer({
     GROUP BY ad_id, user_segment`,
   // keys are inferred from the GROUP BY: (ad_id, user_segment). total_bid is a DOUBLE and never chooses a file.
   files: 4,
+  // Every published version is loaded into this warehouse table (embedded DuckDB file by default), one transaction per partition.
+  load: { table: 'ad_impressions_hourly' },
   checks: [
     { name: 'positive_counts', sql: 'SELECT * FROM output WHERE impression_count <= 0' },
     { name: 'non_negative_bids', sql: 'SELECT * FROM output WHERE total_bid < 0' },

@@ -12,6 +12,7 @@ import { action, positiveInt } from '../command.ts';
 import { attemptJson, duration, table } from '../format.ts';
 import { withSession } from '../session.ts';
 import { initProject } from './init.ts';
+import { loadWarning, openProjectWarehouse } from '../../warehouse/loader.ts';
 
 /** `recount demo`: a day of events through both example analyzers, on embedded defaults. */
 export function registerDemo(program: Command): void {
@@ -44,6 +45,24 @@ export function registerDemo(program: Command): void {
           );
           session.close();
 
+          // Each publish above was loaded into its warehouse table (the embedded DuckDB file); query it there.
+          const loads = results.flatMap((r) => (r.load ? [r.load] : []));
+          const loadFailures = loads.filter((l) => l.error);
+          const wh = await openProjectWarehouse(s.project);
+          let fromWarehouse: Record<string, unknown>[];
+          try {
+            fromWarehouse = await wh.query<Record<string, unknown>>(
+              `SELECT d.ad_id, sum(d.impression_count)::BIGINT AS daily_impressions, h.impressions AS hourly_impressions, h.hours
+               FROM ad_impressions_daily d
+               JOIN (SELECT dt, ad_id, sum(impression_count)::BIGINT AS impressions, count(DISTINCT hour) AS hours FROM ad_impressions_hourly GROUP BY dt, ad_id) h USING (dt, ad_id)
+               WHERE d.dt = DATE ${lit(day)}
+               GROUP BY d.ad_id, h.impressions, h.hours ORDER BY daily_impressions DESC, d.ad_id LIMIT 5`,
+            );
+          } finally {
+            await wh.close();
+          }
+          const warehouse = { url: wh.display, loaded: loads.filter((l) => !l.error).length, failed: loadFailures.length, topAds: fromWarehouse };
+
           const summary = [hourly, daily].map((a) => {
             const rs = results.filter((r) => r.analyzer === a.name);
             return {
@@ -56,7 +75,7 @@ export function registerDemo(program: Command): void {
               output: join(s.project.outputRoot, a.name),
             };
           });
-          out.result({ ok: failed.length === 0, project: dir, summary, topAds: top, failures: failed.map(attemptJson) }, () => {
+          out.result({ ok: failed.length === 0 && loadFailures.length === 0, project: dir, summary, topAds: top, warehouse, failures: failed.map(attemptJson) }, () => {
             const t = table(['analyzer', 'partitions', 'published', 'rows', 'files', 'size', 'output']);
             for (const r of summary) t.push([r.analyzer, r.partitions, r.published, r.rows.toLocaleString('en'), r.files, formatBytes(r.bytes), r.output]);
             out.info(t.toString());
@@ -65,9 +84,14 @@ export function registerDemo(program: Command): void {
             const tt = table(['ad_id', 'impressions', 'total_bid']);
             for (const r of top) tt.push([String(r.ad_id), String(r.impressions), String(r.total_bid)]);
             out.info(tt.toString());
+            out.info(`\nthe same day in the warehouse (${warehouse.url}): ${warehouse.loaded} partition(s) loaded, one transaction each; the daily table joined with its hourly partitions:`);
+            const wt = table(['ad_id', 'daily impressions', 'sum of hourly', 'hours seen']);
+            for (const r of fromWarehouse) wt.push([String(r.ad_id), String(r.daily_impressions), String(r.hourly_impressions), String(r.hours)]);
+            out.info(wt.toString());
+            for (const l of loadFailures) out.warn(loadWarning(l));
             out.info(`\ndone in ${duration(Date.now() - started)}. Next: npx recount --project ${opts.dir} status ad_impressions_hourly`);
           });
-          return failed.length ? 1 : 0;
+          return failed.length || loadFailures.length ? 1 : 0;
         });
       }),
     );

@@ -8,7 +8,7 @@ import { ident, lit } from '../../engine/sql.ts';
 import { checksumByPartition, checksumOf, keyPlan, rowHashesOf } from '../checksum.ts';
 import { runLoad, type LoadTransaction, type WarehouseDialect } from '../loadProtocol.ts';
 import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues } from '../partitionColumns.ts';
-import { readVersion } from '../scratchDuckdb.ts';
+import { readVersion, versionChecksum } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, quoteTable } from '../typeMap.ts';
 import type { KeyCount, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
@@ -123,7 +123,7 @@ class DuckDBWarehouse implements Warehouse {
           // A second connection of the same instance reads the Parquet while the first inserts it.
           const reader = await this.file.instance.connect();
           try {
-            return await checksumOf(reader, readVersion(req.source.files), plan, signal);
+            return await versionChecksum(reader, req.source.files, plan, signal);
           } finally {
             reader.closeSync();
           }

@@ -6,7 +6,7 @@ export interface PgErrorContext {
   /** The warehouse URL, password masked. */
   readonly display: string;
   readonly secrets: readonly string[];
-  /** e.g. "connecting to", "loading ad_impressions_hourly 2023-10-12T09 v2 into ad_impressions_hourly on". */
+  /** e.g. "connecting", "loading ad_impressions_hourly 2023-10-12T09 v2 into table ad_impressions_hourly". */
   readonly doing: string;
   readonly subject?: string;
 }
@@ -43,7 +43,7 @@ export function pgError(err: unknown, ctx: PgErrorContext): RecountError {
     });
   }
   const extra = [e.detail, e.where].filter(Boolean).join('; ');
-  return new RecountError('WAREHOUSE_LOAD', text(`${ctx.doing} ${ctx.display} failed: ${raw}${extra ? ` (${extra})` : ''}`), {
+  return new RecountError('WAREHOUSE_LOAD', text(`${ctx.doing} on ${ctx.display} failed: ${raw}${extra ? ` (${extra})` : ''}`), {
     subject: text(subject),
     hint: text(e.hint ? `${e.hint}; ${RETRY_HINT}` : RETRY_HINT),
     details: code ? { sqlstate: code } : undefined,

@@ -100,7 +100,7 @@ class PostgresWarehouse implements Warehouse {
   }
 
   async init(): Promise<void> {
-    await this.serial('preparing recount_loads on', async () => {
+    await this.serial('preparing recount_loads', async () => {
       await this.q(`SET TimeZone TO 'UTC'`);
       await this.q(`SET DateStyle TO 'ISO, YMD'`);
       await this.q('BEGIN');
@@ -122,7 +122,7 @@ class PostgresWarehouse implements Warehouse {
 
   load(req: LoadRequest): Promise<LoadResult> {
     const { source, table } = req;
-    const doing = `loading ${source.analyzer} ${source.partition.id} v${source.version} into table ${table.name} on`;
+    const doing = `loading ${source.analyzer} ${source.partition.id} v${source.version} into table ${table.name}`;
     return this.serial(
       doing,
       async () => {
@@ -169,7 +169,7 @@ class PostgresWarehouse implements Warehouse {
       deletePartition: async (table, p) => {
         await this.q(`DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(p)}`);
       },
-      insertRows: async (table, source) => copyQueryIn(this.client, copySql(table, source), await scratch.connect(), copySelect(source)),
+      insertRows: async (table, source) => (source.files.length ? copyQueryIn(this.client, copySql(table, source), await scratch.connect(), copySelect(source)) : 0),
       stats: (table, p, plan) => this.stats(table, p, plan),
       duplicateKeys: (table, p, keys, limit) => this.duplicates(table, p, keys, limit),
       record: async (load, t) => {
@@ -228,19 +228,19 @@ class PostgresWarehouse implements Warehouse {
   }
 
   tables(): Promise<TableRecord[]> {
-    return this.serial('reading recount_tables on', () => this.tableRecords());
+    return this.serial('reading recount_tables', () => this.tableRecords());
   }
 
   loads(table?: string): Promise<LoadRecord[]> {
-    return this.serial('reading recount_loads on', () => (table ? this.loadRecords('WHERE table_name = $1', [table]) : this.loadRecords()));
+    return this.serial('reading recount_loads', () => (table ? this.loadRecords('WHERE table_name = $1', [table]) : this.loadRecords()));
   }
 
   columns(table: string): Promise<WarehouseColumn[] | undefined> {
-    return this.serial(`describing table ${table} on`, () => this.tableColumns(table));
+    return this.serial(`describing table ${table}`, () => this.tableColumns(table));
   }
 
   partitionStats(t: TableRecord): Promise<PartitionStats[]> {
-    return this.serial(`scanning table ${t.table} on`, async () => {
+    return this.serial(`scanning table ${t.table}`, async () => {
       const rows = await this.q<{ partition: string; rows: string; checksum: string }>(
         `SELECT ${partitionIdSql(t.grain, 'text')} AS partition, count(*)::bigint AS rows, coalesce(sum(${pgRowHashSql(keyPlan(t.columns, t.keys))}), 0)::text AS checksum
          FROM ${quoteTable(t.table)} GROUP BY ${partitionColumns(t.grain).map((c) => ident(c.name)).join(', ')} ORDER BY 1`,
@@ -250,11 +250,11 @@ class PostgresWarehouse implements Warehouse {
   }
 
   duplicateKeys(t: TableRecord, p: Partition, limit: number): Promise<KeyCount[]> {
-    return this.serial(`scanning table ${t.table} on`, () => this.duplicates(t.table, p, t.keys, limit));
+    return this.serial(`scanning table ${t.table}`, () => this.duplicates(t.table, p, t.keys, limit));
   }
 
   rowHashes(t: TableRecord, p: Partition): Promise<Map<string, KeyCount>> {
-    return this.serial(`scanning table ${t.table} on`, async () => {
+    return this.serial(`scanning table ${t.table}`, async () => {
       const shown = t.keys.map((k, i) => `${ident(k)}::text AS __v${i}`).join(', ');
       const rows = await this.q<Record<string, string | null>>(`SELECT (${pgRowHashSql(keyPlan(t.columns, t.keys))})::text AS __h, ${shown} FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`);
       const out = new Map<string, KeyCount>();
@@ -297,7 +297,7 @@ export async function openPostgresWarehouse(connectionString: string, display: s
     await client.connect();
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw pgError(err, { display, secrets, doing: 'connecting to' });
+    throw pgError(err, { display, secrets, doing: 'connecting' });
   }
   try {
     await wh.init();

@@ -1,0 +1,146 @@
+import type { Analyzer, Project } from '../config/project.ts';
+import { asRecountError, RecountError, type ErrorCode } from '../errors.ts';
+import type { StateStore } from '../state/store.ts';
+import type { VersionRow } from '../state/types.ts';
+import { openWarehouse } from './open.ts';
+import { redactError } from './url.ts';
+import { readVersionSource } from './versionSource.ts';
+import type { TargetTable, Warehouse } from './warehouse.ts';
+
+/** What recount needs to load: the project (for the warehouse URL), its state store, and optionally an open warehouse. */
+export interface LoadContext {
+  readonly project: Project;
+  readonly store: StateStore;
+  /** A warehouse to reuse; when absent each load opens the project's and closes it after. */
+  readonly warehouse?: Warehouse;
+}
+
+/** How a load of one partition ended, for people and --json. */
+export interface LoadOutcome {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly table: string;
+  readonly version: number;
+  /** loaded / unchanged / superseded, or pending (retried later) / failed (needs a fix first) with the error. */
+  readonly status: 'loaded' | 'unchanged' | 'superseded' | 'pending' | 'failed';
+  readonly rows?: number;
+  readonly checksum?: string;
+  readonly previousVersion?: number | null;
+  readonly tableCreated?: boolean;
+  readonly columnsAdded?: readonly string[];
+  readonly ms: number;
+  readonly error?: RecountError;
+}
+
+const RESERVED = new Set(['recount_loads', 'recount_tables']);
+
+// These need a person to change something first (the table, the analyzer, the files); the rest may pass on retry.
+const NEEDS_A_FIX: ReadonlySet<ErrorCode> = new Set(['WAREHOUSE_SCHEMA', 'LOAD_MISMATCH', 'VERSION_FILES_MISSING', 'CONFIG_INVALID']);
+
+/** A load failure is `failed` when only a change can fix it, else `pending` (unreachable, busy, a failed COPY, a crash). */
+export function loadStatusFor(err: RecountError): 'pending' | 'failed' {
+  return NEEDS_A_FIX.has(err.code) ? 'failed' : 'pending';
+}
+
+/** The warehouse table of an analyzer; CONFIG_INVALID when it has no `load`. */
+export function loadTarget(analyzer: Analyzer): TargetTable {
+  if (!analyzer.load) {
+    throw new RecountError('CONFIG_INVALID', `analyzer '${analyzer.name}' has no warehouse table`, {
+      subject: `${analyzer.file}: load`,
+      hint: `add load: { table: '${analyzer.name}' } to defineAnalyzer in ${analyzer.file}`,
+    });
+  }
+  if (RESERVED.has(analyzer.load.table.split('.').at(-1)!)) {
+    throw new RecountError('CONFIG_INVALID', `${analyzer.file}: load.table '${analyzer.load.table}' is the name of recount's own bookkeeping table`, {
+      subject: `${analyzer.file}: load.table`,
+      hint: 'choose another table name',
+    });
+  }
+  return { name: analyzer.load.table, analyzer: analyzer.name, grain: analyzer.grain };
+}
+
+/**
+ * Load one version of a partition and record it in the state store: pending before the warehouse is touched
+ * (so a load killed mid-way is still owed), then loaded, superseded, pending or failed with the error. Never
+ * throws for a load failure: the outcome carries it (passwords masked).
+ */
+export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean } = {}): Promise<LoadOutcome> {
+  const t0 = performance.now();
+  const table = loadTarget(analyzer);
+  const seq = Number(v.seq);
+  const base = { analyzer: analyzer.name, partition: v.partition_id, table: table.name, version: seq };
+  await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
+  let opened: Warehouse | undefined;
+  try {
+    const source = await readVersionSource(analyzer.name, analyzer.grain, v);
+    const wh = ctx.warehouse ?? (opened = await openWarehouse(ctx.project.warehouseUrl, ctx.project.dir));
+    const r = await wh.load({
+      table,
+      source,
+      force: opts.force,
+      isCurrent: async () => Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
+    });
+    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, r.status === 'superseded' ? { status: 'superseded' } : { status: 'loaded', rows: r.rows, checksum: r.checksum });
+    return { ...base, status: r.status, rows: r.rows, checksum: r.checksum, previousVersion: r.previousVersion, tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, ms: performance.now() - t0 };
+  } catch (err) {
+    const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
+    const status = loadStatusFor(error);
+    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, { status, error: { code: error.code, message: error.message, hint: error.hint } });
+    return { ...base, status, ms: performance.now() - t0, error };
+  } finally {
+    await opened?.close();
+  }
+}
+
+/** Load the published version of a partition; VERSION_NOT_FOUND when nothing is published yet. */
+export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean } = {}): Promise<LoadOutcome> {
+  const v = await ctx.store.publishedVersion(analyzer.name, partitionId);
+  if (!v) {
+    throw new RecountError('VERSION_NOT_FOUND', `${analyzer.name} ${partitionId}: nothing is published, so there is nothing to load`, {
+      subject: `${analyzer.name} ${partitionId}`,
+      hint: `run it first: recount run ${analyzer.name} --partition ${partitionId}`,
+    });
+  }
+  return loadVersion(ctx, analyzer, v, opts);
+}
+
+/**
+ * The load that follows a publish: never throws, so a failed load leaves the publish in place. The outcome
+ * says pending or failed (with the error) and the state store owes the load to `recount load --pending`.
+ */
+export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string): Promise<LoadOutcome | undefined> {
+  if (!analyzer.load) return undefined;
+  try {
+    return await loadPublished(ctx, analyzer, partitionId);
+  } catch (err) {
+    const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
+    return { analyzer: analyzer.name, partition: partitionId, table: analyzer.load.table, version: 0, status: 'pending', ms: 0, error };
+  }
+}
+
+/** A warning line for a load that did not happen, telling what stays and how to retry. */
+export function loadWarning(o: LoadOutcome): string {
+  const retry = o.status === 'failed' ? `fix the cause, then: recount load ${o.analyzer} --pending` : `retry with: recount load ${o.analyzer} --pending`;
+  return `${o.analyzer} ${o.partition}: published v${o.version}, but loading it into ${o.table} ${o.status === 'failed' ? 'failed' : 'did not finish'}: [${o.error?.code}] ${o.error?.message}. The table keeps its previous rows; the load is recorded as ${o.status} — ${retry}`;
+}
+
+/**
+ * Published partitions of an analyzer whose table does not hold the published version (never loaded, or a
+ * newer version since): what `recount load <analyzer>` catches up on.
+ */
+export async function partitionsBehind(store: StateStore, analyzer: Analyzer, wh: Warehouse): Promise<VersionRow[]> {
+  const table = loadTarget(analyzer);
+  const loaded = new Map((await wh.loads(table.name)).map((l) => [l.partition, l.version]));
+  const out: VersionRow[] = [];
+  for (const p of await store.listPartitions(analyzer.name)) {
+    if (p.published_seq === null || loaded.get(p.partition_id) === Number(p.published_seq)) continue;
+    const v = await store.getVersion(analyzer.name, p.partition_id, Number(p.published_seq));
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+/** Open the project's warehouse (duckdb:<file> or postgres://…, from recount.config.ts or RECOUNT_WAREHOUSE). */
+export function openProjectWarehouse(project: Project): Promise<Warehouse> {
+  return openWarehouse(project.warehouseUrl, project.dir);
+}

@@ -1,0 +1,62 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Grain } from '../catalog/partition.ts';
+import { parsePartition } from '../catalog/partition.ts';
+import { MANIFEST_FILE, readManifest, sha256File } from '../commit/manifest.ts';
+import type { Column } from '../engine/engine.ts';
+import { RecountError } from '../errors.ts';
+import type { VersionRow } from '../state/types.ts';
+import { readVersion } from './scratchDuckdb.ts';
+import type { VersionSource } from './warehouse.ts';
+
+function missing(analyzer: string, partition: string, seq: number, what: string, subject: string): RecountError {
+  return new RecountError('VERSION_FILES_MISSING', `${analyzer} ${partition} v${seq}: ${what}`, {
+    subject,
+    hint: `the version's files were deleted or changed after it was published; rerun the partition (recount run ${analyzer} --partition ${partition}) to publish a new version, which is then loaded. Nothing was loaded; the warehouse keeps its rows`,
+  });
+}
+
+// The schema of the Parquet files themselves: a load copies what the files hold, which is not always what the
+// query described (DuckDB writes HUGEINT to Parquet as DOUBLE and ENUM as VARCHAR).
+async function describeFiles(files: readonly string[]): Promise<Column[]> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const conn = await instance.connect();
+  try {
+    const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as { column_name: string; column_type: string }[];
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/**
+ * A published version as a load reads it: its manifest, and its files checked against the manifest (present,
+ * same size, same sha256), so a load copies exactly what was published or refuses with VERSION_FILES_MISSING.
+ */
+export async function readVersionSource(analyzer: string, grain: Grain, v: VersionRow): Promise<VersionSource> {
+  const seq = Number(v.seq);
+  const manifest = readManifest(v.dir);
+  if (!manifest) throw missing(analyzer, v.partition_id, seq, `its folder has no ${MANIFEST_FILE}`, join(v.dir, MANIFEST_FILE));
+  const files = manifest.files.map((f) => ({ ...f, abs: join(v.dir, f.path) }));
+  for (const f of files) {
+    if (!existsSync(f.abs)) throw missing(analyzer, v.partition_id, seq, `file ${f.path} listed in its manifest is gone`, f.abs);
+    if (statSync(f.abs).size !== f.bytes) throw missing(analyzer, v.partition_id, seq, `file ${f.path} has ${statSync(f.abs).size} bytes, its manifest records ${f.bytes}`, f.abs);
+  }
+  const hashes = await Promise.all(files.map((f) => sha256File(f.abs)));
+  files.forEach((f, i) => {
+    if (hashes[i] !== f.sha256) throw missing(analyzer, v.partition_id, seq, `file ${f.path} changed since it was published (sha256 differs from the manifest)`, f.abs);
+  });
+  const abs = files.map((f) => f.abs);
+  return {
+    analyzer,
+    partition: parsePartition(v.partition_id, grain),
+    version: seq,
+    dir: v.dir,
+    files: abs,
+    rows: manifest.rows,
+    columns: abs.length ? await describeFiles(abs) : manifest.schema,
+    keys: manifest.keys,
+  };
+}
