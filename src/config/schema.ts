@@ -55,6 +55,8 @@ export const analyzerSchema = z
     concurrency: z.number().int().min(1).max(64).optional(),
     /** Which queued partitions run first. */
     order: z.enum(['oldest', 'newest']).optional(),
+    /** Raise a lag alert when published output trails ready input by more than this many seconds (default: alerts.lagSeconds). */
+    lagAlertSeconds: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -101,6 +103,26 @@ export const configSchema = z
         postmortemDir: z.string().default('.recount/postmortem'),
       })
       .strict()
+      .prefault({}),
+    /** Where alerts go besides the log, and when memory alerts fire. */
+    alerts: z
+      .object({
+        /** JSON POST to each URL (retried with backoff in the background; a dead receiver never slows a run). */
+        webhooks: z
+          .array(z.union([z.url({ protocol: /^https?$/ }), z.object({ url: z.url({ protocol: /^https?$/ }), headers: z.record(z.string(), z.string()).optional() }).strict()]))
+          .default([]),
+        /** Share of an attempt's memory budget that raises a warning, and a critical alert. */
+        memoryWarn: z.number().gt(0).lt(1).default(0.8),
+        memoryCritical: z.number().gt(0).lte(1).default(0.9),
+        /** Lag threshold for analyzers without their own lagAlertSeconds (none by default). */
+        lagSeconds: z.number().int().min(1).optional(),
+        /** An alert still open is sent again at most this often. */
+        repeatMinutes: z.number().min(0).default(60),
+        /** Most webhook notifications per minute, all alerts together; the rest are kept in the store and logged. */
+        maxPerMinute: z.number().int().min(1).default(30),
+      })
+      .strict()
+      .refine((a) => a.memoryWarn < a.memoryCritical, { message: 'memoryWarn must be below memoryCritical', path: ['memoryWarn'] })
       .prefault({}),
   })
   .strict();

@@ -1,5 +1,8 @@
 import type { EngineSession } from '../engine/engine.ts';
 
+/** DuckDB memory and spill of the attempt running in this process now (0 when none), for the worker's memory reports. */
+export const currentEngineUsage = { memoryBytes: 0, spillBytes: 0 };
+
 /** Samples an engine session's own memory and spill accounting while an attempt runs, keeping the peaks. */
 export class EngineSampler {
   peakMemoryBytes = 0;
@@ -19,6 +22,10 @@ export class EngineSampler {
       const [mem, spill] = await Promise.all([this.session.memoryBytes(), this.session.spillBytes()]);
       this.peakMemoryBytes = Math.max(this.peakMemoryBytes, mem);
       this.peakSpillBytes = Math.max(this.peakSpillBytes, spill);
+      if (this.timer) {
+        currentEngineUsage.memoryBytes = mem;
+        currentEngineUsage.spillBytes = spill;
+      }
     } catch {
       // The session may close between samples; a missed sample only lowers the peak by one interval.
     } finally {
@@ -32,6 +39,8 @@ export class EngineSampler {
       clearInterval(this.timer);
       this.timer = undefined;
       await this.sample();
+      currentEngineUsage.memoryBytes = 0;
+      currentEngineUsage.spillBytes = 0;
     }
     return { peakMemoryBytes: this.peakMemoryBytes, peakSpillBytes: this.peakSpillBytes };
   }

@@ -48,6 +48,10 @@ export interface AttemptEvent {
   readonly rows?: number;
   readonly peakRssBytes: number;
   readonly spillBytes?: number;
+  /** The attempt's memory budget (what memory alerts measure shares of). */
+  readonly budgetBytes?: number;
+  /** Why an out-of-memory attempt ended: killed past its RSS budget, V8 heap exhausted, or DuckDB's own limit. */
+  readonly oomReason?: 'rss' | 'v8-heap' | 'duckdb';
 }
 
 /**
@@ -262,7 +266,7 @@ export class Daemon {
       if (r.status !== 'failed') {
         await this.store.queue.succeed(item.id);
         log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
-        this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: r.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes });
+        this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: r.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes, budgetBytes: plan.budgetBytes });
         const p = parsePartition(item.partition_id, a.grain);
         await this.scanAffected(a.name, p);
         return;
@@ -289,7 +293,7 @@ export class Daemon {
       await this.markDead(attemptId, 'crashed', code, message);
     }
     const retry = isRetryable(code) && attempts < policy.max && !this.stopping;
-    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes });
+    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: outcome.kind === 'oom' ? outcome.reason : kind === 'oom' ? 'duckdb' : undefined });
     if (retry) {
       const delay = backoffDelay(policy, attempts);
       const smaller = degrade ? planMemory(a.memoryBytes, plan.threads, 1) : undefined;

@@ -3,6 +3,7 @@ import type { CheckResult } from '../checks/check.ts';
 import { RecountError } from '../errors.ts';
 import { migrations, type StateDialect } from './migrations.ts';
 import { QueueStore } from '../scheduler/queueStore.ts';
+import { ObserveStore } from '../observe/observeStore.ts';
 import { LoadStore } from '../warehouse/loadStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
@@ -12,6 +13,7 @@ const now = () => new Date().toISOString();
 /** The StateStore over any Kysely dialect; the SQLite and PostgreSQL stores differ only in their connection. */
 export class KyselyStateStore implements StateStore {
   readonly queue: QueueStore;
+  readonly observe: ObserveStore;
   readonly loads: LoadStore;
 
   constructor(
@@ -20,6 +22,7 @@ export class KyselyStateStore implements StateStore {
     readonly url: string,
   ) {
     this.queue = new QueueStore(db);
+    this.observe = new ObserveStore(db);
     this.loads = new LoadStore(db);
   }
 

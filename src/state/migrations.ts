@@ -174,5 +174,44 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
       await db.schema.alterTable('attempts').addColumn('duckdb_peak_bytes', 'bigint').execute();
     },
   },
+  '0004_alerts': {
+    async up(db: Kysely<any>) {
+      // Alerts with open/resolved status, de-duplicated by key (one open alert per key).
+      await db.schema
+        .createTable('alerts')
+        .addColumn('id', 'integer', id)
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('analyzer', 'text')
+        .addColumn('partition_id', 'text')
+        .addColumn('attempt_id', 'text')
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'text', (c) => c.notNull())
+        .addColumn('last_at', 'text', (c) => c.notNull())
+        .addColumn('notified_at', 'text')
+        .addColumn('resolved_at', 'text')
+        .addColumn('resolution', 'text')
+        .execute();
+      await db.schema.createIndex('alerts_key_status').on('alerts').columns(['key', 'status']).execute();
+      await db.schema.createIndex('alerts_status_last').on('alerts').columns(['status', 'last_at']).execute();
+      // Worker memory over time, per attempt, for its memory chart.
+      await db.schema
+        .createTable('memory_samples')
+        .addColumn('attempt_id', 'text', (c) => c.notNull())
+        .addColumn('at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('rss_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('heap_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('external_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('duckdb_bytes', 'bigint')
+        .addColumn('spill_bytes', 'bigint')
+        .addColumn('budget_bytes', 'bigint')
+        .addPrimaryKeyConstraint('memory_samples_pk', ['attempt_id', 'at_ms'])
+        .execute();
+    },
+  },
   };
 }

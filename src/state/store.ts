@@ -1,6 +1,7 @@
 import type { AttemptStatus, AttemptRow as AttemptTable, CheckResultRow as CheckResultTable, PartitionRow as PartitionTable, PublishIntent as PublishIntentTable, VersionRow as VersionTable } from './types.ts';
 import type { CheckResult } from '../checks/check.ts';
 import type { QueueStore } from '../scheduler/queueStore.ts';
+import type { ObserveStore } from '../observe/observeStore.ts';
 import type { LoadStore } from '../warehouse/loadStore.ts';
 
 /** A new attempt as recorded when it starts. */
@@ -62,6 +63,8 @@ export interface StateStore {
   readonly url: string;
   /** The daemon's run queue (recount serve). */
   readonly queue: QueueStore;
+  /** Alerts, memory samples and summaries for metrics and the dashboard. */
+  readonly observe: ObserveStore;
   /** Warehouse loads: pending, loaded, failed (recount load, recount monitor). */
   readonly loads: LoadStore;
   migrate(): Promise<void>;

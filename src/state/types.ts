@@ -122,6 +122,8 @@ export interface StateSchema {
   publish_intents: PublishIntentTable;
   run_queue: QueueTable;
   loads: LoadTable;
+  alerts: AlertTable;
+  memory_samples: MemorySampleTable;
 }
 
 /** State of a queued run. */
@@ -180,6 +182,49 @@ export interface LoadTable {
 
 /** A load record as read back. */
 export type LoadRow = Selectable<LoadTable>;
+
+/** Whether an alert still holds. */
+export type AlertStatus = 'open' | 'resolved';
+
+/** One alert: raised by recount's observers, de-duplicated by key (at most one open alert per key). */
+export interface AlertTable {
+  id: Generated<number>;
+  /** What makes two raises the same alert, e.g. `check:ad_hourly/2023-10-12T09/unique_keys`. */
+  key: string;
+  kind: string;
+  severity: string;
+  status: AlertStatus;
+  analyzer: string | null;
+  partition_id: string | null;
+  attempt_id: string | null;
+  title: string;
+  detail: string | null;
+  /** How many times it was raised while open. */
+  count: number;
+  first_at: string;
+  last_at: string;
+  /** Last time the sinks were told (re-notifying is rate-limited). */
+  notified_at: string | null;
+  resolved_at: string | null;
+  resolution: string | null;
+}
+
+/** One memory sample of the worker running an attempt (for the attempt's memory chart). */
+export interface MemorySampleTable {
+  attempt_id: string;
+  at_ms: number;
+  rss_bytes: number;
+  heap_bytes: number;
+  external_bytes: number;
+  duckdb_bytes: number | null;
+  spill_bytes: number | null;
+  budget_bytes: number | null;
+}
+
+/** An alert as read back. */
+export type AlertRow = Selectable<AlertTable>;
+/** A memory sample as read back. */
+export type MemorySampleRow = Selectable<MemorySampleTable>;
 
 /** A queue row as read back. */
 export type QueueRow = Selectable<QueueTable>;

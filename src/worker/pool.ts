@@ -23,6 +23,14 @@ export interface WorkerMemorySample {
   readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  /** DuckDB's own memory and spill of the running attempt (0 between attempts). */
+  readonly duckdbBytes?: number;
+  readonly spillBytes?: number;
+  /** The attempt the worker is running (its analyzer, partition and memory budget), if any. */
+  readonly attemptId?: string;
+  readonly analyzer?: string;
+  readonly partition?: string;
+  readonly budgetBytes?: number;
 }
 
 /** Pool settings. */
@@ -53,6 +61,8 @@ interface Worker {
   exited: boolean;
   onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
   onReport?: (r: AttemptReport) => void;
+  /** The attempt running now, so memory samples can be attributed to it. */
+  current?: { attemptId: string; analyzer: string; partition: string; budgetBytes: number };
 }
 
 /**
@@ -99,7 +109,7 @@ export class WorkerPool {
       else if (m.type === 'result') w.onReport?.(m.report);
       else if (m.type === 'memory') {
         w.heapUsed = m.heapUsed;
-        this.opts.onMemory?.({ pid: child.pid!, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+        this.opts.onMemory?.({ pid: child.pid!, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, duckdbBytes: m.duckdbBytes, spillBytes: m.spillBytes, ...w.current });
       }
     });
     child.on('exit', (code, signal) => {
@@ -127,6 +137,7 @@ export class WorkerPool {
       return { kind: 'crashed', code: w.child.exitCode, signal: w.child.signalCode, stderr: w.stderrTail, peakRssBytes: 0 };
     }
     w.attempts++;
+    w.current = { attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, budgetBytes: req.plan.budgetBytes };
     const pid = w.child.pid!;
     let peak = 0;
     let killedForMemory = false;
@@ -158,6 +169,7 @@ export class WorkerPool {
       w.child.send(msg);
     });
     w.busy = false;
+    w.current = undefined;
     if (outcome.kind === 'report') this.maybeRecycle(w);
     return outcome;
   }

@@ -19,4 +19,4 @@ export interface AttemptReport {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; report: AttemptReport }
-  | { type: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  | { type: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; duckdbBytes?: number; spillBytes?: number };

@@ -4,6 +4,7 @@ import { openStateStore } from '../state/open.ts';
 import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
 import { runPartition } from '../run/runPartition.ts';
 import { asRecountError } from '../errors.ts';
+import { currentEngineUsage } from '../observe/engineSampler.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
 // A worker process: loads the project once, then runs one attempt at a time as the daemon asks.
@@ -19,7 +20,7 @@ const engine = new DuckDBEngine();
 
 const memoryTimer = setInterval(() => {
   const m = process.memoryUsage();
-  send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers });
+  send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, duckdbBytes: currentEngineUsage.memoryBytes, spillBytes: currentEngineUsage.spillBytes });
 }, 250);
 memoryTimer.unref();
 

@@ -1,0 +1,231 @@
+import type { Project } from '../config/project.ts';
+import type { StateStore } from '../state/store.ts';
+import type { AttemptEvent } from '../scheduler/daemon.ts';
+import type { WorkerMemorySample } from '../worker/pool.ts';
+import { analyzerLag } from '../scheduler/lag.ts';
+import type { Logger } from './log.ts';
+import { RecountMetrics } from './metrics.ts';
+import { MemoryMonitor } from './memoryMonitor.ts';
+import type { Alerter } from './alerts/alerter.ts';
+import { alerterFromConfig } from './alerts/fromConfig.ts';
+
+/** What the observer needs to know of the daemon it watches. */
+export interface ObservedDaemon {
+  readonly runningCount: number;
+  readonly pool: { pids(): number[] };
+}
+
+/** Settings of an observer. */
+export interface ObserverOptions {
+  readonly log: Logger;
+  /** How often lag and failed loads are checked. */
+  readonly healthIntervalMs?: number;
+  /** Off for benchmarks that measure the daemon without observability. */
+  readonly processMetrics?: boolean;
+  /** Memory samples older than this are pruned. */
+  readonly keepSamplesDays?: number;
+}
+
+const FAILED = new Set(['failed', 'oom', 'crashed']);
+
+/**
+ * Observability of `recount serve`: turns the daemon's hooks (worker memory, finished attempts) and periodic
+ * health checks (lag, failed loads) into Prometheus metrics, stored memory samples and alerts.
+ */
+export class Observer {
+  readonly metrics: RecountMetrics;
+  readonly alerter: Alerter;
+  readonly monitor: MemoryMonitor;
+  private lag = new Map<string, number>();
+  private daemon: ObservedDaemon | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private healthDue: NodeJS.Timeout | undefined;
+  private healthRunning: Promise<void> | undefined;
+
+  constructor(
+    readonly project: Project,
+    readonly store: StateStore,
+    private readonly opts: ObserverOptions,
+  ) {
+    this.metrics = new RecountMetrics(
+      {
+        running: () => this.daemon?.runningCount ?? 0,
+        workerPids: () => this.daemon?.pool.pids() ?? [],
+        queueCounts: () => store.observe.reads.queueCounts(),
+        loadCounts: () => store.observe.reads.loadCounts(),
+        openAlerts: () => store.observe.alerts.openCounts(),
+        lag: () => this.lag,
+      },
+      { processMetrics: opts.processMetrics },
+    );
+    const cfg = project.config.alerts;
+    this.alerter = alerterFromConfig(cfg, store, opts.log, this.metrics);
+    this.monitor = new MemoryMonitor({ warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, alerter: this.alerter, samples: store.observe.samples, metrics: this.metrics, log: opts.log });
+  }
+
+  /** Lag per analyzer in seconds, as last computed (empty until the first health check). */
+  get lagSeconds(): ReadonlyMap<string, number> {
+    return this.lag;
+  }
+
+  /** The daemon's hooks: pass them to `new Daemon(…, { ...observer.hooks })`. */
+  get hooks(): { onMemory: (s: WorkerMemorySample) => void; onAttempt: (e: AttemptEvent) => void } {
+    return {
+      onMemory: (s) => this.monitor.sample(s),
+      onAttempt: (e) => {
+        this.chain = this.chain.then(() => this.attempt(e)).catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
+        this.scheduleHealth(1_000);
+      },
+    };
+  }
+
+  /** Start the periodic health checks against a running daemon. */
+  start(daemon: ObservedDaemon): void {
+    this.daemon = daemon;
+    const every = this.opts.healthIntervalMs ?? 30_000;
+    this.timers.push(setInterval(() => this.scheduleHealth(0), every));
+    const days = this.opts.keepSamplesDays ?? 30;
+    const prune = () => void this.store.observe.samples.prune(new Date(Date.now() - days * 86_400_000)).catch((err) => this.opts.log.warn({ err }, 'could not prune memory samples'));
+    prune();
+    this.timers.push(setInterval(prune, 6 * 3_600_000));
+    for (const t of this.timers) t.unref();
+    this.scheduleHealth(0);
+  }
+
+  /** Wait until every observed attempt is recorded (tests and shutdown). */
+  async settled(): Promise<void> {
+    await this.chain;
+    await this.monitor.flush();
+  }
+
+  /** Stop: store buffered samples, let webhooks deliver for up to `flushMs`. */
+  async stop(flushMs = 2_000): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.healthDue);
+    await this.healthRunning;
+    await this.chain;
+    await this.monitor.stop();
+    await this.alerter.flush(flushMs);
+  }
+
+  private async attempt(e: AttemptEvent): Promise<void> {
+    const row = await this.store.getAttempt(e.attemptId);
+    const killed = e.outcome === 'oom' || e.outcome === 'crashed';
+    if (killed && e.peakRssBytes > 0) await this.store.observe.reads.fillPeakRss(e.attemptId, e.peakRssBytes);
+    this.metrics.attempt({
+      analyzer: e.analyzer,
+      outcome: e.outcome,
+      durationMs: e.durationMs,
+      rows: row?.rows == null ? e.rows : Number(row.rows),
+      bytes: row?.bytes == null ? 0 : Number(row.bytes),
+      files: row?.files == null ? 0 : Number(row.files),
+      peakRssBytes: e.peakRssBytes,
+      spillBytes: row?.spill_bytes == null ? e.spillBytes : Number(row.spill_bytes),
+    });
+    if (e.outcome === 'oom') this.metrics.oomKill(e.analyzer, e.oomReason ?? 'rss');
+    await this.monitor.attemptEnded({ attemptId: e.attemptId, analyzer: e.analyzer, partition: e.partition, peakRssBytes: e.peakRssBytes, budgetBytes: e.budgetBytes, killed });
+
+    const where = `${e.analyzer}/${e.partition}`;
+    const checks = await this.store.checkResults(e.attemptId);
+    const failing = checks.filter((c) => c.passed !== 1);
+    for (const c of failing) {
+      this.metrics.checkFailed(e.analyzer, c.name, c.severity);
+      const sample = JSON.parse(c.sample_json) as unknown[];
+      await this.alerter.raise({
+        kind: 'check_failed',
+        severity: c.severity === 'error' ? 'critical' : 'warning',
+        key: `check:${where}/${c.name}`,
+        analyzer: e.analyzer,
+        partition: e.partition,
+        attemptId: e.attemptId,
+        title: `${e.analyzer} ${e.partition}: check ${c.name} failed on ${Number(c.failing)} row${Number(c.failing) === 1 ? '' : 's'}${c.severity === 'error' ? ' (not published)' : ''}`,
+        detail: [c.message, sample.length ? `sample: ${JSON.stringify(sample.slice(0, 3))}` : ''].filter(Boolean).join('\n') || undefined,
+      });
+    }
+    if (checks.length > 0) {
+      const stillFailing = new Set(failing.map((c) => `check:${where}/${c.name}`));
+      await this.alerter.resolveWhere(`check:${where}/`, `passed in attempt ${e.attemptId}`, (a) => stillFailing.has(a.key));
+    }
+    if (e.outcome === 'oom') {
+      await this.alerter.raise({
+        kind: 'oom_kill',
+        severity: e.final ? 'critical' : 'warning',
+        key: `oom:${where}`,
+        analyzer: e.analyzer,
+        partition: e.partition,
+        attemptId: e.attemptId,
+        title: `${e.analyzer} ${e.partition}: out of memory (${e.oomReason ?? 'rss'})${e.final ? ', no retries left' : ', retrying smaller'}`,
+        detail: e.error,
+      });
+    }
+    if (FAILED.has(e.outcome) && e.final) {
+      await this.alerter.raise({
+        kind: 'attempt_failed',
+        severity: 'critical',
+        key: `failed:${where}`,
+        analyzer: e.analyzer,
+        partition: e.partition,
+        attemptId: e.attemptId,
+        title: `${e.analyzer} ${e.partition}: failed for good [${e.errorCode ?? e.outcome}]`,
+        detail: `${row?.error_message ?? e.error ?? ''}${row?.error_hint ? `\nhint: ${row.error_hint}` : ''}` || undefined,
+      });
+    }
+    if (e.outcome === 'succeeded' || e.outcome === 'superseded') {
+      await this.alerter.resolve(`failed:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
+      await this.alerter.resolve(`oom:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
+    }
+  }
+
+  private scheduleHealth(delayMs: number): void {
+    if (this.healthDue || !this.daemon) return;
+    this.healthDue = setTimeout(() => {
+      this.healthDue = undefined;
+      if (this.healthRunning) return;
+      this.healthRunning = this.health()
+        .catch((err) => this.opts.log.warn({ err }, 'health check failed'))
+        .finally(() => (this.healthRunning = undefined));
+    }, delayMs);
+    this.healthDue.unref();
+  }
+
+  /** Lag per analyzer (metrics, and alerts past a threshold) and failed warehouse loads. */
+  private async health(): Promise<void> {
+    const lag = new Map<string, number>();
+    for (const a of this.project.analyzers.values()) {
+      const l = await analyzerLag(this.project, this.store, a);
+      lag.set(a.name, l.seconds);
+      const threshold = a.lagAlertSeconds ?? this.project.config.alerts.lagSeconds;
+      if (threshold === undefined) continue;
+      if (l.seconds > threshold) {
+        await this.alerter.raise({
+          kind: 'lag',
+          severity: l.seconds > 2 * threshold ? 'critical' : 'warning',
+          key: `lag:${a.name}`,
+          analyzer: a.name,
+          title: `${a.name}: ${Math.round(l.seconds / 60)} min behind its input (threshold ${Math.round(threshold / 60)} min)`,
+          detail: `newest ready input partition ${l.newestReady ?? '-'}, newest published ${l.newestPublished ?? '-'}`,
+        });
+      } else {
+        await this.alerter.resolve(`lag:${a.name}`, `caught up to ${Math.round(l.seconds)} s behind`);
+      }
+    }
+    this.lag = lag;
+    const failed = await this.store.observe.reads.failedLoads();
+    const failedKeys = new Set<string>();
+    for (const f of failed) {
+      const key = `load:${f.analyzer}/${f.partitionId}`;
+      failedKeys.add(key);
+      await this.alerter.raise({
+        kind: 'load_failed',
+        severity: 'critical',
+        key,
+        analyzer: f.analyzer,
+        partition: f.partitionId,
+        title: `${f.analyzer} ${f.partitionId}: warehouse load of v${f.versionSeq} failed [${f.errorCode ?? 'error'}]`,
+        detail: f.errorMessage ?? undefined,
+      });
+    }
+    await this.alerter.resolveWhere('load:', 'no failed load left', (a) => failedKeys.has(a.key));
+  }
+}

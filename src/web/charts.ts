@@ -1,0 +1,173 @@
+import { escapeHtml, raw, type Html } from './html.ts';
+import { duration } from './format.ts';
+import { STATE_STYLE, statusColor, type PartitionState } from './states.ts';
+
+// Small inline SVG charts: no library, no script, crisp at any zoom. Every label goes through escapeHtml.
+
+const e = escapeHtml;
+const f1 = (x: number) => (Math.round(x * 10) / 10).toString();
+
+/** Round numbers for an axis from 0 to at least `max`. */
+export function niceTicks(max: number, count = 4): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  for (let v = 0; v < max + step * 0.999; v += step) ticks.push(Math.round(v * 1e6) / 1e6);
+  return ticks;
+}
+
+/** A line of recent values (e.g. attempt durations) with its last point marked. */
+export function sparkline(values: readonly number[], opts: { width?: number; height?: number; color?: string; title?: string } = {}): Html {
+  const w = opts.width ?? 120;
+  const h = opts.height ?? 26;
+  if (values.length === 0) return raw(`<svg width="${w}" height="${h}" role="img" aria-label="no data"></svg>`);
+  const max = Math.max(...values, 1e-9);
+  const step = values.length > 1 ? (w - 4) / (values.length - 1) : 0;
+  const pts = values.map((v, i) => `${f1(2 + i * step)},${f1(h - 3 - (v / max) * (h - 6))}`);
+  const last = pts.at(-1)!.split(',');
+  const color = opts.color ?? '#3e7be6';
+  return raw(
+    `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${e(opts.title ?? 'trend')}"><title>${e(opts.title ?? '')}</title>` +
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5" stroke-linejoin="round" points="${pts.join(' ')}"/>` +
+      `<circle cx="${last[0]}" cy="${last[1]}" r="2.5" fill="${color}"/></svg>`,
+  );
+}
+
+/** The last partitions of an analyzer as a strip of coloured cells, oldest left. */
+export function stateStrip(cells: readonly { id: string; state: PartitionState }[], opts: { cell?: number } = {}): Html {
+  const c = opts.cell ?? 7;
+  const w = Math.max(1, cells.length) * (c + 1);
+  const rects = cells.map((x, i) => `<rect x="${i * (c + 1)}" y="0" width="${c}" height="${c * 2}" rx="1" fill="${STATE_STYLE[x.state].color}"><title>${e(`${x.id}: ${STATE_STYLE[x.state].label}`)}</title></rect>`);
+  return raw(`<svg width="${w}" height="${c * 2}" viewBox="0 0 ${w} ${c * 2}" role="img" aria-label="recent partitions">${rects.join('')}</svg>`);
+}
+
+/** Attempt durations as bars coloured by outcome, oldest left, with a y axis. */
+export function durationBars(attempts: readonly { id: string; label: string; ms: number; status: string }[], opts: { width?: number; height?: number } = {}): Html {
+  const W = opts.width ?? 900;
+  const H = opts.height ?? 160;
+  const left = 56;
+  const bottom = 18;
+  const top = 8;
+  const max = Math.max(1, ...attempts.map((a) => a.ms));
+  const ticks = niceTicks(max / 1000, 3);
+  const ymax = ticks.at(-1)! * 1000;
+  const plotW = W - left - 8;
+  const bw = Math.max(2, Math.min(24, plotW / Math.max(attempts.length, 1) - 2));
+  const y = (ms: number) => top + (H - top - bottom) * (1 - ms / ymax);
+  let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="attempt durations">`;
+  for (const t of ticks) s += `<line x1="${left}" x2="${W - 8}" y1="${f1(y(t * 1000))}" y2="${f1(y(t * 1000))}" stroke="#e3e6eb"/><text x="${left - 6}" y="${f1(y(t * 1000) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${e(duration(t * 1000))}</text>`;
+  attempts.forEach((a, i) => {
+    const x = left + 4 + i * (bw + 2);
+    const yy = y(a.ms);
+    s += `<rect x="${f1(x)}" y="${f1(yy)}" width="${f1(bw)}" height="${f1(Math.max(1, H - bottom - yy))}" rx="1.5" fill="${statusColor(a.status)}"><title>${e(`${a.label}: ${a.status}, ${duration(a.ms)}`)}</title></rect>`;
+  });
+  s += `<text x="${left}" y="${H - 4}" font-size="11" fill="#5d6778">older</text><text x="${W - 8}" y="${H - 4}" font-size="11" text-anchor="end" fill="#5d6778">newer</text></svg>`;
+  return raw(s);
+}
+
+/** An attempt on the partition's timeline. */
+export interface TimelineItem {
+  readonly id: string;
+  readonly label: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly status: string;
+}
+
+/** Attempts of a partition on a time axis, one lane each (newest on top), coloured by outcome. */
+export function timeline(items: readonly TimelineItem[], opts: { width?: number } = {}): Html {
+  const W = opts.width ?? 900;
+  const lane = 20;
+  const left = 150;
+  const top = 6;
+  const H = top + items.length * lane + 22;
+  if (items.length === 0) return raw('');
+  const t0 = Math.min(...items.map((i) => i.startMs));
+  const t1 = Math.max(...items.map((i) => i.endMs), t0 + 1000);
+  const x = (t: number) => left + ((W - left - 10) * (t - t0)) / (t1 - t0);
+  let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="attempts timeline">`;
+  items.forEach((it, i) => {
+    const y = top + i * lane;
+    const x0 = x(it.startMs);
+    const w = Math.max(3, x(it.endMs) - x0);
+    s += `<text x="${left - 8}" y="${y + 13}" font-size="11" text-anchor="end" fill="#5d6778">${e(it.label)}</text>`;
+    s += `<rect x="${f1(x0)}" y="${y + 3}" width="${f1(w)}" height="${lane - 7}" rx="3" fill="${statusColor(it.status)}"><title>${e(`${it.id}: ${it.status}, ${duration(it.endMs - it.startMs)}`)}</title></rect>`;
+    if (w > 60) s += `<text x="${f1(x0 + 5)}" y="${y + 14}" font-size="10.5" fill="#fff">${e(`${it.status} · ${duration(it.endMs - it.startMs)}`)}</text>`;
+  });
+  const ty = top + items.length * lane + 14;
+  s += `<text x="${left}" y="${ty}" font-size="11" fill="#5d6778">${e(new Date(t0).toISOString().replace('T', ' ').slice(0, 19))} UTC</text>`;
+  s += `<text x="${W - 10}" y="${ty}" font-size="11" text-anchor="end" fill="#5d6778">${e(`+${duration(t1 - t0)}`)}</text></svg>`;
+  return raw(s);
+}
+
+/** One point of an attempt's memory chart. */
+export interface MemoryPoint {
+  readonly atMs: number;
+  readonly rss: number;
+  readonly heap: number;
+  readonly external: number;
+  readonly duckdb: number | null;
+  readonly spill: number | null;
+}
+
+const SERIES: { key: keyof MemoryPoint; label: string; color: string; dash?: string }[] = [
+  { key: 'rss', label: 'RSS', color: '#3e7be6' },
+  { key: 'duckdb', label: 'DuckDB memory', color: '#e8912d' },
+  { key: 'heap', label: 'V8 heap', color: '#8e5bd6' },
+  { key: 'external', label: 'external', color: '#2bb3a3' },
+  { key: 'spill', label: 'spilled to disk', color: '#d9414e', dash: '4 3' },
+];
+
+/** An attempt's worker memory over time, against its budget and the warning and critical shares. */
+export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; width?: number; height?: number }): Html {
+  const W = opts.width ?? 900;
+  const H = opts.height ?? 230;
+  const left = 62;
+  const right = 12;
+  const top = 10;
+  const bottom = 40;
+  if (points.length === 0) return raw('<p class="muted">No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished before the first sample).</p>');
+  const t0 = points[0]!.atMs;
+  const t1 = Math.max(points.at(-1)!.atMs, t0 + 1000);
+  const peak = Math.max(...points.map((p) => Math.max(p.rss, p.duckdb ?? 0, p.spill ?? 0)));
+  const budget = opts.budget ?? 0;
+  const ticks = niceTicks(Math.max(peak, budget) / 1e6, 4);
+  const ymax = ticks.at(-1)! * 1e6;
+  const x = (t: number) => left + ((W - left - right) * (t - t0)) / (t1 - t0);
+  const y = (b: number) => top + (H - top - bottom) * (1 - b / ymax);
+  let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="memory over time">`;
+  for (const t of ticks) s += `<line x1="${left}" x2="${W - right}" y1="${f1(y(t * 1e6))}" y2="${f1(y(t * 1e6))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t * 1e6) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t} MB</text>`;
+  if (budget > 0) {
+    for (const [share, color, label] of [
+      [1, '#1d2330', 'budget'],
+      [opts.criticalShare, '#d9414e', `critical ${Math.round(opts.criticalShare * 100)}%`],
+      [opts.warnShare, '#e8912d', `warning ${Math.round(opts.warnShare * 100)}%`],
+    ] as const) {
+      const yy = f1(y(budget * share));
+      // The budget's label sits left and the shares' right, so close lines (90% and 100%) never overprint.
+      const atLeft = share === 1;
+      s += `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="${color}" stroke-dasharray="6 4" stroke-opacity=".7"/><text x="${atLeft ? left + 4 : W - right - 4}" y="${Number(yy) - 4}" font-size="10.5" text-anchor="${atLeft ? 'start' : 'end'}" fill="${color}">${e(label)}</text>`;
+    }
+  }
+  const rssArea = points.map((p) => `${f1(x(p.atMs))},${f1(y(p.rss))}`);
+  s += `<polygon fill="#3e7be6" fill-opacity=".10" points="${f1(x(t0))},${f1(y(0))} ${rssArea.join(' ')} ${f1(x(points.at(-1)!.atMs))},${f1(y(0))}"/>`;
+  for (const series of SERIES) {
+    const pts = points.filter((p) => p[series.key] !== null && (series.key !== 'heap' && series.key !== 'external' ? true : Number(p[series.key]) > 0));
+    if (pts.length === 0 || pts.every((p) => !p[series.key])) continue;
+    s += `<polyline fill="none" stroke="${series.color}" stroke-width="${series.key === 'rss' ? 2 : 1.5}"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''} stroke-linejoin="round" points="${pts.map((p) => `${f1(x(p.atMs))},${f1(y(Number(p[series.key])))}`).join(' ')}"/>`;
+  }
+  const secs = (t1 - t0) / 1000;
+  for (const t of niceTicks(secs, 5)) {
+    if (t > secs * 1.001) break;
+    const xx = f1(x(t0 + t * 1000));
+    s += `<line x1="${xx}" x2="${xx}" y1="${H - bottom}" y2="${H - bottom + 4}" stroke="#8a94a6"/><text x="${xx}" y="${H - bottom + 15}" font-size="11" text-anchor="middle" fill="#5d6778">${t} s</text>`;
+  }
+  let lx = left;
+  for (const series of SERIES) {
+    s += `<rect x="${lx}" y="${H - 13}" width="14" height="3" fill="${series.color}"/><text x="${lx + 18}" y="${H - 8}" font-size="11" fill="#3b4353">${e(series.label)}</text>`;
+    lx += 40 + series.label.length * 6.6;
+  }
+  return raw(`${s}</svg>`);
+}
