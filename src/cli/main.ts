@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { RECOUNT_VERSION } from '../version.ts';
 import { exit } from './command.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit]) register(program);
   for (const register of [registerLoad, registerMonitor]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -1,0 +1,50 @@
+import type { Analyzer, Project } from '../config/project.ts';
+import type { Column, Engine } from '../engine/engine.ts';
+import { withDiffSession } from '../diff/diffVersions.ts';
+import { lintSql, type LintFinding } from './lint.ts';
+import { viewSchemaInputs, type SchemaViews } from './inputViews.ts';
+
+/** An analyzer checked without running it: does it plan over its inputs' current schema, and what does the lint say. */
+export interface AnalyzerCheck {
+  readonly analyzer: string;
+  readonly file: string;
+  /** DuckDB planned the query (EXPLAIN) over the inputs' schema. */
+  readonly compiles: boolean;
+  /** DuckDB's message when it did not, or why it could not be tried. */
+  readonly error?: string;
+  readonly columns?: Column[];
+  readonly schemaFrom: SchemaViews;
+  readonly lint: LintFinding[];
+}
+
+/**
+ * Plan an analyzer's SQL with EXPLAIN over views carrying its inputs' current schema, and lint it (the FLOAT
+ * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written.
+ */
+export async function checkAnalyzer(env: { project: Project; engine: Engine }, analyzer: Analyzer): Promise<AnalyzerCheck> {
+  return withDiffSession({ engine: env.engine, spillDir: env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
+    const schemaFrom = await viewSchemaInputs(session, env.project, analyzer);
+    let compiles = false;
+    let error: string | undefined;
+    let columns: Column[] | undefined;
+    if (schemaFrom.missing.length) {
+      error = `no ready partition of ${schemaFrom.missing.join(', ')} to take the schema from`;
+    } else {
+      try {
+        await session.query(`EXPLAIN ${analyzer.sql}`);
+        columns = await session.describe(analyzer.sql);
+        compiles = true;
+      } catch (err) {
+        error = (err as Error).message.split('\n')[0];
+      }
+    }
+    let lint: LintFinding[];
+    try {
+      lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
+    } catch (err) {
+      lint = [];
+      error ??= (err as Error).message;
+    }
+    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, schemaFrom, lint };
+  });
+}

@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Project } from '../config/project.ts';
+import { getAnalyzer } from '../config/project.ts';
+import { parsePartition } from '../catalog/partition.ts';
+import { OutputLayout } from '../commit/paths.ts';
+import type { Engine } from '../engine/engine.ts';
+import { asRecountError } from '../errors.ts';
+import { openStateStore } from '../state/open.ts';
+import { runPartition } from '../run/runPartition.ts';
+import { withDiffSession } from '../diff/diffVersions.ts';
+import type { Tolerance } from '../diff/tolerance.ts';
+import { openVersion } from '../diff/versionFiles.ts';
+import { namespaceProject } from '../shadow/namespaceProject.ts';
+import { compareRuns, type AuditedRun, type RunComparison } from './compareRuns.ts';
+import { lintSql, type LintFinding } from './lint.ts';
+import { viewPartitionInputs } from './inputViews.ts';
+
+/** Thread counts the runs of an audit use, in order: different ones, so a parallelism-dependent result shows. */
+export const AUDIT_THREADS = [1, 2, 4, 3, 8, 6, 5, 7];
+
+/** One run of an audit. */
+export interface AuditRun {
+  readonly run: number;
+  readonly threads: number;
+  readonly status: 'succeeded' | 'failed';
+  readonly rows?: number;
+  readonly files?: { path: string; rows: number; sha256: string }[];
+  readonly error?: { code: string; message: string; hint?: string };
+}
+
+/** What an audit found. */
+export interface AuditReport {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly runs: AuditRun[];
+  readonly lint: LintFinding[];
+  /** Undefined when fewer than two runs succeeded. */
+  readonly comparison?: RunComparison;
+  /** Columns whose values differ between runs in any bit. */
+  readonly varyingColumns: string[];
+  /** Columns whose values differ between runs beyond the tolerance. */
+  readonly unstableColumns: string[];
+  readonly tolerance: Tolerance;
+  /** One line per problem; empty when the analyzer is deterministic on this partition. */
+  readonly problems: string[];
+  /** The scratch namespace, when kept. */
+  readonly scratch: string | null;
+}
+
+/** Options of an audit. */
+export interface AuditOptions {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly runs: number;
+  readonly tolerance: Tolerance;
+  /** Keep the scratch namespace (under `<output>/.recount/audit/`) for inspection. */
+  readonly keep?: boolean;
+  readonly onRun?: (run: AuditRun) => void;
+}
+
+/** Where audits run: `<output>/.recount/audit`, outside any reader's glob; `recount gc` removes what was kept. */
+export function auditRoot(layout: OutputLayout): string {
+  return join(layout.internal, 'audit');
+}
+
+/**
+ * Run one partition N times with different thread counts into a scratch namespace (production inputs,
+ * no publish, no load) and compare the runs: columns whose values differ, keys that moved file (must be 0),
+ * byte-identical files; lint the SQL for what would make a rerun disagree.
+ */
+export async function runAudit(ctx: { project: Project; engine: Engine }, opts: AuditOptions): Promise<AuditReport> {
+  const production = getAnalyzer(ctx.project, opts.analyzer);
+  const partition = parsePartition(opts.partition, production.grain);
+  const scratch = join(auditRoot(new OutputLayout(ctx.project.outputRoot)), `${production.name}-${partition.id}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
+  mkdirSync(scratch, { recursive: true });
+  const project = namespaceProject(ctx.project, join(scratch, 'out'), join(scratch, 'state.db'));
+  // Every run stays until the comparison: a scratch run must not prune the versions of earlier runs.
+  const analyzer = { ...getAnalyzer(project, production.name), versionsToKeep: opts.runs + 1 };
+  const store = await openStateStore(project.stateUrl, project.dir);
+  const runs: AuditRun[] = [];
+  const audited: AuditedRun[] = [];
+  let lint: LintFinding[] = [];
+  let comparison: RunComparison | undefined;
+  try {
+    for (let i = 0; i < opts.runs; i++) {
+      const threads = AUDIT_THREADS[i % AUDIT_THREADS.length]!;
+      const r = await runPartition({ project, store, engine: ctx.engine }, analyzer, partition.id, { threads, trigger: 'audit' });
+      let run: AuditRun;
+      if (r.status === 'succeeded' && r.version !== undefined) {
+        const v = await openVersion(store, analyzer.name, partition.id, r.version);
+        audited.push({ run: i + 1, threads, manifest: v.manifest, files: v.files });
+        run = { run: i + 1, threads, status: 'succeeded', rows: v.manifest.rows, files: v.manifest.files.map(({ path, rows, sha256 }) => ({ path, rows, sha256 })) };
+      } else {
+        const e = r.error ?? asRecountError(new Error(r.warnings.at(-1) ?? 'not published'));
+        run = { run: i + 1, threads, status: 'failed', error: { code: e.code, message: e.message, hint: e.hint } };
+      }
+      runs.push(run);
+      opts.onRun?.(run);
+    }
+    await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
+      let columns;
+      try {
+        await viewPartitionInputs(session, project, analyzer, partition);
+        columns = await session.describe(analyzer.sql);
+      } catch {
+        columns = undefined; // the runs report why the query does not run; lint what parses
+      }
+      lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
+      if (audited.length >= 2) comparison = await compareRuns(session, audited, opts.tolerance);
+    });
+  } finally {
+    await store.close();
+    if (!opts.keep) rmSync(scratch, { recursive: true, force: true });
+  }
+
+  const varyingColumns = comparison?.columns.filter((c) => c.keysDiffering > 0).map((c) => c.column) ?? [];
+  const unstableColumns = comparison?.columns.filter((c) => c.keysBeyondTolerance > 0).map((c) => c.column) ?? [];
+  const problems: string[] = [];
+  for (const r of runs.filter((x) => x.status === 'failed')) problems.push(`run ${r.run} (threads ${r.threads}) failed: [${r.error?.code}] ${r.error?.message}`);
+  if (comparison) {
+    if (comparison.keyMoves > 0) problems.push(`${comparison.keyMoves} key(s) landed in a different file between runs (I3 requires 0)`);
+    if (comparison.rowSetChanges > 0) problems.push(`the set of keys differs between runs (${comparison.rowSetChanges} keys added, removed or duplicated)`);
+    for (const c of comparison.columns.filter((x) => x.keysBeyondTolerance > 0)) {
+      problems.push(`column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${opts.tolerance.abs}, rel ${opts.tolerance.rel})` : ''}`);
+    }
+  }
+  for (const f of lint.filter((x) => x.severity === 'error')) problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
+  return { analyzer: analyzer.name, partition: partition.id, runs, lint, comparison, varyingColumns, unstableColumns, tolerance: opts.tolerance, problems, scratch: opts.keep ? scratch : null };
+}
