@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLoad } from './commands/load.ts';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor]) register(program);
   for (const register of [registerLoad, registerMonitor]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

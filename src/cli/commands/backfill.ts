@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { getAnalyzer } from '../../config/project.ts';
-import { partitionRange } from '../../catalog/partition.ts';
+import { parsePartition, partitionRange } from '../../catalog/partition.ts';
+import { RecountError } from '../../errors.ts';
+import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
 import { action, positiveInt } from '../command.ts';
 import { attemptJson, attemptLine, duration, table } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
+
+/** Parse `--where engine-version=V`, the one filter backfill knows. */
+function parseWhere(value: string): { engineVersion: string } {
+  const m = /^engine-version=(.+)$/.exec(value.trim());
+  if (!m) {
+    throw new RecountError('USAGE', `--where '${value}' is not a filter recount knows`, { subject: '--where', hint: 'write --where engine-version=v1.4.0 (the DuckDB version recorded in each published version)' });
+  }
+  return { engineVersion: m[1]! };
+}
 
 /** `recount backfill <analyzer> --from ID --to ID`: run a range, continuing past failures, and report them. */
 export function registerBackfill(program: Command): void {
@@ -14,16 +25,27 @@ export function registerBackfill(program: Command): void {
     .command('backfill')
     .description('run an analyzer over a range of partitions; a failed partition is reported, the rest still run')
     .argument('<analyzer>', 'analyzer name')
-    .requiredOption('--from <id>', 'first partition (inclusive)')
-    .requiredOption('--to <id>', 'last partition (inclusive)')
+    .option('--from <id>', 'first partition (inclusive)')
+    .option('--to <id>', 'last partition (inclusive)')
+    .option('--where <filter>', 'rerun exactly the published partitions that match: engine-version=V (within --from/--to if given)')
     .option('--force', 'rerun partitions already published from the same input and SQL')
     .option('--threads <n>', 'DuckDB threads per run', positiveInt('--threads'))
     .action(
-      action(async (out, g, name: string, opts: { from: string; to: string; force?: boolean; threads?: number }) =>
+      action(async (out, g, name: string, opts: { from?: string; to?: string; where?: string; force?: boolean; threads?: number }) =>
         withSession(g.project, async (s) => {
           describeRecovery(s.recovery).forEach((l) => out.warn(l));
           const analyzer = getAnalyzer(s.project, name);
-          const partitions = partitionRange(opts.from, opts.to, analyzer.grain);
+          if ((opts.from === undefined) !== (opts.to === undefined) || (opts.from === undefined && !opts.where)) {
+            throw new RecountError('USAGE', 'backfill needs --from and --to, or --where, or all three', { subject: 'recount backfill', hint: `recount backfill ${analyzer.name} --from ID --to ID, or --where engine-version=V` });
+          }
+          let partitions = opts.from !== undefined ? partitionRange(opts.from, opts.to!, analyzer.grain) : [];
+          if (opts.where) {
+            // Provenance: exactly the partitions whose published version was made with that engine version, rerun even though their input is unchanged.
+            const matching = (await publishedWithEngine(s.store, parseWhere(opts.where).engineVersion, analyzer.name)).map((v) => v.partition_id);
+            const inRange = new Set(partitions.map((p) => p.id));
+            partitions = matching.filter((id) => opts.from === undefined || inRange.has(id)).sort().map((id) => parsePartition(id, analyzer.grain));
+            opts.force = true;
+          }
           const bar = !g.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} partitions | {partition} | failed: {failed}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
           bar?.start(partitions.length, 0, { partition: '', failed: 0 });
           const results: AttemptResult[] = [];

@@ -7,6 +7,7 @@ import { action } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
 import { analyzerLag } from '../../scheduler/lag.ts';
+import { publishedWithEngine } from '../../doctor/provenance.ts';
 
 function lagText(seconds: number): string {
   if (seconds === 0) return 'caught up';
@@ -42,9 +43,23 @@ export function registerStatus(program: Command): void {
     .description('show analyzers, their partitions, versions, attempts and check results')
     .argument('[analyzer]', 'analyzer name (default: all)')
     .option('--partition <id>', 'one partition: its versions, attempts and checks')
+    .option('--engine-version <v>', 'list the published versions made with this engine (DuckDB) version, e.g. v1.4.0')
     .action(
-      action(async (out, g, name: string | undefined, opts: { partition?: string }) =>
+      action(async (out, g, name: string | undefined, opts: { partition?: string; engineVersion?: string }) =>
         withSession(g.project, async (s) => {
+          if (opts.engineVersion) {
+            // Provenance (I8): which published outputs did this engine version produce?
+            const only = name ? getAnalyzer(s.project, name).name : undefined;
+            const found = (await publishedWithEngine(s.store, opts.engineVersion, only)).map((v) => ({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, engineVersion: v.engine_version, recountVersion: v.recount_version, publishedAt: v.published_at, rows: Number(v.rows), dir: v.dir }));
+            out.result({ ok: true, engineVersion: opts.engineVersion, versions: found }, () => {
+              if (!found.length) return out.info(`no published version was made with engine version ${opts.engineVersion}`);
+              const t = table(['analyzer', 'partition', 'version', 'engine', 'recount', 'published']);
+              for (const v of found) t.push([v.analyzer, v.partition, `v${v.version}`, v.engineVersion, v.recountVersion, v.publishedAt ?? '-']);
+              out.info(t.toString());
+              out.info(`rerun them with: recount backfill <analyzer> --where engine-version=${opts.engineVersion}`);
+            });
+            return 0;
+          }
           if (!name) {
             const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; queued: number; newestPublished: string | null; newestReady: string | null; lagSeconds: number; lastRun: string | null }[] = [];
             const queue = await s.store.queue.list(['queued', 'running']);
