@@ -76,30 +76,42 @@ export interface TimelineItem {
   readonly status: string;
 }
 
-/** Attempts of a partition on a time axis, one lane each (newest on top), coloured by outcome. */
+/**
+ * Attempts of a partition left to right, oldest first, each bar as wide as its duration and coloured by
+ * outcome; the idle time between attempts (backoff, hours until a rerun) is a labelled break, so a retry a
+ * day later does not squeeze every bar into a sliver.
+ */
 export function timeline(items: readonly TimelineItem[], opts: { width?: number } = {}): Html {
-  const W = opts.width ?? 900;
-  const lane = 20;
-  const left = 150;
-  const top = 6;
-  const H = top + items.length * lane + 22;
   if (items.length === 0) return raw('');
-  const t0 = Math.min(...items.map((i) => i.startMs));
-  const t1 = Math.max(...items.map((i) => i.endMs), t0 + 1000);
-  const x = (t: number) => left + ((W - left - 10) * (t - t0)) / (t1 - t0);
+  const W = opts.width ?? 900;
+  const H = 62;
+  const sorted = [...items].sort((a, b) => a.startMs - b.startMs);
+  const n = sorted.length;
+  const gapW = Math.max(14, Math.min(70, (W * 0.35) / Math.max(1, n - 1)));
+  const minBar = 6;
+  const barSpace = W - 8 - gapW * (n - 1);
+  const total = sorted.reduce((s, it) => s + Math.max(1, it.endMs - it.startMs), 0);
+  const widths = sorted.map((it) => Math.max(minBar, (barSpace - minBar * n) * (Math.max(1, it.endMs - it.startMs) / total) + minBar));
+  const scale = barSpace / widths.reduce((a, b) => a + b, 0);
+  let x = 4;
   let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="attempts timeline">`;
-  items.forEach((it, i) => {
-    const y = top + i * lane;
-    const x0 = x(it.startMs);
-    const w = Math.max(3, x(it.endMs) - x0);
-    s += `<text x="${left - 8}" y="${y + 13}" font-size="11" text-anchor="end" fill="#5d6778">${e(it.label)}</text>`;
-    s += `<rect x="${f1(x0)}" y="${y + 3}" width="${f1(w)}" height="${lane - 7}" rx="3" fill="${statusColor(it.status)}"><title>${e(`${it.id}: ${it.status}, ${duration(it.endMs - it.startMs)}`)}</title></rect>`;
-    if (w > 60) s += `<text x="${f1(x0 + 5)}" y="${y + 14}" font-size="10.5" fill="#fff">${e(`${it.status} · ${duration(it.endMs - it.startMs)}`)}</text>`;
+  sorted.forEach((it, i) => {
+    const w = widths[i]! * Math.min(1, scale);
+    const ms = it.endMs - it.startMs;
+    s += `<rect x="${f1(x)}" y="8" width="${f1(w)}" height="22" rx="3" fill="${statusColor(it.status)}"><title>${e(`${it.label} ${it.id}: started ${new Date(it.startMs).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${duration(ms)}`)}</title></rect>`;
+    const text = w > 110 ? `${it.label} · ${duration(ms)}` : w > 34 ? it.label.split(' ')[0]! : '';
+    if (text) s += `<text x="${f1(x + 5)}" y="23" font-size="11" fill="#fff">${e(text)}</text>`;
+    if (w > 70 || n <= 8) s += `<text x="${f1(x)}" y="46" font-size="10.5" fill="#5d6778">${e(new Date(it.startMs).toISOString().slice(11, 19))}</text>`;
+    x += w;
+    const next = sorted[i + 1];
+    if (next) {
+      const idle = next.startMs - it.endMs;
+      s += `<line x1="${f1(x + 2)}" x2="${f1(x + gapW - 2)}" y1="19" y2="19" stroke="#b8bec9" stroke-dasharray="2 3"/>`;
+      if (gapW >= 40) s += `<text x="${f1(x + gapW / 2)}" y="${H - 4}" font-size="10" text-anchor="middle" fill="#8a94a6">${e(idle > 0 ? `+${duration(idle)}` : 'overlap')}</text>`;
+      x += gapW;
+    }
   });
-  const ty = top + items.length * lane + 14;
-  s += `<text x="${left}" y="${ty}" font-size="11" fill="#5d6778">${e(new Date(t0).toISOString().replace('T', ' ').slice(0, 19))} UTC</text>`;
-  s += `<text x="${W - 10}" y="${ty}" font-size="11" text-anchor="end" fill="#5d6778">${e(`+${duration(t1 - t0)}`)}</text></svg>`;
-  return raw(s);
+  return raw(`${s}</svg>`);
 }
 
 /** One point of an attempt's memory chart. */
@@ -121,7 +133,7 @@ const SERIES: { key: keyof MemoryPoint; label: string; color: string; dash?: str
 ];
 
 /** An attempt's worker memory over time, against its budget and the warning and critical shares. */
-export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; width?: number; height?: number }): Html {
+export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; startMs?: number; endMs?: number; width?: number; height?: number }): Html {
   const W = opts.width ?? 900;
   const H = opts.height ?? 230;
   const left = 62;
@@ -129,8 +141,9 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   const top = 10;
   const bottom = 40;
   if (points.length === 0) return raw('<p class="muted">No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished before the first sample).</p>');
-  const t0 = points[0]!.atMs;
-  const t1 = Math.max(points.at(-1)!.atMs, t0 + 1000);
+  // The axis spans the attempt (samples arrive every 250 ms, so a short attempt has few of them).
+  const t0 = Math.min(points[0]!.atMs, opts.startMs ?? Infinity);
+  const t1 = Math.max(points.at(-1)!.atMs, opts.endMs ?? 0, t0 + 500);
   const peak = Math.max(...points.map((p) => Math.max(p.rss, p.duckdb ?? 0, p.spill ?? 0)));
   const budget = opts.budget ?? 0;
   const ticks = niceTicks(Math.max(peak, budget) / 1e6, 4);
@@ -161,6 +174,7 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   const secs = (t1 - t0) / 1000;
   for (const t of niceTicks(secs, 5)) {
     if (t > secs * 1.001) break;
+    if (secs < 2 && t !== 0 && t * 10 !== Math.round(t * 10)) continue;
     const xx = f1(x(t0 + t * 1000));
     s += `<line x1="${xx}" x2="${xx}" y1="${H - bottom}" y2="${H - bottom + 4}" stroke="#8a94a6"/><text x="${xx}" y="${H - bottom + 15}" font-size="11" text-anchor="middle" fill="#5d6778">${t} s</text>`;
   }

@@ -40,7 +40,7 @@ export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: A
     return html`<tr><td><b>v${v.seq}</b></td><td>${badge(v.status, statusColor(v.status))}</td><td class="num">${count(v.rows)}</td><td class="num">${count(v.files)}</td><td class="num">${bytes(v.bytes)}</td><td>${when(v.created_at)}</td><td>${when(v.published_at)}</td><td class="mono">${v.attempt_id}</td><td>${rollback}</td></tr>`;
   });
 
-  const items = [...attempts].reverse().map((x, i) => ({ id: x.attempt_id, label: `#${i + 1} ${x.status}`, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : Date.now(), status: x.status })).reverse();
+  const items = [...attempts].reverse().map((x, i) => ({ id: x.attempt_id, label: `#${i + 1} ${x.status}`, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : Date.now(), status: x.status }));
   const details: Html[] = [];
   for (const [i, x] of attempts.entries()) {
     const checks = await store.checkResults(x.attempt_id);
@@ -76,7 +76,7 @@ function attemptDetail(ctx: DashboardContext, x: AttemptRow, checks: readonly Ch
 ${timings ? html`<div class="grow"><table><thead><tr><th>stage</th><th class="num">time</th></tr></thead><tbody>${Object.entries(timings).map(([k, v]) => html`<tr><td>${k}</td><td class="num">${duration(v)}</td></tr>`)}</tbody></table></div>` : ''}</div>
 ${x.error_code ? html`<h3 class="error">Error ${x.error_code}</h3><pre>${x.error_message ?? ''}</pre>${x.error_hint ? html`<div><b>What to do:</b> ${x.error_hint}</div>` : ''}` : ''}
 ${checks.length ? html`<h3>Checks</h3><table class="checks"><thead><tr><th>check</th><th>severity</th><th>result</th><th class="num">failing rows</th><th>sample</th></tr></thead><tbody>${checks.map(checkRow)}</tbody></table>` : ''}
-<h3>Memory</h3><div class="chart">${memoryChart(points, { budget: budget == null ? null : Number(budget), warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical })}</div>
+<h3>Memory</h3><div class="chart">${memoryChart(points, { budget: budget == null ? null : Number(budget), warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : undefined })}</div>
 </details>`;
 }
 
