@@ -6,6 +6,7 @@ import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerGc } from './commands/gc.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerInit } from './commands/init.ts';
 import { registerLoad } from './commands/load.ts';
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
   for (const register of [registerLoad, registerMonitor]) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const grain = z.enum(['hour', 'day']);
 const size = z.union([z.string().min(1), z.number().positive()]);
+const age = z.union([z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/, "write an age such as '7d', '12h', '30m' or '90s'"), z.number().nonnegative()]);
 const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _ (it becomes a SQL view and a folder name)');
@@ -101,6 +102,18 @@ export const configSchema = z
         /** A worker whose idle RSS grows past this is replaced. */
         workerMaxIdleRss: size.default('512MB'),
         postmortemDir: z.string().default('.recount/postmortem'),
+      })
+      .strict()
+      .prefault({}),
+    /** Retention for `recount gc` (versions beyond keepVersions per partition go too; never the published or loaded one). */
+    gc: z
+      .object({
+        /** Shadow namespaces unused for longer than this are removed: '7d', '12h', '30m' or milliseconds. */
+        shadowMaxAge: age.default('7d'),
+        /** Audit runs kept with --keep, after this long. */
+        auditMaxAge: age.default('1d'),
+        /** Staging folders of attempts that are not running (or of other machines' attempts) older than this. */
+        stagingMaxAge: age.default('1d'),
       })
       .strict()
       .prefault({}),

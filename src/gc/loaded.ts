@@ -1,0 +1,40 @@
+import type { StateStore } from '../state/store.ts';
+
+/** A version's identity within the state store. */
+export function versionKey(analyzer: string, partitionId: string, seq: number): string {
+  return `${analyzer}\0${partitionId}\0${seq}`;
+}
+
+/** The versions a warehouse holds or is loading, and whether load records could be read at all. */
+export interface LoadedVersions {
+  readonly keys: ReadonlySet<string>;
+  /** Why no load records were read (older state store without them); then none count as loaded. */
+  readonly unavailable?: string;
+}
+
+/**
+ * The seam between retention and the warehouse: versions that are in a warehouse table (the newest loaded
+ * version of each partition) or being loaded (pending), read from the state store's load records
+ * (src/warehouse/loadStore.ts). gc never removes them. A store without load records has loaded nothing.
+ */
+export async function loadedVersions(store: StateStore): Promise<LoadedVersions> {
+  let rows;
+  try {
+    rows = await store.loads.list();
+  } catch (err) {
+    return { keys: new Set(), unavailable: (err as Error).message };
+  }
+  const keys = new Set<string>();
+  const newestLoaded = new Map<string, { seq: number; at: string }>();
+  for (const r of rows) {
+    const seq = Number(r.version_seq);
+    if (r.status === 'pending') keys.add(versionKey(r.analyzer, r.partition_id, seq));
+    if (r.status !== 'loaded') continue;
+    const part = `${r.analyzer}\0${r.partition_id}`;
+    const at = r.finished_at ?? r.started_at ?? r.requested_at;
+    const best = newestLoaded.get(part);
+    if (!best || at > best.at || (at === best.at && seq > best.seq)) newestLoaded.set(part, { seq, at });
+  }
+  for (const [part, v] of newestLoaded) keys.add(`${part}\0${v.seq}`);
+  return { keys };
+}

@@ -1,0 +1,156 @@
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Project } from '../config/project.ts';
+import { HOST, isProcessAlive } from '../commit/liveness.ts';
+import type { OutputLayout } from '../commit/paths.ts';
+import type { StateStore } from '../state/store.ts';
+import { auditRoot } from '../audit/runAudit.ts';
+import { listShadows } from '../shadow/namespace.ts';
+import { parseAge } from './age.ts';
+import { loadedVersions, versionKey } from './loaded.ts';
+
+/** One thing gc removes (or, in a dry run, would remove). */
+export type GcItem =
+  | { kind: 'version'; analyzer: string; partition: string; version: number; dir: string; bytes: number; reason: string }
+  | { kind: 'deleted-version-folder'; analyzer: string; partition: string; version: number; dir: string; bytes: number; reason: string }
+  | { kind: 'shadow' | 'audit' | 'staging'; dir: string; bytes: number; reason: string };
+
+/** What gc did. */
+export interface GcReport {
+  readonly dryRun: boolean;
+  readonly removed: GcItem[];
+  readonly freedBytes: number;
+  /** Versions kept although beyond the newest K, and why: published, loaded, being published or rolled back to. */
+  readonly protected: { analyzer: string; partition: string; version: number; why: string }[];
+  /** Removals that failed (the rest went on). */
+  readonly errors: { dir: string; message: string }[];
+  readonly loadRecords: 'read' | string;
+}
+
+/** Options of a gc run. */
+export interface GcOptions {
+  /** Versions to keep per partition (the published one included); default: each analyzer's keepVersions. */
+  readonly keep?: number;
+  readonly dryRun?: boolean;
+  readonly now?: Date;
+}
+
+/** Bytes under a path (files only, symlinks not followed). */
+function du(path: string): number {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.isFile() ? st.size : 0;
+  return readdirSync(path).reduce((sum, name) => sum + du(join(path, name)), 0);
+}
+
+function ageMs(path: string, now: Date): number {
+  try {
+    return now.getTime() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Retention: remove versions beyond the newest K of each partition (the published one counts among the K and
+ * always stays, as do the version a warehouse holds or is loading and any target of a pending publish or
+ * rollback), shadow namespaces and kept audit runs unused for longer than their configured age, and staging
+ * older than its age whose attempt is not running here. The state store marks a version deleted before its
+ * folder goes, so a crash in between leaves a folder the next gc removes, never a version that claims files it lacks.
+ */
+export async function runGc(ctx: { project: Project; store: StateStore; layout: OutputLayout }, opts: GcOptions = {}): Promise<GcReport> {
+  const now = opts.now ?? new Date();
+  const { project, store, layout } = ctx;
+  const gc = project.config.gc;
+  const removed: GcItem[] = [];
+  const protectedVersions: GcReport['protected'] = [];
+  const errors: GcReport['errors'] = [];
+  const loaded = await loadedVersions(store);
+  const pending = await store.pendingIntents();
+  const busy = new Set(pending.map((i) => `${i.analyzer}\0${i.partition_id}`));
+  const intentTargets = new Set(pending.map((i) => versionKey(i.analyzer, i.partition_id, i.target_seq)));
+
+  for (const p of await store.listPartitions()) {
+    const keep = opts.keep ?? project.analyzers.get(p.analyzer)?.versionsToKeep ?? project.config.keepVersions;
+    const versions = await store.listVersions(p.analyzer, p.partition_id); // newest first
+    for (const v of versions.filter((x) => x.status === 'deleted' && existsSync(x.dir))) {
+      removed.push({ kind: 'deleted-version-folder', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: 'marked deleted, folder still there' });
+    }
+    if (busy.has(`${p.analyzer}\0${p.partition_id}`)) continue; // a publish or rollback is in flight: leave the partition alone
+    const published = versions.filter((v) => v.status === 'published');
+    const retained = versions.filter((v) => v.status === 'retained');
+    const newest = new Set(retained.slice(0, Math.max(0, keep - published.length)).map((v) => v.seq));
+    for (const v of retained) {
+      if (newest.has(v.seq)) continue;
+      const key = versionKey(v.analyzer, v.partition_id, v.seq);
+      const why = loaded.keys.has(key) ? 'loaded in the warehouse' : intentTargets.has(key) ? 'target of a pending publish' : undefined;
+      if (why) {
+        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why });
+        continue;
+      }
+      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: `beyond the newest ${keep}` });
+    }
+    for (const v of published) {
+      if (versions.indexOf(v) >= keep) protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'published' });
+    }
+  }
+
+  const shadowMax = parseAge(gc.shadowMaxAge, 'gc.shadowMaxAge');
+  for (const s of listShadows(layout)) {
+    const age = now.getTime() - s.lastUsed.getTime();
+    if (age > shadowMax) removed.push({ kind: 'shadow', dir: s.ns.dir, bytes: du(s.ns.dir), reason: `shadow '${s.ns.name}' unused for longer than ${gc.shadowMaxAge}` });
+  }
+  const auditMax = parseAge(gc.auditMaxAge, 'gc.auditMaxAge');
+  const audits = auditRoot(layout);
+  if (existsSync(audits)) {
+    for (const name of readdirSync(audits)) {
+      const dir = join(audits, name);
+      if (ageMs(dir, now) > auditMax) removed.push({ kind: 'audit', dir, bytes: du(dir), reason: `audit runs older than ${gc.auditMaxAge}` });
+    }
+  }
+  const stagingMax = parseAge(gc.stagingMaxAge, 'gc.stagingMaxAge');
+  const claimed = new Set(pending.map((i) => i.attempt_id));
+  if (existsSync(layout.stagingRoot)) {
+    for (const name of readdirSync(layout.stagingRoot)) {
+      const dir = join(layout.stagingRoot, name);
+      if (claimed.has(name) || ageMs(dir, now) <= stagingMax) continue;
+      const owner = await store.getAttempt(name);
+      if (owner?.status === 'running' && owner.host === HOST && isProcessAlive(owner.host, owner.proc_token)) continue;
+      removed.push({ kind: 'staging', dir, bytes: du(dir), reason: `staging older than ${gc.stagingMaxAge}${owner ? ` (attempt ${owner.status} on ${owner.host})` : ' (no attempt recorded)'}` });
+    }
+  }
+
+  if (!opts.dryRun) {
+    for (const item of removed) {
+      try {
+        if (item.kind === 'version') {
+          // Check again just before: a rollback may have claimed it since the plan.
+          const current = await store.getVersion(item.analyzer, item.partition, item.version);
+          const p = await store.getPartition(item.analyzer, item.partition);
+          if (current?.status !== 'retained' || p?.pending_intent !== null) {
+            protectedVersions.push({ analyzer: item.analyzer, partition: item.partition, version: item.version, why: 'claimed while gc ran' });
+            item.reason = 'skipped: claimed while gc ran';
+            continue;
+          }
+          await store.markVersionDeleted(item.analyzer, item.partition, item.version);
+        }
+        rmSync(item.dir, { recursive: true, force: true });
+      } catch (err) {
+        errors.push({ dir: item.dir, message: (err as Error).message });
+      }
+    }
+  }
+  const done = removed.filter((i) => !i.reason.startsWith('skipped'));
+  return {
+    dryRun: Boolean(opts.dryRun),
+    removed: done,
+    freedBytes: done.reduce((s, i) => s + i.bytes, 0),
+    protected: protectedVersions,
+    errors,
+    loadRecords: loaded.unavailable ? `unavailable (${loaded.unavailable}): no version counted as loaded` : 'read',
+  };
+}
