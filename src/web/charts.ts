@@ -133,7 +133,7 @@ const SERIES: { key: keyof MemoryPoint; label: string; color: string; dash?: str
 ];
 
 /** An attempt's worker memory over time, against its budget and the warning and critical shares. */
-export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; startMs?: number; endMs?: number; width?: number; height?: number }): Html {
+export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; startMs?: number; endMs?: number; peakRss?: number | null; width?: number; height?: number }): Html {
   const W = opts.width ?? 900;
   const H = opts.height ?? 230;
   const left = 62;
@@ -144,7 +144,7 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   // The axis spans the attempt (samples arrive every 250 ms, so a short attempt has few of them).
   const t0 = Math.min(points[0]!.atMs, opts.startMs ?? Infinity);
   const t1 = Math.max(points.at(-1)!.atMs, opts.endMs ?? 0, t0 + 500);
-  const peak = Math.max(...points.map((p) => Math.max(p.rss, p.duckdb ?? 0, p.spill ?? 0)));
+  const peak = Math.max(opts.peakRss ?? 0, ...points.map((p) => Math.max(p.rss, p.duckdb ?? 0, p.spill ?? 0)));
   const budget = opts.budget ?? 0;
   const ticks = niceTicks(Math.max(peak, budget) / 1e6, 4);
   const ymax = ticks.at(-1)! * 1e6;
@@ -164,12 +164,19 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
       s += `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="${color}" stroke-dasharray="6 4" stroke-opacity=".7"/><text x="${atLeft ? left + 4 : W - right - 4}" y="${Number(yy) - 4}" font-size="10.5" text-anchor="${atLeft ? 'start' : 'end'}" fill="${color}">${e(label)}</text>`;
     }
   }
+  if (opts.peakRss) {
+    // The attempt's recorded peak (sampled every 20 ms in the worker): what a 250 ms sample may miss.
+    const yy = f1(y(opts.peakRss));
+    s += `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#3e7be6" stroke-dasharray="2 3"/><text x="${(left + W - right) / 2}" y="${Number(yy) - 4}" font-size="10.5" text-anchor="middle" fill="#3e7be6">${e(`peak RSS ${Math.round(opts.peakRss / 1e6)} MB`)}</text>`;
+  }
   const rssArea = points.map((p) => `${f1(x(p.atMs))},${f1(y(p.rss))}`);
-  s += `<polygon fill="#3e7be6" fill-opacity=".10" points="${f1(x(t0))},${f1(y(0))} ${rssArea.join(' ')} ${f1(x(points.at(-1)!.atMs))},${f1(y(0))}"/>`;
+  if (points.length > 1) s += `<polygon fill="#3e7be6" fill-opacity=".10" points="${f1(x(points[0]!.atMs))},${f1(y(0))} ${rssArea.join(' ')} ${f1(x(points.at(-1)!.atMs))},${f1(y(0))}"/>`;
   for (const series of SERIES) {
     const pts = points.filter((p) => p[series.key] !== null && (series.key !== 'heap' && series.key !== 'external' ? true : Number(p[series.key]) > 0));
     if (pts.length === 0 || pts.every((p) => !p[series.key])) continue;
     s += `<polyline fill="none" stroke="${series.color}" stroke-width="${series.key === 'rss' ? 2 : 1.5}"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''} stroke-linejoin="round" points="${pts.map((p) => `${f1(x(p.atMs))},${f1(y(Number(p[series.key])))}`).join(' ')}"/>`;
+    // Few samples (a short attempt): mark each, so a single one is still seen.
+    if (pts.length <= 40) for (const p of pts) s += `<circle cx="${f1(x(p.atMs))}" cy="${f1(y(Number(p[series.key])))}" r="2.5" fill="${series.color}"><title>${e(`${series.label} ${Math.round(Number(p[series.key]) / 1e6)} MB at +${((p.atMs - t0) / 1000).toFixed(2)} s`)}</title></circle>`;
   }
   const secs = (t1 - t0) / 1000;
   for (const t of niceTicks(secs, 5)) {

@@ -26,4 +26,6 @@ export interface PageContext {
   readonly flash?: { kind: 'ok' | 'error'; text: string };
   /** Open alerts, for the badge in the top bar. */
   readonly openAlerts: number;
+  /** Whether any of them is critical (the badge turns red). */
+  readonly critical: boolean;
 }

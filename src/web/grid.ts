@@ -104,8 +104,9 @@ const GRID_SCRIPT = `(() => {
   const pad = (x) => String(x).padStart(2, '0');
   const idAt = (i) => { const d = new Date(t0 + i * step); const day = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()); return hourly ? day + 'T' + pad(d.getUTCHours()) : day; };
   const days = hourly ? Math.ceil((n + new Date(t0).getUTCHours()) / 24) : n;
-  const cw = hourly ? (days <= 7 ? 30 : days <= 62 ? 16 : 10) : 15, ch = hourly ? (days <= 7 ? 22 : days <= 62 ? 13 : 9) : 15;
-  const cols = hourly ? 24 : 31, labelW = hourly ? 48 : 40, headH = 30, gap = 1, panelGap = 22;
+  // Cells shrink with the range so a year of hours (12 month panels, 4 a row) stays about one laptop screen.
+  const cw = hourly ? (days <= 7 ? 30 : days <= 62 ? 16 : 8) : 15, ch = hourly ? (days <= 7 ? 22 : days <= 62 ? 13 : 6) : 15;
+  const cols = hourly ? 24 : 31, labelW = hourly ? 46 : 40, headH = 30, gap = 1, panelGap = 22;
   const MONTHS = ['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
   // Panels: one per month (hourly) or year (daily); rows: the days (months) of it that are in range.
   const panels = [], where = new Array(n);
@@ -125,7 +126,7 @@ const GRID_SCRIPT = `(() => {
     if (k % perRow === 0 && k > 0) { y += rowH + panelGap; rowH = 0; }
     p.x = (k % perRow) * (panelW + panelGap); p.y = y; p.h = headH + p.rows.length * (ch + gap); rowH = Math.max(rowH, p.h);
   });
-  const W = Math.min(avail, perRow * (panelW + panelGap) - panelGap), H = y + rowH, dpr = window.devicePixelRatio || 1;
+  const W = Math.min(avail, perRow * (panelW + panelGap) - panelGap) + 10, H = y + rowH, dpr = window.devicePixelRatio || 1;
   canvas.width = W * dpr; canvas.height = H * dpr; canvas.style.width = W + 'px'; canvas.style.height = H + 'px';
   const g = canvas.getContext('2d'); g.scale(dpr, dpr);
   g.font = '11px system-ui, sans-serif'; g.textBaseline = 'middle';
@@ -135,7 +136,7 @@ const GRID_SCRIPT = `(() => {
     if (hourly) { g.textAlign = 'center'; for (const h of [0, 6, 12, 18, 23]) g.fillText(String(h), p.x + labelW + h * (cw + gap) + cw / 2, p.y + 22); }
     else { g.textAlign = 'center'; for (const dd of [1, 10, 20, 31]) g.fillText(String(dd), p.x + labelW + (dd - 1) * (cw + gap) + cw / 2, p.y + 22); }
     g.textAlign = 'right';
-    const every = p.rows.length > 20 && ch < 11 ? 2 : 1;
+    const every = ch < 8 ? 3 : p.rows.length > 20 && ch < 11 ? 2 : 1;
     p.rows.forEach((r, i) => { if (i % every === 0) g.fillText(r, p.x + labelW - 6, p.y + headH + i * (ch + gap) + ch / 2); });
   }
   const rect = (i) => { const w = where[i], p = panels[w.p]; return [p.x + labelW + w.col * (cw + gap), p.y + headH + w.row * (ch + gap)]; };

@@ -130,8 +130,8 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
     const nonce = randomBytes(16).toString('base64');
     const flash = flashes.get(session);
     flashes.delete(session);
-    const openAlerts = (await ctx.store.observe.alerts.openCounts()).reduce((s, c) => s + c.n, 0);
-    const pc: PageContext = { nonce, csrf: access.csrfFor(session), flash, openAlerts };
+    const counts = await ctx.store.observe.alerts.openCounts();
+    const pc: PageContext = { nonce, csrf: access.csrfFor(session), flash, openAlerts: counts.reduce((s, c) => s + c.n, 0), critical: counts.some((c) => c.severity === 'critical') };
     const page = await route(path, url, pc);
     if (page === undefined) return sendPage(res, 404, notFound(path), nonce);
     sendPage(res, 200, page, nonce);

@@ -8,7 +8,7 @@ export type Tab = 'overview' | 'alerts' | 'none';
 
 /** The page frame: top bar, flash message, content. `refreshSeconds` reloads while work is under way. */
 export function layout(pc: PageContext, title: string, tab: Tab, body: Html, opts: { refreshSeconds?: number } = {}): string {
-  const alerts = pc.openAlerts ? html` <span class="badge" style="background:#d9414e">${pc.openAlerts}</span>` : '';
+  const alerts = pc.openAlerts ? html` <span class="badge" style="background:${pc.critical ? '#d9414e' : '#e8912d'}">${pc.openAlerts}</span>` : '';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 ${opts.refreshSeconds ? raw(`<meta http-equiv="refresh" content="${opts.refreshSeconds}">`) : ''}

@@ -76,7 +76,7 @@ function attemptDetail(ctx: DashboardContext, x: AttemptRow, checks: readonly Ch
 ${timings ? html`<div class="grow"><table><thead><tr><th>stage</th><th class="num">time</th></tr></thead><tbody>${Object.entries(timings).map(([k, v]) => html`<tr><td>${k}</td><td class="num">${duration(v)}</td></tr>`)}</tbody></table></div>` : ''}</div>
 ${x.error_code ? html`<h3 class="error">Error ${x.error_code}</h3><pre>${x.error_message ?? ''}</pre>${x.error_hint ? html`<div><b>What to do:</b> ${x.error_hint}</div>` : ''}` : ''}
 ${checks.length ? html`<h3>Checks</h3><table class="checks"><thead><tr><th>check</th><th>severity</th><th>result</th><th class="num">failing rows</th><th>sample</th></tr></thead><tbody>${checks.map(checkRow)}</tbody></table>` : ''}
-<h3>Memory</h3><div class="chart">${memoryChart(points, { budget: budget == null ? null : Number(budget), warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : undefined })}</div>
+<h3>Memory</h3><div class="chart">${memoryChart(points, { budget: budget == null ? null : Number(budget), warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : undefined, peakRss: x.peak_rss_bytes == null ? null : Number(x.peak_rss_bytes) })}</div>
 </details>`;
 }
 
