@@ -42,6 +42,7 @@ export class Observer {
   private chain: Promise<unknown> = Promise.resolve();
   private healthDue: NodeJS.Timeout | undefined;
   private healthRunning: Promise<void> | undefined;
+  private healthAt = 0;
 
   constructor(
     readonly project: Project,
@@ -75,7 +76,8 @@ export class Observer {
       onMemory: (s) => this.monitor.sample(s),
       onAttempt: (e) => {
         this.chain = this.chain.then(() => this.attempt(e)).catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
-        this.scheduleHealth(1_000);
+        // Lag moves when a partition publishes; during a burst of attempts it is refreshed every few seconds, not after each.
+        this.scheduleHealth(Math.max(1_000, this.healthAt + 5_000 - Date.now()));
       },
     };
   }
@@ -182,6 +184,7 @@ export class Observer {
     this.healthDue = setTimeout(() => {
       this.healthDue = undefined;
       if (this.healthRunning) return;
+      this.healthAt = Date.now();
       this.healthRunning = this.health()
         .catch((err) => this.opts.log.warn({ err }, 'health check failed'))
         .finally(() => (this.healthRunning = undefined));

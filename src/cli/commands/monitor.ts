@@ -6,6 +6,8 @@ import { sweepWarehouse } from '../../warehouse/monitor.ts';
 import { action, positiveInt } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
+import { createLogger } from '../../observe/log.ts';
+import { alertMonitorFindings } from '../../observe/alerts/monitorAlerts.ts';
 
 /** `recount monitor [analyzer] [--json]`: sweep every loaded table for duplicated, missing, extra and stale rows. */
 export function registerMonitor(program: Command): void {
@@ -25,6 +27,8 @@ export function registerMonitor(program: Command): void {
           } finally {
             await wh.close();
           }
+          // Findings become alerts (stored, and sent to the configured webhooks); the table below is the log.
+          await alertMonitorFindings(s.project, s.store, createLogger({ pretty: false, level: 'silent' }), report);
           out.result(report, () => {
             const t = table(['table', 'analyzer', 'partitions', 'rows', 'problems']);
             for (const r of report.tables) t.push([r.table, r.analyzer, r.partitions, r.rows.toLocaleString('en'), r.problems ? status('failed').replace('failed', String(r.problems)) : 'ok']);

@@ -67,6 +67,9 @@ export class AlertStore {
 
   /** Resolve the open alert with this key, if any; returns it as resolved. */
   async resolve(key: string, resolution: string, now = new Date()): Promise<AlertRow | undefined> {
+    // Most resolves find nothing open (every success resolves its partition's keys): a read takes no write lock.
+    const open = await this.db.selectFrom('alerts').select('id').where('key', '=', key).where('status', '=', 'open').executeTakeFirst();
+    if (!open) return undefined;
     return this.db
       .updateTable('alerts')
       .set({ status: 'resolved', resolved_at: now.toISOString(), resolution })
