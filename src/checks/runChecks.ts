@@ -53,18 +53,18 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   const nullSql = `SELECT * FROM output WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}`;
   // I3 as a check: every row sits in the file its key hashes to, and rows ascend by key within a file.
   const n = ctx.files.length;
-  const layoutSql = `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
-     FROM (SELECT *, ${keyHashSql(keys)} % ${n} <> CAST(regexp_extract(parse_filename(filename), 'part-(\\d+)', 1) AS UBIGINT) AS misplaced,
+  const flagged = `SELECT *, ${keyHashSql(keys)} % ${n} <> CAST(regexp_extract(parse_filename(filename), 'part-(\\d+)', 1) AS UBIGINT) AS misplaced,
                   coalesce((${keyList}) < lag((${keyList})) OVER (PARTITION BY filename ORDER BY file_row_number), false) AS out_of_order
-           FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true))
-     WHERE misplaced OR out_of_order`;
-  const [inFiles, read, dupKeys, nullRows, misplaced] = (await countAll(session, [
-    `SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${fileList(paths)})`,
-    'SELECT count(*) FROM output',
-    `SELECT count(*) FROM (${dupSql})`,
-    `SELECT count(*) FROM (${nullSql})`,
-    `SELECT count(*) FROM (${layoutSql})`,
-  ])) as [number, number, number, number, number];
+           FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true)`;
+  const layoutSql = `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
+     FROM (${flagged}) WHERE misplaced OR out_of_order`;
+  // One statement, and one pass over the files for the row, NULL-key and layout counts; duplicates need their own GROUP BY.
+  const [counts] = await session.query<Record<'in_files' | 'dup' | 'read_back' | 'nulls' | 'layout', string | number | null>>(`SELECT
+      (SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${fileList(paths)})) AS in_files,
+      (SELECT count(*) FROM (${dupSql})) AS dup,
+      s.* FROM (SELECT count(*) AS read_back, count(*) FILTER (WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}) AS nulls,
+                       count(*) FILTER (WHERE misplaced OR out_of_order) AS layout FROM (${flagged})) s`);
+  const [inFiles, read, dupKeys, nullRows, misplaced] = [counts?.in_files, counts?.read_back, counts?.dup, counts?.nulls, counts?.layout].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
 
   const rowDiff = Math.max(Math.abs(inFiles - written), Math.abs(read - written));
   results.push(

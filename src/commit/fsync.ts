@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** Flush a file or folder to disk, so a rename that follows cannot expose data a crash would lose. */
 export function fsyncPath(path: string): void {
@@ -25,4 +26,10 @@ export async function fsyncPathAsync(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Write a file, then flush it and its folder at once (not one after the other); both are durable when this resolves. */
+export async function writeFileAndFolderDurable(path: string, data: string | Buffer): Promise<void> {
+  writeFileSync(path, data);
+  await Promise.all([fsyncPathAsync(path), fsyncPathAsync(dirname(path))]);
 }

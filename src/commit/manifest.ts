@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Column } from '../engine/engine.ts';
 import type { CheckResult } from '../checks/check.ts';
 import type { KeySource } from '../layout/keys.ts';
-import { writeFileDurable } from './fsync.ts';
+import { writeFileAndFolderDurable, writeFileDurable } from './fsync.ts';
 
 /** Name of a version's manifest; written last, so a folder with one is complete. */
 export const MANIFEST_FILE = '_manifest.json';
@@ -65,10 +65,24 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
+function manifestText(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
 /** Write a manifest durably into a folder; returns the sha256 of its bytes. */
 export function writeManifest(dir: string, manifest: Manifest): string {
-  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  const text = manifestText(manifest);
   writeFileDurable(join(dir, MANIFEST_FILE), text);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Write a manifest, then flush it and its folder together, which also makes the folder's entries for the
+ * staged files durable; returns the sha256 of its bytes. The attempt's last step before it claims the publish.
+ */
+export async function writeManifestAndFolder(dir: string, manifest: Manifest): Promise<string> {
+  const text = manifestText(manifest);
+  await writeFileAndFolderDurable(join(dir, MANIFEST_FILE), text);
   return createHash('sha256').update(text).digest('hex');
 }
 

@@ -6,7 +6,7 @@ import { RecountError } from '../errors.ts';
 import { faultPoint } from '../fault.ts';
 import type { StagedVersion, StateStore } from '../state/store.ts';
 import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
-import { fsyncPath, writeFileDurable } from './fsync.ts';
+import { fsyncPath, writeFileAndFolderDurable } from './fsync.ts';
 import type { OutputLayout } from './paths.ts';
 
 /**
@@ -57,10 +57,7 @@ export async function applyIntent(store: StateStore, layout: OutputLayout, inten
   swapPublishedLink(layout, layout.publishedPath(intent.analyzer, intent.partition_id), versionDir);
   faultPoint('after-publish');
   const marker = join(versionDir, SUCCESS_MARKER);
-  if (!existsSync(marker)) {
-    writeFileDurable(marker, '');
-    fsyncPath(versionDir);
-  }
+  if (!existsSync(marker)) await writeFileAndFolderDurable(marker, '');
   faultPoint('before-complete');
   await store.completeIntent(intent.id);
   return true;
