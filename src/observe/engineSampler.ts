@@ -8,16 +8,23 @@ export class EngineSampler {
   peakMemoryBytes = 0;
   peakSpillBytes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private busy = false;
+  private inFlight: Promise<void> | undefined;
 
   constructor(private readonly session: EngineSession, intervalMs = 100) {
     this.timer = setInterval(() => void this.sample(), intervalMs);
     this.timer.unref();
   }
 
-  private async sample(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
+  // One sample at a time; callers share the one in flight, so stop() can wait for it: closing the session
+  // while the monitor connection still runs a query hangs or corrupts DuckDB's heap.
+  private sample(): Promise<void> {
+    this.inFlight ??= this.takeSample().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async takeSample(): Promise<void> {
     try {
       const [mem, spill] = await Promise.all([this.session.memoryBytes(), this.session.spillBytes()]);
       this.peakMemoryBytes = Math.max(this.peakMemoryBytes, mem);
@@ -28,8 +35,6 @@ export class EngineSampler {
       }
     } catch {
       // The session may close between samples; a missed sample only lowers the peak by one interval.
-    } finally {
-      this.busy = false;
     }
   }
 
@@ -38,6 +43,7 @@ export class EngineSampler {
     if (this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
+      await this.inFlight;
       await this.sample();
       currentEngineUsage.memoryBytes = 0;
       currentEngineUsage.spillBytes = 0;
