@@ -9,8 +9,9 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(h) || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-/** Cookie names of the dashboard. */
+/** The cookie that carries the token in a browser. */
 export const TOKEN_COOKIE = 'recount_token';
+/** The cookie that names a browser session (CSRF tokens are bound to it). */
 export const SESSION_COOKIE = 'recount_session';
 
 /** Parse a Cookie header. */

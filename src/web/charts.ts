@@ -192,3 +192,34 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   }
   return raw(`${s}</svg>`);
 }
+
+/** Alerts raised per hour over the last `hours`, stacked by severity (critical on the bottom), newest right. */
+export function alertHistogram(alerts: readonly { first_at: string; severity: string }[], opts: { now?: number; hours?: number; width?: number; height?: number } = {}): Html {
+  const hours = opts.hours ?? 48;
+  const W = opts.width ?? 900;
+  const H = opts.height ?? 110;
+  const left = 34;
+  const bottom = 18;
+  const now = opts.now ?? Date.now();
+  const end = Math.ceil(now / 3_600_000) * 3_600_000;
+  const buckets = Array.from({ length: hours }, () => ({ critical: 0, warning: 0 }));
+  for (const a of alerts) {
+    const i = hours - 1 - Math.floor((end - 1 - Date.parse(a.first_at)) / 3_600_000);
+    if (i >= 0 && i < hours) buckets[i]![a.severity === 'critical' ? 'critical' : 'warning']++;
+  }
+  const max = Math.max(1, ...buckets.map((b) => b.critical + b.warning));
+  const ticks = niceTicks(max, 2).filter((t) => Number.isInteger(t));
+  const ymax = ticks.at(-1)!;
+  const bw = (W - left - 6) / hours;
+  const y = (v: number) => 6 + (H - 6 - bottom) * (1 - v / ymax);
+  let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="alerts raised per hour">`;
+  for (const t of ticks) s += `<line x1="${left}" x2="${W - 6}" y1="${f1(y(t))}" y2="${f1(y(t))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t}</text>`;
+  buckets.forEach((b, i) => {
+    const x = left + i * bw + 1;
+    const label = new Date(end - (hours - i) * 3_600_000).toISOString().slice(5, 13).replace('T', ' ') + ':00';
+    if (b.critical) s += `<rect x="${f1(x)}" y="${f1(y(b.critical))}" width="${f1(bw - 2)}" height="${f1(y(0) - y(b.critical))}" fill="${STATE_STYLE.failed.color}"><title>${e(`${label}: ${b.critical} critical`)}</title></rect>`;
+    if (b.warning) s += `<rect x="${f1(x)}" y="${f1(y(b.critical + b.warning))}" width="${f1(bw - 2)}" height="${f1(y(b.critical) - y(b.critical + b.warning))}" fill="${STATE_STYLE.stale_failed.color}"><title>${e(`${label}: ${b.warning} warning`)}</title></rect>`;
+  });
+  s += `<text x="${left}" y="${H - 4}" font-size="11" fill="#5d6778">${hours} h ago</text><text x="${W - 6}" y="${H - 4}" font-size="11" text-anchor="end" fill="#5d6778">now (UTC hours)</text></svg>`;
+  return raw(s);
+}
