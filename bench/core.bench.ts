@@ -20,6 +20,8 @@ import { writeCsv, type Cell } from './lib/csv.ts';
 import { REPO_DIR } from './lib/paths.ts';
 
 const ANALYZER = 'ad_impressions_hourly';
+/** The same analyzer keeping the example's warehouse load after every publish (issue 3's work), measured alongside. */
+const LOAD_ANALYZER = 'ad_impressions_hourly_load';
 const PARTITION = '2023-10-12T00';
 const SEED = 42;
 const BIG_EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000_000);
@@ -30,9 +32,10 @@ const TINY_ROUNDS = Number(process.env.BENCH_TINY_ROUNDS ?? 30);
 const MAX_RATIO = 1.25;
 const MAX_OVERHEAD_MS = 50;
 
-type Mode = 'raw_duckdb' | 'recount';
+type Mode = 'raw_duckdb' | 'recount' | 'recount_load';
 /** recount first: its warm-up tells raw DuckDB the memory limit and threads recount actually gave DuckDB. */
-const MODES: readonly Mode[] = ['recount', 'raw_duckdb'];
+const MODES: readonly Mode[] = ['recount', 'raw_duckdb', 'recount_load'];
+const LABEL: Record<Mode, string> = { raw_duckdb: 'raw DuckDB COPY', recount: 'recount runPartition()', recount_load: '+ warehouse load' };
 const COLUMNS = ['suite', 'events', 'run', 'mode', 'oom', 'duration_ms', 'cpu_ms', 'peak_rss_mb', 'start_rss_mb', 'rows'];
 const csv: Record<string, Cell>[] = [];
 const plain = { head: [] as string[], border: [] as string[] };
@@ -54,18 +57,25 @@ interface Suite {
   readonly events: CachedEvents;
   readonly project: BenchProject;
   readonly ctx: RunContext & { close(): Promise<void> };
-  readonly analyzer: Analyzer;
+  readonly analyzers: Record<'recount' | 'recount_load', Analyzer>;
   readonly inputFiles: string[];
   /** DuckDB's memory limit and threads as recount set them (from the first manifest); raw DuckDB gets the same. */
   limits?: { memoryBytes: number; threads: number };
 }
 
 async function openSuite(name: string, events: CachedEvents): Promise<Suite> {
-  const project = makeBenchProject({ datasetRoots: { events: events.root }, analyzers: [ANALYZER] });
+  const project = makeBenchProject({
+    datasetRoots: { events: events.root },
+    analyzers: [
+      { name: ANALYZER, example: ANALYZER, load: false },
+      { name: LOAD_ANALYZER, example: ANALYZER },
+    ],
+  });
   const ctx = await project.open();
-  const analyzer = getAnalyzer(ctx.project, ANALYZER);
-  const inputFiles = resolveInputs(ctx.project, analyzer, parsePartition(PARTITION, analyzer.grain)).flatMap((r) => r.files.map((f) => f.absPath));
-  return { name, events, project, ctx, analyzer, inputFiles };
+  const analyzers = { recount: getAnalyzer(ctx.project, ANALYZER), recount_load: getAnalyzer(ctx.project, LOAD_ANALYZER) };
+  if (!analyzers.recount_load.load) throw new Error(`the example analyzer ${ANALYZER} no longer declares a load target; update bench/core.bench.ts`);
+  const inputFiles = resolveInputs(ctx.project, analyzers.recount, parsePartition(PARTITION, analyzers.recount.grain)).flatMap((r) => r.files.map((f) => f.absPath));
+  return { name, events, project, ctx, analyzers, inputFiles };
 }
 
 /** One run of one mode; throws on anything but success or out of memory, so a broken run never becomes a figure. */
@@ -74,7 +84,7 @@ async function runOnce(s: Suite, mode: Mode, round: number): Promise<Sample> {
     const limits = s.limits!;
     const m = await measure(() =>
       rawDuckdbCopy({
-        sql: s.analyzer.sql,
+        sql: s.analyzers.recount.sql,
         inputs: { events: s.inputFiles },
         out: join(s.project.dir, 'raw.parquet'),
         memoryBytes: limits.memoryBytes,
@@ -85,10 +95,11 @@ async function runOnce(s: Suite, mode: Mode, round: number): Promise<Sample> {
     if (m.value.error && !m.value.oom) throw new Error(`raw DuckDB failed: ${m.value.error}`);
     return { mode, round, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, startBytes: m.startBytes, rows: m.value.rows, oom: m.value.oom };
   }
-  const m = await measure(() => runPartition(s.ctx, s.analyzer, PARTITION, { trigger: 'bench' }));
+  const m = await measure(() => runPartition(s.ctx, s.analyzers[mode], PARTITION, { trigger: 'bench' }));
   const r = m.value;
   const oom = r.error?.code === 'OUT_OF_MEMORY';
   if (r.status !== 'succeeded' && !oom) throw new Error(`recount run ${r.status}: ${r.error?.message ?? r.warnings.join('; ')}`);
+  if (r.warnings.length > 0) throw new Error(`recount run warned (a failed load or prune would skew the figures): ${r.warnings.join('; ')}`);
   const manifest = r.publishedPath ? (JSON.parse(readFileSync(join(r.publishedPath, MANIFEST_FILE), 'utf8')) as Manifest) : undefined;
   if (manifest && !s.limits) s.limits = { memoryBytes: manifest.provenance.memoryLimitBytes, threads: manifest.provenance.threads };
   return { mode, round, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, startBytes: m.startBytes, rows: r.rows ?? 0, oom, manifest };
@@ -109,20 +120,29 @@ function record(s: Suite, run: number | string, x: Sample): void {
   });
 }
 
-/** Paired figures: each round's recount run against the raw run next to it in time. */
+/** How one mode did against raw DuckDB. */
+interface VsRaw {
+  /** median(mode) / median(raw). */
+  readonly ratio: number;
+  /** median(mode) - median(raw), ms. */
+  readonly diffMs: number;
+  /** Median over rounds of mode/raw within the round: load from other processes hits both runs of a round alike. */
+  readonly pairedRatio: number;
+  readonly pairedDiffMs: number;
+  readonly cpuRatio: number;
+  readonly cpuDiffMs: number;
+}
+
 interface Comparison {
   readonly samples: Record<Mode, Sample[]>;
   readonly medianMs: Record<Mode, number>;
   readonly medianCpuMs: Record<Mode, number>;
-  /** median over rounds of recount/raw wall time within the round. */
-  readonly pairedRatio: number;
-  /** median over rounds of recount - raw wall time within the round. */
-  readonly pairedDiffMs: number;
+  readonly vsRaw: Record<'recount' | 'recount_load', VsRaw>;
 }
 
 /** Warm up once per mode (not counted), then `rounds` interleaved rounds; every run goes to the CSV. */
 async function compare(s: Suite, rounds: number, quiet: boolean): Promise<Comparison> {
-  const samples: Record<Mode, Sample[]> = { raw_duckdb: [], recount: [] };
+  const samples: Record<Mode, Sample[]> = { raw_duckdb: [], recount: [], recount_load: [] };
   for (const mode of MODES) record(s, 'warmup', await runOnce(s, mode, 0));
   await interleave(rounds, MODES, async (mode, round) => {
     const x = await runOnce(s, mode, round);
@@ -130,18 +150,25 @@ async function compare(s: Suite, rounds: number, quiet: boolean): Promise<Compar
     record(s, round, x);
     if (!quiet) {
       console.log(
-        `  round ${round} ${mode.padEnd(10)} ${ms(x.ms).toFixed(1).padStart(8)} ms wall ${ms(x.cpuMs).toFixed(0).padStart(6)} ms cpu  peak RSS ${mb(x.peakBytes).toFixed(1)} MB  rows ${x.rows}${x.oom ? '  OOM' : ''}`,
+        `  round ${round} ${mode.padEnd(12)} ${ms(x.ms).toFixed(1).padStart(8)} ms wall ${ms(x.cpuMs).toFixed(0).padStart(6)} ms cpu  peak RSS ${mb(x.peakBytes).toFixed(1)} MB  rows ${x.rows}${x.oom ? '  OOM' : ''}`,
       );
     }
   });
-  const byRound = samples.recount.map((r) => ({ r, w: samples.raw_duckdb.find((w) => w.round === r.round)! }));
-  const comparison: Comparison = {
-    samples,
-    medianMs: { raw_duckdb: median(samples.raw_duckdb.map((x) => x.ms)), recount: median(samples.recount.map((x) => x.ms)) },
-    medianCpuMs: { raw_duckdb: median(samples.raw_duckdb.map((x) => x.cpuMs)), recount: median(samples.recount.map((x) => x.cpuMs)) },
-    pairedRatio: median(byRound.map(({ r, w }) => r.ms / w.ms)),
-    pairedDiffMs: median(byRound.map(({ r, w }) => r.ms - w.ms)),
+  const med = (mode: Mode, f: (x: Sample) => number) => median(samples[mode].map(f));
+  const medianMs = { raw_duckdb: med('raw_duckdb', (x) => x.ms), recount: med('recount', (x) => x.ms), recount_load: med('recount_load', (x) => x.ms) };
+  const medianCpuMs = { raw_duckdb: med('raw_duckdb', (x) => x.cpuMs), recount: med('recount', (x) => x.cpuMs), recount_load: med('recount_load', (x) => x.cpuMs) };
+  const vs = (mode: 'recount' | 'recount_load'): VsRaw => {
+    const pairs = samples[mode].map((r) => ({ r, w: samples.raw_duckdb.find((w) => w.round === r.round)! }));
+    return {
+      ratio: medianMs[mode] / medianMs.raw_duckdb,
+      diffMs: medianMs[mode] - medianMs.raw_duckdb,
+      pairedRatio: median(pairs.map(({ r, w }) => r.ms / w.ms)),
+      pairedDiffMs: median(pairs.map(({ r, w }) => r.ms - w.ms)),
+      cpuRatio: medianCpuMs[mode] / medianCpuMs.raw_duckdb,
+      cpuDiffMs: medianCpuMs[mode] - medianCpuMs.raw_duckdb,
+    };
   };
+  const comparison: Comparison = { samples, medianMs, medianCpuMs, vsRaw: { recount: vs('recount'), recount_load: vs('recount_load') } };
   for (const mode of MODES) {
     const xs = samples[mode];
     csv.push({
@@ -150,8 +177,8 @@ async function compare(s: Suite, rounds: number, quiet: boolean): Promise<Compar
       run: 'median',
       mode,
       oom: xs.some((x) => x.oom),
-      duration_ms: ms(comparison.medianMs[mode]),
-      cpu_ms: ms(comparison.medianCpuMs[mode]),
+      duration_ms: ms(medianMs[mode]),
+      cpu_ms: ms(medianCpuMs[mode]),
       peak_rss_mb: mb(Math.max(...xs.map((x) => x.peakBytes))),
       rows: xs[0]?.rows,
     });
@@ -165,30 +192,67 @@ function stageProfile(samples: readonly Sample[]): string {
   const names = [...new Set(xs.flatMap((x) => Object.keys(x.manifest!.provenance.timingsMs)))];
   const total = median(xs.map((x) => x.ms));
   const row = (label: string, v: number) => t.push([label, ms(v).toFixed(1), `${((100 * v) / total).toFixed(1)}%`]);
-  for (const n of names) row(`${n} (timingsMs)`, median(xs.map((x) => x.manifest!.provenance.timingsMs[n] ?? 0)));
-  row('sha256 + manifest + publish + state store (the rest)', median(xs.map((x) => x.ms - Object.values(x.manifest!.provenance.timingsMs).reduce((a, b) => a + b, 0))));
+  for (const n of names) row(`${n} (manifest timingsMs)`, median(xs.map((x) => x.manifest!.provenance.timingsMs[n] ?? 0)));
+  row('state store, sha256, manifest, publish, prune (the rest)', median(xs.map((x) => x.ms - Object.values(x.manifest!.provenance.timingsMs).reduce((a, b) => a + b, 0))));
   t.push(['total runPartition()', ms(total).toFixed(1), '100%']);
   return t.toString();
 }
 
-function cliRun(s: Suite): { wallMs: number; innerMs: number; rows: number } {
+function cli(args: string[]): { wallMs: number; stdout: string; stderr: string; status: number | null } {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('RECOUNT_FAULT')) delete env[k];
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(REPO_DIR, 'bin/recount.js'), '--project', s.project.dir, '--json', 'run', ANALYZER, '--partition', PARTITION], { encoding: 'utf8', env });
-  const wallMs = performance.now() - t0;
-  let json: { durationMs?: number; rows?: number; ok?: boolean };
+  const r = spawnSync(process.execPath, [join(REPO_DIR, 'bin/recount.js'), ...args], { encoding: 'utf8', env });
+  return { wallMs: performance.now() - t0, stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** `recount --version` (start-up alone, also warming any start-up cache), then one `recount run` through the CLI. */
+function cliRun(s: Suite): { startupMs: number; wallMs: number; innerMs: number; rows: number } {
+  const version = cli(['--version']);
+  const r = cli(['--project', s.project.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
+  let json: { durationMs?: number; rows?: number };
   try {
     json = JSON.parse(r.stdout);
   } catch {
     throw new Error(`recount run via the CLI printed no JSON (exit ${r.status}): ${r.stderr || r.stdout}`);
   }
   if (r.status !== 0) throw new Error(`recount run via the CLI exited ${r.status}: ${r.stdout}`);
-  return { wallMs, innerMs: json.durationMs ?? Number.NaN, rows: json.rows ?? 0 };
+  return { startupMs: version.wallMs, wallMs: r.wallMs, innerMs: json.durationMs ?? Number.NaN, rows: json.rows ?? 0 };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 const peakMb = (xs: readonly Sample[]) => `${mb(Math.max(...xs.map((x) => x.peakBytes))).toFixed(0)} MB`;
+
+function resultsTable(c: Comparison, events: number, target: 'ratio' | 'overhead'): string {
+  const t = new Table({ head: [`${n(events)} events`, ...MODES.map((m) => LABEL[m])].map(String), style: plain });
+  const cols = (f: (m: Mode) => string) => MODES.map(f);
+  t.push(['median wall', ...cols((m) => `${ms(c.medianMs[m]).toFixed(1)} ms`)]);
+  t.push(['median CPU (all threads)', ...cols((m) => `${ms(c.medianCpuMs[m]).toFixed(1)} ms`)]);
+  t.push(['peak RSS (max of rounds)', ...cols((m) => peakMb(c.samples[m]))]);
+  t.push(['output rows', ...cols((m) => String(c.samples[m][0]?.rows ?? ''))]);
+  const vs = (m: Mode, f: (v: VsRaw) => string) => (m === 'raw_duckdb' ? '' : f(c.vsRaw[m]));
+  if (target === 'ratio') {
+    t.push([`vs raw: ratio of medians (target <= ${MAX_RATIO})`, ...cols((m) => vs(m, (v) => `${v.ratio.toFixed(3)}x${m === 'recount' ? ` ${verdict(v.ratio <= MAX_RATIO)}` : ''}`))]);
+    t.push(['vs raw: median of per-round ratios', ...cols((m) => vs(m, (v) => `${v.pairedRatio.toFixed(3)}x`))]);
+    t.push(['vs raw: CPU ratio', ...cols((m) => vs(m, (v) => `${v.cpuRatio.toFixed(3)}x`))]);
+  } else {
+    t.push([`vs raw: difference of medians (target <= ${MAX_OVERHEAD_MS} ms)`, ...cols((m) => vs(m, (v) => `+${ms(v.diffMs).toFixed(1)} ms${m === 'recount' ? ` ${verdict(v.diffMs <= MAX_OVERHEAD_MS)}` : ''}`))]);
+    t.push(['vs raw: median of per-round differences', ...cols((m) => vs(m, (v) => `+${ms(v.pairedDiffMs).toFixed(1)} ms`))]);
+    t.push(['vs raw: CPU difference', ...cols((m) => vs(m, (v) => `+${ms(v.cpuDiffMs).toFixed(1)} ms`))]);
+  }
+  return t.toString();
+}
+
+function summaryRows(s: Suite, c: Comparison): void {
+  for (const m of ['recount', 'recount_load'] as const) {
+    const v = c.vsRaw[m];
+    const row = (mode: string, value: number) => csv.push({ suite: s.name, events: s.events.rows, run: 'median', mode, duration_ms: value });
+    row(`${m}_over_raw_ratio`, Math.round(v.ratio * 1000) / 1000);
+    row(`${m}_over_raw_paired_ratio`, Math.round(v.pairedRatio * 1000) / 1000);
+    row(`${m}_minus_raw_ms`, ms(v.diffMs));
+    row(`${m}_minus_raw_paired_ms`, ms(v.pairedDiffMs));
+  }
+}
 
 async function main(): Promise<void> {
   for (const k of Object.keys(process.env)) if (k.startsWith('RECOUNT_FAULT')) delete process.env[k];
@@ -198,18 +262,21 @@ async function main(): Promise<void> {
 
   // 1. The big partition: raw DuckDB vs recount, interleaved; then once through the CLI.
   const bigSuite = await openSuite(`${BIG_EVENTS}_events`, big);
-  console.log(`\n[1] ${n(big.rows)} events (${bigSuite.inputFiles.length} Parquet file under ${big.root}); analyzer budget ${mb(bigSuite.analyzer.memoryBytes)} MB, threads ${bigSuite.analyzer.threadCount}, files ${bigSuite.analyzer.fileCount}; 1 warm-up + ${ROUNDS} interleaved rounds`);
+  const a = bigSuite.analyzers.recount;
+  console.log(`\n[1] ${n(big.rows)} events (${bigSuite.inputFiles.length} Parquet file under ${big.root}); analyzer budget ${mb(a.memoryBytes)} MB, threads ${a.threadCount}, files ${a.fileCount}; 1 warm-up + ${ROUNDS} interleaved rounds`);
   let bigCmp: Comparison;
-  let cli: ReturnType<typeof cliRun>;
+  let cliFigures: ReturnType<typeof cliRun>;
   try {
     bigCmp = await compare(bigSuite, ROUNDS, false);
-    console.log(`  DuckDB limits in both modes: memory_limit ${mb(bigSuite.limits!.memoryBytes)} MB, threads ${bigSuite.limits!.threads}`);
+    console.log(`  DuckDB in every mode: memory_limit ${mb(bigSuite.limits!.memoryBytes)} MB, threads ${bigSuite.limits!.threads}`);
     await bigSuite.ctx.close();
-    cli = cliRun(bigSuite);
-    csv.push({ suite: bigSuite.name, events: big.rows, run: 1, mode: 'cli_recount_run_wall_incl_startup', duration_ms: ms(cli.wallMs), rows: cli.rows });
+    cliFigures = cliRun(bigSuite);
+    csv.push({ suite: bigSuite.name, events: big.rows, run: 1, mode: 'cli_version_wall_startup_only', duration_ms: ms(cliFigures.startupMs) });
+    csv.push({ suite: bigSuite.name, events: big.rows, run: 1, mode: 'cli_recount_run_wall_incl_startup', duration_ms: ms(cliFigures.wallMs), rows: cliFigures.rows });
   } finally {
     bigSuite.project.cleanup();
   }
+  summaryRows(bigSuite, bigCmp);
 
   // 2. Per-run overhead on a tiny partition.
   const tinySuite = await openSuite(`${TINY_EVENTS}_events`, tiny);
@@ -221,36 +288,19 @@ async function main(): Promise<void> {
     await tinySuite.ctx.close();
     tinySuite.project.cleanup();
   }
-
-  const ratio = bigCmp.medianMs.recount / bigCmp.medianMs.raw_duckdb;
-  const overhead = tinyCmp.medianMs.recount - tinyCmp.medianMs.raw_duckdb;
-  csv.push({ suite: bigSuite.name, events: big.rows, run: 'median', mode: 'ratio_recount_over_raw', duration_ms: Math.round(ratio * 1000) / 1000 });
-  csv.push({ suite: bigSuite.name, events: big.rows, run: 'median', mode: 'paired_ratio_recount_over_raw', duration_ms: Math.round(bigCmp.pairedRatio * 1000) / 1000 });
-  csv.push({ suite: tinySuite.name, events: tiny.rows, run: 'median', mode: 'overhead_recount_minus_raw', duration_ms: ms(overhead) });
-  csv.push({ suite: tinySuite.name, events: tiny.rows, run: 'median', mode: 'paired_overhead_recount_minus_raw', duration_ms: ms(tinyCmp.pairedDiffMs) });
+  summaryRows(tinySuite, tinyCmp);
 
   const rowsRaw = bigCmp.samples.raw_duckdb[0]?.rows;
-  const rowsRec = bigCmp.samples.recount[0]?.rows;
-  if (rowsRaw !== rowsRec) console.log(`\nWARNING: output rows differ: recount ${rowsRec}, raw DuckDB ${rowsRaw}`);
-  const t = new Table({ head: ['', 'raw DuckDB COPY', 'recount runPartition()', 'recount vs raw', 'target'], style: plain });
-  t.push(
-    [`median wall, ${n(big.rows)} events`, `${ms(bigCmp.medianMs.raw_duckdb).toFixed(1)} ms`, `${ms(bigCmp.medianMs.recount).toFixed(1)} ms`, `${ratio.toFixed(3)}x`, `<= ${MAX_RATIO}x ${verdict(ratio <= MAX_RATIO)}`],
-    ['  median of per-round ratios', '', '', `${bigCmp.pairedRatio.toFixed(3)}x`, `<= ${MAX_RATIO}x ${verdict(bigCmp.pairedRatio <= MAX_RATIO)}`],
-    [`median CPU, ${n(big.rows)} events`, `${ms(bigCmp.medianCpuMs.raw_duckdb).toFixed(0)} ms`, `${ms(bigCmp.medianCpuMs.recount).toFixed(0)} ms`, `${(bigCmp.medianCpuMs.recount / bigCmp.medianCpuMs.raw_duckdb).toFixed(3)}x`, ''],
-    [`peak RSS, ${n(big.rows)} events`, peakMb(bigCmp.samples.raw_duckdb), peakMb(bigCmp.samples.recount), '', ''],
-    [`output rows, ${n(big.rows)} events`, String(rowsRaw), String(rowsRec), '', ''],
-    [`median wall, ${n(tiny.rows)} events`, `${ms(tinyCmp.medianMs.raw_duckdb).toFixed(1)} ms`, `${ms(tinyCmp.medianMs.recount).toFixed(1)} ms`, `+${ms(overhead).toFixed(1)} ms`, `<= ${MAX_OVERHEAD_MS} ms ${verdict(overhead <= MAX_OVERHEAD_MS)}`],
-    ['  median of per-round differences', '', '', `+${ms(tinyCmp.pairedDiffMs).toFixed(1)} ms`, `<= ${MAX_OVERHEAD_MS} ms ${verdict(tinyCmp.pairedDiffMs <= MAX_OVERHEAD_MS)}`],
-    [`median CPU, ${n(tiny.rows)} events`, `${ms(tinyCmp.medianCpuMs.raw_duckdb).toFixed(1)} ms`, `${ms(tinyCmp.medianCpuMs.recount).toFixed(1)} ms`, `+${ms(tinyCmp.medianCpuMs.recount - tinyCmp.medianCpuMs.raw_duckdb).toFixed(1)} ms`, ''],
-    [`peak RSS, ${n(tiny.rows)} events`, peakMb(tinyCmp.samples.raw_duckdb), peakMb(tinyCmp.samples.recount), '', ''],
-  );
-  console.log(`\nresults: medians of interleaved rounds (peak RSS: this process's kernel high-water mark per run, Node included)\n${t.toString()}`);
-  console.log(`\nwhere recount's time goes, ${n(big.rows)} events:\n${stageProfile(bigCmp.samples.recount)}`);
-  console.log(`where recount's time goes, ${n(tiny.rows)} events:\n${stageProfile(tinyCmp.samples.recount)}`);
+  if (MODES.some((m) => bigCmp.samples[m][0]?.rows !== rowsRaw)) console.log(`\nWARNING: output rows differ between modes`);
+  console.log(`\nresults: medians of interleaved rounds; peak RSS is this process's kernel high-water mark during each run (Node included)`);
+  console.log(resultsTable(bigCmp, big.rows, 'ratio'));
+  console.log(resultsTable(tinyCmp, tiny.rows, 'overhead'));
+  console.log(`\nwhere recount's time goes (recount mode, no load), ${n(big.rows)} events:\n${stageProfile(bigCmp.samples.recount)}`);
+  console.log(`where recount's time goes (recount mode, no load), ${n(tiny.rows)} events:\n${stageProfile(tinyCmp.samples.recount)}`);
   console.log(
-    `\nCLI, once: \`recount run ${ANALYZER} --partition ${PARTITION}\` on ${n(big.rows)} events took ${ms(cli.wallMs).toFixed(0)} ms wall INCLUDING process start-up, TypeScript loading, project load and recovery; the attempt itself took ${ms(cli.innerMs).toFixed(0)} ms`,
+    `\nCLI, once: \`recount run ${ANALYZER} --partition ${PARTITION}\` (no load) on ${n(big.rows)} events: ${ms(cliFigures.wallMs).toFixed(0)} ms wall INCLUDING process start-up, project loading and recovery; the attempt itself ${ms(cliFigures.innerMs).toFixed(0)} ms; \`recount --version\` alone ${ms(cliFigures.startupMs).toFixed(0)} ms`,
   );
-  console.log(`load average at end ${loadavg()[0]!.toFixed(2)} (other work on this machine slows both modes alike; compare ratios, not absolute times)`);
+  console.log(`load average at end ${loadavg()[0]!.toFixed(2)} (other work on this machine slows every mode; compare within rounds, not absolute times)`);
   console.log(`\nCSV: ${writeCsv('core', COLUMNS, csv)}`);
 }
 

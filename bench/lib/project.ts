@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,23 +28,47 @@ export interface BenchProject {
   cleanup(): void;
 }
 
+/** One analyzer of a bench project: an example analyzer under a name, with or without its warehouse load. */
+export interface BenchAnalyzer {
+  readonly name: string;
+  /** File name (without .ts) of an analyzer in examples/ad-tech/analyzers. */
+  readonly example: string;
+  /** false drops the example's `load` target (no warehouse load after publish); kept by default. */
+  readonly load?: boolean;
+}
+
+/** Settings merged into the example's recount.config.ts: plain objects merge key by key, anything else replaces. */
+export type ConfigOverrides = Record<string, unknown>;
+
 /**
- * A temp project that runs the ad-tech example's analyzers (copied, so the bench measures exactly what
- * users get) with its config's settings, except that dataset roots point at `datasetRoots` instead of data/.
+ * A temp project that runs the ad-tech example's analyzers and config (imported, not copied, so the bench
+ * measures exactly what users get), except that dataset roots point at `datasetRoots` instead of data/ and
+ * `config` overrides are merged in (e.g. `{ defaults: { memory: '512MB' } }` keeps the other defaults).
  */
-export function makeBenchProject(opts: { datasetRoots: Record<string, string>; analyzers: string[] }): BenchProject {
+export function makeBenchProject(opts: { datasetRoots: Record<string, string>; analyzers: readonly (string | BenchAnalyzer)[]; config?: ConfigOverrides }): BenchProject {
   registerRecountImport();
   const dir = mkdtempSync(join(tmpdir(), 'recount-bench-'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'recount-bench-project', private: true, type: 'module' }));
   mkdirSync(join(dir, 'analyzers'));
-  for (const a of opts.analyzers) cpSync(join(REPO_DIR, 'examples/ad-tech/analyzers', `${a}.ts`), join(dir, 'analyzers', `${a}.ts`));
+  for (const entry of opts.analyzers) {
+    // A bare name is that example analyzer exactly as shipped.
+    const a: BenchAnalyzer = typeof entry === 'string' ? { name: entry, example: entry } : entry;
+    const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/analyzers', `${a.example}.ts`)).href;
+    const load = a.load === false ? ', load: undefined' : '';
+    writeFileSync(join(dir, 'analyzers', `${a.name}.ts`), `import base from ${JSON.stringify(example)};\nexport default { ...base, name: ${JSON.stringify(a.name)}${load} };\n`);
+  }
   const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/recount.config.ts')).href;
-  const overrides = Object.entries(opts.datasetRoots)
-    .map(([name, root]) => `${JSON.stringify(name)}: { ...base.datasets[${JSON.stringify(name)}], root: ${JSON.stringify(root)} }`)
-    .join(', ');
+  const datasets = Object.fromEntries(Object.entries(opts.datasetRoots).map(([name, root]) => [name, { root }]));
+  const overrides = { ...opts.config, datasets: { ...(opts.config?.datasets as object | undefined), ...datasets } };
   writeFileSync(
     join(dir, 'recount.config.ts'),
-    `import base from ${JSON.stringify(example)};\nexport default { ...base, datasets: { ...base.datasets, ${overrides} } };\n`,
+    [
+      `import base from ${JSON.stringify(example)};`,
+      'const plain = (v: unknown): v is Record<string, unknown> => typeof v === \'object\' && v !== null && !Array.isArray(v);',
+      'const merge = (a: unknown, b: unknown): unknown => (plain(a) && plain(b) ? Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, k in b ? merge(a[k], b[k]) : a[k]])) : b);',
+      `export default merge(base, ${JSON.stringify(overrides)});`,
+      '',
+    ].join('\n'),
   );
   return {
     dir,
