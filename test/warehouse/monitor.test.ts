@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateEvents } from '../../src/gen/events.ts';
+import { getAnalyzer } from '../../src/config/project.ts';
+import { runPartition } from '../../src/run/runPartition.ts';
+import { fileList, lit } from '../../src/engine/sql.ts';
+import { duck, makeProject, type TestProject } from '../helpers/project.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { byHand, configWithWarehouse, EMBEDDED, versionStats } from './projectWarehouse.ts';
+
+const A = 'ad_impressions_hourly';
+const [P0, P1, P2] = ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02'];
+
+// Rows of a version as SQL VALUES, to write them into a table by hand the way a stray script would.
+async function valuesOf(files: string[], hour: number): Promise<string> {
+  const rows = await duck<{ v: string }>(
+    `SELECT format('({}, {}, {}, {}, DATE ''2023-10-12'', {})', ad_id, ${lit("'")} || user_segment || ${lit("'")}, impression_count, total_bid, ${hour}) AS v FROM read_parquet(${fileList(files)})`,
+  );
+  return rows.map((r) => r.v).join(', ');
+}
+
+// Changes behind recount's back, each in its own partition: a duplicated row, a deleted row, a stale version.
+describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)', (kind) => {
+  let server: TestPostgres | undefined;
+  let url: string;
+  let tp: TestProject;
+
+  beforeAll(async () => {
+    if (kind === 'postgres') {
+      server = await startPostgres();
+      url = await server.createDatabase('monitor');
+    } else url = EMBEDDED;
+    tp = await makeProject({ hours: 3, rowsPerHour: 3000, config: configWithWarehouse(url) });
+  });
+  afterAll(async () => {
+    tp?.cleanup();
+    await server?.stop();
+  });
+
+  it('is clean after loads, then names a duplicated row, a deleted row and a stale version written by hand', async () => {
+    const ctx = await tp.open();
+    let v1: Awaited<ReturnType<typeof versionStats>>;
+    try {
+      const a = getAnalyzer(ctx.project, A);
+      for (const p of [P0, P1, P2]) expect((await runPartition(ctx, a, p)).load).toMatchObject({ status: 'loaded', version: 1 });
+      v1 = await versionStats(ctx.store, A, P2, 1);
+      // New input for hour 02: v2 has other keys (fewer ads), and is what the table holds after its load.
+      await generateEvents({ out: join(tp.dir, 'data/events'), start: P2, hours: 1, rowsPerHour: 2500, seed: 99, ads: 120, threads: 1 });
+      expect((await runPartition(ctx, a, P2)).load).toMatchObject({ status: 'loaded', version: 2 });
+    } finally {
+      await ctx.close();
+    }
+    const clean = tp.cli(['--json', 'monitor']);
+    expect(clean.code, JSON.stringify(clean.json)).toBe(0);
+    expect(clean.json.tables.find((t: { table: string }) => t.table === A)).toMatchObject({ partitions: 3, problems: 0 });
+
+    const dt = (h: number) => `dt = DATE '2023-10-12' AND hour = ${h}`;
+    await byHand(url, tp.dir, `INSERT INTO ${A} SELECT * FROM ${A} WHERE ${dt(0)} ORDER BY ad_id, user_segment LIMIT 1`);
+    await byHand(url, tp.dir, `DELETE FROM ${A} WHERE ${dt(1)} AND ad_id = 7`);
+    await byHand(url, tp.dir, `DELETE FROM ${A} WHERE ${dt(2)}`);
+    await byHand(url, tp.dir, `INSERT INTO ${A} (ad_id, user_segment, impression_count, total_bid, dt, hour) VALUES ${await valuesOf(v1!.files, 2)}`);
+
+    const r = tp.cli(['--json', 'monitor']);
+    expect(r.code).toBe(1);
+    const findings = r.json.findings as { table: string; partition: string; problem: string; detail: string; sampleKeys: { key: Record<string, string>; count: number }[] }[];
+    const of = (p: string, problem: string) => findings.find((f) => f.table === A && f.partition === p && f.problem === problem);
+
+    const duplicated = of(P0, 'duplicate_keys');
+    expect(duplicated?.sampleKeys).toEqual([{ key: { ad_id: expect.any(String), user_segment: expect.any(String) }, count: 2 }]);
+    const deleted = of(P1, 'missing_rows');
+    expect(deleted?.sampleKeys.length).toBeGreaterThan(0);
+    expect(deleted!.sampleKeys.every((k) => k.key.ad_id === '7')).toBe(true);
+    expect(of(P2, 'stale_version')?.detail).toContain('its rows are those of v1, not of v2');
+    expect(findings.map((f) => f.partition).every((p) => [P0, P1, P2].includes(p))).toBe(true);
+
+    // The text form names table, partition, problem and sample keys too.
+    const text = tp.cli(['monitor', A]);
+    expect(text.code).toBe(1);
+    for (const s of [A, P0, 'duplicate_keys', `user_segment=${duplicated!.sampleKeys[0]!.key.user_segment}`, P1, 'missing_rows', 'ad_id=7', P2, 'stale_version']) expect(text.stdout).toContain(s);
+
+    // Reloading by hand repairs every partition.
+    expect(tp.cli(['load', A, '--force']).code).toBe(0);
+    expect(tp.cli(['monitor']).code).toBe(0);
+  });
+
+  it('names a partition whose table still holds an older version than the published one', async () => {
+    await byHand(url, tp.dir, `UPDATE recount_loads SET version = 1 WHERE table_name = '${A}' AND partition_id = '${P2}'`);
+    const r = tp.cli(['--json', 'monitor', A]);
+    expect(r.code).toBe(1);
+    expect(r.json.findings).toContainEqual(expect.objectContaining({ partition: P2, problem: 'stale_version', detail: expect.stringContaining('holds v1, but v2 is published') }));
+    // recount load catches a table up with what is published.
+    const load = tp.cli(['--json', 'load', A]);
+    expect(load.json.loads).toEqual([expect.objectContaining({ partition: P2, version: 2, status: 'loaded' })]);
+    expect(tp.cli(['monitor']).code).toBe(0);
+  });
+});
