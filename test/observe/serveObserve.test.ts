@@ -82,6 +82,17 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
     await waitFor('lag caught up', async () => (await scrape(base)).value('recount_lag_seconds', { analyzer: 'hourly' }) === 0 || undefined, 30_000);
   });
 
+  it('logs JSON lines, with analyzer, partition and attempt ids on every line of an attempt', async () => {
+    const lines = serve.logs();
+    expect(lines.every((l) => !('raw' in l) || l.raw === '')).toBe(true);
+    const ofAttempts = lines.filter((l) => l.attempt !== undefined);
+    expect(ofAttempts.every((l) => typeof l.analyzer === 'string' && typeof l.partition === 'string' && typeof l.time === 'number' && typeof l.level === 'number')).toBe(true);
+    const hourly = (await store.listAttempts({ analyzer: 'hourly', partitionId: '2023-10-12T00' }))[0]!.attempt_id;
+    expect(ofAttempts.filter((l) => l.attempt === hourly).map((l) => l.msg)).toEqual(['attempt started', 'attempt succeeded']);
+    const checked = (await store.listAttempts({ analyzer: 'checked', partitionId: '2023-10-12T00' }))[0]!.attempt_id;
+    expect(lines.filter((l) => l.attempt === checked && l.level >= 40).map((l) => l.msg)).toContain('run failed for good');
+  });
+
   it('a worker pushed past its warning share raises exactly one alert, however many samples pass it', async () => {
     const key = 'memory:hungry/2023-10-12T00';
     const first = await store.listAttempts({ analyzer: 'hungry', partitionId: '2023-10-12T00' });
