@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// recount CLI entry: TypeScript runs through tsx, so neither recount nor a user's project needs a build step.
-import { register } from 'node:module';
-import { register as registerTsx } from 'tsx/esm/api';
+// recount CLI entry. Neither recount nor a user's project needs a build step: see bundle.js.
+import { importEntry } from './bundle.js';
 
-registerTsx();
-register('./resolve-recount.js', import.meta.url);
-const { main } = await import('../src/cli/main.ts');
+// Output piped into `head` and the like: a closed pipe ends the command quietly.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+const { main } = await importEntry('cli');
 process.exitCode = await main(process.argv);

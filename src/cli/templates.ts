@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { packagePath } from '../paths.ts';
 
-const example = (path: string) => readFileSync(new URL(`../../examples/ad-tech/${path}`, import.meta.url), 'utf8');
+const example = (path: string) => readFileSync(packagePath(`examples/ad-tech/${path}`), 'utf8');
 
 /** Files `recount init` writes: the ad-tech example project. */
 export function projectTemplate(): Record<string, string> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RecountError } from '../errors.ts';
+import { packagePath } from '../paths.ts';
 
 /** One documented engine bug that returns wrong results, and the versions it affects. */
 export interface KnownBug {
@@ -18,7 +19,7 @@ export interface KnownBug {
 }
 
 /** The data file shipped with recount: documented bugs, each citing its issue. */
-export const KNOWN_BUGS_FILE = new URL('../../data/known-engine-bugs.json', import.meta.url);
+export const KNOWN_BUGS_FILE = packagePath('data/known-engine-bugs.json');
 
 /** Read the known-bugs file (or another one, for tests). */
 export function loadKnownBugs(file: URL | string = KNOWN_BUGS_FILE): KnownBug[] {

@@ -1,11 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../paths.ts';
 import { SNAPSHOT_HEADROOM, type MemoryPlan } from './budget.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 import { readRss } from './rss.ts';
 
-const WORKER_ENTRY = fileURLToPath(new URL('../../bin/worker.js', import.meta.url));
+const WORKER_ENTRY = packagePath('bin/worker.js');
 
 /** What happened to an attempt handed to a worker. */
 export type WorkerOutcome =
