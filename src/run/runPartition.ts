@@ -105,20 +105,38 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
   let enginePeaks = { peakMemoryBytes: 0, peakSpillBytes: 0 };
   let claimed = false;
 
-  await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
-  const { baseSeq } = await store.beginAttempt({
-    runId: attemptId,
-    attemptId,
-    analyzer: analyzer.name,
-    partitionId: partition.id,
-    trigger: opts.trigger ?? 'run',
-    pid: process.pid,
-    host: HOST,
-    procToken: currentProcToken(),
-    threads,
-    memoryBytes,
-    stagingDir,
-  });
+  // DuckDB starts (a new instance, on its own threads) while the state store records the attempt: on a small
+  // partition both are a large part of the run. The session is taken inside the attempt, or closed unused.
+  const opening = engine.open({ memoryBytes, threads, spillDir });
+  opening.catch(() => undefined);
+  let sessionTaken = false;
+  const closeUntaken = async () => {
+    if (!sessionTaken) (await opening.catch(() => undefined))?.close();
+    sessionTaken = true;
+  };
+
+  let baseSeq: number;
+  try {
+    await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
+    ({ baseSeq } = await store.beginAttempt({
+      runId: attemptId,
+      attemptId,
+      analyzer: analyzer.name,
+      partitionId: partition.id,
+      trigger: opts.trigger ?? 'run',
+      pid: process.pid,
+      host: HOST,
+      procToken: currentProcToken(),
+      threads,
+      memoryBytes,
+      stagingDir,
+    }));
+  } catch (err) {
+    sampler.stop();
+    await closeUntaken();
+    removeQuietly(spillDir);
+    throw err;
+  }
 
   const lap = (name: string, since: number) => {
     timings[name] = Date.now() - since;
@@ -136,7 +154,8 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     } catch (err) {
       throw stagingError(err, project.outputRoot);
     }
-    session = await engine.open({ memoryBytes, threads, spillDir });
+    sessionTaken = true;
+    session = await opening;
     engineSampler = new EngineSampler(session);
     const previous = await store.publishedVersion(analyzer.name, partition.id);
     const previousManifest = previous ? readManifest(previous.dir) : undefined;
@@ -319,6 +338,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     sampler.stop();
     await engineSampler?.stop();
     session?.close();
+    await closeUntaken();
     if (!claimed) removeQuietly(stagingDir);
     removeQuietly(spillDir);
   }
