@@ -1,5 +1,6 @@
 import type { Analyzer, Project } from '../config/project.ts';
 import type { Column, Engine } from '../engine/engine.ts';
+import { ident } from '../engine/sql.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import { lintSql, type LintFinding } from './lint.ts';
 import { viewSchemaInputs, type SchemaViews } from './inputViews.ts';
@@ -13,6 +14,8 @@ export interface AnalyzerCheck {
   /** DuckDB's message when it did not, or why it could not be tried. */
   readonly error?: string;
   readonly columns?: Column[];
+  /** Columns of each input as the check saw them. */
+  readonly inputColumns: Record<string, Column[]>;
   readonly schemaFrom: SchemaViews;
   readonly lint: LintFinding[];
 }
@@ -27,6 +30,14 @@ export async function checkAnalyzer(env: { project: Project; engine: Engine }, a
     let compiles = false;
     let error: string | undefined;
     let columns: Column[] | undefined;
+    const inputColumns: Record<string, Column[]> = {};
+    for (const input of analyzer.inputs.filter((i) => !schemaFrom.missing.includes(i))) {
+      try {
+        inputColumns[input] = await session.describe(`SELECT * FROM ${ident(input)}`);
+      } catch {
+        // an unreadable input shows up as the query failing to plan
+      }
+    }
     if (schemaFrom.missing.length) {
       error = `no ready partition of ${schemaFrom.missing.join(', ')} to take the schema from`;
     } else {
@@ -45,6 +56,6 @@ export async function checkAnalyzer(env: { project: Project; engine: Engine }, a
       lint = [];
       error ??= (err as Error).message;
     }
-    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, schemaFrom, lint };
+    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint };
   });
 }

@@ -35,24 +35,32 @@ export async function checkEngineVersions(opts: { bugs: readonly KnownBug[]; duc
   }
   if (!opts.store) return findings;
 
-  // Which published outputs did an affected engine produce? Grouped by analyzer and recorded engine version.
-  const groups = new Map<string, { analyzer: string; engineVersion: string; partitions: string[] }>();
+  // Which published outputs did an affected engine (DuckDB or recount itself) produce? Grouped by analyzer and recorded version.
+  const groups = new Map<string, { engine: KnownBug['engine']; analyzer: string; version: string; partitions: string[] }>();
   for (const v of await publishedVersions(opts.store)) {
-    const key = `${v.analyzer}\0${v.engine_version}`;
-    const g = groups.get(key) ?? { analyzer: v.analyzer, engineVersion: v.engine_version, partitions: [] };
-    g.partitions.push(v.partition_id);
-    groups.set(key, g);
+    for (const [engine, version] of [
+      ['duckdb', v.engine_version],
+      ['recount', v.recount_version],
+    ] as const) {
+      const key = `${engine}\0${v.analyzer}\0${version}`;
+      const g = groups.get(key) ?? { engine, analyzer: v.analyzer, version, partitions: [] };
+      g.partitions.push(v.partition_id);
+      groups.set(key, g);
+    }
   }
   for (const g of groups.values()) {
-    for (const bug of bugsAffecting(opts.bugs, 'duckdb', g.engineVersion)) {
+    const name = g.engine === 'duckdb' ? 'DuckDB' : 'recount';
+    for (const bug of bugsAffecting(opts.bugs, g.engine, g.version)) {
       if (!isRelevant(bug, opts.columnTypes)) continue;
       findings.push({
         check: 'published-by-affected-engine',
         status: 'problem',
-        subject: `${g.analyzer} (DuckDB ${g.engineVersion})`,
-        message: `${g.partitions.length} published partition(s) of ${g.analyzer} were made with DuckDB ${g.engineVersion}, which has ${bug.id}: ${bug.title}`,
-        hint: `list them with 'recount status ${g.analyzer} --engine-version ${g.engineVersion}', rerun them with 'recount backfill ${g.analyzer} --where engine-version=${g.engineVersion}'`,
-        details: { bug: bug.id, analyzer: g.analyzer, engineVersion: g.engineVersion, partitions: g.partitions.sort(), sources: bug.sources },
+        subject: `${g.analyzer} (${name} ${g.version})`,
+        message: `${g.partitions.length} published partition(s) of ${g.analyzer} were made with ${name} ${g.version}, which has ${bug.id}: ${bug.title}`,
+        hint: g.engine === 'duckdb'
+          ? `list them with 'recount status ${g.analyzer} --engine-version ${g.version}', rerun them with 'recount backfill ${g.analyzer} --where engine-version=${g.version}'`
+          : `rerun them with 'recount backfill ${g.analyzer} --from ID --to ID --force' after upgrading recount`,
+        details: { bug: bug.id, analyzer: g.analyzer, engine: g.engine, engineVersion: g.version, partitions: g.partitions.sort(), sources: bug.sources },
       });
     }
   }

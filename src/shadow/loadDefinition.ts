@@ -2,16 +2,20 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RecountError } from '../errors.ts';
+import { ensureTsLoader } from '../config/tsLoader.ts';
 
 /** Import a candidate analyzer file (`export default defineAnalyzer({...})`), TypeScript included. */
 export async function loadDefinition(projectDir: string, file: string): Promise<{ file: string; absPath: string; value: Record<string, unknown> }> {
-  const absPath = isAbsolute(file) ? file : resolve(process.cwd(), file);
+  // Relative to where the command runs, else to the project folder (--project elsewhere).
+  const fromCwd = resolve(process.cwd(), file);
+  const absPath = isAbsolute(file) ? file : existsSync(fromCwd) ? fromCwd : resolve(projectDir, file);
   const shown = relative(projectDir, absPath) || absPath;
   if (!existsSync(absPath)) {
     throw new RecountError('USAGE', `--definition ${file}: no such file`, { subject: file, hint: 'give the path of a file that exports default defineAnalyzer({...})' });
   }
   let mod: Record<string, unknown>;
   try {
+    await ensureTsLoader();
     mod = (await import(pathToFileURL(absPath).href)) as Record<string, unknown>;
   } catch (err) {
     throw new RecountError('CONFIG_INVALID', `${shown}: cannot be loaded: ${(err as Error).message}`, { subject: shown, hint: 'fix the error in the candidate definition', cause: err });
