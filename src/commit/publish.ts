@@ -8,6 +8,7 @@ import type { StagedVersion, StateStore } from '../state/store.ts';
 import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
 import { fsyncPath, writeFileAndFolderDurable } from './fsync.ts';
 import type { OutputLayout } from './paths.ts';
+import { loadedVersions, versionKey } from '../gc/loaded.ts';
 
 /**
  * Point the published path at a version folder in one step: a new symlink is made under .recount/tmp
@@ -79,14 +80,17 @@ export async function publishVersion(store: StateStore, layout: OutputLayout, st
   return { published: true, seq: staged.seq };
 }
 
-/** Delete version folders beyond the newest `keep` (the published one always stays). */
+/** Delete version folders beyond the newest `keep` (the published one and the one a warehouse holds always stay). */
 export async function pruneVersions(store: StateStore, analyzer: string, partitionId: string, keep: number): Promise<number[]> {
   const versions = await store.listVersions(analyzer, partitionId);
   const removable = versions.filter((v) => v.status === 'retained');
   const published = versions.filter((v) => v.status === 'published').length;
   const excess = removable.slice(Math.max(0, keep - published));
+  // The version a warehouse table holds (or is loading) is never removed, whatever keepVersions says.
+  const loaded = excess.length ? (await loadedVersions(store)).keys : new Set<string>();
   const removed: number[] = [];
   for (const v of excess) {
+    if (loaded.has(versionKey(analyzer, partitionId, v.seq))) continue;
     // Recorded as deleted before its files go: a crash mid-removal must not leave a partial folder listed
     // as retained, which a rollback would publish.
     await store.markVersionDeleted(analyzer, partitionId, v.seq);
