@@ -1,7 +1,9 @@
 // Observability benchmark (issue 5): what the memory monitor, metrics, alerts and a /metrics scrape cost a daemon
 // running the bench workload. Two in-process daemons over two copies of the same project, one observed (Observer
-// hooks, dashboard server, /metrics scraped every second) and one bare; rounds interleaved, each round reruns the
+// hooks, dashboard server, /metrics scraped every second by another process) and one bare; rounds interleaved, each round reruns the
 // same partitions in both. Prints figures; writes bench/results/observe.csv. Not a test: nothing asserts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import Table from 'cli-table3';
 import { getAnalyzer, type Analyzer } from '../src/config/project.ts';
@@ -31,6 +33,7 @@ const TINY_EVENTS = Number(process.env.BENCH_TINY_EVENTS ?? 1_000);
 const TINY_HOURS = Number(process.env.BENCH_TINY_HOURS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SCRAPE_MS = Number(process.env.BENCH_SCRAPE_MS ?? 1_000);
+// BENCH_SUITES=big or tiny runs one suite only.
 /** Target from issue 5: observability costs under 2% of run time. */
 const MAX_OVERHEAD = 0.02;
 
@@ -67,14 +70,31 @@ interface Runner {
   readonly daemon: Daemon;
   readonly observer?: Observer;
   readonly dashboard?: Dashboard;
-  readonly state: { scrapes: number; waiting?: { left: number; failed: string[]; resolve: () => void } };
+  readonly state: { waiting?: { left: number; failed: string[]; resolve: () => void } };
+  /** A child process scraping /metrics (observed mode), stopped between observed rounds. */
+  readonly scraper?: ChildProcess;
+}
+
+// The scraper: GET /metrics every SCRAPE_MS, check it, count; print the count when told to stop.
+const SCRAPER = `const [url, every] = process.argv.slice(1); let n = 0;
+const go = async () => { const r = await fetch(url); const t = await r.text(); if (r.status !== 200 || !t.includes('recount_attempts_total')) { console.error('bad scrape', r.status); process.exit(3); } n++; setTimeout(go, Number(every)); };
+process.on('SIGTERM', () => { process.stdout.write(String(n)); process.exit(0); }); go();`;
+
+/** Stop a scraper and read how many scrapes it made. */
+async function stopScraper(c: ChildProcess): Promise<number> {
+  let out = '';
+  c.stdout!.on('data', (d) => (out += d));
+  c.kill('SIGCONT');
+  c.kill('SIGTERM');
+  await once(c, 'exit');
+  return Number(out);
 }
 
 async function startRunner(mode: Mode, events: CachedEvents): Promise<Runner> {
   const ctx = await openProject(events.root);
   const log = createLogger({ pretty: false, level: 'warn' });
   const observer = mode === 'observed' ? new Observer(ctx.project, ctx.store, { log }) : undefined;
-  const state: Runner['state'] = { scrapes: 0 };
+  const state: Runner['state'] = {};
   const onAttempt = (e: AttemptEvent) => {
     observer?.hooks.onAttempt(e);
     const w = state.waiting;
@@ -86,34 +106,31 @@ async function startRunner(mode: Mode, events: CachedEvents): Promise<Runner> {
   const daemon = new Daemon(ctx.project, ctx.store, { minWorkers: 1, maxWorkers: 1, scanIntervalMs: 3_600_000, watch: false, log, onAttempt, ...(observer ? { onMemory: observer.hooks.onMemory } : {}) });
   await daemon.start();
   let dashboard: Dashboard | undefined;
+  let scraper: ChildProcess | undefined;
   if (observer) {
     observer.start(daemon);
     dashboard = await startDashboard({ project: ctx.project, store: ctx.store, metrics: observer.metrics, alerter: observer.alerter, lag: () => observer.lagSeconds }, { host: '127.0.0.1', port: 0, log });
+    scraper = spawn(process.execPath, ['-e', SCRAPER, `${dashboard.url}metrics`, String(SCRAPE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    scraper.kill('SIGSTOP');
   }
-  return { mode, ctx, analyzer: getAnalyzer(ctx.project, ANALYZER), daemon, observer, dashboard, state };
+  return { mode, ctx, analyzer: getAnalyzer(ctx.project, ANALYZER), daemon, observer, dashboard, state, scraper };
 }
 
-async function stopRunner(r: Runner): Promise<void> {
+async function stopRunner(r: Runner): Promise<number> {
+  const scrapes = r.scraper ? await stopScraper(r.scraper) : 0;
   await r.daemon.stop(10_000);
   await r.observer?.stop(100);
   await r.dashboard?.close();
   await r.ctx.store.close();
   rmSync(r.ctx.dir, { recursive: true, force: true });
+  return scrapes;
 }
 
 /** Rerun `partitions` (reason manual: they run even though they are up to date) and wait for every attempt. */
 async function round(r: Runner, partitions: readonly string[]): Promise<{ wallMs: number; cpuMs: number }> {
   const done = new Promise<void>((resolve) => (r.state.waiting = { left: partitions.length, failed: [], resolve }));
-  let scraping = true;
-  const scraper = (async () => {
-    if (!r.dashboard) return;
-    while (scraping) {
-      const res = await fetch(`${r.dashboard.url}metrics`);
-      if (res.status !== 200 || !(await res.text()).includes('recount_attempts_total')) throw new Error(`/metrics answered ${res.status}`);
-      r.state.scrapes++;
-      await new Promise((s) => setTimeout(s, SCRAPE_MS));
-    }
-  })();
+  // The scraper (another process, like Prometheus) runs only during observed rounds.
+  r.scraper?.kill('SIGCONT');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const p of partitions) {
@@ -123,8 +140,7 @@ async function round(r: Runner, partitions: readonly string[]): Promise<{ wallMs
   await done;
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  scraping = false;
-  await scraper;
+  r.scraper?.kill('SIGSTOP');
   if (r.state.waiting!.failed.length) throw new Error(`${r.mode}: attempts failed: ${r.state.waiting!.failed.join('; ')}`);
   await r.observer?.settled();
   return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
@@ -144,6 +160,8 @@ async function suite(name: string, events: CachedEvents, partitions: readonly st
   const runners = { observed: await startRunner('observed', events), bare: await startRunner('bare', events) };
   const wall: Record<Mode, number[]> = { bare: [], observed: [] };
   const cpu: Record<Mode, number[]> = { bare: [], observed: [] };
+  let samplesKept = 0;
+  let scrapes = 0;
   try {
     for (const m of MODES) await round(runners[m], partitions);
     await interleave(rounds, MODES, async (mode, n) => {
@@ -155,13 +173,12 @@ async function suite(name: string, events: CachedEvents, partitions: readonly st
     });
     // Evidence that the observed daemon really observed: memory samples kept, metrics scraped.
     const attempts = await runners.observed.ctx.store.listAttempts({ analyzer: ANALYZER, limit: 100_000 });
-    let samplesKept = 0;
     for (const a of attempts) samplesKept += (await runners.observed.ctx.store.observe.samples.forAttempt(a.attempt_id)).length;
-    return { name, partitions: partitions.length, wall, cpu, samplesKept, scrapes: runners.observed.state.scrapes };
   } finally {
-    await stopRunner(runners.observed);
+    scrapes = await stopRunner(runners.observed);
     await stopRunner(runners.bare);
   }
+  return { name, partitions: partitions.length, wall, cpu, samplesKept, scrapes };
 }
 
 /**
@@ -184,7 +201,10 @@ async function main(): Promise<void> {
   console.log(`observe benchmark: ${ANALYZER} through an in-process daemon with 1 worker; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start, Node ${process.version}; /metrics scraped every ${SCRAPE_MS} ms in the observed mode`);
   const big = await cachedEvents({ start: '2023-10-12T00', hours: 1, rowsPerHour: BIG_EVENTS, seed: SEED });
   const tiny = await cachedEvents({ start: '2023-10-12T00', hours: TINY_HOURS, rowsPerHour: TINY_EVENTS, seed: SEED });
-  const results = [await suite(`${BIG_EVENTS}_events`, big, big.partitions, ROUNDS), await suite(`${TINY_EVENTS}_events_x${TINY_HOURS}`, tiny, tiny.partitions, ROUNDS)];
+  const only = process.env.BENCH_SUITES?.split(',');
+  const results: SuiteResult[] = [];
+  if (!only || only.includes('big')) results.push(await suite(`${BIG_EVENTS}_events`, big, big.partitions, ROUNDS));
+  if (!only || only.includes('tiny')) results.push(await suite(`${TINY_EVENTS}_events_x${TINY_HOURS}`, tiny, tiny.partitions, ROUNDS));
 
   const t = new Table({ head: ['workload', 'wall, bare', 'wall, observed', 'added daemon CPU / attempt', 'added CPU / run time', 'wall difference (paired, noisy)', 'samples kept', 'scrapes', `target < ${MAX_OVERHEAD * 100}%`], style: plain });
   for (const r of results) {
@@ -204,7 +224,7 @@ async function main(): Promise<void> {
     csv.push({ suite: r.name, run: 'median', mode: 'paired_wall_difference', wall_ms: Math.round(s.wallPaired * 10_000) / 10_000 });
   }
   console.log(`\nresults: medians over interleaved rounds; a round reruns the partitions and waits for their last outcome (the worker's run included)\n${t.toString()}`);
-  console.log('added CPU: this process\'s CPU time (both daemons, the observer, the dashboard and the scraper), observed round minus the bare round next to it; as a share of the bare round\'s wall time it bounds what observing can cost a run');
+  console.log('added CPU: this process\'s CPU time (both daemons, the observer, the dashboard serving /metrics to a scraper in another process), observed round minus the bare round next to it; as a share of the bare round\'s wall time it bounds what observing can cost a run');
   const load = loadavg()[0]!;
   console.log(`load average at end ${load.toFixed(2)} on ${cpus().length} cores${load > cpus().length ? ' — the machine is busy: wall times are noisy, trust the CPU figures' : ''}`);
   console.log(`\nCSV: ${writeCsv('observe', COLUMNS, csv)}`);

@@ -31,7 +31,10 @@ export interface MemoryMonitorOptions {
   readonly samples: MemorySampleStore;
   readonly metrics?: RecountMetrics;
   readonly log: Logger;
-  /** Samples are written to the store in batches this often. */
+  /**
+   * Samples are written to the store in batches this often: one small transaction (one fsync) per batch, not
+   * per sample or per attempt, because every write on the daemon's event loop delays its dispatching.
+   */
   readonly flushMs?: number;
 }
 
@@ -57,7 +60,7 @@ export class MemoryMonitor {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: MemoryMonitorOptions) {
-    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 1_000);
+    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 2_000);
     this.timer.unref();
   }
 
@@ -80,24 +83,23 @@ export class MemoryMonitor {
   }
 
   /**
-   * An attempt ended: check its final peak (a short attempt may end between two samples), keep a last point
-   * for a worker that was killed, and resolve the partition's memory alert if this attempt stayed below the warning share.
+   * An attempt ended: check its final peak (a short attempt may end between two samples) and keep a last point
+   * for a worker that was killed. Returns, for an attempt that stayed below the warning share, why the partition's
+   * memory alert may be resolved (the caller resolves it if it is open).
    */
-  async attemptEnded(e: { attemptId: string; analyzer: string; partition: string; peakRssBytes: number; budgetBytes?: number; killed: boolean }): Promise<void> {
+  async attemptEnded(e: { attemptId: string; analyzer: string; partition: string; peakRssBytes: number; budgetBytes?: number; killed: boolean }): Promise<string | undefined> {
     const w = this.watches.get(e.attemptId) ?? (e.budgetBytes ? { analyzer: e.analyzer, partition: e.partition, budgetBytes: e.budgetBytes, startedAt: Date.now(), peak: 0, lastKept: 0, level: 0 as const } : undefined);
     this.watches.delete(e.attemptId);
-    if (!w) return;
+    if (!w) return undefined;
     w.peak = Math.max(w.peak, e.peakRssBytes);
     if (e.killed && e.peakRssBytes > 0) this.buffer.push({ attemptId: e.attemptId, atMs: Date.now(), rss: e.peakRssBytes, heapUsed: 0, external: 0, budgetBytes: w.budgetBytes });
     await this.check(e.attemptId, w, w.peak);
-    await this.flush();
-    if (w.level === 0 && !e.killed) {
-      await this.opts.alerter.resolve(memoryAlertKey(w.analyzer, w.partition), `attempt ${e.attemptId} peaked at ${pct(w.peak / w.budgetBytes)} of its budget`);
-    }
+    return w.level === 0 && !e.killed ? `attempt ${e.attemptId} peaked at ${pct(w.peak / w.budgetBytes)} of its budget` : undefined;
   }
 
   /** Write buffered samples to the store. */
   flush(): Promise<void> {
+    if (this.buffer.length === 0) return this.flushing;
     const batch = this.buffer;
     this.buffer = [];
     this.flushing = this.flushing.then(async () => {

@@ -5,7 +5,7 @@ import type { WorkerMemorySample } from '../worker/pool.ts';
 import { analyzerLag } from '../scheduler/lag.ts';
 import type { Logger } from './log.ts';
 import { RecountMetrics } from './metrics.ts';
-import { MemoryMonitor } from './memoryMonitor.ts';
+import { MemoryMonitor, memoryAlertKey } from './memoryMonitor.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import { alerterFromConfig } from './alerts/fromConfig.ts';
 
@@ -126,9 +126,13 @@ export class Observer {
       spillBytes: row?.spill_bytes == null ? e.spillBytes : Number(row.spill_bytes),
     });
     if (e.outcome === 'oom') this.metrics.oomKill(e.analyzer, e.oomReason ?? 'rss');
-    await this.monitor.attemptEnded({ attemptId: e.attemptId, analyzer: e.analyzer, partition: e.partition, peakRssBytes: e.peakRssBytes, budgetBytes: e.budgetBytes, killed });
+    const calm = await this.monitor.attemptEnded({ attemptId: e.attemptId, analyzer: e.analyzer, partition: e.partition, peakRssBytes: e.peakRssBytes, budgetBytes: e.budgetBytes, killed });
 
     const where = `${e.analyzer}/${e.partition}`;
+    // One read of what is open for this partition; resolves are only issued for alerts that are (most attempts resolve nothing).
+    const open = new Set((await this.store.observe.alerts.list({ status: 'open', analyzer: e.analyzer, partition: e.partition })).map((a) => a.key));
+    const resolve = (key: string, why: string) => (open.has(key) ? this.alerter.resolve(key, why) : Promise.resolve(undefined));
+    if (calm) await resolve(memoryAlertKey(e.analyzer, e.partition), calm);
     const checks = await this.store.checkResults(e.attemptId);
     const failing = checks.filter((c) => c.passed !== 1);
     for (const c of failing) {
@@ -147,7 +151,7 @@ export class Observer {
     }
     if (checks.length > 0) {
       const stillFailing = new Set(failing.map((c) => `check:${where}/${c.name}`));
-      await this.alerter.resolveWhere(`check:${where}/`, `passed in attempt ${e.attemptId}`, (a) => stillFailing.has(a.key));
+      for (const key of open) if (key.startsWith(`check:${where}/`) && !stillFailing.has(key)) await resolve(key, `passed in attempt ${e.attemptId}`);
     }
     if (e.outcome === 'oom') {
       await this.alerter.raise({
@@ -174,8 +178,8 @@ export class Observer {
       });
     }
     if (e.outcome === 'succeeded' || e.outcome === 'superseded') {
-      await this.alerter.resolve(`failed:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
-      await this.alerter.resolve(`oom:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
+      await resolve(`failed:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
+      await resolve(`oom:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
     }
   }
 
