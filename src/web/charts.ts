@@ -140,7 +140,11 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   const right = 12;
   const top = 10;
   const bottom = 40;
-  if (points.length === 0) return raw('<p class="muted">No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished before the first sample).</p>');
+  if (points.length === 0) {
+    const peak = opts.peakRss ? ` Its peak RSS was <b>${e(`${Math.round(opts.peakRss / 1e6)} MB`)}</b>${opts.budget ? e(` (${Math.round((100 * opts.peakRss) / opts.budget)}% of its budget)`) : ''}.` : '';
+    const recent = opts.endMs !== undefined && Date.now() - opts.endMs < 10_000;
+    return raw(`<p class="muted">${recent ? 'Memory samples are stored every 2 s: reload in a moment for the chart.' : 'No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished between two samples).'}${peak}</p>`);
+  }
   // The axis spans the attempt (samples arrive every 250 ms, so a short attempt has few of them).
   const t0 = Math.min(points[0]!.atMs, opts.startMs ?? Infinity);
   const t1 = Math.max(points.at(-1)!.atMs, opts.endMs ?? 0, t0 + 500);

@@ -18,10 +18,11 @@ const project = await loadProject(projectDir);
 const store = await openStateStore(project.stateUrl, project.dir);
 const engine = new DuckDBEngine();
 
-const memoryTimer = setInterval(() => {
+const sendMemory = () => {
   const m = process.memoryUsage();
   send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, duckdbBytes: currentEngineUsage.memoryBytes, spillBytes: currentEngineUsage.spillBytes });
-}, 250);
+};
+const memoryTimer = setInterval(sendMemory, 250);
 memoryTimer.unref();
 
 let queue = Promise.resolve();
@@ -34,6 +35,8 @@ process.on('message', (msg: ToWorker) => {
     return;
   }
   queue = queue.then(async () => {
+    // A sample as the attempt starts and as it ends, so even an attempt shorter than the interval has its memory chart.
+    sendMemory();
     try {
       const r = await runPartition({ project, store, engine }, getAnalyzer(project, msg.analyzer), msg.partition, {
         attemptId: msg.attemptId,
@@ -41,6 +44,7 @@ process.on('message', (msg: ToWorker) => {
         memoryBytes: msg.duckdbBytes,
         trigger: msg.trigger,
       });
+      sendMemory();
       send({
         type: 'result',
         report: {

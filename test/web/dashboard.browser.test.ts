@@ -89,6 +89,16 @@ describe('dashboard in a browser', () => {
         { timeout: 60_000, interval: 500 },
       )
       .toEqual(['succeeded', 'succeeded']);
+    // The new attempt's memory chart, once its samples are stored (batched every 2 s).
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('details.attempt').first().locator('svg[aria-label="memory over time"]').count();
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(1);
     const versions = await page.locator('h2:has-text("Versions") + table tbody tr').allTextContents();
     expect(versions[0]).toMatch(/v2\s*published/);
     expect(versions[1]).toMatch(/v1\s*retained/);
