@@ -50,7 +50,8 @@ export function formatKey(key: Record<string, string | null>): string {
  * rolls back when it throws): lock the partition; skip when it already holds the version or a newer one was
  * published; create or widen the table; delete the partition's rows; copy the version's rows; reconcile rows
  * and key checksum with the manifest (a mismatch throws LOAD_MISMATCH, so nothing changes); record the load.
- * `expectedChecksum` starts only once the load is known to be needed and runs while the rows are copied.
+ * `expectedChecksum` (the version's files, hashed on DuckDB) starts once the rows are copied and runs while the
+ * warehouse counts and hashes the partition: during the copy the CPU belongs to the copy.
  */
 export async function runLoad(
   tx: LoadTransaction,
@@ -82,14 +83,15 @@ export async function runLoad(
 
   const plan = keyPlan(source.columns, source.keys);
   const abort = new AbortController();
-  const expected = expectedChecksum(plan, abort.signal);
+  let expected: Promise<RowsChecksum> | undefined;
+  const startExpected = () => (expected ??= expectedChecksum(plan, abort.signal));
   try {
-    const r = await copyAndReconcile(tx, dialect, req, plan, expected);
-    return done('loaded', previous?.version ?? null, r.rows, r.checksum, { tableCreated: r.tableCreated, columnsAdded: r.columnsAdded });
+    const r = await copyAndReconcile(tx, dialect, req, plan, startExpected);
+    return done('loaded', previous?.version ?? null, r.rows, r.checksum, { tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, steps: r.steps });
   } catch (err) {
     // The expected checksum runs alongside on DuckDB: stop it and let it settle before the caller closes DuckDB.
     abort.abort();
-    await expected.catch(() => undefined);
+    await expected?.catch(() => undefined);
     throw err;
   }
 }
@@ -100,10 +102,17 @@ async function copyAndReconcile(
   dialect: WarehouseDialect,
   req: LoadRequest,
   plan: readonly KeyPlanEntry[],
-  expected: Promise<RowsChecksum>,
-): Promise<RowsChecksum & { tableCreated: boolean; columnsAdded: string[] }> {
+  startExpected: () => Promise<RowsChecksum>,
+): Promise<RowsChecksum & { tableCreated: boolean; columnsAdded: string[]; steps: Record<string, number> }> {
   const { table, source } = req;
   const pid = source.partition.id;
+  const steps: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    steps[name] = Math.round(now - t);
+    t = now;
+  };
   assertNoPartitionClash(table.name, table.grain, source.columns);
   const columns = source.columns.map((c) => ({ name: c.name, type: dialect.columnType(table.name, c.name, c.type) }));
   const partCols = partitionColumns(table.grain).map((c) => ({ name: c.name, type: dialect.partitionType(c) }));
@@ -124,11 +133,16 @@ async function copyAndReconcile(
     if (schema.create) await tx.createTable(table.name, columns, partCols);
     if (schema.add.length) await tx.addColumns(table.name, schema.add);
   }
-
+  lap('schema');
   await tx.deletePartition(table.name, source.partition);
+  lap('delete');
   const inserted = await tx.insertRows(table.name, source);
+  lap('copy');
+  const expected = startExpected();
   const actual = await tx.stats(table.name, source.partition, plan);
   const want = await expected;
+  await source.verified;
+  lap('reconcile');
   if (want.rows !== source.rows) {
     throw new RecountError('LOAD_MISMATCH', `${source.analyzer} ${pid} v${source.version}: its files hold ${want.rows} rows but its manifest records ${source.rows}`, {
       subject: source.dir,
@@ -150,6 +164,7 @@ async function copyAndReconcile(
     { table: table.name, partition: pid, analyzer: source.analyzer, version: source.version, rows: actual.rows, checksum: actual.checksum, loadedAt: new Date().toISOString() },
     { table: table.name, analyzer: source.analyzer, grain: table.grain, keys: [...source.keys], columns: source.columns.map((c) => ({ name: c.name, type: c.type })) },
   );
+  lap('record');
   faultPoint('before-load-commit');
-  return { ...actual, tableCreated: schema.create, columnsAdded: schema.add.map((c) => c.name) };
+  return { ...actual, tableCreated: schema.create, columnsAdded: schema.add.map((c) => c.name), steps };
 }

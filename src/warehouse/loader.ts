@@ -29,6 +29,8 @@ export interface LoadOutcome {
   readonly tableCreated?: boolean;
   readonly columnsAdded?: readonly string[];
   readonly ms: number;
+  /** Milliseconds per step inside the warehouse transaction (schema, delete, copy, reconcile, record). */
+  readonly steps?: Readonly<Record<string, number>>;
   readonly error?: RecountError;
 }
 
@@ -81,7 +83,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
       isCurrent: async () => Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
     });
     await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, r.status === 'superseded' ? { status: 'superseded' } : { status: 'loaded', rows: r.rows, checksum: r.checksum });
-    return { ...base, status: r.status, rows: r.rows, checksum: r.checksum, previousVersion: r.previousVersion, tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, ms: performance.now() - t0 };
+    return { ...base, status: r.status, rows: r.rows, checksum: r.checksum, previousVersion: r.previousVersion, tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, steps: r.steps, ms: performance.now() - t0 };
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
     const status = loadStatusFor(error);

@@ -32,8 +32,9 @@ async function describeFiles(files: readonly string[]): Promise<Column[]> {
 }
 
 /**
- * A published version as a load reads it: its manifest, and its files checked against the manifest (present,
- * same size, same sha256), so a load copies exactly what was published or refuses with VERSION_FILES_MISSING.
+ * A published version as a load reads it: its manifest, and its files checked against the manifest (present and
+ * of the same size now; the same sha256 before the load commits), so a load copies exactly what was published
+ * or refuses with VERSION_FILES_MISSING.
  */
 export async function readVersionSource(analyzer: string, grain: Grain, v: VersionRow): Promise<VersionSource> {
   const seq = Number(v.seq);
@@ -44,10 +45,13 @@ export async function readVersionSource(analyzer: string, grain: Grain, v: Versi
     if (!existsSync(f.abs)) throw missing(analyzer, v.partition_id, seq, `file ${f.path} listed in its manifest is gone`, f.abs);
     if (statSync(f.abs).size !== f.bytes) throw missing(analyzer, v.partition_id, seq, `file ${f.path} has ${statSync(f.abs).size} bytes, its manifest records ${f.bytes}`, f.abs);
   }
-  const hashes = await Promise.all(files.map((f) => sha256File(f.abs)));
-  files.forEach((f, i) => {
-    if (hashes[i] !== f.sha256) throw missing(analyzer, v.partition_id, seq, `file ${f.path} changed since it was published (sha256 differs from the manifest)`, f.abs);
-  });
+  // The sha256 comparison runs while the rows are copied; the load awaits it before it commits.
+  const verified = Promise.all(
+    files.map(async (f) => {
+      if ((await sha256File(f.abs)) !== f.sha256) throw missing(analyzer, v.partition_id, seq, `file ${f.path} changed since it was published (sha256 differs from the manifest)`, f.abs);
+    }),
+  ).then(() => undefined);
+  verified.catch(() => undefined);
   const abs = files.map((f) => f.abs);
   return {
     analyzer,
@@ -58,5 +62,6 @@ export async function readVersionSource(analyzer: string, grain: Grain, v: Versi
     rows: manifest.rows,
     columns: abs.length ? await describeFiles(abs) : manifest.schema,
     keys: manifest.keys,
+    verified,
   };
 }

@@ -22,6 +22,8 @@ export interface VersionSource {
   readonly rows: number;
   readonly columns: readonly Column[];
   readonly keys: readonly string[];
+  /** Settles when the files are checked against the manifest's sha256 (rejecting when one differs); a load awaits it before it commits. */
+  readonly verified?: Promise<void>;
 }
 
 /** Load one version of one partition into its table. */
@@ -51,6 +53,8 @@ export interface LoadResult {
   readonly tableCreated: boolean;
   readonly columnsAdded: readonly string[];
   readonly ms: number;
+  /** Milliseconds per step of a load that copied rows: schema, delete, copy, reconcile, record. */
+  readonly steps?: Readonly<Record<string, number>>;
 }
 
 /** A row of `recount_loads`: which version of a partition a table holds, recorded in the load's own transaction. */
