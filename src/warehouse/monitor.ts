@@ -116,8 +116,12 @@ async function sweepTable(
   const owed = new Map((await store.loads.pending({ analyzer: analyzer.name, includeFailed: true })).map((l) => [l.partition_id, l]));
   const why = (p: string) => {
     const l = owed.get(p);
-    return l ? `; the load is ${l.status}${l.error_code ? ` [${l.error_code}] ${l.error_message}` : ' (started, never finished)'}` : '';
+    return l?.status === 'pending' ? `; its load is pending${l.error_code ? `: [${l.error_code}] ${l.error_message}` : ' (started, never finished)'}` : '';
   };
+  // A load that needs a fix first is a finding of its own, with the error that stopped it.
+  for (const l of owed.values()) {
+    if (l.status === 'failed') add(l.partition_id, 'load_failed', `loading v${l.version_seq} failed: [${l.error_code}] ${l.error_message}`);
+  }
 
   if (!record || !(await wh.columns(table))) {
     if (record) add('*', 'table_missing', `table ${table} is recorded in recount_tables but does not exist (dropped by hand?); reload with recount load ${analyzer.name} --force`);

@@ -6,10 +6,14 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { fileList } from '../engine/sql.ts';
 import { checksumOf, type KeyPlanEntry, type RowsChecksum } from './checksum.ts';
 
-/** DuckDB settings for reading a version's Parquet during a load: no extension downloads (UTC is set per connection). */
+/**
+ * DuckDB settings for reading a version's Parquet during a load: it only streams (CSV out, key hashes), so a small
+ * memory limit keeps a load inside the memory budget of the worker that ran the attempt; no extension downloads
+ * (UTC is set per connection).
+ */
 export const READER_SETTINGS: Record<string, string> = {
   threads: '2',
-  memory_limit: '1GB',
+  memory_limit: '256MB',
   preserve_insertion_order: 'false',
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',

@@ -139,6 +139,10 @@ describe('bad warehouse input (PostgreSQL)', () => {
       expect(r.json.loads[0].error.hint).toContain(`recount run ${A} --partition ${P0}`);
       expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({ status: 'failed', error_code: 'VERSION_FILES_MISSING' });
       await intact();
+      // The monitor raises a load that needs a fix.
+      const m = tp.cli(['--json', 'monitor']);
+      expect(m.code).toBe(1);
+      expect(m.json.findings).toContainEqual(expect.objectContaining({ table: A, partition: P0, problem: 'load_failed', detail: expect.stringContaining('VERSION_FILES_MISSING') }));
     } finally {
       await ctx.close();
     }

@@ -66,7 +66,7 @@ async function createInstance(path: string, lockTimeoutMs: number): Promise<Duck
   let wait = 25;
   for (;;) {
     try {
-      return await DuckDBInstance.create(path, { threads: '2', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+      return await DuckDBInstance.create(path, { threads: '2', memory_limit: '512MB', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     } catch (err) {
       const message = (err as Error).message;
       const locked = /lock/i.test(message);
