@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -25,10 +25,40 @@ export interface ScratchDuckDB {
   close(): void;
 }
 
+/** A private temporary folder of this process for one load: `recount-<kind>-<pid>-<random>`. */
+export function loadTempDir(kind: 'load' | 'copy'): string {
+  const dir = join(tmpdir(), `recount-${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// A load killed mid-way (the crash tests do it on purpose) leaves its temporary folders: remove those of dead processes.
+function sweepTempDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^recount-(?:load|copy)-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
 /** Open an in-memory DuckDB with its own spill folder; close() removes it. */
 export async function openScratchDuckDB(): Promise<ScratchDuckDB> {
-  const spill = join(tmpdir(), `recount-load-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(spill, { recursive: true });
+  sweepTempDirs();
+  const spill = loadTempDir('load');
   const instance = await DuckDBInstance.create(':memory:', { ...READER_SETTINGS, temp_directory: spill });
   const conns: DuckDBConnection[] = [];
   return {

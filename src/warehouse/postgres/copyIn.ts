@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, createReadStream, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +9,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { lit } from '../../engine/sql.ts';
 import { faultPoint } from '../../fault.ts';
+import { loadTempDir } from '../scratchDuckdb.ts';
 
 const BATCH_BYTES = 1 << 20;
 
@@ -55,7 +55,7 @@ function makeFifo(path: string): boolean {
  * Rows travel as batches of bytes in one COPY: never one INSERT per row.
  */
 export async function copyQueryIn(client: pg.Client, copySql: string, duck: DuckDBConnection, selectSql: string): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'recount-copy-'));
+  const dir = loadTempDir('copy');
   const path = join(dir, 'rows.csv');
   const duckCopy = (target: string) => `COPY (${selectSql}) TO ${lit(target)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`;
   try {
