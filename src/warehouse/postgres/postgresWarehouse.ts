@@ -4,7 +4,7 @@ import { ident } from '../../engine/sql.ts';
 import { keyPlan, pgRowHashSql, type KeyPlanEntry, type RowsChecksum } from '../checksum.ts';
 import { runLoad, type LoadTransaction, type WarehouseDialect } from '../loadProtocol.ts';
 import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues } from '../partitionColumns.ts';
-import { openScratchDuckDB, readVersion, versionChecksum } from '../scratchDuckdb.ts';
+import { openScratchDuckDB, readVersion, versionChecksum, type ScratchDuckDB } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, postgresType, quoteTable } from '../typeMap.ts';
 import type { KeyCount, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
@@ -126,24 +126,26 @@ class PostgresWarehouse implements Warehouse {
     return this.serial(
       doing,
       async () => {
-        const scratch = await openScratchDuckDB();
+        // DuckDB reads the version only when rows are copied: an unchanged or superseded load never opens it.
+        let opened: Promise<ScratchDuckDB> | undefined;
+        const scratch = () => (opened ??= openScratchDuckDB());
         await this.q('BEGIN');
         try {
-          const result = await runLoad(this.transaction(scratch), postgresDialect, req, async (plan, signal) => versionChecksum(await scratch.connect(), source.files, plan, signal));
+          const result = await runLoad(this.transaction(scratch), postgresDialect, req, async (plan, signal) => versionChecksum(await (await scratch()).connect(), source.files, plan, signal));
           await this.q('COMMIT');
           return result;
         } catch (err) {
           if (!this.broken) await this.q('ROLLBACK').catch(() => undefined);
           throw err;
         } finally {
-          scratch.close();
+          await opened?.then((d) => d.close(), () => undefined);
         }
       },
       `${table.name} ${source.partition.id}`,
     );
   }
 
-  private transaction(scratch: Awaited<ReturnType<typeof openScratchDuckDB>>): LoadTransaction {
+  private transaction(scratch: () => Promise<ScratchDuckDB>): LoadTransaction {
     return {
       lockPartition: async (table, partition) => {
         await this.q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey('load', table, partition)]);
@@ -171,7 +173,7 @@ class PostgresWarehouse implements Warehouse {
       deletePartition: async (table, p) => {
         await this.q(`DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(p)}`);
       },
-      insertRows: async (table, source) => (source.files.length ? copyQueryIn(this.client, copySql(table, source), await scratch.connect(), copySelect(source)) : 0),
+      insertRows: async (table, source) => (source.files.length ? copyQueryIn(this.client, copySql(table, source), await (await scratch()).connect(), copySelect(source)) : 0),
       stats: (table, p, plan) => this.stats(table, p, plan),
       duplicateKeys: (table, p, keys, limit) => this.duplicates(table, p, keys, limit),
       record: async (load, t) => {
