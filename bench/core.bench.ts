@@ -26,7 +26,7 @@ const PARTITION = '2023-10-12T00';
 const SEED = 42;
 const BIG_EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000_000);
 const TINY_EVENTS = Number(process.env.BENCH_TINY_EVENTS ?? 1_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const TINY_ROUNDS = Number(process.env.BENCH_TINY_ROUNDS ?? 30);
 /** Targets from issue 2. */
 const MAX_RATIO = 1.25;
