@@ -65,6 +65,9 @@ export interface AttemptResult {
   readonly error?: RecountError;
 }
 
+/** Analyzer definitions already recorded per store in this process: a backfill or a worker records each once, not per attempt (one fsync less). */
+const recordedAnalyzers = new WeakMap<StateStore, Map<string, string>>();
+
 /** A new attempt id: sortable by time, unique across processes and machines. */
 export function newAttemptId(): string {
   return `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
@@ -117,7 +120,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
   let baseSeq: number;
   try {
-    await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
+    const recorded = `${analyzer.file}\0${analyzer.sqlHash}\0${analyzer.grain}`;
+    if (recordedAnalyzers.get(store)?.get(analyzer.name) !== recorded) {
+      await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
+      if (!recordedAnalyzers.has(store)) recordedAnalyzers.set(store, new Map());
+      recordedAnalyzers.get(store)!.set(analyzer.name, recorded);
+    }
     ({ baseSeq } = await store.beginAttempt({
       runId: attemptId,
       attemptId,

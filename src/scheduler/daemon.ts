@@ -101,7 +101,8 @@ export class Daemon {
     this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
     await this.scan();
     if (this.opts.watch !== false) this.startWatching();
-    this.timers.push(setInterval(() => void this.scan().then(() => this.tick()), this.opts.scanIntervalMs));
+    // The rescan also recovers: an orphan worker of a daemon that crashed may die after this daemon started.
+    this.timers.push(setInterval(() => void recover(this.store, this.layout).catch((err) => this.opts.log.warn({ err }, 'recovery failed')).then(() => this.scan()).then(() => this.tick()), this.opts.scanIntervalMs));
     this.timers.push(setInterval(() => void this.tick(), 250));
     for (const a of this.project.analyzers.values()) if (a.schedule) this.schedule(a);
     void this.tick();
@@ -252,7 +253,7 @@ export class Daemon {
     const policy = a.retries ?? DEFAULT_RETRY;
     if (this.stopping && outcome.kind !== 'report') {
       // Killed by the drain, not by its own fault: back to the queue, to run after the restart.
-      await this.markDead(attemptId, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
+      await this.markDead({ item, attemptId, plan }, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
       await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt' });
       log.warn('attempt abandoned by shutdown; requeued');
       return;
@@ -285,12 +286,12 @@ export class Daemon {
           : `worker ran out of V8 heap (limit ${plan.heapMb} MB); a heap snapshot is in ${this.project.config.serve.postmortemDir}`;
       kind = 'oom';
       degrade = true;
-      await this.markDead(attemptId, 'oom', code, message);
+      await this.markDead({ item, attemptId, plan }, 'oom', code, message);
     } else {
       code = 'CRASHED';
       message = `worker process died (${outcome.signal ?? `exit ${outcome.code}`}) during the attempt`;
       kind = 'crashed';
-      await this.markDead(attemptId, 'crashed', code, message);
+      await this.markDead({ item, attemptId, plan }, 'crashed', code, message);
     }
     const retry = isRetryable(code) && attempts < policy.max && !this.stopping;
     this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: outcome.kind === 'oom' ? outcome.reason : kind === 'oom' ? 'duckdb' : undefined });
@@ -311,8 +312,27 @@ export class Daemon {
   }
 
   /** Record an attempt whose worker died (the worker could not) and clean up its staging. */
-  private async markDead(attemptId: string, status: 'oom' | 'crashed', code: string, message: string): Promise<void> {
-    const a = await this.store.getAttempt(attemptId);
+  private async markDead(run: { item: QueueRow; attemptId: string; plan: ReturnType<typeof planMemory> }, status: 'oom' | 'crashed', code: string, message: string): Promise<void> {
+    const { attemptId } = run;
+    let a = await this.store.getAttempt(attemptId);
+    if (!a) {
+      // Killed before the worker recorded the attempt (e.g. the watchdog at start-up): record it here, so
+      // every attempt the daemon made has its row and its error.
+      await this.store.beginAttempt({
+        runId: attemptId,
+        attemptId,
+        analyzer: run.item.analyzer,
+        partitionId: run.item.partition_id,
+        trigger: run.item.reason,
+        pid: process.pid,
+        host: HOST,
+        procToken: this.owner.token,
+        threads: run.plan.threads,
+        memoryBytes: run.plan.duckdbBytes,
+        stagingDir: this.layout.stagingDir(attemptId),
+      });
+      a = await this.store.getAttempt(attemptId);
+    }
     if (a?.status === 'running') {
       await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
     }
@@ -334,9 +354,9 @@ export class Daemon {
     if (timedOut) {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5000))]);
       await this.store.queue.release(this.owner);
-      await recover(this.store, this.layout);
     }
     await this.scanning;
+    await recover(this.store, this.layout);
     this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
   }
 }
