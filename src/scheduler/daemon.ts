@@ -94,6 +94,15 @@ export class Daemon {
     return this.running.size;
   }
 
+  /**
+   * Nothing queued or running: checked against the queue in the state store (an item stays 'running' there
+   * from its claim until its outcome is recorded), so a claim in flight never looks idle.
+   */
+  async isIdle(): Promise<boolean> {
+    if (this.running.size > 0 || this.ticking) return false;
+    return (await this.store.queue.list(['queued', 'running'])).length === 0 && this.running.size === 0 && !this.ticking;
+  }
+
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
   async start(): Promise<void> {
     const rec = await recover(this.store, this.layout);

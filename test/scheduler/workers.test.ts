@@ -59,7 +59,7 @@ describe('recount serve worker processes', () => {
     serve = startServe(p, ['--until-idle']);
     expect((await serve.exited()).code).toBe(0);
     const attempts = await store!.listAttempts({ analyzer: 'wide' });
-    expect(attempts.map((a) => a.status)).toEqual(['oom', 'oom', 'oom']);
+    expect(attempts.map((a) => a.status), JSON.stringify(serve.logs().map((l) => l.msg + ' ' + (l.code ?? '') + (l.error ?? '')))).toEqual(['oom', 'oom', 'oom']);
     expect(attempts.every((a) => a.error_code === 'OUT_OF_MEMORY')).toBe(true);
     expect(attempts[0]!.error_message).toMatch(/RSS \d+ MB passed the memory budget of 100 MB/);
     const started = serve.logs().filter((l) => l.msg === 'attempt started');

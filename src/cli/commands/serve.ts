@@ -77,7 +77,7 @@ export function registerServe(program: Command): void {
         observer.start(daemon);
         if (opts.untilIdle) {
           const check = setInterval(async () => {
-            if (daemon.runningCount === 0 && (await store.queue.backlog()) === 0) {
+            if (await daemon.isIdle()) {
               clearInterval(check);
               await stop('idle');
               done();
