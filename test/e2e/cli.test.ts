@@ -100,7 +100,10 @@ describe('run, status and rollback', () => {
     expect(JSON.parse(readFileSync(join(published('00'), '_manifest.json'), 'utf8')).version).toBe(1);
 
     const back = ok(cli('rollback', H, '--partition', '2023-10-12T00', '--version', '2', '--json'));
-    expect(back.json).toEqual({ ok: true, analyzer: H, partition: '2023-10-12T00', from: 1, to: 2 });
+    expect(back.json).toMatchObject({ ok: true, analyzer: H, partition: '2023-10-12T00', from: 1, to: 2 });
+    // The warehouse follows the rollback (I5): the table holds the version now published, and monitor agrees.
+    expect(back.json.load).toMatchObject({ status: 'loaded', table: H });
+    expect(cli('monitor', H, '--json').code).toBe(0);
     expect(readlinkSync(published('00'))).toMatch(/v000002$/);
     expect((await readPublished(published('00'), ['ad_id', 'user_segment'])).length).toBeGreaterThan(0);
     expect(ok(cli('status', H, '--partition', '2023-10-12T00', '--json')).json.publishedVersion).toBe(2);

@@ -4,6 +4,7 @@ import { parsePartition } from '../../catalog/partition.ts';
 import { rollbackPartition } from '../../commit/rollback.ts';
 import { action, positiveInt } from '../command.ts';
 import { withSession } from '../session.ts';
+import { loadAfterPublish, loadWarning } from '../../warehouse/loader.ts';
 
 /** `recount rollback <analyzer> --partition ID [--version V]`: publish a kept older version again. */
 export function registerRollback(program: Command): void {
@@ -19,9 +20,13 @@ export function registerRollback(program: Command): void {
           const analyzer = getAnalyzer(s.project, name);
           const p = parsePartition(opts.partition, analyzer.grain);
           const r = await rollbackPartition(s.store, s.layout, analyzer.name, p.id, opts.version);
-          out.result({ ok: true, analyzer: analyzer.name, partition: p.id, from: r.from, to: r.to }, () =>
-            out.info(r.from === r.to ? `${analyzer.name} ${p.id}: v${r.to} is already published` : `${analyzer.name} ${p.id}: published v${r.to} (was v${r.from})`),
-          );
+          // The warehouse mirrors the published version (I5): load the version rolled back to.
+          const load = await loadAfterPublish(s, analyzer, p.id);
+          if (load?.error) out.warn(loadWarning(load));
+          out.result({ ok: true, analyzer: analyzer.name, partition: p.id, from: r.from, to: r.to, load: load ? { status: load.status, table: load.table, error: load.error?.toJSON() } : undefined }, () => {
+            out.info(r.from === r.to ? `${analyzer.name} ${p.id}: v${r.to} is already published` : `${analyzer.name} ${p.id}: published v${r.to} (was v${r.from})`);
+            if (load && !load.error) out.info(`  ${load.table} holds v${r.to} (${load.status})`);
+          });
         }),
       ),
     );
