@@ -6,6 +6,10 @@ import { lit } from '../sql.ts';
 class DuckDBSession implements EngineSession {
   /** A second connection, so memory and spill can be read while the main one runs a query. */
   private monitor: Promise<DuckDBConnection> | undefined;
+  /** Monitor queries run one at a time; close() must not pull their connection or instance from under them. */
+  private monitorTail: Promise<unknown> = Promise.resolve();
+  private monitorBusy = 0;
+  private monitorConn: DuckDBConnection | undefined;
   private closed = false;
 
   constructor(
@@ -28,12 +32,19 @@ class DuckDBSession implements EngineSession {
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
-  private async monitorValue(sql: string): Promise<number> {
-    if (this.closed) return 0;
-    this.monitor ??= this.instance.connect();
-    const conn = await this.monitor;
-    const [row] = (await conn.runAndReadAll(sql)).getRowObjectsJson();
-    return Number(row?.b ?? 0);
+  private monitorValue(sql: string): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    this.monitorBusy++;
+    const run = this.monitorTail.then(async () => {
+      if (this.closed) return 0;
+      this.monitor ??= this.instance.connect();
+      const conn = (this.monitorConn = await this.monitor);
+      if (this.closed) return 0;
+      const [row] = (await conn.runAndReadAll(sql)).getRowObjectsJson();
+      return Number(row?.b ?? 0);
+    });
+    this.monitorTail = run.catch(() => undefined).finally(() => this.monitorBusy--);
+    return run;
   }
 
   memoryBytes(): Promise<number> {
@@ -47,9 +58,15 @@ class DuckDBSession implements EngineSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.monitor?.then((m) => m.closeSync()).catch(() => undefined);
     this.conn.closeSync();
-    this.instance.closeSync();
+    // A monitor query may be running on a libuv thread: disconnecting its connection or closing the instance
+    // under it crashed workers (SIGSEGV, "corrupted double-linked list") or hung them. Close once it settles.
+    const rest = () => {
+      this.monitorConn?.closeSync();
+      this.instance.closeSync();
+    };
+    if (this.monitorBusy === 0) rest();
+    else void this.monitorTail.then(rest).catch(() => undefined);
   }
 }
 
