@@ -20,3 +20,28 @@ export function mb(bytes: number): number {
 export function verdict(ok: boolean): string {
   return ok ? 'PASS' : 'MISS';
 }
+
+/** The p-th percentile (0..100) by linear interpolation between closest ranks; NaN for an empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = ((s.length - 1) * Math.min(100, Math.max(0, p))) / 100;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+
+/** Least-squares line through (x, y) points: slope, intercept and the slope's standard error (NaN with < 3 points). */
+export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; slopeStdErr: number } {
+  const n = points.length;
+  if (n < 2) return { slope: Number.NaN, intercept: Number.NaN, slopeStdErr: Number.NaN };
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  const sxy = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const slope = sxx === 0 ? Number.NaN : sxy / sxx;
+  const intercept = my - slope * mx;
+  const sse = points.reduce((s, p) => s + (p.y - (intercept + slope * p.x)) ** 2, 0);
+  const slopeStdErr = n > 2 && sxx > 0 ? Math.sqrt(sse / (n - 2) / sxx) : Number.NaN;
+  return { slope, intercept, slopeStdErr };
+}
