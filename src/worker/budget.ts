@@ -29,6 +29,15 @@ export function planMemory(budgetBytes: number, threads: number, degrade = 0): M
 }
 
 /**
+ * jemalloc settings for DuckDB in worker processes (DuckDB's bundled jemalloc reads DUCKDB_JE_MALLOC_CONF). With
+ * jemalloc's default of several arenas, pages one DuckDB thread frees while spilling sat dirty in its arena while
+ * another thread's arena grew: RSS peaked at 1.5-2.2x DuckDB's memory_limit over the process's idle RSS and the
+ * watchdog killed 19 of 100 attempts (bench/serve.bench.ts, section a). One arena reuses them; dirty pages go back
+ * after 100 ms. Peak fell ~100 MB at about the same speed (an immediate purge, dirty_decay_ms:0, cost 60-80% time).
+ */
+export const WORKER_JEMALLOC_CONF = 'narenas:1,dirty_decay_ms:100,muzzy_decay_ms:0';
+
+/**
  * RSS a worker may reach, per MB of V8 heap limit, while V8 writes its out-of-memory heap snapshot: the
  * watchdog tolerates it once the heap is nearly full, so the postmortem is not cut short.
  */

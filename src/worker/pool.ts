@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { packagePath } from '../paths.ts';
-import { SNAPSHOT_HEADROOM, type MemoryPlan } from './budget.ts';
+import { SNAPSHOT_HEADROOM, WORKER_JEMALLOC_CONF, type MemoryPlan } from './budget.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 import { readRss } from './rss.ts';
 
@@ -96,7 +96,8 @@ export class WorkerPool {
     const child = fork(WORKER_ENTRY, [this.opts.projectDir], {
       execArgv: [`--max-old-space-size=${heapMb}`, '--heapsnapshot-near-heap-limit=1', `--diagnostic-dir=${this.opts.postmortemDir}`],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      env: { ...process.env, ...this.opts.env },
+      // An operator's own DUCKDB_JE_MALLOC_CONF wins over recount's default.
+      env: { DUCKDB_JE_MALLOC_CONF: WORKER_JEMALLOC_CONF, ...process.env, ...this.opts.env },
     });
     let markReady!: () => void;
     const w: Worker = { child, heapMb, attempts: 0, busy: false, heapUsed: 0, stderrTail: '', exited: false, ready: new Promise((r) => (markReady = r)) };
