@@ -16,6 +16,8 @@ import { parseSize } from '../src/config/size.ts';
 import { parsePartition, partitionPath } from '../src/catalog/partition.ts';
 import { SUCCESS_MARKER } from '../src/catalog/dataset.ts';
 import { resolveInputs } from '../src/run/fingerprint.ts';
+import { recover } from '../src/commit/recovery.ts';
+import { OutputLayout } from '../src/commit/paths.ts';
 import { newAttemptId } from '../src/run/runPartition.ts';
 import { openStateStore } from '../src/state/open.ts';
 import type { StateStore } from '../src/state/store.ts';
@@ -115,6 +117,12 @@ async function pressure(figures: Figure[]): Promise<void> {
       const wallMs = performance.now() - t0;
       const row = await store.getAttempt(attemptId);
       const pid = row?.pid ?? 0;
+      if (o.kind !== 'report') {
+        // What the daemon does for a worker killed mid-attempt (markDead): record it, recover, and drop its spill.
+        if (row?.status === 'running') await store.finishAttempt(attemptId, { status: o.kind === 'oom' ? 'oom' : 'crashed', error: { code: o.kind === 'oom' ? 'OUT_OF_MEMORY' : 'CRASHED', message: 'worker killed during the bench' } });
+        await recover(store, new OutputLayout(project.outputRoot));
+        rmSync(join(project.spillDir, attemptId), { recursive: true, force: true });
+      }
       const mem = pid ? procMemory(pid) : undefined;
       const kernel = mem !== undefined && mem.peak > 0 && o.kind === 'report';
       const s: PressureSample = {
