@@ -45,3 +45,15 @@ export function linearFit(points: readonly { x: number; y: number }[]): { slope:
   const slopeStdErr = n > 2 && sxx > 0 ? Math.sqrt(sse / (n - 2) / sxx) : Number.NaN;
   return { slope, intercept, slopeStdErr };
 }
+
+/** Theil–Sen slope: the median of the slopes between every pair of points; one outlier (a GC, a stray sample) cannot tilt it. */
+export function theilSenSlope(points: readonly { x: number; y: number }[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]!.x - points[i]!.x;
+      if (dx !== 0) slopes.push((points[j]!.y - points[i]!.y) / dx);
+    }
+  }
+  return median(slopes);
+}
