@@ -102,6 +102,14 @@ export const configSchema = z
         /** A worker whose idle RSS grows past this is replaced. */
         workerMaxIdleRss: size.default('512MB'),
         postmortemDir: z.string().default('.recount/postmortem'),
+        /** Warehouse loads owed (a failed or killed load, or a worker killed between publish and load) are retried with this backoff, until they load. */
+        loadRetries: z
+          .object({
+            backoffMs: z.number().int().min(0).default(5_000),
+            maxBackoffMs: z.number().int().min(0).default(600_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

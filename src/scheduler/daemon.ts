@@ -63,6 +63,10 @@ export class Daemon {
   readonly pool: WorkerPool;
   private readonly layout: OutputLayout;
   private readonly running = new Map<number, Promise<void>>();
+  /** `analyzer/partition` of the runs in `running`: a load owed there waits, the run's own load follows its publish. */
+  private readonly runningKeys = new Set<string>();
+  /** Warehouse loads running in workers, by `analyzer/partition`. */
+  private readonly loadJobs = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crons: Cron[] = [];
   private watcher: FSWatcher | undefined;
@@ -99,8 +103,8 @@ export class Daemon {
    * from its claim until its outcome is recorded), so a claim in flight never looks idle.
    */
   async isIdle(): Promise<boolean> {
-    if (this.running.size > 0 || this.ticking) return false;
-    return (await this.store.queue.list(['queued', 'running'])).length === 0 && this.running.size === 0 && !this.ticking;
+    if (this.running.size > 0 || this.loadJobs.size > 0 || this.ticking) return false;
+    return (await this.store.queue.list(['queued', 'running'])).length === 0 && this.running.size === 0 && this.loadJobs.size === 0 && !this.ticking;
   }
 
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
@@ -111,10 +115,60 @@ export class Daemon {
     await this.scan();
     if (this.opts.watch !== false) this.startWatching();
     // The rescan also recovers: an orphan worker of a daemon that crashed may die after this daemon started.
-    this.timers.push(setInterval(() => void recover(this.store, this.layout).catch((err) => this.opts.log.warn({ err }, 'recovery failed')).then(() => this.scan()).then(() => this.tick()), this.opts.scanIntervalMs));
+    this.timers.push(
+      setInterval(
+        () =>
+          void recover(this.store, this.layout)
+            .catch((err) => this.opts.log.warn({ err }, 'recovery failed'))
+            .then(() => this.scan())
+            .then(() => this.tick())
+            .then(() => this.retryLoads()),
+        this.opts.scanIntervalMs,
+      ),
+    );
     this.timers.push(setInterval(() => void this.tick(), 250));
     for (const a of this.project.analyzers.values()) if (a.schedule) this.schedule(a);
-    void this.tick();
+    void this.tick().then(() => this.retryLoads());
+  }
+
+  /**
+   * Load what the warehouse is owed (I5): a load that failed for a passing reason (unreachable, busy, a failed
+   * COPY), one killed mid-way, or none at all when a worker died between publish and load. Each is retried
+   * in a worker with exponential backoff (serve.loadRetries) until it loads; a load that needs a fix first
+   * (incompatible table, mismatch, files gone) stays `failed` for \`recount load --pending\`. Loads share the
+   * worker slots with attempts and never run beside an attempt of the same partition.
+   */
+  async retryLoads(): Promise<void> {
+    if (this.stopping) return;
+    const withLoad = [...this.project.analyzers.values()].filter((a) => a.load).map((a) => a.name);
+    if (withLoad.length === 0) return;
+    const policy = { max: Infinity, ...this.project.config.serve.loadRetries };
+    try {
+      for (const o of await this.store.loads.owed(withLoad)) {
+        const key = `${o.analyzer}/${o.partitionId}`;
+        if (this.stopping || this.running.size + this.loadJobs.size >= this.opts.maxWorkers) return;
+        if (this.loadJobs.has(key) || this.runningKeys.has(key)) continue;
+        // No jitter: loads run one per slot, and a fixed due time keeps a rescan from starting one early.
+        if (Date.parse(o.lastAt) + backoffDelay(policy, o.tries, () => 1) > Date.now()) continue;
+        const job = this.load(o.analyzer, o.partitionId, o.versionSeq, o.tries, o.errorCode).finally(() => {
+          this.loadJobs.delete(key);
+          void this.tick();
+        });
+        this.loadJobs.set(key, job);
+      }
+    } catch (err) {
+      this.opts.log.error({ err }, 'retrying warehouse loads failed');
+    }
+  }
+
+  private async load(analyzer: string, partition: string, version: number, tries: number, lastError: string | undefined): Promise<void> {
+    const a = this.project.analyzers.get(analyzer)!;
+    const log = this.opts.log.child({ analyzer, partition, version });
+    log.info({ table: a.load!.table, try: tries + 1, lastError }, tries === 0 ? 'load owed: loading' : 'load retry started');
+    const outcome = await this.pool.load({ jobId: `load-${newAttemptId()}`, analyzer, partition, version, plan: planMemory(a.memoryBytes, a.threadCount) });
+    if (outcome.kind === 'report' && outcome.report.status !== 'failed') log.info({ rows: outcome.report.rows, durationMs: Math.round(outcome.report.durationMs), status: outcome.report.status }, 'load retried: done');
+    else if (outcome.kind === 'report') log.warn({ code: outcome.report.error?.code, error: outcome.report.error?.message }, 'load retry failed; the table keeps its previous rows');
+    else log.warn({ outcome: outcome.kind }, 'load retry: the worker died; the table keeps its previous rows');
   }
 
   private startWatching(): void {
@@ -210,7 +264,7 @@ export class Daemon {
       do {
         this.tickAgain = false;
         const backlog = await this.store.queue.backlog();
-        const free = this.slots(backlog) - this.running.size;
+        const free = this.slots(backlog) - this.running.size - this.loadJobs.size;
         if (free > 0 && backlog > 0) {
           const items = await this.store.queue.claim(this.owner, {
             limit: free,
@@ -218,8 +272,11 @@ export class Daemon {
             order: (name) => this.project.analyzers.get(name)?.order ?? 'oldest',
           });
           for (const item of items) {
+            const key = `${item.analyzer}/${item.partition_id}`;
+            this.runningKeys.add(key);
             const p = this.execute(item).finally(() => {
               this.running.delete(item.id);
+              this.runningKeys.delete(key);
               void this.tick();
             });
             this.running.set(item.id, p);
@@ -357,7 +414,7 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.crons) c.stop();
     await this.watcher?.close();
-    const all = Promise.all(this.running.values());
+    const all = Promise.all([...this.running.values(), ...this.loadJobs.values()]);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
     await this.pool.shutdown();
     if (timedOut) {

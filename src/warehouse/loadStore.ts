@@ -11,6 +11,18 @@ export interface LoadRecordOutcome {
   readonly error?: { code: string; message: string; hint?: string };
 }
 
+/** A load `recount serve` owes: the published version of a partition, not yet in its table. */
+export interface OwedLoad {
+  readonly analyzer: string;
+  readonly partitionId: string;
+  readonly versionSeq: number;
+  /** Loads of this version tried so far (0: never begun). */
+  readonly tries: number;
+  /** When the last try ended or began, else when the version was published (ISO). */
+  readonly lastAt: string;
+  readonly errorCode?: string;
+}
+
 /**
  * The state store's record of warehouse loads: one row per (analyzer, partition, version), written
  * `pending` before the warehouse transaction starts, so a load killed mid-way is still owed, and finished
@@ -82,6 +94,34 @@ export class LoadStore {
       .where('loads.status', 'in', filter.includeFailed ? ['pending', 'failed'] : ['pending']);
     if (filter.analyzer) q = q.where('loads.analyzer', '=', filter.analyzer);
     return q.orderBy('loads.analyzer').orderBy('loads.partition_id').execute();
+  }
+
+  /**
+   * Published versions of these analyzers that their table does not hold and nothing stops from loading:
+   * never begun (a worker killed between publish and load) or pending (a transient failure, or a load killed
+   * mid-way). `failed` ones wait for a fix and `recount load --pending`. What `recount serve` retries.
+   */
+  async owed(analyzers: readonly string[]): Promise<OwedLoad[]> {
+    if (analyzers.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('partitions')
+      .innerJoin('versions', (j) => j.onRef('versions.analyzer', '=', 'partitions.analyzer').onRef('versions.partition_id', '=', 'partitions.partition_id').onRef('versions.seq', '=', 'partitions.published_seq'))
+      .leftJoin('loads', (j) => j.onRef('loads.analyzer', '=', 'partitions.analyzer').onRef('loads.partition_id', '=', 'partitions.partition_id').onRef('loads.version_seq', '=', 'partitions.published_seq'))
+      .select(['partitions.analyzer', 'partitions.partition_id', 'partitions.published_seq', 'versions.published_at', 'versions.created_at', 'loads.status', 'loads.tries', 'loads.started_at', 'loads.finished_at', 'loads.error_code'])
+      .where('partitions.analyzer', 'in', analyzers)
+      .where('partitions.published_seq', 'is not', null)
+      .where((eb) => eb.or([eb('loads.status', 'is', null), eb('loads.status', '=', 'pending')]))
+      .orderBy('partitions.analyzer')
+      .orderBy('partitions.partition_id')
+      .execute();
+    return rows.map((r) => ({
+      analyzer: r.analyzer,
+      partitionId: r.partition_id,
+      versionSeq: Number(r.published_seq),
+      tries: Number(r.tries ?? 0),
+      lastAt: r.finished_at ?? r.started_at ?? r.published_at ?? r.created_at,
+      errorCode: r.error_code ?? undefined,
+    }));
   }
 
   /** Load records, newest version first per partition. */

@@ -129,8 +129,21 @@ export class WorkerPool {
   }
 
   /** Run one attempt in a worker under a memory plan; resolves with what happened, never rejects. */
-  async run(req: { attemptId: string; analyzer: string; partition: string; trigger: string; plan: MemoryPlan }): Promise<WorkerOutcome> {
-    const w = this.idleWorker(req.plan.heapMb);
+  run(req: { attemptId: string; analyzer: string; partition: string; trigger: string; plan: MemoryPlan }): Promise<WorkerOutcome> {
+    const msg: ToWorker = { type: 'run', attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, threads: req.plan.threads, duckdbBytes: req.plan.duckdbBytes, trigger: req.trigger };
+    return this.dispatch(req.plan, msg, { attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, budgetBytes: req.plan.budgetBytes });
+  }
+
+  /**
+   * Load a published version into the warehouse in a worker, under the analyzer's memory plan (the same
+   * watchdog); the report's attemptId is the job id. Resolves with what happened, never rejects.
+   */
+  load(req: { jobId: string; analyzer: string; partition: string; version: number; plan: MemoryPlan }): Promise<WorkerOutcome> {
+    return this.dispatch(req.plan, { type: 'load', jobId: req.jobId, analyzer: req.analyzer, partition: req.partition, version: req.version });
+  }
+
+  private async dispatch(plan: MemoryPlan, msg: ToWorker, current?: Worker['current']): Promise<WorkerOutcome> {
+    const w = this.idleWorker(plan.heapMb);
     w.busy = true;
     await w.ready;
     if (w.exited) {
@@ -138,7 +151,7 @@ export class WorkerPool {
       return { kind: 'crashed', code: w.child.exitCode, signal: w.child.signalCode, stderr: w.stderrTail, peakRssBytes: 0 };
     }
     w.attempts++;
-    w.current = { attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, budgetBytes: req.plan.budgetBytes };
+    w.current = current;
     const pid = w.child.pid!;
     let peak = 0;
     let killedForMemory = false;
@@ -148,7 +161,7 @@ export class WorkerPool {
         peak = Math.max(peak, rss);
         // Near its heap limit V8 is about to write the postmortem snapshot: let it, within a bounded headroom.
         const heapNearlyFull = w.heapUsed >= w.heapMb * 1024 * 1024 * 0.8;
-        const limit = heapNearlyFull ? req.plan.budgetBytes + SNAPSHOT_HEADROOM * w.heapMb * 1024 * 1024 : req.plan.budgetBytes;
+        const limit = heapNearlyFull ? plan.budgetBytes + SNAPSHOT_HEADROOM * w.heapMb * 1024 * 1024 : plan.budgetBytes;
         if (rss > limit && !killedForMemory) {
           killedForMemory = true;
           w.child.kill('SIGKILL');
@@ -162,11 +175,10 @@ export class WorkerPool {
       };
       w.onReport = (report) => done({ kind: 'report', report, peakRssBytes: Math.max(peak, report.peakRssBytes) });
       w.onExit = (code, signal) => {
-        if (killedForMemory) done({ kind: 'oom', reason: 'rss', peakRssBytes: peak, budgetBytes: req.plan.budgetBytes });
-        else if (/heap out of memory|Reached heap limit/i.test(w.stderrTail)) done({ kind: 'oom', reason: 'v8-heap', peakRssBytes: peak, budgetBytes: req.plan.budgetBytes });
+        if (killedForMemory) done({ kind: 'oom', reason: 'rss', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
+        else if (/heap out of memory|Reached heap limit/i.test(w.stderrTail)) done({ kind: 'oom', reason: 'v8-heap', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
         else done({ kind: 'crashed', code, signal, stderr: w.stderrTail.slice(-2000), peakRssBytes: peak });
       };
-      const msg: ToWorker = { type: 'run', attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, threads: req.plan.threads, duckdbBytes: req.plan.duckdbBytes, trigger: req.trigger };
       w.child.send(msg);
     });
     w.busy = false;

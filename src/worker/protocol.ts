@@ -1,9 +1,11 @@
 /** A message from the daemon to a worker process. */
 export type ToWorker =
   | { type: 'run'; attemptId: string; analyzer: string; partition: string; threads: number; duckdbBytes: number; trigger: string }
+  /** Load the published version `version` of a partition into the analyzer's warehouse table (a load owed). */
+  | { type: 'load'; jobId: string; analyzer: string; partition: string; version: number }
   | { type: 'stop' };
 
-/** How a worker reports an attempt it finished (successfully or not). */
+/** How a worker reports an attempt (or, with `jobId` as attemptId, a load) it finished, successfully or not. */
 export interface AttemptReport {
   readonly attemptId: string;
   readonly status: 'succeeded' | 'failed' | 'superseded';

@@ -3,7 +3,8 @@ import { getAnalyzer } from '../config/project.ts';
 import { openStateStore } from '../state/open.ts';
 import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
 import { runPartition } from '../run/runPartition.ts';
-import { asRecountError } from '../errors.ts';
+import { asRecountError, RecountError } from '../errors.ts';
+import { loadVersion } from '../warehouse/loader.ts';
 import { currentEngineUsage } from '../observe/engineSampler.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
@@ -31,6 +32,24 @@ process.on('message', (msg: ToWorker) => {
     queue = queue.then(async () => {
       await store.close();
       process.exit(0);
+    });
+    return;
+  }
+  if (msg.type === 'load') {
+    queue = queue.then(async () => {
+      const t0 = performance.now();
+      try {
+        const v = await store.getVersion(msg.analyzer, msg.partition, msg.version);
+        if (!v) throw new RecountError('VERSION_NOT_FOUND', `${msg.analyzer} ${msg.partition} v${msg.version} is not in the state store`, { subject: `${msg.analyzer} ${msg.partition}`, hint: 'it was removed meanwhile; nothing to load' });
+        const o = await loadVersion({ project, store }, getAnalyzer(project, msg.analyzer), v);
+        send({
+          type: 'result',
+          report: { attemptId: msg.jobId, status: o.error ? 'failed' : o.status === 'superseded' ? 'superseded' : 'succeeded', version: o.version, rows: o.rows, durationMs: o.ms, peakRssBytes: process.memoryUsage.rss(), error: o.error ? { code: o.error.code, message: o.error.message, hint: o.error.hint } : undefined },
+        });
+      } catch (err) {
+        const e = asRecountError(err);
+        send({ type: 'result', report: { attemptId: msg.jobId, status: 'failed', durationMs: performance.now() - t0, peakRssBytes: process.memoryUsage.rss(), error: { code: e.code, message: e.message, hint: e.hint } } });
+      }
     });
     return;
   }

@@ -1,24 +1,24 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeProject, tempDir, type TestProject } from '../helpers/project.ts';
+import { duck, makeProject, tempDir, type TestProject } from '../helpers/project.ts';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
 import { assertPublishedComplete, assertUniqueKeys, assertNoOrphans } from '../helpers/invariants.ts';
 import { generateEvents } from '../../src/gen/events.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
 
-const CONFIG = (extra = '') => `import { defineConfig } from 'recount';
+const CONFIG = (extra = '', serveExtra = '') => `import { defineConfig } from 'recount';
 export default defineConfig({
   datasets: { events: { root: 'data/events', grain: 'hour' } },
   output: 'data/out',
-  serve: { minWorkers: 1, maxWorkers: 2, scanIntervalMs: 400, lookbackHours: 1000000 },
+  serve: { minWorkers: 1, maxWorkers: 2, scanIntervalMs: 400, lookbackHours: 1000000${serveExtra} },
   defaults: { memory: '1GB', threads: 2, files: 'auto' },
   ${extra}
 });
 `;
 
-const HOURLY = (opts: { name?: string; sql?: string; memory?: string; retries?: string } = {}) => `import { defineAnalyzer } from 'recount';
+const HOURLY = (opts: { name?: string; sql?: string; memory?: string; retries?: string; load?: string } = {}) => `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({
   name: '${opts.name ?? 'ad_impressions_hourly'}',
   inputs: ['events'],
@@ -27,6 +27,7 @@ export default defineAnalyzer({
   sql: \`${opts.sql ?? "SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM events WHERE event_type = 'impression' GROUP BY ad_id, user_segment"}\`,
   files: 2,
   ${opts.memory ? `memory: '${opts.memory}',` : ''}
+  ${opts.load ? `load: { table: '${opts.load}' },` : ''}
   retries: ${opts.retries ?? '{ max: 3, backoffMs: 100, maxBackoffMs: 400 }'},
 });
 `;
@@ -56,8 +57,8 @@ describe('recount serve', () => {
     tp = serve = store = undefined;
   });
 
-  async function project(analyzers: Record<string, string>, configExtra = '', hours = 0): Promise<TestProject> {
-    tp = await makeProject({ examples: false, config: CONFIG(configExtra), analyzers, hours });
+  async function project(analyzers: Record<string, string>, configExtra = '', hours = 0, serveExtra = ''): Promise<TestProject> {
+    tp = await makeProject({ examples: false, config: CONFIG(configExtra, serveExtra), analyzers, hours });
     const s = await openStateStore('sqlite:.recount/state.db', tp.dir);
     store = s;
     return tp;
@@ -135,5 +136,64 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     serve = startServe(p, ['--until-idle']);
     await serve.exited();
     expect((await store!.listAttempts({ analyzer: 'broken' })).filter((a) => a.error_code === 'SQL_INVALID')).toHaveLength(1);
+  });
+
+  describe('warehouse loads owed', () => {
+    const whRows = async (dir: string, table: string) =>
+      (await duck<{ n: bigint }>(`ATTACH '${join(dir, 'wh/db/warehouse.duckdb')}' AS wh (READ_ONLY); SELECT count(*) AS n FROM wh.main.${table}`))[0]!.n;
+
+    it('retries a load that failed (warehouse unreachable) with backoff until it loads, and the table then equals the manifest', async () => {
+      const p = await project({ hourly: HOURLY({ load: 'ad_hourly' }) }, "warehouse: 'duckdb:wh/db/warehouse.duckdb',", 0, ', loadRetries: { backoffMs: 200, maxBackoffMs: 800 }');
+      // A regular file where the warehouse's folder should be: every open fails until someone removes it.
+      mkdirSync(join(p.dir, 'wh'), { recursive: true });
+      writeFileSync(join(p.dir, 'wh/db'), 'not a folder');
+      await landHour(p, '2023-10-12T03');
+      serve = startServe(p);
+      const v = await waitFor('publish', () => published('ad_impressions_hourly', '2023-10-12T03'));
+      // The publish stands; the load is owed (pending, with the error) and is retried, each try counted.
+      const failing = await waitFor('two failed tries', async () => {
+        const l = await store!.loads.get('ad_impressions_hourly', '2023-10-12T03', Number(v.seq));
+        return l && l.status === 'pending' && l.tries >= 2 && l.finished_at !== null ? l : undefined;
+      });
+      expect(failing.error_code).toBeTruthy();
+      expect(serve.logs().some((l) => l.msg === 'load retry failed; the table keeps its previous rows' && l.partition === '2023-10-12T03')).toBe(true);
+      // Backoff: tries are spaced, not a tight loop (the first retry waits 200 ms, then 400, 800, 800 …).
+      expect(serve.logs().filter((l) => l.msg === 'load retry started').length).toBeLessThanOrEqual(8);
+
+      rmSync(join(p.dir, 'wh/db'));
+      const loaded = await waitFor('loaded', async () => {
+        const l = await store!.loads.get('ad_impressions_hourly', '2023-10-12T03', Number(v.seq));
+        return l?.status === 'loaded' ? l : undefined;
+      });
+      expect(loaded.rows).toBe(Number(v.rows));
+      await waitFor('done logged', () => serve!.logs().some((l) => l.msg === 'load retried: done' && l.partition === '2023-10-12T03'));
+      expect(await serve.stop()).toBe(0);
+      expect(Number(await whRows(p.dir, 'ad_hourly'))).toBe(Number(v.rows));
+      // Exactly once: the load made no new attempt, and the monitor finds nothing wrong.
+      expect(await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T03' })).toHaveLength(1);
+      const m = p.cli(['monitor', '--json']);
+      expect(m.code, m.stdout + m.stderr).toBe(0);
+    });
+
+    it('loads a published version that was never loaded (a load never begun), without rerunning it', async () => {
+      const p = await project({ hourly: HOURLY() }, "warehouse: 'duckdb:wh/db/warehouse.duckdb',", 0, ', loadRetries: { backoffMs: 100, maxBackoffMs: 400 }');
+      await landHour(p, '2023-10-12T04');
+      const r = p.cli(['run', 'ad_impressions_hourly', '--partition', '2023-10-12T04']);
+      expect(r.code, r.stderr).toBe(0);
+      const v = (await published('ad_impressions_hourly', '2023-10-12T04'))!;
+      expect(await store!.loads.get('ad_impressions_hourly', '2023-10-12T04', Number(v.seq))).toBeUndefined();
+      // The analyzer gains a warehouse table (same SQL): what is published is owed to it.
+      writeFileSync(join(p.dir, 'analyzers/hourly.ts'), HOURLY({ load: 'ad_hourly' }));
+      serve = startServe(p);
+      const loaded = await waitFor('loaded', async () => {
+        const l = await store!.loads.get('ad_impressions_hourly', '2023-10-12T04', Number(v.seq));
+        return l?.status === 'loaded' ? l : undefined;
+      });
+      expect(loaded.tries).toBe(1);
+      expect(serve.logs().some((l) => l.msg === 'load owed: loading' && l.partition === '2023-10-12T04')).toBe(true);
+      expect(await serve.stop()).toBe(0);
+      expect(Number(await whRows(p.dir, 'ad_hourly'))).toBe(Number(v.rows));
+      expect(await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T04' })).toHaveLength(1);
+    });
   });
 });
