@@ -1,17 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { RecountError } from '../errors.ts';
+import { maskUrl } from '../config/secrets.ts';
+
+export { maskUrl };
 
 /** Where the warehouse is: an embedded DuckDB file, or a PostgreSQL database. */
 export type WarehouseLocation =
   | { readonly kind: 'duckdb'; readonly path: string; readonly display: string }
   | { readonly kind: 'postgres'; readonly connectionString: string; readonly display: string; readonly secrets: readonly string[] };
-
-/** The URL with any password replaced by ***, for messages, logs and the state store. */
-export function maskUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@')
-    .replace(/([?&]password=)[^&#]*/gi, '$1***');
-}
 
 /** Replace every occurrence of the given secrets (and their URL-encoded forms) in a text by ***. */
 export function redact(text: string, secrets: readonly string[]): string {

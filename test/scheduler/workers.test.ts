@@ -84,7 +84,8 @@ describe('recount serve worker processes', () => {
     expect(killed.status).toBe('crashed');
     expect(killed.error_message).toMatch(/died/);
     expect(v.attempt_id).not.toBe(killed.attempt_id);
-    expect(attempts.find((a) => a.attempt_id === v.attempt_id)!.status).toBe('succeeded');
+    // The publish is visible a moment before the worker records its attempt as succeeded.
+    await waitFor('the retry recorded succeeded', async () => (await store!.getAttempt(v.attempt_id))?.status === 'succeeded');
     expect(await serve.stop()).toBe(0);
     const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'wide', '2023-10-12T00');
     await assertUniqueKeys(view!.path, ['user_id', 'ad_id']);
