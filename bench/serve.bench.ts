@@ -29,6 +29,7 @@ import { makeBenchProject, type BenchProject } from './lib/project.ts';
 import { childPids, procCommand, procMemory, resetPeak } from './lib/procMem.ts';
 import { startServeDaemon, type ServeDaemon } from './lib/serveDaemon.ts';
 import { figuresTable, type Figure } from './lib/figures.ts';
+import { snapshotLiveHeap, type LiveHeap } from './lib/heapSnapshot.ts';
 import { linearFit, mb, median, ms, percentile, theilSenSlope } from './lib/stats.ts';
 import { writeCsv, type Cell } from './lib/csv.ts';
 
@@ -207,6 +208,8 @@ const SOAK = {
   warmup: env('BENCH_SOAK_WARMUP', 500),
   eventsPerHour: env('BENCH_SOAK_EVENTS', 1000),
   workers: 2,
+  /** Attempts between the two heap snapshots of the live-heap phase (after the RSS soak; 0 skips it). */
+  heapAttempts: env('BENCH_SOAK_HEAP_ATTEMPTS', 1000),
 };
 
 interface SoakPoint {
@@ -261,7 +264,13 @@ async function soak(figures: Figure[]): Promise<void> {
     const project = await loadProject(bp.dir);
     const analyzer = getAnalyzer(project, ANALYZER);
     store = await openStore(project);
-    daemon = startServeDaemon(bp.dir, ['--min-workers', String(SOAK.workers), '--max-workers', String(SOAK.workers)], { keep: (l) => l.msg === 'daemon started' });
+    // SIGUSR2 makes any recount process write a heap snapshot (after a full GC): the live-heap phase's probe.
+    // Workers get it through the environment; their own --diagnostic-dir is the project's postmortem folder.
+    const snapDirs = [mkdtempSync(join(tmpdir(), 'recount-soak-heap-')), resolve(bp.dir, project.config.serve.postmortemDir)];
+    daemon = startServeDaemon(bp.dir, ['--min-workers', String(SOAK.workers), '--max-workers', String(SOAK.workers)], {
+      keep: (l) => l.msg === 'daemon started',
+      env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDirs[0]}`.trim() },
+    });
     await daemon.waitForLog('daemon started', (l) => l.msg === 'daemon started', 60_000, true);
     console.log(`\n[b] soak: ${n(SOAK.attempts)} attempts of ${ANALYZER} on ${n(SOAK.eventsPerHour)}-event partitions through one \`recount serve\` (pid ${daemon.pid}) with ${SOAK.workers} workers, recycling off; idle RSS sampled every ${SOAK.every} attempts; load ${load()}`);
     const sample = async (done: number) => {
@@ -286,19 +295,57 @@ async function soak(figures: Figure[]): Promise<void> {
     };
     await sample(0);
     const maxAttempts = (analyzer.retries ?? DEFAULT_RETRY).max;
+    const runBatch = async (batch: number) => {
+      for (let h = 0; h < batch; h++) {
+        const q = await store!.queue.enqueue({ analyzer: ANALYZER, partitionId: events.partitions[h]!, reason: 'manual', maxAttempts, sqlHash: analyzer.sqlHash });
+        if (!q) throw new Error(`soak: could not queue ${events.partitions[h]} (a run is still queued or running)`);
+      }
+      await drained(store!, 5 * 60_000);
+    };
     const t0 = performance.now();
     let done = 0;
     while (done < SOAK.attempts) {
       const batch = Math.min(SOAK.every, SOAK.attempts - done);
-      for (let h = 0; h < batch; h++) {
-        const q = await store.queue.enqueue({ analyzer: ANALYZER, partitionId: events.partitions[h]!, reason: 'manual', maxAttempts, sqlHash: analyzer.sqlHash });
-        if (!q) throw new Error(`soak: could not queue ${events.partitions[h]} (a run is still queued or running)`);
-      }
-      await drained(store, 5 * 60_000);
+      await runBatch(batch);
       done += batch;
       await sample(done);
     }
     const took = (performance.now() - t0) / 1000;
+
+    // Live JS heap, after the RSS series (a snapshot's own allocations would disturb it): a heap snapshot of each
+    // process (V8 collects fully first), SOAK.heapAttempts more attempts, another. What stays alive across them
+    // is what a leak in JavaScript would be; RSS also moves with allocator and heap-capacity slack.
+    const heapRows: Figure[] = [];
+    if (SOAK.heapAttempts > 0) {
+      const pidsNow = () => [daemon!.pid, ...childPids(daemon!.pid).filter((pid) => procCommand(pid).includes('bin/worker.js'))];
+      const attemptsBy = async () => {
+        const m = new Map<number, number>();
+        for (const a of await store!.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 })) m.set(a.pid, (m.get(a.pid) ?? 0) + 1);
+        return m;
+      };
+      const before = new Map<number, LiveHeap>();
+      for (const pid of pidsNow()) before.set(pid, await snapshotLiveHeap(pid, snapDirs));
+      const countsBefore = await attemptsBy();
+      for (let d = 0; d < SOAK.heapAttempts; d += SOAK.every) await runBatch(Math.min(SOAK.every, SOAK.heapAttempts - d));
+      const countsAfter = await attemptsBy();
+      for (const pid of pidsNow()) {
+        const a = before.get(pid);
+        if (!a) continue;
+        const b = await snapshotLiveHeap(pid, snapDirs);
+        const isDaemon = pid === daemon.pid;
+        const ran = isDaemon ? SOAK.heapAttempts : (countsAfter.get(pid) ?? 0) - (countsBefore.get(pid) ?? 0);
+        const per1000 = (bytes: number) => (ran > 0 ? bytes / 1e6 / (ran / 1000) : NaN);
+        const growth = per1000(b.totalBytes - a.totalBytes);
+        heapRows.push({
+          metric: `${isDaemon ? 'Daemon' : `Worker ${pid}`} live JS heap growth (MB / 1,000 attempts)`,
+          value: fixed(growth, 2),
+          target: `< ${TARGET_SLOPE_MB_PER_1000}`,
+          ok: growth < TARGET_SLOPE_MB_PER_1000,
+          note: `heap snapshots (full GC first) around ${n(ran)} ${isDaemon ? '' : 'of its '}attempts: ${fixed(a.totalBytes / 1e6, 2)} -> ${fixed(b.totalBytes / 1e6, 2)} MB live, of which compiled code ${fixed(per1000(b.codeBytes - a.codeBytes), 2)} MB / 1,000 (JIT warm-up); objects ${n(a.objects)} -> ${n(b.objects)}`,
+        });
+      }
+      rmSync(snapDirs[0]!, { recursive: true, force: true });
+    }
     const attempts = await store.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 });
     const failed = attempts.filter((a) => a.status !== 'succeeded');
 
@@ -335,6 +382,7 @@ async function soak(figures: Figure[]): Promise<void> {
       note: `${dr.robust}; \`recount serve\` itself (owns the pool); ${after.length} samples; anon ${da.text}; incl. warm-up ${dAll.text}; RSS ${fixed(mb(points[0]!.daemonRss), 1)} -> ${fixed(mb(points.at(-1)!.daemonRss), 1)} MB`,
     });
     b.push({ metric: 'Attempts not succeeded', value: `${failed.length} of ${attempts.length}`, note: failed.length ? [...new Set(failed.map((a) => `${a.status} ${a.error_code}`))].join(', ') : `${fixed(took, 0)} s for ${n(SOAK.attempts)} attempts (${fixed((1000 * took) / SOAK.attempts, 0)} ms each, ${SOAK.workers} at a time)` });
+    b.push(...heapRows);
     b.push({ metric: 'Worker processes used', value: String(pids.length), note: `warm-up: first ${SOAK.warmup} attempts excluded from the slopes; ± is the slope's standard error; idle RSS moves ±5 MB between samples with what the last attempt touched and when V8 last collected` });
     console.log(`\n(b) soak\n${figuresTable(b)}`);
     figures.push(...b.map((f) => ({ ...f, metric: `(b) ${f.metric}` })));
