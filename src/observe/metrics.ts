@@ -124,7 +124,7 @@ export class RecountMetrics {
     });
     new Gauge({
       name: 'recount_loads',
-      help: 'Warehouse load records by analyzer and status (loaded, pending, failed, superseded).',
+      help: 'Warehouse load records by analyzer and status (loaded, pending, failed, superseded, replaced).',
       labelNames: ['analyzer', 'status'],
       registers,
       async collect() {

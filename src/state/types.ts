@@ -159,7 +159,8 @@ export interface QueueTable {
 }
 
 /** Status of one warehouse load of one version: see src/warehouse/loadStore.ts. */
-export type LoadStatus = 'pending' | 'loaded' | 'failed' | 'superseded';
+/** superseded: skipped, a newer version was published; replaced: was loaded, another version has replaced it in the table since. */
+export type LoadStatus = 'pending' | 'loaded' | 'failed' | 'superseded' | 'replaced';
 
 /** One load of one version of a partition into its warehouse table. */
 export interface LoadTable {

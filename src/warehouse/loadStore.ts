@@ -27,8 +27,9 @@ export interface OwedLoad {
  * The state store's record of warehouse loads: one row per (analyzer, partition, version), written
  * `pending` before the warehouse transaction starts, so a load killed mid-way is still owed, and finished
  * as loaded, pending (a transient failure: unreachable warehouse, failed COPY), failed (needs a fix first:
- * incompatible table, reconciliation mismatch, version files gone) or superseded (a newer version was
- * published meanwhile). A load owed is one whose version is still the published one.
+ * incompatible table, reconciliation mismatch, version files gone), superseded (a newer version was
+ * published meanwhile) or, later, replaced (another version was loaded over it). A load owed is one whose
+ * version is the published one and not in its table.
  */
 export class LoadStore {
   constructor(private readonly db: Kysely<StateSchema>) {}
@@ -83,6 +84,18 @@ export class LoadStore {
       .where('partition_id', '=', partitionId)
       .where('version_seq', '=', versionSeq)
       .execute();
+    // One version's rows at a time in a partition: the one loaded before is no longer in the table, so a
+    // rollback to it later is owed a load again (owed() below), not taken for loaded.
+    if (o.status === 'loaded') {
+      await this.db
+        .updateTable('loads')
+        .set({ status: 'replaced' })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .where('version_seq', '!=', versionSeq)
+        .where('status', '=', 'loaded')
+        .execute();
+    }
   }
 
   /** Loads owed: pending (with `includeFailed`, failed too) loads of versions that are still the published ones. */
@@ -98,8 +111,8 @@ export class LoadStore {
 
   /**
    * Published versions of these analyzers that their table does not hold and nothing stops from loading:
-   * never begun (a worker killed between publish and load) or pending (a transient failure, or a load killed
-   * mid-way). `failed` ones wait for a fix and `recount load --pending`. What `recount serve` retries.
+   * never begun (a worker killed between publish and load), pending (a transient failure, or a load killed
+   * mid-way), or superseded/replaced and then published again by a rollback. `failed` ones wait for a fix and `recount load --pending`. What `recount serve` retries.
    */
   async owed(analyzers: readonly string[]): Promise<OwedLoad[]> {
     if (analyzers.length === 0) return [];
@@ -110,7 +123,8 @@ export class LoadStore {
       .select(['partitions.analyzer', 'partitions.partition_id', 'partitions.published_seq', 'versions.published_at', 'versions.created_at', 'loads.status', 'loads.tries', 'loads.started_at', 'loads.finished_at', 'loads.error_code'])
       .where('partitions.analyzer', 'in', analyzers)
       .where('partitions.published_seq', 'is not', null)
-      .where((eb) => eb.or([eb('loads.status', 'is', null), eb('loads.status', '=', 'pending')]))
+      // superseded or replaced: the table holds another version, yet this one is published again (a rollback).
+      .where((eb) => eb.or([eb('loads.status', 'is', null), eb('loads.status', 'in', ['pending', 'superseded', 'replaced'])]))
       .orderBy('partitions.analyzer')
       .orderBy('partitions.partition_id')
       .execute();

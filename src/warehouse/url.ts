@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { RecountError } from '../errors.ts';
-import { maskUrl } from '../config/secrets.ts';
+import { maskUrl, passwordsOf } from '../config/secrets.ts';
 
-export { maskUrl };
+export { maskUrl, passwordsOf };
 
 /** Where the warehouse is: an embedded DuckDB file, or a PostgreSQL database. */
 export type WarehouseLocation =
@@ -17,22 +17,6 @@ export function redact(text: string, secrets: readonly string[]): string {
     for (const form of new Set([s, encodeURIComponent(s)])) out = out.split(form).join('***');
   }
   return out;
-}
-
-/** The passwords a URL holds (raw and decoded), to redact from any text. */
-export function passwordsOf(url: string): string[] {
-  const out: string[] = [];
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:([^@/?#]*)@/i.exec(url);
-  if (m?.[1]) {
-    out.push(m[1]);
-    try {
-      out.push(decodeURIComponent(m[1]));
-    } catch {
-      // a malformed escape: the raw form is redacted already
-    }
-  }
-  for (const q of url.matchAll(/[?&]password=([^&#]*)/gi)) if (q[1]) out.push(q[1], decodeURIComponent(q[1]));
-  return [...new Set(out)];
 }
 
 /**

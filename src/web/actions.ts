@@ -78,7 +78,11 @@ export async function rollbackAction(ctx: DashboardContext, form: URLSearchParam
   const version = Number(field(form, 'version'));
   if (!Number.isInteger(version) || version < 1) throw new RecountError('USAGE', `version '${form.get('version')}' is not a version number`, { subject: 'version', hint: 'pick a version from the partition page' });
   const r = await rollbackPartition(ctx.store, new OutputLayout(ctx.project.outputRoot), a.name, p.id, version);
-  return { ok: true, text: r.from === r.to ? `v${r.to} is already published.` : `Rolled back ${a.name} ${p.id} from v${r.from ?? '–'} to v${r.to}.`, location: partitionHref(a.name, p.id) };
+  // The warehouse mirrors the published version (I5): the version rolled back to is now a load owed, which
+  // the daemon runs in a worker (never in its own process), like any other.
+  if (a.load && r.from !== r.to) ctx.kick?.();
+  const load = a.load && r.from !== r.to ? ` ${a.load.table} is loaded with v${r.to} by a worker next.` : '';
+  return { ok: true, text: r.from === r.to ? `v${r.to} is already published.` : `Rolled back ${a.name} ${p.id} from v${r.from ?? '–'} to v${r.to}.${load}`, location: partitionHref(a.name, p.id) };
 }
 
 /** Resolve an alert by hand. */

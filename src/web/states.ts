@@ -31,6 +31,7 @@ export function statusColor(status: string): string {
     case 'pending':
       return STATE_STYLE.running.color;
     case 'superseded':
+    case 'replaced':
     case 'retained':
       return '#8a94a6';
     default:

@@ -29,7 +29,7 @@ describe('dashboard in a browser', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    tp = await makeProject({ examples: false, hours: 3, rowsPerHour: 2000, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly', "checks: [{ name: 'few_big_segments', severity: 'warn', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 3 LIMIT 4' }],") } });
+    tp = await makeProject({ examples: false, hours: 3, rowsPerHour: 2000, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly', "checks: [{ name: 'few_big_segments', severity: 'warn', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 3 LIMIT 4' }], load: { table: 'hourly' },") } });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     serve = startServe(tp, ['--port', '0']);
     base = await dashboardUrl(serve);
@@ -108,6 +108,13 @@ describe('dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Roll back to v1' }).click();
     await expect.poll(() => page.locator('.flash').textContent()).toContain('Rolled back hourly 2023-10-12T01 from v2 to v1');
     expect((await store.getPartition('hourly', '2023-10-12T01'))!.published_seq).toBe(1);
+    // The warehouse follows (I5): a worker loads v1 over v2, and v2's record says it was replaced.
+    await expect
+      .poll(async () => (await store.loads.list({ analyzer: 'hourly', partitionId: '2023-10-12T01' })).map((l) => `v${l.version_seq} ${l.status}`), { timeout: 60_000, interval: 500 })
+      .toEqual(['v2 replaced', 'v1 loaded']);
+    await page.reload();
+    expect(await page.locator('h2:has-text("Warehouse load") ~ table tbody tr').first().textContent()).toMatch(/v2.*replaced/);
+    await shot('partition-rollback');
   });
 
   it('draws a year of hourly partitions in one canvas, about one screen high, and a click opens the right partition', async () => {

@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
         let started = false;
         if (opts.dashboard) {
           try {
-            dashboard = await startDashboard({ project, store, metrics: observer.metrics, alerter: observer.alerter, kick: () => void (started && daemon.tick()), lag: () => observer.lagSeconds }, { host: opts.host, port: opts.port ?? DEFAULT_PORT, token, log });
+            dashboard = await startDashboard({ project, store, metrics: observer.metrics, alerter: observer.alerter, kick: () => void (started && daemon.tick().then(() => daemon.retryLoads())), lag: () => observer.lagSeconds }, { host: opts.host, port: opts.port ?? DEFAULT_PORT, token, log });
             log.info({ url: dashboard.url, host: opts.host, port: dashboard.port, token: Boolean(token) }, `dashboard listening on ${dashboard.url} (metrics on ${dashboard.url}metrics)`);
           } catch (err) {
             // The default port may be taken (a second daemon on this machine): run without a dashboard rather than not at all.

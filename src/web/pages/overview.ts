@@ -1,4 +1,5 @@
 import type { Analyzer } from '../../config/project.ts';
+import { maskUrl } from '../../config/secrets.ts';
 import { analyzerLag } from '../../scheduler/lag.ts';
 import type { AttemptRow } from '../../state/types.ts';
 import { durationBars, sparkline, stateStrip } from '../charts.ts';
@@ -57,7 +58,7 @@ export async function overviewPage(ctx: DashboardContext, pc: PageContext): Prom
 </tr>`);
   }
   const tile = (n: number | string, label: string, cls = '') => html`<div class="card tile ${cls}"><div class="n">${n}</div><div class="l">${label}</div></div>`;
-  const body = html`<h1>Analyzers</h1><div class="sub">${project.analyzers.size} analyzers over ${[...project.datasets.values()].filter((d) => !d.producer).length} input dataset${[...project.datasets.values()].filter((d) => !d.producer).length === 1 ? '' : 's'} · state store <span class="mono">${project.stateUrl}</span></div>
+  const body = html`<h1>Analyzers</h1><div class="sub">${project.analyzers.size} analyzers over ${[...project.datasets.values()].filter((d) => !d.producer).length} input dataset${[...project.datasets.values()].filter((d) => !d.producer).length === 1 ? '' : 's'} · state store <span class="mono">${maskUrl(project.stateUrl)}</span></div>
 <div class="tiles">${tile(running, 'running now', running ? '' : '')}${tile(queued, 'queued')}${tile(failingTotal, 'failing partitions', failingTotal ? 'bad' : 'good')}${tile(totalOpen, `open alerts${critical ? ` (${critical} critical)` : ''}`, critical ? 'bad' : totalOpen ? 'warn' : 'good')}</div>
 <table style="margin-top:12px"><thead><tr><th>analyzer</th><th>state</th><th>lag</th><th>last run</th><th class="num">published</th><th class="num">alerts</th><th>last 48 partitions</th><th>durations</th></tr></thead><tbody>${rows}</tbody></table>
 ${recentAttempts(recent)}`;

@@ -100,7 +100,9 @@ function loadsSection(a: Analyzer, loads: Awaited<ReturnType<DashboardContext['s
   // `load` is read loosely: the warehouse settings may not exist in every version of the config schema.
   const target = (a as { load?: { table?: string } }).load?.table;
   if (loads.length === 0) return html`<p class="muted">${target ? `No load into ${target} recorded yet.` : 'This analyzer has no load target.'}</p>`;
-  return html`<table><thead><tr><th>version</th><th>table</th><th>status</th><th class="num">rows</th><th class="num">tries</th><th>requested</th><th>finished</th><th>error</th></tr></thead><tbody>${loads.map(
+  const holds = loads.find((l) => l.status === 'loaded');
+  const summary = holds ? html`<p>${html`<span class="mono">${holds.table}</span>`} holds v${holds.versionSeq} (${count(holds.rows)} rows).</p>` : html`<p class="muted">${target ?? 'The table'} holds no version of this partition recount loaded.</p>`;
+  return html`${summary}<table><thead><tr><th>version</th><th>table</th><th>status</th><th class="num">rows</th><th class="num">tries</th><th>requested</th><th>finished</th><th>error</th></tr></thead><tbody>${loads.map(
     (l) => html`<tr><td>v${l.versionSeq}</td><td class="mono">${l.table}</td><td>${badge(l.status, statusColor(l.status))}</td><td class="num">${count(l.rows)}</td><td class="num">${l.tries}</td><td>${when(l.requestedAt)}</td><td>${when(l.finishedAt)}</td><td class="error">${l.errorCode ? `[${l.errorCode}] ${l.errorMessage ?? ''}` : ''}</td></tr>`,
   )}</tbody></table>`;
 }
