@@ -5,6 +5,7 @@ import type { CheckDefinition } from '../config/schema.ts';
 import { keyHashSql } from '../layout/bucketing.ts';
 import type { StagedFile } from '../layout/bucketing.ts';
 import { SAMPLE_ROWS, type CheckResult } from './check.ts';
+import { engineResourceError } from '../engine/resourceError.ts';
 
 interface CheckContext {
   readonly session: EngineSession;
@@ -83,7 +84,10 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   let customCounts: number[] | undefined;
   try {
     customCounts = await countAll(session, ctx.checks.map((c) => `SELECT count(*) FROM (${c.sql})`));
-  } catch {
+  } catch (err) {
+    const names = ctx.checks.map((c) => `'${c.name}'`).join(', ');
+    const resource = engineResourceError(err, 'checks', `${ctx.checks.length === 1 ? 'check' : 'checks'} ${names}`);
+    if (resource) throw resource;
     customCounts = undefined;
   }
   for (const [i, check] of ctx.checks.entries()) {
@@ -100,6 +104,9 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
         message: r.failing === 0 ? undefined : `${r.failing} rows fail check '${check.name}'${check.description ? ` (${check.description})` : ''}`,
       });
     } catch (err) {
+      // Out of memory or disk is not the check failing: the attempt fails (and is retried) instead.
+      const resource = engineResourceError(err, `checks.${check.name}`, `check '${check.name}'`);
+      if (resource) throw resource;
       results.push({
         name: check.name,
         kind: 'custom',

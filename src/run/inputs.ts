@@ -1,6 +1,7 @@
 import type { Column, EngineSession } from '../engine/engine.ts';
 import { fileList, ident, lit } from '../engine/sql.ts';
 import { RecountError } from '../errors.ts';
+import { engineResourceError } from '../engine/resourceError.ts';
 import type { ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { ManifestInput } from '../commit/manifest.ts';
@@ -106,20 +107,8 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
       cause: err,
     });
   }
-  if (/Out of Memory/i.test(msg)) {
-    return new RecountError('OUT_OF_MEMORY', `${file}: ${partition.id} ran out of its memory budget: ${first}`, {
-      subject: file,
-      hint: 'raise memory for this analyzer (or RECOUNT_MEMORY), lower threads, or make sure the spill folder has free space',
-      cause: err,
-    });
-  }
-  if (/No space left on device|ENOSPC/i.test(msg)) {
-    return new RecountError('DISK_FULL', `${file}: the disk filled up while running ${partition.id}: ${first}`, {
-      subject: file,
-      hint: 'free space on the output and spill volumes, then rerun; the previous version stays published',
-      cause: err,
-    });
-  }
+  const resource = engineResourceError(err, file, `${file}: ${partition.id}`);
+  if (resource) return resource;
   const misfit = misfitColumns(msg, inputs);
   if (misfit.length > 0) {
     const shown = misfit.map((m) => `'${m.column}' (${m.type} in input ${m.dataset})`).join(', ');

@@ -6,6 +6,7 @@ import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, resolveInputs } from './fingerprint.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
+import { engineResourceError } from '../engine/resourceError.ts';
 import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
@@ -201,7 +202,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     faultPoint('after-files-staged');
     t = lap('query_and_write', t);
 
-    checks = await runChecks({ session, dir: stagingDir, files: written.files, keys: keyChoice.keys, checks: analyzer.checks });
+    try {
+      checks = await runChecks({ session, dir: stagingDir, files: written.files, keys: keyChoice.keys, checks: analyzer.checks });
+    } catch (err) {
+      // The built-in checks read every staged row: out of memory there is the attempt's, retried smaller.
+      throw engineResourceError(err, analyzer.file, `${analyzer.file}: ${partition.id} (checks)`) ?? asRecountError(err);
+    }
     await store.recordChecks(attemptId, checks);
     if (blocksPublish(checks)) {
       const failed = checks.filter((c) => !c.passed && c.severity === 'error');

@@ -13,7 +13,7 @@ import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, isProcessAlive } from '../commit/liveness.ts';
 import { combinedFingerprint, isUpToDate, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
-import { planMemory } from '../worker/budget.ts';
+import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
@@ -112,6 +112,14 @@ export class Daemon {
     const rec = await recover(this.store, this.layout);
     const requeued = await this.store.queue.requeueOrphans(isProcessAlive);
     this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
+    for (const a of this.project.analyzers.values()) {
+      if (a.memoryBytes < PROCESS_RESERVE_BYTES + MIN_DUCKDB_BYTES * 4) {
+        this.opts.log.warn(
+          { analyzer: a.name, budgetMB: Math.round(a.memoryBytes / 1e6), reserveMB: Math.round(PROCESS_RESERVE_BYTES / 1e6) },
+          `memory budget of ${a.name} leaves DuckDB almost nothing after the ${Math.round(PROCESS_RESERVE_BYTES / 1e6)} MB a worker process needs; its attempts will likely end as oom. Give it at least 256MB (memory in ${a.file})`,
+        );
+      }
+    }
     await this.scan();
     if (this.opts.watch !== false) this.startWatching();
     // The rescan also recovers: an orphan worker of a daemon that crashed may die after this daemon started.
@@ -317,17 +325,19 @@ export class Daemon {
   private async settle(item: QueueRow, a: Analyzer, attemptId: string, plan: ReturnType<typeof planMemory>, outcome: WorkerOutcome, durationMs: number, log: Logger): Promise<void> {
     const attempts = item.attempts + 1;
     const policy = a.retries ?? DEFAULT_RETRY;
-    if (this.stopping && outcome.kind !== 'report') {
-      // Killed by the drain, not by its own fault: back to the queue, to run after the restart.
+    if (this.stopping && outcome.kind === 'crashed') {
+      // Killed by the drain, not by its own fault: back to the queue, to run after the restart, and the try
+      // it used is given back (a drain timeout must not use up an analyzer's retries).
       await this.markDead({ item, attemptId, plan }, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
-      await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt' });
+      await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt', refundAttempt: true });
       log.warn('attempt abandoned by shutdown; requeued');
       return;
     }
     let code: string;
     let message: string;
     let kind: AttemptEvent['outcome'];
-    let degrade = false;
+    /** How a retry shrinks after running out of memory: DuckDB's own limit hit (fewer threads, same limit) or the process's budget (both lower). */
+    let degrade: 'threads' | 'threads-and-limit' | undefined;
     if (outcome.kind === 'report') {
       const r = outcome.report;
       if (r.status !== 'failed') {
@@ -343,7 +353,8 @@ export class Daemon {
       // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
       await recover(this.store, this.layout);
       kind = code === 'OUT_OF_MEMORY' ? 'oom' : 'failed';
-      degrade = code === 'OUT_OF_MEMORY';
+      // DuckDB stopped at its own limit: a lower limit cannot help, fewer threads (less state per thread) can.
+      degrade = code === 'OUT_OF_MEMORY' ? 'threads' : undefined;
     } else if (outcome.kind === 'oom') {
       code = 'OUT_OF_MEMORY';
       message =
@@ -351,7 +362,7 @@ export class Daemon {
           ? `worker killed: RSS ${Math.round(outcome.peakRssBytes / 1e6)} MB passed the memory budget of ${Math.round(outcome.budgetBytes / 1e6)} MB`
           : `worker ran out of V8 heap (limit ${plan.heapMb} MB); a heap snapshot is in ${this.project.config.serve.postmortemDir}`;
       kind = 'oom';
-      degrade = true;
+      degrade = 'threads-and-limit';
       await this.markDead({ item, attemptId, plan }, 'oom', code, message);
     } else {
       code = 'CRASHED';
@@ -359,18 +370,19 @@ export class Daemon {
       kind = 'crashed';
       await this.markDead({ item, attemptId, plan }, 'crashed', code, message);
     }
-    const retry = isRetryable(code) && attempts < policy.max && !this.stopping;
+    // While draining too: a retryable failure stays queued for after the restart, never failed for good.
+    const retry = isRetryable(code) && attempts < policy.max;
     this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: outcome.kind === 'oom' ? outcome.reason : kind === 'oom' ? 'duckdb' : undefined });
     if (retry) {
       const delay = backoffDelay(policy, attempts);
-      const smaller = degrade ? planMemory(a.memoryBytes, plan.threads, 1) : undefined;
+      const smaller = degrade ? smallerPlan(plan, degrade) : undefined;
       await this.store.queue.retryLater(item.id, {
         notBefore: new Date(Date.now() + delay),
         errorCode: code,
         error: message,
-        ...(smaller ? { threads: smaller.threads, memoryBytes: Math.min(smaller.duckdbBytes, Math.floor(plan.duckdbBytes * 0.7)) } : {}),
+        ...(smaller ? { threads: smaller.threads, memoryBytes: smaller.duckdbBytes } : {}),
       });
-      log.warn({ code, error: message, retryInMs: delay, try: attempts, of: policy.max, smaller: degrade }, 'attempt failed; will retry');
+      log.warn({ code, error: message, retryInMs: delay, try: attempts, of: policy.max, ...(smaller ? { nextThreads: smaller.threads, nextDuckdbMB: Math.round(smaller.duckdbBytes / 1e6) } : {}) }, 'attempt failed; will retry');
     } else {
       await this.store.queue.fail(item.id, { errorCode: code, error: message });
       log.error({ code, error: message, tries: attempts, permanent: !isRetryable(code) }, 'run failed for good');

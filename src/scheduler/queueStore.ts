@@ -142,10 +142,12 @@ export class QueueStore {
   }
 
   /** Put a running item back in the queue, due at `notBefore`, optionally with a smaller configuration. */
-  async retryLater(id: number, r: { notBefore: Date; errorCode: string; error: string; threads?: number; memoryBytes?: number }): Promise<void> {
+  async retryLater(id: number, r: { notBefore: Date; errorCode: string; error: string; threads?: number; memoryBytes?: number; refundAttempt?: boolean }): Promise<void> {
     await this.db
       .updateTable('run_queue')
-      .set({
+      .set((eb) => ({
+        // A try that ended by no fault of its own (the daemon stopped) does not count against max attempts.
+        ...(r.refundAttempt ? { attempts: eb.case().when('attempts', '>', 0).then(eb(eb.ref('attempts'), '-', 1)).else(0).end() } : {}),
         state: 'queued',
         not_before: r.notBefore.toISOString(),
         last_error_code: r.errorCode,
@@ -155,7 +157,7 @@ export class QueueStore {
         owner_host: null,
         owner_token: null,
         updated_at: now(),
-      })
+      }))
       .where('id', '=', id)
       .execute();
   }
@@ -175,7 +177,13 @@ export class QueueStore {
     let n = 0;
     for (const r of running) {
       if (r.owner_host && r.owner_token && isAlive(r.owner_host, r.owner_token)) continue;
-      await this.db.updateTable('run_queue').set({ state: 'queued', owner_host: null, owner_token: null, updated_at: now() }).where('id', '=', r.id).where('state', '=', 'running').execute();
+      // The try the dead daemon's attempt used is given back: the daemon died, not the attempt.
+      await this.db
+        .updateTable('run_queue')
+        .set((eb) => ({ state: 'queued', attempts: eb.case().when('attempts', '>', 0).then(eb(eb.ref('attempts'), '-', 1)).else(0).end(), owner_host: null, owner_token: null, updated_at: now() }))
+        .where('id', '=', r.id)
+        .where('state', '=', 'running')
+        .execute();
       n++;
     }
     return n;

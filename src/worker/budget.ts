@@ -21,11 +21,25 @@ const MB = 1024 * 1024;
  */
 export function planMemory(budgetBytes: number, threads: number, degrade = 0): MemoryPlan {
   const usable = Math.max(budgetBytes - PROCESS_RESERVE_BYTES, 32 * MB);
-  const duckdbBytes = Math.max(16 * MB, Math.floor(usable * 0.5 * 0.7 ** degrade));
+  const duckdbBytes = Math.max(MIN_DUCKDB_BYTES, Math.floor(usable * 0.5 * 0.7 ** degrade));
   // Small against the budget: recount's own JS needs little heap, and the heap snapshot written on a V8
   // out-of-memory takes up to ~12 times the heap (see SNAPSHOT_HEADROOM).
   const heapMb = Math.min(4096, Math.max(64, Math.floor(budgetBytes / 16 / MB)));
   return { budgetBytes, duckdbBytes, heapMb, threads: Math.max(1, Math.floor(threads / 2 ** degrade)) };
+}
+
+/** DuckDB's smallest useful memory_limit: below it even a small query fails to pin its blocks. */
+export const MIN_DUCKDB_BYTES = 16 * MB;
+
+/**
+ * The configuration of the retry after an out-of-memory attempt: half the threads, and, when the process passed
+ * its budget (RSS watchdog, V8 heap), DuckDB's limit 30% lower, never under MIN_DUCKDB_BYTES. When DuckDB stopped
+ * at its own limit the limit stays: lowering it would only make DuckDB fail sooner.
+ */
+export function smallerPlan(plan: MemoryPlan, why: 'threads' | 'threads-and-limit'): MemoryPlan {
+  const threads = Math.max(1, Math.floor(plan.threads / 2));
+  const duckdbBytes = why === 'threads' ? plan.duckdbBytes : Math.max(MIN_DUCKDB_BYTES, Math.floor(plan.duckdbBytes * 0.7));
+  return { ...plan, threads, duckdbBytes };
 }
 
 /**

@@ -224,6 +224,6 @@ export class WorkerPool {
       if (w.busy) w.child.kill('SIGKILL');
       else this.retire(w);
     }
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 6000))]);
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 6000).unref())]);
   }
 }

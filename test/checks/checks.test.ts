@@ -150,4 +150,21 @@ describe('custom checks', () => {
     expect(r.no_table!.message).toMatch(/^check 'no_table' could not run: Catalog Error: .*outptu/);
     expect(blocksPublish(Object.values(r))).toBe(true);
   });
+
+  it('a check that runs out of memory fails the attempt as OUT_OF_MEMORY (retried smaller), not as a failed check', async () => {
+    const staged = await craft([bucket(0, 2), bucket(1, 2)]);
+    const small = await new DuckDBEngine().open({ memoryBytes: 24 * 1024 * 1024, threads: 1, spillDir: join(root, 'spill-small') });
+    try {
+      // A list of 30 M integers cannot spill: DuckDB's own limit stops it.
+      const hungry: CheckDefinition = { name: 'hungry', sql: 'SELECT * FROM (SELECT list(i) AS l FROM range(30000000) t(i)) WHERE len(l) < 0', severity: 'error' };
+      const err = await runChecks({ session: small, dir: staged.dir, files: staged.files, keys: KEYS, checks: [hungry] }).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; message?: string },
+      );
+      expect(err?.code).toBe('OUT_OF_MEMORY');
+      expect(err?.message).toMatch(/^check 'hungry' ran out of its memory budget: Out of Memory Error/);
+    } finally {
+      small.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isRetryable } from '../../src/scheduler/retry.ts';
+import { MIN_DUCKDB_BYTES, planMemory, smallerPlan } from '../../src/worker/budget.ts';
 
 describe('retry policy', () => {
   it('never retries errors that would recur on the same input and SQL', () => {
@@ -14,5 +15,15 @@ describe('retry policy', () => {
     expect(backoffDelay(p, 10, () => 1)).toBe(5000);
     const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(p, 2)));
     expect(spread.size).toBeGreaterThan(10);
+  });
+  it('after an out-of-memory, the retry halves threads; DuckDB\'s limit drops only when the process passed its budget, never under its floor', () => {
+    const plan = planMemory(400 * 1024 * 1024, 4);
+    expect(smallerPlan(plan, 'threads')).toMatchObject({ threads: 2, duckdbBytes: plan.duckdbBytes, budgetBytes: plan.budgetBytes });
+    const lower = smallerPlan(plan, 'threads-and-limit');
+    expect(lower.threads).toBe(2);
+    expect(lower.duckdbBytes).toBe(Math.floor(plan.duckdbBytes * 0.7));
+    let p = plan;
+    for (let i = 0; i < 20; i++) p = smallerPlan(p, 'threads-and-limit');
+    expect(p).toMatchObject({ threads: 1, duckdbBytes: MIN_DUCKDB_BYTES });
   });
 });

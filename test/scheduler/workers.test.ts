@@ -53,7 +53,7 @@ describe('recount serve worker processes', () => {
     await assertUniqueKeys(view!.path, ['user_id', 'ad_id']);
   });
 
-  it('a budget too small to succeed ends as oom, retried each time with fewer threads and a lower DuckDB limit', async () => {
+  it('a budget too small to succeed ends as oom, retried each time with fewer threads and no higher DuckDB limit', async () => {
     // A worker process alone needs more than 100 MB, so the RSS watchdog kills every attempt.
     const p = await project(WIDE('100MB'), 1, 20_000);
     serve = startServe(p, ['--until-idle']);
@@ -62,12 +62,46 @@ describe('recount serve worker processes', () => {
     expect(attempts.map((a) => a.status), JSON.stringify(serve.logs().map((l) => l.msg + ' ' + (l.code ?? '') + (l.error ?? '')))).toEqual(['oom', 'oom', 'oom']);
     expect(attempts.every((a) => a.error_code === 'OUT_OF_MEMORY')).toBe(true);
     expect(attempts[0]!.error_message).toMatch(/RSS \d+ MB passed the memory budget of 100 MB/);
+    expect(serve.logs().find((l) => l.level >= 40 && /memory budget of wide leaves DuckDB almost nothing/.test(l.msg))).toBeDefined();
     const started = serve.logs().filter((l) => l.msg === 'attempt started');
     expect(started.map((l) => l.threads)).toEqual([2, 1, 1]);
-    expect(started[1]!.duckdbMB).toBeLessThan(started[0]!.duckdbMB);
-    expect(started[2]!.duckdbMB).toBeLessThan(started[1]!.duckdbMB);
+    // The watchdog killed it (the process passed its budget): DuckDB's limit goes down too, but never under its 16 MiB floor.
+    expect(started[1]!.duckdbMB).toBeLessThanOrEqual(started[0]!.duckdbMB);
+    expect(started.every((l) => l.duckdbMB >= 16)).toBe(true);
     const [q] = await store!.queue.list(['failed']);
     expect(q!.last_error_code).toBe('OUT_OF_MEMORY');
+    expect(await store!.publishedVersion('wide', '2023-10-12T00')).toBeUndefined();
+    await assertNoOrphans(store!, join(p.dir, 'data/out'));
+  });
+
+  it("DuckDB's own out-of-memory (here in a check) is recorded as oom and retried with fewer threads at the same limit; a drain keeps it queued", async () => {
+    // The check aggregates a list of 30 M integers: no spill can hold it under DuckDB's limit of this budget.
+    const hungry = WIDE('400MB', '{ max: 3, backoffMs: 50, maxBackoffMs: 100 }').replace(
+      "files: 2,",
+      "files: 2, checks: [{ name: 'hungry', sql: 'SELECT * FROM (SELECT list(i) AS l FROM range(30000000) t(i)) WHERE len(l) < 0' }],",
+    );
+    const p = await project(hungry, 1, 5_000);
+    serve = startServe(p);
+    await waitFor('the first attempt started', () => serve!.logs().find((l) => l.msg === 'attempt started'));
+    // SIGTERM while the attempt runs: it fails during the drain with a retryable error, which must stay queued.
+    expect(await serve.stop()).toBe(0);
+    const [queued] = await store!.queue.list(['queued', 'running', 'failed']);
+    expect(queued).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'OUT_OF_MEMORY' });
+    serve = startServe(p, ['--until-idle']);
+    await serve.exited();
+    const attempts = await store!.listAttempts({ analyzer: 'wide' });
+    expect(attempts.map((a) => [a.status, a.error_code])).toEqual([
+      ['oom', 'OUT_OF_MEMORY'],
+      ['oom', 'OUT_OF_MEMORY'],
+      ['oom', 'OUT_OF_MEMORY'],
+    ]);
+    expect(attempts[0]!.error_message).toMatch(/check 'hungry' ran out of its memory budget/);
+    const started = serve.logs().filter((l) => l.msg === 'attempt started');
+    expect(started.map((l) => l.threads)).toEqual([1, 1]);
+    // DuckDB's limit stays: lowering it would only make DuckDB fail sooner.
+    expect(new Set(attempts.map((a) => Number(a.memory_bytes))).size).toBe(1);
+    const [failed] = await store!.queue.list(['failed']);
+    expect(failed).toMatchObject({ attempts: 3, last_error_code: 'OUT_OF_MEMORY' });
     expect(await store!.publishedVersion('wide', '2023-10-12T00')).toBeUndefined();
     await assertNoOrphans(store!, join(p.dir, 'data/out'));
   });

@@ -189,12 +189,28 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         await other.close();
       });
 
-      it('gives items held by a dead daemon back to the queue', async () => {
+      it('gives items held by a dead daemon back to the queue, with the try its attempt used', async () => {
         await store.queue.enqueue(req('a', '2023-10-12T00'));
-        await store.queue.claim(owner, policy);
+        const [item] = await store.queue.claim(owner, policy);
+        await store.queue.startAttempt(item!.id, 'x1');
         expect(await store.queue.requeueOrphans(() => true)).toBe(0);
         expect(await store.queue.requeueOrphans(() => false)).toBe(1);
         expect(await store.queue.backlog()).toBe(1);
+        expect((await store.queue.get(item!.id))!.attempts).toBe(0);
+      });
+
+      it('a retry refunds the try of an attempt abandoned by a drain, never below zero; other retries keep it', async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        const [item] = await store.queue.claim(owner, policy);
+        await store.queue.startAttempt(item!.id, 'x1');
+        await store.queue.startAttempt(item!.id, 'x2');
+        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'INTERNAL', error: 'x' });
+        expect((await store.queue.get(item!.id))!.attempts).toBe(2);
+        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
+        expect((await store.queue.get(item!.id))).toMatchObject({ attempts: 1, state: 'queued', last_error_code: 'ABANDONED' });
+        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
+        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
+        expect((await store.queue.get(item!.id))!.attempts).toBe(0);
       });
     });
   });
