@@ -119,10 +119,9 @@ async function pressure(figures: Figure[]): Promise<void> {
       const row = await store.getAttempt(attemptId);
       const pid = row?.pid ?? 0;
       if (o.kind !== 'report') {
-        // What the daemon does for a worker killed mid-attempt (markDead): record it, recover, and drop its spill.
+        // What the daemon does for a worker killed mid-attempt (markDead): record it, then recover (staging and spill).
         if (row?.status === 'running') await store.finishAttempt(attemptId, { status: o.kind === 'oom' ? 'oom' : 'crashed', error: { code: o.kind === 'oom' ? 'OUT_OF_MEMORY' : 'CRASHED', message: 'worker killed during the bench' } });
-        await recover(store, new OutputLayout(project.outputRoot));
-        rmSync(join(project.spillDir, attemptId), { recursive: true, force: true });
+        await recover(store, new OutputLayout(project.outputRoot), { spillDir: project.spillDir });
       }
       const mem = pid ? procMemory(pid) : undefined;
       const kernel = mem !== undefined && mem.peak > 0 && o.kind === 'report';

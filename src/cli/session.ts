@@ -21,7 +21,7 @@ export async function withSession<T>(projectDir: string, fn: (s: CliSession) => 
   const store = await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);
-    const recovery = await recover(store, layout);
+    const recovery = await recover(store, layout, { spillDir: project.spillDir });
     return await fn({ project, store, engine: new DuckDBEngine(), layout, recovery });
   } finally {
     await store.close();

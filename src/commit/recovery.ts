@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateStore } from '../state/store.ts';
 import { HOST, isProcessAlive } from './liveness.ts';
@@ -11,6 +11,23 @@ export interface RecoveryReport {
   readonly abandoned: string[];
   readonly crashedAttempts: string[];
   readonly removedStaging: string[];
+  readonly removedSpill: string[];
+}
+
+/** Where else a dead attempt may have left files. */
+export interface RecoveryOptions {
+  /** The project's DuckDB spill folder (one folder per attempt id). */
+  readonly spillDir?: string;
+}
+
+const ORPHAN_SPILL_AGE_MS = 60 * 60 * 1000;
+
+function olderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -18,8 +35,8 @@ export interface RecoveryReport {
  * publish whose intent was recorded (roll forward; back if its files are gone), mark attempts whose
  * process died as crashed, and remove staging nobody owns. Safe to run at any time, from any process.
  */
-export async function recover(store: StateStore, layout: OutputLayout): Promise<RecoveryReport> {
-  const report = { rolledForward: [] as string[], abandoned: [] as string[], crashedAttempts: [] as string[], removedStaging: [] as string[] };
+export async function recover(store: StateStore, layout: OutputLayout, opts: RecoveryOptions = {}): Promise<RecoveryReport> {
+  const report = { rolledForward: [] as string[], abandoned: [] as string[], crashedAttempts: [] as string[], removedStaging: [] as string[], removedSpill: [] as string[] };
   const running = await store.listAttempts({ status: 'running', limit: 100_000 });
   const liveAttempts = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
 
@@ -64,6 +81,18 @@ export async function recover(store: StateStore, layout: OutputLayout): Promise<
       if (await ownerIsLive(name)) continue;
       rmSync(join(layout.stagingRoot, name), { recursive: true, force: true });
       report.removedStaging.push(name);
+    }
+  }
+  // DuckDB's spill of an attempt whose process died (SIGKILL, the RSS watchdog) is never removed by it: it can be
+  // gigabytes. A folder is an attempt id; one with no attempt row is removed once it is old (a run killed
+  // before it recorded its attempt), so another tool's fresh spill is left alone.
+  if (opts.spillDir && existsSync(opts.spillDir)) {
+    for (const name of readdirSync(opts.spillDir)) {
+      const path = join(opts.spillDir, name);
+      const known = await store.getAttempt(name);
+      if (known ? await ownerIsLive(name) : !olderThan(path, ORPHAN_SPILL_AGE_MS)) continue;
+      rmSync(path, { recursive: true, force: true });
+      report.removedSpill.push(name);
     }
   }
   if (existsSync(layout.tmpRoot)) {

@@ -109,7 +109,7 @@ export class Daemon {
 
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
   async start(): Promise<void> {
-    const rec = await recover(this.store, this.layout);
+    const rec = await recover(this.store, this.layout, { spillDir: this.project.spillDir });
     const requeued = await this.store.queue.requeueOrphans(isProcessAlive);
     this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
     for (const a of this.project.analyzers.values()) {
@@ -126,7 +126,7 @@ export class Daemon {
     this.timers.push(
       setInterval(
         () =>
-          void recover(this.store, this.layout)
+          void recover(this.store, this.layout, { spillDir: this.project.spillDir })
             .catch((err) => this.opts.log.warn({ err }, 'recovery failed'))
             .then(() => this.scan())
             .then(() => this.tick())
@@ -351,7 +351,7 @@ export class Daemon {
       code = r.error?.code ?? 'INTERNAL';
       message = r.error?.message ?? 'failed';
       // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
-      await recover(this.store, this.layout);
+      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
       kind = code === 'OUT_OF_MEMORY' ? 'oom' : 'failed';
       // DuckDB stopped at its own limit: a lower limit cannot help, fewer threads (less state per thread) can.
       degrade = code === 'OUT_OF_MEMORY' ? 'threads' : undefined;
@@ -414,7 +414,7 @@ export class Daemon {
     if (a?.status === 'running') {
       await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
     }
-    await recover(this.store, this.layout);
+    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
   }
 
   /**
@@ -434,7 +434,7 @@ export class Daemon {
       await this.store.queue.release(this.owner);
     }
     await this.scanning;
-    await recover(this.store, this.layout);
+    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
     this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
   }
 }

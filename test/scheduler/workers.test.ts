@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
@@ -121,6 +122,8 @@ describe('recount serve worker processes', () => {
     // The publish is visible a moment before the worker records its attempt as succeeded.
     await waitFor('the retry recorded succeeded', async () => (await store!.getAttempt(v.attempt_id))?.status === 'succeeded');
     expect(await serve.stop()).toBe(0);
+    // Recovery removed the killed worker's DuckDB spill folder (the worker itself never could).
+    expect(existsSync(join(p.dir, '.recount/spill', killed.attempt_id))).toBe(false);
     const view = await assertPublishedComplete(join(p.dir, 'data/out'), 'wide', '2023-10-12T00');
     await assertUniqueKeys(view!.path, ['user_id', 'ad_id']);
     await assertNoOrphans(store!, join(p.dir, 'data/out'));

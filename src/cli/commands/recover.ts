@@ -13,6 +13,7 @@ export function registerRecover(program: Command): void {
           out.result({ ok: true, ...s.recovery }, () => {
             const lines = describeRecovery(s.recovery);
             if (s.recovery.removedStaging.length) lines.push(`removed ${s.recovery.removedStaging.length} orphaned staging folder(s)`);
+            if (s.recovery.removedSpill.length) lines.push(`removed the spill of ${s.recovery.removedSpill.length} dead attempt(s)`);
             out.info(lines.length ? lines.join('\n') : 'nothing to recover: every publish is complete');
           });
         }),
