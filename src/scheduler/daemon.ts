@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -70,6 +71,7 @@ export class Daemon {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crons: Cron[] = [];
   private watcher: FSWatcher | undefined;
+  private readonly watchedRoots = new Set<string>();
   private stopping = false;
   private ticking = false;
   private tickAgain = false;
@@ -128,6 +130,7 @@ export class Daemon {
         () =>
           void recover(this.store, this.layout, { spillDir: this.project.spillDir })
             .catch((err) => this.opts.log.warn({ err }, 'recovery failed'))
+            .then(() => this.watchNewRoots())
             .then(() => this.scan())
             .then(() => this.tick())
             .then(() => this.retryLoads()),
@@ -181,10 +184,10 @@ export class Daemon {
 
   private startWatching(): void {
     const sources = [...this.project.datasets.values()].filter((d) => !d.producer);
-    this.watcher = watch(
-      sources.map((d) => d.root),
-      { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) },
-    );
+    // chokidar never notices a root that does not exist yet: those are added by watchNewRoots on a rescan.
+    const existing = sources.map((d) => d.root).filter((r) => existsSync(r));
+    for (const r of existing) this.watchedRoots.add(r);
+    this.watcher = watch(existing, { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) });
     const onFile = (path: string) => {
       if (!path.endsWith('_SUCCESS')) return;
       for (const ds of sources) {
@@ -198,13 +201,32 @@ export class Daemon {
     this.watcher.on('add', onFile).on('change', onFile);
   }
 
+  /** Watch source roots that appeared since the daemon started (the first partitions of a new dataset). */
+  private watchNewRoots(): void {
+    if (!this.watcher) return;
+    for (const d of this.project.datasets.values()) {
+      if (d.producer || this.watchedRoots.has(d.root) || !existsSync(d.root)) continue;
+      this.watchedRoots.add(d.root);
+      this.watcher.add(d.root);
+      this.opts.log.info({ dataset: d.name, root: d.root }, 'dataset folder appeared; watching it');
+    }
+  }
+
   private schedule(a: Analyzer): void {
     try {
       this.crons.push(
         new Cron(a.schedule!, () => {
           // The newest closed partition as of now: the previous hour or day.
           const p = parsePartition(formatPartitionId(new Date(Date.now() - (a.grain === 'hour' ? 3_600_000 : 86_400_000)), a.grain), a.grain);
-          void this.enqueue(a, p, 'schedule').then(() => this.tick());
+          let fingerprint: string;
+          try {
+            fingerprint = combinedFingerprint(resolveInputs(this.project, a, p));
+          } catch (err) {
+            // Not landed yet: no failed run and no alert; the watcher or a rescan queues it once its inputs are ready.
+            this.opts.log.info({ analyzer: a.name, partition: p.id, reason: (err as Error).message }, 'scheduled partition not ready yet; it runs when its inputs land');
+            return;
+          }
+          void this.enqueue(a, p, 'schedule', fingerprint).then(() => this.tick());
         }),
       );
     } catch (err) {

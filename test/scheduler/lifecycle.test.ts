@@ -74,6 +74,16 @@ describe('recount serve lifecycle', () => {
     expect((await store!.listVersions('a', previousHour)).map((x) => x.seq)).toEqual([1]);
   });
 
+  it('a cron schedule whose partition has not landed waits for it: no failed run, no attempt', async () => {
+    const previousHour = formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
+    const p = await project('scanIntervalMs: 3600000', ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`), 0, 0);
+    serve = startServe(p, ['--no-watch']);
+    await waitFor('the schedule fired on a partition not ready', () => serve!.logs().some((l) => l.msg === 'scheduled partition not ready yet; it runs when its inputs land' && l.partition === previousHour));
+    expect(await serve.stop()).toBe(0);
+    expect(await store!.queue.list(['queued', 'running', 'failed'])).toEqual([]);
+    expect(await store!.listAttempts({ analyzer: 'a' })).toEqual([]);
+  });
+
   it('recycles a worker process after its configured number of attempts', async () => {
     const p = await project('workerMaxAttempts: 2', ANALYZER(), 5, 2000);
     serve = startServe(p, ['--until-idle']);

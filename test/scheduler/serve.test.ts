@@ -92,6 +92,21 @@ describe('recount serve', () => {
     await assertNoOrphans(store!, join(p.dir, 'data/out'));
   });
 
+  it('a dataset folder made after serve started is watched from the next rescan on', async () => {
+    const p = await project({ hourly: HOURLY() });
+    rmSync(join(p.dir, 'data/events'), { recursive: true, force: true });
+    serve = startServe(p, [], { RECOUNT_LOG_LEVEL: 'debug' });
+    await waitFor('daemon start', () => serve!.logs().some((l) => l.msg === 'daemon started'));
+    await landHour(p, '2023-10-12T05');
+    await waitFor('first publish (found by the rescan)', () => published('ad_impressions_hourly', '2023-10-12T05'));
+    await waitFor('the folder watched', () => serve!.logs().some((l) => l.msg === 'dataset folder appeared; watching it' && l.dataset === 'events'));
+    await landHour(p, '2023-10-12T06');
+    // 'partition ready' is logged by the file watcher only, never by a rescan.
+    await waitFor('the watcher saw _SUCCESS', () => serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === '2023-10-12T06'));
+    await waitFor('second publish', () => published('ad_impressions_hourly', '2023-10-12T06'));
+    expect(await serve.stop()).toBe(0);
+  });
+
   it('runs the daily rollup once all 24 hours of the hourly analyzer are published', async () => {
     const daily = `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly'], grain: 'day', start: '2023-10-12',
