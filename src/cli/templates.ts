@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { packagePath } from '../paths.ts';
+import { PACKAGE_ROOT, packagePath } from '../paths.ts';
 
 const example = (path: string) => readFileSync(packagePath(`examples/ad-tech/${path}`), 'utf8');
 
@@ -10,7 +10,8 @@ export function projectTemplate(): Record<string, string> {
     'analyzers/ad_impressions_hourly.ts': example('analyzers/ad_impressions_hourly.ts'),
     'analyzers/ad_impressions_daily.ts': example('analyzers/ad_impressions_daily.ts'),
     '.gitignore': 'data/\n.recount/\n',
-    // ES modules, so recount.config.ts and analyzers/*.ts load as TypeScript ESM with no build step.
-    'package.json': `${JSON.stringify({ name: 'recount-project', private: true, type: 'module' }, null, 2)}\n`,
+    // ES modules, so recount.config.ts and analyzers/*.ts load as TypeScript ESM with no build step; recount as a
+    // linked dependency, so `npm install` puts `npx recount` and the types of `import 'recount'` in the project.
+    'package.json': `${JSON.stringify({ name: 'recount-project', private: true, type: 'module', devDependencies: { recount: `file:${PACKAGE_ROOT}` } }, null, 2)}\n`,
   };
 }

@@ -115,6 +115,15 @@ export class Daemon {
     const requeued = await this.store.queue.requeueOrphans(isProcessAlive);
     this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
     for (const a of this.project.analyzers.values()) {
+      // A new project's history (or a lookback that is too short) would otherwise be skipped without a word.
+      const since = considerFrom(a, this.project.config.serve.lookbackHours);
+      const before = candidatePartitions(this.project, a, new Date(0)).filter((p) => p.start < since).length;
+      if (before > 0) {
+        this.opts.log.info(
+          { analyzer: a.name, partitions: before, from: since.toISOString() },
+          `${before} partition(s) of ${a.name} with input before ${since.toISOString().slice(0, 13)} are left alone (${a.start ? `start: '${a.start}'` : `serve.lookbackHours: ${this.project.config.serve.lookbackHours}`}); publish them with recount backfill, or set start in ${a.file}`,
+        );
+      }
       if (a.memoryBytes < PROCESS_RESERVE_BYTES + MIN_DUCKDB_BYTES * 4) {
         this.opts.log.warn(
           { analyzer: a.name, budgetMB: Math.round(a.memoryBytes / 1e6), reserveMB: Math.round(PROCESS_RESERVE_BYTES / 1e6) },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readPublished, REPO, runCli, tempDir, type CliResult } from '../helpers/project.ts';
 
@@ -29,8 +30,20 @@ describe('recount init', () => {
     const config = readFileSync(join(dir, 'recount.config.ts'), 'utf8');
     expect(config).toMatch(/events: \{ root: 'data\/events', grain: 'hour' \}/);
     expect(config).toContain("output: 'data/out'");
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type).toBe('module');
-    expect(r.stdout).toContain('recount gen events');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({ type: 'module', devDependencies: { recount: `file:${REPO.replace(/\/$/, "")}` } });
+    expect(r.stdout).toContain('npx recount gen events');
+    expect(r.stdout).toContain('npx recount serve');
+  });
+
+  it('npm install in the new project links recount, so npx recount runs there (no registry)', () => {
+    const scratch = join(root, 'linked');
+    ok(runCli(['init', scratch]));
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--offline'], { cwd: scratch, encoding: 'utf8' });
+    expect(install.status, install.stderr).toBe(0);
+    const version = spawnSync('npx', ['--no-install', 'recount', '--version'], { cwd: scratch, encoding: 'utf8' });
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
   });
 
   it('refuses to overwrite an existing project (exit 2), leaving its files alone', () => {

@@ -6,6 +6,7 @@ export default defineAnalyzer({
   description: 'Daily impressions and total bid per ad and user segment, rolled up from the hourly output',
   inputs: ['ad_impressions_hourly'],
   grain: 'day',
+  start: '2023-10-12',
   sql: `
     SELECT ad_id, user_segment,
            sum(impression_count)::BIGINT AS impression_count,

@@ -6,6 +6,9 @@ export default defineAnalyzer({
   description: 'Impressions and total bid per ad and user segment, per hour',
   inputs: ['events'],
   grain: 'hour',
+  // recount serve runs partitions from here on (without start: only the last serve.lookbackHours), so the
+  // generated 2023 events are picked up; older history is for recount backfill.
+  start: '2023-10-12T00',
   sql: `
     SELECT ad_id, user_segment,
            count(*)       AS impression_count,

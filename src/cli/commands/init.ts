@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { RecountError } from '../../errors.ts';
 import { action } from '../command.ts';
 import { projectTemplate } from '../templates.ts';
+import { PACKAGE_ROOT } from '../../paths.ts';
 
 /** Write the example project into a folder; refuses to overwrite an existing project. */
 export function initProject(dir: string): string[] {
@@ -36,9 +37,12 @@ export function registerInit(program: Command): void {
           files.forEach((f) => out.info(`  ${f}`));
           out.info('\nnext:');
           out.info(`  cd ${root}`);
-          out.info('  recount gen events --out data/events --start 2023-10-12T00 --hours 24 --rows-per-hour 100000 --seed 1');
-          out.info('  recount backfill ad_impressions_hourly --from 2023-10-12T00 --to 2023-10-12T23');
-          out.info('  recount run ad_impressions_daily --partition 2023-10-12');
+          out.info(`  npm install        # links recount (${PACKAGE_ROOT}) into the project: npx recount, and types for your editor`);
+          out.info('  npx recount gen events --out data/events --start 2023-10-12T00 --hours 24 --rows-per-hour 100000 --seed 1');
+          out.info('  npx recount serve  # runs every ready hour, then the daily rollup; dashboard on http://127.0.0.1:7878/');
+          out.info('or by hand:');
+          out.info('  npx recount backfill ad_impressions_hourly --from 2023-10-12T00 --to 2023-10-12T23');
+          out.info('  npx recount run ad_impressions_daily --partition 2023-10-12');
         });
       }),
     );

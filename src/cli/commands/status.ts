@@ -6,12 +6,47 @@ import type { StateStore } from '../../state/store.ts';
 import { action } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
-import { analyzerLag } from '../../scheduler/lag.ts';
+import { analyzerLag, lagWords } from '../../scheduler/lag.ts';
+import { isProcessAlive } from '../../commit/liveness.ts';
+import type { AttemptTable } from '../../state/types.ts';
 import { publishedWithEngine } from '../../doctor/provenance.ts';
 
-function lagText(seconds: number): string {
-  if (seconds === 0) return 'caught up';
-  return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`;
+const FAILED = new Set(['failed', 'crashed', 'oom']);
+
+interface AnalyzerSummary {
+  analyzer: string;
+  grain: string;
+  inputs: readonly string[];
+  partitions: number;
+  published: number;
+  failing: string[];
+  failedForGood: string[];
+  running: number;
+  queued: number;
+  newestPublished: string | null;
+  newestReady: string | null;
+  lagSeconds: number;
+  readyUnpublished: number;
+  beforeWindow: number;
+  windowStart: string;
+  lastRun: string | null;
+}
+
+/** A partition whose latest attempt failed, for a reason other than its input not being there yet. */
+function isFailing(r: { lastAttempt: { status: string; errorCode: string | null } | null }): boolean {
+  return !!r.lastAttempt && FAILED.has(r.lastAttempt.status) && r.lastAttempt.errorCode !== 'PARTITION_NOT_READY';
+}
+
+/** Runs of an analyzer whose newest queue item failed for good (none queued or running after it). */
+function latestFailedForGood<T extends { analyzer: string; partition_id: string; id: number }>(failed: readonly T[], analyzer: string, active: readonly T[]): T[] {
+  const newest = new Map<string, T>();
+  for (const q of failed) if (q.analyzer === analyzer && (newest.get(q.partition_id)?.id ?? -1) < q.id) newest.set(q.partition_id, q);
+  return [...newest.values()].filter((q) => !active.some((x) => x.analyzer === analyzer && x.partition_id === q.partition_id)).sort((x, y) => x.partition_id.localeCompare(y.partition_id));
+}
+
+/** An error in full, with its hint on the next line (never cut: the message names the file or setting at fault). */
+function errorLines(f: { error_code: string | null; error_message: string | null; error_hint: string | null }): string {
+  return `[${f.error_code}] ${f.error_message ?? ''}${f.error_hint ? `\n      → ${f.error_hint}` : ''}`;
 }
 
 async function partitionSummary(store: StateStore, analyzer: string) {
@@ -61,12 +96,15 @@ export function registerStatus(program: Command): void {
             return 0;
           }
           if (!name) {
-            const summary: { analyzer: string; grain: string; inputs: string[]; partitions: number; published: number; failing: string[]; running: number; queued: number; newestPublished: string | null; newestReady: string | null; lagSeconds: number; lastRun: string | null }[] = [];
+            const summary: AnalyzerSummary[] = [];
             const queue = await s.store.queue.list(['queued', 'running']);
+            const failedForGood = await s.store.queue.list(['failed']);
+            const liveDaemon = (q: (typeof queue)[number]) => q.state !== 'running' || (q.owner_host !== null && q.owner_token !== null && isProcessAlive(q.owner_host, q.owner_token));
             for (const a of s.project.analyzers.values()) {
               const rows = await partitionSummary(s.store, a.name);
-              const failing = rows.filter((r) => r.lastAttempt && ['failed', 'crashed', 'oom'].includes(r.lastAttempt.status));
+              const failing = rows.filter((r) => isFailing(r));
               const lag = await analyzerLag(s.project, s.store, a);
+              const mine = queue.filter((q) => q.analyzer === a.name);
               summary.push({
                 analyzer: a.name,
                 grain: a.grain,
@@ -74,42 +112,57 @@ export function registerStatus(program: Command): void {
                 partitions: rows.length,
                 published: rows.filter((r) => r.publishedVersion !== null).length,
                 failing: failing.map((r) => r.partition),
-                running: rows.filter((r) => r.lastAttempt?.status === 'running').length,
-                queued: queue.filter((q) => q.analyzer === a.name && q.state === 'queued').length,
+                failedForGood: latestFailedForGood(failedForGood, a.name, queue).map((q) => q.partition_id),
+                running: mine.filter((q) => q.state === 'running' && liveDaemon(q)).length,
+                queued: mine.filter((q) => q.state === 'queued').length,
                 newestPublished: lag.newestPublished,
                 newestReady: lag.newestReady,
                 lagSeconds: lag.seconds,
+                readyUnpublished: lag.readyUnpublished,
+                beforeWindow: lag.beforeWindow,
+                windowStart: lag.windowStart,
                 lastRun: rows.map((r) => r.lastAttempt?.startedAt ?? '').sort().at(-1) || null,
               });
             }
-            const recentFailures = (await s.store.listAttempts({ limit: 200 })).filter((x) => ['failed', 'crashed', 'oom'].includes(x.status)).slice(0, 5);
-            const queueJson = queue.map((q) => ({ analyzer: q.analyzer, partition: q.partition_id, state: q.state, reason: q.reason, attempts: q.attempts, notBefore: q.not_before, lastError: q.last_error }));
-            out.result({ ok: true, analyzers: summary, queue: queueJson, recentFailures: recentFailures.map((x) => ({ analyzer: x.analyzer, partition: x.partition_id, attemptId: x.attempt_id, status: x.status, at: x.finished_at, code: x.error_code, message: x.error_message })) }, () => {
+            // Failures a later success has not fixed: the latest attempt of each partition, when it failed.
+            const latestByPartition = new Map<string, AttemptTable>();
+            for (const x of await s.store.listAttempts({ limit: 500 })) if (!latestByPartition.has(`${x.analyzer}/${x.partition_id}`)) latestByPartition.set(`${x.analyzer}/${x.partition_id}`, x);
+            const recentFailures = [...latestByPartition.values()].filter((x) => FAILED.has(x.status)).slice(0, 5);
+            const orphaned = queue.filter((q) => !liveDaemon(q));
+            const queueJson = queue.map((q) => ({ analyzer: q.analyzer, partition: q.partition_id, state: q.state, heldByLiveDaemon: liveDaemon(q), reason: q.reason, attempts: q.attempts, notBefore: q.not_before, lastError: q.last_error }));
+            const healthy = summary.every((r) => r.failing.length === 0 && r.failedForGood.length === 0);
+            out.result({ ok: healthy, analyzers: summary, queue: queueJson, recentFailures: recentFailures.map((x) => ({ analyzer: x.analyzer, partition: x.partition_id, attemptId: x.attempt_id, status: x.status, at: x.finished_at, code: x.error_code, message: x.error_message, hint: x.error_hint })) }, () => {
               const t = table(['analyzer', 'grain', 'published', 'failing', 'queued', 'running', 'newest ready', 'newest published', 'lag']);
-              for (const r of summary) t.push([r.analyzer, r.grain, String(r.published), r.failing.length ? status('failed') + ` ${r.failing.length}` : '0', String(r.queued), String(r.running), r.newestReady ?? '-', r.newestPublished ?? '-', lagText(r.lagSeconds)]);
+              for (const r of summary) t.push([r.analyzer, r.grain, String(r.published), r.failing.length ? status('failed') + ` ${r.failing.length}` : '0', String(r.queued), String(r.running), r.newestReady ?? '-', r.newestPublished ?? '-', lagWords({ seconds: r.lagSeconds, readyUnpublished: r.readyUnpublished })]);
               out.info(t.toString());
-              const running = queue.filter((q) => q.state === 'running');
+              const running = queue.filter((q) => q.state === 'running' && liveDaemon(q));
               if (running.length) out.info(`running: ${running.map((q) => `${q.analyzer} ${q.partition_id}`).join(', ')}`);
+              if (orphaned.length) out.info(`held by a daemon that is gone (requeued when recount serve starts): ${orphaned.map((q) => `${q.analyzer} ${q.partition_id}`).join(', ')}`);
+              for (const r of summary) {
+                if (r.beforeWindow) out.info(`${r.analyzer}: ${r.beforeWindow} partition(s) with input before ${r.windowStart.slice(0, 13)} are not published; recount serve only considers partitions from there on (set start in the analyzer, or run recount backfill)`);
+                if (r.failedForGood.length) out.info(`${r.analyzer}: failed for good, not retried until its input or SQL changes: ${r.failedForGood.slice(0, 5).join(', ')}${r.failedForGood.length > 5 ? ` and ${r.failedForGood.length - 5} more` : ''} — after fixing the cause: recount backfill ${r.analyzer} --from ${r.failedForGood[0]} --to ${r.failedForGood.at(-1)} --force`);
+              }
               if (recentFailures.length) {
-                const ft = table(['failed', 'partition', 'when', 'error']);
-                for (const f of recentFailures) ft.push([f.analyzer, f.partition_id, f.finished_at ?? '-', `[${f.error_code}] ${(f.error_message ?? '').slice(0, 70)}`]);
-                out.info('last failures:');
-                out.info(ft.toString());
+                out.info('last failures (not fixed by a later attempt):');
+                for (const f of recentFailures) out.info(`  ${status(f.status)} ${f.analyzer} ${f.partition_id} at ${f.finished_at ?? '-'}: ${errorLines(f)}`);
               }
             });
-            return summary.some((r) => r.failing.length) ? 1 : 0;
+            return healthy ? 0 : 1;
           }
           const analyzer = getAnalyzer(s.project, name);
           if (!opts.partition) {
             const rows = await partitionSummary(s.store, analyzer.name);
-            out.result({ ok: true, analyzer: analyzer.name, partitions: rows }, () => {
+            const failing = rows.filter((r) => isFailing(r));
+            out.result({ ok: failing.length === 0, analyzer: analyzer.name, partitions: rows }, () => {
               const t = table(['partition', 'version', 'rows', 'files', 'size', 'last attempt', 'error']);
               for (const r of rows) {
-                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows ?? '-', r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}] ${(r.lastAttempt.error ?? '').slice(0, 60)}` : '']);
+                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows ?? '-', r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
               }
               out.info(rows.length ? t.toString() : `${analyzer.name}: nothing has run yet`);
+              for (const r of failing.slice(0, 10)) out.info(`  ${status(r.lastAttempt!.status)} ${r.partition}: [${r.lastAttempt!.errorCode}] ${r.lastAttempt!.error ?? ''}`);
+              if (failing.length > 10) out.info(`  … and ${failing.length - 10} more failing partitions (--json lists them all)`);
             });
-            return 0;
+            return failing.length === 0 ? 0 : 1;
           }
           const p = parsePartition(opts.partition, analyzer.grain);
           const partition = await s.store.getPartition(analyzer.name, p.id);
@@ -132,8 +185,10 @@ export function registerStatus(program: Command): void {
             for (const v of detail.versions) vt.push([`v${v.version}`, status(v.status), v.rows, v.files, formatBytes(v.bytes), v.createdAt]);
             out.info(vt.toString());
             const at = table(['attempt', 'status', 'started', 'rows', 'peak RSS', 'error']);
-            for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.peakRssBytes ? formatBytes(a.peakRssBytes) : '-', a.error ? `[${a.error.code}] ${String(a.error.message).slice(0, 70)}` : '']);
+            for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.peakRssBytes ? formatBytes(a.peakRssBytes) : '-', a.error ? `[${a.error.code}]` : '']);
             out.info(at.toString());
+            const last = detail.attempts[0];
+            if (last?.error) out.info(`latest attempt ${status(last.status)}: [${last.error.code}] ${last.error.message}${last.error.hint ? `\n  → ${last.error.hint}` : ''}`);
             if (detail.lastChecks.length) {
               const ct = table(['check', 'result', 'failing', 'sample']);
               for (const c of detail.lastChecks) ct.push([c.name, c.passed ? status('succeeded') : status('failed'), c.failing, c.sample.length ? JSON.stringify(c.sample.slice(0, 3)).slice(0, 80) : '']);
