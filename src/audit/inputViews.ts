@@ -1,4 +1,5 @@
 import type { Analyzer, Project } from '../config/project.ts';
+import { subquery } from '../engine/queryText.ts';
 import { isReady, listPartitionFiles, type Dataset } from '../catalog/dataset.ts';
 import { parsePartition, type Partition } from '../catalog/partition.ts';
 import type { EngineSession } from '../engine/engine.ts';
@@ -55,7 +56,7 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
     let upstreamKnown = Boolean(producer);
     for (const i of producer?.inputs ?? []) upstreamKnown = (await ensure(i)) && upstreamKnown;
     if (producer && upstreamKnown) {
-      await session.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM (${producer.sql}) LIMIT 0`);
+      await session.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM ${subquery(producer.sql)} LIMIT 0`);
       sources.push({ dataset: name, from: `analyzer ${producer.name}'s query (nothing published yet)` });
       done.add(name);
       return true;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { subquery } from '../engine/queryText.ts';
 import type { EngineSession } from '../engine/engine.ts';
 import { fileList, ident } from '../engine/sql.ts';
 import type { CheckDefinition } from '../config/schema.ts';
@@ -16,11 +17,11 @@ interface CheckContext {
 }
 
 async function sample(session: EngineSession, failingSql: string, failing: number): Promise<Record<string, unknown>[]> {
-  return failing > 0 ? session.query(`SELECT * FROM (${failingSql}) LIMIT ${SAMPLE_ROWS}`) : [];
+  return failing > 0 ? session.query(`SELECT * FROM ${subquery(failingSql)} LIMIT ${SAMPLE_ROWS}`) : [];
 }
 
 async function countAndSample(session: EngineSession, failingSql: string): Promise<{ failing: number; sample: Record<string, unknown>[] }> {
-  const [failing] = await countAll(session, [`SELECT count(*) FROM (${failingSql})`]);
+  const [failing] = await countAll(session, [`SELECT count(*) FROM ${subquery(failingSql)}`]);
   return { failing: failing!, sample: await sample(session, failingSql, failing!) };
 }
 
@@ -83,7 +84,7 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   // the broken one is named and the others still report.
   let customCounts: number[] | undefined;
   try {
-    customCounts = await countAll(session, ctx.checks.map((c) => `SELECT count(*) FROM (${c.sql})`));
+    customCounts = await countAll(session, ctx.checks.map((c) => `SELECT count(*) FROM ${subquery(c.sql)}`));
   } catch (err) {
     const names = ctx.checks.map((c) => `'${c.name}'`).join(', ');
     const resource = engineResourceError(err, 'checks', `${ctx.checks.length === 1 ? 'check' : 'checks'} ${names}`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { embeddableQuery } from '../engine/queryText.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RecountError } from '../errors.ts';
@@ -110,6 +111,9 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
     }
     analyzers.set(a.name, {
       ...a,
+      // Run as subqueries: a trailing ';' is dropped here (sqlHash below stays that of the SQL as written).
+      sql: embeddableQuery(a.sql, `${src.file}: sql`),
+      checks: (a.checks ?? []).map((c) => ({ ...c, sql: embeddableQuery(c.sql, `${src.file}: checks.${c.name}.sql`) })),
       file: src.file,
       memoryBytes: a.memory === undefined ? defaultMemoryBytes : parseSize(a.memory, `${where}: memory`),
       threadCount: a.threads ?? config.defaults.threads,

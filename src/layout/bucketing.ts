@@ -1,4 +1,5 @@
 import { renameSync, rmSync } from 'node:fs';
+import { subquery } from '../engine/queryText.ts';
 import { join } from 'node:path';
 import type { EngineSession } from '../engine/engine.ts';
 import { ident, lit } from '../engine/sql.ts';
@@ -77,7 +78,7 @@ export async function writeLayout(
   const { sql, keys, dir } = opts;
   if (opts.files === 1 || opts.files === 'auto') {
     const single = join(dir, partFileName(0));
-    const copy = session.query(`COPY (SELECT * FROM (${sql}) ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`);
+    const copy = session.query(`COPY (SELECT * FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`);
     faultPoint('during-query');
     const rows = Number((await copy)[0]?.Count ?? 0);
     if (opts.files === 1) return { files: [{ name: partFileName(0), rows }], fileCount: 1 };
@@ -91,7 +92,7 @@ export async function writeLayout(
     return { files, fileCount: count };
   }
   const hashColumn = '__recount_hash';
-  const create = session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${keyHashSql(keys)} AS ${hashColumn} FROM (${sql})`);
+  const create = session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${keyHashSql(keys)} AS ${hashColumn} FROM ${subquery(sql)}`);
   faultPoint('during-query');
   await create;
   try {

@@ -80,3 +80,36 @@ describe('runPartition on the ad-tech example', () => {
     }
   });
 });
+
+describe('analyzer SQL as people write it', () => {
+  it('a query ending in a semicolon and a -- comment, and a check ending in a semicolon, run and publish', async () => {
+    const analyzer = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'pasted', inputs: ['events'], grain: 'hour', files: 2,
+  sql: \`SELECT ad_id, count(*)::BIGINT AS n -- impressions and all
+FROM events
+GROUP BY ad_id; -- one row per ad\`,
+  checks: [{ name: 'positive', sql: 'SELECT * FROM output WHERE n <= 0;' }] });`;
+    const tp = await makeProject({ examples: false, hours: 1, rowsPerHour: 500, analyzers: { pasted: analyzer } });
+    try {
+      const r = tp.cli(['--json', 'run', 'pasted', '--partition', '2023-10-12T00']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json).toMatchObject({ status: 'succeeded', keys: ['ad_id'] });
+      expect(r.json.checks.find((c: { name: string }) => c.name === 'positive')).toMatchObject({ passed: true });
+    } finally {
+      tp.cleanup();
+    }
+  });
+
+  it('two statements in one analyzer are a configuration error naming the file (exit 2)', async () => {
+    const analyzer = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'two', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a; SELECT 2 AS a' });`;
+    const tp = await makeProject({ examples: false, hours: 1, rowsPerHour: 100, analyzers: { two: analyzer } });
+    try {
+      const r = tp.cli(['--json', 'run', 'two', '--partition', '2023-10-12T00']);
+      expect(r.code).toBe(2);
+      expect(r.json.error).toMatchObject({ code: 'CONFIG_INVALID', subject: 'analyzers/two.ts: sql' });
+    } finally {
+      tp.cleanup();
+    }
+  });
+});

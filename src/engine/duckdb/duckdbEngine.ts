@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { subquery } from '../queryText.ts';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts';
 import { lit } from '../sql.ts';
@@ -28,7 +29,7 @@ class DuckDBSession implements EngineSession {
   }
 
   async describe(sql: string): Promise<Column[]> {
-    const rows = await this.query<{ column_name: string; column_type: string }>(`DESCRIBE (${sql})`);
+    const rows = await this.query<{ column_name: string; column_type: string }>(`DESCRIBE ${subquery(sql)}`);
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
