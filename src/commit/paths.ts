@@ -12,7 +12,15 @@ export class OutputLayout {
   get internal(): string {
     return join(this.root, '.recount');
   }
+  /**
+   * Two levels down (`.recount/work/staging/<attempt>/part-*.parquet`), so a glob over every analyzer,
+   * `<root>/*\/*\/*\/*.parquet`, which DuckDB lets match dot-folders, never reaches staged files.
+   */
   get stagingRoot(): string {
+    return join(this.internal, 'work', 'staging');
+  }
+  /** Where staging lived before 0.1.1 (one level shallower): recovery still sweeps it. */
+  get legacyStagingRoot(): string {
     return join(this.internal, 'staging');
   }
   get tmpRoot(): string {

@@ -76,10 +76,11 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
     report.crashedAttempts.push(a.attempt_id);
   }
 
-  if (existsSync(layout.stagingRoot)) {
-    for (const name of readdirSync(layout.stagingRoot)) {
+  for (const root of [layout.stagingRoot, layout.legacyStagingRoot]) {
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root)) {
       if (await ownerIsLive(name)) continue;
-      rmSync(join(layout.stagingRoot, name), { recursive: true, force: true });
+      rmSync(join(root, name), { recursive: true, force: true });
       report.removedStaging.push(name);
     }
   }

@@ -65,7 +65,7 @@ describe('recount doctor', () => {
     const killed = tp.cli(['run', H, '--partition', T01], { RECOUNT_FAULT: 'after-claim' });
     expect(killed.signal).toBe('SIGKILL');
     rmSync(join(v1Dir, 'part-00001.parquet'));
-    const orphan = join(tp.dir, 'data/out/.recount/staging/lost-attempt');
+    const orphan = join(tp.dir, 'data/out/.recount/work/staging/lost-attempt');
     mkdirSync(orphan, { recursive: true });
     writeFileSync(join(tp.dir, 'analyzers/broken.ts'), analyzer('broken', 'SELECT ad_id, no_such_column FROM events GROUP BY ALL'));
     writeFileSync(join(tp.dir, 'analyzers/stamped.ts'), analyzer('stamped', 'SELECT ad_id, count(*) AS n, now() AS computed_at FROM events GROUP BY ad_id'));

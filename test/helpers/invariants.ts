@@ -138,6 +138,10 @@ export async function assertReaderSeesOnlyCommitted(outputRoot: string, analyzer
   const pattern = join(outputRoot, analyzer, grain === 'hour' ? '*/*/*.parquet' : '*/*.parquet');
   const globbed = (await duck<{ file: string }>(`SELECT file FROM glob(${lit(pattern)})`)).map((r) => r.file).sort();
   expect(globbed, `files a reader globbing ${pattern} sees`).toEqual([...expected.keys()].sort());
+  // A glob over every analyzer at once: DuckDB's * matches dot-folders, so recount's own folder must sit deeper.
+  const wide = join(outputRoot, grain === 'hour' ? '*/*/*/*.parquet' : '*/*/*.parquet');
+  const internal = (await duck<{ file: string }>(`SELECT file FROM glob(${lit(wide)})`)).map((r) => r.file).filter((f) => f.includes('/.recount/'));
+  expect(internal, `recount's own files a reader globbing ${wide} sees`).toEqual([]);
   if (globbed.length === 0) return;
   const read = await duck<{ f: string; n: string }>(`SELECT filename AS f, count(*) AS n FROM read_parquet(${lit(pattern)}, filename = true, hive_partitioning = false) GROUP BY filename`);
   const seen = new Map(read.map((r) => [r.f, Number(r.n)]));
