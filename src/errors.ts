@@ -67,6 +67,16 @@ export class RecountError extends Error {
 export function asRecountError(err: unknown, fallback: ErrorCode = 'INTERNAL'): RecountError {
   if (err instanceof RecountError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  const errno = err as NodeJS.ErrnoException;
+  if (errno?.code === 'EACCES' || errno?.code === 'EPERM' || errno?.code === 'EROFS') {
+    // A folder recount must write (output root, its .recount/, the state file) belongs to another user or is read-only.
+    const path = (errno as NodeJS.ErrnoException & { dest?: string }).dest ?? errno.path;
+    return new RecountError('OUTPUT_NOT_WRITABLE', `recount may not write ${path ?? 'a file it needs'}: ${message}`, {
+      subject: path,
+      hint: `give the user running recount write access to ${path ? `${path} and its folder` : 'the output root and .recount/'} (the published version stays as it is; the interrupted step finishes on the next command)`,
+      cause: err,
+    });
+  }
   const code = /ENOSPC/.test(message) ? 'DISK_FULL' : fallback;
   const hint = code === 'DISK_FULL' ? 'free disk space on the output and spill volumes, then rerun; the previous version stays published' : undefined;
   return new RecountError(code, message, { cause: err, hint });

@@ -6,6 +6,7 @@ import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover, type RecoveryReport } from '../commit/recovery.ts';
 import type { RunContext } from '../run/runPartition.ts';
+import { asRecountError } from '../errors.ts';
 
 /** A loaded project with its state store open and any crashed publish recovered. */
 export interface CliSession extends RunContext {
@@ -21,10 +22,27 @@ export async function withSession<T>(projectDir: string, fn: (s: CliSession) => 
   const store = await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);
-    const recovery = await recover(store, layout, { spillDir: project.spillDir });
+    const recovery = await recoverOrWarn(store, layout, project.spillDir);
     return await fn({ project, store, engine: new DuckDBEngine(), layout, recovery });
   } finally {
     await store.close();
+  }
+}
+
+const NOTHING_RECOVERED: RecoveryReport = { rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [], removedSpill: [] };
+
+/**
+ * Recovery that cannot finish (a folder another user owns, a read-only disk) must not lock the user out of
+ * every command, `status` included: it is reported on stderr and retried by the next command. A publish it
+ * could not finish stays pending (its intent is recorded), so nothing half-done becomes visible meanwhile.
+ */
+async function recoverOrWarn(store: StateStore, layout: OutputLayout, spillDir: string): Promise<RecoveryReport> {
+  try {
+    return await recover(store, layout, { spillDir });
+  } catch (err) {
+    const e = asRecountError(err);
+    process.stderr.write(`warning: recovery of interrupted work could not finish: [${e.code}] ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    return NOTHING_RECOVERED;
   }
 }
 

@@ -333,6 +333,14 @@ describe('bad input through the CLI', () => {
       });
     });
 
+    it('an output root a filesystem refuses to create (under /proc): OUTPUT_NOT_WRITABLE at once, not a hang', async () => {
+      await keepsPublished(H, ['ad_id', 'user_segment'], () => {
+        const root = '/proc/recount-test-out';
+        const e = failure(tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_OUTPUT: root }), 1, 'OUTPUT_NOT_WRITABLE');
+        expect(e.subject).toBe(root);
+      });
+    });
+
     it('after all of it, a clean rerun publishes v2 with the same rows as v1', async () => {
       const before = await snapshot(H, ['ad_id', 'user_segment']);
       const r = tp.cli(['--json', 'run', H, '--partition', P]);
