@@ -18,6 +18,11 @@ export interface Analyzer extends AnalyzerDefinition {
   readonly versionsToKeep: number;
   /** sha256 of the SQL text: part of every version's provenance. */
   readonly sqlHash: string;
+  /**
+   * sha256 of everything that decides how a run goes: SQL, keys, files, checks, memory and threads. A run that
+   * failed for good is queued again by `recount serve` once this changes (e.g. more memory after an oom).
+   */
+  readonly definitionHash: string;
 }
 
 /** A loaded, validated project: where things live and what runs. */
@@ -120,6 +125,9 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
       fileCount: a.files ?? config.defaults.files,
       versionsToKeep: a.keepVersions ?? config.keepVersions,
       sqlHash: createHash('sha256').update(a.sql).digest('hex'),
+      definitionHash: createHash('sha256')
+        .update(JSON.stringify({ sql: a.sql, keys: a.keys ?? null, files: a.files ?? config.defaults.files, checks: a.checks ?? [], memory: a.memory ?? config.defaults.memory, threads: a.threads ?? config.defaults.threads }))
+        .digest('hex'),
     });
   }
 

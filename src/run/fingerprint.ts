@@ -3,6 +3,7 @@ import type { Analyzer, Project } from '../config/project.ts';
 import { resolveInput, type ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
+import { readManifest } from '../commit/manifest.ts';
 
 /** Resolve every input of an analyzer partition (PARTITION_NOT_READY if one is missing). */
 export function resolveInputs(project: Project, analyzer: Analyzer, partition: Partition): ResolvedInput[] {
@@ -21,8 +22,20 @@ export async function isUpToDate(store: StateStore, project: Project, analyzer: 
   const v = await store.publishedVersion(analyzer.name, partition.id);
   if (!v || v.sql_hash !== analyzer.sqlHash) return false;
   try {
-    return combinedFingerprint(resolveInputs(project, analyzer, partition)) === v.input_fingerprint;
+    return combinedFingerprint(resolveInputs(project, analyzer, partition)) === v.input_fingerprint && layoutMatches(analyzer, v.dir);
   } catch {
     return false;
   }
+}
+
+/**
+ * True when a published version's layout is the one the analyzer asks for now: the declared keys and a fixed
+ * file count (`auto` follows the data, so any count matches). A changed layout is a rerun even on the same input.
+ */
+export function layoutMatches(analyzer: Analyzer, versionDir: string): boolean {
+  const m = readManifest(versionDir);
+  if (!m) return false;
+  if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return false;
+  if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return false;
+  return true;
 }

@@ -12,7 +12,7 @@ import type { QueueRow } from '../state/types.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, isProcessAlive } from '../commit/liveness.ts';
-import { combinedFingerprint, isUpToDate, resolveInputs } from '../run/fingerprint.ts';
+import { combinedFingerprint, isUpToDate, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
@@ -270,12 +270,13 @@ export class Daemon {
       return; // not ready yet
     }
     const published = await this.store.publishedVersion(a.name, p.id);
-    if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash) return;
-    await this.enqueue(a, p, published ? 'changed-input' : 'new-data', fingerprint);
+    if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash && layoutMatches(a, published.dir)) return;
+    const reason = !published ? 'new-data' : published.input_fingerprint !== fingerprint ? 'changed-input' : published.sql_hash !== a.sqlHash ? 'changed-sql' : 'changed-layout';
+    await this.enqueue(a, p, reason, fingerprint);
   }
 
   private async enqueue(a: Analyzer, p: Partition, reason: string, inputFingerprint?: string): Promise<void> {
-    const item = await this.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.sqlHash, inputFingerprint });
+    const item = await this.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.definitionHash, inputFingerprint });
     if (item) this.opts.log.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
   }
 

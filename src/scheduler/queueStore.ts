@@ -9,6 +9,7 @@ export interface EnqueueRequest {
   readonly partitionId: string;
   readonly reason: string;
   readonly maxAttempts: number;
+  /** What the run is made of (the analyzer's definitionHash; stored as sql_hash): a run failed for good is queued again when it changes. */
   readonly sqlHash: string;
   readonly inputFingerprint?: string;
 }

@@ -3,7 +3,7 @@ import { buildProject, type Analyzer, type AnalyzerSource, type Project } from '
 
 /** An analyzer as written by its user again: the fields recount derives when loading are dropped. */
 function definitionOf(a: Analyzer): Record<string, unknown> {
-  const { file: _file, memoryBytes: _m, threadCount: _t, fileCount: _f, versionsToKeep: _v, sqlHash: _s, ...definition } = a;
+  const { file: _file, memoryBytes: _m, threadCount: _t, fileCount: _f, versionsToKeep: _v, sqlHash: _s, definitionHash: _d, ...definition } = a;
   return definition;
 }
 

@@ -33,7 +33,7 @@ async function enqueue(ctx: DashboardContext, a: Analyzer, p: Partition, reason:
   } catch {
     return 'not-ready';
   }
-  const item = await ctx.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.sqlHash, inputFingerprint: fingerprint }, { force: true });
+  const item = await ctx.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.definitionHash, inputFingerprint: fingerprint }, { force: true });
   return item ? 'queued' : 'busy';
 }
 

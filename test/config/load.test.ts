@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempDir } from '../helpers/project.ts';
+import { makeProject, tempDir } from '../helpers/project.ts';
 import { loadProject } from '../../src/config/load.ts';
 import { RecountError } from '../../src/errors.ts';
 
@@ -108,5 +108,26 @@ describe('loading errors name the file and say what to do', () => {
     });
     const e = await loadError(dir);
     expect(e.subject).toBe('analyzers/bad.ts: files');
+  });
+});
+
+describe('what a run is made of', () => {
+  it('definitionHash follows memory, threads, files, keys and checks; sqlHash only the SQL', async () => {
+    const def = (name: string, extra: string) => `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hour', sql: 'SELECT ad_id, count(*) AS n FROM events GROUP BY ad_id', ${extra} });`;
+    const tp = await makeProject({
+      examples: false,
+      hours: 0,
+      analyzers: { a: def('a', "memory: '1GB'"), b: def('b', "memory: '2GB'"), c: def('c', "memory: '1GB', files: 3"), d: def('d', "memory: '1GB', threads: 1"), e: def('e', "memory: '1GB'") },
+    });
+    try {
+      const project = await loadProject(tp.dir);
+      const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((n) => project.analyzers.get(n)!);
+      expect(new Set([a, b, c, d, e].map((x) => x!.sqlHash)).size).toBe(1);
+      expect(new Set([a, b, c, d].map((x) => x!.definitionHash)).size).toBe(4);
+      expect(e!.definitionHash).toBe(a!.definitionHash);
+    } finally {
+      tp.cleanup();
+    }
   });
 });

@@ -164,6 +164,21 @@ describe('backfill', () => {
     expect(r.json.results.map((x: { version: number }) => x.version)).toEqual([3, 2, 2]);
   });
 
+  it('a changed file count makes a partition out of date: backfill reruns it into the new layout without --force', () => {
+    const file = join(dir, 'analyzers/ad_impressions_hourly.ts');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, original.replace('files: 4,', 'files: 3,'));
+    try {
+      const r = ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json'));
+      expect(r.json).toMatchObject({ succeeded: 1, skipped: [] });
+      expect(r.json.results[0].files).toBe(3);
+      expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json.skipped).toEqual(['2023-10-12T00']);
+    } finally {
+      writeFileSync(file, original);
+    }
+    expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json).toMatchObject({ succeeded: 1, skipped: [] });
+  });
+
   it('a backfill failure shows a table of failed partitions and how to rerun one', () => {
     writeFileSync(events01(), 'corrupt again');
     try {

@@ -70,9 +70,10 @@ export function registerBackfill(program: Command): void {
             out.info(
               `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${failed} failed`,
             );
+            if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys and file count (--force reruns them anyway)`);
             if (failures.length) {
               const t = table(['partition', 'error', 'message']);
-              for (const f of failures) t.push([f.partition, f.error!.code, f.error!.message.slice(0, 100)]);
+              for (const f of failures) t.push([f.partition, f.error!.code, f.error!.message]);
               out.info(t.toString());
               out.info('rerun a failed partition with: recount run ' + analyzer.name + ' --partition <id>');
             }
