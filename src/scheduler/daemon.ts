@@ -76,6 +76,8 @@ export class Daemon {
   private ticking = false;
   private tickAgain = false;
   private scanning: Promise<void> = Promise.resolve();
+  /** What this daemon did since it started: `serve --until-idle` reports it and exits 1 when runs failed for good. */
+  readonly summary = { succeeded: 0, failedForGood: [] as string[] };
 
   constructor(
     readonly project: Project,
@@ -374,6 +376,7 @@ export class Daemon {
       const r = outcome.report;
       if (r.status !== 'failed') {
         await this.store.queue.succeed(item.id);
+        this.summary.succeeded++;
         log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
         this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: r.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes, budgetBytes: plan.budgetBytes });
         const p = parsePartition(item.partition_id, a.grain);
@@ -417,7 +420,11 @@ export class Daemon {
       log.warn({ code, error: message, retryInMs: delay, try: attempts, of: policy.max, ...(smaller ? { nextThreads: smaller.threads, nextDuckdbMB: Math.round(smaller.duckdbBytes / 1e6) } : {}) }, 'attempt failed; will retry');
     } else {
       await this.store.queue.fail(item.id, { errorCode: code, error: message });
-      log.error({ code, error: message, tries: attempts, permanent: !isRetryable(code) }, 'run failed for good');
+      this.summary.failedForGood.push(`${a.name} ${item.partition_id} [${code}]`);
+      log.error(
+        { code, error: message, tries: attempts, permanent: !isRetryable(code), hint: `not retried until its input or definition changes; after a fix: recount run ${a.name} --partition ${item.partition_id}` },
+        'run failed for good',
+      );
     }
   }
 

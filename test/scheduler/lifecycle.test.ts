@@ -98,7 +98,7 @@ describe('recount serve lifecycle', () => {
   it('a worker that runs out of V8 heap is recorded as oom and leaves a heap snapshot in the postmortem folder', async () => {
     const p = await project("postmortemDir: 'postmortem'", ANALYZER("memory: '1GB',"), 1, 100);
     serve = startServe(p, ['--until-idle'], { RECOUNT_FAULT: 'exhaust-heap' });
-    expect((await serve.exited()).code).toBe(0);
+    expect((await serve.exited()).code).toBe(1);
     const [a] = await store!.listAttempts({ analyzer: 'a' });
     expect(a!.status).toBe('oom');
     expect(a!.error_message).toMatch(/V8 heap/);

@@ -132,7 +132,9 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     const counter = join(p.dir, 'fault-counter');
     serve = startServe(p, ['--until-idle'], { RECOUNT_FAULT_TRANSIENT: '2', RECOUNT_FAULT_COUNTER: counter, RECOUNT_FAULT_ANALYZER: 'ad_impressions_hourly' });
     const { code } = await serve.exited();
-    expect(code).toBe(0);
+    // Caught up, but one run failed for good: --until-idle exits 1 and says which.
+    expect(code).toBe(1);
+    expect(serve.logs().find((l) => String(l.msg).startsWith('idle: '))?.msg).toMatch(/^idle: 1 attempt\(s\) succeeded, 1 run\(s\) failed for good: broken 2023-10-12T01 \[SQL_INVALID\]/);
     const hourly = await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T01' });
     expect(hourly.map((a) => a.status).sort()).toEqual(['failed', 'failed', 'succeeded']);
     const q = (await store!.queue.list(['succeeded', 'failed'])).filter((x) => x.analyzer === 'ad_impressions_hourly');

@@ -58,7 +58,7 @@ describe('recount serve worker processes', () => {
     // A worker process alone needs more than 100 MB, so the RSS watchdog kills every attempt.
     const p = await project(WIDE('100MB'), 1, 20_000);
     serve = startServe(p, ['--until-idle']);
-    expect((await serve.exited()).code).toBe(0);
+    expect((await serve.exited()).code).toBe(1);
     const attempts = await store!.listAttempts({ analyzer: 'wide' });
     expect(attempts.map((a) => a.status), JSON.stringify(serve.logs().map((l) => l.msg + ' ' + (l.code ?? '') + (l.error ?? '')))).toEqual(['oom', 'oom', 'oom']);
     expect(attempts.every((a) => a.error_code === 'OUT_OF_MEMORY')).toBe(true);

@@ -86,8 +86,15 @@ export function registerServe(program: Command): void {
         }
         await finished;
         await store.close();
+        const failed = daemon.summary.failedForGood;
+        if (opts.untilIdle) {
+          const line = `idle: ${daemon.summary.succeeded} attempt(s) succeeded, ${failed.length} run(s) failed for good${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''} (recount status shows why)` : ''}`;
+          if (failed.length) log.error({ succeeded: daemon.summary.succeeded, failedForGood: failed.length }, line);
+          else log.info({ succeeded: daemon.summary.succeeded, failedForGood: 0 }, line);
+        }
         log.flush?.();
-        return 0;
+        // Catching up (--until-idle) is a job: it fails when a run failed for good, as `recount backfill` does.
+        return opts.untilIdle && failed.length ? 1 : 0;
       }),
     );
 }
