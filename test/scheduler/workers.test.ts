@@ -88,6 +88,11 @@ describe('recount serve worker processes', () => {
     expect(await serve.stop()).toBe(0);
     const [queued] = await store!.queue.list(['queued', 'running', 'failed']);
     expect(queued).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'OUT_OF_MEMORY' });
+    // status shows the queue item with the smaller configuration its retry gets, and the attempt's memory figures.
+    const st = p.cli(['--json', 'status', 'wide', '--partition', '2023-10-12T00']);
+    expect(st.json.queue).toEqual([expect.objectContaining({ state: 'queued', attempts: 1, maxAttempts: 3, nextThreads: 1, lastError: expect.objectContaining({ code: 'OUT_OF_MEMORY' }) })]);
+    expect(st.json.attempts[0]).toMatchObject({ status: 'oom', threads: 2, duckdbLimitBytes: expect.any(Number) });
+    expect(st.json.budgetBytes).toBe(400e6);
     serve = startServe(p, ['--until-idle']);
     await serve.exited();
     const attempts = await store!.listAttempts({ analyzer: 'wide' });

@@ -168,7 +168,17 @@ export function registerStatus(program: Command): void {
           const partition = await s.store.getPartition(analyzer.name, p.id);
           const versions = await s.store.listVersions(analyzer.name, p.id);
           const attempts = await s.store.listAttempts({ analyzer: analyzer.name, partitionId: p.id, limit: 20 });
-          const checks = attempts[0] ? await s.store.checkResults(attempts[0].attempt_id) : [];
+          // The newest attempt that got as far as its checks (one that failed before them, e.g. input not ready, has none).
+          let checks: Awaited<ReturnType<typeof s.store.checkResults>> = [];
+          let checksOf: string | null = null;
+          for (const a of attempts) {
+            checks = await s.store.checkResults(a.attempt_id);
+            if (checks.length) {
+              checksOf = a.attempt_id;
+              break;
+            }
+          }
+          const queued = (await s.store.queue.list(['queued', 'running'], analyzer.name)).filter((q) => q.partition_id === p.id);
           const detail = {
             ok: true,
             analyzer: analyzer.name,
@@ -176,7 +186,22 @@ export function registerStatus(program: Command): void {
             publishedVersion: partition?.published_seq ?? null,
             publishedPath: s.layout.publishedPath(analyzer.name, p),
             versions: versions.map((v) => ({ version: v.seq, status: v.status, rows: Number(v.rows), files: Number(v.files), bytes: Number(v.bytes), attemptId: v.attempt_id, engineVersion: v.engine_version, inputFingerprint: v.input_fingerprint, createdAt: v.created_at, dir: v.dir })),
-            attempts: attempts.map((a) => ({ attemptId: a.attempt_id, status: a.status, startedAt: a.started_at, finishedAt: a.finished_at, rows: a.rows === null ? null : Number(a.rows), peakRssBytes: a.peak_rss_bytes === null ? null : Number(a.peak_rss_bytes), threads: a.threads, error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null })),
+            budgetBytes: analyzer.memoryBytes,
+            queue: queued.map((q) => ({ state: q.state, reason: q.reason, attempts: q.attempts, maxAttempts: q.max_attempts, notBefore: q.not_before, nextThreads: q.threads, nextDuckdbBytes: q.memory_bytes === null ? null : Number(q.memory_bytes), lastError: q.last_error_code ? { code: q.last_error_code, message: q.last_error } : null })),
+            attempts: attempts.map((a) => ({
+              attemptId: a.attempt_id,
+              status: a.status,
+              startedAt: a.started_at,
+              finishedAt: a.finished_at,
+              rows: a.rows === null ? null : Number(a.rows),
+              peakRssBytes: a.peak_rss_bytes === null ? null : Number(a.peak_rss_bytes),
+              threads: a.threads,
+              duckdbLimitBytes: Number(a.memory_bytes),
+              duckdbPeakBytes: a.duckdb_peak_bytes === null ? null : Number(a.duckdb_peak_bytes),
+              spillBytes: a.spill_bytes === null ? null : Number(a.spill_bytes),
+              error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null,
+            })),
+            lastChecksAttempt: checksOf,
             lastChecks: checks.map((c) => ({ name: c.name, kind: c.kind, severity: c.severity, passed: c.passed === 1, failing: Number(c.failing), sample: JSON.parse(c.sample_json) as unknown[], message: c.message })),
           };
           out.result(detail, () => {
@@ -184,12 +209,19 @@ export function registerStatus(program: Command): void {
             const vt = table(['version', 'status', 'rows', 'files', 'size', 'created']);
             for (const v of detail.versions) vt.push([`v${v.version}`, status(v.status), v.rows, v.files, formatBytes(v.bytes), v.createdAt]);
             out.info(vt.toString());
-            const at = table(['attempt', 'status', 'started', 'rows', 'peak RSS', 'error']);
-            for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.peakRssBytes ? formatBytes(a.peakRssBytes) : '-', a.error ? `[${a.error.code}]` : '']);
+            const at = table(['attempt', 'status', 'started', 'rows', 'threads', 'DuckDB limit', 'DuckDB peak', 'spilled', 'peak RSS', 'error']);
+            const size = (b: number | null) => (b === null ? '-' : formatBytes(b));
+            for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.threads, size(a.duckdbLimitBytes), size(a.duckdbPeakBytes), size(a.spillBytes), size(a.peakRssBytes), a.error ? `[${a.error.code}]` : '']);
+            out.info(`memory budget ${formatBytes(detail.budgetBytes)} per attempt (the worker's RSS may not pass it; DuckDB gets its own limit inside it)`);
+            for (const q of detail.queue) {
+              const next = q.nextThreads ? `, next with ${q.nextThreads} thread(s)${q.nextDuckdbBytes ? ` and DuckDB limit ${formatBytes(q.nextDuckdbBytes)}` : ''}` : '';
+              out.info(`queue: ${q.state} (${q.reason}), try ${q.attempts} of ${q.maxAttempts}${q.state === 'queued' ? `, not before ${q.notBefore}` : ''}${next}${q.lastError ? `; last error [${q.lastError.code}]` : ''}`);
+            }
             out.info(at.toString());
             const last = detail.attempts[0];
             if (last?.error) out.info(`latest attempt ${status(last.status)}: [${last.error.code}] ${last.error.message}${last.error.hint ? `\n  → ${last.error.hint}` : ''}`);
             if (detail.lastChecks.length) {
+              out.info(`checks of attempt ${checksOf}:`);
               const ct = table(['check', 'result', 'failing', 'sample']);
               for (const c of detail.lastChecks) ct.push([c.name, c.passed ? status('succeeded') : status('failed'), c.failing, c.sample.length ? JSON.stringify(c.sample.slice(0, 3)).slice(0, 80) : '']);
               out.info(ct.toString());
