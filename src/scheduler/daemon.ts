@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { freemem } from 'node:os';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { Cron } from 'croner';
 import type { Analyzer, Project } from '../config/project.ts';
@@ -71,6 +71,7 @@ export class Daemon {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crons: Cron[] = [];
   private watcher: FSWatcher | undefined;
+  private definitionWatcher: FSWatcher | undefined;
   private readonly watchedRoots = new Set<string>();
   private stopping = false;
   private ticking = false;
@@ -210,6 +211,11 @@ export class Daemon {
       }
     };
     this.watcher.on('add', onFile).on('change', onFile);
+    // Definitions are read once, at start (workers load the same ones): an edit must not pass unnoticed.
+    this.definitionWatcher = watch([join(this.project.dir, 'analyzers'), join(this.project.dir, 'recount.config.ts')], { ignoreInitial: true, depth: 2 });
+    const onDefinition = (path: string) =>
+      this.opts.log.warn({ file: relative(this.project.dir, path) }, 'a definition changed on disk; restart recount serve to use it (analyzers and config are read at start)');
+    this.definitionWatcher.on('add', onDefinition).on('change', onDefinition).on('unlink', onDefinition);
   }
 
   /** Watch source roots that appeared since the daemon started (the first partitions of a new dataset). */
@@ -465,6 +471,7 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.crons) c.stop();
     await this.watcher?.close();
+    await this.definitionWatcher?.close();
     const all = Promise.all([...this.running.values(), ...this.loadJobs.values()]);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
     await this.pool.shutdown();

@@ -100,6 +100,9 @@ describe('recount serve', () => {
     await landHour(p, '2023-10-12T05');
     await waitFor('first publish (found by the rescan)', () => published('ad_impressions_hourly', '2023-10-12T05'));
     await waitFor('the folder watched', () => serve!.logs().some((l) => l.msg === 'dataset folder appeared; watching it' && l.dataset === 'events'));
+    // An edited analyzer is not picked up by a running daemon: it says so.
+    writeFileSync(join(p.dir, 'analyzers/hourly.ts'), HOURLY().replace('files: 2', 'files: 3'));
+    await waitFor('the edit noticed', () => serve!.logs().some((l) => l.level === 40 && String(l.msg).startsWith('a definition changed on disk; restart recount serve') && l.file === 'analyzers/hourly.ts'));
     await landHour(p, '2023-10-12T06');
     // 'partition ready' is logged by the file watcher only, never by a rescan.
     await waitFor('the watcher saw _SUCCESS', () => serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === '2023-10-12T06'));
