@@ -57,6 +57,10 @@ describe('recount run killed by SIGKILL at random instants', () => {
   let baseline: ReturnType<typeof cleanCopy>;
   let runMs = 0;
   let startupMs = 0;
+  /** How long the attempt itself took in the fault-free run: the window kills should land in. */
+  let attemptMs = 0;
+  /** Where each seed's kill landed. */
+  const landed: string[] = [];
   const out = () => join(tp.dir, 'data/out');
 
   beforeAll(async () => {
@@ -66,9 +70,10 @@ describe('recount run killed by SIGKILL at random instants', () => {
     expect(b.code, b.stderr).toBe(0);
     // The fault-free run that publishes the previous version also measures how long a whole run takes.
     const started = Date.now();
-    const first = runCli(['--project', tp.dir, 'run', ANALYZER, '--partition', PARTITION]);
+    const first = runCli(['--project', tp.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
     runMs = Date.now() - started;
     expect(first.code, first.stderr).toBe(0);
+    attemptMs = Math.min(runMs, Number(first.json.durationMs));
     // Process start-up (Node, tsx, project load, state store, recovery) is most of a short run; a command
     // that does only that tells how long, so kill instants can skip its first half and land in the attempt more often.
     const t = Date.now();
@@ -108,7 +113,9 @@ describe('recount run killed by SIGKILL at random instants', () => {
       const before = new Set((await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).map((a) => a.attempt_id));
       await ctx.close();
 
-      const delayMs = Math.floor(startupMs / 2 + prng(seed)() * (runMs - startupMs / 2));
+      // Most instants inside the attempt (the last attemptMs of a run), some in the start-up before it.
+      const attemptStart = runMs - attemptMs;
+      const delayMs = Math.floor(attemptStart - 0.2 * attemptMs + prng(seed)() * 1.2 * attemptMs);
       const killed = await runAndKill(tp, delayMs);
       // Killed, or (a late instant) finished cleanly first: either way the invariants must hold.
       expect(killed.signal === 'SIGKILL' || killed.code === 0, `exit ${killed.code} ${killed.signal}: ${killed.stderr}`).toBe(true);
@@ -116,7 +123,9 @@ describe('recount run killed by SIGKILL at random instants', () => {
       const now = await assertPublishedComplete(out(), ANALYZER, PARTITION);
       expect([prev.version, prev.version + 1]).toContain(now?.version);
       await assertReaderSeesOnlyCommitted(out(), ANALYZER);
-      console.log(`seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, whole run ${runMs} ms), ${killed.signal ? await whereItDied(before, prev.version) : 'it had already finished'}`);
+      const where = killed.signal ? await whereItDied(before, prev.version) : 'it had already finished';
+      landed.push(where);
+      console.log(`seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, attempt ${attemptMs} ms, whole run ${runMs} ms), ${where}`);
 
       const retry = runCli(['--project', tp.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
       expect(retry.code, retry.stderr).toBe(0);
@@ -125,4 +134,9 @@ describe('recount run killed by SIGKILL at random instants', () => {
       expect(view.manifest.attemptId).toBe(retry.json.attemptId);
     });
   }
+
+  it('the kills landed inside attempts, not only around them (else the seeds above proved little)', () => {
+    const inside = landed.filter((w) => /^(starting the attempt|staging|after the manifest|publishing)/.test(w));
+    expect(inside.length, landed.join('; ')).toBeGreaterThanOrEqual(Math.ceil(SEEDS.length / 4));
+  });
 });
