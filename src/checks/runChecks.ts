@@ -62,11 +62,27 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
            WINDOW w AS (PARTITION BY filename ORDER BY file_row_number)`;
   const layoutSql = `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
      FROM (${flagged}) WHERE misplaced OR out_of_order`;
-  // One statement, one pass over the files: row count, NULL keys, layout, and keys equal to the row before them.
-  const [counts] = await session.query<Record<'in_files' | 'read_back' | 'nulls' | 'layout' | 'repeated', string | number | null>>(`SELECT
+  // One statement, one pass over the files: row count, NULL keys, layout, and keys equal to the row before them,
+  // with every custom check's count beside them (a statement is most of a check's cost on a small partition).
+  const builtinSql = `SELECT
       (SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${fileList(paths)})) AS in_files,
       s.* FROM (SELECT count(*) AS read_back, count(*) FILTER (WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}) AS nulls,
-                       count(*) FILTER (WHERE misplaced OR out_of_order) AS layout, count(*) FILTER (WHERE repeated) AS repeated FROM (${flagged})) s`);
+                       count(*) FILTER (WHERE misplaced OR out_of_order) AS layout, count(*) FILTER (WHERE repeated) AS repeated FROM (${flagged})) s`;
+  const customCols = ctx.checks.map((c, i) => `, (SELECT count(*) FROM ${subquery(c.sql)}) AS custom${i}`).join('');
+  type Counts = Record<string, string | number | null>;
+  let counts: Counts | undefined;
+  // undefined: the combined statement failed, so one custom check is broken; each is then counted alone to name it.
+  let customCounts: number[] | undefined;
+  try {
+    [counts] = await session.query<Counts>(`SELECT * FROM (${builtinSql})${customCols ? ` b, (SELECT 1${customCols}) c` : ''}`);
+    customCounts = ctx.checks.map((_, i) => Number(counts?.[`custom${i}`] ?? 0));
+  } catch (err) {
+    if (!ctx.checks.length) throw err;
+    const names = ctx.checks.map((c) => `'${c.name}'`).join(', ');
+    const resource = engineResourceError(err, 'checks', `${ctx.checks.length === 1 ? 'check' : 'checks'} ${names}`);
+    if (resource) throw resource;
+    [counts] = await session.query<Counts>(builtinSql);
+  }
   const [inFiles, read, nullRows, misplaced, repeated] = [counts?.in_files, counts?.read_back, counts?.nulls, counts?.layout, counts?.repeated].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
   // Keys all non-NULL, each in the file its hash names and strictly ascending within it: no key can appear twice
   // (equal keys hash alike, so they would share a file and sit side by side). Otherwise count duplicates by GROUP BY.
@@ -80,17 +96,6 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   results.push(builtin('not_null_keys', nullRows, await sample(session, nullSql, nullRows), `${nullRows} rows have a NULL key`));
   results.push(builtin('key_layout', misplaced, await sample(session, layoutSql, misplaced), `${misplaced} rows are in the wrong file or out of key order`));
 
-  // All custom checks counted in one statement; if that fails, one of them is broken: count each alone so
-  // the broken one is named and the others still report.
-  let customCounts: number[] | undefined;
-  try {
-    customCounts = await countAll(session, ctx.checks.map((c) => `SELECT count(*) FROM ${subquery(c.sql)}`));
-  } catch (err) {
-    const names = ctx.checks.map((c) => `'${c.name}'`).join(', ');
-    const resource = engineResourceError(err, 'checks', `${ctx.checks.length === 1 ? 'check' : 'checks'} ${names}`);
-    if (resource) throw resource;
-    customCounts = undefined;
-  }
   for (const [i, check] of ctx.checks.entries()) {
     try {
       const counted = customCounts?.[i];

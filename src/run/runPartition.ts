@@ -222,18 +222,22 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     t = lap('checks', t);
 
     // Hash and flush every staged file at once (not file after file): all are durable before the manifest names them.
-    const files = await Promise.all(
-      written.files.map(async (f) => {
-        const path = join(stagingDir, f.name);
-        const [sha256] = await Promise.all([sha256File(path), fsyncPathAsync(path)]);
-        return { path: f.name, rows: f.rows, bytes: statSync(path).size, sha256 };
-      }),
-    );
+    // DuckDB's last memory sample is taken while the files are hashed on libuv's threads.
+    const [files, peaks] = await Promise.all([
+      Promise.all(
+        written.files.map(async (f) => {
+          const path = join(stagingDir, f.name);
+          const [sha256] = await Promise.all([sha256File(path), fsyncPathAsync(path)]);
+          return { path: f.name, rows: f.rows, bytes: statSync(path).size, sha256 };
+        }),
+      ),
+      engineSampler.stop(),
+    ]);
+    enginePeaks = peaks;
     const rows = files.reduce((s, f) => s + f.rows, 0);
     const bytes = files.reduce((s, f) => s + f.bytes, 0);
     const seq = baseSeq + 1;
     const peakRssBytes = sampler.stop();
-    enginePeaks = await engineSampler.stop();
     const manifest: Manifest = {
       format: 'recount.manifest/1',
       analyzer: analyzer.name,
