@@ -8,6 +8,34 @@ export function table(head: string[]): Table.Table {
   return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] } });
 }
 
+/**
+ * Text broken into lines of at most `width` characters for a table cell: at spaces where it can, inside a word
+ * only when the word alone is longer (a URL, a path), so nothing is cut off.
+ */
+export function wrap(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((para) => {
+      const lines: string[] = [];
+      let line = '';
+      for (let word of para.split(' ')) {
+        while (word.length > width) {
+          if (line) lines.push(line);
+          lines.push(word.slice(0, width));
+          word = word.slice(width);
+          line = '';
+        }
+        if (line && line.length + 1 + word.length > width) {
+          lines.push(line);
+          line = word;
+        } else line = line ? `${line} ${word}` : word;
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
+}
+
 /** Colour a status word. */
 export function status(s: string): string {
   if (s === 'succeeded' || s === 'published') return pc.green(s);

@@ -1,10 +1,10 @@
 import type { Partition } from '../catalog/partition.ts';
 import { RecountError } from '../errors.ts';
 import { faultPoint } from '../fault.ts';
-import { keyPlan, type KeyPlanEntry, type RowsChecksum } from './checksum.ts';
+import { keyPlan, type HashPlanEntry, type RowsChecksum } from './checksum.ts';
 import { assertNoPartitionClash, partitionColumns } from './partitionColumns.ts';
 import { planSchema, type WantedColumn } from './schemaPlan.ts';
-import type { KeyCount, LoadRecord, LoadRequest, LoadResult, TableRecord, VersionSource, WarehouseColumn } from './warehouse.ts';
+import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, TableRecord, VersionSource, WarehouseColumn } from './warehouse.ts';
 
 /**
  * What a warehouse does inside one open transaction; the load protocol (runLoad) is the same for every
@@ -24,8 +24,9 @@ export interface LoadTransaction {
   /** Copy the version's rows in; returns the rows the warehouse says it inserted. */
   insertRows(table: string, source: VersionSource): Promise<number>;
   /** Rows and key checksum of the partition as the transaction sees it. */
-  stats(table: string, partition: Partition, plan: readonly KeyPlanEntry[]): Promise<RowsChecksum>;
-  duplicateKeys(table: string, partition: Partition, keys: readonly string[], limit: number): Promise<KeyCount[]>;
+  stats(table: string, partition: Partition, plan: readonly HashPlanEntry[]): Promise<RowsChecksum>;
+  /** Keys held by more than one row, counted, with the `limit` most repeated. */
+  duplicateKeys(table: string, partition: Partition, keys: readonly string[], limit: number): Promise<KeyCounts>;
   record(load: LoadRecord, table: TableRecord): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ export async function runLoad(
   tx: LoadTransaction,
   dialect: WarehouseDialect,
   req: LoadRequest,
-  expectedChecksum: (plan: readonly KeyPlanEntry[], signal: AbortSignal) => Promise<RowsChecksum>,
+  expectedChecksum: (plan: readonly HashPlanEntry[], signal: AbortSignal) => Promise<RowsChecksum>,
 ): Promise<LoadResult> {
   const t0 = performance.now();
   const { table, source } = req;
@@ -101,7 +102,7 @@ async function copyAndReconcile(
   tx: LoadTransaction,
   dialect: WarehouseDialect,
   req: LoadRequest,
-  plan: readonly KeyPlanEntry[],
+  plan: readonly HashPlanEntry[],
   startExpected: () => Promise<RowsChecksum>,
 ): Promise<RowsChecksum & { tableCreated: boolean; columnsAdded: string[]; steps: Record<string, number> }> {
   const { table, source } = req;
@@ -116,16 +117,25 @@ async function copyAndReconcile(
   assertNoPartitionClash(table.name, table.grain, source.columns);
   const columns = source.columns.map((c) => ({ name: c.name, type: dialect.columnType(table.name, c.name, c.type) }));
   const partCols = partitionColumns(table.grain).map((c) => ({ name: c.name, type: dialect.partitionType(c) }));
-  const plan0 = async () =>
-    planSchema({
+  const plan0 = async () => {
+    const recorded = await tx.tableRecord(table.name);
+    return planSchema({
       table: table.name,
       existing: await tx.columns(table.name),
       columns,
       partitionColumns: partCols,
       keys: source.keys,
-      recordedKeys: (await tx.tableRecord(table.name))?.keys,
+      recordedKeys: recorded?.keys,
+      recordedColumns: recorded?.columns.flatMap((c) => {
+        try {
+          return [{ name: c.name, type: dialect.columnType(table.name, c.name, c.type) }];
+        } catch {
+          return [];
+        }
+      }),
       compatible: dialect.compatible,
     });
+  };
   let schema = await plan0();
   if (schema.create || schema.add.length) {
     await tx.lockTable(table.name);
@@ -153,11 +163,11 @@ async function copyAndReconcile(
     const dups = await tx.duplicateKeys(table.name, source.partition, source.keys, 5);
     const parts = [`it holds ${actual.rows} rows after the copy (${inserted} inserted), the manifest of v${source.version} records ${source.rows}`];
     if (actual.checksum !== want.checksum) parts.push('the key checksum differs from the version');
-    if (dups.length) parts.push(`duplicate keys, e.g. ${dups.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`);
+    if (dups.keys) parts.push(`${dups.keys} duplicate key${dups.keys === 1 ? '' : 's'}, e.g. ${dups.sample.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`);
     throw new RecountError('LOAD_MISMATCH', `reconciliation failed for table ${table.name} partition ${pid}: ${parts.join('; ')}`, {
       subject: `${table.name} ${pid}`,
       hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it, then retry with recount load --pending',
-      details: { table: table.name, partition: pid, version: source.version, manifestRows: source.rows, tableRows: actual.rows, inserted, expectedChecksum: want.checksum, tableChecksum: actual.checksum, duplicates: dups },
+      details: { table: table.name, partition: pid, version: source.version, manifestRows: source.rows, tableRows: actual.rows, inserted, expectedChecksum: want.checksum, tableChecksum: actual.checksum, duplicates: dups.sample, duplicateKeys: dups.keys },
     });
   }
   await tx.record(
