@@ -93,6 +93,9 @@ export async function runLoad(
     // The expected checksum runs alongside on DuckDB: stop it and let it settle before the caller closes DuckDB.
     abort.abort();
     await expected?.catch(() => undefined);
+    // A file that differs from its manifest is the cause of whatever reading it did (a Snappy error, a row count
+    // that does not match): say that, as VERSION_FILES_MISSING, which waits for a fix instead of being retried.
+    await source.verified;
     throw err;
   }
 }
