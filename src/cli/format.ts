@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import { formatBytes } from '../config/size.ts';
 import type { AttemptResult } from '../run/runPartition.ts';
+import type { LoadOutcome } from '../warehouse/loader.ts';
 
 /** A table with recount's look. */
 export function table(head: string[]): Table.Table {
@@ -67,7 +68,25 @@ export function attemptJson(r: AttemptResult): Record<string, unknown> {
     warnings: r.warnings,
     checks: r.checks,
     error: r.error?.toJSON(),
+    load: r.load && loadJson(r.load),
   };
+}
+
+/** JSON form of a warehouse load's outcome. */
+export function loadJson(o: LoadOutcome): Record<string, unknown> {
+  return { ...o, ms: Math.round(o.ms), error: o.error?.toJSON() };
+}
+
+/**
+ * Where a load went, for the lines after a run: table, version and rows, or why it did not happen (the warning
+ * printed before it has the error and the command that retries it).
+ */
+export function loadLine(o: LoadOutcome): string {
+  const rows = o.rows !== undefined ? `${o.rows.toLocaleString('en')} rows` : '';
+  if (o.status === 'loaded') return `  loaded into ${o.table} (${o.warehouse}): v${o.version}, ${rows}${o.previousVersion ? ` (replaced v${o.previousVersion})` : ''}, ${duration(Math.round(o.ms))}`;
+  if (o.status === 'unchanged') return `  ${o.table} (${o.warehouse}) already holds v${o.version}, ${rows}`;
+  if (o.status === 'superseded') return `  not loaded into ${o.table}: a newer version was published meanwhile, and its load follows it`;
+  return `  ${pc.yellow('not loaded')} into ${o.table} (${o.warehouse}): [${o.error?.code}], recorded ${o.status} (see the warning)`;
 }
 
 /** One-line human summary of an attempt. */

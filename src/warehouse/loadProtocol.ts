@@ -169,7 +169,7 @@ async function copyAndReconcile(
     if (dups.keys) parts.push(`${dups.keys} duplicate key${dups.keys === 1 ? '' : 's'}, e.g. ${dups.sample.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`);
     throw new RecountError('LOAD_MISMATCH', `reconciliation failed for table ${table.name} partition ${pid}: ${parts.join('; ')}`, {
       subject: `${table.name} ${pid}`,
-      hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it, then retry with recount load --pending',
+      hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it',
       details: { table: table.name, partition: pid, version: source.version, manifestRows: source.rows, tableRows: actual.rows, inserted, expectedChecksum: want.checksum, tableChecksum: actual.checksum, duplicates: dups.sample, duplicateKeys: dups.keys },
     });
   }

@@ -23,13 +23,16 @@ function render(s: CliSession, name: string | undefined, report: MonitorReport, 
   info(`warehouse ${report.warehouse}`);
   info(report.tables.length ? t.toString() : nothingSwept(s, name));
   if (!report.findings.length) return;
-  const f = table(['table', 'partition', 'problem', 'detail', 'sample keys', 'repair']);
+  const f = table(['table', 'partition', 'problem', 'detail', 'sample keys']);
   for (const x of report.findings) {
     const keys = x.sampleKeys.map((k) => `${formatKey(k.key)}${k.count > 1 ? ` x${k.count}` : ''}`);
     if (x.keys !== undefined && x.keys > x.sampleKeys.length) keys.push(`… ${x.keys.toLocaleString('en')} in all`);
-    f.push([x.table, x.partition, status('failed').replace('failed', x.problem), wrap(x.detail, 48), keys.join('\n'), wrap(x.repair, 44)]);
+    f.push([x.table, x.partition, status('failed').replace('failed', x.problem), wrap(x.detail, 56), keys.join('\n')]);
   }
   info(f.toString());
+  // Whole lines, so a command can be copied as it is.
+  info('to repair:');
+  for (const x of report.findings) info(`  ${x.table} ${x.partition} ${x.problem}: ${x.repair}`);
 }
 
 /** `recount monitor [analyzer] [--json]`: sweep every loaded table for duplicated, missing, extra, changed and stale rows. */

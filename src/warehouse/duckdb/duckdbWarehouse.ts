@@ -79,7 +79,7 @@ async function createInstance(path: string, lockTimeoutMs: number): Promise<Duck
       if (locked) {
         throw new RecountError('WAREHOUSE_BUSY', `the warehouse file ${path} is held by another process: ${message}`, {
           subject: path,
-          hint: 'a DuckDB warehouse takes one writer at a time: close other programs that have it open (or open it with -readonly), then run recount load --pending',
+          hint: 'a DuckDB warehouse takes one writer at a time: close other programs that have it open (or open it with -readonly)',
           cause: err,
         });
       }
@@ -138,7 +138,7 @@ class DuckDBWarehouse implements Warehouse {
         if (e.code === 'WAREHOUSE_LOAD' && !(err instanceof RecountError)) {
           throw new RecountError('WAREHOUSE_LOAD', `loading ${req.source.analyzer} ${req.source.partition.id} v${req.source.version} into ${req.table.name} (${this.display}) failed: ${e.message}`, {
             subject: `${req.table.name} ${req.source.partition.id}`,
-            hint: 'the load was rolled back and the previous rows stay; fix the cause, then run recount load --pending',
+            hint: 'the load was rolled back and the previous rows stay; fix the cause',
             cause: err,
           });
         }
