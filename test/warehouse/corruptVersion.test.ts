@@ -1,10 +1,9 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { lit } from '../../src/engine/sql.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { duck, makeProject, type TestProject } from '../helpers/project.ts';
+import { duck, type TestProject } from '../helpers/project.ts';
 import { readVersion } from '../../src/warehouse/scratchDuckdb.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { configWithWarehouse, EMBEDDED, tableState, versionStats } from './projectWarehouse.ts';
+import { projectOn, type ProjectOnWarehouse, tableState, versionStats } from './projectWarehouse.ts';
 
 const A = 'ad_impressions_hourly';
 const P = '2023-10-12T00';
@@ -40,21 +39,17 @@ async function corrupt(file: string): Promise<void> {
 }
 
 describe.each(['duckdb', 'postgres'] as const)('a version file corrupted after publish, same size (%s warehouse)', (kind) => {
-  let server: TestPostgres | undefined;
+  let on: ProjectOnWarehouse | undefined;
   let url: string;
   let tp: TestProject;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      server = await startPostgres();
-      url = await server.createDatabase('corrupt');
-    } else url = EMBEDDED;
-    tp = await makeProject({ hours: 1, rowsPerHour: 20_000, config: configWithWarehouse(url) });
+    on = await projectOn(kind, 'corrupt', { hours: 1, rowsPerHour: 20_000 });
+    ({ tp, url } = on);
     expect(tp.cli(['run', A, '--partition', P]).code).toBe(0);
   });
   afterAll(async () => {
-    tp?.cleanup();
-    await server?.stop();
+    await on?.stop();
   });
 
   it('is VERSION_FILES_MISSING naming the file and its sha256, recorded failed (not retried), with the rows kept', async () => {

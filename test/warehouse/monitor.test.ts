@@ -4,11 +4,10 @@ import { generateEvents } from '../../src/gen/events.ts';
 import { getAnalyzer } from '../../src/config/project.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
 import { fileList, lit } from '../../src/engine/sql.ts';
-import { duck, makeProject, type TestProject } from '../helpers/project.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { duck, type TestProject } from '../helpers/project.ts';
 import { openWarehouse } from '../../src/warehouse/open.ts';
 import { sweepWarehouse } from '../../src/warehouse/monitor.ts';
-import { byHand, configWithWarehouse, EMBEDDED, versionStats } from './projectWarehouse.ts';
+import { byHand, projectOn, type ProjectOnWarehouse, versionStats } from './projectWarehouse.ts';
 
 const A = 'ad_impressions_hourly';
 const [P0, P1, P2] = ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02'];
@@ -25,20 +24,16 @@ async function valuesOf(files: string[], hour: number): Promise<string> {
 
 // Changes behind recount's back, each in its own partition: a duplicated row, a deleted row, a stale version.
 describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)', (kind) => {
-  let server: TestPostgres | undefined;
+  let on: ProjectOnWarehouse | undefined;
   let url: string;
   let tp: TestProject;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      server = await startPostgres();
-      url = await server.createDatabase('monitor');
-    } else url = EMBEDDED;
-    tp = await makeProject({ hours: 3, rowsPerHour: 3000, config: configWithWarehouse(url) });
+    on = await projectOn(kind, 'monitor', { hours: 3, rowsPerHour: 3000 });
+    ({ tp, url } = on);
   });
   afterAll(async () => {
-    tp?.cleanup();
-    await server?.stop();
+    await on?.stop();
   });
 
   // The same sweep `recount monitor` makes, in this process.
