@@ -11,6 +11,12 @@ import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, TableRecord, Versi
  * warehouse and lives here, so DuckDB and PostgreSQL cannot drift apart on what a load means.
  */
 export interface LoadTransaction {
+  /**
+   * Whether the version's expected checksum is computed during the copy rather than after it: yes where the copy
+   * is bound by another process (PostgreSQL's backend parsing the CSV), which leaves this one CPU to spare; no where
+   * the copy itself runs on this process's threads (DuckDB).
+   */
+  readonly hashWhileCopying?: boolean;
   /** Serialise loads of one partition of one table (PostgreSQL: advisory transaction lock). */
   lockPartition(table: string, partition: string): Promise<void>;
   /** Serialise schema changes of one table; taken after the partition lock, never before. */
@@ -51,8 +57,8 @@ export function formatKey(key: Record<string, string | null>): string {
  * rolls back when it throws): lock the partition; skip when it already holds the version or a newer one was
  * published; create or widen the table; delete the partition's rows; copy the version's rows; reconcile rows
  * and key checksum with the manifest (a mismatch throws LOAD_MISMATCH, so nothing changes); record the load.
- * `expectedChecksum` (the version's files, hashed on DuckDB) starts once the rows are copied and runs while the
- * warehouse counts and hashes the partition: during the copy the CPU belongs to the copy.
+ * `expectedChecksum` (the version's files, hashed on DuckDB) runs while the warehouse counts and hashes the
+ * partition, and on PostgreSQL already during the copy (LoadTransaction.hashWhileCopying).
  */
 export async function runLoad(
   tx: LoadTransaction,
@@ -85,7 +91,15 @@ export async function runLoad(
   const plan = keyPlan(source.columns, source.keys);
   const abort = new AbortController();
   let expected: Promise<RowsChecksum> | undefined;
-  const startExpected = () => (expected ??= expectedChecksum(plan, abort.signal));
+  const startExpected = () => {
+    if (!expected) {
+      expected = expectedChecksum(plan, abort.signal);
+      // It may fail (a file unreadable since publish) before anything awaits it: not an unhandled rejection, which
+      // would end the process; whoever awaits it still gets the error.
+      expected.catch(() => undefined);
+    }
+    return expected;
+  };
   try {
     const r = await copyAndReconcile(tx, dialect, req, plan, startExpected);
     return done('loaded', previous?.version ?? null, r.rows, r.checksum, { tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, steps: r.steps });
@@ -149,6 +163,7 @@ async function copyAndReconcile(
   lap('schema');
   await tx.deletePartition(table.name, source.partition);
   lap('delete');
+  if (tx.hashWhileCopying) startExpected();
   const inserted = await tx.insertRows(table.name, source);
   lap('copy');
   const expected = startExpected();
