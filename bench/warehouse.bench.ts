@@ -148,6 +148,10 @@ async function main(): Promise<void> {
       const stepNames = ['schema', 'delete', 'copy', 'reconcile', 'record'];
       const stepMedians = stepNames.map((n) => `${n} ${(median(samples.filter((x) => x.mode === 'recount').map((x) => x.steps?.[n] ?? 0)) / 1000).toFixed(2)} s`);
       console.log(`  recount's steps (medians): ${stepMedians.join(', ')}; the rest is opening, checks and bookkeeping`);
+      // What recount's side needs beyond psql's (whose client only reads a file): on a busy 2-core machine it competes
+      // with the PostgreSQL backend, which is why the ratio falls under load from other processes.
+      const cpu = median(samples.filter((x) => x.mode === 'recount').map((x) => x.cpuMs));
+      console.log(`  recount's own CPU per load (DuckDB reading Parquet and writing CSV, hashing, forwarding): ${(cpu / 1000).toFixed(2)} s, ${Math.round((cpu * 1000) / manifest.rows)} ns a row`);
       // Per round too: the two modes of one round ran back to back, so load from other processes falls on both alike.
       const paired = Array.from({ length: ROUNDS }, (_, i) => {
         const of = (mode: string) => samples.find((x) => x.mode === mode && x.round === i + 1)!.ms;

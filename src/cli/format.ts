@@ -2,10 +2,39 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import { formatBytes } from '../config/size.ts';
 import type { AttemptResult } from '../run/runPartition.ts';
+import type { LoadOutcome } from '../warehouse/loader.ts';
 
 /** A table with recount's look. */
 export function table(head: string[]): Table.Table {
   return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [] } });
+}
+
+/**
+ * Text broken into lines of at most `width` characters for a table cell: at spaces where it can, inside a word
+ * only when the word alone is longer (a URL, a path), so nothing is cut off.
+ */
+export function wrap(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((para) => {
+      const lines: string[] = [];
+      let line = '';
+      for (let word of para.split(' ')) {
+        while (word.length > width) {
+          if (line) lines.push(line);
+          lines.push(word.slice(0, width));
+          word = word.slice(width);
+          line = '';
+        }
+        if (line && line.length + 1 + word.length > width) {
+          lines.push(line);
+          line = word;
+        } else line = line ? `${line} ${word}` : word;
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
 }
 
 /** Colour a status word. */
@@ -39,7 +68,25 @@ export function attemptJson(r: AttemptResult): Record<string, unknown> {
     warnings: r.warnings,
     checks: r.checks,
     error: r.error?.toJSON(),
+    load: r.load && loadJson(r.load),
   };
+}
+
+/** JSON form of a warehouse load's outcome. */
+export function loadJson(o: LoadOutcome): Record<string, unknown> {
+  return { ...o, ms: Math.round(o.ms), error: o.error?.toJSON() };
+}
+
+/**
+ * Where a load went, for the lines after a run: table, version and rows, or why it did not happen (the warning
+ * printed before it has the error and the command that retries it).
+ */
+export function loadLine(o: LoadOutcome): string {
+  const rows = o.rows !== undefined ? `${o.rows.toLocaleString('en')} rows` : '';
+  if (o.status === 'loaded') return `  loaded into ${o.table} (${o.warehouse}): v${o.version}, ${rows}${o.previousVersion ? ` (replaced v${o.previousVersion})` : ''}, ${duration(Math.round(o.ms))}`;
+  if (o.status === 'unchanged') return `  ${o.table} (${o.warehouse}) already holds v${o.version}, ${rows}`;
+  if (o.status === 'superseded') return `  not loaded into ${o.table}: a newer version was published meanwhile, and its load follows it`;
+  return `  ${pc.yellow('not loaded')} into ${o.table} (${o.warehouse}): [${o.error?.code}], recorded ${o.status} (see the warning)`;
 }
 
 /** One-line human summary of an attempt. */

@@ -213,5 +213,23 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
         .execute();
     },
   },
+  '0005_version_checksums': {
+    async up(db: Kysely<any>) {
+      // recount monitor's checksums of a version's Parquet files, per checksum plan: versions are immutable, so
+      // each is read once, not on every sweep.
+      await db.schema
+        .createTable('version_checksums')
+        .addColumn('analyzer', 'text', (c) => c.notNull())
+        .addColumn('partition_id', 'text', (c) => c.notNull())
+        .addColumn('version_seq', 'integer', (c) => c.notNull())
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('rows', 'bigint', (c) => c.notNull())
+        .addColumn('key_checksum', 'text', (c) => c.notNull())
+        .addColumn('value_checksum', 'text', (c) => c.notNull())
+        .addColumn('computed_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_checksums_pk', ['analyzer', 'partition_id', 'version_seq', 'plan'])
+        .execute();
+    },
+  },
   };
 }

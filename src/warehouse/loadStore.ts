@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { LoadRow, LoadStatus, StateSchema } from '../state/types.ts';
+import { VersionChecksumStore } from './versionChecksumStore.ts';
 
 const now = () => new Date().toISOString();
 
@@ -32,7 +33,12 @@ export interface OwedLoad {
  * version is the published one and not in its table.
  */
 export class LoadStore {
-  constructor(private readonly db: Kysely<StateSchema>) {}
+  /** Checksums of versions' files, cached for recount monitor. */
+  readonly checksums: VersionChecksumStore;
+
+  constructor(private readonly db: Kysely<StateSchema>) {
+    this.checksums = new VersionChecksumStore(db);
+  }
 
   /** Record that a version is being loaded into a table (pending until finish); counts the try. */
   async begin(l: { analyzer: string; partitionId: string; versionSeq: number; table: string }): Promise<void> {

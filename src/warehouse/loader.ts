@@ -3,7 +3,7 @@ import { asRecountError, RecountError, type ErrorCode } from '../errors.ts';
 import type { StateStore } from '../state/store.ts';
 import type { VersionRow } from '../state/types.ts';
 import { openWarehouse } from './open.ts';
-import { redactError } from './url.ts';
+import { parseWarehouseUrl, redactError } from './url.ts';
 import { readVersionSource } from './versionSource.ts';
 import type { TargetTable, Warehouse } from './warehouse.ts';
 
@@ -20,6 +20,8 @@ export interface LoadOutcome {
   readonly analyzer: string;
   readonly partition: string;
   readonly table: string;
+  /** The warehouse, password masked. */
+  readonly warehouse: string;
   readonly version: number;
   /** loaded / unchanged / superseded, or pending (retried later) / failed (needs a fix first) with the error. */
   readonly status: 'loaded' | 'unchanged' | 'superseded' | 'pending' | 'failed';
@@ -36,12 +38,34 @@ export interface LoadOutcome {
 
 const RESERVED = new Set(['recount_loads', 'recount_tables']);
 
-// These need a person to change something first (the table, the analyzer, the files); the rest may pass on retry.
-const NEEDS_A_FIX: ReadonlySet<ErrorCode> = new Set(['WAREHOUSE_SCHEMA', 'LOAD_MISMATCH', 'VERSION_FILES_MISSING', 'CONFIG_INVALID']);
+// These need a person to change something first (the table, the analyzer, the files, the credentials); the rest
+// may pass on retry. Retrying wrong credentials would only fill the server's log with failed logins.
+const NEEDS_A_FIX: ReadonlySet<ErrorCode> = new Set(['WAREHOUSE_SCHEMA', 'LOAD_MISMATCH', 'VERSION_FILES_MISSING', 'CONFIG_INVALID', 'WAREHOUSE_AUTH']);
 
 /** A load failure is `failed` when only a change can fix it, else `pending` (unreachable, busy, a failed COPY, a crash). */
 export function loadStatusFor(err: RecountError): 'pending' | 'failed' {
   return NEEDS_A_FIX.has(err.code) ? 'failed' : 'pending';
+}
+
+/**
+ * The error of a load that did not happen, its hint ending with how the load is recorded and what retries it: said
+ * here, where a load is recorded, not by the warehouse, whose errors reach the monitor and queries too.
+ */
+export function withLoadNote(err: RecountError, status: 'pending' | 'failed', analyzer?: string): RecountError {
+  const note =
+    status === 'pending'
+      ? 'the table keeps its previous rows; the load is recorded as pending: recount load --pending retries it (and recount serve, with backoff)'
+      : `the table keeps its previous rows; the load is recorded as failed and waits for the fix: then recount load${analyzer ? ` ${analyzer}` : ''} --pending`;
+  return new RecountError(err.code, err.message, { subject: err.subject, hint: err.hint ? `${err.hint.replace(/[.;\s]+$/, '')}; ${note}` : note, details: err.details, cause: err.cause });
+}
+
+/** Where the project's warehouse is, password masked (the URL as written when it does not parse). */
+export function warehouseDisplay(project: Project): string {
+  try {
+    return parseWarehouseUrl(project.warehouseUrl, project.dir).display;
+  } catch (err) {
+    return (err as RecountError).subject ?? 'warehouse';
+  }
 }
 
 /** The warehouse table of an analyzer; CONFIG_INVALID when it has no `load`. */
@@ -70,7 +94,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
   const t0 = performance.now();
   const table = loadTarget(analyzer);
   const seq = Number(v.seq);
-  const base = { analyzer: analyzer.name, partition: v.partition_id, table: table.name, version: seq };
+  const base = { analyzer: analyzer.name, partition: v.partition_id, table: table.name, warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project), version: seq };
   await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
   let opened: Warehouse | undefined;
   try {
@@ -88,7 +112,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
     const status = loadStatusFor(error);
     await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, { status, error: { code: error.code, message: error.message, hint: error.hint } });
-    return { ...base, status, ms: performance.now() - t0, error };
+    return { ...base, status, ms: performance.now() - t0, error: withLoadNote(error, status, analyzer.name) };
   } finally {
     await opened?.close();
   }
@@ -116,7 +140,7 @@ export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, par
     return await loadPublished(ctx, analyzer, partitionId);
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
-    return { analyzer: analyzer.name, partition: partitionId, table: analyzer.load.table, version: 0, status: 'pending', ms: 0, error };
+    return { analyzer: analyzer.name, partition: partitionId, table: analyzer.load.table, warehouse: warehouseDisplay(ctx.project), version: 0, status: 'pending', ms: 0, error };
   }
 }
 

@@ -44,7 +44,7 @@ function finish(): void {
 
 function seedState(len: number, seed: number): void {
   a = b = c = (0x9e3779b9 + len + 3923095) | 0;
-  // Seeds here are small positive numbers (a column's position), so the seed's high word is 0.
+  // Seeds are below 2^31 (a key column's position, or a column's name hash), so the seed's high word is 0.
   if (seed !== 0) {
     b = (b + seed) | 0;
     mix();
@@ -85,6 +85,33 @@ export function hashBytes(k: Uint8Array, seed: number): void {
 export function hashUint32(k: number, seed: number): void {
   seedState(4, seed);
   a = (a + k) | 0;
+  finish();
+}
+
+// One double's IEEE-754 bytes, read as two little-endian 32-bit words (PostgreSQL hashes the bytes in memory, and
+// recount supports little-endian servers only, as for the other hashes).
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer);
+
+/**
+ * hashfloat8extended(value, seed): 0 and -0 hash to the seed itself, every NaN to the canonical NaN's hash, any other
+ * value to hash_bytes_extended of its 8 bytes. hashfloat4extended widens to float8 first, so a REAL hashes like the
+ * same value as DOUBLE PRECISION and a FLOAT column can be hashed as its DOUBLE.
+ */
+export function hashFloat8(value: number, seed: number): void {
+  if (value === 0) {
+    hashHi = 0;
+    hashLo = seed >>> 0;
+    return;
+  }
+  if (Number.isNaN(value)) {
+    // get_float8_nan(): the positive quiet NaN, whatever NaN bits the engine handed over.
+    f64Words[0] = 0;
+    f64Words[1] = 0x7ff80000;
+  } else f64[0] = value;
+  seedState(8, seed);
+  a = (a + f64Words[0]!) | 0;
+  b = (b + f64Words[1]!) | 0;
   finish();
 }
 

@@ -1,4 +1,5 @@
 import { RecountError } from '../errors.ts';
+import { alterBackSql } from './schemaDrift.ts';
 import type { WarehouseColumn } from './warehouse.ts';
 
 /** A column a load needs, typed for the warehouse. */
@@ -23,6 +24,8 @@ export interface SchemaPlanInput {
   readonly keys: readonly string[];
   /** Keys recorded by earlier loads of this table (recount_tables), if any. */
   readonly recordedKeys: readonly string[] | undefined;
+  /** Columns as the last load wrote them (recount_tables), typed for the warehouse, if any. */
+  readonly recordedColumns?: readonly WantedColumn[];
   /** Whether a column of type `existing` takes values of type `wanted` without loss. */
   readonly compatible: (existing: string, wanted: string) => boolean;
 }
@@ -59,7 +62,17 @@ export function planSchema(p: SchemaPlanInput): SchemaPlan {
     const have = byName.get(c.name);
     if (!have) add.push(c);
     else if (!p.compatible(have.type, c.type)) {
-      throw schemaError(p.table, c.name, `column ${c.name} is ${have.type} in the table but ${c.type} in this version`, `change the column back in the analyzer's SQL (e.g. CAST(... AS ${have.type})), or load into a new table`);
+      // The version has the type the last load wrote, so the table is what changed: it goes back, not the analyzer.
+      const loaded = p.recordedColumns?.find((r) => r.name === c.name);
+      const byHand = loaded !== undefined && p.compatible(loaded.type, c.type);
+      throw schemaError(
+        p.table,
+        c.name,
+        `column ${c.name} is ${have.type} in the table but ${c.type} in this version${byHand ? ` (recount loaded it as ${loaded.type}: the table was changed by hand)` : ''}`,
+        byHand
+          ? `change the table back: ${alterBackSql(p.table, c.name, c.type)}; then retry the load`
+          : `change the column back in the analyzer's SQL (e.g. CAST(... AS ${have.type})), or load into a new table`,
+      );
     }
   }
   const wanted = new Set([...p.columns, ...p.partitionColumns].map((c) => c.name));

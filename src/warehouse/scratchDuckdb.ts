@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { fileList } from '../engine/sql.ts';
-import { checksumOf, type KeyPlanEntry, type RowsChecksum } from './checksum.ts';
+import { checksumOf, type HashPlanEntry, type RowsChecksum } from './checksum.ts';
 
 /**
  * DuckDB settings for reading a version's Parquet during a load: it only streams (CSV out, key hashes), so a small
@@ -83,7 +83,7 @@ export function readVersion(files: readonly string[]): string {
 }
 
 /** Rows and key checksum of a version, computed from its Parquet files. */
-export async function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly KeyPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+export async function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly HashPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
   if (files.length === 0) return { rows: 0, checksum: '0' };
   return checksumOf(conn, readVersion(files), plan, signal);
 }

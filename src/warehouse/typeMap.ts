@@ -33,16 +33,21 @@ export interface ColumnMapping {
   readonly postgres: string | undefined;
   /** DuckDB expression over the Parquet column giving the text PostgreSQL's COPY (csv) reads back exactly. */
   readonly csv: (column: string) => string;
-  /** How a key column of this type enters the checksum, or undefined for types that cannot (floats, intervals, nested). */
-  readonly hash: KeyHash | undefined;
+  /**
+   * How a column of this type enters the checksums, or undefined for types with no hash both engines compute
+   * exactly alike (JSON, INTERVAL, nested types): those take part in neither the key nor the value checksum.
+   */
+  readonly hash: ColumnHash | undefined;
 }
 
 /**
- * One key column's part of the checksum: PostgreSQL hashes it natively with `pg`; on the DuckDB side the
- * `duck` expression yields either a folded 32-bit integer (`u32`) or bytes, hashed in JavaScript the same way.
+ * One column's part of a checksum: PostgreSQL hashes it natively with `pg`; on the DuckDB side the `duck`
+ * expression yields a folded 32-bit integer (`u32`), a DOUBLE (`f64`) or bytes, hashed in JavaScript the same way.
  */
-export interface KeyHash {
-  readonly kind: 'u32' | 'bytes';
+export interface ColumnHash {
+  /** Which hash (integer, text, float…): part of a checksum plan's identity. */
+  readonly name: string;
+  readonly kind: 'u32' | 'f64' | 'bytes';
   readonly duck: (column: string) => string;
   readonly pg: (column: string, seed: number) => string;
 }
@@ -54,16 +59,20 @@ function fold(x: string): string {
   return `xor((${x}) & 4294967295, CASE WHEN (${x}) >= 0 THEN ((${x}) >> 32) & 4294967295 ELSE (~((${x}) >> 32)) & 4294967295 END)::UINTEGER`;
 }
 
-const intHash = (toBigint: (c: string) => string, pg: (c: string, seed: number) => string): KeyHash => ({ kind: 'u32', duck: (c) => fold(toBigint(c)), pg });
+const intHash = (name: string, toBigint: (c: string) => string, pg: (c: string, seed: number) => string): ColumnHash => ({ name, kind: 'u32', duck: (c) => fold(toBigint(c)), pg });
 const hashes = {
-  integer: intHash((c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::bigint, ${s})`),
-  boolean: intHash((c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::int::bigint, ${s})`),
-  date: intHash((c) => `(${c} - DATE '2000-01-01')::BIGINT`, (c, s) => `hashint8extended((${c} - DATE '2000-01-01')::bigint, ${s})`),
-  timestamp: intHash((c) => `(epoch_us(${c}::TIMESTAMP) - ${US_2000})`, (c, s) => `timestamp_hash_extended(${c}, ${s})`),
-  timestamptz: intHash((c) => `(epoch_us(${c}) - ${US_2000})`, (c, s) => `timestamptz_hash_extended(${c}, ${s})`),
-  time: intHash((c) => `datediff('microsecond', TIME '00:00:00', ${c})`, (c, s) => `time_hash_extended(${c}, ${s})`),
-  text: { kind: 'bytes', duck: (c) => `encode(${c}::VARCHAR)`, pg: (c, s) => `hashtextextended(${c}::text, ${s})` } satisfies KeyHash,
-  uuid: { kind: 'bytes', duck: (c) => `unhex(replace(${c}::VARCHAR, '-', ''))`, pg: (c, s) => `uuid_hash_extended(${c}, ${s})` } satisfies KeyHash,
+  integer: intHash('integer', (c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::bigint, ${s})`),
+  boolean: intHash('boolean', (c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::int::bigint, ${s})`),
+  date: intHash('date', (c) => `(${c} - DATE '2000-01-01')::BIGINT`, (c, s) => `hashint8extended((${c} - DATE '2000-01-01')::bigint, ${s})`),
+  timestamp: intHash('timestamp', (c) => `(epoch_us(${c}::TIMESTAMP) - ${US_2000})`, (c, s) => `timestamp_hash_extended(${c}, ${s})`),
+  timestamptz: intHash('timestamptz', (c) => `(epoch_us(${c}) - ${US_2000})`, (c, s) => `timestamptz_hash_extended(${c}, ${s})`),
+  time: intHash('time', (c) => `datediff('microsecond', TIME '00:00:00', ${c})`, (c, s) => `time_hash_extended(${c}, ${s})`),
+  text: { name: 'text', kind: 'bytes', duck: (c) => `encode(${c}::VARCHAR)`, pg: (c, s) => `hashtextextended(${c}::text, ${s})` } satisfies ColumnHash,
+  uuid: { name: 'uuid', kind: 'bytes', duck: (c) => `unhex(replace(${c}::VARCHAR, '-', ''))`, pg: (c, s) => `uuid_hash_extended(${c}, ${s})` } satisfies ColumnHash,
+  // A REAL widens to float8 exactly, in DuckDB as in PostgreSQL (whose hashfloat4extended widens too).
+  float: { name: 'float', kind: 'f64', duck: (c) => `${c}::DOUBLE`, pg: (c, s) => `hashfloat8extended(${c}::float8, ${s})` } satisfies ColumnHash,
+  // bytea as its lowercase hex text: PostgreSQL's own bytea hash takes an internal argument SQL cannot pass.
+  blob: { name: 'blob', kind: 'bytes', duck: (c) => `encode(lower(hex(${c})))`, pg: (c, s) => `hashtextextended(encode(${c}, 'hex'), ${s})` } satisfies ColumnHash,
 };
 
 const asIs = (c: string) => c;
@@ -73,7 +82,7 @@ interface Rule {
   readonly postgres: string | ((m: RegExpExecArray) => string) | undefined;
   readonly duckdb?: string;
   readonly csv?: (c: string) => string;
-  readonly hash?: KeyHash;
+  readonly hash?: ColumnHash;
 }
 
 // First match wins; patterns are anchored to the whole type.
@@ -85,8 +94,8 @@ const rules: Rule[] = [
   { match: /^UBIGINT$/, postgres: 'numeric(20,0)', hash: hashes.text },
   { match: /^(HUGEINT|UHUGEINT)$/, postgres: 'numeric(39,0)', hash: hashes.text },
   { match: /^DECIMAL\((\d+),\s*(\d+)\)$/, postgres: (m) => `numeric(${m[1]},${m[2]})`, hash: hashes.text },
-  { match: /^FLOAT$/, postgres: 'real' },
-  { match: /^DOUBLE$/, postgres: 'double precision' },
+  { match: /^FLOAT$/, postgres: 'real', hash: hashes.float },
+  { match: /^DOUBLE$/, postgres: 'double precision', hash: hashes.float },
   { match: /^VARCHAR$/, postgres: 'text', hash: hashes.text },
   { match: /^ENUM\(.*\)$/s, postgres: 'text', duckdb: 'VARCHAR', csv: (c) => `${c}::VARCHAR`, hash: hashes.text },
   { match: /^JSON$/, postgres: 'jsonb' },
@@ -94,7 +103,7 @@ const rules: Rule[] = [
   { match: /^TIME$/, postgres: 'time', hash: hashes.time },
   { match: /^INTERVAL$/, postgres: 'interval' },
   { match: /^UUID$/, postgres: 'uuid', hash: hashes.uuid },
-  { match: /^BLOB$/, postgres: 'bytea', csv: (c) => `'\\x' || lower(hex(${c}))` },
+  { match: /^BLOB$/, postgres: 'bytea', csv: (c) => `'\\x' || lower(hex(${c}))`, hash: hashes.blob },
   { match: /^(TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS)$/, postgres: 'timestamp', hash: hashes.timestamp },
   { match: /^TIMESTAMP WITH TIME ZONE$/, postgres: 'timestamptz', hash: hashes.timestamptz },
   { match: /(\[\d*\]$|^STRUCT\(|^MAP\(|^UNION\()/s, postgres: 'jsonb', csv: (c) => `to_json(${c})::VARCHAR` },

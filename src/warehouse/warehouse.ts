@@ -1,6 +1,7 @@
 import type { Grain, Partition } from '../catalog/partition.ts';
 import type { Column } from '../engine/engine.ts';
-import type { RowsChecksum } from './checksum.ts';
+import type { HashPlanEntry, RowHashSink, RowsChecksum } from './checksum.ts';
+import type { WarehouseDialect } from './loadProtocol.ts';
 
 /** The table one analyzer loads into. */
 export interface TargetTable {
@@ -85,15 +86,23 @@ export interface WarehouseColumn {
   readonly nullable: boolean;
 }
 
-/** Rows and key checksum of one partition of a table, as found in the warehouse. */
+/** Rows and key checksum of one partition of a table, as found in the warehouse; the value checksum when asked for. */
 export interface PartitionStats extends RowsChecksum {
   readonly partition: string;
+  readonly valueChecksum?: string;
 }
 
 /** A key and how many rows carry it; values as text, for people. */
 export interface KeyCount {
   readonly key: Record<string, string | null>;
   readonly count: number;
+}
+
+/** Keys of a partition carried by at least `atLeast` rows: how many there are in all, their rows, and the most repeated. */
+export interface KeyCounts {
+  readonly keys: number;
+  readonly rows: number;
+  readonly sample: KeyCount[];
 }
 
 /**
@@ -106,6 +115,8 @@ export interface Warehouse {
   readonly kind: 'duckdb' | 'postgres';
   /** Where it is, password masked: safe for messages and logs. */
   readonly display: string;
+  /** How it types columns: what a table's columns should be, to tell a column changed by hand. */
+  readonly dialect: WarehouseDialect;
   load(req: LoadRequest): Promise<LoadResult>;
   /** Tables recount has loaded. */
   tables(): Promise<TableRecord[]>;
@@ -113,12 +124,14 @@ export interface Warehouse {
   loads(table?: string): Promise<LoadRecord[]>;
   /** Columns of a table, or undefined when it does not exist. */
   columns(table: string): Promise<WarehouseColumn[] | undefined>;
-  /** Rows and key checksum of every partition present in a table, in one scan. */
-  partitionStats(table: TableRecord): Promise<PartitionStats[]>;
-  /** Keys held by more than one row of a partition, most repeated first. */
-  duplicateKeys(table: TableRecord, partition: Partition, limit: number): Promise<KeyCount[]>;
-  /** Every row hash of a partition with its key (for naming missing and extra keys); hash as decimal text. */
-  rowHashes(table: TableRecord, partition: Partition): Promise<Map<string, KeyCount>>;
+  /** Rows and key checksum of every partition present in a table, in one scan; with a value plan, the value checksum too. */
+  partitionStats(table: TableRecord, values?: readonly HashPlanEntry[]): Promise<PartitionStats[]>;
+  /** Keys of a partition held by at least `atLeast` rows (2: the duplicated ones), counted, with the `limit` most repeated. */
+  keyCounts(table: TableRecord, partition: Partition, opts: { atLeast: number; limit: number }): Promise<KeyCounts>;
+  /** Stream every row's key hash and value hash (under `values`) of a partition, without holding the partition in memory. */
+  scanRowHashes(table: TableRecord, partition: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void>;
+  /** The keys (as text) of the partition's rows whose key hash (decimal text) is one of `hashes`. */
+  keysOfHashes(table: TableRecord, partition: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>>;
   /** Run SQL as given, rows as JSON-safe objects: the demo's query, and tests changing rows behind recount's back. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   close(): Promise<void>;

@@ -48,23 +48,51 @@ describe('bad warehouse input (PostgreSQL)', () => {
     await server?.stop();
   });
 
-  it('wrong credentials: WAREHOUSE_AUTH naming the user, never a password; the load is pending', async () => {
+  it('wrong credentials: WAREHOUSE_AUTH naming the user, never a password; the load is recorded failed (waits for the fix), exit 2', async () => {
     const secret = 'Wr0ng-Secret-9';
     const r = tp.cli(['load', A, '--partition', P0, '--force'], { RECOUNT_WAREHOUSE: `postgres://recount:${secret}@127.0.0.1:${server.port}/bad` });
+    // 2: the configuration is at fault, as for any bad setting; an unreachable server exits 1 (below).
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('WAREHOUSE_AUTH');
     expect(r.stderr).toContain('"recount"');
     expect(r.stderr).toContain('postgres://recount:***@127.0.0.1');
+    expect(r.stderr).toContain('the load is recorded as failed and waits for the fix');
     for (const s of [secret, server.password]) expect(r.stdout + r.stderr).not.toContain(s);
     const ctx = await tp.open();
     try {
       const rec = await ctx.store.loads.get(A, P0, 1);
-      expect(rec).toMatchObject({ status: 'pending', error_code: 'WAREHOUSE_AUTH' });
+      expect(rec).toMatchObject({ status: 'failed', error_code: 'WAREHOUSE_AUTH' });
       expect(JSON.stringify(rec)).not.toContain(secret);
+      // recount serve retries pending loads only: wrong credentials would be tried forever.
+      expect(await ctx.store.loads.owed([A])).toEqual([]);
     } finally {
       await ctx.close();
     }
     await intact();
+    // Once the credentials are right, --pending loads it.
+    expect(tp.cli(['load', '--pending']).code).toBe(0);
+  });
+
+  it('monitor against a database that does not exist says what to fix, and nothing about a load', async () => {
+    const r = tp.cli(['monitor'], { RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${server.port}/no_such_db` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WAREHOUSE_UNREACHABLE');
+    expect(r.stderr).toContain('create the database first, or fix its name in the warehouse URL');
+    expect(r.stderr).not.toMatch(/pending|recorded as/);
+  });
+
+  it('an unreachable host makes recount load exit 1 with the load recorded pending (retried)', async () => {
+    const port = await closedPort();
+    const r = tp.cli(['load', A, '--partition', P0, '--force'], { RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${port}/bad` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the load is recorded as pending: recount load --pending retries it');
+    const ctx = await tp.open();
+    try {
+      expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({ status: 'pending', error_code: 'WAREHOUSE_UNREACHABLE' });
+    } finally {
+      await ctx.close();
+    }
+    expect(tp.cli(['load', '--pending']).code).toBe(0);
   });
 
   it('unreachable host: the run still publishes, warns, records the load pending; --pending loads it later', async () => {
@@ -78,7 +106,6 @@ describe('bad warehouse input (PostgreSQL)', () => {
     expect(r.stdout + r.stderr).not.toContain(server.password);
     const ctx = await tp.open();
     try {
-      // (P0's load from the wrong-credentials test is owed too.)
       expect(await ctx.store.loads.pending({ analyzer: A })).toContainEqual(expect.objectContaining({ partition_id: P1, version_seq: 1, status: 'pending', error_code: 'WAREHOUSE_UNREACHABLE' }));
       expect((await tableState(url, tp.dir, A)).stats.has(P1)).toBe(false);
       const retry = tp.cli(['--json', 'load', '--pending']);

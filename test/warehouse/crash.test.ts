@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../../src/gen/events.ts';
-import { makeProject, type TestProject } from '../helpers/project.ts';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { configWithWarehouse, EMBEDDED, tableState, versionStats } from './projectWarehouse.ts';
+import type { TestProject } from '../helpers/project.ts';
+import { projectOn, type ProjectOnWarehouse, tableState, versionStats } from './projectWarehouse.ts';
 
 const A = 'ad_impressions_hourly';
 const P = '2023-10-12T00';
@@ -11,20 +10,16 @@ const P = '2023-10-12T00';
 // A real `recount run` child process publishes a new version, then SIGKILLs itself in the middle of the load
 // that follows (RECOUNT_FAULT): during the COPY/INSERT, and after reconciliation just before COMMIT.
 describe.each(['duckdb', 'postgres'] as const)('a load killed mid-way (%s warehouse)', (kind) => {
-  let server: TestPostgres | undefined;
+  let on: ProjectOnWarehouse | undefined;
   let url: string;
   let tp: TestProject;
 
   beforeAll(async () => {
-    if (kind === 'postgres') {
-      server = await startPostgres();
-      url = await server.createDatabase('crash');
-    } else url = EMBEDDED;
-    tp = await makeProject({ hours: 1, rowsPerHour: 20_000, config: configWithWarehouse(url) });
+    on = await projectOn(kind, 'crash', { hours: 1, rowsPerHour: 20_000 });
+    ({ tp, url } = on);
   });
   afterAll(async () => {
-    tp?.cleanup();
-    await server?.stop();
+    await on?.stop();
   });
 
   it('leaves the previous rows intact (I5), is owed as pending, and load --pending then gives exactly the manifest’s rows', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { hashBytes, hashHi, hashLo, hashUint32 } from '../../src/warehouse/pghash.ts';
+import { hashBytes, hashFloat8, hashHi, hashLo, hashUint32 } from '../../src/warehouse/pghash.ts';
 import { hashInt64 } from '../../src/warehouse/checksum.ts';
 import { openPostgresWarehouse } from '../../src/warehouse/postgres/postgresWarehouse.ts';
 import { maskUrl } from '../../src/warehouse/url.ts';
@@ -56,4 +56,33 @@ describe('recount’s JavaScript hashes equal PostgreSQL’s', () => {
     hashUint32(5, 3);
     expect(hashInt64(5n, 3)).toBe(BigInt.asIntN(64, (BigInt(hashHi) << 32n) | BigInt(hashLo)));
   });
+
+  it('hashfloat8extended and hashfloat4extended for zeros, NaN, infinities, subnormals and ordinary values', async () => {
+    const s = await shared();
+    const url = await s.createDatabase('floathashes');
+    const values = ['0', '-0', 'NaN', 'Infinity', '-Infinity', '4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '0.1', '-123.456', '1e22', '3'];
+    const rows = await withClient(url, async (c) =>
+      (
+        await c.query<{ v: string; seed: string; h8: string; h4: string }>(
+          `SELECT v, seed::text, hashfloat8extended(v::float8, seed)::text AS h8, hashfloat4extended(v::float4, seed)::text AS h4
+           FROM unnest($1::text[]) v, unnest(ARRAY[1, 5, 2147483647]::bigint[]) seed WHERE v NOT IN ('4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '1e22')
+           UNION ALL SELECT v, seed::text, hashfloat8extended(v::float8, seed)::text, NULL FROM unnest($1::text[]) v, unnest(ARRAY[1, 5]::bigint[]) seed WHERE v IN ('4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '1e22')`,
+          [values],
+        )
+      ).rows,
+    );
+    expect(rows).toHaveLength(8 * 3 + 4 * 2);
+    const js = (v: number, seed: number) => {
+      hashFloat8(v, seed);
+      return BigInt.asIntN(64, (BigInt(hashHi) << 32n) | BigInt(hashLo)).toString();
+    };
+    for (const r of rows) {
+      const v = Number(r.v);
+      expect(js(v, Number(r.seed)), `float8 ${r.v} seed ${r.seed}`).toBe(r.h8);
+      if (r.h4 !== null) expect(js(Math.fround(v), Number(r.seed)), `float4 ${r.v} seed ${r.seed}`).toBe(r.h4);
+    }
+    // Zero, either sign, hashes to the seed itself.
+    expect(js(-0, 5)).toBe('5');
+  });
 });
+

@@ -8,7 +8,8 @@ import { openWarehouse } from '../../src/warehouse/open.ts';
 import { versionChecksum } from '../../src/warehouse/scratchDuckdb.ts';
 import type { LoadRecord, PartitionStats, TableRecord } from '../../src/warehouse/warehouse.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { REPO } from '../helpers/project.ts';
+import { makeProject, REPO, type TestProject, type TestProjectOptions } from '../helpers/project.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 
 /** The example's recount.config.ts with a warehouse URL added (the URL is written as given). */
 export function configWithWarehouse(url: string): string {
@@ -72,3 +73,32 @@ export async function byHand(url: string, projectDir: string, sql: string): Prom
 
 /** The embedded warehouse URL of a project made by makeProject. */
 export const EMBEDDED = 'duckdb:.recount/warehouse.duckdb';
+
+/** A test project loading into one kind of warehouse, and how to take it down. */
+export interface ProjectOnWarehouse {
+  readonly tp: TestProject;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A test project on the embedded DuckDB warehouse, or on a database of its own on a PostgreSQL server started for
+ * it: what the suites that run against both warehouses set up first.
+ */
+export async function projectOn(kind: 'duckdb' | 'postgres', database: string, opts: TestProjectOptions): Promise<ProjectOnWarehouse> {
+  let server: TestPostgres | undefined;
+  let url = EMBEDDED;
+  if (kind === 'postgres') {
+    server = await startPostgres();
+    url = await server.createDatabase(database);
+  }
+  const tp = await makeProject({ ...opts, config: configWithWarehouse(url) });
+  return {
+    tp,
+    url,
+    async stop() {
+      tp.cleanup();
+      await server?.stop();
+    },
+  };
+}

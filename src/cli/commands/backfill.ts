@@ -6,8 +6,9 @@ import { RecountError } from '../../errors.ts';
 import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
+import { loadWarning } from '../../warehouse/loader.ts';
 import { action, positiveInt } from '../command.ts';
-import { attemptJson, attemptLine, duration, table } from '../format.ts';
+import { attemptJson, attemptLine, duration, loadLine, table, wrap } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
 /** Parse `--where engine-version=V`, the one filter backfill knows. */
@@ -60,7 +61,10 @@ export function registerBackfill(program: Command): void {
               const r = await runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
               results.push(r);
               if (r.status === 'failed') failed++;
-              if (!bar && !g.json) out.info(attemptLine(r));
+              if (!bar && !g.json) {
+                out.info(attemptLine(r));
+                if (r.load) out.info(loadLine(r.load));
+              }
             }
             bar?.increment(1, { failed });
           }
@@ -71,9 +75,19 @@ export function registerBackfill(program: Command): void {
               `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${failed} failed`,
             );
             if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys and file count (--force reruns them anyway)`);
+            const loads = results.flatMap((r) => (r.load ? [r.load] : []));
+            if (loads.length) {
+              const done = loads.filter((l) => !l.error);
+              const owed = loads.length - done.length;
+              out.info(
+                `  loaded into ${loads[0]!.table} (${loads[0]!.warehouse}): ${done.length} partition(s), ${done.reduce((n, l) => n + (l.rows ?? 0), 0).toLocaleString('en')} rows` +
+                  (owed ? `; ${owed} not loaded: recount load ${analyzer.name} --pending` : ''),
+              );
+              for (const l of loads) if (l.error) out.warn(loadWarning(l));
+            }
             if (failures.length) {
               const t = table(['partition', 'error', 'message']);
-              for (const f of failures) t.push([f.partition, f.error!.code, f.error!.message]);
+              for (const f of failures) t.push([f.partition, f.error!.code, wrap(f.error!.message, 90)]);
               out.info(t.toString());
               out.info('rerun a failed partition with: recount run ' + analyzer.name + ' --partition <id>');
             }

@@ -3,15 +3,11 @@ import { getAnalyzer, type Analyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
 import type { VersionRow } from '../../state/types.ts';
-import { loadStatusFor, loadTarget, loadVersion, openProjectWarehouse, partitionsBehind, type LoadOutcome } from '../../warehouse/loader.ts';
+import { loadStatusFor, loadTarget, loadVersion, openProjectWarehouse, partitionsBehind, withLoadNote, type LoadOutcome } from '../../warehouse/loader.ts';
 import { redactError } from '../../warehouse/url.ts';
 import { action } from '../command.ts';
-import { duration, status, table } from '../format.ts';
+import { duration, loadJson, status, table, wrap } from '../format.ts';
 import { describeRecovery, withSession, type CliSession } from '../session.ts';
-
-function outcomeJson(o: LoadOutcome): Record<string, unknown> {
-  return { ...o, ms: Math.round(o.ms), error: o.error?.toJSON() };
-}
 
 // What to load: one partition, the owed loads (--pending), or every published partition the table lacks.
 async function targets(s: CliSession, analyzers: Analyzer[], opts: { partition?: string; pending?: boolean; force?: boolean }): Promise<{ analyzer: Analyzer; version: VersionRow }[]> {
@@ -68,7 +64,8 @@ export function registerLoad(program: Command): void {
               await s.store.loads.begin({ analyzer: t.analyzer.name, partitionId: t.version.partition_id, versionSeq: Number(t.version.seq), table: t.analyzer.load!.table });
               await s.store.loads.finish(t.analyzer.name, t.version.partition_id, Number(t.version.seq), { status: loadStatusFor(error), error: { code: error.code, message: error.message, hint: error.hint } });
             }
-            throw error;
+            // Exit code as for any error: 2 when the configuration is at fault (the URL, the credentials), else 1.
+            throw owed.length ? withLoadNote(error, loadStatusFor(error), name) : error;
           }
           const outcomes: LoadOutcome[] = [];
           try {
@@ -82,12 +79,15 @@ export function registerLoad(program: Command): void {
             await wh.close();
           }
           const bad = outcomes.filter((o) => o.error);
-          out.result({ ok: bad.length === 0, warehouse: wh.display, loads: outcomes.map(outcomeJson) }, () => {
-            if (!outcomes.length) out.info(`nothing to load: every published partition is in the warehouse (${wh.display})`);
+          out.result({ ok: bad.length === 0, warehouse: wh.display, loads: outcomes.map(loadJson) }, () => {
+            if (!outcomes.length) {
+              out.info(`nothing to load: recount_loads records the published version of every partition (${wh.display})`);
+              out.info(`rows changed in the table behind recount's back are found by recount monitor and repaired with recount load <analyzer> --partition <id> --force`);
+            }
             else out.info(`${outcomes.length - bad.length} of ${outcomes.length} partition(s) done in ${duration(Date.now() - started)} (${wh.display})`);
             if (bad.length) {
               const t = table(['analyzer', 'partition', 'version', 'status', 'error']);
-              for (const b of bad) t.push([b.analyzer, b.partition, `v${b.version}`, status(b.status), `[${b.error!.code}] ${b.error!.message.slice(0, 100)}`]);
+              for (const b of bad) t.push([b.analyzer, b.partition, `v${b.version}`, status(b.status), wrap(`[${b.error!.code}] ${b.error!.message}`, 72)]);
               out.info(t.toString());
               out.info(`hints: ${[...new Set(bad.map((b) => b.error!.hint).filter(Boolean))].join(' | ')}`);
             }

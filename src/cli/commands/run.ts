@@ -3,7 +3,7 @@ import { getAnalyzer } from '../../config/project.ts';
 import { parseSize } from '../../config/size.ts';
 import { runPartition } from '../../run/runPartition.ts';
 import { action, positiveInt } from '../command.ts';
-import { attemptJson, attemptLine } from '../format.ts';
+import { attemptJson, attemptLine, loadLine } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
 /** `recount run <analyzer> --partition ID`: run one partition now and publish it. */
@@ -32,6 +32,7 @@ export function registerRun(program: Command): void {
           out.result({ ok: r.status !== 'failed', ...attemptJson(r) }, () => {
             out.info(attemptLine(r));
             if (r.publishedPath) out.info(`  published at ${r.publishedPath}`);
+            if (r.load) out.info(loadLine(r.load));
           });
           return r.status === 'failed' ? r.error!.exitCode : 0;
         }),

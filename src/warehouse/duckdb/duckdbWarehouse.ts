@@ -5,13 +5,14 @@ import type { Partition } from '../../catalog/partition.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
 import { faultPoint } from '../../fault.ts';
 import { ident, lit } from '../../engine/sql.ts';
-import { checksumByPartition, checksumOf, keyPlan, rowHashesOf } from '../checksum.ts';
+import { checksumOf, checksumsByPartition, keyPlan, keysOfHashes, scanRowHashes, type HashPlanEntry, type RowHashSink } from '../checksum.ts';
+import { keyCountsOf, keyCountsSql } from '../keyCounts.ts';
 import { runLoad, type LoadTransaction, type WarehouseDialect } from '../loadProtocol.ts';
 import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues } from '../partitionColumns.ts';
 import { readVersion, versionChecksum } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, quoteTable } from '../typeMap.ts';
-import type { KeyCount, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
+import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
 
 /*
  * The embedded warehouse is one DuckDB file, and DuckDB lets one process at a time open a file for writing.
@@ -78,7 +79,7 @@ async function createInstance(path: string, lockTimeoutMs: number): Promise<Duck
       if (locked) {
         throw new RecountError('WAREHOUSE_BUSY', `the warehouse file ${path} is held by another process: ${message}`, {
           subject: path,
-          hint: 'a DuckDB warehouse takes one writer at a time: close other programs that have it open (or open it with -readonly), then run recount load --pending',
+          hint: 'a DuckDB warehouse takes one writer at a time: close other programs that have it open (or open it with -readonly)',
           cause: err,
         });
       }
@@ -94,6 +95,7 @@ async function createInstance(path: string, lockTimeoutMs: number): Promise<Duck
 /** The DuckDB warehouse: tables in one DuckDB file, loaded straight from the version's Parquet. */
 class DuckDBWarehouse implements Warehouse {
   readonly kind = 'duckdb';
+  readonly dialect = duckdbDialect;
   readonly display: string;
   private closed = false;
 
@@ -136,7 +138,7 @@ class DuckDBWarehouse implements Warehouse {
         if (e.code === 'WAREHOUSE_LOAD' && !(err instanceof RecountError)) {
           throw new RecountError('WAREHOUSE_LOAD', `loading ${req.source.analyzer} ${req.source.partition.id} v${req.source.version} into ${req.table.name} (${this.display}) failed: ${e.message}`, {
             subject: `${req.table.name} ${req.source.partition.id}`,
-            hint: 'the load was rolled back and the previous rows stay; fix the cause, then run recount load --pending',
+            hint: 'the load was rolled back and the previous rows stay; fix the cause',
             cause: err,
           });
         }
@@ -167,7 +169,7 @@ class DuckDBWarehouse implements Warehouse {
       },
       insertRows: (table, source) => this.insertRows(table, source),
       stats: (table, p, plan) => checksumOf(conn, `${quoteTable(table)} WHERE ${partitionPredicate(p)}`, plan),
-      duplicateKeys: (table, p, keys, limit) => this.duplicates(table, p, keys, limit),
+      duplicateKeys: (table, p, keys, limit) => this.keyCountsIn(table, p, keys, 2, limit),
       record: async (load, t) => {
         await conn.run(
           `INSERT INTO recount_loads VALUES (${lit(load.table)}, ${lit(load.partition)}, ${lit(load.analyzer)}, ${load.version}, ${load.rows}, ${lit(load.checksum)}, ${lit(load.loadedAt)}::TIMESTAMPTZ)
@@ -198,12 +200,8 @@ class DuckDBWarehouse implements Warehouse {
     return inserted;
   }
 
-  private async duplicates(table: string, p: Partition, keys: readonly string[], limit: number): Promise<KeyCount[]> {
-    const cols = keys.map((k, i) => `${ident(k)}::VARCHAR AS __k${i}`).join(', ');
-    const rows = await this.rows<Record<string, string | null>>(
-      `SELECT ${cols}, count(*)::BIGINT AS __n FROM ${quoteTable(table)} WHERE ${partitionPredicate(p)} GROUP BY ALL HAVING count(*) > 1 ORDER BY __n DESC, ${keys.map((_, i) => `__k${i}`).join(', ')} LIMIT ${limit}`,
-    );
-    return rows.map((r) => ({ key: Object.fromEntries(keys.map((k, i) => [k, r[`__k${i}`] ?? null])), count: Number(r.__n) }));
+  private async keyCountsIn(table: string, p: Partition, keys: readonly string[], atLeast: number, limit: number): Promise<KeyCounts> {
+    return keyCountsOf(await this.rows(keyCountsSql(table, partitionPredicate(p), keys, 'VARCHAR', atLeast, limit)), keys, limit);
   }
 
   private async loadRecords(where?: string): Promise<LoadRecord[]> {
@@ -245,19 +243,23 @@ class DuckDBWarehouse implements Warehouse {
     return rows.length ? rows.map((r) => ({ name: r.column_name, type: r.data_type, nullable: r.is_nullable === 'YES' })) : undefined;
   }
 
-  partitionStats(t: TableRecord): Promise<PartitionStats[]> {
+  partitionStats(t: TableRecord, values?: readonly HashPlanEntry[]): Promise<PartitionStats[]> {
     return this.exclusive(async () => {
-      const byPartition = await checksumByPartition(this.conn, quoteTable(t.table), partitionIdSql(t.grain, 'VARCHAR'), keyPlan(t.columns, t.keys));
+      const byPartition = await checksumsByPartition(this.conn, quoteTable(t.table), partitionIdSql(t.grain, 'VARCHAR'), keyPlan(t.columns, t.keys), values);
       return [...byPartition].map(([partition, s]) => ({ partition, ...s })).sort((a, b) => a.partition.localeCompare(b.partition));
     });
   }
 
-  duplicateKeys(t: TableRecord, p: Partition, limit: number): Promise<KeyCount[]> {
-    return this.exclusive(() => this.duplicates(t.table, p, t.keys, limit));
+  keyCounts(t: TableRecord, p: Partition, opts: { atLeast: number; limit: number }): Promise<KeyCounts> {
+    return this.exclusive(() => this.keyCountsIn(t.table, p, t.keys, opts.atLeast, opts.limit));
   }
 
-  rowHashes(t: TableRecord, p: Partition): Promise<Map<string, KeyCount>> {
-    return this.exclusive(() => rowHashesOf(this.conn, `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, keyPlan(t.columns, t.keys)));
+  scanRowHashes(t: TableRecord, p: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void> {
+    return this.exclusive(() => scanRowHashes(this.conn, `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, keyPlan(t.columns, t.keys), values, sink));
+  }
+
+  keysOfHashes(t: TableRecord, p: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>> {
+    return this.exclusive(() => keysOfHashes(this.conn, `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, keyPlan(t.columns, t.keys), hashes));
   }
 
   query<T = Record<string, unknown>>(sql: string): Promise<T[]> {

@@ -12,9 +12,12 @@ export interface PgErrorContext {
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
-const RETRY_HINT = 'the load is recorded as pending and the table keeps its previous rows; recount load --pending retries it';
 
-/** Turn a pg (or network) error into a RecountError that names what failed; passwords never get through. */
+/**
+ * Turn a pg (or network) error into a RecountError that names what failed; passwords never get through. Hints say
+ * what to fix, not what happens to a load: the monitor and queries get these errors too, and the loader adds how
+ * the load was recorded (loader.ts withLoadNote).
+ */
 export function pgError(err: unknown, ctx: PgErrorContext): RecountError {
   const secrets = ctx.secrets;
   if (err instanceof RecountError) {
@@ -28,24 +31,24 @@ export function pgError(err: unknown, ctx: PgErrorContext): RecountError {
   if (code === '28P01' || code === '28000') {
     return new RecountError('WAREHOUSE_AUTH', text(`the warehouse ${ctx.display} refused the credentials: ${raw}`), {
       subject: ctx.display,
-      hint: 'fix the user and password in warehouse (recount.config.ts) or RECOUNT_WAREHOUSE; ' + RETRY_HINT,
+      hint: 'fix the user and password in warehouse (recount.config.ts) or RECOUNT_WAREHOUSE',
       cause: err,
     });
   }
   if (code === '3D000') {
-    return new RecountError('WAREHOUSE_UNREACHABLE', text(`the warehouse ${ctx.display}: ${raw}`), { subject: ctx.display, hint: `create the database first, or fix its name in the warehouse URL; ${RETRY_HINT}`, cause: err });
+    return new RecountError('WAREHOUSE_UNREACHABLE', text(`the warehouse ${ctx.display}: ${raw}`), { subject: ctx.display, hint: 'create the database first, or fix its name in the warehouse URL', cause: err });
   }
   if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || /Connection terminated|connection timeout|timeout expired|ECONNREFUSED|socket hang up|Client has encountered a connection error/i.test(raw)) {
     return new RecountError('WAREHOUSE_UNREACHABLE', text(`cannot reach the warehouse ${ctx.display} while ${ctx.doing}: ${raw}`), {
       subject: ctx.display,
-      hint: `check that PostgreSQL is running and the host and port in the warehouse URL are right; ${RETRY_HINT}`,
+      hint: 'check that PostgreSQL is running and the host and port in the warehouse URL are right',
       cause: err,
     });
   }
   const extra = [e.detail, e.where].filter(Boolean).join('; ');
   return new RecountError('WAREHOUSE_LOAD', text(`${ctx.doing} on ${ctx.display} failed: ${raw}${extra ? ` (${extra})` : ''}`), {
     subject: text(subject),
-    hint: text(e.hint ? `${e.hint}; ${RETRY_HINT}` : RETRY_HINT),
+    hint: e.hint ? text(e.hint) : undefined,
     details: code ? { sqlstate: code } : undefined,
     cause: err,
   });

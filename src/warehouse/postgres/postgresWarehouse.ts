@@ -1,14 +1,16 @@
 import pg from 'pg';
 import type { Partition } from '../../catalog/partition.ts';
 import { ident } from '../../engine/sql.ts';
-import { keyPlan, pgRowHashSql, type KeyPlanEntry, type RowsChecksum } from '../checksum.ts';
+import { keyPlan, pgRowHashSql, type HashPlanEntry, type RowHashSink, type RowsChecksum } from '../checksum.ts';
+import { keyCountsOf, keyCountsSql } from '../keyCounts.ts';
 import { runLoad, type LoadTransaction, type WarehouseDialect } from '../loadProtocol.ts';
 import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues } from '../partitionColumns.ts';
 import { openScratchDuckDB, readVersion, versionChecksum, type ScratchDuckDB } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, postgresType, quoteTable } from '../typeMap.ts';
-import type { KeyCount, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
+import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
 import { copyQueryIn } from './copyIn.ts';
+import { copyRowHashesOut } from './copyOut.ts';
 import { pgError } from './errors.ts';
 
 // A column may keep a wider type than a new version's: these widen without loss.
@@ -67,6 +69,7 @@ export interface PostgresWarehouseOptions {
 /** The PostgreSQL warehouse: one connection; loads in transactions, rows through COPY, checksums in SQL. */
 class PostgresWarehouse implements Warehouse {
   readonly kind = 'postgres';
+  readonly dialect = postgresDialect;
   private broken: Error | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -147,6 +150,9 @@ class PostgresWarehouse implements Warehouse {
 
   private transaction(scratch: () => Promise<ScratchDuckDB>): LoadTransaction {
     return {
+      // The COPY is bound by the server parsing CSV (measured: hashing during it cut reconciliation by a third and
+      // left the copy as fast), so the version is hashed meanwhile.
+      hashWhileCopying: true,
       lockPartition: async (table, partition) => {
         await this.q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey('load', table, partition)]);
       },
@@ -175,7 +181,7 @@ class PostgresWarehouse implements Warehouse {
       },
       insertRows: async (table, source) => (source.files.length ? copyQueryIn(this.client, copySql(table, source), await (await scratch()).connect(), copySelect(source)) : 0),
       stats: (table, p, plan) => this.stats(table, p, plan),
-      duplicateKeys: (table, p, keys, limit) => this.duplicates(table, p, keys, limit),
+      duplicateKeys: (table, p, keys, limit) => this.keyCountsIn(table, p, keys, 2, limit),
       record: async (load, t) => {
         await this.q(
           `INSERT INTO recount_loads (table_name, partition_id, analyzer, version, rows, checksum, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -191,19 +197,15 @@ class PostgresWarehouse implements Warehouse {
     };
   }
 
-  private async stats(table: string, p: Partition | undefined, plan: readonly KeyPlanEntry[]): Promise<RowsChecksum> {
+  private async stats(table: string, p: Partition | undefined, plan: readonly HashPlanEntry[]): Promise<RowsChecksum> {
     const [row] = await this.q<{ rows: string; checksum: string }>(
       `SELECT count(*)::bigint AS rows, coalesce(sum(${pgRowHashSql(plan)}), 0)::text AS checksum FROM ${quoteTable(table)}${p ? ` WHERE ${partitionPredicate(p)}` : ''}`,
     );
     return { rows: Number(row!.rows), checksum: row!.checksum };
   }
 
-  private async duplicates(table: string, p: Partition, keys: readonly string[], limit: number): Promise<KeyCount[]> {
-    const cols = keys.map((k, i) => `${ident(k)}::text AS __k${i}`).join(', ');
-    const rows = await this.q<Record<string, string | null>>(
-      `SELECT ${cols}, count(*)::bigint AS __n FROM ${quoteTable(table)} WHERE ${partitionPredicate(p)} GROUP BY ${keys.map(ident).join(', ')} HAVING count(*) > 1 ORDER BY __n DESC, ${keys.map((_, i) => `__k${i}`).join(', ')} LIMIT ${limit}`,
-    );
-    return rows.map((r) => ({ key: Object.fromEntries(keys.map((k, i) => [k, r[`__k${i}`] ?? null])), count: Number(r.__n) }));
+  private async keyCountsIn(table: string, p: Partition, keys: readonly string[], atLeast: number, limit: number): Promise<KeyCounts> {
+    return keyCountsOf(await this.q(keyCountsSql(table, partitionPredicate(p), keys, 'text', atLeast, limit)), keys, limit);
   }
 
   private async loadRecords(where = '', values: unknown[] = []): Promise<LoadRecord[]> {
@@ -243,30 +245,37 @@ class PostgresWarehouse implements Warehouse {
     return this.serial(`describing table ${table}`, () => this.tableColumns(table));
   }
 
-  partitionStats(t: TableRecord): Promise<PartitionStats[]> {
+  partitionStats(t: TableRecord, values?: readonly HashPlanEntry[]): Promise<PartitionStats[]> {
     return this.serial(`scanning table ${t.table}`, async () => {
-      const rows = await this.q<{ partition: string; rows: string; checksum: string }>(
+      const rows = await this.q<{ partition: string; rows: string; checksum: string; value_checksum?: string }>(
         `SELECT ${partitionIdSql(t.grain, 'text')} AS partition, count(*)::bigint AS rows, coalesce(sum(${pgRowHashSql(keyPlan(t.columns, t.keys))}), 0)::text AS checksum
+           ${values ? `, coalesce(sum(${pgRowHashSql(values)}), 0)::text AS value_checksum` : ''}
          FROM ${quoteTable(t.table)} GROUP BY ${partitionColumns(t.grain).map((c) => ident(c.name)).join(', ')} ORDER BY 1`,
       );
-      return rows.map((r) => ({ partition: r.partition, rows: Number(r.rows), checksum: r.checksum }));
+      return rows.map((r) => ({ partition: r.partition, rows: Number(r.rows), checksum: r.checksum, ...(values ? { valueChecksum: r.value_checksum! } : {}) }));
     });
   }
 
-  duplicateKeys(t: TableRecord, p: Partition, limit: number): Promise<KeyCount[]> {
-    return this.serial(`scanning table ${t.table}`, () => this.duplicates(t.table, p, t.keys, limit));
+  keyCounts(t: TableRecord, p: Partition, opts: { atLeast: number; limit: number }): Promise<KeyCounts> {
+    return this.serial(`scanning table ${t.table}`, () => this.keyCountsIn(t.table, p, t.keys, opts.atLeast, opts.limit));
   }
 
-  rowHashes(t: TableRecord, p: Partition): Promise<Map<string, KeyCount>> {
+  scanRowHashes(t: TableRecord, p: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void> {
+    return this.serial(`scanning table ${t.table}`, () =>
+      copyRowHashesOut(this.client, `SELECT ${pgRowHashSql(keyPlan(t.columns, t.keys))} AS k, ${pgRowHashSql(values)} AS v FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, sink),
+    );
+  }
+
+  keysOfHashes(t: TableRecord, p: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>> {
     return this.serial(`scanning table ${t.table}`, async () => {
+      const out = new Map<string, Record<string, string | null>>();
+      if (hashes.size === 0) return out;
       const shown = t.keys.map((k, i) => `${ident(k)}::text AS __v${i}`).join(', ');
-      const rows = await this.q<Record<string, string | null>>(`SELECT (${pgRowHashSql(keyPlan(t.columns, t.keys))})::text AS __h, ${shown} FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`);
-      const out = new Map<string, KeyCount>();
-      for (const r of rows) {
-        const seen = out.get(r.__h!);
-        if (seen) (seen as { count: number }).count++;
-        else out.set(r.__h!, { key: Object.fromEntries(t.keys.map((k, i) => [k, r[`__v${i}`] ?? null])), count: 1 });
-      }
+      const rows = await this.q<Record<string, string | null>>(
+        `SELECT h::text AS __h, ${t.keys.map((_, i) => `__v${i}`).join(', ')} FROM (SELECT (${pgRowHashSql(keyPlan(t.columns, t.keys))}) AS h, ${shown} FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}) s WHERE h = ANY($1::bigint[])`,
+        [[...hashes]],
+      );
+      for (const r of rows) if (!out.has(r.__h!)) out.set(r.__h!, Object.fromEntries(t.keys.map((k, i) => [k, r[`__v${i}`] ?? null])));
       return out;
     });
   }
