@@ -30,6 +30,10 @@ interface AnalyzerSummary {
   beforeWindow: number;
   windowStart: string;
   lastRun: string | null;
+  /** Warehouse table, and published versions it does not hold yet: owed (retried by serve) and failed (need a fix). */
+  loadTable: string | null;
+  loadsOwed: number;
+  loadsFailed: number;
 }
 
 /** A partition whose latest attempt failed, for a reason other than its input not being there yet. */
@@ -105,6 +109,8 @@ export function registerStatus(program: Command): void {
               const failing = rows.filter((r) => isFailing(r));
               const lag = await analyzerLag(s.project, s.store, a);
               const mine = queue.filter((q) => q.analyzer === a.name);
+              const loadsOwed = a.load ? (await s.store.loads.owed([a.name])).length : 0;
+              const loadsFailed = a.load ? (await s.store.loads.pending({ analyzer: a.name, includeFailed: true })).filter((l) => l.status === 'failed').length : 0;
               summary.push({
                 analyzer: a.name,
                 grain: a.grain,
@@ -122,6 +128,9 @@ export function registerStatus(program: Command): void {
                 beforeWindow: lag.beforeWindow,
                 windowStart: lag.windowStart,
                 lastRun: rows.map((r) => r.lastAttempt?.startedAt ?? '').sort().at(-1) || null,
+                loadTable: a.load?.table ?? null,
+                loadsOwed,
+                loadsFailed,
               });
             }
             // Failures a later success has not fixed: the latest attempt of each partition, when it failed.
@@ -139,6 +148,7 @@ export function registerStatus(program: Command): void {
               if (running.length) out.info(`running: ${running.map((q) => `${q.analyzer} ${q.partition_id}`).join(', ')}`);
               if (orphaned.length) out.info(`held by a daemon that is gone (requeued when recount serve starts): ${orphaned.map((q) => `${q.analyzer} ${q.partition_id}`).join(', ')}`);
               for (const r of summary) {
+                if (r.loadsOwed || r.loadsFailed) out.info(`${r.analyzer}: ${r.loadTable} lacks ${r.loadsOwed + r.loadsFailed} published version(s)${r.loadsFailed ? ` (${r.loadsFailed} failed, need a fix)` : ''}: recount load ${r.analyzer} --pending`);
                 if (r.beforeWindow) out.info(`${r.analyzer}: ${r.beforeWindow} partition(s) with input before ${r.windowStart.slice(0, 13)} are not published; recount serve only considers partitions from there on (set start in the analyzer, or run recount backfill)`);
                 if (r.failedForGood.length) out.info(`${r.analyzer}: failed for good, not retried until its input or SQL changes: ${r.failedForGood.slice(0, 5).join(', ')}${r.failedForGood.length > 5 ? ` and ${r.failedForGood.length - 5} more` : ''} — after fixing the cause: recount backfill ${r.analyzer} --from ${r.failedForGood[0]} --to ${r.failedForGood.at(-1)} --force`);
               }
@@ -179,6 +189,7 @@ export function registerStatus(program: Command): void {
             }
           }
           const queued = (await s.store.queue.list(['queued', 'running'], analyzer.name)).filter((q) => q.partition_id === p.id);
+          const loads = analyzer.load ? await s.store.loads.list({ analyzer: analyzer.name, partitionId: p.id, limit: 10 }) : [];
           const detail = {
             ok: true,
             analyzer: analyzer.name,
@@ -201,6 +212,7 @@ export function registerStatus(program: Command): void {
               spillBytes: a.spill_bytes === null ? null : Number(a.spill_bytes),
               error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null,
             })),
+            loads: loads.map((l) => ({ version: Number(l.version_seq), table: l.table_name, status: l.status, rows: l.rows === null ? null : Number(l.rows), tries: Number(l.tries), error: l.error_code ? { code: l.error_code, message: l.error_message, hint: l.error_hint } : null })),
             lastChecksAttempt: checksOf,
             lastChecks: checks.map((c) => ({ name: c.name, kind: c.kind, severity: c.severity, passed: c.passed === 1, failing: Number(c.failing), sample: JSON.parse(c.sample_json) as unknown[], message: c.message })),
           };
@@ -218,6 +230,7 @@ export function registerStatus(program: Command): void {
               out.info(`queue: ${q.state} (${q.reason}), try ${q.attempts} of ${q.maxAttempts}${q.state === 'queued' ? `, not before ${q.notBefore}` : ''}${next}${q.lastError ? `; last error [${q.lastError.code}]` : ''}`);
             }
             out.info(at.toString());
+            for (const l of detail.loads) out.info(`warehouse: v${l.version} ${l.status} → ${l.table}${l.rows !== null ? ` (${l.rows} rows)` : ''}${l.error ? ` [${l.error.code}] ${l.error.message}` : ''}`);
             const last = detail.attempts[0];
             if (last?.error) out.info(`latest attempt ${status(last.status)}: [${last.error.code}] ${last.error.message}${last.error.hint ? `\n  → ${last.error.hint}` : ''}`);
             if (detail.lastChecks.length) {
