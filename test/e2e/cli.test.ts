@@ -103,6 +103,11 @@ describe('run, status and rollback', () => {
       [1, 'retained'],
     ]);
     expect(p.json.attempts).toHaveLength(2);
+    expect(p.json.loads.map((l: { version: number; status: string; table: string }) => [l.version, l.status, l.table])).toEqual([
+      [2, 'loaded', H],
+      [1, 'replaced', H],
+    ]);
+    expect(all.json.analyzers.find((a: { analyzer: string }) => a.analyzer === H)).toMatchObject({ loadTable: H, loadsOwed: 0, loadsFailed: 0 });
     expect(p.json.lastChecks.every((c: { passed: boolean }) => c.passed)).toBe(true);
   });
 
