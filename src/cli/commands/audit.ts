@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { InvalidArgumentError } from 'commander';
 import { runAudit } from '../../audit/runAudit.ts';
 import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
-import { action } from '../command.ts';
+import { action, jsonUsageErrors, usageParser } from '../command.ts';
 import { table } from '../format.ts';
 import { withSession } from '../session.ts';
 
@@ -15,14 +15,13 @@ function runCount(value: string): number {
 
 /** `recount audit <analyzer> --partition ID [--runs N]`: is the analyzer deterministic? Runs, compares, lints. */
 export function registerAudit(program: Command): void {
-  program
-    .command('audit')
+  jsonUsageErrors(program.command('audit'))
     .description('run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL')
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id')
     .option('--runs <n>', 'number of runs (2-16)', runCount, 3)
-    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, parseToleranceValue('--abs'))
-    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, parseToleranceValue('--rel'))
+    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, usageParser(parseToleranceValue('--abs')))
+    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, usageParser(parseToleranceValue('--rel')))
     .option('--keep', 'keep the scratch namespace under <output>/.recount/audit/ for inspection')
     .action(
       action(async (out, g, name: string, opts: { partition: string; runs: number; abs?: number; rel?: number; keep?: boolean }) =>

@@ -4,20 +4,19 @@ import { parsePartition } from '../../catalog/partition.ts';
 import { diffVersions } from '../../diff/diffVersions.ts';
 import { renderDiff } from '../../diff/render.ts';
 import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, jsonUsageErrors, positiveInt, usageParser, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
 
 /** `recount diff <analyzer> --partition ID [--from V] [--to V]`: row-level diff of two versions joined on the keys. */
 export function registerDiff(program: Command): void {
-  program
-    .command('diff')
+  jsonUsageErrors(program.command('diff'))
     .description('compare two versions of a partition row by row, joined on the keys (default: the previous and the published one)')
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id')
-    .option('--from <v>', 'older version (default: the newest kept one before --to)', positiveInt('--from'))
-    .option('--to <v>', 'newer version (default: the published one)', positiveInt('--to'))
-    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, parseToleranceValue('--abs'))
-    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, parseToleranceValue('--rel'))
+    .option('--from <v>', 'older version (default: the newest kept one before --to)', wholeNumber('--from', 1))
+    .option('--to <v>', 'newer version (default: the published one)', wholeNumber('--to', 1))
+    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, usageParser(parseToleranceValue('--abs')))
+    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, usageParser(parseToleranceValue('--rel')))
     .option('--samples <n>', 'sample rows per kind of difference', positiveInt('--samples'), 5)
     .action(
       action(async (out, g, name: string, opts: { partition: string; from?: number; to?: number; abs?: number; rel?: number; samples: number }) =>

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { formatBytes } from '../../config/size.ts';
 import { runGc, type GcItem } from '../../gc/runGc.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, jsonUsageErrors, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
 
 function label(i: GcItem): string {
@@ -11,15 +11,14 @@ function label(i: GcItem): string {
 
 /** `recount gc [--keep K] [--dry-run]`: retention of versions, shadow namespaces, audit runs and staging. */
 export function registerGc(program: Command): void {
-  program
-    .command('gc')
+  jsonUsageErrors(program.command('gc'))
     .description('remove versions beyond K per partition, old shadow namespaces, kept audit runs and stale staging; never the published or loaded version')
-    .option('--keep <k>', 'versions to keep per partition, the published one included (default: each analyzer’s keepVersions)', positiveInt('--keep'))
+    .option('--keep <k>', 'versions to keep per partition, the published one included (default: each analyzer’s keepVersions)', wholeNumber('--keep', 1))
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(
       action(async (out, g, opts: { keep?: number; dryRun?: boolean }) =>
         withSession(g.project, async (s) => {
-          const r = await runGc(s, { keep: opts.keep === 0 ? 1 : opts.keep, dryRun: opts.dryRun });
+          const r = await runGc(s, { keep: opts.keep, dryRun: opts.dryRun });
           out.result({ ok: r.errors.length === 0, ...r }, () => {
             for (const i of r.removed) out.info(`${r.dryRun ? 'would remove' : 'removed'} ${label(i)} (${formatBytes(i.bytes)}): ${i.reason}`);
             for (const p of r.protected) out.info(pc.dim(`kept ${p.analyzer} ${p.partition} v${p.version}: ${p.why}`));
