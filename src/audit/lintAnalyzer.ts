@@ -22,10 +22,11 @@ export interface AnalyzerCheck {
 
 /**
  * Plan an analyzer's SQL with EXPLAIN over views carrying its inputs' current schema, and lint it (the FLOAT
- * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written.
+ * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written
+ * but DuckDB's scratch folder under `spillDir` (default: the project's spill folder), removed afterwards.
  */
-export async function checkAnalyzer(env: { project: Project; engine: Engine }, analyzer: Analyzer): Promise<AnalyzerCheck> {
-  return withDiffSession({ engine: env.engine, spillDir: env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
+export async function checkAnalyzer(env: { project: Project; engine: Engine; spillDir?: string }, analyzer: Analyzer): Promise<AnalyzerCheck> {
+  return withDiffSession({ engine: env.engine, spillDir: env.spillDir ?? env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
     const schemaFrom = await viewSchemaInputs(session, env.project, analyzer);
     let compiles = false;
     let error: string | undefined;

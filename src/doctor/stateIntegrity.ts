@@ -1,12 +1,12 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST, isProcessAlive } from '../commit/liveness.ts';
 import { readManifest } from '../commit/manifest.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Finding } from './finding.ts';
+import { planRecovery, type RecoveryPlan } from './recoveryPlan.ts';
 
-const RECOVER = "run 'recount recover' (every recount command also does this first): it finishes the publish, or keeps the previous version if the files are gone";
+const RECOVER = "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";
 
 /** Why a kept version is unusable, or undefined if every file its manifest lists is there with its size. */
 function missingFiles(dir: string): string | undefined {
@@ -28,19 +28,16 @@ function missingFiles(dir: string): string | undefined {
  * whose process died, orphaned staging, kept versions whose files are gone, published links that do not
  * point at the published version, and version folders the store does not know.
  */
-export async function checkStateIntegrity(store: StateStore, layout: OutputLayout): Promise<Finding[]> {
+export async function checkStateIntegrity(store: StateStore, layout: OutputLayout, plan?: RecoveryPlan): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const running = await store.listAttempts({ status: 'running', limit: 100_000 });
-  const live = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
-
-  const pending = await store.pendingIntents();
-  for (const intent of pending) {
+  const r = plan ?? (await planRecovery(store, layout));
+  for (const intent of r.inFlight) {
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
-    if (intent.attempt_id && live.has(intent.attempt_id)) {
-      findings.push({ check: 'publish-in-progress', status: 'info', subject: label, message: `${label} is being published by a running attempt (${intent.attempt_id})` });
-      continue;
-    }
-    const filesThere = existsSync(intent.version_dir) || (intent.staging_dir !== null && existsSync(join(intent.staging_dir, '_manifest.json')));
+    findings.push({ check: 'publish-in-progress', status: 'info', subject: label, message: `${label} is being published by a running attempt (${intent.attempt_id})` });
+  }
+  for (const intent of [...r.rollForward, ...r.abandon]) {
+    const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
+    const filesThere = r.rollForward.includes(intent);
     findings.push({
       check: 'interrupted-publish',
       status: 'problem',
@@ -50,8 +47,7 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       details: { intentId: intent.id, kind: intent.kind, attemptId: intent.attempt_id, from: intent.from_seq, to: intent.target_seq },
     });
   }
-
-  for (const a of running.filter((x) => !live.has(x.attempt_id))) {
+  for (const a of r.crashed) {
     findings.push({
       check: 'crashed-attempt',
       status: 'warning',
@@ -60,22 +56,16 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       hint: RECOVER,
     });
   }
-
-  if (existsSync(layout.stagingRoot)) {
-    // Staging a pending publish will move into place is the interrupted publish's, not an orphan.
-    const claimed = new Set(pending.map((i) => i.attempt_id).filter((id): id is string => id !== null));
-    for (const name of readdirSync(layout.stagingRoot)) {
-      if (live.has(name) || claimed.has(name)) continue;
-      const owner = await store.getAttempt(name);
-      if (owner?.status === 'running' && owner.host !== HOST) continue; // another machine's attempt: cannot tell
-      findings.push({
-        check: 'orphaned-staging',
-        status: 'problem',
-        subject: join(layout.stagingRoot, name),
-        message: `staging folder ${name} belongs to no running attempt${owner ? ` (its attempt ended ${owner.status})` : ''}: it only takes disk space`,
-        hint: "run 'recount recover' or 'recount gc' to remove it",
-      });
-    }
+  // Staging of an interrupted publish is reported with that publish, not as an orphan.
+  const claimed = new Set([...r.rollForward, ...r.abandon, ...r.inFlight].map((i) => i.attempt_id));
+  for (const { name, dir, owner } of r.staging.filter((x) => !claimed.has(x.name))) {
+    findings.push({
+      check: 'orphaned-staging',
+      status: 'problem',
+      subject: dir,
+      message: `staging folder ${name} belongs to no running attempt${owner ? ` (its attempt ended ${owner.status})` : ''}: it only takes disk space`,
+      hint: "run 'recount recover' or 'recount gc' to remove it",
+    });
   }
 
   const known = new Set<string>();

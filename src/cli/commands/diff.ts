@@ -24,13 +24,17 @@ export function registerDiff(program: Command): void {
           const analyzer = getAnalyzer(s.project, name);
           const p = parsePartition(opts.partition, analyzer.grain);
           const tolerance = { abs: opts.abs ?? DEFAULT_TOLERANCE.abs, rel: opts.rel ?? DEFAULT_TOLERANCE.rel };
+          // diff only reads (no recovery): say when this partition has a publish recovery would still finish.
+          for (const i of s.pendingRecovery?.rollForward ?? []) {
+            if (i.analyzer === analyzer.name && i.partition_id === p.id) out.warn(`an interrupted ${i.kind} of v${i.target_seq} is pending; this diff compares what is recorded now (published: ${i.from_seq === null ? 'nothing' : `v${i.from_seq}`}); 'recount recover' finishes it`);
+          }
           const r = await diffVersions(s.store, { engine: s.engine, spillDir: s.project.spillDir }, analyzer.name, p.id, { from: opts.from, to: opts.to, tolerance, samples: opts.samples });
           out.result({ ok: !r.differs, analyzer: analyzer.name, partition: p.id, ...r }, () => {
             out.info(`${analyzer.name} ${p.id}: v${r.versions.from} -> v${r.versions.to}${r.differs ? '' : ': no differences beyond the tolerance'}`);
             renderDiff(r).forEach((l) => out.info(l));
           });
           return r.differs ? 1 : 0;
-        }),
+        }, { readOnly: true }),
       ),
     );
 }

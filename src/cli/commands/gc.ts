@@ -3,7 +3,8 @@ import pc from 'picocolors';
 import { formatBytes } from '../../config/size.ts';
 import { runGc, type GcItem } from '../../gc/runGc.ts';
 import { action, jsonUsageErrors, wholeNumber } from '../command.ts';
-import { withSession } from '../session.ts';
+import { describeRecovery, withSession } from '../session.ts';
+import { describeRecoveryPlan, planAsReport } from '../../doctor/recoveryPlan.ts';
 
 function label(i: GcItem): string {
   return i.kind === 'version' || i.kind === 'deleted-version-folder' ? `${i.analyzer} ${i.partition} v${i.version}` : `${i.kind} ${i.dir}`;
@@ -18,8 +19,15 @@ export function registerGc(program: Command): void {
     .action(
       action(async (out, g, opts: { keep?: number; dryRun?: boolean }) =>
         withSession(g.project, async (s) => {
-          const r = await runGc(s, { keep: opts.keep, dryRun: opts.dryRun });
-          out.result({ ok: r.errors.length === 0, ...r }, () => {
+          // A dry run changes nothing, recovery included: it says what recovery would do instead.
+          const plan = s.pendingRecovery;
+          const r = await runGc(s, { keep: opts.keep, dryRun: opts.dryRun, recoveryStaging: plan?.staging.map((x) => x.name) });
+          const recovery = plan ? { ran: false, ...planAsReport(plan) } : { ran: true, ...s.recovery };
+          out.result({ ok: r.errors.length === 0, ...r, recovery }, () => {
+            // Staging recovery would remove is listed below with what gc would remove.
+            const lines = plan ? describeRecoveryPlan({ ...plan, staging: [] }) : describeRecovery(s.recovery);
+            if (!plan && s.recovery.removedStaging.length) lines.push(`recovery removed ${s.recovery.removedStaging.length} staging folder(s) no live attempt owned: ${s.recovery.removedStaging.join(', ')}`);
+            lines.forEach((l) => out.info(l));
             for (const i of r.removed) out.info(`${r.dryRun ? 'would remove' : 'removed'} ${label(i)} (${formatBytes(i.bytes)}): ${i.reason}`);
             for (const p of r.protected) out.info(pc.dim(`kept ${p.analyzer} ${p.partition} v${p.version}: ${p.why}`));
             for (const e of r.errors) out.warn(`could not remove ${e.dir}: ${e.message}`);
@@ -27,7 +35,7 @@ export function registerGc(program: Command): void {
             out.info(`${r.dryRun ? 'would free' : 'freed'} ${formatBytes(r.freedBytes)} in ${r.removed.length} item(s)`);
           });
           return r.errors.length ? 1 : 0;
-        }),
+        }, { readOnly: Boolean(opts.dryRun) }),
       ),
     );
 }

@@ -93,7 +93,7 @@ export function registerShadow(program: Command): void {
             out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);
           });
           return report.differs ? 1 : 0;
-        }),
+        }, { readOnly: Boolean(opts.list || opts.drop) }),
       ),
     );
 }
