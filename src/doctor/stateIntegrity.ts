@@ -1,27 +1,14 @@
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest } from '../commit/manifest.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Finding } from './finding.ts';
 import { planRecovery, type RecoveryPlan } from './recoveryPlan.ts';
+import { describeLink, inspectPublishedLink } from './publishedLink.ts';
+import { unreadableReason } from './versionHealth.ts';
+import { loadedVersions, versionKey } from '../gc/loaded.ts';
 
 const RECOVER = "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";
-
-/** Why a kept version is unusable, or undefined if every file its manifest lists is there with its size. */
-function missingFiles(dir: string): string | undefined {
-  if (!existsSync(dir)) return `its folder ${dir} is gone`;
-  const manifest = readManifest(dir);
-  if (!manifest) return `its manifest ${join(dir, '_manifest.json')} is gone`;
-  const gone = manifest.files.filter((f) => {
-    try {
-      return statSync(join(dir, f.path)).size !== f.bytes;
-    } catch {
-      return true;
-    }
-  });
-  return gone.length ? `${gone.length} of its ${manifest.files.length} file(s) are gone or truncated: ${gone.slice(0, 3).map((f) => f.path).join(', ')}` : undefined;
-}
 
 /**
  * Compare the state store with the output root without changing either: interrupted publishes, attempts
@@ -69,41 +56,54 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
   }
 
   const known = new Set<string>();
+  const loaded = (await loadedVersions(store)).keys;
   for (const p of await store.listPartitions()) {
-    for (const v of await store.listVersions(p.analyzer, p.partition_id)) {
+    const versions = await store.listVersions(p.analyzer, p.partition_id);
+    const broken = new Map<number, string>();
+    for (const v of versions) {
       known.add(v.dir);
       if (v.status !== 'published' && v.status !== 'retained') continue;
-      const why = missingFiles(v.dir);
-      if (why) {
-        findings.push({
-          check: 'version-files-missing',
-          status: 'problem',
-          subject: `${v.analyzer} ${v.partition_id} v${v.seq}`,
-          message: `${v.status} version ${v.analyzer} ${v.partition_id} v${v.seq}: ${why}`,
-          hint: v.status === 'published'
-            ? `readers of the published path see broken data: rerun it (recount run ${v.analyzer} --partition ${v.partition_id}) or roll back to a kept version`
-            : `it can no longer be rolled back to; 'recount gc' marks it deleted`,
-          details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
-        });
-      }
+      const why = unreadableReason(v.dir);
+      if (why) broken.set(v.seq, why);
     }
-    if (p.published_seq !== null && p.pending_intent === null) {
-      const v = await store.getVersion(p.analyzer, p.partition_id, p.published_seq);
-      const link = layout.publishedPath(p.analyzer, p.partition_id);
-      let target: string | undefined;
-      try {
-        target = lstatSync(link).isSymbolicLink() ? realpathSync(link) : undefined;
-      } catch {
-        target = undefined;
+    const run = `recount run ${p.analyzer} --partition ${p.partition_id}`;
+    const forget = `'recount gc --broken' forgets it (marks it deleted and removes what is left of its folder)`;
+    for (const v of versions.filter((x) => broken.has(x.seq))) {
+      const label = `${v.analyzer} ${v.partition_id} v${v.seq}`;
+      let hint: string;
+      if (v.status === 'published') {
+        const fallback = versions.find((x) => x.status === 'retained' && !broken.has(x.seq));
+        const rollback = fallback ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')` : '';
+        hint = `readers of the published path see ${existsSync(v.dir) ? 'incomplete data' : 'nothing (its link dangles)'}: publish a new version ('${run}')${rollback}; v${v.seq} then stays as an older version that cannot be read: ${forget}`;
+      } else if (loaded.has(versionKey(v.analyzer, v.partition_id, v.seq))) {
+        hint = `it can no longer be rolled back to; it is the version the warehouse holds, so gc keeps it until a newer one is loaded ('recount load ${p.analyzer} --partition ${p.partition_id}'); after that ${forget}`;
+      } else {
+        hint = `it can no longer be rolled back to; ${forget}`;
       }
-      const expected = v && existsSync(v.dir) ? realpathSync(v.dir) : v?.dir;
-      if (!target || target !== expected) {
+      findings.push({
+        check: 'version-files-missing',
+        status: 'problem',
+        subject: label,
+        message: `${v.status} version ${label}: ${broken.get(v.seq)}`,
+        hint,
+        details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
+      });
+    }
+    // A published version whose files are gone is reported above, with what repairs it: its link is part of that.
+    if (p.published_seq !== null && p.pending_intent === null && !broken.has(p.published_seq)) {
+      const v = versions.find((x) => x.seq === p.published_seq);
+      const link = layout.publishedPath(p.analyzer, p.partition_id);
+      const state = inspectPublishedLink(link, v?.dir ?? '');
+      if (state.state !== 'ok') {
         findings.push({
           check: 'published-link',
           status: 'problem',
           subject: link,
-          message: `${link} ${target ? `points at ${target}` : 'is missing or not a recount link'}, but the state store says v${p.published_seq} is published`,
-          hint: `publish it again: recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${p.published_seq} (or rerun the partition)`,
+          message: describeLink(link, state, p.published_seq),
+          hint: state.state === 'not-a-link'
+            ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
+            : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
+          details: { analyzer: p.analyzer, partition: p.partition_id, version: p.published_seq, link: state.state },
         });
       }
     }

@@ -8,6 +8,7 @@ import { auditRoot } from '../audit/runAudit.ts';
 import { listShadows } from '../shadow/namespace.ts';
 import { parseAge } from './age.ts';
 import { loadedVersions, versionKey } from './loaded.ts';
+import { unreadableReason } from '../doctor/versionHealth.ts';
 
 /** One thing gc removes (or, in a dry run, would remove). */
 export type GcItem =
@@ -38,6 +39,11 @@ export interface GcOptions {
    * age): listed among what would go, since a real gc runs recovery before it starts.
    */
   readonly recoveryStaging?: readonly string[];
+  /**
+   * Also forget kept (retained) versions that cannot be read — a file gone or truncated, the folder gone — which
+   * `recount doctor` reports: they can no longer be rolled back to. They do not count among the K kept.
+   */
+  readonly broken?: boolean;
 }
 
 /** Bytes under a path (files only, symlinks not followed). */
@@ -64,7 +70,7 @@ function ageMs(path: string, now: Date): number {
  * Retention: remove versions beyond the newest K of each partition (the published one counts among the K and
  * always stays, as do the version a warehouse holds or is loading and any target of a pending publish or
  * rollback), shadow namespaces and kept audit runs unused for longer than their configured age, and staging
- * older than its age whose attempt is not running here. The state store marks a version deleted before its
+ * older than its age whose attempt is not running here; with `broken`, also kept versions that cannot be read. The state store marks a version deleted before its
  * folder goes, so a crash in between leaves a folder the next gc removes, never a version that claims files it lacks.
  */
 export async function runGc(ctx: { project: Project; store: StateStore; layout: OutputLayout }, opts: GcOptions = {}): Promise<GcReport> {
@@ -92,16 +98,24 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
       continue;
     }
     const published = versions.filter((v) => v.status === 'published');
-    const retained = versions.filter((v) => v.status === 'retained');
+    const unreadable = new Map<number, string>();
+    if (opts.broken) {
+      for (const v of versions.filter((x) => x.status === 'retained')) {
+        const why = unreadableReason(v.dir);
+        if (why) unreadable.set(v.seq, why);
+      }
+    }
+    const retained = versions.filter((v) => v.status === 'retained' && !unreadable.has(v.seq));
     const newest = new Set(retained.slice(0, Math.max(0, keep - published.length)).map((v) => v.seq));
-    for (const v of retained) {
+    for (const v of versions.filter((x) => x.status === 'retained')) {
       if (newest.has(v.seq)) continue;
       const key = versionKey(v.analyzer, v.partition_id, v.seq);
+      const why = unreadable.get(v.seq);
       if (loaded.keys.has(key)) {
-        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'loaded in the warehouse' });
+        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: `loaded in the warehouse${why ? ` (kept although unreadable: ${why})` : ''}` });
         continue;
       }
-      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: `beyond the newest ${keep}` });
+      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: why ? `cannot be read: ${why}` : `beyond the newest ${keep}` });
     }
     for (const v of published) {
       if (versions.indexOf(v) >= keep) protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'published' });
