@@ -4,6 +4,7 @@ import { ident } from '../engine/sql.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import { lintSql, type LintFinding } from './lint.ts';
 import { viewSchemaInputs, type SchemaViews } from './inputViews.ts';
+import { sqlFeatures, type SqlFeature } from './sqlFeatures.ts';
 
 /** An analyzer checked without running it: does it plan over its inputs' current schema, and what does the lint say. */
 export interface AnalyzerCheck {
@@ -18,6 +19,8 @@ export interface AnalyzerCheck {
   readonly inputColumns: Record<string, Column[]>;
   readonly schemaFrom: SchemaViews;
   readonly lint: LintFinding[];
+  /** SQL constructs the query uses that known engine bugs may need; undefined when it does not parse. */
+  readonly features?: SqlFeature[];
 }
 
 /**
@@ -51,12 +54,14 @@ export async function checkAnalyzer(env: { project: Project; engine: Engine; spi
       }
     }
     let lint: LintFinding[];
+    let features: SqlFeature[] | undefined;
     try {
       lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
+      features = [...(await sqlFeatures(session, analyzer.sql, analyzer.file))].sort();
     } catch (err) {
       lint = [];
       error ??= (err as Error).message;
     }
-    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint };
+    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint, features };
   });
 }

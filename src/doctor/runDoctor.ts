@@ -12,7 +12,8 @@ import { checkAnalyzer } from '../audit/lintAnalyzer.ts';
 import { checkDisk } from './disk.ts';
 import { checkEngineVersions } from './engineCheck.ts';
 import type { Finding } from './finding.ts';
-import { loadKnownBugs, type KnownBug } from './knownBugs.ts';
+import { loadKnownBugs, type AnalyzerProfile, type KnownBug } from './knownBugs.ts';
+import { SQL_FEATURES } from '../audit/sqlFeatures.ts';
 import { checkStateIntegrity } from './stateIntegrity.ts';
 import { openStateStoreReadOnly } from './readOnlyStore.ts';
 import { describeRecoveryPlan, planIsEmpty, planRecovery } from './recoveryPlan.ts';
@@ -72,10 +73,13 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
   }
   let duckdb: string | null = null;
   if (project) {
-    const columnTypes = new Set<string>();
+    const profiles: AnalyzerProfile[] = [];
     for (const a of project.analyzers.values()) {
       const c = await checkAnalyzer({ project, engine: opts.engine, spillDir: join(scratch, 'spill') }, a);
+      const columnTypes = new Set<string>();
       for (const cols of [c.columns ?? [], ...Object.values(c.inputColumns)]) for (const col of cols) columnTypes.add(col.type);
+      // SQL that does not parse cannot be ruled out: every feature counts as present.
+      profiles.push({ analyzer: a.name, columnTypes, features: new Set(c.features ?? SQL_FEATURES) });
       if (c.compiles) {
         findings.push({ check: 'compile', status: 'ok', subject: a.file, message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})` });
       } else {
@@ -107,7 +111,7 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
       else if (!integrity.some((f) => f.status === 'problem' || f.status === 'warning')) findings.push({ check: 'state-store', status: 'ok', subject: store.url, message: 'the state store agrees with the output files' });
       if (!planIsEmpty(plan)) findings.push({ check: 'recovery', status: 'info', subject: store.url, message: describeRecoveryPlan(plan).join('; '), details: { plan: { rollForward: plan.rollForward.length, abandon: plan.abandon.length, crashed: plan.crashed.length, staging: plan.staging.map((x) => x.dir) } } });
       duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-      findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, columnTypes, store })));
+      findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, analyzers: profiles, store })));
     } catch (err) {
       const e = asRecountError(err);
       findings.push({ check: 'state-store', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
@@ -118,7 +122,7 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
   if (!project) {
     // No project to check against: still say whether the installed engine has a known bug.
     duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-    findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, columnTypes: new Set() })));
+    findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, analyzers: undefined })));
   }
   const counts = { ok: 0, info: 0, warning: 0, problem: 0 };
   for (const f of findings) counts[f.status]++;
