@@ -20,7 +20,9 @@ export function registerDoctor(program: Command): void {
         out.result(report, () => {
           for (const f of report.findings) {
             if (f.status === 'ok' && !opts.all) continue;
-            out.info(`${MARK[f.status]} ${pc.bold(f.check)}: ${f.message}`);
+            // The thing at fault (for lint, file:line), unless the message names it already.
+            const at = f.subject && !f.message.includes(f.subject) ? ` ${pc.dim(`(${f.subject})`)}` : '';
+            out.info(`${MARK[f.status]} ${pc.bold(f.check)}${at}: ${f.message}`);
             if (f.hint && f.status !== 'ok') out.info(`    ${pc.dim('hint:')} ${f.hint}`);
           }
           const c = report.counts;
