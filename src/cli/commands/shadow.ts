@@ -58,9 +58,9 @@ export function registerShadow(program: Command): void {
             return 0;
           }
           if (opts.drop) {
-            const dropped = dropShadow(s.layout, opts.drop);
-            out.result({ ok: dropped, dropped: dropped ? opts.drop : null }, () => out.info(dropped ? `dropped shadow namespace ${opts.drop}` : `no shadow namespace named ${opts.drop}`));
-            return dropped ? 0 : 1;
+            dropShadow(s.layout, opts.drop);
+            out.result({ ok: true, dropped: opts.drop }, () => out.info(`dropped shadow namespace ${opts.drop}`));
+            return 0;
           }
           const missing = [!name && '<analyzer>', !opts.definition && '--definition', !opts.from && '--from', !opts.to && '--to'].filter(Boolean);
           if (missing.length) {
@@ -85,6 +85,7 @@ export function registerShadow(program: Command): void {
             },
           });
           bar?.stop();
+          report.warnings.forEach((w) => out.warn(w));
           const t = report.totals;
           out.result({ ok: !report.differs, ...report }, () => {
             if (bar) report.partitions.forEach((r) => out.info(line(r)));
