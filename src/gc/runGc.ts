@@ -112,7 +112,7 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
       const key = versionKey(v.analyzer, v.partition_id, v.seq);
       const why = unreadable.get(v.seq);
       if (loaded.keys.has(key)) {
-        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: `loaded in the warehouse${why ? ` (kept although unreadable: ${why})` : ''}` });
+        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: `${loaded.pending.has(key) ? 'a warehouse load of it is pending' : 'loaded in the warehouse'}${why ? ` (kept although unreadable: ${why})` : ''}` });
         continue;
       }
       removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: why ? `cannot be read: ${why}` : `beyond the newest ${keep}` });
