@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAnalyzer, type AnalyzerCheck } from '../../src/audit/lintAnalyzer.ts';
-import { makeProject, type TestProject } from '../helpers/project.ts';
+import { describe } from 'vitest';
+import { lintFixtureTests, type LintFixture } from './lintFixtures.ts';
 
 // Lint rules about order (U4): a window function that numbers or picks rows needs an ORDER BY; an ORDER BY
 // before a LIMIT must be unique or ties are cut differently; approximate aggregates built in row order vary with
 // the thread count; setseed() does not make random() reproducible with more than one thread. Each fixture holds
 // one pattern; the clean ones hold none.
 
-const fixture = (name: string, sql: string, extra = '') => `import { defineAnalyzer } from 'recount';
-export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hour', sql: \`${sql}\`${extra} });
-`;
-
-const FIXTURES: Record<string, { sql: string; extra?: string; rule: string; severity: 'error' | 'warning'; says: string }> = {
+const FIXTURES: Record<string, LintFixture> = {
   lint_row_number: { sql: 'SELECT ad_id, user_segment, row_number() OVER () AS rn FROM (SELECT DISTINCT ad_id, user_segment FROM events)', extra: ", keys: ['ad_id', 'user_segment']", rule: 'window-without-order', severity: 'error', says: 'row_number() OVER (...) without ORDER BY' },
   lint_lag: { sql: 'SELECT event_id, lag(bid_price) OVER (PARTITION BY ad_id) AS previous_bid FROM events', extra: ", keys: ['event_id']", rule: 'window-without-order', severity: 'error', says: 'lag() OVER (...) without ORDER BY' },
   lint_order_limit_tie: { sql: 'SELECT ad_id, user_segment, count(*) AS n FROM events GROUP BY ad_id, user_segment ORDER BY ad_id LIMIT 10', rule: 'limit-order-not-unique', severity: 'warning', says: 'ORDER BY ad_id with LIMIT: rows that tie on ad_id' },
@@ -32,33 +27,5 @@ const CLEAN: Record<string, string> = {
 };
 
 describe('lint: order', () => {
-  let tp: TestProject;
-  const checks = new Map<string, AnalyzerCheck>();
-  beforeAll(async () => {
-    const analyzers: Record<string, string> = {};
-    for (const [name, f] of Object.entries(FIXTURES)) analyzers[name] = fixture(name, f.sql, f.extra);
-    for (const [name, sql] of Object.entries(CLEAN)) analyzers[name] = fixture(name, sql);
-    tp = await makeProject({ hours: 1, rowsPerHour: 500, examples: false, analyzers });
-    const ctx = await tp.open();
-    try {
-      for (const a of ctx.project.analyzers.values()) checks.set(a.name, await checkAnalyzer(ctx, a));
-    } finally {
-      await ctx.close();
-    }
-  });
-  afterAll(() => tp.cleanup());
-
-  it.each(Object.keys(FIXTURES))('finds the pattern of %s, and only it', (name) => {
-    const f = FIXTURES[name]!;
-    const c = checks.get(name)!;
-    expect(c.compiles, c.error).toBe(true);
-    expect(c.lint.map((x) => [x.rule, x.severity]), JSON.stringify(c.lint)).toEqual([[f.rule, f.severity]]);
-    expect(c.lint[0]!.message).toContain(f.says);
-  });
-
-  it.each(Object.keys(CLEAN))('finds nothing in %s', (name) => {
-    const c = checks.get(name)!;
-    expect(c.compiles, c.error).toBe(true);
-    expect(c.lint).toEqual([]);
-  });
+  lintFixtureTests(FIXTURES, CLEAN, { examples: false });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPartition } from '../../src/run/runPartition.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 
 // A bare `recount diff` compares what readers saw before with what they see now (U5): normally the version
@@ -13,13 +13,7 @@ describe('diff after a rollback', () => {
   let tp: TestProject;
   beforeAll(async () => {
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    const ctx = await tp.open();
-    try {
-      const a = ctx.project.analyzers.get(H)!;
-      for (const p of [T00, T00, T01, T01, T01]) expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, T00], [H, T00], [H, T01], [H, T01], [H, T01]]);
   });
   afterAll(() => tp.cleanup());
 

@@ -7,7 +7,7 @@ import { sqlFeatures } from '../../src/audit/sqlFeatures.ts';
 import { runDoctor } from '../../src/doctor/runDoctor.ts';
 import type { Finding } from '../../src/doctor/finding.ts';
 import type { KnownBug } from '../../src/doctor/knownBugs.ts';
-import { runPartition } from '../../src/run/runPartition.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 
 // A known engine bug is judged per analyzer, by what its reproduction needs (U1): duckdb#22897 (float sums
@@ -30,12 +30,7 @@ describe('known engine bugs, judged per analyzer', () => {
   let tp: TestProject;
   beforeAll(async () => {
     tp = await makeProject({ hours: 1, rowsPerHour: 1000, analyzers: { [J]: HAVING_JOIN } });
-    const ctx = await tp.open();
-    try {
-      for (const name of [H, J]) expect((await runPartition(ctx, ctx.project.analyzers.get(name)!, P)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, P], [J, P]]);
     // Both published versions as if made by DuckDB 1.5.0, inside duckdb#22897's range (1.4.4 up to 1.5.3).
     const db = new Database(join(tp.dir, '.recount/state.db'));
     db.prepare("UPDATE versions SET engine_version = 'v1.5.0'").run();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runPartition } from '../../src/run/runPartition.ts';
 import { versionsWithEngine } from '../../src/doctor/provenance.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 
 // "Which outputs did the buggy engine make?" covers the kept older versions too (U6): they are not visible,
@@ -15,13 +15,7 @@ describe('versions made by an engine version', () => {
   let tp: TestProject;
   beforeAll(async () => {
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    const ctx = await tp.open();
-    try {
-      const a = ctx.project.analyzers.get(H)!;
-      for (const p of [T00, T00, T01]) expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, T00], [H, T00], [H, T01]]);
     // T00 v1 (now retained) and T01 v1 (published), as if made by DuckDB 1.4.0.
     const db = new Database(join(tp.dir, '.recount/state.db'));
     db.prepare("UPDATE versions SET engine_version = 'v1.4.0' WHERE seq = 1").run();

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { createHash } from 'node:crypto';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
-import { runPartition } from '../../src/run/runPartition.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 
 // Commands that only look change nothing on disk (B5, B6): doctor, gc --dry-run, diff and shadow --list run
@@ -56,13 +56,7 @@ describe('read-only commands', () => {
   beforeAll(async () => {
     fresh = await makeProject({ hours: 1, rowsPerHour: 500 });
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    const ctx = await tp.open();
-    try {
-      const a = ctx.project.analyzers.get(H)!;
-      for (const p of [T00, T00, T01]) expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, T00], [H, T00], [H, T01]]);
     // A publish killed right after its claim, and staging three days old that nobody owns.
     expect(tp.cli(['run', H, '--partition', T01], { RECOUNT_FAULT: 'after-claim' }).signal).toBe('SIGKILL');
     stale = join(tp.dir, 'data/out/.recount/staging/stale-attempt');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { runPartition } from '../../src/run/runPartition.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, tempDir, type TestProject } from '../helpers/project.ts';
 
 // A candidate definition is usually a file someone just wrote: ~/cand.ts or /tmp/cand.ts, with no
@@ -33,12 +33,7 @@ describe('shadow --definition outside the project', () => {
   let elsewhere: string;
   beforeAll(async () => {
     tp = await makeProject({ hours: 1, rowsPerHour: 1000 });
-    const ctx = await tp.open();
-    try {
-      expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, P)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, P]]);
     elsewhere = tempDir('recount-candidate-');
     for (const [name, src] of Object.entries(CANDIDATES)) {
       mkdirSync(dirname(join(elsewhere, name)), { recursive: true });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPartition } from '../../src/run/runPartition.ts';
+import { publishRuns } from '../helpers/publish.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 
 // A shadow namespace holds the runs of one candidate definition of one analyzer (U7): reusing its name for
@@ -27,12 +27,7 @@ describe('shadow namespaces and candidates', () => {
     writeFileSync(file('plus_one.ts'), candidate(H, ' + 1'));
     writeFileSync(file('plus_two.ts'), candidate(H, ' + 2'));
     writeFileSync(file('renamed.ts'), candidate('hourly_candidate', ' + 1'));
-    const ctx = await tp.open();
-    try {
-      expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, P)).status).toBe('succeeded');
-    } finally {
-      await ctx.close();
-    }
+    await publishRuns(tp, [[H, P]]);
   });
   afterAll(() => tp.cleanup());
 
