@@ -1,10 +1,14 @@
 import type { Column, EngineSession } from '../engine/engine.ts';
 import { groupByKeys, isFloatType, parseSql } from '../layout/keys.ts';
+import { describeOrders, orderIsUnique } from './orderUniqueness.ts';
 
 /** What a lint rule looks for. */
 export type LintRule =
   | 'nondeterministic-function'
   | 'limit-without-order'
+  | 'limit-order-not-unique'
+  | 'window-without-order'
+  | 'approximate-aggregate'
   | 'distinct-on-without-order'
   | 'sample-without-seed'
   | 'order-dependent-aggregate'
@@ -24,7 +28,6 @@ export interface LintFinding {
 export const NONDETERMINISTIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'random',
   'rand',
-  'setseed',
   'uuid',
   'uuidv4',
   'uuidv7',
@@ -49,6 +52,20 @@ export const NONDETERMINISTIC_FUNCTIONS: ReadonlySet<string> = new Set([
 
 /** Special forms that parse as column references (`SELECT current_timestamp`) but read the clock. */
 const CLOCK_KEYWORDS: ReadonlySet<string> = new Set(['current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp']);
+
+/**
+ * Window functions whose value for a row depends on the order of rows in its window: without an ORDER BY in
+ * OVER (...), that order is whatever the scan produced. (rank, dense_rank, percent_rank and cume_dist without
+ * one treat every row as a peer and are stable.)
+ */
+const ORDER_SENSITIVE_WINDOWS: ReadonlySet<string> = new Set(['row_number', 'ntile', 'lag', 'lead', 'first_value', 'last_value', 'nth_value', 'fill']);
+
+/**
+ * Approximate aggregates whose sketch depends on the order rows are added in (t-digest, reservoir sampling,
+ * space-saving): measured here, their result changes with the thread count. approx_count_distinct's HyperLogLog
+ * merges in any order to the same answer and is not listed.
+ */
+const APPROXIMATE_AGGREGATES: ReadonlySet<string> = new Set(['approx_quantile', 'reservoir_quantile', 'approx_top_k']);
 
 /** Aggregates whose result depends on the order rows arrive in, which differs between runs and thread counts. */
 const ORDER_DEPENDENT_AGGREGATES: ReadonlySet<string> = new Set(['first', 'last', 'any_value', 'arbitrary', 'list', 'array_agg', 'string_agg', 'group_concat', 'listagg']);
@@ -81,9 +98,10 @@ function ctesOf(node: Node): Set<string> {
 
 /**
  * Lint an analyzer's SQL with DuckDB's own parser (json_serialize_sql) for what makes a rerun disagree with
- * the published rows: nondeterministic functions, LIMIT or DISTINCT ON without ORDER BY, sampling without a
- * seed, order-dependent aggregates without ORDER BY, FLOAT/DOUBLE keys (given the query's output columns),
- * and SELECT * over input datasets whose schema may drift.
+ * the published rows: nondeterministic functions (setseed() does not rescue random() beyond one thread), LIMIT
+ * or DISTINCT ON without ORDER BY, an ORDER BY before LIMIT that may tie, row-numbering and row-picking window
+ * functions without ORDER BY, sampling without a seed, order-dependent and approximate aggregates, FLOAT/DOUBLE
+ * keys (given the query's output columns), and SELECT * over input datasets whose schema may drift.
  */
 export async function lintSql(
   session: EngineSession,
@@ -94,6 +112,7 @@ export async function lintSql(
   const findings: LintFinding[] = [];
   const inputs = new Set(opts.inputs);
   const cteNames = new Set<string>();
+  const seeded = JSON.stringify(root ?? null).includes('"function_name":"setseed"');
   const add = (f: LintFinding) => {
     if (!findings.some((x) => x.rule === f.rule && x.line === f.line && x.message === f.message)) findings.push(f);
   };
@@ -107,9 +126,15 @@ export async function lintSql(
 
     if (Array.isArray(n.modifiers)) {
       const mods = n.modifiers as Node[];
-      const ordered = mods.some((m) => m.type === 'ORDER_MODIFIER' && Array.isArray(m.orders) && m.orders.length > 0);
-      if (!ordered && mods.some((m) => m.type === 'LIMIT_MODIFIER' || m.type === 'LIMIT_PERCENT_MODIFIER')) {
-        add({ rule: 'limit-without-order', severity: 'error', line: lineOf(sql, (mods.find((m) => String(m.type).startsWith('LIMIT'))?.limit as Node | undefined)?.query_location), message: 'LIMIT without ORDER BY keeps an arbitrary subset of rows, which can differ between runs and thread counts; add an ORDER BY over a unique set of columns' });
+      const orders = (mods.find((m) => m.type === 'ORDER_MODIFIER')?.orders as Node[] | undefined) ?? [];
+      const ordered = orders.length > 0;
+      const limit = mods.find((m) => m.type === 'LIMIT_MODIFIER' || m.type === 'LIMIT_PERCENT_MODIFIER');
+      const limitLine = lineOf(sql, (limit?.limit as Node | undefined)?.query_location);
+      if (!ordered && limit) {
+        add({ rule: 'limit-without-order', severity: 'error', line: limitLine, message: 'LIMIT without ORDER BY keeps an arbitrary subset of rows, which can differ between runs and thread counts; add an ORDER BY over a unique set of columns' });
+      } else if (limit && !orderIsUnique(n, orders, opts.keys)) {
+        const by = describeOrders(orders);
+        add({ rule: 'limit-order-not-unique', severity: 'warning', line: limitLine, message: `ORDER BY ${by} with LIMIT: rows that tie on ${by} may be kept or cut differently between runs and thread counts; order by a set of columns that is unique (every GROUP BY column, or the keys)` });
       }
       const distinctOn = mods.find((m) => m.type === 'DISTINCT_MODIFIER' && Array.isArray(m.distinct_on_targets) && m.distinct_on_targets.length > 0);
       if (!ordered && distinctOn) {
@@ -122,9 +147,17 @@ export async function lintSql(
     }
     if (n.class === 'FUNCTION' || n.class === 'WINDOW') {
       const fn = String(n.function_name ?? '').toLowerCase();
+      const windowOrders = n.class === 'WINDOW' ? [...((n.orders as unknown[] | undefined) ?? []), ...((n.arg_orders as unknown[] | undefined) ?? [])] : [];
       if (NONDETERMINISTIC_FUNCTIONS.has(fn)) {
-        add({ rule: 'nondeterministic-function', severity: 'error', line, message: `${fn}() returns a different value on every run: a rerun would not reproduce the published rows` });
-      } else if (n.class === 'FUNCTION' && ORDER_DEPENDENT_AGGREGATES.has(fn) && !hasOrder(n)) {
+        const seedNote = (fn === 'random' || fn === 'rand') && seeded
+          ? ' (setseed() does not fix that: it makes random() repeat its sequence only when one thread runs the query; with more threads the rows draw their values in another order)'
+          : '';
+        add({ rule: 'nondeterministic-function', severity: 'error', line, message: `${fn}() returns a different value on every run: a rerun would not reproduce the published rows${seedNote}` });
+      } else if (n.class === 'WINDOW' && ORDER_SENSITIVE_WINDOWS.has(fn) && !windowOrders.length) {
+        add({ rule: 'window-without-order', severity: 'error', line, message: `${fn}() OVER (...) without ORDER BY numbers or picks rows in whatever order the scan produced, which differs between runs and thread counts; add an ORDER BY over a unique set of columns inside OVER (...)` });
+      } else if (APPROXIMATE_AGGREGATES.has(fn)) {
+        add({ rule: 'approximate-aggregate', severity: 'warning', line, message: `${fn}() is approximate and its answer depends on the order rows are added in, which differs between thread counts: a rerun may publish another value; use an exact aggregate (quantile_cont, quantile_disc, a count with ORDER BY … LIMIT) if the value must be stable` });
+      } else if (ORDER_DEPENDENT_AGGREGATES.has(fn) && (n.class === 'FUNCTION' ? !hasOrder(n) : !windowOrders.length)) {
         add({ rule: 'order-dependent-aggregate', severity: 'warning', line, message: `${fn}() without ORDER BY depends on the order rows arrive in, which differs between runs and thread counts; write ${fn}(... ORDER BY ...)` });
       }
     }

@@ -4,6 +4,7 @@ import { ident } from '../engine/sql.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import { lintSql, type LintFinding } from './lint.ts';
 import { viewSchemaInputs, type SchemaViews } from './inputViews.ts';
+import { sqlFeatures, type SqlFeature } from './sqlFeatures.ts';
 
 /** An analyzer checked without running it: does it plan over its inputs' current schema, and what does the lint say. */
 export interface AnalyzerCheck {
@@ -18,14 +19,17 @@ export interface AnalyzerCheck {
   readonly inputColumns: Record<string, Column[]>;
   readonly schemaFrom: SchemaViews;
   readonly lint: LintFinding[];
+  /** SQL constructs the query uses that known engine bugs may need; undefined when it does not parse. */
+  readonly features?: SqlFeature[];
 }
 
 /**
  * Plan an analyzer's SQL with EXPLAIN over views carrying its inputs' current schema, and lint it (the FLOAT
- * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written.
+ * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written
+ * but DuckDB's scratch folder under `spillDir` (default: the project's spill folder), removed afterwards.
  */
-export async function checkAnalyzer(env: { project: Project; engine: Engine }, analyzer: Analyzer): Promise<AnalyzerCheck> {
-  return withDiffSession({ engine: env.engine, spillDir: env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
+export async function checkAnalyzer(env: { project: Project; engine: Engine; spillDir?: string }, analyzer: Analyzer): Promise<AnalyzerCheck> {
+  return withDiffSession({ engine: env.engine, spillDir: env.spillDir ?? env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
     const schemaFrom = await viewSchemaInputs(session, env.project, analyzer);
     let compiles = false;
     let error: string | undefined;
@@ -50,12 +54,14 @@ export async function checkAnalyzer(env: { project: Project; engine: Engine }, a
       }
     }
     let lint: LintFinding[];
+    let features: SqlFeature[] | undefined;
     try {
       lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
+      features = [...(await sqlFeatures(session, analyzer.sql, analyzer.file))].sort();
     } catch (err) {
       lint = [];
       error ??= (err as Error).message;
     }
-    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint };
+    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint, features };
   });
 }

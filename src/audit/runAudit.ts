@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Project } from '../config/project.ts';
+import type { Analyzer, Project } from '../config/project.ts';
 import { getAnalyzer } from '../config/project.ts';
-import { parsePartition } from '../catalog/partition.ts';
+import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import type { Engine } from '../engine/engine.ts';
-import { asRecountError } from '../errors.ts';
+import { asRecountError, RecountError } from '../errors.ts';
+import { resolveInputs } from '../run/fingerprint.ts';
 import { openStateStore } from '../state/open.ts';
 import { runPartition } from '../run/runPartition.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
@@ -66,6 +67,24 @@ export function auditRoot(layout: OutputLayout): string {
 }
 
 /**
+ * An audit of a partition whose inputs are not ready could only fail N times: refuse it once, as bad usage
+ * (exit 2), naming the missing input as a run would.
+ */
+function assertInputsReady(project: Project, analyzer: Analyzer, partition: Partition): void {
+  try {
+    resolveInputs(project, analyzer, partition);
+  } catch (err) {
+    const e = asRecountError(err);
+    if (e.code !== 'PARTITION_NOT_READY') throw e;
+    throw new RecountError('USAGE', `cannot audit ${analyzer.name} ${partition.id}: ${e.message}`, {
+      subject: e.subject ?? `${analyzer.name} ${partition.id}`,
+      hint: `audit a partition whose inputs are ready${e.hint ? ` (${e.hint})` : ''}`,
+      cause: err,
+    });
+  }
+}
+
+/**
  * Run one partition N times with different thread counts into a scratch namespace (production inputs,
  * no publish, no load) and compare the runs: columns whose values differ, keys that moved file (must be 0),
  * byte-identical files; lint the SQL for what would make a rerun disagree.
@@ -73,6 +92,7 @@ export function auditRoot(layout: OutputLayout): string {
 export async function runAudit(ctx: { project: Project; engine: Engine }, opts: AuditOptions): Promise<AuditReport> {
   const production = getAnalyzer(ctx.project, opts.analyzer);
   const partition = parsePartition(opts.partition, production.grain);
+  assertInputsReady(ctx.project, production, partition);
   const scratch = join(auditRoot(new OutputLayout(ctx.project.outputRoot)), `${production.name}-${partition.id}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
   mkdirSync(scratch, { recursive: true });
   const project = namespaceProject(ctx.project, join(scratch, 'out'), join(scratch, 'state.db'));
@@ -98,6 +118,8 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
       }
       runs.push(run);
       opts.onRun?.(run);
+      // Nothing to compare the other runs with: they would fail the same way, N times over.
+      if (i === 0 && run.status === 'failed') break;
     }
     await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
       let columns;
@@ -126,6 +148,7 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
       problems.push(`column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${opts.tolerance.abs}, rel ${opts.tolerance.rel})` : ''}`);
     }
   }
+  // Lint errors come last: the CLI prints lint findings on their own and lists only the problems before them.
   for (const f of lint.filter((x) => x.severity === 'error')) problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
   return { analyzer: analyzer.name, partition: partition.id, runs, lint, comparison, varyingColumns, unstableColumns, tolerance: opts.tolerance, problems, scratch: opts.keep ? scratch : null };
 }

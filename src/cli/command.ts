@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { RecountError } from '../errors.ts';
 import { Output } from './output.ts';
 
 /** Options every command takes. */
@@ -27,13 +28,55 @@ export function action<A extends unknown[]>(fn: (out: Output, globals: GlobalOpt
   };
 }
 
-/** Parse a whole positive number option, or throw a USAGE error naming it. */
-export function positiveInt(name: string) {
+/**
+ * Parse a whole number option of at least `min`, or throw commander's usage error naming it (exit 2).
+ * Only digits: `Number()` alone would take '', '0x10' and '1e3'.
+ */
+export function wholeNumber(name: string, min: number) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new InvalidArgumentError(`${name} must be a whole number, got '${value}'`);
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got '${value}'`);
     }
     return n;
   };
+}
+
+/** Parse a whole number option, 0 included (`--port 0`, `--samples 0`); use wholeNumber(name, 1) where 0 means nothing. */
+export function positiveInt(name: string) {
+  return wholeNumber(name, 0);
+}
+
+/**
+ * Adapt a parser that throws RecountError (a domain parser, e.g. a tolerance) to commander: commander only
+ * turns InvalidArgumentError into a usage error; anything else escaped as a crash with a stack trace.
+ */
+export function usageParser<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/** True when --json was asked for anywhere on the command line (commander may not have parsed it yet). */
+function wantsJson(cmd: Command): boolean {
+  return Boolean((cmd.optsWithGlobals() as { json?: boolean }).json) || process.argv.includes('--json');
+}
+
+/**
+ * Under --json, print commander's usage errors (unknown option, bad value, missing argument) as the same
+ * JSON error document as every other error, on stdout; without it, commander's text on stderr as before.
+ */
+export function jsonUsageErrors(cmd: Command): Command {
+  return cmd.configureOutput({
+    outputError: (text, write) => {
+      if (!wantsJson(cmd)) return write(text);
+      const message = text.trim().replace(/^error:\s*/, '');
+      const error = new RecountError('USAGE', message, { subject: `recount ${cmd.name()}`, hint: `recount ${cmd.name()} --help shows the usage` });
+      process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
+    },
+  });
 }

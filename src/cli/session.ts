@@ -7,23 +7,42 @@ import { OutputLayout } from '../commit/paths.ts';
 import { recover, type RecoveryReport } from '../commit/recovery.ts';
 import type { RunContext } from '../run/runPartition.ts';
 import { asRecountError } from '../errors.ts';
+import { openStateStoreReadOnly } from '../doctor/readOnlyStore.ts';
+import { planRecovery, type RecoveryPlan } from '../doctor/recoveryPlan.ts';
 
 /** A loaded project with its state store open and any crashed publish recovered. */
 export interface CliSession extends RunContext {
   readonly project: Project;
   readonly store: StateStore;
   readonly layout: OutputLayout;
+  /** What recovery did (nothing, in a read-only session). */
   readonly recovery: RecoveryReport;
+  /** True when the session changes nothing on disk: no recovery, the state store opened read-only. */
+  readonly readOnly: boolean;
+  /** In a read-only session, what recovery would have done. */
+  readonly pendingRecovery?: RecoveryPlan;
 }
 
-/** Load the project, open its state store, and recover what a crash left behind; `fn` runs with all of it. */
-export async function withSession<T>(projectDir: string, fn: (s: CliSession) => Promise<T>): Promise<T> {
+/** How to open a session. */
+export interface SessionOptions {
+  /**
+   * For commands that only look (doctor, gc --dry-run, diff, shadow --list): skip recovery and open the state
+   * store read-only, so nothing on disk changes — not even a state file in a fresh project.
+   */
+  readonly readOnly?: boolean;
+}
+
+
+/** Load the project, open its state store, and recover what a crash left behind (unless read-only); `fn` runs with all of it. */
+export async function withSession<T>(projectDir: string, fn: (s: CliSession) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
   const project = await loadProject(projectDir);
-  const store = await openStateStore(project.stateUrl, project.dir);
+  const store = opts.readOnly ? (await openStateStoreReadOnly(project.stateUrl, project.dir)).store : await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);
+    const engine = new DuckDBEngine();
+    if (opts.readOnly) return await fn({ project, store, engine, layout, recovery: NOTHING_RECOVERED, readOnly: true, pendingRecovery: await planRecovery(store, layout) });
     const recovery = await recoverOrWarn(store, layout, project.spillDir);
-    return await fn({ project, store, engine: new DuckDBEngine(), layout, recovery });
+    return await fn({ project, store, engine, layout, recovery, readOnly: false });
   } finally {
     await store.close();
   }

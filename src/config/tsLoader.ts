@@ -3,6 +3,7 @@ import { packagePath } from '../paths.ts';
 import { pathToFileURL } from 'node:url';
 
 let registered = false;
+let moduleHookRegistered = false;
 
 /**
  * Make a user's TypeScript project importable: tsx for .ts files, and `recount` resolving to this copy of
@@ -17,4 +18,40 @@ export async function ensureTsLoader(): Promise<void> {
   const { bundled } = (await import(pathToFileURL(packagePath('bin/bundle.js')).href)) as { bundled(entry: string): Promise<string | undefined> };
   const apiUrl = await bundled('api');
   register(pathToFileURL(packagePath('bin/resolve-recount.js')).href, { data: { apiUrl } });
+}
+
+/** The query parameter that marks a file (and the TypeScript files it imports relatively) as an ES module. */
+const MODULE_MARK = 'recount-esm';
+
+// A resolve hook, run before tsx's: a .ts/.mts file marked (or imported from a marked file, outside
+// node_modules) is an ES module whatever the nearest package.json says. Without it, a file outside any
+// `"type": "module"` package (a candidate in /tmp or ~) is taken for CommonJS, and its `import`/`export`
+// fail with "Cannot require() ES Module … in a cycle".
+const MODULE_HOOK = `
+const MARK = ${JSON.stringify(MODULE_MARK)};
+const marked = (url) => { try { return new URL(url).searchParams.has(MARK); } catch { return false; } };
+export async function resolve(specifier, context, nextResolve) {
+  const r = await nextResolve(specifier, context);
+  if (!r.url.startsWith('file:') || r.url.includes('/node_modules/')) return r;
+  const u = new URL(r.url);
+  if (!/\\.m?ts$/.test(u.pathname)) return r;
+  if (!marked(r.url) && !(context.parentURL && marked(context.parentURL))) return r;
+  u.searchParams.set(MARK, '1');
+  return { ...r, url: u.href, format: 'module' };
+}
+`;
+
+/**
+ * Import a TypeScript or JavaScript file as an ES module from anywhere on disk: with or without a
+ * package.json beside it, with or without `import { defineAnalyzer } from 'recount'`.
+ */
+export async function importModuleFile(absPath: string): Promise<Record<string, unknown>> {
+  await ensureTsLoader();
+  const url = pathToFileURL(absPath);
+  if (!moduleHookRegistered) {
+    register(`data:text/javascript,${encodeURIComponent(MODULE_HOOK)}`);
+    moduleHookRegistered = true;
+  }
+  url.searchParams.set(MODULE_MARK, '1');
+  return (await import(url.href)) as Record<string, unknown>;
 }

@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { StateStore } from '../state/store.ts';
 import { diffRelations, type DiffReport } from './diffRelations.ts';
 import type { Tolerance } from './tolerance.ts';
-import { chooseVersions, openVersion } from './versionFiles.ts';
+import { chooseVersions, openVersion, type DiffBasis } from './versionFiles.ts';
 
 /** Resources a diff runs with: a small DuckDB session that spills to the project's spill folder. */
 export interface DiffEngine {
@@ -26,19 +26,19 @@ export async function withDiffSession<T>(env: DiffEngine, fn: (session: Awaited<
   }
 }
 
-/** Diff two kept versions of one partition (default: the one before the published, and the published). */
+/** Diff two kept versions of one partition (default: the one published before the published one, and the published one). */
 export async function diffVersions(
   store: StateStore,
   env: DiffEngine,
   analyzer: string,
   partitionId: string,
   opts: { from?: number; to?: number; tolerance: Tolerance; samples?: number },
-): Promise<DiffReport & { versions: { from: number; to: number } }> {
+): Promise<DiffReport & { versions: { from: number; to: number }; basis: DiffBasis }> {
   const chosen = await chooseVersions(store, analyzer, partitionId, opts);
   const from = await openVersion(store, analyzer, partitionId, chosen.from);
   const to = await openVersion(store, analyzer, partitionId, chosen.to);
   const report = await withDiffSession(env, (session) =>
     diffRelations(session, { label: `v${from.seq}`, files: from.files, schema: from.manifest.schema }, { label: `v${to.seq}`, files: to.files, schema: to.manifest.schema }, { keys: to.manifest.keys, tolerance: opts.tolerance, samples: opts.samples }),
   );
-  return { ...report, versions: chosen };
+  return { ...report, versions: { from: chosen.from, to: chosen.to }, basis: chosen.basis };
 }

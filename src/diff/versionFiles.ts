@@ -41,11 +41,15 @@ export async function openVersion(store: StateStore, analyzer: string, partition
   return { seq, row, manifest, files };
 }
 
+/** Why a diff compares the versions it does. */
+export type DiffBasis = 'named' | 'previously-published' | 'kept-before';
+
 /**
- * The two versions a diff compares by default: `to` is the published one (or the one named), `from` the
- * newest kept version before it (or the one named).
+ * The two versions a diff compares by default: `to` is the published one (or the one named); `from` is the one
+ * readers saw before `to` was published — the kept version published most recently before it, which after a
+ * rollback is the version rolled back from — or, when `to` is named, the newest kept version before it.
  */
-export async function chooseVersions(store: StateStore, analyzer: string, partitionId: string, want: { from?: number; to?: number }): Promise<{ from: number; to: number }> {
+export async function chooseVersions(store: StateStore, analyzer: string, partitionId: string, want: { from?: number; to?: number }): Promise<{ from: number; to: number; basis: DiffBasis }> {
   const versions = await store.listVersions(analyzer, partitionId);
   const kept = versions.filter((v) => v.status === 'published' || v.status === 'retained').sort((a, b) => a.seq - b.seq);
   const published = versions.find((v) => v.status === 'published');
@@ -56,12 +60,18 @@ export async function chooseVersions(store: StateStore, analyzer: string, partit
       hint: `run it first: recount run ${analyzer} --partition ${partitionId}`,
     });
   }
-  const from = want.from ?? kept.filter((v) => v.seq < to).at(-1)?.seq;
+  if (want.from !== undefined) return { from: want.from, to, basis: 'named' };
+  const others = kept.filter((v) => v.seq !== to);
+  if (want.to === undefined) {
+    const before = others.filter((v) => v.published_at !== null).sort((a, b) => (a.published_at! < b.published_at! ? -1 : a.published_at! > b.published_at! ? 1 : a.seq - b.seq)).at(-1);
+    if (before) return { from: before.seq, to, basis: 'previously-published' };
+  }
+  const from = others.filter((v) => v.seq < to).at(-1)?.seq;
   if (from === undefined) {
-    throw new RecountError('VERSION_NOT_FOUND', `${analyzer} ${partitionId}: no kept version before v${to} to compare with`, {
+    throw new RecountError('VERSION_NOT_FOUND', `${analyzer} ${partitionId}: no other kept version to compare v${to} with`, {
       subject: `${analyzer} ${partitionId}`,
-      hint: `versions kept: ${listing(versions)}; name both with --from and --to`,
+      hint: `versions kept: ${listing(versions)}; name both with --from V --to V`,
     });
   }
-  return { from, to };
+  return { from, to, basis: 'kept-before' };
 }

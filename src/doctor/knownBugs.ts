@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RecountError } from '../errors.ts';
 import { packagePath } from '../paths.ts';
+import type { SqlFeature } from '../audit/sqlFeatures.ts';
 
 /** One documented engine bug that returns wrong results, and the versions it affects. */
 export interface KnownBug {
@@ -12,8 +13,16 @@ export interface KnownBug {
   readonly from: string;
   /** First release the sources name as fixed; null when none is known. */
   readonly fixedIn: string | null;
-  /** The bug only bites a project with an input or output column of one of these types. */
-  readonly relevantIf?: { columnTypes?: string[] };
+  /**
+   * What an analyzer must have for the bug to bite it: an input or output column of one of `columnTypes`, and
+   * every one of `sqlFeatures` in its SQL. A bug without it can bite any analyzer.
+   */
+  readonly relevantIf?: { columnTypes?: string[]; sqlFeatures?: SqlFeature[] };
+  /**
+   * How bad a hit is: 'problem' (the default: rows missing or values wrong, doctor exits 1) or 'warning'
+   * (values off in their last digits, within recount's float tolerance: worth knowing, not failing CI over).
+   */
+  readonly severity?: 'problem' | 'warning';
   readonly sources: string[];
   readonly notes?: string;
 }
@@ -63,9 +72,32 @@ export function bugsAffecting(bugs: readonly KnownBug[], engine: KnownBug['engin
   return bugs.filter((b) => b.engine === engine && affects(b, version));
 }
 
-/** Whether a bug can bite a project with these column types (always, when the bug names no types). */
-export function isRelevant(bug: KnownBug, columnTypes: ReadonlySet<string>): boolean {
-  const wanted = bug.relevantIf?.columnTypes;
-  if (!wanted?.length) return true;
-  return [...columnTypes].some((t) => wanted.some((w) => new RegExp(`\\b${w}\\b`, 'i').test(t)));
+/** What one analyzer offers a bug to bite on: the types of its input and output columns, the SQL constructs it uses. */
+export interface AnalyzerProfile {
+  readonly analyzer: string;
+  readonly columnTypes: ReadonlySet<string>;
+  readonly features: ReadonlySet<SqlFeature>;
+}
+
+/** Whether a bug can bite an analyzer: it has a column of a named type (if any are named) and every named SQL feature. */
+export function isRelevant(bug: KnownBug, profile: Pick<AnalyzerProfile, 'columnTypes' | 'features'>): boolean {
+  const types = bug.relevantIf?.columnTypes ?? [];
+  const features = bug.relevantIf?.sqlFeatures ?? [];
+  const typeOk = !types.length || [...profile.columnTypes].some((t) => types.some((w) => new RegExp(`\\b${w}\\b`, 'i').test(t)));
+  return typeOk && features.every((f) => profile.features.has(f));
+}
+
+/** What a bug needs, for people: `a DOUBLE/FLOAT column and HAVING and a JOIN in the SQL`. */
+export function describeRelevance(bug: KnownBug): string {
+  const parts: string[] = [];
+  if (bug.relevantIf?.columnTypes?.length) parts.push(`a ${bug.relevantIf.columnTypes.join('/')} column`);
+  const words: Record<SqlFeature, string> = { having: 'HAVING', join: 'a JOIN', 'aggregate-filter': 'an aggregate FILTER', 'grouping-sets': 'ROLLUP/CUBE/GROUPING SETS', 'ordered-aggregate': 'an ordered aggregate (agg(x ORDER BY …))' };
+  const sql = (bug.relevantIf?.sqlFeatures ?? []).map((f) => words[f]);
+  if (sql.length) parts.push(`${sql.join(' and ')} in the SQL`);
+  return parts.join(' and ') || 'nothing in particular';
+}
+
+/** The doctor status of a bug that can bite: its severity. */
+export function bugSeverity(bug: KnownBug): 'problem' | 'warning' {
+  return bug.severity ?? 'problem';
 }

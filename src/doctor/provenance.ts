@@ -25,3 +25,31 @@ export async function publishedVersions(store: StateStore, analyzer?: string): P
   }
   return out;
 }
+
+/** The versions an engine version made, as `recount status --engine-version` lists them. */
+export interface EngineProvenance {
+  /** Published now (one per partition at most): what readers and the warehouse see. */
+  readonly published: VersionRow[];
+  /** Kept older versions: not visible, but rollback targets that would publish that engine's output again. */
+  readonly retained: VersionRow[];
+  /** One command per analyzer with published versions from that engine, naming the analyzer. */
+  readonly backfill: string[];
+}
+
+/**
+ * Which outputs did this engine version produce (I8)? The published versions, the retained ones (rollback
+ * targets), and the backfill commands, one per analyzer by its name, that rerun the published ones.
+ */
+export async function versionsWithEngine(store: StateStore, engineVersion: string, analyzer?: string): Promise<EngineProvenance> {
+  const published: VersionRow[] = [];
+  const retained: VersionRow[] = [];
+  for (const p of await store.listPartitions(analyzer)) {
+    for (const v of await store.listVersions(p.analyzer, p.partition_id)) {
+      if (!sameEngineVersion(v.engine_version, engineVersion)) continue;
+      if (v.status === 'published') published.push(v);
+      else if (v.status === 'retained') retained.push(v);
+    }
+  }
+  const names = [...new Set(published.map((v) => v.analyzer))].sort();
+  return { published, retained, backfill: names.map((n) => `recount backfill ${n} --where engine-version=${engineVersion}`) };
+}

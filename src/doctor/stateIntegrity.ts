@@ -1,46 +1,30 @@
-import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HOST, isProcessAlive } from '../commit/liveness.ts';
-import { readManifest } from '../commit/manifest.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Finding } from './finding.ts';
+import { planRecovery, type RecoveryPlan } from './recoveryPlan.ts';
+import { describeLink, inspectPublishedLink } from './publishedLink.ts';
+import { unreadableReason } from './versionHealth.ts';
+import { loadedVersions, versionKey } from '../gc/loaded.ts';
 
-const RECOVER = "run 'recount recover' (every recount command also does this first): it finishes the publish, or keeps the previous version if the files are gone";
-
-/** Why a kept version is unusable, or undefined if every file its manifest lists is there with its size. */
-function missingFiles(dir: string): string | undefined {
-  if (!existsSync(dir)) return `its folder ${dir} is gone`;
-  const manifest = readManifest(dir);
-  if (!manifest) return `its manifest ${join(dir, '_manifest.json')} is gone`;
-  const gone = manifest.files.filter((f) => {
-    try {
-      return statSync(join(dir, f.path)).size !== f.bytes;
-    } catch {
-      return true;
-    }
-  });
-  return gone.length ? `${gone.length} of its ${manifest.files.length} file(s) are gone or truncated: ${gone.slice(0, 3).map((f) => f.path).join(', ')}` : undefined;
-}
+const RECOVER = "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";
 
 /**
  * Compare the state store with the output root without changing either: interrupted publishes, attempts
  * whose process died, orphaned staging, kept versions whose files are gone, published links that do not
  * point at the published version, and version folders the store does not know.
  */
-export async function checkStateIntegrity(store: StateStore, layout: OutputLayout): Promise<Finding[]> {
+export async function checkStateIntegrity(store: StateStore, layout: OutputLayout, plan?: RecoveryPlan): Promise<Finding[]> {
   const findings: Finding[] = [];
-  const running = await store.listAttempts({ status: 'running', limit: 100_000 });
-  const live = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
-
-  const pending = await store.pendingIntents();
-  for (const intent of pending) {
+  const r = plan ?? (await planRecovery(store, layout));
+  for (const intent of r.inFlight) {
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
-    if (intent.attempt_id && live.has(intent.attempt_id)) {
-      findings.push({ check: 'publish-in-progress', status: 'info', subject: label, message: `${label} is being published by a running attempt (${intent.attempt_id})` });
-      continue;
-    }
-    const filesThere = existsSync(intent.version_dir) || (intent.staging_dir !== null && existsSync(join(intent.staging_dir, '_manifest.json')));
+    findings.push({ check: 'publish-in-progress', status: 'info', subject: label, message: `${label} is being published by a running attempt (${intent.attempt_id})` });
+  }
+  for (const intent of [...r.rollForward, ...r.abandon]) {
+    const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
+    const filesThere = r.rollForward.includes(intent);
     findings.push({
       check: 'interrupted-publish',
       status: 'problem',
@@ -50,8 +34,7 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       details: { intentId: intent.id, kind: intent.kind, attemptId: intent.attempt_id, from: intent.from_seq, to: intent.target_seq },
     });
   }
-
-  for (const a of running.filter((x) => !live.has(x.attempt_id))) {
+  for (const a of r.crashed) {
     findings.push({
       check: 'crashed-attempt',
       status: 'warning',
@@ -60,60 +43,67 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       hint: RECOVER,
     });
   }
-
-  if (existsSync(layout.stagingRoot)) {
-    // Staging a pending publish will move into place is the interrupted publish's, not an orphan.
-    const claimed = new Set(pending.map((i) => i.attempt_id).filter((id): id is string => id !== null));
-    for (const name of readdirSync(layout.stagingRoot)) {
-      if (live.has(name) || claimed.has(name)) continue;
-      const owner = await store.getAttempt(name);
-      if (owner?.status === 'running' && owner.host !== HOST) continue; // another machine's attempt: cannot tell
-      findings.push({
-        check: 'orphaned-staging',
-        status: 'problem',
-        subject: join(layout.stagingRoot, name),
-        message: `staging folder ${name} belongs to no running attempt${owner ? ` (its attempt ended ${owner.status})` : ''}: it only takes disk space`,
-        hint: "run 'recount recover' or 'recount gc' to remove it",
-      });
-    }
+  // Staging of an interrupted publish is reported with that publish, not as an orphan.
+  const claimed = new Set([...r.rollForward, ...r.abandon, ...r.inFlight].map((i) => i.attempt_id));
+  for (const { name, dir, owner } of r.staging.filter((x) => !claimed.has(x.name))) {
+    findings.push({
+      check: 'orphaned-staging',
+      status: 'problem',
+      subject: dir,
+      message: `staging folder ${name} belongs to no running attempt${owner ? ` (its attempt ended ${owner.status})` : ''}: it only takes disk space`,
+      hint: "run 'recount recover' or 'recount gc' to remove it",
+    });
   }
 
   const known = new Set<string>();
+  const loaded = (await loadedVersions(store)).keys;
   for (const p of await store.listPartitions()) {
-    for (const v of await store.listVersions(p.analyzer, p.partition_id)) {
+    const versions = await store.listVersions(p.analyzer, p.partition_id);
+    const broken = new Map<number, string>();
+    for (const v of versions) {
       known.add(v.dir);
       if (v.status !== 'published' && v.status !== 'retained') continue;
-      const why = missingFiles(v.dir);
-      if (why) {
-        findings.push({
-          check: 'version-files-missing',
-          status: 'problem',
-          subject: `${v.analyzer} ${v.partition_id} v${v.seq}`,
-          message: `${v.status} version ${v.analyzer} ${v.partition_id} v${v.seq}: ${why}`,
-          hint: v.status === 'published'
-            ? `readers of the published path see broken data: rerun it (recount run ${v.analyzer} --partition ${v.partition_id}) or roll back to a kept version`
-            : `it can no longer be rolled back to; 'recount gc' marks it deleted`,
-          details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
-        });
-      }
+      const why = unreadableReason(v.dir);
+      if (why) broken.set(v.seq, why);
     }
-    if (p.published_seq !== null && p.pending_intent === null) {
-      const v = await store.getVersion(p.analyzer, p.partition_id, p.published_seq);
-      const link = layout.publishedPath(p.analyzer, p.partition_id);
-      let target: string | undefined;
-      try {
-        target = lstatSync(link).isSymbolicLink() ? realpathSync(link) : undefined;
-      } catch {
-        target = undefined;
+    const run = `recount run ${p.analyzer} --partition ${p.partition_id}`;
+    const forget = `'recount gc --broken' forgets it (marks it deleted and removes what is left of its folder)`;
+    for (const v of versions.filter((x) => broken.has(x.seq))) {
+      const label = `${v.analyzer} ${v.partition_id} v${v.seq}`;
+      let hint: string;
+      if (v.status === 'published') {
+        const fallback = versions.find((x) => x.status === 'retained' && !broken.has(x.seq));
+        const rollback = fallback ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')` : '';
+        hint = `readers of the published path see ${existsSync(v.dir) ? 'incomplete data' : 'nothing (its link dangles)'}: publish a new version ('${run}')${rollback}; v${v.seq} then stays as an older version that cannot be read: ${forget}`;
+      } else if (loaded.has(versionKey(v.analyzer, v.partition_id, v.seq))) {
+        hint = `it can no longer be rolled back to; it is the version the warehouse holds, so gc keeps it until a newer one is loaded ('recount load ${p.analyzer} --partition ${p.partition_id}'); after that ${forget}`;
+      } else {
+        hint = `it can no longer be rolled back to; ${forget}`;
       }
-      const expected = v && existsSync(v.dir) ? realpathSync(v.dir) : v?.dir;
-      if (!target || target !== expected) {
+      findings.push({
+        check: 'version-files-missing',
+        status: 'problem',
+        subject: label,
+        message: `${v.status} version ${label}: ${broken.get(v.seq)}`,
+        hint,
+        details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
+      });
+    }
+    // A published version whose files are gone is reported above, with what repairs it: its link is part of that.
+    if (p.published_seq !== null && p.pending_intent === null && !broken.has(p.published_seq)) {
+      const v = versions.find((x) => x.seq === p.published_seq);
+      const link = layout.publishedPath(p.analyzer, p.partition_id);
+      const state = inspectPublishedLink(link, v?.dir ?? '');
+      if (state.state !== 'ok') {
         findings.push({
           check: 'published-link',
           status: 'problem',
           subject: link,
-          message: `${link} ${target ? `points at ${target}` : 'is missing or not a recount link'}, but the state store says v${p.published_seq} is published`,
-          hint: `publish it again: recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${p.published_seq} (or rerun the partition)`,
+          message: describeLink(link, state, p.published_seq),
+          hint: state.state === 'not-a-link'
+            ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
+            : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
+          details: { analyzer: p.analyzer, partition: p.partition_id, version: p.published_seq, link: state.state },
         });
       }
     }

@@ -8,6 +8,8 @@ export function versionKey(analyzer: string, partitionId: string, seq: number): 
 /** The versions a warehouse holds or is loading, and whether load records could be read at all. */
 export interface LoadedVersions {
   readonly keys: ReadonlySet<string>;
+  /** Those of `keys` with a load recorded pending (retried by serve or `recount load --pending`), not loaded yet. */
+  readonly pending: ReadonlySet<string>;
   /** Why no load records were read (older state store without them); then none count as loaded. */
   readonly unavailable?: string;
 }
@@ -22,19 +24,26 @@ export async function loadedVersions(store: StateStore): Promise<LoadedVersions>
   try {
     rows = await store.loads.list();
   } catch (err) {
-    return { keys: new Set(), unavailable: (err as Error).message };
+    return { keys: new Set(), pending: new Set(), unavailable: (err as Error).message };
   }
   const keys = new Set<string>();
+  const pending = new Set<string>();
   const newestLoaded = new Map<string, { seq: number; at: string }>();
   for (const r of rows) {
     const seq = Number(r.version_seq);
-    if (r.status === 'pending') keys.add(versionKey(r.analyzer, r.partition_id, seq));
+    if (r.status === 'pending') {
+      keys.add(versionKey(r.analyzer, r.partition_id, seq));
+      pending.add(versionKey(r.analyzer, r.partition_id, seq));
+    }
     if (r.status !== 'loaded') continue;
     const part = `${r.analyzer}\0${r.partition_id}`;
     const at = r.finished_at ?? r.started_at ?? r.requested_at;
     const best = newestLoaded.get(part);
     if (!best || at > best.at || (at === best.at && seq > best.seq)) newestLoaded.set(part, { seq, at });
   }
-  for (const [part, v] of newestLoaded) keys.add(`${part}\0${v.seq}`);
-  return { keys };
+  for (const [part, v] of newestLoaded) {
+    keys.add(`${part}\0${v.seq}`);
+    pending.delete(`${part}\0${v.seq}`);
+  }
+  return { keys, pending };
 }

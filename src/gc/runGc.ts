@@ -8,6 +8,7 @@ import { auditRoot } from '../audit/runAudit.ts';
 import { listShadows } from '../shadow/namespace.ts';
 import { parseAge } from './age.ts';
 import { loadedVersions, versionKey } from './loaded.ts';
+import { unreadableReason } from '../doctor/versionHealth.ts';
 
 /** One thing gc removes (or, in a dry run, would remove). */
 export type GcItem =
@@ -33,6 +34,16 @@ export interface GcOptions {
   readonly keep?: number;
   readonly dryRun?: boolean;
   readonly now?: Date;
+  /**
+   * In a dry run, the staging folders recovery would remove first (no live attempt owns them, whatever their
+   * age): listed among what would go, since a real gc runs recovery before it starts.
+   */
+  readonly recoveryStaging?: readonly string[];
+  /**
+   * Also forget kept (retained) versions that cannot be read — a file gone or truncated, the folder gone — which
+   * `recount doctor` reports: they can no longer be rolled back to. They do not count among the K kept.
+   */
+  readonly broken?: boolean;
 }
 
 /** Bytes under a path (files only, symlinks not followed). */
@@ -59,7 +70,7 @@ function ageMs(path: string, now: Date): number {
  * Retention: remove versions beyond the newest K of each partition (the published one counts among the K and
  * always stays, as do the version a warehouse holds or is loading and any target of a pending publish or
  * rollback), shadow namespaces and kept audit runs unused for longer than their configured age, and staging
- * older than its age whose attempt is not running here. The state store marks a version deleted before its
+ * older than its age whose attempt is not running here; with `broken`, also kept versions that cannot be read. The state store marks a version deleted before its
  * folder goes, so a crash in between leaves a folder the next gc removes, never a version that claims files it lacks.
  */
 export async function runGc(ctx: { project: Project; store: StateStore; layout: OutputLayout }, opts: GcOptions = {}): Promise<GcReport> {
@@ -72,7 +83,6 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
   const loaded = await loadedVersions(store);
   const pending = await store.pendingIntents();
   const busy = new Set(pending.map((i) => `${i.analyzer}\0${i.partition_id}`));
-  const intentTargets = new Set(pending.map((i) => versionKey(i.analyzer, i.partition_id, i.target_seq)));
 
   for (const p of await store.listPartitions()) {
     const keep = opts.keep ?? project.analyzers.get(p.analyzer)?.versionsToKeep ?? project.config.keepVersions;
@@ -80,19 +90,32 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
     for (const v of versions.filter((x) => x.status === 'deleted' && existsSync(x.dir))) {
       removed.push({ kind: 'deleted-version-folder', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: 'marked deleted, folder still there' });
     }
-    if (busy.has(`${p.analyzer}\0${p.partition_id}`)) continue; // a publish or rollback is in flight: leave the partition alone
+    if (busy.has(`${p.analyzer}\0${p.partition_id}`)) {
+      // A publish or rollback is in flight (or interrupted, until recovery finishes it): leave the partition alone.
+      for (const i of pending.filter((x) => x.analyzer === p.analyzer && x.partition_id === p.partition_id)) {
+        protectedVersions.push({ analyzer: i.analyzer, partition: i.partition_id, version: i.target_seq, why: `target of a pending ${i.kind}: the partition is left alone until it completes` });
+      }
+      continue;
+    }
     const published = versions.filter((v) => v.status === 'published');
-    const retained = versions.filter((v) => v.status === 'retained');
+    const unreadable = new Map<number, string>();
+    if (opts.broken) {
+      for (const v of versions.filter((x) => x.status === 'retained')) {
+        const why = unreadableReason(v.dir);
+        if (why) unreadable.set(v.seq, why);
+      }
+    }
+    const retained = versions.filter((v) => v.status === 'retained' && !unreadable.has(v.seq));
     const newest = new Set(retained.slice(0, Math.max(0, keep - published.length)).map((v) => v.seq));
-    for (const v of retained) {
+    for (const v of versions.filter((x) => x.status === 'retained')) {
       if (newest.has(v.seq)) continue;
       const key = versionKey(v.analyzer, v.partition_id, v.seq);
-      const why = loaded.keys.has(key) ? 'loaded in the warehouse' : intentTargets.has(key) ? 'target of a pending publish' : undefined;
-      if (why) {
-        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why });
+      const why = unreadable.get(v.seq);
+      if (loaded.keys.has(key)) {
+        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: `${loaded.pending.has(key) ? 'a warehouse load of it is pending' : 'loaded in the warehouse'}${why ? ` (kept although unreadable: ${why})` : ''}` });
         continue;
       }
-      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: `beyond the newest ${keep}` });
+      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: why ? `cannot be read: ${why}` : `beyond the newest ${keep}` });
     }
     for (const v of published) {
       if (versions.indexOf(v) >= keep) protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'published' });
@@ -114,9 +137,14 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
   }
   const stagingMax = parseAge(gc.stagingMaxAge, 'gc.stagingMaxAge');
   const claimed = new Set(pending.map((i) => i.attempt_id));
+  const byRecovery = new Set(opts.dryRun ? opts.recoveryStaging ?? [] : []);
   if (existsSync(layout.stagingRoot)) {
     for (const name of readdirSync(layout.stagingRoot)) {
       const dir = join(layout.stagingRoot, name);
+      if (byRecovery.has(name)) {
+        removed.push({ kind: 'staging', dir, bytes: du(dir), reason: 'no live attempt owns it: the recovery gc runs first removes it, whatever its age' });
+        continue;
+      }
       if (claimed.has(name) || ageMs(dir, now) <= stagingMax) continue;
       const owner = await store.getAttempt(name);
       if (owner?.status === 'running' && owner.host === HOST && isProcessAlive(owner.host, owner.proc_token)) continue;

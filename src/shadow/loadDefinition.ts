@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { RecountError } from '../errors.ts';
-import { ensureTsLoader } from '../config/tsLoader.ts';
+import { importModuleFile } from '../config/tsLoader.ts';
 
 /** Import a candidate analyzer file (`export default defineAnalyzer({...})`), TypeScript included. */
 export async function loadDefinition(projectDir: string, file: string): Promise<{ file: string; absPath: string; value: Record<string, unknown> }> {
@@ -15,8 +14,7 @@ export async function loadDefinition(projectDir: string, file: string): Promise<
   }
   let mod: Record<string, unknown>;
   try {
-    await ensureTsLoader();
-    mod = (await import(pathToFileURL(absPath).href)) as Record<string, unknown>;
+    mod = await importModuleFile(absPath);
   } catch (err) {
     throw new RecountError('CONFIG_INVALID', `${shown}: cannot be loaded: ${(err as Error).message}`, { subject: shown, hint: 'fix the error in the candidate definition', cause: err });
   }

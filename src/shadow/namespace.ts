@@ -9,6 +9,8 @@ export interface ShadowMeta {
   readonly name: string;
   readonly analyzer: string;
   readonly definition: string;
+  /** sha256 of the candidate definition the namespace's runs were made from (absent in namespaces made before it was recorded). */
+  readonly definitionSha256?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly partitions: string[];
@@ -54,7 +56,7 @@ export function readMeta(ns: Namespace): ShadowMeta | undefined {
 }
 
 /** Create or update a namespace's description; the partitions run are added to those already there. */
-export function touchMeta(ns: Namespace, m: { analyzer: string; definition: string; partitions: readonly string[] }, now = new Date()): ShadowMeta {
+export function touchMeta(ns: Namespace, m: { analyzer: string; definition: string; definitionSha256?: string; partitions: readonly string[] }, now = new Date()): ShadowMeta {
   mkdirSync(ns.dir, { recursive: true });
   const before = readMeta(ns);
   const meta: ShadowMeta = {
@@ -62,6 +64,7 @@ export function touchMeta(ns: Namespace, m: { analyzer: string; definition: stri
     name: ns.name,
     analyzer: m.analyzer,
     definition: m.definition,
+    ...(m.definitionSha256 ? { definitionSha256: m.definitionSha256 } : {}),
     createdAt: before?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
     partitions: [...new Set([...(before?.partitions ?? []), ...m.partitions])].sort(),
@@ -92,10 +95,30 @@ export function listShadows(layout: OutputLayout): ListedNamespace[] {
     .sort((a, b) => a.ns.name.localeCompare(b.ns.name));
 }
 
-/** Remove a namespace and everything in it; returns false if there was none. */
-export function dropShadow(layout: OutputLayout, name: string): boolean {
+/** Remove a namespace and everything in it; a USAGE error (exit 2) naming the ones there are when there is none by that name. */
+export function dropShadow(layout: OutputLayout, name: string): void {
   const ns = shadowNamespace(layout, name);
-  if (!existsSync(ns.dir)) return false;
+  if (!existsSync(ns.dir)) {
+    const names = listShadows(layout).map((l) => l.ns.name);
+    throw new RecountError('USAGE', `no shadow namespace named '${name}'`, { subject: name, hint: names.length ? `shadow namespaces: ${names.join(', ')}` : 'there are no shadow namespaces' });
+  }
   rmSync(ns.dir, { recursive: true, force: true });
-  return true;
+}
+
+/**
+ * Refuse to run a candidate into a namespace that holds runs of another analyzer or another definition: its
+ * version numbers would carry on and its partitions mix the two. Rerunning the same definition is fine.
+ */
+export function assertSameDefinition(ns: Namespace, m: { analyzer: string; definition: string; definitionSha256: string }): void {
+  const before = readMeta(ns);
+  if (!before) return;
+  const other = before.analyzer !== m.analyzer
+    ? `analyzer ${before.analyzer}`
+    : before.definitionSha256 ? (before.definitionSha256 !== m.definitionSha256 ? `another definition (${before.definition}, as it was then)` : undefined)
+      : before.definition !== m.definition ? `another definition file (${before.definition})` : undefined;
+  if (!other) return;
+  throw new RecountError('USAGE', `shadow namespace '${ns.name}' holds runs of ${other}, not of this candidate for ${m.analyzer}`, {
+    subject: ns.dir,
+    hint: `pick another --name, or drop it first: recount shadow --drop ${ns.name}`,
+  });
 }

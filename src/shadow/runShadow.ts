@@ -1,4 +1,5 @@
-import type { Project } from '../config/project.ts';
+import { createHash } from 'node:crypto';
+import type { Analyzer, Project } from '../config/project.ts';
 import { getAnalyzer } from '../config/project.ts';
 import { partitionRange } from '../catalog/partition.ts';
 import { OutputLayout } from '../commit/paths.ts';
@@ -13,7 +14,7 @@ import { withDiffSession } from '../diff/diffVersions.ts';
 import type { Tolerance } from '../diff/tolerance.ts';
 import { openVersion } from '../diff/versionFiles.ts';
 import { loadDefinition } from './loadDefinition.ts';
-import { shadowNamespace, touchMeta, type Namespace } from './namespace.ts';
+import { assertSameDefinition, shadowNamespace, touchMeta, type Namespace } from './namespace.ts';
 import { namespaceProject } from './namespaceProject.ts';
 
 /** What a shadow run needs from production: the project, its state store and an engine. */
@@ -49,6 +50,8 @@ export interface ShadowReport {
   readonly totals: { partitions: number; compared: number; failed: number; differing: number; added: number; removed: number; changed: number; unchanged: number };
   /** True when some partition failed or differs from production beyond the tolerance. */
   readonly differs: boolean;
+  /** What the user should know about how the candidate was run (e.g. its name was replaced). */
+  readonly warnings: string[];
 }
 
 /** Options of a shadow run. */
@@ -64,6 +67,20 @@ export interface ShadowOptions {
   readonly samples?: number;
   /** Called before each partition runs and after it is compared, for a progress bar. */
   readonly onProgress?: (e: { partition: string; done: number; total: number; result?: ShadowPartition }) => void;
+}
+
+/**
+ * What identifies a candidate's runs: the analyzer as recount validated it (SQL, keys, files, checks, grain,
+ * inputs, ...), so an edit to the file — or to a helper it imports — is a different definition; its memory,
+ * threads and retention are not part of it.
+ */
+function definitionHash(a: Analyzer): string {
+  // Where it came from and how much memory or how many threads it gets do not change its output.
+  const { file: _file, memoryBytes: _m, threadCount: _t, versionsToKeep: _v, memory: _mem, threads: _th, keepVersions: _k, ...rest } = a;
+  // Keys sorted at every level, so the hash does not depend on the order fields were written in.
+  const stable = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(stable) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, stable(x)])) : v;
+  return createHash('sha256').update(JSON.stringify(stable(rest))).digest('hex');
 }
 
 /** Default namespace name: the candidate file's name without its extension. */
@@ -105,11 +122,17 @@ async function comparePartition(session: EngineSession, ctx: ShadowContext, nsSt
 export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promise<ShadowReport> {
   const production = getAnalyzer(ctx.project, opts.analyzer);
   const candidate = await loadDefinition(ctx.project.dir, opts.definitionFile);
+  const warnings: string[] = [];
+  if (typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
+    warnings.push(`${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`);
+  }
   const ns: Namespace = shadowNamespace(new OutputLayout(ctx.project.outputRoot), opts.name ?? defaultShadowName(candidate.absPath));
   const project = namespaceProject(ctx.project, ns.outputRoot, ns.stateFile, { analyzer: production.name, file: candidate.file, value: candidate.value });
   const analyzer = getAnalyzer(project, production.name);
   const partitions = partitionRange(opts.from, opts.to, analyzer.grain);
-  touchMeta(ns, { analyzer: analyzer.name, definition: candidate.absPath, partitions: [] });
+  const definition = { analyzer: analyzer.name, definition: candidate.absPath, definitionSha256: definitionHash(analyzer) };
+  assertSameDefinition(ns, definition);
+  touchMeta(ns, { ...definition, partitions: [] });
   const nsStore = await openStateStore(project.stateUrl, project.dir);
   const results: ShadowPartition[] = [];
   try {
@@ -137,7 +160,7 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     });
   } finally {
     await nsStore.close();
-    touchMeta(ns, { analyzer: analyzer.name, definition: candidate.absPath, partitions: results.map((r) => r.partition) });
+    touchMeta(ns, { ...definition, partitions: results.map((r) => r.partition) });
   }
   const sum = (f: (r: ShadowPartition) => number) => results.reduce((s, r) => s + f(r), 0);
   const totals = {
@@ -150,5 +173,5 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     changed: sum((r) => r.changed),
     unchanged: sum((r) => r.unchanged),
   };
-  return { name: ns.name, analyzer: analyzer.name, definition: candidate.absPath, namespace: ns.dir, partitions: results, totals, differs: totals.differing > 0 };
+  return { name: ns.name, analyzer: analyzer.name, definition: candidate.absPath, namespace: ns.dir, partitions: results, totals, differs: totals.differing > 0, warnings };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { affects, bugsAffecting, compareVersions, isRelevant, loadKnownBugs } from '../../src/doctor/knownBugs.ts';
+import { affects, bugSeverity, bugsAffecting, compareVersions, describeRelevance, isRelevant, loadKnownBugs } from '../../src/doctor/knownBugs.ts';
+import type { SqlFeature } from '../../src/audit/sqlFeatures.ts';
 
 // The shipped list of DuckDB bugs that return wrong results: every entry cites its issue, and the version
 // ranges decide which installed or recorded versions are dangerous.
@@ -34,10 +35,25 @@ describe('known engine bugs', () => {
     expect(affects(open, 'not a version')).toBe(false);
   });
 
-  it('a bug that needs a column type bites only projects that have one', () => {
+  const profile = (types: string[], features: SqlFeature[] = []) => ({ columnTypes: new Set(types), features: new Set(features) });
+
+  it('a bug that needs a column type bites only analyzers that have one', () => {
     const blob = bugs.find((b) => b.id === 'duckdb#24994')!;
-    expect(isRelevant(blob, new Set(['BIGINT', 'VARCHAR', 'DOUBLE']))).toBe(false);
-    expect(isRelevant(blob, new Set(['BIGINT', 'BLOB']))).toBe(true);
-    expect(isRelevant(bugs.find((b) => b.id === 'duckdb#19131')!, new Set())).toBe(true);
+    expect(isRelevant(blob, profile(['BIGINT', 'VARCHAR', 'DOUBLE']))).toBe(false);
+    expect(isRelevant(blob, profile(['BIGINT', 'BLOB']))).toBe(true);
+    expect(isRelevant(bugs.find((b) => b.id === 'duckdb#19131')!, profile([]))).toBe(true);
+  });
+
+  it('duckdb#22897 needs a DOUBLE column, HAVING and a JOIN, and is a warning: float sums off in their last digits', () => {
+    const sums = bugs.find((b) => b.id === 'duckdb#22897')!;
+    expect(bugSeverity(sums)).toBe('warning');
+    expect(isRelevant(sums, profile(['BIGINT', 'DOUBLE']))).toBe(false); // the shipped examples: sum(double), no HAVING, no JOIN
+    expect(isRelevant(sums, profile(['DOUBLE'], ['having']))).toBe(false);
+    expect(isRelevant(sums, profile(['DOUBLE'], ['join']))).toBe(false);
+    expect(isRelevant(sums, profile(['BIGINT'], ['having', 'join']))).toBe(false);
+    expect(isRelevant(sums, profile(['DOUBLE'], ['having', 'join']))).toBe(true);
+    expect(describeRelevance(sums)).toBe('a DOUBLE/FLOAT column and HAVING and a JOIN in the SQL');
+    // Every other entry returns wrong rows or values: a problem.
+    expect(bugs.filter((b) => bugSeverity(b) === 'warning').map((b) => b.id)).toEqual(['duckdb#22897']);
   });
 });

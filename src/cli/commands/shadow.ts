@@ -6,7 +6,7 @@ import { diffLine, renderDiff } from '../../diff/render.ts';
 import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
 import { dropShadow, listShadows } from '../../shadow/namespace.ts';
 import { runShadow, type ShadowPartition } from '../../shadow/runShadow.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, jsonUsageErrors, usageParser, wholeNumber } from '../command.ts';
 import { table } from '../format.ts';
 import { withSession } from '../session.ts';
 
@@ -32,17 +32,16 @@ function line(r: ShadowPartition): string {
 
 /** `recount shadow <analyzer> --definition FILE --from ID --to ID`: a candidate definition over production inputs, diffed against production. */
 export function registerShadow(program: Command): void {
-  program
-    .command('shadow')
+  jsonUsageErrors(program.command('shadow'))
     .description('run a candidate definition over production inputs into a shadow namespace and diff every partition against production')
     .argument('[analyzer]', 'analyzer name')
     .option('--definition <file>', 'candidate analyzer file (export default defineAnalyzer({...}))')
     .option('--from <id>', 'first partition (inclusive)')
     .option('--to <id>', 'last partition (inclusive)')
     .option('--name <name>', 'shadow namespace (default: the definition file name)')
-    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, parseToleranceValue('--abs'))
-    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, parseToleranceValue('--rel'))
-    .option('--threads <n>', 'DuckDB threads per run', positiveInt('--threads'))
+    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, usageParser(parseToleranceValue('--abs')))
+    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, usageParser(parseToleranceValue('--rel')))
+    .option('--threads <n>', 'DuckDB threads per run', wholeNumber('--threads', 1))
     .option('--details', 'print the full diff of every differing partition')
     .option('--drop <name>', 'remove a shadow namespace and everything in it')
     .option('--list', 'list shadow namespaces')
@@ -59,9 +58,9 @@ export function registerShadow(program: Command): void {
             return 0;
           }
           if (opts.drop) {
-            const dropped = dropShadow(s.layout, opts.drop);
-            out.result({ ok: dropped, dropped: dropped ? opts.drop : null }, () => out.info(dropped ? `dropped shadow namespace ${opts.drop}` : `no shadow namespace named ${opts.drop}`));
-            return dropped ? 0 : 1;
+            dropShadow(s.layout, opts.drop);
+            out.result({ ok: true, dropped: opts.drop }, () => out.info(`dropped shadow namespace ${opts.drop}`));
+            return 0;
           }
           const missing = [!name && '<analyzer>', !opts.definition && '--definition', !opts.from && '--from', !opts.to && '--to'].filter(Boolean);
           if (missing.length) {
@@ -86,6 +85,7 @@ export function registerShadow(program: Command): void {
             },
           });
           bar?.stop();
+          report.warnings.forEach((w) => out.warn(w));
           const t = report.totals;
           out.result({ ok: !report.differs, ...report }, () => {
             if (bar) report.partitions.forEach((r) => out.info(line(r)));
@@ -94,7 +94,7 @@ export function registerShadow(program: Command): void {
             out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);
           });
           return report.differs ? 1 : 0;
-        }),
+        }, { readOnly: Boolean(opts.list || opts.drop) }),
       ),
     );
 }
