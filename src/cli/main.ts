@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RECOUNT_VERSION } from '../version.ts';
-import { exit } from './command.ts';
+import { exit, jsonUsageErrors } from './command.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -30,7 +30,8 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
   for (const register of [registerLoad, registerMonitor]) register(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  // Every command's usage errors (a missing --partition, a bad number) are a JSON document under --json too.
+  for (const cmd of program.commands) jsonUsageErrors(cmd.exitOverride());
   return program;
 }
 

@@ -59,7 +59,7 @@ describe('read-only commands', () => {
     await publishRuns(tp, [[H, T00], [H, T00], [H, T01]]);
     // A publish killed right after its claim, and staging three days old that nobody owns.
     expect(tp.cli(['run', H, '--partition', T01], { RECOUNT_FAULT: 'after-claim' }).signal).toBe('SIGKILL');
-    stale = join(tp.dir, 'data/out/.recount/staging/stale-attempt');
+    stale = join(tp.dir, 'data/out/.recount/work/staging/stale-attempt');
     mkdirSync(stale, { recursive: true });
     writeFileSync(join(stale, 'part-00000.parquet'), 'left behind');
     utimesSync(stale, new Date(Date.now() - 3 * DAY), new Date(Date.now() - 3 * DAY));
@@ -114,7 +114,7 @@ describe('read-only commands', () => {
     expect(existsSync(stale)).toBe(false);
     expect(pendingIntents(tp.dir)).toEqual([]);
     const clean = tp.cli(['--json', 'gc', '--dry-run']);
-    expect(clean.json.recovery).toEqual({ ran: false, rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [] });
+    expect(clean.json.recovery).toEqual({ ran: false, rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [], removedSpill: [] });
     // With nobody holding the state file open (no -wal beside it), reading it leaves no -wal or -shm behind.
     expect(existsSync(join(tp.dir, '.recount/state.db-wal'))).toBe(false);
     const before = tree(tp.dir);

@@ -7,7 +7,7 @@ import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, wholeNumber } from '../command.ts';
 import { attemptJson, attemptLine, duration, loadLine, table, wrap } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
@@ -30,7 +30,7 @@ export function registerBackfill(program: Command): void {
     .option('--to <id>', 'last partition (inclusive)')
     .option('--where <filter>', 'rerun exactly the published partitions that match: engine-version=V (within --from/--to if given)')
     .option('--force', 'rerun partitions already published from the same input and SQL')
-    .option('--threads <n>', 'DuckDB threads per run', positiveInt('--threads'))
+    .option('--threads <n>', 'DuckDB threads per run', wholeNumber('--threads', 1))
     .action(
       action(async (out, g, name: string, opts: { from?: string; to?: string; where?: string; force?: boolean; threads?: number }) =>
         withSession(g.project, async (s) => {

@@ -8,7 +8,7 @@ import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { DuckDBEngine } from '../../engine/duckdb/duckdbEngine.ts';
 import { lit } from '../../engine/sql.ts';
 import { formatBytes } from '../../config/size.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, wholeNumber } from '../command.ts';
 import { attemptJson, duration, table } from '../format.ts';
 import { withSession } from '../session.ts';
 import { initProject } from './init.ts';
@@ -20,7 +20,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('generate a day of ad-tech events, run both example analyzers, and show the result')
     .option('--dir <dir>', 'demo project folder', 'recount-demo')
-    .option('--rows-per-hour <n>', 'events per hour', positiveInt('--rows-per-hour'), 50_000)
+    .option('--rows-per-hour <n>', 'events per hour', wholeNumber('--rows-per-hour', 1), 50_000)
     .action(
       action(async (out, g, opts: { dir: string; rowsPerHour: number }) => {
         const dir = resolve(opts.dir);

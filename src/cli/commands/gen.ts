@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { RecountError } from '../../errors.ts';
 import { generateEvents } from '../../gen/events.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, positiveInt, wholeNumber } from '../command.ts';
 import { duration } from '../format.ts';
 
 /** `recount gen events ...`: deterministic synthetic ad-tech events. */
@@ -13,10 +13,10 @@ export function registerGen(program: Command): void {
     .argument('<kind>', "what to generate: 'events' (ad-tech events)")
     .requiredOption('--out <dir>', 'dataset root to write hourly partitions under')
     .option('--start <hour>', 'first hour', '2023-10-12T00')
-    .option('--hours <n>', 'number of hours', positiveInt('--hours'), 24)
-    .option('--rows-per-hour <n>', 'events per hour', positiveInt('--rows-per-hour'), 100_000)
+    .option('--hours <n>', 'number of hours', wholeNumber('--hours', 1), 24)
+    .option('--rows-per-hour <n>', 'events per hour', wholeNumber('--rows-per-hour', 1), 100_000)
     .option('--seed <n>', 'random seed: same seed, same events', positiveInt('--seed'), 1)
-    .option('--ads <n>', 'distinct ad ids', positiveInt('--ads'), 1000)
+    .option('--ads <n>', 'distinct ad ids', wholeNumber('--ads', 1), 1000)
     .option('--skew', 'skewed ad popularity (a few ads get most events)')
     .action(
       action(async (out, g, kind: string, opts: { out: string; start: string; hours: number; rowsPerHour: number; seed: number; ads: number; skew?: boolean }) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { rollbackPartition } from '../../commit/rollback.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
 import { loadAfterPublish, loadWarning } from '../../warehouse/loader.ts';
 
@@ -13,7 +13,7 @@ export function registerRollback(program: Command): void {
     .description('publish an older kept version of a partition again (atomically)')
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id')
-    .option('--version <v>', 'version number to publish (default: the one before the published one)', positiveInt('--version'))
+    .option('--version <v>', 'version number to publish (default: the one before the published one)', wholeNumber('--version', 1))
     .action(
       action(async (out, g, name: string, opts: { partition: string; version?: number }) =>
         withSession(g.project, async (s) => {

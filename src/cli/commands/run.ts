@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { getAnalyzer } from '../../config/project.ts';
 import { parseSize } from '../../config/size.ts';
 import { runPartition } from '../../run/runPartition.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, wholeNumber } from '../command.ts';
 import { attemptJson, attemptLine, loadLine } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
@@ -13,7 +13,7 @@ export function registerRun(program: Command): void {
     .description('run an analyzer on one partition and publish the result atomically')
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id: 2023-10-12T09 (hour) or 2023-10-12 (day)')
-    .option('--threads <n>', 'DuckDB threads (default: the analyzer’s)', positiveInt('--threads'))
+    .option('--threads <n>', 'DuckDB threads (default: the analyzer’s)', wholeNumber('--threads', 1))
     .option('--memory <size>', 'DuckDB memory limit, e.g. 512MB (default: the analyzer’s)')
     .option('--accept-schema-change', 'accept an input column whose type changed since the published version')
     .action(

@@ -5,7 +5,7 @@ import { Daemon } from '../../scheduler/daemon.ts';
 import { createLogger } from '../../observe/log.ts';
 import { Observer } from '../../observe/observer.ts';
 import { assertSafeBinding, startDashboard, type Dashboard } from '../../web/server.ts';
-import { action, positiveInt } from '../command.ts';
+import { action, positiveInt, wholeNumber } from '../command.ts';
 
 /** Default port of the dashboard and /metrics. */
 export const DEFAULT_PORT = 7878;
@@ -16,8 +16,8 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run as a daemon: watch inputs, queue runs, run them in worker processes with retries')
     .option('--min-workers <n>', 'worker processes kept even when idle', positiveInt('--min-workers'))
-    .option('--max-workers <n>', 'most worker processes at once', positiveInt('--max-workers'))
-    .option('--scan-interval <ms>', 'periodic rescan of every dataset, in ms', positiveInt('--scan-interval'))
+    .option('--max-workers <n>', 'most worker processes at once', wholeNumber('--max-workers', 1))
+    .option('--scan-interval <ms>', 'periodic rescan of every dataset, in ms', wholeNumber('--scan-interval', 1))
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running attempts may finish before they are abandoned', positiveInt('--drain-timeout'), 30_000)
     .option('--until-idle', 'exit once nothing is queued or running (catch up, then stop)')
     .option('--no-watch', 'do not watch files; rely on the periodic rescan')

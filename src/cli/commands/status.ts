@@ -9,7 +9,7 @@ import { withSession } from '../session.ts';
 import { analyzerLag, lagWords } from '../../scheduler/lag.ts';
 import { isProcessAlive } from '../../commit/liveness.ts';
 import type { AttemptTable } from '../../state/types.ts';
-import { publishedWithEngine } from '../../doctor/provenance.ts';
+import { versionsWithEngine } from '../../doctor/provenance.ts';
 
 const FAILED = new Set(['failed', 'crashed', 'oom']);
 
@@ -89,13 +89,17 @@ export function registerStatus(program: Command): void {
           if (opts.engineVersion) {
             // Provenance (I8): which published outputs did this engine version produce?
             const only = name ? getAnalyzer(s.project, name).name : undefined;
-            const found = (await publishedWithEngine(s.store, opts.engineVersion, only)).map((v) => ({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, engineVersion: v.engine_version, recountVersion: v.recount_version, publishedAt: v.published_at, rows: Number(v.rows), dir: v.dir }));
-            out.result({ ok: true, engineVersion: opts.engineVersion, versions: found }, () => {
-              if (!found.length) return out.info(`no published version was made with engine version ${opts.engineVersion}`);
+            const r = await versionsWithEngine(s.store, opts.engineVersion, only);
+            const shape = (v: (typeof r.published)[number]) => ({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, engineVersion: v.engine_version, recountVersion: v.recount_version, publishedAt: v.published_at, rows: Number(v.rows), dir: v.dir });
+            const found = r.published.map(shape);
+            const retained = r.retained.map(shape);
+            out.result({ ok: true, engineVersion: opts.engineVersion, versions: found, retained, backfill: r.backfill }, () => {
+              if (!found.length && !retained.length) return out.info(`no published or kept version was made with engine version ${opts.engineVersion}`);
               const t = table(['analyzer', 'partition', 'version', 'engine', 'recount', 'published']);
               for (const v of found) t.push([v.analyzer, v.partition, `v${v.version}`, v.engineVersion, v.recountVersion, v.publishedAt ?? '-']);
-              out.info(t.toString());
-              out.info(`rerun them with: recount backfill <analyzer> --where engine-version=${opts.engineVersion}`);
+              if (found.length) out.info(t.toString());
+              if (retained.length) out.info(`kept older versions made with it (not visible; rollback targets): ${retained.map((v) => `${v.analyzer} ${v.partition} v${v.version}`).join(', ')}`);
+              for (const c of r.backfill) out.info(`rerun: ${c}`);
             });
             return 0;
           }

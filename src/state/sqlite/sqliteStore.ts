@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { ensureDir } from '../../commit/ensureDir.ts';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
@@ -11,7 +11,7 @@ import type { StateSchema } from '../types.ts';
 export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
   let database: Database.Database;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    ensureDir(dirname(file));
     database = new Database(file);
     database.pragma('journal_mode = WAL');
     database.pragma('busy_timeout = 10000');

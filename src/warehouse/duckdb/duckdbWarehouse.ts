@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { ensureDir } from '../../commit/ensureDir.ts';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Partition } from '../../catalog/partition.ts';
@@ -62,7 +62,7 @@ function splitName(table: string): { schema: string; name: string } {
 }
 
 async function createInstance(path: string, lockTimeoutMs: number): Promise<DuckDBInstance> {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const deadline = Date.now() + lockTimeoutMs;
   let wait = 25;
   for (;;) {
