@@ -89,6 +89,19 @@ export function loadLine(o: LoadOutcome): string {
   return `  ${pc.yellow('not loaded')} into ${o.table} (${o.warehouse}): [${o.error?.code}], recorded ${o.status} (see the warning)`;
 }
 
+/**
+ * Lines for the non-blocking (`severity: 'warn'`) checks that failed: the output was published anyway, so say so,
+ * with the count and a first failing row, instead of leaving them to `recount status --partition`.
+ */
+export function warnCheckLines(r: AttemptResult): string[] {
+  return r.checks
+    .filter((c) => !c.passed && c.severity === 'warn')
+    .map((c) => {
+      const first = c.sample[0] ? `; first: ${JSON.stringify(c.sample[0], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '';
+      return `  ${pc.yellow('!')} check ${c.name} (warn) failed on ${c.failing.toLocaleString('en')} row(s), published anyway${first}`;
+    });
+}
+
 /** One-line human summary of an attempt. */
 export function attemptLine(r: AttemptResult): string {
   if (r.status === 'succeeded') {

@@ -69,6 +69,14 @@ export default defineConfig({
       expect(await store.observe.alerts.list({ status: 'open' })).toEqual([]);
       expect((await store.observe.alerts.list({ status: 'resolved' }))[0]!.resolution).toBe('recount monitor found it fixed');
       expect(receiver.bodies.map((b) => b.status)).toEqual(['firing', 'resolved']);
+
+      // Values changed behind recount's back (same keys, same row count): titled as such, with its repair.
+      await duck(`ATTACH ${lit(join(tp.dir, '.recount/warehouse.duckdb'))} AS wh; UPDATE wh.${A} SET impression_count = impression_count + 1 WHERE ad_id < 5`);
+      expect(await cli(tp, ['monitor'])).toBe(1);
+      const changed = await store.observe.alerts.list({ status: 'open' });
+      expect(changed).toEqual([expect.objectContaining({ kind: 'monitor', key: `monitor:${A}/${P}/changed_values` })]);
+      expect(changed[0]!.title).toBe(`${A} ${P}: warehouse rows hold other values than the published version (${A})`);
+      expect(changed[0]!.detail).toMatch(/repair: recount load /);
     } finally {
       await store.close();
     }

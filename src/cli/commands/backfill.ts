@@ -8,7 +8,7 @@ import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
 import { action, wholeNumber } from '../command.ts';
-import { attemptJson, attemptLine, duration, loadLine, table, wrap } from '../format.ts';
+import { attemptJson, attemptLine, warnCheckLines, duration, loadLine, table, wrap } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
 /** Parse `--where engine-version=V`, the one filter backfill knows. */
@@ -63,6 +63,7 @@ export function registerBackfill(program: Command): void {
               if (r.status === 'failed') failed++;
               if (!bar && !g.json) {
                 out.info(attemptLine(r));
+                warnCheckLines(r).forEach((l) => out.info(l));
                 if (r.load) out.info(loadLine(r.load));
               }
             }

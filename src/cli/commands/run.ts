@@ -3,7 +3,7 @@ import { getAnalyzer } from '../../config/project.ts';
 import { parseSize } from '../../config/size.ts';
 import { runPartition } from '../../run/runPartition.ts';
 import { action, wholeNumber } from '../command.ts';
-import { attemptJson, attemptLine, loadLine } from '../format.ts';
+import { attemptJson, attemptLine, warnCheckLines, loadLine } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
 
 /** `recount run <analyzer> --partition ID`: run one partition now and publish it. */
@@ -31,6 +31,7 @@ export function registerRun(program: Command): void {
           if (r.error && !g.json) return out.error(r.error);
           out.result({ ok: r.status !== 'failed', ...attemptJson(r) }, () => {
             out.info(attemptLine(r));
+            warnCheckLines(r).forEach((l) => out.info(l));
             if (r.publishedPath) out.info(`  published at ${r.publishedPath}`);
             if (r.load) out.info(loadLine(r.load));
           });

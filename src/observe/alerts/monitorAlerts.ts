@@ -1,13 +1,16 @@
 import type { Project } from '../../config/project.ts';
 import type { StateStore } from '../../state/store.ts';
-import type { MonitorReport } from '../../warehouse/monitor.ts';
+import type { MonitorReport, Problem } from '../../warehouse/monitor.ts';
 import type { Logger } from '../log.ts';
 import { alerterFromConfig } from './fromConfig.ts';
 
-const PROBLEM_TEXT: Record<string, string> = {
+/** Every problem the monitor can find, as an alert title says it (a Record over Problem, so a new kind cannot go untitled). */
+const PROBLEM_TEXT: Record<Problem, string> = {
   duplicate_keys: 'duplicate keys in the warehouse',
   missing_rows: 'rows missing from the warehouse',
   extra_rows: 'extra rows in the warehouse',
+  changed_values: 'warehouse rows hold other values than the published version',
+  schema_changed: 'the warehouse table was changed incompatibly',
   stale_version: 'the warehouse holds a version that is no longer published',
   not_loaded: 'published but never loaded',
   load_failed: 'its warehouse load failed',
@@ -31,8 +34,8 @@ export async function alertMonitorFindings(project: Project, store: StateStore, 
       key,
       analyzer: f.analyzer,
       partition: f.partition,
-      title: `${f.analyzer} ${f.partition}: ${PROBLEM_TEXT[f.problem] ?? f.problem} (${f.table})`,
-      detail: [f.detail, keys ? `sample keys: ${keys}` : ''].filter(Boolean).join('\n'),
+      title: `${f.analyzer} ${f.partition === '*' ? '(whole table)' : f.partition}: ${PROBLEM_TEXT[f.problem]} (${f.table})`,
+      detail: [f.detail, keys ? `sample keys: ${keys}` : '', f.repair ? `repair: ${f.repair}` : ''].filter(Boolean).join('\n'),
     });
   }
   for (const t of report.tables) {
