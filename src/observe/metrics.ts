@@ -3,6 +3,11 @@ import type { LoadCount } from './reads.ts';
 
 /** What the metrics read when scraped (values that live elsewhere: the daemon, the state store). */
 export interface MetricSources {
+  /**
+   * Every analyzer of the project: per-analyzer gauges (queue depth, load failures, open alerts) report 0 for each,
+   * so a Prometheus rule such as `recount_queue_depth > 100` has a series to watch before the first run is queued.
+   */
+  analyzers(): readonly string[];
   /** Attempts running now. */
   running(): number;
   /** pids of live worker processes (memory series of gone workers are dropped). */
@@ -109,6 +114,7 @@ export class RecountMetrics {
       registers,
       async collect() {
         this.reset();
+        for (const analyzer of sources.analyzers()) this.set({ analyzer }, 0);
         for (const q of await sources.queueCounts()) if (q.state === 'queued') this.set({ analyzer: q.analyzer }, q.n);
       },
     });
@@ -139,7 +145,7 @@ export class RecountMetrics {
       registers,
       async collect() {
         this.reset();
-        const by = new Map<string, number>();
+        const by = new Map<string, number>(sources.analyzers().map((a) => [a, 0]));
         for (const l of await sources.loadCounts()) by.set(l.analyzer, (by.get(l.analyzer) ?? 0) + (l.status === 'failed' ? l.n : 0) + l.retrying);
         for (const [analyzer, n] of by) this.set({ analyzer }, n);
       },
@@ -151,6 +157,7 @@ export class RecountMetrics {
       registers,
       async collect() {
         this.reset();
+        for (const analyzer of sources.analyzers()) for (const severity of ['warning', 'critical']) this.set({ analyzer, severity }, 0);
         for (const a of await sources.openAlerts()) this.set({ analyzer: a.analyzer, severity: a.severity }, a.n);
       },
     });

@@ -51,6 +51,7 @@ export class Observer {
   ) {
     this.metrics = new RecountMetrics(
       {
+        analyzers: () => [...project.analyzers.keys()],
         running: () => this.daemon?.runningCount ?? 0,
         workerPids: () => this.daemon?.pool.pids() ?? [],
         queueCounts: () => store.observe.reads.queueCounts(),

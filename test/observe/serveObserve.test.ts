@@ -61,6 +61,10 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
     expect(s1.histogram('recount_attempt_duration_seconds', 'count', { analyzer: 'hourly', outcome: 'succeeded' })).toBe(1);
     expect(s1.histogram('recount_attempt_duration_seconds', 'sum', { analyzer: 'hourly', outcome: 'succeeded' })).toBeGreaterThan(0);
     expect(s1.family('recount_queue_depth')?.type).toBe('GAUGE');
+    // Every analyzer has its series, 0 when nothing is queued or failing, so alert rules never watch an absent series.
+    expect(s1.value('recount_queue_depth', { analyzer: 'hungry' })).toBe(0);
+    expect(s1.value('recount_load_failures', { analyzer: 'hourly' })).toBe(0);
+    expect(s1.value('recount_alerts_open', { analyzer: 'hourly', severity: 'critical' })).toBe(0);
     expect(s1.family('recount_attempts_running')?.type).toBe('GAUGE');
     expect(s1.family('recount_oom_kills_total')?.type).toBe('COUNTER');
     expect(s1.family('recount_loads')?.type).toBe('GAUGE');
