@@ -147,10 +147,12 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   }
   // The axis spans the attempt (samples arrive every 250 ms, so a short attempt has few of them).
   const t0 = Math.min(points[0]!.atMs, opts.startMs ?? Infinity);
-  const t1 = Math.max(points.at(-1)!.atMs, opts.endMs ?? 0, t0 + 500);
+  // At least 100 ms wide (one sample), else exactly the attempt: no empty stretch after it ends.
+  const t1 = Math.max(points.at(-1)!.atMs, opts.endMs ?? 0, t0 + 100);
   const peak = Math.max(opts.peakRss ?? 0, ...points.map((p) => Math.max(p.rss, p.duckdb ?? 0, p.spill ?? 0)));
   const budget = opts.budget ?? 0;
-  const ticks = niceTicks(Math.max(peak, budget) / 1e6, 4);
+  // Headroom over the budget line, so its label is never cut by the chart's top edge.
+  const ticks = niceTicks((Math.max(peak, budget) * 1.08) / 1e6, 4);
   const ymax = ticks.at(-1)! * 1e6;
   const x = (t: number) => left + ((W - left - right) * (t - t0)) / (t1 - t0);
   const y = (b: number) => top + (H - top - bottom) * (1 - b / ymax);
