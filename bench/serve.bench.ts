@@ -250,7 +250,8 @@ async function soak(figures: Figure[]): Promise<void> {
   const events = await cachedEvents({ start: SOAK.start, hours, rowsPerHour: SOAK.eventsPerHour, seed: SEED });
   const bp = makeBenchProject({
     datasetRoots: { events: events.root },
-    analyzers: [ANALYZER],
+    // Without the example's start, so serve's own scans (lookbackHours 1) never queue the 2023 data: the bench queues every run.
+    analyzers: [{ name: ANALYZER, example: ANALYZER, start: false }],
     // Recycling off, so each worker's growth shows whole (recycling is the mitigation, not the measurement).
     // lookbackHours 1: the 2023 data is never queued by the daemon's own scans; the bench queues every run.
     config: { serve: { minWorkers: SOAK.workers, maxWorkers: SOAK.workers, workerMaxAttempts: 1_000_000, workerMaxIdleRss: '64GB', lookbackHours: 1 } },

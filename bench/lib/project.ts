@@ -35,6 +35,8 @@ export interface BenchAnalyzer {
   readonly example: string;
   /** false drops the example's `load` target (no warehouse load after publish); kept by default. */
   readonly load?: boolean;
+  /** false drops the example's `start`, so `recount serve` only looks back `serve.lookbackHours` (kept by default). */
+  readonly start?: boolean;
 }
 
 /** Settings merged into the example's recount.config.ts: plain objects merge key by key, anything else replaces. */
@@ -54,7 +56,7 @@ export function makeBenchProject(opts: { datasetRoots: Record<string, string>; a
     // A bare name is that example analyzer exactly as shipped.
     const a: BenchAnalyzer = typeof entry === 'string' ? { name: entry, example: entry } : entry;
     const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/analyzers', `${a.example}.ts`)).href;
-    const load = a.load === false ? ', load: undefined' : '';
+    const load = `${a.load === false ? ', load: undefined' : ''}${a.start === false ? ', start: undefined' : ''}`;
     writeFileSync(join(dir, 'analyzers', `${a.name}.ts`), `import base from ${JSON.stringify(example)};\nexport default { ...base, name: ${JSON.stringify(a.name)}${load} };\n`);
   }
   const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/recount.config.ts')).href;
