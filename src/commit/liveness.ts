@@ -1,14 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-/** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' where it cannot be read. */
-function startTime(pid: number): string {
+/** The fields of /proc/<pid>/stat after the command name (state first), or undefined where it cannot be read. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return '';
+    return undefined;
   }
+}
+
+/** Start time of a process (Linux: field 22 of /proc/<pid>/stat), or '' where it cannot be read. */
+function startTime(pid: number): string {
+  return statFields(pid)?.[19] ?? '';
 }
 
 /** This process's liveness token: pid plus start time, so a reused pid never passes for it. */
@@ -30,5 +35,8 @@ export function isProcessAlive(host: string, token: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return start === '' || startTime(pid) === start;
+  const fields = statFields(pid);
+  // A zombie (exited, not yet reaped: an orphaned worker whose new parent has not waited for it) is dead.
+  if (fields?.[0] === 'Z' || fields?.[0] === 'X') return false;
+  return start === '' || (fields?.[19] ?? '') === start;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Analyzer, Project } from '../config/project.ts';
 import { parsePartition, type Partition } from '../catalog/partition.ts';
-import { combinedFingerprint, resolveInputs } from './fingerprint.ts';
+import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
@@ -66,6 +66,14 @@ export interface AttemptResult {
   readonly load?: LoadOutcome;
   readonly error?: RecountError;
 }
+
+/**
+ * Triggers of runs `recount serve` queued by itself (new or changed input, SQL or layout; a schedule). Such a run
+ * has nothing to add when an identical version (same input fingerprint, SQL and layout) was published while it
+ * ran, e.g. by the attempt a killed daemon left behind, rolled forward by recovery: it is superseded instead of
+ * publishing a second copy. Runs a user asked for (run, backfill, a dashboard rerun, audit, bench) still publish.
+ */
+const DAEMON_TRIGGERS = new Set(['new-data', 'changed-input', 'changed-sql', 'changed-layout', 'schedule']);
 
 /** Analyzer definitions already recorded per store in this process: a backfill or a worker records each once, not per attempt (one fsync less). */
 const recordedAnalyzers = new WeakMap<StateStore, Map<string, string>>();
@@ -281,6 +289,15 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     session = undefined;
     const manifestSha256 = await writeManifestAndFolder(stagingDir, manifest);
     faultPoint('after-manifest');
+
+    if (DAEMON_TRIGGERS.has(opts.trigger ?? '')) {
+      const pub = await store.publishedVersion(analyzer.name, partition.id);
+      if (pub && pub.sql_hash === analyzer.sqlHash && pub.input_fingerprint === inputFingerprint && layoutMatches(analyzer, pub.dir)) {
+        const reason = `an identical version v${pub.seq} (same input and SQL) was published meanwhile`;
+        await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
+        return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${reason}`], durationMs: Date.now() - started, peakRssBytes };
+      }
+    }
 
     const versionDir = layout.versionDir(analyzer.name, partition.id, seq);
     claimed = true;

@@ -101,7 +101,8 @@ describe('alerts', () => {
     const hook = new WebhookSink({ url: receiver.url, log, baseDelayMs: 20, onOutcome: (o) => outcomes.push(o) });
     const alerter = new Alerter(store.observe.alerts, { log: new LogSink(log), sinks: [hook], repeatMs: 0, maxPerMinute: 10, logger: log });
     await alerter.raise(failed());
-    await waitFor('delivery', () => receiver!.bodies.length === 1, 10_000, 20);
+    // The receiver holds the body a moment before the sink has its answer: wait for the sink's outcome.
+    await waitFor('delivery', () => receiver!.bodies.length === 1 && outcomes.includes('delivered'), 10_000, 20);
     expect(outcomes).toEqual(['retried', 'retried', 'delivered']);
     expect(lines.filter((l) => l.msg === 'webhook delivery failed; will retry').map((l) => l.problem)).toEqual(['HTTP 503', 'HTTP 503']);
     expect(hook.pending()).toBe(0);
