@@ -290,12 +290,15 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const manifestSha256 = await writeManifestAndFolder(stagingDir, manifest);
     faultPoint('after-manifest');
 
+    /** Not published, for `reason`: recorded as superseded (the staging goes in the finally below). */
+    const superseded = async (reason: string): Promise<AttemptResult> => {
+      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
+      return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${reason}`], durationMs: Date.now() - started, peakRssBytes };
+    };
     if (DAEMON_TRIGGERS.has(opts.trigger ?? '')) {
       const pub = await store.publishedVersion(analyzer.name, partition.id);
       if (pub && pub.sql_hash === analyzer.sqlHash && pub.input_fingerprint === inputFingerprint && layoutMatches(analyzer, pub.dir)) {
-        const reason = `an identical version v${pub.seq} (same input and SQL) was published meanwhile`;
-        await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
-        return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${reason}`], durationMs: Date.now() - started, peakRssBytes };
+        return superseded(`an identical version v${pub.seq} (same input and SQL) was published meanwhile`);
       }
     }
 
@@ -323,10 +326,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       baseSeq,
     );
     lap('publish', t);
-    if (!result.published) {
-      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: result.reason } });
-      return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${result.reason}`], durationMs: Date.now() - started, peakRssBytes };
-    }
+    if (!result.published) return superseded(result.reason);
     try {
       await pruneVersions(store, analyzer.name, partition.id, analyzer.versionsToKeep);
     } catch (err) {
