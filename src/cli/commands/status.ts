@@ -170,7 +170,7 @@ export function registerStatus(program: Command): void {
             out.result({ ok: failing.length === 0, analyzer: analyzer.name, partitions: rows }, () => {
               const t = table(['partition', 'version', 'rows', 'files', 'size', 'last attempt', 'error']);
               for (const r of rows) {
-                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows ?? '-', r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
+                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows === null ? '-' : Number(r.rows).toLocaleString('en'), r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
               }
               out.info(rows.length ? t.toString() : `${analyzer.name}: nothing has run yet`);
               for (const r of failing.slice(0, 10)) out.info(`  ${status(r.lastAttempt!.status)} ${r.partition}: [${r.lastAttempt!.errorCode}] ${r.lastAttempt!.error ?? ''}`);
