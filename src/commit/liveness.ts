@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { StateStore } from '../state/store.ts';
 
 /** The fields of /proc/<pid>/stat after the command name (state first), or undefined where it cannot be read. */
 function statFields(pid: number): string[] | undefined {
@@ -24,7 +25,10 @@ export function currentProcToken(): string {
 /** This machine's name as recorded with each attempt. */
 export const HOST = hostname();
 
-/** True if the process that recorded (host, token) may still be running. Another host's process is assumed alive. */
+/**
+ * True if the process that recorded (host, token) may still be running, as far as this machine alone can tell:
+ * another host's process is assumed alive. Use ownerAlive() where the state store is at hand.
+ */
 export function isProcessAlive(host: string, token: string): boolean {
   if (host !== HOST) return true;
   const [pidText, start] = token.split(':');
@@ -39,4 +43,13 @@ export function isProcessAlive(host: string, token: string): boolean {
   // A zombie (exited, not yet reaped: an orphaned worker whose new parent has not waited for it) is dead.
   if (fields?.[0] === 'Z' || fields?.[0] === 'X') return false;
   return start === '' || (fields?.[19] ?? '') === start;
+}
+
+/**
+ * True if the owner (host, token) of an attempt or a queue claim is alive: on this host by its pid (exact); on
+ * another host by its lease in the state store, beaten within LEASE_EXPIRY_MS (src/state/leaseStore.ts).
+ */
+export async function ownerAlive(store: StateStore, host: string, token: string): Promise<boolean> {
+  if (host === HOST) return isProcessAlive(host, token);
+  return store.leases.isLive(host, token);
 }

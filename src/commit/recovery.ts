@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateStore } from '../state/store.ts';
-import { HOST, isProcessAlive } from './liveness.ts';
+import { HOST, isProcessAlive, ownerAlive } from './liveness.ts';
 import type { OutputLayout } from './paths.ts';
 import { applyIntent } from './publish.ts';
 
@@ -38,14 +38,15 @@ function olderThan(path: string, ms: number): boolean {
 export async function recover(store: StateStore, layout: OutputLayout, opts: RecoveryOptions = {}): Promise<RecoveryReport> {
   const report = { rolledForward: [] as string[], abandoned: [] as string[], crashedAttempts: [] as string[], removedStaging: [] as string[], removedSpill: [] as string[] };
   const running = await store.listAttempts({ status: 'running', limit: 100_000 });
-  const liveAttempts = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
+  const liveAttempts = new Set<string>();
+  for (const a of running) if (await ownerAlive(store, a.host, a.proc_token)) liveAttempts.add(a.attempt_id);
 
   // Another process may begin an attempt, stage or claim after the listing above: ask again about each
   // owner before acting, so recovery never finishes a live owner's publish or removes its staging.
   const ownerIsLive = async (attemptId: string): Promise<boolean> => {
     if (liveAttempts.has(attemptId)) return true;
     const a = await store.getAttempt(attemptId);
-    return a?.status === 'running' && isProcessAlive(a.host, a.proc_token);
+    return a?.status === 'running' && (await ownerAlive(store, a.host, a.proc_token));
   };
 
   for (const intent of await store.pendingIntents()) {

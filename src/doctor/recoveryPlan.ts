@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessAlive } from '../commit/liveness.ts';
+import { ownerAlive } from '../commit/liveness.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { RecoveryReport } from '../commit/recovery.ts';
 import type { StateStore } from '../state/store.ts';
@@ -34,7 +34,8 @@ export function intentFilesThere(i: PublishIntent): boolean {
  */
 export async function planRecovery(store: StateStore, layout: OutputLayout): Promise<RecoveryPlan> {
   const running = await store.listAttempts({ status: 'running', limit: 100_000 });
-  const live = new Set(running.filter((a) => isProcessAlive(a.host, a.proc_token)).map((a) => a.attempt_id));
+  const live = new Set<string>();
+  for (const a of running) if (await ownerAlive(store, a.host, a.proc_token)) live.add(a.attempt_id);
   const plan: RecoveryPlan = { rollForward: [], abandon: [], inFlight: [], crashed: [], staging: [] };
   const finished = new Set<string>();
   const moved = new Set<string>();
@@ -56,7 +57,7 @@ export async function planRecovery(store: StateStore, layout: OutputLayout): Pro
     for (const name of readdirSync(root).sort()) {
       if (live.has(name) || moved.has(name)) continue;
       const owner = await store.getAttempt(name);
-      if (owner?.status === 'running' && isProcessAlive(owner.host, owner.proc_token)) continue;
+      if (owner?.status === 'running' && (await ownerAlive(store, owner.host, owner.proc_token))) continue;
       plan.staging.push({ name, dir: join(root, name), owner });
     }
   }

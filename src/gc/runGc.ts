@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../config/project.ts';
-import { HOST, isProcessAlive } from '../commit/liveness.ts';
+import { HOST, ownerAlive } from '../commit/liveness.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { StateStore } from '../state/store.ts';
 import { auditRoot } from '../audit/runAudit.ts';
@@ -147,7 +147,7 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
       }
       if (claimed.has(name) || ageMs(dir, now) <= stagingMax) continue;
       const owner = await store.getAttempt(name);
-      if (owner?.status === 'running' && owner.host === HOST && isProcessAlive(owner.host, owner.proc_token)) continue;
+      if (owner?.status === 'running' && (await ownerAlive(store, owner.host, owner.proc_token))) continue;
       removed.push({ kind: 'staging', dir, bytes: du(dir), reason: `staging older than ${gc.stagingMaxAge}${owner ? ` (attempt ${owner.status} on ${owner.host})` : ' (no attempt recorded)'}` });
     }
   }

@@ -11,7 +11,7 @@ import type { StateStore } from '../state/store.ts';
 import type { QueueRow } from '../state/types.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
-import { currentProcToken, HOST, isProcessAlive } from '../commit/liveness.ts';
+import { currentProcToken, HOST, ownerAlive } from '../commit/liveness.ts';
 import { combinedFingerprint, isUpToDate, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
@@ -115,7 +115,7 @@ export class Daemon {
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
   async start(): Promise<void> {
     const rec = await recover(this.store, this.layout, { spillDir: this.project.spillDir });
-    const requeued = await this.store.queue.requeueOrphans(isProcessAlive);
+    const requeued = await this.store.queue.requeueOrphans((host, token) => ownerAlive(this.store, host, token));
     this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
     for (const a of this.project.analyzers.values()) {
       // A new project's history (or a lookback that is too short) would otherwise be skipped without a word.
@@ -456,7 +456,10 @@ export class Daemon {
       });
       a = await this.store.getAttempt(attemptId);
     }
-    if (a?.status === 'running') {
+    // A recovery (the periodic rescan's, another command's) may have seen the dead worker first and recorded only
+    // that it died: the daemon knows how (out of memory, which signal), so its record replaces that one.
+    const crashedByRecovery = a?.status === 'crashed' && a.error_code === 'CRASHED';
+    if (a?.status === 'running' || crashedByRecovery) {
       await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
     }
     await recover(this.store, this.layout, { spillDir: this.project.spillDir });

@@ -34,7 +34,11 @@ export interface ClaimPolicy {
  * running item per (analyzer, partition); claims are compare-and-set, so two daemons never take the same item.
  */
 export class QueueStore {
-  constructor(private readonly db: Kysely<StateSchema>) {}
+  constructor(
+    private readonly db: Kysely<StateSchema>,
+    /** Takes the claiming process's lease before its first claim names it as an owner. */
+    private readonly holdLease: () => Promise<void> = async () => undefined,
+  ) {}
 
   /**
    * Queue a run unless one is already queued or running for the partition, or a run for the same input
@@ -86,6 +90,7 @@ export class QueueStore {
   /** Take up to `limit` due items for this owner, honouring per-analyzer concurrency and order. */
   async claim(owner: QueueOwner, policy: ClaimPolicy): Promise<QueueRow[]> {
     if (policy.limit <= 0) return [];
+    await this.holdLease();
     return this.db.transaction().execute(async (trx) => {
       const ts = now();
       const running = await trx.selectFrom('run_queue').select(['analyzer']).where('state', '=', 'running').execute();
@@ -173,11 +178,11 @@ export class QueueStore {
   }
 
   /** Items marked running by a daemon that is gone go back to the queue (after a daemon crash). */
-  async requeueOrphans(isAlive: (host: string, token: string) => boolean): Promise<number> {
+  async requeueOrphans(isAlive: (host: string, token: string) => boolean | Promise<boolean>): Promise<number> {
     const running = await this.db.selectFrom('run_queue').selectAll().where('state', '=', 'running').execute();
     let n = 0;
     for (const r of running) {
-      if (r.owner_host && r.owner_token && isAlive(r.owner_host, r.owner_token)) continue;
+      if (r.owner_host && r.owner_token && (await isAlive(r.owner_host, r.owner_token))) continue;
       // The try the dead daemon's attempt used is given back: the daemon died, not the attempt.
       await this.db
         .updateTable('run_queue')

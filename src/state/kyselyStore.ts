@@ -5,6 +5,8 @@ import { migrations, type StateDialect } from './migrations.ts';
 import { QueueStore } from '../scheduler/queueStore.ts';
 import { ObserveStore } from '../observe/observeStore.ts';
 import { LoadStore } from '../warehouse/loadStore.ts';
+import { currentProcToken, HOST } from '../commit/liveness.ts';
+import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
 
@@ -15,15 +17,37 @@ export class KyselyStateStore implements StateStore {
   readonly queue: QueueStore;
   readonly observe: ObserveStore;
   readonly loads: LoadStore;
+  readonly leases: LeaseStore;
+  private lease: { timer: NodeJS.Timeout; token: string } | undefined;
+  private leasing: Promise<void> | undefined;
 
   constructor(
     readonly db: Kysely<StateSchema>,
     readonly dialect: StateDialect,
     readonly url: string,
   ) {
-    this.queue = new QueueStore(db);
+    this.leases = new LeaseStore(db);
+    this.queue = new QueueStore(db, () => this.holdLease());
     this.observe = new ObserveStore(db);
     this.loads = new LoadStore(db);
+  }
+
+  /**
+   * Hold this process's lease from now until close(): taken before the first attempt or queue claim it records,
+   * so no row names a live owner without a lease, and beaten every LEASE_BEAT_MS (a missed beat is retried at the next).
+   */
+  holdLease(): Promise<void> {
+    this.leasing ??= (async () => {
+      const token = currentProcToken();
+      await this.leases.beat(HOST, token, process.pid);
+      const timer = setInterval(() => void this.leases.beat(HOST, token, process.pid).catch(() => undefined), LEASE_BEAT_MS);
+      timer.unref();
+      this.lease = { timer, token };
+    })().catch((err) => {
+      this.leasing = undefined;
+      throw err;
+    });
+    return this.leasing;
   }
 
   async migrate(): Promise<void> {
@@ -40,6 +64,11 @@ export class KyselyStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    if (this.lease) {
+      clearInterval(this.lease.timer);
+      await this.leases.release(HOST, this.lease.token).catch(() => undefined);
+      this.lease = undefined;
+    }
     await this.db.destroy();
   }
 
@@ -52,6 +81,8 @@ export class KyselyStateStore implements StateStore {
   }
 
   async beginAttempt(a: NewAttempt): Promise<{ baseSeq: number }> {
+    // The attempt row names this process as its owner: its lease comes first.
+    if (a.host === HOST && a.procToken === currentProcToken()) await this.holdLease();
     return this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('partitions')

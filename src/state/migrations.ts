@@ -231,5 +231,19 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
         .execute();
     },
   },
+  '0006_process_leases': {
+    async up(db: Kysely<any>) {
+      // Leases of the processes that own attempts and queue claims, beaten while they live (src/state/leaseStore.ts).
+      await db.schema
+        .createTable('process_leases')
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('proc_token', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('beat_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('process_leases_pk', ['host', 'proc_token'])
+        .execute();
+    },
+  },
   };
 }

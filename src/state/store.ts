@@ -3,6 +3,7 @@ import type { CheckResult } from '../checks/check.ts';
 import type { QueueStore } from '../scheduler/queueStore.ts';
 import type { ObserveStore } from '../observe/observeStore.ts';
 import type { LoadStore } from '../warehouse/loadStore.ts';
+import type { LeaseStore } from './leaseStore.ts';
 
 /** A new attempt as recorded when it starts. */
 export interface NewAttempt {
@@ -67,6 +68,10 @@ export interface StateStore {
   readonly observe: ObserveStore;
   /** Warehouse loads: pending, loaded, failed (recount load, recount monitor). */
   readonly loads: LoadStore;
+  /** Leases of the processes that own attempts and claims, for liveness across hosts. */
+  readonly leases: LeaseStore;
+  /** Take and keep beating this process's lease until close() (done by beginAttempt and queue claims). */
+  holdLease(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -124,6 +124,19 @@ export interface StateSchema {
   loads: LoadTable;
   alerts: AlertTable;
   memory_samples: MemorySampleTable;
+  process_leases: ProcessLeaseTable;
+}
+
+/**
+ * A recount process that owns attempts or queue claims, beating its lease while it lives: how a process on
+ * another host (sharing a PostgreSQL state store) tells a live owner from a dead one it cannot signal.
+ */
+export interface ProcessLeaseTable {
+  host: string;
+  proc_token: string;
+  pid: number;
+  started_at: string;
+  beat_at: string;
 }
 
 /** State of a queued run. */

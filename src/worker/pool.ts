@@ -117,7 +117,18 @@ export class WorkerPool {
       w.exited = true;
       this.workers.delete(w);
       markReady();
-      w.onExit?.(code, signal);
+      // 'exit' can come before the last of stderr is read: V8's "heap out of memory" (what tells an oom from a
+      // crash) may still be in the pipe. Classify once stderr is closed, or after 2 s at most.
+      let told = false;
+      const tell = () => {
+        if (told) return;
+        told = true;
+        w.onExit?.(code, signal);
+      };
+      const stderr = child.stderr!;
+      if (stderr.closed || stderr.destroyed) return tell();
+      setTimeout(tell, 2_000).unref();
+      stderr.once('close', tell);
     });
     this.workers.add(w);
     return w;

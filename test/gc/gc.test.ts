@@ -44,9 +44,12 @@ describe('recount gc', () => {
       await ctx.store.loads.begin({ analyzer: A, partitionId: P, versionSeq: 3, table: A });
       await ctx.store.loads.finish(A, P, 3, { status: 'loaded', rows: 10, checksum: 'x' });
       await rollbackPartition(ctx.store, layout, A, P, 2);
-      // Staging of another machine's attempt, two hours old and fresh; both recorded as running there.
-      for (const [id, ms] of [['remote-old', 2 * HOUR], ['remote-new', 0]] as const) {
-        await ctx.store.beginAttempt({ runId: id, attemptId: id, analyzer: A, partitionId: P, trigger: 'run', pid: 1, host: 'another-host', procToken: '1:1', threads: 1, memoryBytes: 1, stagingDir: layout.stagingDir(id) });
+      // Staging of attempts recorded as running on another machine: two hours old, its process's lease long
+      // expired (that machine died); and fresh, its process beating its lease.
+      await ctx.store.leases.beat('another-host', '1:1', 1, new Date(Date.now() - 2 * HOUR));
+      await ctx.store.leases.beat('another-host', '2:2', 2);
+      for (const [id, ms, token] of [['remote-old', 2 * HOUR, '1:1'], ['remote-new', 0, '2:2']] as const) {
+        await ctx.store.beginAttempt({ runId: id, attemptId: id, analyzer: A, partitionId: P, trigger: 'run', pid: 1, host: 'another-host', procToken: token, threads: 1, memoryBytes: 1, stagingDir: layout.stagingDir(id) });
         mkdirSync(layout.stagingDir(id), { recursive: true });
         writeFileSync(join(layout.stagingDir(id), 'part-00000.parquet'), 'x');
         age(layout.stagingDir(id), ms);
@@ -91,7 +94,8 @@ describe('recount gc', () => {
     const r = tp.cli(['--json', 'gc', '--keep', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.dryRun).toBe(false);
-    expect(r.json.removed.map((i: { kind: string; version?: number }) => i.version ?? i.kind).sort()).toEqual([1, 4, 5, 'audit', 'shadow', 'staging'].sort());
+    // The dead machine's staging goes with the recovery gc runs first (its owner's lease expired), whatever its age.
+    expect(r.json.removed.map((i: { kind: string; version?: number }) => i.version ?? i.kind).sort()).toEqual([1, 4, 5, 'audit', 'shadow'].sort());
     for (const seq of [1, 4, 5]) expect(existsSync(dirs.get(seq)!), `v${seq}`).toBe(false);
     for (const seq of [2, 3]) expect(existsSync(dirs.get(seq)!), `v${seq}`).toBe(true);
     expect(existsSync(paths['remote-old']!)).toBe(false);

@@ -100,7 +100,7 @@ describe('recount serve lifecycle', () => {
     serve = startServe(p, ['--until-idle'], { RECOUNT_FAULT: 'exhaust-heap' });
     expect((await serve.exited()).code).toBe(1);
     const [a] = await store!.listAttempts({ analyzer: 'a' });
-    expect(a!.status).toBe('oom');
+    expect(a!.status, `${a!.error_code} ${a!.error_message}`).toBe('oom');
     expect(a!.error_message).toMatch(/V8 heap/);
     expect(readdirSync(join(p.dir, 'postmortem')).some((f) => f.endsWith('.heapsnapshot'))).toBe(true);
   });

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StateStore, StagedVersion } from '../../src/state/store.ts';
+import { currentProcToken, HOST, ownerAlive } from '../../src/commit/liveness.ts';
+import { LEASE_EXPIRY_MS } from '../../src/state/leaseStore.ts';
 
 /** Opens a fresh, empty, migrated store; `second` opens another connection to the same store. */
 export interface StoreFactory {
@@ -182,7 +184,10 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       it.runIf(factory.concurrentInProcess)('two daemons claiming at once never take the same item', async () => {
         const other = await ctx.second();
         for (const h of ['00', '01', '02', '03', '04', '05']) await store.queue.enqueue(req('a', `2023-10-12T${h}`));
-        const [x, y] = await Promise.all([store.queue.claim(owner, { ...policy, limit: 4 }), other.queue.claim({ host: 'h2', token: '2:2' }, { ...policy, limit: 4 })]);
+        // Concurrency above the backlog: this is about never handing one item out twice (a daemon that starts its
+        // claim after the other committed counts the other's running items against the per-analyzer limit).
+        const wide = { ...policy, limit: 4, concurrency: () => 10 };
+        const [x, y] = await Promise.all([store.queue.claim(owner, wide), other.queue.claim({ host: 'h2', token: '2:2' }, wide)]);
         const ids = [...x, ...y].map((i) => i.id);
         expect(new Set(ids).size).toBe(ids.length);
         expect(ids.length).toBe(6);
@@ -211,6 +216,44 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
         await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
         expect((await store.queue.get(item!.id))!.attempts).toBe(0);
+      });
+    });
+
+    describe('process leases (liveness across hosts)', () => {
+      it('a lease beaten within the expiry is live, an older one is not, a released one is gone', async () => {
+        const now = Date.now();
+        await store.leases.beat('far', '7:70', 7, new Date(now - 1_000));
+        expect(await store.leases.isLive('far', '7:70', new Date(now))).toBe(true);
+        expect(await store.leases.isLive('far', '7:70', new Date(now + LEASE_EXPIRY_MS))).toBe(false);
+        await store.leases.beat('far', '7:70', 7, new Date(now + LEASE_EXPIRY_MS));
+        expect(await store.leases.isLive('far', '7:70', new Date(now + LEASE_EXPIRY_MS))).toBe(true);
+        expect(await store.leases.isLive('far', '8:80')).toBe(false);
+        await store.leases.release('far', '7:70');
+        expect(await store.leases.isLive('far', '7:70', new Date(now))).toBe(false);
+        await store.leases.beat('far', '9:90', 9, new Date(now - 10 * LEASE_EXPIRY_MS));
+        expect(await store.leases.prune(new Date(now - LEASE_EXPIRY_MS))).toBe(1);
+      });
+
+      it('an attempt this process begins takes its lease first; an owner on another host lives as long as its lease', async () => {
+        await store.beginAttempt({ ...attempt('mine'), pid: process.pid, host: HOST, procToken: currentProcToken() });
+        expect(await store.leases.isLive(HOST, currentProcToken())).toBe(true);
+        expect(await ownerAlive(store, 'other-host', '5:55')).toBe(false);
+        await store.leases.beat('other-host', '5:55', 5);
+        expect(await ownerAlive(store, 'other-host', '5:55')).toBe(true);
+        await store.leases.beat('other-host', '5:55', 5, new Date(Date.now() - LEASE_EXPIRY_MS - 1_000));
+        expect(await ownerAlive(store, 'other-host', '5:55')).toBe(false);
+      });
+
+      it("a dead remote daemon's claims are requeued; a live one's are left alone", async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        await store.queue.enqueue(req('a', '2023-10-12T01'));
+        const [live] = await store.queue.claim({ host: 'east', token: '1:10' }, { ...policy, limit: 1 });
+        const [dead] = await store.queue.claim({ host: 'west', token: '2:20' }, { ...policy, limit: 1 });
+        await store.leases.beat('east', '1:10', 1);
+        await store.leases.beat('west', '2:20', 2, new Date(Date.now() - 2 * LEASE_EXPIRY_MS));
+        expect(await store.queue.requeueOrphans((h, t) => ownerAlive(store, h, t))).toBe(1);
+        expect((await store.queue.get(live!.id))!.state).toBe('running');
+        expect((await store.queue.get(dead!.id))!.state).toBe('queued');
       });
     });
   });

@@ -7,7 +7,7 @@ import { action } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
 import { analyzerLag, lagWords } from '../../scheduler/lag.ts';
-import { isProcessAlive } from '../../commit/liveness.ts';
+import { ownerAlive } from '../../commit/liveness.ts';
 import type { AttemptTable } from '../../state/types.ts';
 import { versionsWithEngine } from '../../doctor/provenance.ts';
 
@@ -107,7 +107,9 @@ export function registerStatus(program: Command): void {
             const summary: AnalyzerSummary[] = [];
             const queue = await s.store.queue.list(['queued', 'running']);
             const failedForGood = await s.store.queue.list(['failed']);
-            const liveDaemon = (q: (typeof queue)[number]) => q.state !== 'running' || (q.owner_host !== null && q.owner_token !== null && isProcessAlive(q.owner_host, q.owner_token));
+            const heldByDead = new Set<number>();
+            for (const q of queue) if (q.state === 'running' && !(q.owner_host !== null && q.owner_token !== null && (await ownerAlive(s.store, q.owner_host, q.owner_token)))) heldByDead.add(Number(q.id));
+            const liveDaemon = (q: (typeof queue)[number]) => !heldByDead.has(Number(q.id));
             for (const a of s.project.analyzers.values()) {
               const rows = await partitionSummary(s.store, a.name);
               const failing = rows.filter((r) => isFailing(r));
