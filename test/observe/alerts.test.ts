@@ -82,16 +82,41 @@ describe('alerts', () => {
     expect(lines.filter((l) => String(l.msg).startsWith('alert'))).toHaveLength(3);
   });
 
-  it('rate-limits webhook notifications across alerts, while the log and the store get every one', async () => {
+  it('rate-limits webhook notifications across alerts, while the log and the store get every one; what it held back goes out as one digest at flush', async () => {
     receiver = await startReceiver();
     const { log, lines } = capture();
     const alerter = new Alerter(store.observe.alerts, { log: new LogSink(log), sinks: [new WebhookSink({ url: receiver.url, log })], repeatMs: 0, maxPerMinute: 2, logger: log });
     for (const hour of ['00', '01', '02', '03']) await alerter.raise(failed(`2023-10-12T${hour}`));
+    expect(lines.filter((l) => l.msg?.startsWith('alert notification held back by the rate limit'))).toHaveLength(2);
     await alerter.flush(5_000);
-    expect(receiver.bodies.map((b) => b.alert.partition)).toEqual(['2023-10-12T00', '2023-10-12T01']);
+    expect(receiver.bodies.map((b) => b.alert.partition ?? b.alert.kind)).toEqual(['2023-10-12T00', '2023-10-12T01', 'digest']);
+    const digest = receiver.bodies[2]!;
+    expect(digest.alert).toMatchObject({ kind: 'digest', severity: 'critical', status: 'firing', count: 2, title: '2 alert notifications held back by the rate limit' });
+    expect(digest.alert.detail).toContain('CRITICAL: hourly 2023-10-12T02: failed for good');
+    expect(digest.alert.detail).toContain('CRITICAL: hourly 2023-10-12T03: failed for good');
     expect(lines.filter((l) => l.msg?.startsWith('alert: '))).toHaveLength(4);
-    expect(lines.filter((l) => l.msg?.includes('rate limit'))).toHaveLength(2);
     expect(await store.observe.alerts.list({ status: 'open' })).toHaveLength(4);
+  });
+
+  it('sends the held-back notifications as soon as the rate limit has room again: one digest, the latest state of each alert', async () => {
+    receiver = await startReceiver();
+    const { log } = capture();
+    let clock = Date.parse('2026-12-02T12:00:00Z');
+    const alerter = new Alerter(store.observe.alerts, { log: new LogSink(log), sinks: [new WebhookSink({ url: receiver.url, log })], repeatMs: 0, maxPerMinute: 1, logger: log, now: () => clock });
+    await alerter.raise(failed('2023-10-12T00'));
+    await alerter.raise(failed('2023-10-12T01', 'warning'));
+    await alerter.raise(failed('2023-10-12T01', 'critical'));
+    await alerter.resolve('failed:hourly/2023-10-12T01', 'published');
+    await waitFor('the first notification', () => receiver!.bodies.length === 1, 5_000, 20);
+    expect(alerter.sendHeld()).toBe(false);
+    clock += 60_000;
+    expect(alerter.sendHeld()).toBe(true);
+    await waitFor('the held one', () => receiver!.bodies.length === 2, 5_000, 20);
+    // Three notices of one alert held back: only its latest state (resolved) is sent, as itself, not as a digest.
+    expect(receiver.bodies[1]!.alert).toMatchObject({ partition: '2023-10-12T01', status: 'resolved', severity: 'critical' });
+    expect(alerter.sendHeld()).toBe(false);
+    await alerter.flush(5_000);
+    expect(receiver.bodies).toHaveLength(2);
   });
 
   it('retries a webhook that fails, with backoff, until it takes the notification', async () => {

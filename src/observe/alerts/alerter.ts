@@ -16,6 +16,41 @@ export interface AlerterOptions {
   readonly maxPerMinute: number;
   readonly logger: Logger;
   readonly onSuppressed?: (sink: string) => void;
+  /** The clock of the rate limit (tests). */
+  readonly now?: () => number;
+}
+
+/** Most notifications held back by the rate limit at once (the oldest go first past it; the store keeps them all). */
+const MAX_HELD = 500;
+/** Most alerts a digest lists one by one. */
+const DIGEST_LINES = 30;
+
+/**
+ * One notification for many the rate limit held back: how many, the worst severity, and a line per alert, so a
+ * receiver learns of every alert of a storm without being flooded by it.
+ */
+export function digestNotice(held: readonly AlertNotice[]): AlertNotice {
+  const severity = held.some((n) => n.severity === 'critical') ? 'critical' : 'warning';
+  const lines = held.slice(0, DIGEST_LINES).map((n) => `${n.status === 'resolved' ? 'RESOLVED' : n.severity.toUpperCase()}: ${n.title}${n.count > 1 ? ` (x${n.count})` : ''}`);
+  if (held.length > DIGEST_LINES) lines.push(`… and ${held.length - DIGEST_LINES} more`);
+  lines.push('every alert is in the state store and on the dashboard’s alerts page');
+  const times = held.map((n) => n.lastAt).sort();
+  return {
+    id: 0,
+    status: held.some((n) => n.status === 'firing') ? 'firing' : 'resolved',
+    kind: 'digest',
+    severity,
+    key: 'digest',
+    analyzer: null,
+    partition: null,
+    attemptId: null,
+    title: `${held.length} alert notification${held.length === 1 ? '' : 's'} held back by the rate limit`,
+    detail: lines.join('\n'),
+    count: held.length,
+    firstAt: times[0] ?? new Date().toISOString(),
+    lastAt: times.at(-1) ?? new Date().toISOString(),
+    resolution: null,
+  };
 }
 
 /** An alert row as the sinks see it. */
@@ -41,18 +76,25 @@ export function toNotice(a: AlertRow): AlertNotice {
 /**
  * Raises and resolves alerts: stored first (open/resolved, one open alert per key), then told to the sinks
  * when new, escalated, resolved, or still open after `repeatMs`. Repeats in between are only counted.
- * Webhooks share a token bucket of `maxPerMinute`, so a storm of failures cannot flood a receiver.
+ * Webhooks share a token bucket of `maxPerMinute`, so a storm of failures cannot flood a receiver; what the limit
+ * holds back is sent as one digest as soon as the bucket has a token again (and at flush), never dropped unsaid.
  */
 export class Alerter {
   private tokens: number;
-  private refilledAt = Date.now();
+  private refilledAt: number;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Held back by the rate limit: the latest notice per alert id, oldest first. */
+  private readonly held = new Map<number, AlertNotice>();
+  private heldTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: AlertStore,
     private readonly opts: AlerterOptions,
   ) {
+    this.now = opts.now ?? Date.now;
     this.tokens = opts.maxPerMinute;
+    this.refilledAt = this.now();
   }
 
   /** Raise an alert (serialized, so concurrent raises of one key stay one alert). */
@@ -97,9 +139,27 @@ export class Alerter {
     });
   }
 
-  /** Wait for the sinks to deliver what they hold, up to `timeoutMs`. */
+  /** Send what the rate limit held back, as one digest (or the notice itself, if only one), if a token is free; else wait for one. */
+  sendHeld(opts: { force?: boolean } = {}): boolean {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    if (this.held.size === 0) return false;
+    if (!opts.force && !this.take()) {
+      this.scheduleHeld();
+      return false;
+    }
+    const notices = [...this.held.values()];
+    this.held.clear();
+    const n = notices.length === 1 ? notices[0]! : digestNotice(notices);
+    this.opts.logger.info({ alerts: notices.length }, 'alert notifications held back by the rate limit: sent now');
+    this.deliver(n);
+    return true;
+  }
+
+  /** Wait for the sinks to deliver what they hold, up to `timeoutMs`; what the rate limit held back goes first, as a digest. */
   async flush(timeoutMs: number): Promise<void> {
     await this.chain;
+    this.sendHeld({ force: true });
     await Promise.all(this.opts.sinks.map((s) => s.flush(timeoutMs)));
   }
 
@@ -111,11 +171,25 @@ export class Alerter {
   private notify(n: AlertNotice): void {
     this.opts.log.send(n);
     if (this.opts.sinks.length === 0) return;
-    if (!this.take()) {
+    if (this.held.size > 0 || !this.take()) {
       for (const s of this.opts.sinks) this.opts.onSuppressed?.(s.name);
-      this.opts.logger.warn({ alert: n.id, key: n.key }, 'alert notification held back by the rate limit (kept in the store and on the dashboard)');
+      this.held.delete(n.id);
+      this.held.set(n.id, n);
+      if (this.held.size > MAX_HELD) this.held.delete(this.held.keys().next().value!);
+      this.opts.logger.warn({ alert: n.id, key: n.key, held: this.held.size }, 'alert notification held back by the rate limit (sent in a digest when the limit allows; kept in the store and on the dashboard)');
+      this.scheduleHeld();
       return;
     }
+    this.deliver(n);
+  }
+
+  private scheduleHeld(): void {
+    if (this.heldTimer) return;
+    this.heldTimer = setTimeout(() => this.sendHeld(), Math.ceil(60_000 / this.opts.maxPerMinute));
+    this.heldTimer.unref();
+  }
+
+  private deliver(n: AlertNotice): void {
     for (const s of this.opts.sinks) {
       try {
         s.send(n);
@@ -126,7 +200,7 @@ export class Alerter {
   }
 
   private take(): boolean {
-    const now = Date.now();
+    const now = this.now();
     this.tokens = Math.min(this.opts.maxPerMinute, this.tokens + ((now - this.refilledAt) / 60_000) * this.opts.maxPerMinute);
     this.refilledAt = now;
     if (this.tokens < 1) return false;
