@@ -141,7 +141,13 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
     if (path === '/') return overviewPage(ctx, pc);
     if (path === '/alerts') {
       const status = url.searchParams.get('status');
-      return alertsPage(ctx, pc, { status: status === 'all' ? undefined : status === 'resolved' ? 'resolved' : 'open', analyzer: url.searchParams.get('analyzer') ?? undefined });
+      const page = Number(url.searchParams.get('page') ?? 1);
+      return alertsPage(ctx, pc, {
+        status: status === 'all' ? undefined : status === 'resolved' ? 'resolved' : 'open',
+        analyzer: url.searchParams.get('analyzer') ?? undefined,
+        kind: url.searchParams.get('kind') ?? undefined,
+        page: Number.isInteger(page) && page > 0 ? page : 1,
+      });
     }
     const m = /^\/analyzers\/([^/]+)(?:\/partitions\/([^/]+))?$/.exec(path);
     if (!m) return undefined;

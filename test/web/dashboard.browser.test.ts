@@ -115,6 +115,12 @@ describe('dashboard in a browser', () => {
     await page.reload();
     expect(await page.locator('h2:has-text("Warehouse load") ~ table tbody tr').first().textContent()).toMatch(/v2.*replaced/);
     await shot('partition-rollback');
+
+    // The alerts page lists the warn check's alerts, with their kind to filter by.
+    await page.getByRole('link', { name: /^Alerts/ }).first().click();
+    await page.waitForURL(/\/alerts$/);
+    expect(await page.locator('tr[data-kind="check_failed"]').count()).toBeGreaterThan(0);
+    await shot('alerts');
   });
 
   it('draws a year of hourly partitions in one canvas, about one screen high, and a click opens the right partition', async () => {

@@ -2,6 +2,14 @@ import { sql, type Kysely } from 'kysely';
 import type { AlertRow, StateSchema } from '../../state/types.ts';
 import { severityRank, type AlertInput } from './alert.ts';
 
+/** Which alerts a listing shows. */
+export interface AlertFilter {
+  readonly status?: 'open' | 'resolved';
+  readonly analyzer?: string;
+  readonly partition?: string;
+  readonly kind?: string;
+}
+
 /** What a raise did to the store. */
 export interface RaiseResult {
   readonly alert: AlertRow;
@@ -94,13 +102,34 @@ export class AlertStore {
     return this.db.selectFrom('alerts').selectAll().where('status', '=', 'open').where(sql<string>`substr(key, 1, ${prefix.length})`, '=', prefix).execute();
   }
 
-  /** Alerts, newest first. */
-  async list(filter: { status?: 'open' | 'resolved'; analyzer?: string; partition?: string; limit?: number } = {}): Promise<AlertRow[]> {
-    let q = this.db.selectFrom('alerts').selectAll();
+  /** Alerts, newest first (`offset` skips that many, for pages). */
+  async list(filter: AlertFilter & { limit?: number; offset?: number } = {}): Promise<AlertRow[]> {
+    return this.filtered(filter)
+      .selectAll()
+      .orderBy('last_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 500)
+      .offset(filter.offset ?? 0)
+      .execute();
+  }
+
+  /** How many alerts a filter matches, by kind. */
+  async countByKind(filter: AlertFilter = {}): Promise<{ kind: string; n: number }[]> {
+    const rows = await this.filtered({ ...filter, kind: undefined })
+      .select(['kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('kind')
+      .orderBy('kind')
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
+  }
+
+  private filtered(filter: AlertFilter) {
+    let q = this.db.selectFrom('alerts');
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.analyzer) q = q.where('analyzer', '=', filter.analyzer);
     if (filter.partition) q = q.where('partition_id', '=', filter.partition);
-    return q.orderBy('last_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 500).execute();
+    if (filter.kind) q = q.where('kind', '=', filter.kind);
+    return q;
   }
 
   /** Number of open alerts per analyzer ('' for alerts about no analyzer), and per severity. */
