@@ -1,4 +1,13 @@
-import type { SideSummary } from './diffRelations.ts';
+/** Row counts of one side. */
+export interface SideSummary {
+  readonly label: string;
+  readonly rows: number;
+  readonly distinctKeys: number;
+  /** Keys that appear more than once. */
+  readonly duplicatedKeys: number;
+  /** Rows beyond the first of each key: rows - distinctKeys. */
+  readonly extraRows: number;
+}
 
 /**
  * The tell-tale of a bad retry (SPARK-23207, the second seed): one side holds as many extra copies of keys

@@ -3,7 +3,8 @@ import { fileList, ident, lit } from '../engine/sql.ts';
 import { RecountError } from '../errors.ts';
 import { isFloatType } from '../layout/keys.ts';
 import { floatDiffersSql, sideRef, type Tolerance } from './tolerance.ts';
-import { detectBadRetry, type BadRetry } from './badRetry.ts';
+import { detectBadRetry, type BadRetry, type SideSummary } from './badRetry.ts';
+
 
 /** One side of a diff: a set of Parquet files and the schema its manifest records. */
 export interface DiffInput {
@@ -11,17 +12,6 @@ export interface DiffInput {
   readonly label: string;
   readonly files: readonly string[];
   readonly schema: readonly Column[];
-}
-
-/** Row counts of one side. */
-export interface SideSummary {
-  readonly label: string;
-  readonly rows: number;
-  readonly distinctKeys: number;
-  /** Keys that appear more than once. */
-  readonly duplicatedKeys: number;
-  /** Rows beyond the first of each key: rows - distinctKeys. */
-  readonly extraRows: number;
 }
 
 /** How one column's values changed between the sides, over keys present once on each side. */

@@ -3,6 +3,7 @@ import { RecountError } from '../errors.ts';
 import { faultPoint } from '../fault.ts';
 import { keyPlan, type HashPlanEntry, type RowsChecksum } from './checksum.ts';
 import { assertNoPartitionClash, partitionColumns } from './partitionColumns.ts';
+import type { WarehouseDialect } from './dialect.ts';
 import { planSchema, type WantedColumn } from './schemaPlan.ts';
 import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, TableRecord, VersionSource, WarehouseColumn } from './warehouse.ts';
 
@@ -34,15 +35,6 @@ export interface LoadTransaction {
   /** Keys held by more than one row, counted, with the `limit` most repeated. */
   duplicateKeys(table: string, partition: Partition, keys: readonly string[], limit: number): Promise<KeyCounts>;
   record(load: LoadRecord, table: TableRecord): Promise<void>;
-}
-
-/** How a warehouse types columns. */
-export interface WarehouseDialect {
-  /** The warehouse type of a DuckDB output column (throws WAREHOUSE_SCHEMA when it has none). */
-  columnType(table: string, column: string, duckdbType: string): string;
-  partitionType(column: { duckdb: string; postgres: string }): string;
-  /** Whether a column of type `existing` takes values of type `wanted` without loss. */
-  compatible(existing: string, wanted: string): boolean;
 }
 
 /** The same key printed for people: (a=1, b=x). */

@@ -1,5 +1,5 @@
 import { ident } from '../engine/sql.ts';
-import type { WarehouseDialect } from './loadProtocol.ts';
+import type { WarehouseDialect } from './dialect.ts';
 import { quoteTable } from './typeMap.ts';
 import type { TableRecord, WarehouseColumn } from './warehouse.ts';
 

@@ -1,7 +1,7 @@
 import type { Grain, Partition } from '../catalog/partition.ts';
 import type { Column } from '../engine/engine.ts';
 import type { HashPlanEntry, RowHashSink, RowsChecksum } from './checksum.ts';
-import type { WarehouseDialect } from './loadProtocol.ts';
+import type { WarehouseDialect } from './dialect.ts';
 
 /** The table one analyzer loads into. */
 export interface TargetTable {
