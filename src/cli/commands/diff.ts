@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { diffVersions } from '../../diff/diffVersions.ts';
-import { renderDiff } from '../../diff/render.ts';
+import { renderDiff } from '../diffReport.ts';
 import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
 import { action, jsonUsageErrors, positiveInt, usageParser, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import pc from 'picocolors';
 import { RecountError } from '../../errors.ts';
-import { diffLine, renderDiff } from '../../diff/render.ts';
+import { diffLine, renderDiff } from '../diffReport.ts';
 import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
 import { dropShadow, listShadows } from '../../shadow/namespace.ts';
 import { runShadow, type ShadowPartition } from '../../shadow/runShadow.ts';

@@ -1,6 +1,6 @@
 import pc from 'picocolors';
-import { table } from '../cli/format.ts';
-import type { DiffReport } from './diffRelations.ts';
+import { table } from './format.ts';
+import type { DiffReport } from '../diff/diffRelations.ts';
 
 function short(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
