@@ -1,3 +1,4 @@
+import { SerialQueue } from '../serialQueue.ts';
 import type { Project } from '../config/project.ts';
 import type { StateStore } from '../state/store.ts';
 import type { AttemptEvent } from '../scheduler/daemon.ts';
@@ -39,7 +40,7 @@ export class Observer {
   private lag = new Map<string, number>();
   private daemon: ObservedDaemon | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private healthDue: NodeJS.Timeout | undefined;
   private healthRunning: Promise<void> | undefined;
   private healthAt = 0;
@@ -76,7 +77,7 @@ export class Observer {
     return {
       onMemory: (s) => this.monitor.sample(s),
       onAttempt: (e) => {
-        this.chain = this.chain.then(() => this.attempt(e)).catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
+        void this.queue.run(() => this.attempt(e)).catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
         // Lag moves when a partition publishes; during a burst of attempts it is refreshed every few seconds, not after each.
         this.scheduleHealth(Math.max(1_000, this.healthAt + 5_000 - Date.now()));
       },
@@ -98,7 +99,7 @@ export class Observer {
 
   /** Wait until every observed attempt is recorded (tests and shutdown). */
   async settled(): Promise<void> {
-    await this.chain;
+    await this.queue.idle();
     await this.monitor.flush();
   }
 
@@ -107,7 +108,7 @@ export class Observer {
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.healthDue);
     await this.healthRunning;
-    await this.chain;
+    await this.queue.idle();
     await this.monitor.stop();
     await this.alerter.flush(flushMs);
   }

@@ -1,3 +1,4 @@
+import { SerialQueue } from '../../serialQueue.ts';
 import type { Logger } from '../log.ts';
 import type { AlertRow } from '../../state/types.ts';
 import type { AlertInput, AlertNotice } from './alert.ts';
@@ -82,7 +83,7 @@ export function toNotice(a: AlertRow): AlertNotice {
 export class Alerter {
   private tokens: number;
   private refilledAt: number;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   /** Held back by the rate limit: the latest notice per alert id, oldest first. */
   private readonly held = new Map<number, AlertNotice>();
   private heldTimer: NodeJS.Timeout | undefined;
@@ -158,7 +159,7 @@ export class Alerter {
 
   /** Wait for the sinks to deliver what they hold, up to `timeoutMs`; what the rate limit held back goes first, as a digest. */
   async flush(timeoutMs: number): Promise<void> {
-    await this.chain;
+    await this.queue.idle();
     this.sendHeld({ force: true });
     await Promise.all(this.opts.sinks.map((s) => s.flush(timeoutMs)));
   }
@@ -209,8 +210,6 @@ export class Alerter {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.chain.then(fn, fn);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.queue.run(fn);
   }
 }

@@ -1,3 +1,4 @@
+import { SerialQueue } from '../../serialQueue.ts';
 import { ensureDir } from '../../commit/ensureDir.ts';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -27,7 +28,7 @@ import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, PartitionStats, Ta
 interface SharedFile {
   instance: DuckDBInstance;
   refs: number;
-  tail: Promise<unknown>;
+  readonly queue: SerialQueue;
 }
 
 // Open files of this process by path; a promise, so two opens at once share one instance.
@@ -109,9 +110,7 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.file.tail.then(fn, fn);
-    this.file.tail = run.catch(() => undefined);
-    return run;
+    return this.file.queue.run(fn);
   }
 
   private async rows<T>(sql: string): Promise<T[]> {
@@ -270,7 +269,7 @@ class DuckDBWarehouse implements Warehouse {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.file.tail.catch(() => undefined);
+    await this.file.queue.idle();
     this.conn.closeSync();
     if (--this.file.refs === 0) {
       open.delete(this.path);
@@ -283,7 +282,7 @@ class DuckDBWarehouse implements Warehouse {
 export async function openDuckDBWarehouse(path: string, opts: { lockTimeoutMs?: number } = {}): Promise<Warehouse> {
   let pending = open.get(path);
   if (!pending) {
-    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({ instance, refs: 0, tail: Promise.resolve() as Promise<unknown> }));
+    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({ instance, refs: 0, queue: new SerialQueue() }));
     open.set(path, pending);
     pending.catch(() => open.delete(path));
   }

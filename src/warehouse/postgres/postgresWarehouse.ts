@@ -1,3 +1,4 @@
+import { SerialQueue } from '../../serialQueue.ts';
 import pg from 'pg';
 import type { Partition } from '../../catalog/partition.ts';
 import { ident } from '../../engine/sql.ts';
@@ -72,7 +73,7 @@ class PostgresWarehouse implements Warehouse {
   readonly kind = 'postgres';
   readonly dialect = postgresDialect;
   private broken: Error | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     private readonly client: pg.Client,
@@ -87,7 +88,7 @@ class PostgresWarehouse implements Warehouse {
 
   // One statement stream per connection: calls queue behind each other.
   private serial<T>(doing: string, fn: () => Promise<T>, subject?: string): Promise<T> {
-    const run = this.queue.then(async () => {
+    return this.queue.run(async () => {
       if (this.broken) throw pgError(this.broken, { display: this.display, secrets: this.secrets, doing, subject });
       try {
         return await fn();
@@ -95,8 +96,6 @@ class PostgresWarehouse implements Warehouse {
         throw pgError(err, { display: this.display, secrets: this.secrets, doing, subject });
       }
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async q<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<T[]> {
@@ -286,7 +285,7 @@ class PostgresWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.queue.idle();
     await this.client.end().catch(() => undefined);
   }
 }
