@@ -2,22 +2,10 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDB } from '../engine/duckdb/settings.ts';
 import { fileList } from '../engine/sql.ts';
 import { checksumOf, type HashPlanEntry, type RowsChecksum } from './checksum.ts';
-
-/**
- * DuckDB settings for reading a version's Parquet during a load: it only streams (CSV out, key hashes), so a small
- * memory limit keeps a load inside the memory budget of the worker that ran the attempt; no extension downloads
- * (UTC is set per connection).
- */
-export const READER_SETTINGS: Record<string, string> = {
-  threads: '2',
-  memory_limit: '256MB',
-  preserve_insertion_order: 'false',
-  autoinstall_known_extensions: 'false',
-  autoload_known_extensions: 'false',
-};
 
 /** An in-memory DuckDB for one load: reads the version's Parquet (checksum, CSV for PostgreSQL). */
 export interface ScratchDuckDB {
@@ -59,7 +47,7 @@ function sweepTempDirs(): void {
 export async function openScratchDuckDB(): Promise<ScratchDuckDB> {
   sweepTempDirs();
   const spill = loadTempDir('load');
-  const instance = await DuckDBInstance.create(':memory:', { ...READER_SETTINGS, temp_directory: spill });
+  const instance = await openDuckDB({ kind: 'reader', spillDir: spill });
   const conns: DuckDBConnection[] = [];
   return {
     async connect() {

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { openDuckDB } from '../engine/duckdb/settings.ts';
 import type { Grain } from '../catalog/partition.ts';
 import { parsePartition } from '../catalog/partition.ts';
 import { MANIFEST_FILE, readManifest, sha256File } from '../commit/manifest.ts';
@@ -20,7 +20,7 @@ function missing(analyzer: string, partition: string, seq: number, what: string,
 // The schema of the Parquet files themselves: a load copies what the files hold, which is not always what the
 // query described (DuckDB writes HUGEINT to Parquet as DOUBLE and ENUM as VARCHAR).
 async function describeFiles(files: readonly string[]): Promise<Column[]> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  const instance = await openDuckDB({ kind: 'describe' });
   const conn = await instance.connect();
   try {
     const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as { column_name: string; column_type: string }[];

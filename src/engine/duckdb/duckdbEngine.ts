@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { subquery } from '../queryText.ts';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDB } from './settings.ts';
 import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts';
 import { lit } from '../sql.ts';
 
@@ -77,15 +78,7 @@ export class DuckDBEngine implements Engine {
 
   async open(options: EngineOptions): Promise<EngineSession> {
     mkdirSync(options.spillDir, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:', {
-      memory_limit: `${Math.max(1, Math.floor(options.memoryBytes / 1_000_000))}MB`,
-      threads: String(options.threads),
-      temp_directory: options.spillDir,
-      // Rows are ordered explicitly by key wherever order matters; dropping insertion order lets big results stream.
-      preserve_insertion_order: 'false',
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-    });
+    const instance = await openDuckDB({ kind: 'attempt', ...options });
     const conn = await instance.connect();
     const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
     const session = new DuckDBSession(instance, conn, String(row?.v ?? 'unknown'));

@@ -1,7 +1,8 @@
 import { SerialQueue } from '../../serialQueue.ts';
 import { ensureDir } from '../../commit/ensureDir.ts';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDB } from '../../engine/duckdb/settings.ts';
 import type { Partition } from '../../catalog/partition.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
 import { faultPoint } from '../../fault.ts';
@@ -69,7 +70,7 @@ async function createInstance(path: string, lockTimeoutMs: number): Promise<Duck
   let wait = 25;
   for (;;) {
     try {
-      return await DuckDBInstance.create(path, { threads: '2', memory_limit: '512MB', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+      return await openDuckDB({ kind: 'warehouse' }, path);
     } catch (err) {
       const message = (err as Error).message;
       const locked = /lock/i.test(message);
