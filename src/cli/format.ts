@@ -1,3 +1,4 @@
+import { isFailedStatus } from '../state/types.ts';
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import { formatBytes } from '../config/size.ts';
@@ -40,7 +41,7 @@ export function wrap(text: string, width: number): string {
 /** Colour a status word. */
 export function status(s: string): string {
   if (s === 'succeeded' || s === 'published') return pc.green(s);
-  if (s === 'failed' || s === 'crashed' || s === 'oom') return pc.red(s);
+  if (isFailedStatus(s)) return pc.red(s);
   if (s === 'running' || s === 'superseded') return pc.yellow(s);
   return s;
 }

@@ -1,3 +1,4 @@
+import { isFailedStatus } from '../state/types.ts';
 import { SerialQueue } from '../serialQueue.ts';
 import type { Project } from '../config/project.ts';
 import type { StateStore } from '../state/store.ts';
@@ -27,7 +28,6 @@ export interface ObserverOptions {
   readonly keepSamplesDays?: number;
 }
 
-const FAILED = new Set(['failed', 'oom', 'crashed']);
 
 /**
  * Observability of `recount serve`: turns the daemon's hooks (worker memory, finished attempts) and periodic
@@ -167,7 +167,7 @@ export class Observer {
         detail: e.error,
       });
     }
-    if (FAILED.has(e.outcome) && e.final) {
+    if (isFailedStatus(e.outcome) && e.final) {
       await this.alerter.raise({
         kind: 'attempt_failed',
         severity: 'critical',

@@ -2,6 +2,14 @@ import type { Generated, Selectable } from 'kysely';
 
 /** Status of one attempt. */
 export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'crashed' | 'superseded' | 'oom';
+/** The statuses of an attempt that ended without publishing because something went wrong. */
+export const FAILED_ATTEMPT_STATUSES: ReadonlySet<string> = new Set<AttemptStatus>(['failed', 'oom', 'crashed']);
+
+/** Whether an attempt's status means it failed (failed, out of memory or crashed). */
+export function isFailedStatus(status: string | null | undefined): boolean {
+  return status != null && FAILED_ATTEMPT_STATUSES.has(status);
+}
+
 /** Status of one version of a partition. */
 export type VersionStatus = 'publishing' | 'published' | 'retained' | 'deleted';
 

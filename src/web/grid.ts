@@ -1,3 +1,4 @@
+import { isFailedStatus } from '../state/types.ts';
 import type { Analyzer, Project } from '../config/project.ts';
 import { formatPartitionId, parsePartition } from '../catalog/partition.ts';
 import { candidatePartitions } from '../scheduler/discovery.ts';
@@ -58,7 +59,7 @@ export async function partitionCells(project: Project, store: StateStore, a: Ana
 function stateOf(published: boolean, last: string | undefined, queued: 'queued' | 'running' | undefined, onDisk: boolean): PartitionState {
   if (queued === 'running' || last === 'running') return 'running';
   if (queued === 'queued') return 'queued';
-  if (last === 'failed' || last === 'oom' || last === 'crashed') return published ? 'stale_failed' : 'failed';
+  if (isFailedStatus(last)) return published ? 'stale_failed' : 'failed';
   if (published) return 'published';
   return onDisk ? 'missing' : 'none';
 }

@@ -8,10 +8,9 @@ import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
 import { analyzerLag, lagWords } from '../../scheduler/lag.ts';
 import { ownerAlive } from '../../commit/liveness.ts';
-import type { AttemptTable } from '../../state/types.ts';
+import { isFailedStatus, type AttemptTable } from '../../state/types.ts';
 import { versionsWithEngine } from '../../doctor/provenance.ts';
 
-const FAILED = new Set(['failed', 'crashed', 'oom']);
 
 interface AnalyzerSummary {
   analyzer: string;
@@ -38,7 +37,7 @@ interface AnalyzerSummary {
 
 /** A partition whose latest attempt failed, for a reason other than its input not being there yet. */
 function isFailing(r: { lastAttempt: { status: string; errorCode: string | null } | null }): boolean {
-  return !!r.lastAttempt && FAILED.has(r.lastAttempt.status) && r.lastAttempt.errorCode !== 'PARTITION_NOT_READY';
+  return !!r.lastAttempt && isFailedStatus(r.lastAttempt.status) && r.lastAttempt.errorCode !== 'PARTITION_NOT_READY';
 }
 
 /** Runs of an analyzer whose newest queue item failed for good (none queued or running after it). */
@@ -142,7 +141,7 @@ export function registerStatus(program: Command): void {
             // Failures a later success has not fixed: the latest attempt of each partition, when it failed.
             const latestByPartition = new Map<string, AttemptTable>();
             for (const x of await s.store.listAttempts({ limit: 500 })) if (!latestByPartition.has(`${x.analyzer}/${x.partition_id}`)) latestByPartition.set(`${x.analyzer}/${x.partition_id}`, x);
-            const recentFailures = [...latestByPartition.values()].filter((x) => FAILED.has(x.status)).slice(0, 5);
+            const recentFailures = [...latestByPartition.values()].filter((x) => isFailedStatus(x.status)).slice(0, 5);
             const orphaned = queue.filter((q) => !liveDaemon(q));
             const queueJson = queue.map((q) => ({ analyzer: q.analyzer, partition: q.partition_id, state: q.state, heldByLiveDaemon: liveDaemon(q), reason: q.reason, attempts: q.attempts, notBefore: q.not_before, lastError: q.last_error }));
             const healthy = summary.every((r) => r.failing.length === 0 && r.failedForGood.length === 0);

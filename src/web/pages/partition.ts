@@ -1,7 +1,7 @@
 import type { Analyzer } from '../../config/project.ts';
 import type { Partition } from '../../catalog/partition.ts';
 import { OutputLayout } from '../../commit/paths.ts';
-import type { AttemptRow, CheckResultRow } from '../../state/types.ts';
+import { isFailedStatus, type AttemptRow, type CheckResultRow } from '../../state/types.ts';
 import { memoryChart, timeline } from '../charts.ts';
 import type { DashboardContext, PageContext } from '../context.ts';
 import { between, bytes, count, duration, when } from '../format.ts';
@@ -29,7 +29,7 @@ export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: A
   const state =
     queued === 'running' || latest?.status === 'running' ? 'running'
     : queued === 'queued' ? 'queued'
-    : latest && ['failed', 'oom', 'crashed'].includes(latest.status) ? (published !== null ? 'stale_failed' : 'failed')
+    : latest && isFailedStatus(latest.status) ? (published !== null ? 'stale_failed' : 'failed')
     : published !== null ? 'published'
     : 'missing';
   const path = new OutputLayout(project.outputRoot).publishedPath(a.name, p);
