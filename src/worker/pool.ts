@@ -167,7 +167,7 @@ export class WorkerPool {
     let peak = 0;
     let killedForMemory = false;
     const outcome = await new Promise<WorkerOutcome>((resolve) => {
-      const watchdog = setInterval(() => {
+      const check = (): void => {
         const rss = readRss(pid);
         peak = Math.max(peak, rss);
         // Near its heap limit V8 is about to write the postmortem snapshot: let it, within a bounded headroom.
@@ -177,7 +177,8 @@ export class WorkerPool {
           killedForMemory = true;
           w.child.kill('SIGKILL');
         }
-      }, this.opts.watchdogMs ?? 100);
+      };
+      const watchdog = setInterval(check, this.opts.watchdogMs ?? 100);
       const done = (o: WorkerOutcome) => {
         clearInterval(watchdog);
         w.onExit = undefined;
@@ -190,7 +191,10 @@ export class WorkerPool {
         else if (/heap out of memory|Reached heap limit/i.test(w.stderrTail)) done({ kind: 'oom', reason: 'v8-heap', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
         else done({ kind: 'crashed', code, signal, stderr: w.stderrTail.slice(-2000), peakRssBytes: peak });
       };
-      w.child.send(msg);
+      // A worker already past the budget before the attempt starts (its own baseline) is stopped now: a small attempt
+      // could otherwise finish inside the first watchdog interval, over its budget and unseen.
+      check();
+      if (!killedForMemory) w.child.send(msg);
     });
     w.busy = false;
     w.current = undefined;
