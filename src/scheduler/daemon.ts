@@ -18,6 +18,7 @@ import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
+import { judgeOutcome } from './judgeOutcome.ts';
 import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
 import type { QueueOwner } from './queueStore.ts';
 import { computeSlots } from './slots.ts';
@@ -365,58 +366,39 @@ export class Daemon {
   private async settle(item: QueueRow, a: Analyzer, attemptId: string, plan: ReturnType<typeof planMemory>, outcome: WorkerOutcome, durationMs: number, log: Logger): Promise<void> {
     const attempts = item.attempts + 1;
     const policy = a.retries ?? DEFAULT_RETRY;
-    if (this.stopping && outcome.kind === 'crashed') {
+    const verdict = judgeOutcome(outcome, {
+      stopping: this.stopping,
+      tries: attempts,
+      maxTries: policy.max,
+      heapMb: plan.heapMb,
+      postmortemDir: this.project.config.serve.postmortemDir,
+    });
+    const run = { item, attemptId, plan };
+    if (verdict.kind === 'abandoned') {
       // Killed by the drain, not by its own fault: back to the queue, to run after the restart, and the try
       // it used is given back (a drain timeout must not use up an analyzer's retries).
-      await this.markDead({ item, attemptId, plan }, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
+      await this.markDead(run, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
       await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt', refundAttempt: true });
       log.warn('attempt abandoned by shutdown; requeued');
       return;
     }
-    let code: string;
-    let message: string;
-    let kind: AttemptEvent['outcome'];
-    /** How a retry shrinks after running out of memory: DuckDB's own limit hit (fewer threads, same limit) or the process's budget (both lower). */
-    let degrade: 'threads' | 'threads-and-limit' | undefined;
-    if (outcome.kind === 'report') {
-      const r = outcome.report;
-      if (r.status !== 'failed') {
-        await this.store.queue.succeed(item.id);
-        this.summary.succeeded++;
-        log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
-        this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: r.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes, budgetBytes: plan.budgetBytes });
-        const p = parsePartition(item.partition_id, a.grain);
-        await this.scanAffected(a.name, p);
-        return;
-      }
-      code = r.error?.code ?? 'INTERNAL';
-      message = r.error?.message ?? 'failed';
-      // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
-      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
-      kind = code === 'OUT_OF_MEMORY' ? 'oom' : 'failed';
-      // DuckDB stopped at its own limit: a lower limit cannot help, fewer threads (less state per thread) can.
-      degrade = code === 'OUT_OF_MEMORY' ? 'threads' : undefined;
-    } else if (outcome.kind === 'oom') {
-      code = 'OUT_OF_MEMORY';
-      message =
-        outcome.reason === 'rss'
-          ? `worker killed: RSS ${Math.round(outcome.peakRssBytes / 1e6)} MB passed the memory budget of ${Math.round(outcome.budgetBytes / 1e6)} MB`
-          : `worker ran out of V8 heap (limit ${plan.heapMb} MB); a heap snapshot is in ${this.project.config.serve.postmortemDir}`;
-      kind = 'oom';
-      degrade = 'threads-and-limit';
-      await this.markDead({ item, attemptId, plan }, 'oom', code, message);
-    } else {
-      code = 'CRASHED';
-      message = `worker process died (${outcome.signal ?? `exit ${outcome.code}`}) during the attempt`;
-      kind = 'crashed';
-      await this.markDead({ item, attemptId, plan }, 'crashed', code, message);
+    if (verdict.kind === 'done') {
+      const r = (outcome as Extract<WorkerOutcome, { kind: 'report' }>).report;
+      await this.store.queue.succeed(item.id);
+      this.summary.succeeded++;
+      log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
+      this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: verdict.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes, budgetBytes: plan.budgetBytes });
+      await this.scanAffected(a.name, parsePartition(item.partition_id, a.grain));
+      return;
     }
-    // While draining too: a retryable failure stays queued for after the restart, never failed for good.
-    const retry = isRetryable(code) && attempts < policy.max;
-    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: kind, final: !retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: outcome.kind === 'oom' ? outcome.reason : kind === 'oom' ? 'duckdb' : undefined });
-    if (retry) {
+    const { code, message } = verdict;
+    // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
+    if (verdict.recoverIntent) await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    if (verdict.workerDied) await this.markDead(run, verdict.status === 'oom' ? 'oom' : 'crashed', code, message);
+    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: verdict.status, final: !verdict.retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: verdict.oomReason });
+    if (verdict.retry) {
       const delay = backoffDelay(policy, attempts);
-      const smaller = degrade ? smallerPlan(plan, degrade) : undefined;
+      const smaller = verdict.degrade ? smallerPlan(plan, verdict.degrade) : undefined;
       await this.store.queue.retryLater(item.id, {
         notBefore: new Date(Date.now() + delay),
         errorCode: code,
