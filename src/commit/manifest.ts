@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Column } from '../engine/engine.ts';
 import type { CheckResult } from '../checks/check.ts';
 import type { KeySource } from '../layout/keys.ts';
-import { writeFileAndFolderDurable, writeFileDurable } from './fsync.ts';
+import { writeFileAndFolderDurable, writeFileDurable } from '../fs/fsync.ts';
 
 /** Name of a version's manifest; written last, so a folder with one is complete. */
 export const MANIFEST_FILE = '_manifest.json';

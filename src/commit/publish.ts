@@ -6,7 +6,7 @@ import { RecountError } from '../errors.ts';
 import { faultPoint } from '../fault.ts';
 import type { StagedVersion, StateStore } from '../state/store.ts';
 import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
-import { fsyncPath, writeFileAndFolderDurable } from './fsync.ts';
+import { fsyncPath, writeFileAndFolderDurable } from '../fs/fsync.ts';
 import type { OutputLayout } from './paths.ts';
 import { loadedVersions, versionKey } from '../gc/loaded.ts';
 

@@ -4,7 +4,7 @@ import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
 import { lit } from '../engine/sql.ts';
 import { partitionRange, partitionPath, formatPartitionId } from '../catalog/partition.ts';
 import { SUCCESS_MARKER } from '../catalog/dataset.ts';
-import { writeFileDurable } from '../commit/fsync.ts';
+import { writeFileDurable } from '../fs/fsync.ts';
 import { RecountError } from '../errors.ts';
 
 /** Options of the synthetic ad-tech event generator. */

@@ -1,6 +1,6 @@
 import type { Logger } from './log.ts';
 import type { Alerter } from './alerts/alerter.ts';
-import type { AttemptMemorySample, MemorySampleStore } from './memorySamples.ts';
+import type { AttemptMemorySample, MemorySampleStore } from '../state/memorySampleStore.ts';
 import type { RecountMetrics, WorkerMemory } from './metrics.ts';
 
 /** A worker's memory sample, attributed to the attempt it runs (if any). */

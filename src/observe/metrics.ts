@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { LoadCount } from './reads.ts';
+import type { LoadCount } from '../state/observeReads.ts';
 
 /** What the metrics read when scraped (values that live elsewhere: the daemon, the state store). */
 export interface MetricSources {

@@ -16,8 +16,8 @@ import { readManifest, sha256File, writeManifestAndFolder, type Manifest } from 
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
-import { fsyncPathAsync } from '../commit/fsync.ts';
-import { ensureDir } from '../commit/ensureDir.ts';
+import { fsyncPathAsync } from '../fs/fsync.ts';
+import { ensureDir } from '../fs/ensureDir.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';

@@ -20,7 +20,7 @@ import type { Logger } from '../observe/log.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
 import { judgeOutcome } from './judgeOutcome.ts';
 import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
-import type { QueueOwner } from './queueStore.ts';
+import type { QueueOwner } from '../state/queueStore.ts';
 import { computeSlots } from './slots.ts';
 
 /** Settings of a daemon, from the config's `serve` block and the command line. */

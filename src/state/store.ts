@@ -1,8 +1,8 @@
 import type { AttemptStatus, AttemptRow as AttemptTable, CheckResultRow as CheckResultTable, PartitionRow as PartitionTable, PublishIntent as PublishIntentTable, VersionRow as VersionTable } from './types.ts';
 import type { CheckResult } from '../checks/check.ts';
-import type { QueueStore } from '../scheduler/queueStore.ts';
-import type { ObserveStore } from '../observe/observeStore.ts';
-import type { LoadStore } from '../warehouse/loadStore.ts';
+import type { QueueStore } from './queueStore.ts';
+import type { ObserveStore } from './observeStore.ts';
+import type { LoadStore } from './loadStore.ts';
 import type { LeaseStore } from './leaseStore.ts';
 
 /** A new attempt as recorded when it starts. */

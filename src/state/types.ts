@@ -257,3 +257,14 @@ export type CheckResultRow = Selectable<CheckResultTable>;
 export type AttemptRow = Selectable<AttemptTable>;
 export type VersionRow = Selectable<VersionTable>;
 export type PartitionRow = Selectable<PartitionTable>;
+
+/** Rows and key checksum of a set of rows. */
+export interface RowsChecksum {
+  readonly rows: number;
+  readonly checksum: string;
+}
+
+/** Rows, key checksum and value checksum of a set of rows. */
+export interface RowsChecksums extends RowsChecksum {
+  readonly valueChecksum: string;
+}

@@ -75,16 +75,9 @@ export function pgRowHashSql(plan: readonly HashPlanEntry[]): string {
   return parts.length ? parts.join(' # ') : '0::bigint';
 }
 
-/** Rows and key checksum of a set of rows. */
-export interface RowsChecksum {
-  readonly rows: number;
-  readonly checksum: string;
-}
+import type { RowsChecksum, RowsChecksums } from '../state/types.ts';
 
-/** Rows, key checksum and value checksum of a set of rows. */
-export interface RowsChecksums extends RowsChecksum {
-  readonly valueChecksum: string;
-}
+export type { RowsChecksum, RowsChecksums };
 
 /** Sum of 64-bit row hashes kept exact: int32 halves summed as Numbers, flushed into a BigInt before they could lose bits. */
 class ChecksumSum {

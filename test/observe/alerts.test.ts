@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../../src/observe/log.ts';
 import { Alerter } from '../../src/observe/alerts/alerter.ts';
 import { LogSink } from '../../src/observe/alerts/sinks/logSink.ts';
 import { WebhookSink } from '../../src/observe/alerts/sinks/webhookSink.ts';
-import type { AlertInput } from '../../src/observe/alerts/alert.ts';
+import type { AlertInput } from '../../src/state/alert.ts';
 import { deadUrl, startReceiver, type Receiver } from './observeHelpers.ts';
 
 function capture(): { log: Logger; lines: Record<string, any>[] } {

@@ -1,8 +1,8 @@
 import { SerialQueue } from '../../serialQueue.ts';
 import type { Logger } from '../log.ts';
 import type { AlertRow } from '../../state/types.ts';
-import type { AlertInput, AlertNotice } from './alert.ts';
-import type { AlertStore } from './alertStore.ts';
+import type { AlertInput, AlertNotice } from '../../state/alert.ts';
+import type { AlertStore } from '../../state/alertStore.ts';
 import type { AlertSink } from './sink.ts';
 
 /** How often alerts are told, and to whom. */

@@ -1,4 +1,4 @@
-import type { AlertNotice } from './alert.ts';
+import type { AlertNotice } from '../../state/alert.ts';
 
 /** Where alert notifications go. `send` must return at once and never throw: a sink never blocks a run. */
 export interface AlertSink {

@@ -1,4 +1,4 @@
-import { ensureDir } from '../../commit/ensureDir.ts';
+import { ensureDir } from '../../fs/ensureDir.ts';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';

@@ -1,5 +1,5 @@
 import { SerialQueue } from '../../serialQueue.ts';
-import { ensureDir } from '../../commit/ensureDir.ts';
+import { ensureDir } from '../../fs/ensureDir.ts';
 import { dirname } from 'node:path';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDB } from '../../engine/duckdb/settings.ts';

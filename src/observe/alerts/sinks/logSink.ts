@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.ts';
-import type { AlertNotice } from '../alert.ts';
+import type { AlertNotice } from '../../../state/alert.ts';
 import type { AlertSink } from '../sink.ts';
 
 /** The sink that is always there: one structured log line per notification. */

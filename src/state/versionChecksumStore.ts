@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { StateSchema } from '../state/types.ts';
-import type { RowsChecksums } from './checksum.ts';
+import type { RowsChecksums, StateSchema } from './types.ts';
 
 /** A row of `version_checksums` (migration 0005). */
 interface VersionChecksumTable {

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { StateSchema } from '../state/types.ts';
-import { AlertStore } from './alerts/alertStore.ts';
-import { MemorySampleStore } from './memorySamples.ts';
-import { ObserveReads } from './reads.ts';
+import type { StateSchema } from './types.ts';
+import { AlertStore } from './alertStore.ts';
+import { MemorySampleStore } from './memorySampleStore.ts';
+import { ObserveReads } from './observeReads.ts';
 
 /** The state store's part for observability: alerts, memory samples, and the summaries metrics and the dashboard read. */
 export class ObserveStore {

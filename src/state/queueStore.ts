@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { QueueRow, StateSchema } from '../state/types.ts';
+import type { QueueRow, StateSchema } from './types.ts';
 
 const now = () => new Date().toISOString();
 

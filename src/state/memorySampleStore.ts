@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { MemorySampleRow, MemorySampleTable, StateSchema } from '../state/types.ts';
+import type { MemorySampleRow, MemorySampleTable, StateSchema } from './types.ts';
 
 /** A memory sample of the worker running an attempt. */
 export interface AttemptMemorySample {

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { AlertRow, StateSchema } from '../../state/types.ts';
+import type { AlertRow, StateSchema } from './types.ts';
 import { severityRank, type AlertInput } from './alert.ts';
 
 /** Which alerts a listing shows. */

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { LoadRow, LoadStatus, StateSchema } from '../state/types.ts';
+import type { LoadRow, LoadStatus, StateSchema } from './types.ts';
 import { VersionChecksumStore } from './versionChecksumStore.ts';
 
 const now = () => new Date().toISOString();

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { AttemptStatus, StateSchema } from '../state/types.ts';
+import type { AttemptStatus, StateSchema } from './types.ts';
 
 /** The latest attempt of a partition, as the partition grid needs it. */
 export interface LatestAttempt {
