@@ -51,9 +51,13 @@ export function sumTallies(name: string, tallies: readonly ReaderTally[]): Reade
   return t;
 }
 
-/** The answer SQL over a relation: a version's fingerprint as a reader computes it. */
-export function answerSql(relation: string, a: string, b: string): string {
-  return `SELECT count(*)::VARCHAR || '|' || coalesce(sum(${a}), 0)::VARCHAR || '|' || coalesce(sum(${b}), 0)::VARCHAR AS answer FROM ${relation}`;
+/**
+ * The answer SQL over a relation: a version's fingerprint as a reader computes it, and (when the relation has a
+ * `filename` column) how many versions' file tags it read (`part-00003-<tag>.parquet`): a complete read has one.
+ */
+export function answerSql(relation: string, a: string, b: string, withTags = false): string {
+  const tags = withTags ? `count(DISTINCT regexp_extract(parse_filename(filename), '^part-\\d+-([a-z0-9]+)\\.parquet$', 1))` : '1';
+  return `SELECT count(*)::VARCHAR || '|' || coalesce(sum(${a}), 0)::VARCHAR || '|' || coalesce(sum(${b}), 0)::VARCHAR AS answer, ${tags} AS tags FROM ${relation}`;
 }
 
 /** A DuckDB session for a reader: one thread, so files are opened one after another as the scan reaches them. */
@@ -73,12 +77,12 @@ function tallyError(t: ReaderTally, err: unknown): void {
   }
 }
 
-function tallyAnswer(t: ReaderTally, answer: string | undefined, complete: ReadonlySet<string>): void {
+function tallyAnswer(t: ReaderTally, row: { answer: string; tags: number | string } | undefined, complete: ReadonlySet<string>): void {
   t.answers++;
-  if (answer !== undefined && complete.has(answer)) t.complete++;
+  if (row !== undefined && complete.has(row.answer) && Number(row.tags) <= 1) t.complete++;
   else {
     t.mixed++;
-    if (t.samples.length < 10) t.samples.push(`mixed: ${answer}`);
+    if (t.samples.length < 10) t.samples.push(`mixed: ${row?.answer} from files of ${row?.tags} versions`);
   }
 }
 
@@ -102,8 +106,8 @@ export async function globReader(name: string, glob: string, loop: ReaderLoop): 
   try {
     while (!loop.stop()) {
       try {
-        const [r] = await session.query<{ answer: string }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, loop.a, loop.b));
-        tallyAnswer(t, r?.answer, loop.complete);
+        const [r] = await session.query<{ answer: string; tags: number }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false, filename = true)`, loop.a, loop.b, true));
+        tallyAnswer(t, r, loop.complete);
       } catch (err) {
         tallyError(t, err);
       }
@@ -124,8 +128,8 @@ export async function filesReader(name: string, outputRoot: string, analyzer: st
     while (!loop.stop()) {
       try {
         const files = publishedFiles(layout, analyzer, partition).files.map((f) => f.path);
-        const [r] = await session.query<{ answer: string }>(answerSql(`read_parquet(${fileList(files)}, hive_partitioning = false)`, loop.a, loop.b));
-        tallyAnswer(t, r?.answer, loop.complete);
+        const [r] = await session.query<{ answer: string; tags: number }>(answerSql(`read_parquet(${fileList(files)}, hive_partitioning = false, filename = true)`, loop.a, loop.b, true));
+        tallyAnswer(t, r, loop.complete);
       } catch (err) {
         tallyError(t, err);
       }
