@@ -51,6 +51,19 @@ export interface PartitionSnapshot {
  * change what is read: never some files of one version and some of the next.
  */
 export function snapshotPartition(ds: Dataset, p: Partition): PartitionSnapshot {
+  try {
+    return resolveSnapshot(ds, p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new RecountError('PARTITION_NOT_READY', `input '${ds.name}' ${p.id} changed while it was resolved: ${(err as Error).message}`, {
+      subject: `${ds.name}/${partitionPath(p)}`,
+      hint: ds.producer ? `a version of '${ds.producer}' ${p.id} was pruned or replaced meanwhile; rerun` : 'the partition was rewritten meanwhile; rerun once its writer is done (it writes _SUCCESS last)',
+      cause: err,
+    });
+  }
+}
+
+function resolveSnapshot(ds: Dataset, p: Partition): PartitionSnapshot {
   const rel = partitionPath(p);
   const dir = realpathSync(partitionDir(ds, p));
   const manifest = readManifest(dir);
