@@ -3,6 +3,7 @@ import { fileList, ident, lit } from '../engine/sql.ts';
 import { diffRelations } from '../diff/diffRelations.ts';
 import type { Tolerance } from '../diff/tolerance.ts';
 import type { Manifest } from '../commit/manifest.ts';
+import { bucketIndexSql, bucketOfFile } from '../layout/bucketing.ts';
 
 /** One successful run of an audit: its version's manifest and absolute file paths. */
 export interface AuditedRun {
@@ -36,7 +37,7 @@ export interface RunComparison {
 }
 
 async function countKeyMoves(session: EngineSession, a: readonly string[], b: readonly string[], keys: readonly string[]): Promise<number> {
-  const side = (files: readonly string[]) => `SELECT ${keys.map(ident).join(', ')}, parse_filename(__f) AS __file FROM read_parquet(${fileList(files)}, filename = ${lit('__f')}, hive_partitioning = false)`;
+  const side = (files: readonly string[]) => `SELECT ${keys.map(ident).join(', ')}, ${bucketIndexSql('__f')} AS __file FROM read_parquet(${fileList(files)}, filename = ${lit('__f')}, hive_partitioning = false)`;
   const on = keys.map((k) => `x.${ident(k)} IS NOT DISTINCT FROM y.${ident(k)}`).join(' AND ');
   const [r] = await session.query<{ n: string }>(`SELECT count(DISTINCT (${keys.map((k) => `x.${ident(k)}`).join(', ')})) AS n FROM (${side(a)}) x JOIN (${side(b)}) y ON ${on} WHERE x.__file <> y.__file`);
   return Number(r?.n ?? 0);
@@ -66,7 +67,8 @@ export async function compareRuns(session: EngineSession, runs: readonly Audited
     }
     keyMoves = Math.max(keyMoves, await countKeyMoves(session, first.files, other.files, keys));
   }
-  const paths = [...new Set(runs.flatMap((r) => r.manifest.files.map((f) => f.path)))].sort();
-  const differing = paths.filter((p) => new Set(runs.map((r) => r.manifest.files.find((f) => f.path === p)?.sha256 ?? 'missing')).size > 1);
+  // Files are compared bucket by bucket: each version's file names carry its own tag, the bucket is the stable part.
+  const paths = [...new Set(runs.flatMap((r) => r.manifest.files.map((f) => bucketOfFile(f.path))))].sort();
+  const differing = paths.filter((p) => new Set(runs.map((r) => r.manifest.files.find((f) => bucketOfFile(f.path) === p)?.sha256 ?? 'missing')).size > 1);
   return { columns: [...stats.values()], keyMoves, rowSetChanges, identicalFiles: { identical: paths.length - differing.length, total: paths.length, differing } };
 }

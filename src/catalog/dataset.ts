@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { RecountError } from '../errors.ts';
+import { readManifest, type InputVersion } from '../commit/manifest.ts';
 import { coveringPartitions, partitionPath, type Grain, type Partition } from './partition.ts';
 
 /** A dataset: Parquet files under a root, Hive-partitioned by time. Analyzer outputs are datasets too. */
@@ -35,18 +36,54 @@ export function isReady(ds: Dataset, p: Partition): boolean {
   return existsSync(join(partitionDir(ds, p), SUCCESS_MARKER));
 }
 
-/** Data files of a ready partition: `*.parquet`, not hidden, sorted by name; follows a published symlink. */
-export function listPartitionFiles(ds: Dataset, p: Partition): InputFile[] {
-  const dir = partitionDir(ds, p);
-  const rel = partitionPath(p);
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.parquet') && !f.startsWith('.') && !f.startsWith('_'))
-    .sort()
-    .map((f) => {
-      const abs = join(dir, f);
-      const st = statSync(abs);
-      return { path: `${rel}/${f}`, absPath: abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+/** One partition resolved once: the real folder it pointed at, its data files there, and the version when it is a recount output. */
+export interface PartitionSnapshot {
+  /** The real folder (for recount output, the version folder the published link pointed at when resolved). */
+  readonly dir: string;
+  readonly files: InputFile[];
+  readonly version?: InputVersion;
+}
+
+/**
+ * Resolve a ready partition once (I1): follow its path (a published symlink) to the real folder, then take the
+ * files from that folder — from its `_manifest.json` when it is a recount version, else `*.parquet` (not hidden),
+ * sorted by name. Every absPath is inside the real folder, so a publish that swaps the link afterwards cannot
+ * change what is read: never some files of one version and some of the next.
+ */
+export function snapshotPartition(ds: Dataset, p: Partition): PartitionSnapshot {
+  try {
+    return resolveSnapshot(ds, p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new RecountError('PARTITION_NOT_READY', `input '${ds.name}' ${p.id} changed while it was resolved: ${(err as Error).message}`, {
+      subject: `${ds.name}/${partitionPath(p)}`,
+      hint: ds.producer ? `a version of '${ds.producer}' ${p.id} was pruned or replaced meanwhile; rerun` : 'the partition was rewritten meanwhile; rerun once its writer is done (it writes _SUCCESS last)',
+      cause: err,
     });
+  }
+}
+
+function resolveSnapshot(ds: Dataset, p: Partition): PartitionSnapshot {
+  const rel = partitionPath(p);
+  const dir = realpathSync(partitionDir(ds, p));
+  const manifest = readManifest(dir);
+  const names = manifest
+    ? manifest.files.map((f) => f.path)
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.parquet') && !f.startsWith('.') && !f.startsWith('_'))
+        .sort();
+  const files = names.map((f) => {
+    const abs = join(dir, f);
+    const st = statSync(abs);
+    return { path: `${rel}/${f}`, absPath: abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+  });
+  const version = manifest ? { analyzer: manifest.analyzer, partition: manifest.partition, version: manifest.version, attemptId: manifest.attemptId } : undefined;
+  return { dir, files, ...(version ? { version } : {}) };
+}
+
+/** Data files of a ready partition, resolved once (see snapshotPartition): real paths of one version's files. */
+export function listPartitionFiles(ds: Dataset, p: Partition): InputFile[] {
+  return snapshotPartition(ds, p).files;
 }
 
 /** The input of one analyzer partition from one dataset: the covering partitions and their files. */
@@ -54,7 +91,9 @@ export interface ResolvedInput {
   readonly dataset: Dataset;
   readonly partitions: string[];
   readonly files: InputFile[];
-  /** sha256 over (path, size, mtime) of every file. */
+  /** For an analyzer's output: the version of each covering partition that was read. */
+  readonly versions?: InputVersion[];
+  /** sha256 over (path, size, mtime) of every file, and the versions read when there are any. */
   readonly fingerprint: string;
 }
 
@@ -76,8 +115,24 @@ export function resolveInput(ds: Dataset, p: Partition): ResolvedInput {
       details: { dataset: ds.name, missing: names },
     });
   }
-  const files = parts.flatMap((q) => listPartitionFiles(ds, q));
-  return { dataset: ds, partitions: parts.map((q) => q.id), files, fingerprint: fingerprintFiles(files) };
+  const snaps = parts.map((q) => snapshotPartition(ds, q));
+  const files = snaps.flatMap((s) => s.files);
+  const versions = snaps.flatMap((s) => (s.version ? [s.version] : []));
+  return {
+    dataset: ds,
+    partitions: parts.map((q) => q.id),
+    files,
+    ...(versions.length ? { versions } : {}),
+    fingerprint: versions.length ? fingerprintVersions(files, versions) : fingerprintFiles(files),
+  };
+}
+
+/** fingerprintFiles, plus the upstream versions read: a downstream version's fingerprint names the versions it was computed from. */
+export function fingerprintVersions(files: readonly InputFile[], versions: readonly InputVersion[]): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${f.path}\0${f.size}\0${f.mtimeMs}\n`);
+  for (const v of versions) h.update(`@${v.analyzer}\0${v.partition}\0v${v.version}\0${v.attemptId}\n`);
+  return h.digest('hex');
 }
 
 /** Stable fingerprint of a set of files: any change of name, size or mtime changes it. */

@@ -6,6 +6,7 @@ import { registerBackfill } from './commands/backfill.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerDoctor } from './commands/doctor.ts';
+import { registerFiles } from './commands/files.ts';
 import { registerGc } from './commands/gc.ts';
 import { registerGen } from './commands/gen.ts';
 import { registerInit } from './commands/init.ts';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
-  for (const register of [registerLoad, registerMonitor]) register(program);
+  for (const register of [registerLoad, registerMonitor, registerFiles]) register(program);
   // Every command's usage errors (a missing --partition, a bad number) are a JSON document under --json too.
   for (const cmd of program.commands) jsonUsageErrors(cmd.exitOverride());
   return program;

@@ -15,7 +15,17 @@ export interface ManifestInput {
   readonly partitions: string[];
   readonly files: { path: string; size: number; mtimeMs: number }[];
   readonly fingerprint: string;
+  /** For an analyzer's output: the version of each partition read (resolved once; its files are that version's). */
+  readonly versions?: InputVersion[];
   readonly schema: Column[];
+}
+
+/** One upstream version a downstream version was computed from (I8). */
+export interface InputVersion {
+  readonly analyzer: string;
+  readonly partition: string;
+  readonly version: number;
+  readonly attemptId: string;
 }
 
 /** `_manifest.json`: what a version holds and how it was made. */

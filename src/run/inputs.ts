@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Column, EngineSession } from '../engine/engine.ts';
 import { fileList, ident, lit } from '../engine/sql.ts';
 import { RecountError } from '../errors.ts';
@@ -120,6 +121,14 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
     });
   }
   const bad = inputs.flatMap((i) => i.files).find((f) => msg.includes(f.absPath));
+  if (bad && !existsSync(bad.absPath)) {
+    // Inputs are read from the version resolved at the start (I1); only pruning removes a version's files.
+    return new RecountError('PARTITION_NOT_READY', `input file ${bad.absPath} was removed while ${partition.id} read it: ${first}`, {
+      subject: bad.absPath,
+      hint: 'the input version this attempt resolved was pruned or replaced meanwhile (newer versions were published); rerun, and the attempt reads the version published then. If it recurs, raise keepVersions of the upstream analyzer',
+      cause: err,
+    });
+  }
   if (bad) {
     return new RecountError('INPUT_CORRUPT', `input file ${bad.absPath} could not be read: ${first}`, {
       subject: bad.absPath,

@@ -9,7 +9,7 @@ import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
-import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
+import { HASH_SCHEME, versionTag, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
 import { readManifest, sha256File, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
@@ -203,6 +203,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         keys: keyChoice.keys,
         files: analyzer.fileCount,
         dir: stagingDir,
+        tag: versionTag(attemptId),
         previousFileCount: previousManifest?.layout.files,
       });
     } catch (err) {
@@ -267,6 +268,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
           partitions: i.partitions,
           files: i.files.map(({ path, size, mtimeMs }) => ({ path, size, mtimeMs })),
           fingerprint: i.fingerprint,
+          ...(i.versions ? { versions: i.versions } : {}),
           schema: i.schema,
         })),
         inputFingerprint,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { assertPublishedComplete, assertReaderSeesOnlyCommitted, type PublishedView } from '../helpers/invariants.ts';
-import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, hour, useCrashProject } from './harness.ts';
+import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, assertReadersI1, hour, useCrashProject } from './harness.ts';
 
 // A real `recount run` child process kills itself with SIGKILL at each named fault point (RECOUNT_FAULT) while
 // a previous version is published; right after the kill a reader must still see one complete version, and the
 // plain retry that follows must recover and publish exactly the rows of a fault-free run, with nothing left behind.
+// Two readers in their own processes (the README's glob, and the files `recount files` resolves) read the partition
+// all through the killed attempt, the recovery and the retry: never a mixed or partial answer (I1).
 
 describe('a recount run killed by SIGKILL at each fault point while a previous version is published', () => {
   const cp = useCrashProject(1);
@@ -25,6 +27,7 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
     it(`${point}: ${expectation}; the retry publishes the fault-free rows and leaves no orphans`, async () => {
       const prev = await previous();
       const before = await cp.attemptIds(partition);
+      const readers = await cp.startReaders(partition);
 
       const killed = cp.run(partition, point);
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
@@ -43,12 +46,14 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
       await assertReaderSeesOnlyCommitted(cp.out, ANALYZER);
 
       await cp.retryAndAssert(partition, before, { point, seq: prev.version + 1 });
+      assertReadersI1(await readers.stop(), point);
     });
   }
 
   it('during-recovery: a recovery killed twice while finishing an interrupted publish still rolls it forward on the next start', async () => {
     const prev = await previous();
     const before = await cp.attemptIds(partition);
+    const readers = await cp.startReaders(partition);
 
     const claimed = cp.run(partition, 'after-claim');
     expect(claimed.signal, claimed.stderr).toBe('SIGKILL');
@@ -66,6 +71,7 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
     }
 
     await cp.retryAndAssert(partition, before, { point: 'after-claim', seq: prev.version + 1 });
+    assertReadersI1(await readers.stop(), 'during-recovery');
   });
 });
 

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { FaultPoint } from '../../src/fault.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 import { assertRecovered, cleanCopy, type PublishedView } from '../helpers/invariants.ts';
+import { answerSql, startReaderProcess, type ReaderTally } from '../helpers/readers.ts';
+import { duck } from '../helpers/project.ts';
+import { lit } from '../../src/engine/sql.ts';
 
 /** The analyzer the fault-point tests kill: files: 4, so the kill after the first of several files is reached. */
 export const ANALYZER = 'ad_impressions_hourly';
@@ -27,6 +30,30 @@ export interface CrashProject {
   attemptIds(partition: string): Promise<Set<string>>;
   /** Retry with a plain `recount run`, assert I1, I2, I4 and no orphans, and check how the killed attempt was recorded. */
   retryAndAssert(partition: string, before: Set<string>, killed: { point: FaultPoint; seq: number }): Promise<PublishedView>;
+  /**
+   * Start two readers of `partition` in their own processes — one through the README's glob, one through the files
+   * `recount files` resolves — that read until stopped; stop() asserts I1 over everything they saw (see assertReadersI1).
+   */
+  startReaders(partition: string): Promise<{ stop(): Promise<ReaderTally[]> }>;
+}
+
+/** Columns a crash-suite reader sums: integers, so every complete version of the same input gives the same answer. */
+const READ_A = 'ad_id';
+const READ_B = 'impression_count';
+
+/**
+ * I1 over what concurrent readers saw: no answer that is not a complete version's (nor one read from two versions'
+ * files), no error but a loud "file not found" from the glob, none at all for readers of the exact files.
+ */
+export function assertReadersI1(tallies: readonly ReaderTally[], where: string): void {
+  const report = `${where}: ${JSON.stringify(tallies)}`;
+  if (process.env.RECOUNT_READERS_REPORT) console.log(report);
+  for (const t of tallies) {
+    expect(t.answers + t.loudErrors, report).toBeGreaterThan(0);
+    expect(t.mixed, report).toBe(0);
+    expect(t.otherErrors, report).toBe(0);
+    if (!t.name.startsWith('glob')) expect(t.loudErrors, report).toBe(0);
+  }
 }
 
 /** Set up (in beforeAll) a project with `hours` of events and its fault-free baseline; torn down in afterAll. */
@@ -86,7 +113,25 @@ export function useCrashProject(hours: number): CrashProject {
     return view;
   }
 
+  let completeAnswer: string | undefined;
+  async function startReaders(partition: string) {
+    if (!completeAnswer) {
+      const p = `${partition.slice(0, 10)}`;
+      const glob = join(baseline.dir, 'data/out', ANALYZER, `dt=${p}`, '*', '*.parquet');
+      completeAnswer = (await duck<{ answer: string }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, READ_A, READ_B)))[0]!.answer;
+    }
+    const common = { complete: [completeAnswer], a: READ_A, b: READ_B };
+    const out = join(tp.dir, 'data/out');
+    const readers = [
+      startReaderProcess({ ...common, mode: 'glob', name: 'glob', glob: join(out, ANALYZER, '*/*/*.parquet') }),
+      startReaderProcess({ ...common, mode: 'files', name: 'files', outputRoot: out, analyzer: ANALYZER, partition }),
+    ];
+    await Promise.all(readers.map((r) => r.ready));
+    return { stop: () => Promise.all(readers.map((r) => r.stop())) };
+  }
+
   return {
+    startReaders,
     get tp() {
       return tp;
     },

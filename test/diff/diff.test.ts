@@ -7,7 +7,7 @@ import { lit } from '../../src/engine/sql.ts';
 import { diffRelations } from '../../src/diff/diffRelations.ts';
 import { DEFAULT_TOLERANCE, EXACT } from '../../src/diff/tolerance.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
-import { duck, makeProject, tempDir, type TestProject } from '../helpers/project.ts';
+import { bucketFile, duck, makeProject, tempDir, type TestProject } from '../helpers/project.ts';
 
 // A diff joins two versions on their keys and says what was added, removed and changed, per column, with
 // floats compared within a tolerance, and names the bad-retry pattern: as many keys duplicated as missing.
@@ -102,8 +102,8 @@ describe('recount diff over real runs', () => {
     // Tamper v2 the way a bad retry leaves a partition: file 1 rewritten from a different dealing of rows,
     // so it holds 7 rows that also sit in file 0 and lacks 7 rows that no file holds any more.
     const N = 7;
-    const p0 = join(v2Dir, 'part-00000.parquet');
-    const p1 = join(v2Dir, 'part-00001.parquet');
+    const p0 = join(v2Dir, bucketFile(v2Dir, 0));
+    const p1 = join(v2Dir, bucketFile(v2Dir, 1));
     await duck(`COPY (
         SELECT * FROM (SELECT * FROM read_parquet(${lit(p1)}) ORDER BY ad_id, user_segment OFFSET ${N})
         UNION ALL
@@ -117,7 +117,7 @@ describe('recount diff over real runs', () => {
     expect(r.json.to.extraRows).toBe(N);
     expect(r.json.to.rows).toBe(r.json.from.rows);
     expect(r.json.badRetry).toMatchObject({ side: 'to', label: 'v2', duplicated: N, missing: N, sameRowCount: true });
-    expect(r.json.samples.duplicated[0].files).toEqual(['part-00000.parquet', 'part-00001.parquet']);
+    expect(r.json.samples.duplicated[0].files).toEqual([bucketFile(v2Dir, 0), bucketFile(v2Dir, 1)]);
 
     const text = tp.cli(['diff', H, '--partition', P]);
     expect(text.code).toBe(1);

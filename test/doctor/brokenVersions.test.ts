@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
 import type { Finding } from '../../src/doctor/finding.ts';
-import { makeProject, readPublished, type TestProject } from '../helpers/project.ts';
+import { bucketFile, makeProject, readPublished, type TestProject } from '../helpers/project.ts';
 
 // Files deleted under recount's feet: doctor reports each broken thing once, and the commands its hint
 // gives really repair it (B3, B4). The hints are run here as written.
@@ -45,10 +45,11 @@ describe('doctor on versions whose files are gone, and the repairs it names', ()
   };
 
   it('a kept version with a file deleted: one finding, plain gc does not clear it, the hint (gc --broken) does', () => {
-    rmSync(join(dir.get(`${T00} v1`)!, 'part-00002.parquet'));
+    const gone = bucketFile(dir.get(`${T00} v1`)!, 2);
+    rmSync(join(dir.get(`${T00} v1`)!, gone));
     const [f, ...more] = doctor();
     expect(more).toEqual([]);
-    expect(f).toMatchObject({ check: 'version-files-missing', subject: `${H} ${T00} v1`, message: expect.stringContaining('part-00002.parquet') });
+    expect(f).toMatchObject({ check: 'version-files-missing', subject: `${H} ${T00} v1`, message: expect.stringContaining(gone) });
     // What the old hint said ('recount gc') leaves it there: it is within the K kept versions.
     run(['gc']);
     expect(doctor().map((x) => x.subject)).toEqual([`${H} ${T00} v1`]);

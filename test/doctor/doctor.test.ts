@@ -7,7 +7,7 @@ import { runDoctor } from '../../src/doctor/runDoctor.ts';
 import { bugsAffecting, isRelevant, loadKnownBugs } from '../../src/doctor/knownBugs.ts';
 import type { Finding } from '../../src/doctor/finding.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
-import { makeProject, type TestProject } from '../helpers/project.ts';
+import { bucketFile, makeProject, type TestProject } from '../helpers/project.ts';
 
 // recount doctor checks a project and changes nothing: config and analyzers (EXPLAIN over the inputs'
 // schema, lint), free disk, the state store against the files (interrupted publishes, orphaned staging,
@@ -64,7 +64,8 @@ describe('recount doctor', () => {
     // A publish killed right after it claimed the partition: the intent is recorded, the link not switched.
     const killed = tp.cli(['run', H, '--partition', T01], { RECOUNT_FAULT: 'after-claim' });
     expect(killed.signal).toBe('SIGKILL');
-    rmSync(join(v1Dir, 'part-00001.parquet'));
+    const gone = bucketFile(v1Dir, 1);
+    rmSync(join(v1Dir, gone));
     const orphan = join(tp.dir, 'data/out/.recount/work/staging/lost-attempt');
     mkdirSync(orphan, { recursive: true });
     writeFileSync(join(tp.dir, 'analyzers/broken.ts'), analyzer('broken', 'SELECT ad_id, no_such_column FROM events GROUP BY ALL'));
@@ -82,7 +83,7 @@ describe('recount doctor', () => {
     expect(of(f, 'interrupted-publish')).toEqual([expect.objectContaining({ status: 'problem', subject: `${H} ${T01} v2` })]);
     expect(of(f, 'interrupted-publish')[0]!.message).toContain('readers still see v1; its files are there, so it can be finished');
     expect(of(f, 'version-files-missing')).toEqual([expect.objectContaining({ status: 'problem', subject: `${H} ${T00} v1` })]);
-    expect(of(f, 'version-files-missing')[0]!.message).toContain('part-00001.parquet');
+    expect(of(f, 'version-files-missing')[0]!.message).toContain(gone);
     expect(of(f, 'orphaned-staging').map((x) => [x.status, x.subject])).toEqual([['problem', orphan]]);
     expect(of(f, 'compile').find((x) => x.subject === 'analyzers/broken.ts')).toMatchObject({ status: 'problem' });
     expect(of(f, 'compile').find((x) => x.subject === 'analyzers/broken.ts')!.message).toContain('no_such_column');

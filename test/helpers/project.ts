@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +113,12 @@ export async function duck<T = Record<string, unknown>>(sql: string): Promise<T[
 /** Every row a reader sees under a published partition path, sorted by the given keys, with its file name. */
 export async function readPublished(path: string, keys: string[]): Promise<Record<string, unknown>[]> {
   return duck(`SELECT parse_filename(filename) AS _file, * EXCLUDE (filename) FROM read_parquet(${lit(join(path, '*.parquet'))}, filename = true, hive_partitioning = false) ORDER BY ${keys.join(', ')}`);
+}
+
+/** The name of bucket i's file in a version folder (`part-00002-<tag>.parquet`: each version tags its own names). */
+export function bucketFile(dir: string, i: number): string {
+  const prefix = `part-${String(i).padStart(5, '0')}`;
+  const name = readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith('.parquet'));
+  if (!name) throw new Error(`no file of bucket ${i} in ${dir}`);
+  return name;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { duck, makeProject, tempDir, type TestProject } from '../helpers/project.ts';
-import { AUTO_FILE_BYTES, autoFileCount, keyHashSql, writeLayout } from '../../src/layout/bucketing.ts';
+import { AUTO_FILE_BYTES, autoFileCount, keyHashSql, versionTag, writeLayout } from '../../src/layout/bucketing.ts';
 import { DuckDBEngine } from '../../src/engine/duckdb/duckdbEngine.ts';
 import type { EngineSession } from '../../src/engine/engine.ts';
 import { lit } from '../../src/engine/sql.ts';
@@ -142,7 +142,7 @@ export default defineAnalyzer({ name: 'auto_hourly', inputs: ['events'], grain: 
         expect(r.error).toBeUndefined();
         expect(r.version).toBe(expectedVersion);
         expect(r.files).toBe(1);
-        expect(readdirSync(r.publishedPath!).sort()).toEqual(['_SUCCESS', '_manifest.json', 'part-00000.parquet']);
+        expect(readdirSync(r.publishedPath!).sort()).toEqual(['_SUCCESS', '_manifest.json', `part-00000-${versionTag(r.attemptId)}.parquet`]);
         const manifest = JSON.parse(readFileSync(join(r.publishedPath!, '_manifest.json'), 'utf8'));
         expect(manifest.layout.files).toBe(1);
         expect(manifest.keys).toEqual(['ad_id', 'country']);

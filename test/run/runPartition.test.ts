@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, readPublished, duck, type TestProject } from '../helpers/project.ts';
+import { versionTag } from '../../src/layout/bucketing.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
 import { getAnalyzer } from '../../src/config/project.ts';
 import { lit } from '../../src/engine/sql.ts';
@@ -26,7 +27,9 @@ describe('runPartition on the ad-tech example', () => {
       const published = join(tp.dir, 'data/out/ad_impressions_hourly/dt=2023-10-12/hour=00');
       expect(lstatSync(published).isSymbolicLink()).toBe(true);
       expect(existsSync(join(published, '_SUCCESS'))).toBe(true);
-      expect(readdirSync(published).sort()).toEqual(['_SUCCESS', '_manifest.json', 'part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet', 'part-00003.parquet']);
+      // Bucket i is part-0000i; the tag after it is the attempt's, so no two versions share a file name (I1).
+      const tag = versionTag(r.attemptId);
+      expect(readdirSync(published).sort()).toEqual(['_SUCCESS', '_manifest.json', `part-00000-${tag}.parquet`, `part-00001-${tag}.parquet`, `part-00002-${tag}.parquet`, `part-00003-${tag}.parquet`]);
       const expected = await duck(
         `SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM read_parquet(${lit(join(tp.dir, 'data/events/dt=2023-10-12/hour=00/*.parquet'))}) WHERE event_type = 'impression' GROUP BY ALL ORDER BY ad_id, user_segment`,
       );

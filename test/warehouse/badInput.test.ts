@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, type TestProject } from '../helpers/project.ts';
+import { bucketFile, makeProject, type TestProject } from '../helpers/project.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { byHand, configWithWarehouse, tableState, versionStats } from './projectWarehouse.ts';
 
@@ -157,12 +157,12 @@ describe('bad warehouse input (PostgreSQL)', () => {
     const ctx = await tp.open();
     try {
       const v = await ctx.store.publishedVersion(A, P0);
-      const gone = `${v!.dir}/part-00002.parquet`;
+      const gone = `${v!.dir}/${bucketFile(v!.dir, 2)}`;
       rmSync(gone);
       const r = tp.cli(['--json', 'load', A, '--partition', P0, '--force']);
       expect(r.code).toBe(1);
       expect(r.json.loads[0].error).toMatchObject({ code: 'VERSION_FILES_MISSING', subject: gone });
-      expect(r.json.loads[0].error.message).toContain('part-00002.parquet');
+      expect(r.json.loads[0].error.message).toContain(gone.split('/').pop()!);
       expect(r.json.loads[0].error.hint).toContain(`recount run ${A} --partition ${P0}`);
       expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({ status: 'failed', error_code: 'VERSION_FILES_MISSING' });
       await intact();
