@@ -102,3 +102,12 @@ export function readManifest(dir: string): Manifest | undefined {
   if (!existsSync(path)) return undefined;
   return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
 }
+
+/** The upstream versions a version was computed from (its manifest's provenance), [] when it read only source datasets or its folder is gone. */
+export function inputVersionsOf(dir: string): InputVersion[] {
+  try {
+    return readManifest(dir)?.provenance.inputs.flatMap((i) => i.versions ?? []) ?? [];
+  } catch {
+    return [];
+  }
+}

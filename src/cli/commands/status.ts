@@ -6,6 +6,7 @@ import type { StateStore } from '../../state/store.ts';
 import { action } from '../command.ts';
 import { status, table } from '../format.ts';
 import { withSession } from '../session.ts';
+import { inputVersionsOf } from '../../commit/manifest.ts';
 import { analyzerLag, lagWords } from '../../scheduler/lag.ts';
 import { ownerAlive } from '../../commit/liveness.ts';
 import { isFailedStatus, type AttemptTable } from '../../state/types.ts';
@@ -201,7 +202,7 @@ export function registerStatus(program: Command): void {
             partition: p.id,
             publishedVersion: partition?.published_seq ?? null,
             publishedPath: s.layout.publishedPath(analyzer.name, p),
-            versions: versions.map((v) => ({ version: v.seq, status: v.status, rows: Number(v.rows), files: Number(v.files), bytes: Number(v.bytes), attemptId: v.attempt_id, engineVersion: v.engine_version, inputFingerprint: v.input_fingerprint, createdAt: v.created_at, dir: v.dir })),
+            versions: versions.map((v) => ({ version: v.seq, status: v.status, rows: Number(v.rows), files: Number(v.files), bytes: Number(v.bytes), attemptId: v.attempt_id, engineVersion: v.engine_version, inputFingerprint: v.input_fingerprint, inputVersions: inputVersionsOf(v.dir), createdAt: v.created_at, dir: v.dir })),
             budgetBytes: analyzer.memoryBytes,
             queue: queued.map((q) => ({ state: q.state, reason: q.reason, attempts: q.attempts, maxAttempts: q.max_attempts, notBefore: q.not_before, nextThreads: q.threads, nextDuckdbBytes: q.memory_bytes === null ? null : Number(q.memory_bytes), lastError: q.last_error_code ? { code: q.last_error_code, message: q.last_error } : null })),
             attempts: attempts.map((a) => ({
@@ -226,6 +227,8 @@ export function registerStatus(program: Command): void {
             const vt = table(['version', 'status', 'rows', 'files', 'size', 'created']);
             for (const v of detail.versions) vt.push([`v${v.version}`, status(v.status), v.rows, v.files, formatBytes(v.bytes), v.createdAt]);
             out.info(vt.toString());
+            const read = detail.versions.find((v) => v.version === detail.publishedVersion)?.inputVersions ?? [];
+            if (read.length) out.info(`v${detail.publishedVersion} was computed from ${read.map((r) => `${r.analyzer} ${r.partition} v${r.version}`).join(', ')}`);
             const at = table(['attempt', 'status', 'started', 'rows', 'threads', 'DuckDB limit', 'DuckDB peak', 'spilled', 'peak RSS', 'error']);
             const size = (b: number | null) => (b === null ? '-' : formatBytes(b));
             for (const a of detail.attempts) at.push([a.attemptId, status(a.status), a.startedAt, a.rows ?? '-', a.threads, size(a.duckdbLimitBytes), size(a.duckdbPeakBytes), size(a.spillBytes), size(a.peakRssBytes), a.error ? `[${a.error.code}]` : '']);
