@@ -1,8 +1,10 @@
-// Start-up: recount's TypeScript sources are bundled once (esbuild, ~0.3 s) into node_modules/.cache/recount/
-// and rebuilt whenever a source file changes, so a command starts without a TypeScript loader hooked into
-// every import. The user's recount.config.ts and analyzers are still loaded as TypeScript (see src/config/load.ts).
+// Start-up: recount's TypeScript sources are bundled once (esbuild, ~0.3 s) and rebuilt whenever a source file
+// changes, so a command starts without a TypeScript loader hooked into every import. The bundle is split
+// (one chunk per lazily imported command and module), so a command loads only what it needs: `--help` loads
+// neither DuckDB nor SQLite nor PostgreSQL. The user's recount.config.ts and analyzers are compiled apart
+// (see src/config/tsLoader.ts).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -10,6 +12,25 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Entry points that can be bundled: the CLI, the worker process, and the public API users import. */
 export const ENTRIES = { cli: 'src/cli/main.ts', worker: 'src/worker/workerMain.ts', api: 'src/index.ts' };
+
+/**
+ * Packages bundled in rather than imported at run time: pure ES modules spread over hundreds of files (Kysely
+ * alone is ~1,000), which Node would otherwise resolve and read one by one at every start. Every other package
+ * stays an import (native bindings, worker-thread transports, CommonJS).
+ */
+const INLINED = new Set(['kysely', 'zod']);
+
+function externals() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const names = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => !INLINED.has(n));
+  return names.flatMap((n) => [n, `${n}/*`]);
+}
+
+/** Bundles of this copy of recount: one folder per package root, so copies sharing a node_modules never evict each other. */
+const cacheDir = join(root, 'node_modules', '.cache', 'recount', createHash('sha256').update(root).digest('hex').slice(0, 12));
+
+/** A superseded bundle is removed only once it is this old: a running `recount serve` may still import its chunks lazily. */
+const STALE_MS = 60 * 60 * 1000;
 
 function sourceStamp() {
   const h = createHash('sha256');
@@ -23,26 +44,48 @@ function sourceStamp() {
   };
   walk(join(root, 'src'));
   h.update(statSync(join(root, 'package.json')).mtimeMs.toString());
+  h.update(statSync(fileURLToPath(import.meta.url)).mtimeMs.toString());
   return h.digest('hex').slice(0, 16);
 }
 
-/** Path of an up-to-date bundle of one entry, building it if the sources changed; undefined if bundling is unavailable. */
+/** Path of an up-to-date bundle of one entry, building every entry if the sources changed; undefined if bundling is unavailable. */
 export async function bundled(entry) {
   if (process.env.RECOUNT_NO_BUNDLE) return undefined;
   try {
-    const out = join(root, 'node_modules', '.cache', 'recount', `${entry}-${sourceStamp()}.mjs`);
+    const dir = join(cacheDir, sourceStamp());
+    const out = join(dir, `${entry}.mjs`);
     if (!existsSync(out)) {
       const { build } = await import('esbuild');
-      mkdirSync(dirname(out), { recursive: true });
-      const tmp = `${out}.${process.pid}.tmp`;
-      await build({ entryPoints: [join(root, ENTRIES[entry])], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: tmp, logLevel: 'silent', sourcemap: 'inline' });
-      renameSync(tmp, out);
-      // Older bundles of this entry are stale; a process that already imported one keeps it in memory.
-      for (const f of readdirSync(dirname(out))) if (f.startsWith(`${entry}-`) && join(dirname(out), f) !== out && !f.endsWith('.tmp')) rmSync(join(dirname(out), f), { force: true });
+      const tmp = `${dir}.${process.pid}.tmp`;
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      const entryPoints = Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, join(root, src)]));
+      await build({ entryPoints, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: externals(), outdir: tmp, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', logLevel: 'silent', sourcemap: true });
+      try {
+        renameSync(tmp, dir);
+      } catch (err) {
+        // Another process built the same sources first: use theirs.
+        rmSync(tmp, { recursive: true, force: true });
+        if (!existsSync(out)) throw err;
+      }
+      removeStale(dir);
     }
     return pathToFileURL(out).href;
   } catch {
     return undefined;
+  }
+}
+
+function removeStale(current) {
+  const now = Date.now();
+  for (const name of readdirSync(cacheDir)) {
+    const p = join(cacheDir, name);
+    if (p === current) continue;
+    try {
+      if (now - statSync(p).mtimeMs > STALE_MS) rmSync(p, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
   }
 }
 
@@ -51,6 +94,10 @@ export async function importEntry(entry) {
   const url = await bundled(entry);
   if (url) {
     globalThis.__recountBundled = true;
+    // The bundle lives under node_modules/.cache, which may be a link to another checkout's: paths.ts asks here.
+    globalThis.__recountPackageRoot = root;
+    // Every entry is built into the same folder: the public API a project's `import 'recount'` gets.
+    globalThis.__recountApiUrl = new URL('./api.mjs', url).href;
     return import(url);
   }
   const { register } = await import('node:module');

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
  * files hold both from src/ and from the bundle the CLI runs (node_modules/.cache/recount/).
  */
 function findPackageRoot(): string {
+  // Set by bin/bundle.js: the bundle's own folder may sit in a node_modules shared with another copy of recount.
+  const fromBin = (globalThis as { __recountPackageRoot?: string }).__recountPackageRoot;
+  if (fromBin) return fromBin;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');

@@ -1,27 +1,42 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { RECOUNT_VERSION } from '../version.ts';
 import { exit, jsonUsageErrors } from './command.ts';
-import { registerAudit } from './commands/audit.ts';
-import { registerBackfill } from './commands/backfill.ts';
-import { registerDemo } from './commands/demo.ts';
-import { registerDiff } from './commands/diff.ts';
-import { registerDoctor } from './commands/doctor.ts';
-import { registerFiles } from './commands/files.ts';
-import { registerGc } from './commands/gc.ts';
-import { registerGen } from './commands/gen.ts';
-import { registerInit } from './commands/init.ts';
-import { registerLoad } from './commands/load.ts';
-import { registerMonitor } from './commands/monitor.ts';
-import { registerRecover } from './commands/recover.ts';
-import { registerRollback } from './commands/rollback.ts';
-import { registerRun } from './commands/run.ts';
-import { registerStatus } from './commands/status.ts';
-import { registerServe } from './commands/serve.ts';
-import { registerShadow } from './commands/shadow.ts';
 
-/** Build the recount command line. */
-export function buildProgram(): Command {
-  const program = new Command('recount')
+/** A command of the CLI: how the overview lists it, and its module, imported only when that command runs. */
+interface CommandEntry {
+  readonly term: string;
+  readonly description: string;
+  readonly load: () => Promise<(program: Command) => void>;
+}
+
+/**
+ * Every command, in the order `recount --help` lists them. A command's module (and what it needs: DuckDB, SQLite,
+ * PostgreSQL, the project's TypeScript) is imported only when that command runs, so `recount --help` and
+ * `recount init` start in a fraction of the time. The overview's lines are kept here; a test checks them
+ * against the commands' own declarations.
+ */
+export const COMMANDS: Record<string, CommandEntry> = {
+  init: { term: 'init [dir]', description: 'create a project: recount.config.ts, dataset events at data/events, two example analyzers', load: async () => (await import('./commands/init.ts')).registerInit },
+  gen: { term: 'gen [options] <kind>', description: 'generate deterministic synthetic data sets', load: async () => (await import('./commands/gen.ts')).registerGen },
+  run: { term: 'run [options] <analyzer>', description: 'run an analyzer on one partition and publish the result atomically', load: async () => (await import('./commands/run.ts')).registerRun },
+  backfill: { term: 'backfill [options] <analyzer>', description: 'run an analyzer over a range of partitions; a failed partition is reported, the rest still run', load: async () => (await import('./commands/backfill.ts')).registerBackfill },
+  status: { term: 'status [options] [analyzer]', description: 'show analyzers, their partitions, versions, attempts and check results', load: async () => (await import('./commands/status.ts')).registerStatus },
+  rollback: { term: 'rollback [options] <analyzer>', description: 'publish an older kept version of a partition again (atomically)', load: async () => (await import('./commands/rollback.ts')).registerRollback },
+  recover: { term: 'recover', description: 'finish publishes interrupted by a crash and remove orphaned staging (every command does this on start)', load: async () => (await import('./commands/recover.ts')).registerRecover },
+  demo: { term: 'demo [options]', description: 'generate a day of ad-tech events, run both example analyzers, and show the result', load: async () => (await import('./commands/demo.ts')).registerDemo },
+  serve: { term: 'serve [options]', description: 'run as a daemon: watch inputs, queue runs, run them in worker processes with retries', load: async () => (await import('./commands/serve.ts')).registerServe },
+  diff: { term: 'diff [options] <analyzer>', description: 'compare two versions of a partition row by row, joined on the keys (default: the one published before, and the published one)', load: async () => (await import('./commands/diff.ts')).registerDiff },
+  shadow: { term: 'shadow [options] [analyzer]', description: 'run a candidate definition over production inputs into a shadow namespace and diff every partition against production', load: async () => (await import('./commands/shadow.ts')).registerShadow },
+  audit: { term: 'audit [options] <analyzer>', description: 'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL', load: async () => (await import('./commands/audit.ts')).registerAudit },
+  doctor: { term: 'doctor [options]', description: 'check the config, every analyzer (EXPLAIN and lint), free disk, state-store integrity and engine versions against known engine bugs; changes nothing', load: async () => (await import('./commands/doctor.ts')).registerDoctor },
+  gc: { term: 'gc [options]', description: 'remove versions beyond K per partition, old shadow namespaces, kept audit runs and stale staging; never the published or loaded version', load: async () => (await import('./commands/gc.ts')).registerGc },
+  load: { term: 'load [options] [analyzer]', description: 'load published versions into the warehouse table of an analyzer (each partition in one transaction)', load: async () => (await import('./commands/load.ts')).registerLoad },
+  monitor: { term: 'monitor [options] [analyzer]', description: 'check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong', load: async () => (await import('./commands/monitor.ts')).registerMonitor },
+  files: { term: 'files [options] <analyzer>', description: "print the exact files of a partition's published version (real paths inside its version folder)", load: async () => (await import('./commands/files.ts')).registerFiles },
+};
+
+function baseProgram(): Command {
+  return new Command('recount')
     .description('Run SQL analyzers over time-partitioned data on DuckDB, with exactly-once, deterministic Parquet output.')
     // Not .version(): commander reads program options after a command too, so it would swallow `rollback --version V`.
     .addHelpText('after', '\nrecount --version (or -V) prints the version.')
@@ -29,11 +44,39 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
-  for (const register of [registerLoad, registerMonitor, registerFiles]) register(program);
+}
+
+function finish(program: Command): Command {
   // Every command's usage errors (a missing --partition, a bad number) are a JSON document under --json too.
   for (const cmd of program.commands) jsonUsageErrors(cmd.exitOverride());
   return program;
+}
+
+/** Build the recount command line with every command declared in full (imports every command's module). */
+export async function buildProgram(): Promise<Command> {
+  const program = baseProgram();
+  for (const entry of Object.values(COMMANDS)) (await entry.load())(program);
+  return finish(program);
+}
+
+/**
+ * Build the command line for one invocation: the named command in full, or, when no known command is named
+ * (`recount --help`, a typo), every command as a one-line entry of the overview, loading none of them.
+ */
+export async function programFor(args: readonly string[]): Promise<Command> {
+  const program = baseProgram();
+  const name = commandName(args);
+  const entry = name === undefined ? undefined : COMMANDS[name];
+  if (entry) (await entry.load())(program);
+  else {
+    for (const [n, e] of Object.entries(COMMANDS)) program.command(n).description(e.description);
+    program.configureHelp({
+      subcommandTerm(this: Help, cmd: Command) {
+        return COMMANDS[cmd.name()]?.term ?? Help.prototype.subcommandTerm.call(this, cmd);
+      },
+    });
+  }
+  return finish(program);
 }
 
 /** Run the CLI; resolves to the exit code (0 success, 1 a run or check failed, 2 bad usage or configuration). */
@@ -44,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await buildProgram().parseAsync(argv);
+    await (await programFor(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
@@ -53,6 +96,16 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
   return exit.code;
+}
+
+/** The command a command line names (`help <command>` names that command), skipping the program's own options. */
+function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--project') i++;
+    else if (!a.startsWith('-')) return a === 'help' ? args.slice(i + 1).find((x) => !x.startsWith('-')) : a;
+  }
+  return undefined;
 }
 
 // -V/--version before any command asks for recount's version; after a command it is that command's option.

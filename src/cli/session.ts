@@ -2,7 +2,7 @@ import { loadProject } from '../config/load.ts';
 import type { Project } from '../config/project.ts';
 import { openStateStore } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
-import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
+import type { Engine } from '../engine/engine.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover, type RecoveryReport } from '../commit/recovery.ts';
 import type { RunContext } from '../run/runPartition.ts';
@@ -39,7 +39,7 @@ export async function withSession<T>(projectDir: string, fn: (s: CliSession) => 
   const store = opts.readOnly ? (await openStateStoreReadOnly(project.stateUrl, project.dir)).store : await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);
-    const engine = new DuckDBEngine();
+    const engine = duckdb;
     if (opts.readOnly) return await fn({ project, store, engine, layout, recovery: NOTHING_RECOVERED, readOnly: true, pendingRecovery: await planRecovery(store, layout) });
     const recovery = await recoverOrWarn(store, layout, project.spillDir);
     return await fn({ project, store, engine, layout, recovery, readOnly: false });
@@ -47,6 +47,12 @@ export async function withSession<T>(projectDir: string, fn: (s: CliSession) => 
     await store.close();
   }
 }
+
+/** DuckDB, imported when a command first runs a query with it: `status` and its like never do, and start without it. */
+const duckdb: Engine = {
+  name: 'duckdb',
+  open: async (options) => new (await import('../engine/duckdb/duckdbEngine.ts')).DuckDBEngine().open(options),
+};
 
 const NOTHING_RECOVERED: RecoveryReport = { rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [], removedSpill: [] };
 

@@ -1,8 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { RecountError } from '../errors.ts';
-import { ensureTsLoader } from './tsLoader.ts';
+import { importProjectFile } from './tsLoader.ts';
 import { buildProject, type AnalyzerSource, type Project } from './project.ts';
 
 const CONFIG_NAMES = ['recount.config.ts', 'recount.config.mts', 'recount.config.js', 'recount.config.mjs'];
@@ -11,8 +10,7 @@ async function importDefault(file: string, projectDir: string): Promise<unknown>
   const shown = relative(projectDir, file) || file;
   let mod: Record<string, unknown>;
   try {
-    await ensureTsLoader();
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importProjectFile(file, projectDir);
   } catch (err) {
     throw new RecountError('CONFIG_INVALID', `${shown}: cannot be loaded: ${(err as Error).message}`, {
       subject: shown,

@@ -1,6 +1,7 @@
 import { register } from 'node:module';
-import { packagePath } from '../paths.ts';
+import { PACKAGE_ROOT, packagePath } from '../paths.ts';
 import { pathToFileURL } from 'node:url';
+import { compiledModule, recountModuleUrl } from './compileCache.ts';
 
 let registered = false;
 let moduleHookRegistered = false;
@@ -54,4 +55,30 @@ export async function importModuleFile(absPath: string): Promise<Record<string, 
   }
   url.searchParams.set(MODULE_MARK, '1');
   return (await import(url.href)) as Record<string, unknown>;
+}
+
+/**
+ * Import one of a project's files (recount.config.ts, analyzers/*.ts) as an ES module: compiled once into
+ * `.recount/cache/` and reused while it and the files it imports are unchanged (no TypeScript loader at all),
+ * with or without `"type": "module"` or a package.json. Where the cache cannot be written (a read-only
+ * project), the file is loaded through tsx as before.
+ */
+export async function importProjectFile(absPath: string, projectDir: string): Promise<Record<string, unknown>> {
+  const recountUrl = recountModuleUrl((globalThis as { __recountApiUrl?: string }).__recountApiUrl, PACKAGE_ROOT);
+  let out: string;
+  try {
+    out = await compiledModule(absPath, projectDir, recountUrl);
+  } catch (err) {
+    // esbuild's own errors (a syntax error, an import it cannot find) are the user's to fix; anything else
+    // is the cache folder (read-only, full): load the file without the cache.
+    if (Array.isArray((err as { errors?: unknown }).errors)) throw err;
+    return importModuleFile(absPath);
+  }
+  try {
+    return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
+  } catch (err) {
+    // Another process recompiled the file and removed this output between our look-up and our import.
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(out)) throw err;
+    return (await import(pathToFileURL(await compiledModule(absPath, projectDir, recountUrl)).href)) as Record<string, unknown>;
+  }
 }

@@ -172,7 +172,12 @@ export class RecountMetrics {
         for (const [sink, n] of pending) this.set({ sink }, n());
       },
     });
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'recount_daemon_' });
+    if (opts.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'recount_daemon_' });
+      // prom-client's *_total of active handles, requests and resources are gauges named like counters, which
+      // Prometheus's linter (promtool check metrics) rejects; the same gauges by type stay (sum them for the total).
+      for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`recount_daemon_nodejs_active_${kind}_total`);
+    }
   }
 
   /** Count a finished attempt. */

@@ -50,7 +50,22 @@ export class KyselyStateStore implements StateStore {
     return this.leasing;
   }
 
+  /**
+   * True when every migration this recount knows has been applied: one read of the migration table, so
+   * opening an up-to-date store (every command, every worker) neither takes the write lock nor builds the migrator.
+   */
+  async migrationsCurrent(): Promise<boolean> {
+    try {
+      const rows = await (this.db as unknown as Kysely<{ recount_migrations: { name: string } }>).selectFrom('recount_migrations').select('name').execute();
+      const applied = new Set(rows.map((r) => r.name));
+      return Object.keys(migrations(this.dialect)).every((name) => applied.has(name));
+    } catch {
+      return false; // a new store: no migration table yet
+    }
+  }
+
   async migrate(): Promise<void> {
+    if (await this.migrationsCurrent()) return;
     const all = migrations(this.dialect);
     const provider: MigrationProvider = { getMigrations: async () => all };
     const { error } = await new Migrator({ db: this.db, provider, migrationTableName: 'recount_migrations', migrationLockTableName: 'recount_migrations_lock', allowUnorderedMigrations: true }).migrateToLatest();

@@ -1,6 +1,4 @@
 import { RecountError } from '../errors.ts';
-import { openDuckDBWarehouse } from './duckdb/duckdbWarehouse.ts';
-import { openPostgresWarehouse } from './postgres/postgresWarehouse.ts';
 import { parseWarehouseUrl } from './url.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -24,6 +22,11 @@ function envMs(name: string): number | undefined {
  */
 export async function openWarehouse(url: string, projectDir: string, opts: OpenWarehouseOptions = {}): Promise<Warehouse> {
   const loc = parseWarehouseUrl(url, projectDir);
-  if (loc.kind === 'duckdb') return openDuckDBWarehouse(loc.path, { lockTimeoutMs: opts.lockTimeoutMs ?? envMs('RECOUNT_WAREHOUSE_LOCK_TIMEOUT_MS') });
-  return openPostgresWarehouse(loc.connectionString, loc.display, loc.secrets, { connectTimeoutMs: opts.connectTimeoutMs ?? envMs('RECOUNT_WAREHOUSE_CONNECT_TIMEOUT_MS') });
+  // Each warehouse's client is imported only when a project loads into it: a DuckDB warehouse never loads pg.
+  if (loc.kind === 'duckdb') {
+    const lockTimeoutMs = opts.lockTimeoutMs ?? envMs('RECOUNT_WAREHOUSE_LOCK_TIMEOUT_MS');
+    return (await import('./duckdb/duckdbWarehouse.ts')).openDuckDBWarehouse(loc.path, { lockTimeoutMs });
+  }
+  const connectTimeoutMs = opts.connectTimeoutMs ?? envMs('RECOUNT_WAREHOUSE_CONNECT_TIMEOUT_MS');
+  return (await import('./postgres/postgresWarehouse.ts')).openPostgresWarehouse(loc.connectionString, loc.display, loc.secrets, { connectTimeoutMs });
 }

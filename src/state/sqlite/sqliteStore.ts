@@ -26,6 +26,7 @@ export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
   const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new ImmediateSqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
   // Migrate under the write lock: two processes opening a new state file at once would otherwise both
   // create the tables, and the second would fail with "table already exists" (Kysely takes no lock on SQLite).
+  if (await store.migrationsCurrent()) return store;
   database.exec('BEGIN IMMEDIATE');
   try {
     await store.migrate();
