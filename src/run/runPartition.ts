@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Analyzer, Project } from '../config/project.ts';
@@ -12,7 +12,8 @@ import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, versionTag, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
-import { readManifest, sha256File, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
+import { readManifest, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
+import { hashAndFlush } from '../commit/stagedFile.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
@@ -24,6 +25,7 @@ import { EngineSampler } from '../observe/engineSampler.ts';
 import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
 import { loadAfterPublish, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
 import { assertSameInputSchema, checkInputFiles, createInputViews, explainRunError, type CheckedInput } from './inputs.ts';
 
 /** What a run needs: the project, its state store and an engine. */
@@ -31,6 +33,8 @@ export interface RunContext {
   readonly project: Project;
   readonly store: StateStore;
   readonly engine: Engine;
+  /** An open warehouse to load into after publish (a backfill opens it once); without it each load opens its own. */
+  readonly warehouse?: Warehouse;
 }
 
 /** Options of one run of one partition. */
@@ -230,14 +234,13 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     }
     t = lap('checks', t);
 
-    // Hash and flush every staged file at once (not file after file): all are durable before the manifest names them.
-    // DuckDB's last memory sample is taken while the files are hashed on libuv's threads.
+    // Hash and flush every staged file at once (not file after file), each in one pass through one open file: all
+    // are durable before the manifest names them. DuckDB's last memory sample is taken while they are hashed.
     const [files, peaks] = await Promise.all([
       Promise.all(
         written.files.map(async (f) => {
-          const path = join(stagingDir, f.name);
-          const [sha256] = await Promise.all([sha256File(path), fsyncPathAsync(path)]);
-          return { path: f.name, rows: f.rows, bytes: statSync(path).size, sha256 };
+          const { sha256, bytes } = await hashAndFlush(join(stagingDir, f.name));
+          return { path: f.name, rows: f.rows, bytes, sha256 };
         }),
       ),
       engineSampler.stop(),
@@ -338,7 +341,8 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes });
     // After the attempt is recorded as succeeded: a load that fails or is killed leaves the publish in place
     // and is owed in the state store (pending), retried by recount load --pending.
-    const load = await loadAfterPublish(ctx, analyzer, partition.id);
+    // The files were hashed above from the bytes this attempt wrote: the load does not read them again for that.
+    const load = await loadAfterPublish(ctx, analyzer, partition.id, { known: { version: seq, sha256: new Map(files.map((f) => [f.path, f.sha256])) } });
     if (load?.error) warnings.push(loadWarning(load));
     return {
       analyzer: analyzer.name,

@@ -4,7 +4,7 @@ import type { StateStore } from '../state/store.ts';
 import type { VersionRow } from '../state/types.ts';
 import { openWarehouse } from './open.ts';
 import { parseWarehouseUrl, redactError } from './url.ts';
-import { readVersionSource } from './versionSource.ts';
+import { readVersionSource, type KnownFiles } from './versionSource.ts';
 import type { TargetTable, Warehouse } from './warehouse.ts';
 
 /** What recount needs to load: the project (for the warehouse URL), its state store, and optionally an open warehouse. */
@@ -90,7 +90,7 @@ export function loadTarget(analyzer: Analyzer): TargetTable {
  * (so a load killed mid-way is still owed), then loaded, superseded, pending or failed with the error. Never
  * throws for a load failure: the outcome carries it (passwords masked).
  */
-export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean } = {}): Promise<LoadOutcome> {
+export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean; known?: KnownFiles } = {}): Promise<LoadOutcome> {
   const t0 = performance.now();
   const table = loadTarget(analyzer);
   const seq = Number(v.seq);
@@ -98,7 +98,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
   await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
   let opened: Warehouse | undefined;
   try {
-    const source = await readVersionSource(analyzer.name, analyzer.grain, v);
+    const source = await readVersionSource(analyzer.name, analyzer.grain, v, { known: opts.known });
     const wh = ctx.warehouse ?? (opened = await openWarehouse(ctx.project.warehouseUrl, ctx.project.dir));
     const r = await wh.load({
       table,
@@ -119,7 +119,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
 }
 
 /** Load the published version of a partition; VERSION_NOT_FOUND when nothing is published yet. */
-export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean } = {}): Promise<LoadOutcome> {
+export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean; known?: KnownFiles } = {}): Promise<LoadOutcome> {
   const v = await ctx.store.publishedVersion(analyzer.name, partitionId);
   if (!v) {
     throw new RecountError('VERSION_NOT_FOUND', `${analyzer.name} ${partitionId}: nothing is published, so there is nothing to load`, {
@@ -133,11 +133,12 @@ export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partit
 /**
  * The load that follows a publish: never throws, so a failed load leaves the publish in place. The outcome
  * says pending or failed (with the error) and the state store owes the load to `recount load --pending`.
+ * `known`: the publishing attempt's own hashes of its version's files, which the load then does not read again.
  */
-export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string): Promise<LoadOutcome | undefined> {
+export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { known?: KnownFiles } = {}): Promise<LoadOutcome | undefined> {
   if (!analyzer.load) return undefined;
   try {
-    return await loadPublished(ctx, analyzer, partitionId);
+    return await loadPublished(ctx, analyzer, partitionId, opts);
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
     return { analyzer: analyzer.name, partition: partitionId, table: analyzer.load.table, warehouse: warehouseDisplay(ctx.project), version: 0, status: 'pending', ms: 0, error };

@@ -7,6 +7,8 @@ import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
+import { openWarehouse } from '../../warehouse/open.ts';
+import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { action, wholeNumber } from '../command.ts';
 import { attemptJson, attemptLine, warnCheckLines, duration, loadLine, table, wrap } from '../format.ts';
 import { describeRecovery, withSession } from '../session.ts';
@@ -53,21 +55,30 @@ export function registerBackfill(program: Command): void {
           const skipped: string[] = [];
           let failed = 0;
           const started = Date.now();
-          for (const p of partitions) {
-            bar?.update({ partition: p.id });
-            if (!opts.force && (await isUpToDate(s.store, s.project, analyzer, p))) {
-              skipped.push(p.id);
-            } else {
-              const r = await runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
-              results.push(r);
-              if (r.status === 'failed') failed++;
-              if (!bar && !g.json) {
-                out.info(attemptLine(r));
-                warnCheckLines(r).forEach((l) => out.info(l));
-                if (r.load) out.info(loadLine(r.load));
+          // One warehouse for the whole backfill, not one open (and, for a DuckDB file, one checkpoint on close) per
+          // partition. A DuckDB warehouse file is then held for the backfill's duration. If it cannot be opened now,
+          // each load tries on its own and is recorded as pending when it fails, as without this.
+          let warehouse: Warehouse | undefined;
+          if (analyzer.load && partitions.length > 1) warehouse = await openWarehouse(s.project.warehouseUrl, s.project.dir).catch(() => undefined);
+          try {
+            for (const p of partitions) {
+              bar?.update({ partition: p.id });
+              if (!opts.force && (await isUpToDate(s.store, s.project, analyzer, p))) {
+                skipped.push(p.id);
+              } else {
+                const r = await runPartition({ ...s, warehouse }, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
+                results.push(r);
+                if (r.status === 'failed') failed++;
+                if (!bar && !g.json) {
+                  out.info(attemptLine(r));
+                  warnCheckLines(r).forEach((l) => out.info(l));
+                  if (r.load) out.info(loadLine(r.load));
+                }
               }
+              bar?.increment(1, { failed });
             }
-            bar?.increment(1, { failed });
+          } finally {
+            await warehouse?.close();
           }
           bar?.stop();
           const failures = results.filter((r) => r.status === 'failed');

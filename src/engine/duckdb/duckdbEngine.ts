@@ -1,9 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { subquery } from '../queryText.ts';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
-import { openDuckDB } from './settings.ts';
+import { attemptLimits, openDuckDB } from './settings.ts';
 import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts';
 import { lit } from '../sql.ts';
+
+/** Where a session's instance goes when the session closes: back to its engine for the next attempt, or closed. */
+interface Release {
+  /** close() was called; `released` settles once the instance is reset and handed back. */
+  closing(released: Promise<void>): void;
+  /** The instance, and whether another attempt may use it. */
+  done(instance: DuckDBInstance, reusable: boolean): void;
+}
 
 class DuckDBSession implements EngineSession {
   /** A second connection, so memory and spill can be read while the main one runs a query. */
@@ -13,19 +21,33 @@ class DuckDBSession implements EngineSession {
   private monitorBusy = 0;
   private monitorConn: DuckDBConnection | undefined;
   private closed = false;
+  /** A statement of this session failed: its instance is not trusted for another attempt (it may be out of memory). */
+  private failed = false;
 
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
     readonly version: string,
+    /** The attempt's own in-memory catalog: every view and table the attempt makes goes there, and goes with it. */
+    private readonly catalog: string,
+    private readonly release: Release,
   ) {}
 
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
   async exec(sql: string): Promise<void> {
-    await this.conn.run(sql);
+    await this.guard(() => this.conn.run(sql));
   }
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-    const reader = await this.conn.runAndReadAll(sql);
+    const reader = await this.guard(() => this.conn.runAndReadAll(sql));
     return reader.getRowObjectsJson() as T[];
   }
 
@@ -60,29 +82,110 @@ class DuckDBSession implements EngineSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.conn.closeSync();
     // A monitor query may be running on a libuv thread: disconnecting its connection or closing the instance
-    // under it crashed workers (SIGSEGV, "corrupted double-linked list") or hung them. Close once it settles.
-    const rest = () => {
+    // under it crashed workers (SIGSEGV, "corrupted double-linked list") or hung them. Release once it settles.
+    // Then the attempt's catalog is detached (its views and tables freed) before the instance serves another attempt.
+    const reset = async () => {
+      let reusable = !this.failed;
+      if (reusable) {
+        try {
+          await this.conn.run('USE memory');
+          await this.conn.run(`DETACH ${this.catalog}`);
+        } catch {
+          reusable = false;
+        }
+      }
+      this.conn.closeSync();
       this.monitorConn?.closeSync();
-      this.instance.closeSync();
+      this.release.done(this.instance, reusable);
     };
-    if (this.monitorBusy === 0) rest();
-    else void this.monitorTail.then(rest).catch(() => undefined);
+    this.release.closing((this.monitorBusy === 0 ? reset() : this.monitorTail.then(reset)).catch(() => undefined));
   }
 }
 
-/** DuckDB through @duckdb/node-api: one in-memory instance per attempt with its own memory limit, threads and spill folder. */
+/** How long an instance no attempt uses is kept for the next one before it is closed. */
+const IDLE_CLOSE_MS = 10_000;
+
+/**
+ * DuckDB through @duckdb/node-api: each attempt gets its own session with its own memory limit, threads, spill
+ * folder and catalog. Attempts one after another (a backfill, a worker) share one in-memory instance: starting an
+ * instance cost more than the query of a small partition. The limits are set on it for each attempt (I6), the
+ * attempt's catalog is attached for it and detached after, and its connections are new. An instance is not reused
+ * after any statement of its attempt failed (out of memory among them), nor after it spilled (DuckDB cannot move
+ * its spill folder then); a second attempt at the same time gets an instance of its own.
+ */
 export class DuckDBEngine implements Engine {
   readonly name = 'duckdb';
+  private idle: { instance: DuckDBInstance; version: string } | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private released: Promise<void> = Promise.resolve();
+  private sessions = 0;
+  private version: string | undefined;
 
   async open(options: EngineOptions): Promise<EngineSession> {
     mkdirSync(options.spillDir, { recursive: true });
+    // The previous attempt's session may still be resetting its instance.
+    await this.released;
+    const reused = this.takeIdle();
+    if (reused) {
+      try {
+        return await this.session(reused, options);
+      } catch {
+        reused.closeSync();
+      }
+    }
     const instance = await openDuckDB({ kind: 'attempt', ...options });
+    try {
+      return await this.session(instance, options);
+    } catch (err) {
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  private async session(instance: DuckDBInstance, options: EngineOptions): Promise<EngineSession> {
     const conn = await instance.connect();
-    const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
-    const session = new DuckDBSession(instance, conn, String(row?.v ?? 'unknown'));
-    await session.exec(`SET temp_directory = ${lit(options.spillDir)}`);
-    return session;
+    try {
+      for (const [name, value] of Object.entries(attemptLimits(options))) await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
+      if (!this.version) {
+        const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
+        this.version = String(row?.v ?? 'unknown');
+      }
+      const catalog = `recount_attempt_${++this.sessions}`;
+      await conn.run(`ATTACH ':memory:' AS ${catalog}`);
+      await conn.run(`USE ${catalog}`);
+      return new DuckDBSession(instance, conn, this.version, catalog, {
+        closing: (released) => (this.released = released),
+        done: (i, reusable) => this.giveBack(i, reusable),
+      });
+    } catch (err) {
+      conn.closeSync();
+      throw err;
+    }
+  }
+
+  private takeIdle(): DuckDBInstance | undefined {
+    const idle = this.idle;
+    this.idle = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    return idle?.instance;
+  }
+
+  private giveBack(instance: DuckDBInstance, reusable: boolean): void {
+    if (!reusable || this.idle) {
+      instance.closeSync();
+      return;
+    }
+    this.idle = { instance, version: this.version ?? '' };
+    this.idleTimer = setTimeout(() => this.takeIdle()?.closeSync(), IDLE_CLOSE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Close the instance kept for the next attempt (a process that is done with attempts). */
+  async closeIdle(): Promise<void> {
+    await this.released;
+    this.takeIdle()?.closeSync();
   }
 }
+

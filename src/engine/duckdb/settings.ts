@@ -22,9 +22,7 @@ export function duckdbSettings(profile: DuckDBProfile): Record<string, string> {
   switch (profile.kind) {
     case 'attempt':
       return {
-        memory_limit: `${Math.max(1, Math.floor(profile.memoryBytes / 1_000_000))}MB`,
-        threads: String(profile.threads),
-        temp_directory: profile.spillDir,
+        ...attemptLimits(profile),
         // Rows are ordered explicitly by key wherever order matters; dropping insertion order lets big results stream.
         preserve_insertion_order: 'false',
         ...NO_EXTENSION_DOWNLOADS,
@@ -39,10 +37,19 @@ export function duckdbSettings(profile: DuckDBProfile): Record<string, string> {
         ...NO_EXTENSION_DOWNLOADS,
       };
     case 'describe':
-      return { threads: '1', ...NO_EXTENSION_DOWNLOADS };
+      return { threads: '1', memory_limit: '64MB', ...NO_EXTENSION_DOWNLOADS };
     case 'warehouse':
       return { threads: '2', memory_limit: '512MB', ...NO_EXTENSION_DOWNLOADS };
   }
+}
+
+/** The settings one attempt changes on an instance it shares with the attempts before it: memory limit, threads, spill folder. */
+export function attemptLimits(limits: { memoryBytes: number; threads: number; spillDir: string }): Record<string, string> {
+  return {
+    memory_limit: `${Math.max(1, Math.floor(limits.memoryBytes / 1_000_000))}MB`,
+    threads: String(limits.threads),
+    temp_directory: limits.spillDir,
+  };
 }
 
 /** Open a DuckDB for a profile: in memory, or the file at `path` (the warehouse). */

@@ -1,0 +1,157 @@
+// Tiny-partition benchmark (issue 14): what recount costs per partition when the query itself is nearly free.
+// (a) `recount backfill` of the hourly analyzer over many small hourly partitions, as a whole process, against a
+//     raw loop in one Node process (bench/lib/rawLoop.ts: one DuckDB instance, per partition a view and a
+//     `COPY … TO parquet` of the same SQL): per-partition overhead = (recount - raw) / partitions.
+// (b) `recount serve --until-idle` with 2 workers over 700+ small hourly partitions: partitions per second.
+// Rounds are interleaved (the order alternates), figures are medians; CSV in bench/results/tiny-{backfill,serve}.csv.
+// Not a test: nothing asserts.
+//
+// Sections: BENCH_TINY_SECTIONS=backfill,serve (or a,b); default both.
+// Scale: BENCH_TINY_PARTITIONS (200), BENCH_TINY_SERVE_PARTITIONS (725), BENCH_TINY_EVENTS (4000 a partition),
+// BENCH_TINY_ROUNDS (3), BENCH_TINY_SERVE_ROUNDS (2). BENCH_TINY_LOAD=0 drops the warehouse load.
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadProject } from '../src/config/load.ts';
+import { getAnalyzer } from '../src/config/project.ts';
+import { planMemory } from '../src/worker/budget.ts';
+import { openStateStore } from '../src/state/open.ts';
+import { cachedEvents } from './lib/dataCache.ts';
+import { makeBenchProject } from './lib/project.ts';
+import { benchEnv } from './lib/serveDaemon.ts';
+import { figuresTable, type Figure } from './lib/figures.ts';
+import { median } from './lib/stats.ts';
+import { writeCsv, type Cell } from './lib/csv.ts';
+import { BENCH_DIR, REPO_DIR } from './lib/paths.ts';
+
+const ANALYZER = 'ad_impressions_hourly';
+const START = '2023-10-12T00';
+const SEED = 42;
+const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const PARTITIONS = env('BENCH_TINY_PARTITIONS', 200);
+const SERVE_PARTITIONS = env('BENCH_TINY_SERVE_PARTITIONS', 725);
+const EVENTS = env('BENCH_TINY_EVENTS', 4000);
+const ROUNDS = env('BENCH_TINY_ROUNDS', 3);
+const SERVE_ROUNDS = env('BENCH_TINY_SERVE_ROUNDS', 2);
+const LOAD = process.env.BENCH_TINY_LOAD !== '0';
+const TARGET_OVERHEAD_MS = 20;
+const TARGET_SERVE_PER_S = 60;
+
+const SECTION_ALIASES: Record<string, 'backfill' | 'serve'> = { a: 'backfill', b: 'serve', backfill: 'backfill', serve: 'serve' };
+const sections = new Set((process.env.BENCH_TINY_SECTIONS ?? 'backfill,serve').split(',').map((s) => SECTION_ALIASES[s.trim()]).filter(Boolean));
+const load1 = () => loadavg()[0]!.toFixed(2);
+const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+/** Run a process to its end; wall time in ms, exit code and stdout. */
+function timed(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, { env: benchEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ ms: performance.now() - t0, code, stdout, stderr }));
+  });
+}
+
+const analyzers = [{ name: ANALYZER, example: ANALYZER, load: LOAD }];
+
+async function backfill(figures: Figure[], root: string, partitions: string[]): Promise<void> {
+  const ids = partitions.slice(0, PARTITIONS);
+  const probe = makeBenchProject({ datasetRoots: { events: root }, analyzers });
+  const project = await loadProject(probe.dir);
+  const analyzer = getAnalyzer(project, ANALYZER);
+  const plan = planMemory(analyzer.memoryBytes, analyzer.threadCount);
+  probe.cleanup();
+  console.log(`\n[a] backfill: ${ANALYZER} over ${ids.length} hourly partitions of ${EVENTS} events (${ids[0]} .. ${ids.at(-1)}), warehouse load ${LOAD ? 'on' : 'off'}; ${ROUNDS} rounds, order alternating; load ${load1()}`);
+  const rows: Record<string, Cell>[] = [];
+  const raw: number[] = [];
+  const rec: number[] = [];
+  const attemptMs: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order = round % 2 === 1 ? ['raw', 'recount'] : ['recount', 'raw'];
+    for (const which of order) {
+      if (which === 'raw') {
+        const out = mkdtempSync(join(tmpdir(), 'recount-tiny-raw-'));
+        try {
+          const r = await timed(['--import', 'tsx', join(BENCH_DIR, 'lib/rawLoop.ts'), JSON.stringify({ sql: analyzer.sql, input: 'events', root, partitions: ids, out, memoryBytes: plan.duckdbBytes, threads: analyzer.threadCount })]);
+          if (r.code !== 0) throw new Error(`raw loop failed (${r.code}): ${r.stderr.slice(-2000)}`);
+          raw.push(r.ms);
+          rows.push({ round, which, partitions: ids.length, wall_ms: Math.round(r.ms), per_partition_ms: fixed(r.ms / ids.length, 2), load1: load1() });
+          console.log(`  round ${round} raw      ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  load ${load1()}`);
+        } finally {
+          rmSync(out, { recursive: true, force: true });
+        }
+      } else {
+        const bp = makeBenchProject({ datasetRoots: { events: root }, analyzers });
+        try {
+          const r = await timed([join(REPO_DIR, 'bin/recount.js'), '--project', bp.dir, '--json', 'backfill', ANALYZER, '--from', ids[0]!, '--to', ids.at(-1)!]);
+          if (r.code !== 0) throw new Error(`recount backfill failed (${r.code}): ${r.stderr.slice(-2000)} ${r.stdout.slice(-2000)}`);
+          const out = JSON.parse(r.stdout) as { succeeded: number; results: { durationMs?: number; duration_ms?: number }[] };
+          if (out.succeeded !== ids.length) throw new Error(`recount backfill published ${out.succeeded} of ${ids.length}`);
+          const d = out.results.map((x) => Number(x.durationMs ?? x.duration_ms ?? Number.NaN)).filter(Number.isFinite);
+          const med = d.length ? median(d) : Number.NaN;
+          attemptMs.push(med);
+          rec.push(r.ms);
+          rows.push({ round, which, partitions: ids.length, wall_ms: Math.round(r.ms), per_partition_ms: fixed(r.ms / ids.length, 2), attempt_median_ms: fixed(med, 1), load1: load1() });
+          console.log(`  round ${round} recount  ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  (attempt median ${fixed(med, 1)} ms)  load ${load1()}`);
+        } finally {
+          bp.cleanup();
+        }
+      }
+    }
+  }
+  const overheads = rec.map((r, i) => (r - raw[i]!) / ids.length);
+  const overhead = median(overheads);
+  const a: Figure[] = [
+    { metric: `raw loop, ${ids.length} partitions (median)`, value: `${fixed(median(raw) / 1000, 2)} s`, note: `one process, one DuckDB instance, view + COPY per partition; ${fixed(median(raw) / ids.length, 1)} ms a partition` },
+    { metric: `recount backfill, ${ids.length} partitions (median)`, value: `${fixed(median(rec) / 1000, 2)} s`, note: `whole process (start-up, recovery, ${LOAD ? 'warehouse load' : 'no load'}); attempt median ${fixed(median(attemptMs), 1)} ms` },
+    { metric: 'per-partition overhead (median of rounds)', value: `${fixed(overhead, 1)} ms`, target: `< ${TARGET_OVERHEAD_MS} ms`, ok: overhead < TARGET_OVERHEAD_MS, note: `(recount - raw) / partitions per round: ${overheads.map((o) => fixed(o, 1)).join(', ')}; ratio ${fixed(median(rec) / median(raw), 1)}x; load ${load1()}` },
+  ];
+  console.log(`\n(a) backfill\n${figuresTable(a, 'figure')}`);
+  figures.push(...a.map((f) => ({ ...f, metric: `(a) ${f.metric}` })));
+  console.log(`CSV: ${writeCsv('tiny-backfill', ['round', 'which', 'partitions', 'wall_ms', 'per_partition_ms', 'attempt_median_ms', 'load1'], rows)}`);
+}
+
+async function serve(figures: Figure[], root: string, partitions: string[]): Promise<void> {
+  const n = partitions.length;
+  console.log(`\n[b] serve --until-idle: ${ANALYZER} over ${n} hourly partitions of ${EVENTS} events with 2 workers, warehouse load ${LOAD ? 'on' : 'off'}; ${SERVE_ROUNDS} rounds; load ${load1()}`);
+  const rows: Record<string, Cell>[] = [];
+  const rates: number[] = [];
+  for (let round = 1; round <= SERVE_ROUNDS; round++) {
+    const bp = makeBenchProject({ datasetRoots: { events: root }, analyzers, config: { serve: { minWorkers: 2, maxWorkers: 2 } } });
+    try {
+      const r = await timed([join(REPO_DIR, 'bin/recount.js'), '--project', bp.dir, 'serve', '--until-idle', '--min-workers', '2', '--max-workers', '2', '--no-dashboard', '--no-watch']);
+      if (r.code !== 0) throw new Error(`recount serve failed (${r.code}): ${r.stderr.slice(-2000)}`);
+      const project = await loadProject(bp.dir);
+      const store = await openStateStore(project.stateUrl, project.dir);
+      let published = 0;
+      try {
+        for (const p of partitions) if (await store.publishedVersion(ANALYZER, p)) published++;
+      } finally {
+        await store.close();
+      }
+      const rate = published / (r.ms / 1000);
+      rates.push(rate);
+      rows.push({ round, partitions: n, published, wall_ms: Math.round(r.ms), per_second: fixed(rate, 1), load1: load1() });
+      console.log(`  round ${round}  ${published}/${n} published in ${fixed(r.ms / 1000, 1)} s = ${fixed(rate, 1)} partitions/s  load ${load1()}`);
+    } finally {
+      bp.cleanup();
+    }
+  }
+  const b: Figure[] = [{ metric: `serve --until-idle, ${n} partitions, 2 workers (median)`, value: `${fixed(median(rates), 1)} /s`, target: `>= ${TARGET_SERVE_PER_S} /s`, ok: median(rates) >= TARGET_SERVE_PER_S, note: `whole process from spawn to exit; rounds ${rates.map((x) => fixed(x, 1)).join(', ')}; load ${load1()}` }];
+  console.log(`\n(b) serve\n${figuresTable(b, 'figure')}`);
+  figures.push(...b.map((f) => ({ ...f, metric: `(b) ${f.metric}` })));
+  console.log(`CSV: ${writeCsv('tiny-serve', ['round', 'partitions', 'published', 'wall_ms', 'per_second', 'load1'], rows)}`);
+}
+
+const figures: Figure[] = [];
+const hours = Math.max(PARTITIONS, sections.has('serve') ? SERVE_PARTITIONS : 0);
+const events = await cachedEvents({ start: START, hours, rowsPerHour: EVENTS, seed: SEED });
+if (sections.has('backfill')) await backfill(figures, events.root, events.partitions);
+if (sections.has('serve')) await serve(figures, events.root, events.partitions);
+console.log(`\ntiny: summary\n${figuresTable(figures, 'figure')}`);
