@@ -1,5 +1,4 @@
 import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { SUCCESS_MARKER } from '../catalog/dataset.ts';
 import { RecountError } from '../errors.ts';
@@ -8,6 +7,8 @@ import type { StagedVersion, StateStore } from '../state/store.ts';
 import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
 import { fsyncPath, writeFileAndFolderDurable } from '../fs/fsync.ts';
 import type { OutputLayout } from './paths.ts';
+import { currentProcToken, HOST } from './liveness.ts';
+import { tempLinkName } from './tempLink.ts';
 import { loadedVersions, versionKey } from '../gc/loaded.ts';
 
 /**
@@ -30,7 +31,7 @@ export function swapPublishedLink(layout: OutputLayout, publishedPath: string, v
       hint: 'something other than recount wrote there; move it away, then rerun',
     });
   }
-  const tmp = join(layout.tmpRoot, `link-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(layout.tmpRoot, tempLinkName(HOST, currentProcToken()));
   symlinkSync(relative(parent, versionDir), tmp);
   renameSync(tmp, publishedPath);
   fsyncPath(parent);

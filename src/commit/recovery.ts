@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateStore } from '../state/store.ts';
-import { HOST, isProcessAlive, ownerAlive } from './liveness.ts';
+import { currentProcToken, HOST, ownerAlive } from './liveness.ts';
+import { tempLinkOwner } from './tempLink.ts';
 import type { OutputLayout } from './paths.ts';
 import { applyIntent } from './publish.ts';
 
@@ -21,6 +22,15 @@ export interface RecoveryOptions {
 }
 
 const ORPHAN_SPILL_AGE_MS = 60 * 60 * 1000;
+const ORPHAN_TEMP_LINK_AGE_MS = 60 * 60 * 1000;
+
+function lstatOlderThan(path: string, ms: number): boolean {
+  try {
+    return Date.now() - lstatSync(path).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
 
 function olderThan(path: string, ms: number): boolean {
   try {
@@ -97,10 +107,17 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
       report.removedSpill.push(name);
     }
   }
+  // A temp link lives for one rename: one left behind belongs to a publish whose process died. Its name records
+  // its owner, judged like any other (a pid here, a lease elsewhere); one from before owners were recorded names
+  // only a pid, of an unknown host, so it goes once it is old.
   if (existsSync(layout.tmpRoot)) {
+    const self = currentProcToken();
     for (const name of readdirSync(layout.tmpRoot)) {
-      const pid = Number(/^link-(\d+)-/.exec(name)?.[1]);
-      if (pid && pid !== process.pid && !isProcessAlive(HOST, `${pid}:`)) rmSync(join(layout.tmpRoot, name), { force: true });
+      const owner = tempLinkOwner(name);
+      if (owner === undefined) continue;
+      const path = join(layout.tmpRoot, name);
+      const dead = owner === 'unknown' ? lstatOlderThan(path, ORPHAN_TEMP_LINK_AGE_MS) : !(owner.host === HOST && owner.token === self) && !(await ownerAlive(store, owner.host, owner.token));
+      if (dead) rmSync(path, { force: true });
     }
   }
   return report;

@@ -26,7 +26,7 @@ export class KyselyStateStore implements StateStore {
     readonly dialect: StateDialect,
     readonly url: string,
   ) {
-    this.leases = new LeaseStore(db);
+    this.leases = new LeaseStore(db, dialect);
     this.queue = new QueueStore(db, () => this.holdLease());
     this.observe = new ObserveStore(db);
     this.loads = new LoadStore(db);

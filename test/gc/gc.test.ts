@@ -46,7 +46,7 @@ describe('recount gc', () => {
       await rollbackPartition(ctx.store, layout, A, P, 2);
       // Staging of attempts recorded as running on another machine: two hours old, its process's lease long
       // expired (that machine died); and fresh, its process beating its lease.
-      await ctx.store.leases.beat('another-host', '1:1', 1, new Date(Date.now() - 2 * HOUR));
+      await ctx.store.leases.beat('another-host', '1:1', 1, 2 * HOUR);
       await ctx.store.leases.beat('another-host', '2:2', 2);
       for (const [id, ms, token] of [['remote-old', 2 * HOUR, '1:1'], ['remote-new', 0, '2:2']] as const) {
         await ctx.store.beginAttempt({ runId: id, attemptId: id, analyzer: A, partitionId: P, trigger: 'run', pid: 1, host: 'another-host', procToken: token, threads: 1, memoryBytes: 1, stagingDir: layout.stagingDir(id) });

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StateStore, StagedVersion } from '../../src/state/store.ts';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { currentProcToken, HOST, ownerAlive } from '../../src/commit/liveness.ts';
 import { LEASE_EXPIRY_MS } from '../../src/state/leaseStore.ts';
 
@@ -221,17 +222,17 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
 
     describe('process leases (liveness across hosts)', () => {
       it('a lease beaten within the expiry is live, an older one is not, a released one is gone', async () => {
-        const now = Date.now();
-        await store.leases.beat('far', '7:70', 7, new Date(now - 1_000));
-        expect(await store.leases.isLive('far', '7:70', new Date(now))).toBe(true);
-        expect(await store.leases.isLive('far', '7:70', new Date(now + LEASE_EXPIRY_MS))).toBe(false);
-        await store.leases.beat('far', '7:70', 7, new Date(now + LEASE_EXPIRY_MS));
-        expect(await store.leases.isLive('far', '7:70', new Date(now + LEASE_EXPIRY_MS))).toBe(true);
+        await store.leases.beat('far', '7:70', 7, 1_000);
+        expect(await store.leases.isLive('far', '7:70')).toBe(true);
+        await store.leases.beat('far', '7:70', 7, LEASE_EXPIRY_MS + 1_000);
+        expect(await store.leases.isLive('far', '7:70')).toBe(false);
+        await store.leases.beat('far', '7:70', 7);
+        expect(await store.leases.isLive('far', '7:70')).toBe(true);
         expect(await store.leases.isLive('far', '8:80')).toBe(false);
         await store.leases.release('far', '7:70');
-        expect(await store.leases.isLive('far', '7:70', new Date(now))).toBe(false);
-        await store.leases.beat('far', '9:90', 9, new Date(now - 10 * LEASE_EXPIRY_MS));
-        expect(await store.leases.prune(new Date(now - LEASE_EXPIRY_MS))).toBe(1);
+        expect(await store.leases.isLive('far', '7:70')).toBe(false);
+        await store.leases.beat('far', '9:90', 9, 10 * LEASE_EXPIRY_MS);
+        expect(await store.leases.prune(LEASE_EXPIRY_MS)).toBe(1);
       });
 
       it('an attempt this process begins takes its lease first; an owner on another host lives as long as its lease', async () => {
@@ -240,8 +241,50 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         expect(await ownerAlive(store, 'other-host', '5:55')).toBe(false);
         await store.leases.beat('other-host', '5:55', 5);
         expect(await ownerAlive(store, 'other-host', '5:55')).toBe(true);
-        await store.leases.beat('other-host', '5:55', 5, new Date(Date.now() - LEASE_EXPIRY_MS - 1_000));
+        await store.leases.beat('other-host', '5:55', 5, LEASE_EXPIRY_MS + 1_000);
         expect(await ownerAlive(store, 'other-host', '5:55')).toBe(false);
+      });
+
+      it('an owner on this host name in another pid namespace or boot (another container) is judged by its lease, not by a local pid', async () => {
+        // Tokens spelled out here (pid:start:boot:pidns:nonce), as another container's recount records them.
+        const [pid, start] = currentProcToken().split(':');
+        const me = { pid, start, boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', ''), pidNs: /\d+/.exec(readlinkSync('/proc/self/ns/pid'))![0], nonce: 'n' };
+        const formatProcToken = (t: typeof me) => `${t.pid}:${t.start}:${t.boot}:${t.pidNs}:${t.nonce}`;
+        // Pid 1 of another container: it exists here too (another process), and this process's own pid with its own
+        // start time would pass a pid check; neither may decide the fate of a process in another namespace.
+        const otherNs = formatProcToken({ ...me, pid: '1', start: '1', pidNs: `${me.pidNs}9`, nonce: 'c0ffee' });
+        const sameNsPid = formatProcToken({ ...me, pidNs: `${me.pidNs}9`, nonce: 'beef' });
+        const otherBoot = formatProcToken({ ...me, boot: 'f'.repeat(32), nonce: 'd00d' });
+        for (const token of [otherNs, sameNsPid, otherBoot]) {
+          expect(await ownerAlive(store, HOST, token)).toBe(false);
+          await store.leases.beat(HOST, token, 1);
+          expect(await ownerAlive(store, HOST, token)).toBe(true);
+          await store.leases.beat(HOST, token, 1, LEASE_EXPIRY_MS + 1_000);
+          expect(await ownerAlive(store, HOST, token)).toBe(false);
+        }
+        // In this namespace the pid decides, exactly: a reused pid (another start time) is dead whatever its lease.
+        const reused = formatProcToken({ ...me, start: '1' });
+        await store.leases.beat(HOST, reused, Number(me.pid));
+        expect(await ownerAlive(store, HOST, reused)).toBe(false);
+        expect(await ownerAlive(store, HOST, currentProcToken())).toBe(true);
+      });
+
+      it("lease time is the store's clock: a local clock off by more than the expiry makes no live owner dead, no dead one live", async () => {
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          // The owner beats while its own clock runs 10 minutes behind; the judge looks while its clock runs ahead.
+          vi.setSystemTime(Date.now() - 10 * 60_000);
+          await store.leases.beat('skewed', '3:33', 3);
+          vi.setSystemTime(Date.now() + 20 * 60_000);
+          expect(await ownerAlive(store, 'skewed', '3:33')).toBe(true);
+          await store.leases.beat('late', '4:44', 4, LEASE_EXPIRY_MS + 1_000);
+          vi.setSystemTime(Date.now() - 20 * 60_000);
+          expect(await ownerAlive(store, 'late', '4:44')).toBe(false);
+          expect(await store.leases.prune(LEASE_EXPIRY_MS)).toBe(1);
+          expect(await ownerAlive(store, 'skewed', '3:33')).toBe(true);
+        } finally {
+          vi.useRealTimers();
+        }
       });
 
       it("a dead remote daemon's claims are requeued; a live one's are left alone", async () => {
@@ -250,7 +293,7 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         const [live] = await store.queue.claim({ host: 'east', token: '1:10' }, { ...policy, limit: 1 });
         const [dead] = await store.queue.claim({ host: 'west', token: '2:20' }, { ...policy, limit: 1 });
         await store.leases.beat('east', '1:10', 1);
-        await store.leases.beat('west', '2:20', 2, new Date(Date.now() - 2 * LEASE_EXPIRY_MS));
+        await store.leases.beat('west', '2:20', 2, 2 * LEASE_EXPIRY_MS);
         expect(await store.queue.requeueOrphans((h, t) => ownerAlive(store, h, t))).toBe(1);
         expect((await store.queue.get(live!.id))!.state).toBe('running');
         expect((await store.queue.get(dead!.id))!.state).toBe('queued');
