@@ -14,6 +14,8 @@ export const faultPoints = [
   'during-publish',
   'after-publish',
   'before-complete',
+  'after-intent-complete',
+  'during-prune',
   'during-recovery',
   'during-load-copy',
   'before-load-commit',

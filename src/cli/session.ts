@@ -76,6 +76,7 @@ export function describeRecovery(r: RecoveryReport): string[] {
   const lines: string[] = [];
   if (r.rolledForward.length) lines.push(`recovered interrupted publish: ${r.rolledForward.join(', ')}`);
   if (r.abandoned.length) lines.push(`abandoned interrupted publish whose files were gone (previous version kept): ${r.abandoned.join(', ')}`);
+  if (r.finishedAttempts?.length) lines.push(`recorded ${r.finishedAttempts.length} attempt(s) whose process died after publishing as succeeded`);
   if (r.crashedAttempts.length) lines.push(`marked ${r.crashedAttempts.length} attempt(s) whose process died as crashed`);
   return lines;
 }

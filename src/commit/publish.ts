@@ -38,28 +38,46 @@ export function swapPublishedLink(layout: OutputLayout, publishedPath: string, v
 }
 
 /**
+ * Move a publish's staged files to its version folder, if that is still to do. Two recoveries of one dead intent
+ * may race here: the rename is one step, so at every instant the files are in one of the two places, and a
+ * rename that finds the staging gone because the other moved it is a step already done, not a failure.
+ * Returns false when the files are in neither place.
+ */
+function moveStagedToVersion(stagingDir: string | null, versionDir: string): boolean {
+  if (existsSync(versionDir)) return true;
+  if (stagingDir && existsSync(join(stagingDir, '_manifest.json'))) {
+    mkdirSync(dirname(versionDir), { recursive: true });
+    try {
+      renameSync(stagingDir, versionDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(versionDir)) throw err;
+      return true;
+    }
+    fsyncPath(dirname(versionDir));
+    return true;
+  }
+  // Looked at the staging after another process moved it: the version folder is there now.
+  return existsSync(versionDir);
+}
+
+/**
  * Carry a recorded intent through to the end; every step is idempotent, so recovery after a crash at
- * any point calls this again: move staging to the version folder, swap the link, write _SUCCESS, mark done.
+ * any point calls this again: move staging to the version folder, write _SUCCESS in it, swap the link, mark done.
+ * _SUCCESS is in the version folder before the swap, so the published path is ready at every instant of a republish.
  * Returns false when the intent's files are gone (the intent is abandoned; the previous version stays).
  */
 export async function applyIntent(store: StateStore, layout: OutputLayout, intent: PublishIntentTable, opts: { recovering?: boolean } = {}): Promise<boolean> {
   const versionDir = intent.version_dir;
-  if (!existsSync(versionDir)) {
-    if (intent.kind === 'publish' && intent.staging_dir && existsSync(join(intent.staging_dir, '_manifest.json'))) {
-      mkdirSync(dirname(versionDir), { recursive: true });
-      renameSync(intent.staging_dir, versionDir);
-      fsyncPath(dirname(versionDir));
-    } else {
-      await store.abandonIntent(intent.id, 'version files are gone');
-      return false;
-    }
+  if (!moveStagedToVersion(intent.kind === 'publish' ? intent.staging_dir : null, versionDir)) {
+    await store.abandonIntent(intent.id, 'version files are gone');
+    return false;
   }
+  const marker = join(versionDir, SUCCESS_MARKER);
+  if (!existsSync(marker)) await writeFileAndFolderDurable(marker, '');
   if (opts.recovering) faultPoint('during-recovery');
   faultPoint('during-publish');
   swapPublishedLink(layout, layout.publishedPath(intent.analyzer, intent.partition_id), versionDir);
   faultPoint('after-publish');
-  const marker = join(versionDir, SUCCESS_MARKER);
-  if (!existsSync(marker)) await writeFileAndFolderDurable(marker, '');
   faultPoint('before-complete');
   await store.completeIntent(intent.id);
   return true;
@@ -78,10 +96,16 @@ export async function publishVersion(store: StateStore, layout: OutputLayout, st
   faultPoint('after-claim');
   const ok = await applyIntent(store, layout, claim.intent);
   if (!ok) return { published: false, reason: 'staged files disappeared before publish' };
+  // Published, but the attempt is not yet recorded as finished: recovery must record it as succeeded.
+  faultPoint('after-intent-complete');
   return { published: true, seq: staged.seq };
 }
 
-/** Delete version folders beyond the newest `keep` (the published one and the one a warehouse holds always stay). */
+/**
+ * Delete version folders beyond the newest `keep`. The published one, the one a warehouse holds and the target
+ * of any pending intent (publish or rollback) always stay: each deletion is recorded in the state store only if
+ * no intent claims the version, in the same transaction (a rollback claimed a moment later finds it deleted).
+ */
 export async function pruneVersions(store: StateStore, analyzer: string, partitionId: string, keep: number): Promise<number[]> {
   const versions = await store.listVersions(analyzer, partitionId);
   const removable = versions.filter((v) => v.status === 'retained');
@@ -94,7 +118,8 @@ export async function pruneVersions(store: StateStore, analyzer: string, partiti
     if (loaded.has(versionKey(analyzer, partitionId, v.seq))) continue;
     // Recorded as deleted before its files go: a crash mid-removal must not leave a partial folder listed
     // as retained, which a rollback would publish.
-    await store.markVersionDeleted(analyzer, partitionId, v.seq);
+    if (!(await store.deleteVersionUnlessClaimed(analyzer, partitionId, v.seq))) continue;
+    faultPoint('during-prune');
     rmSync(v.dir, { recursive: true, force: true });
     removed.push(v.seq);
   }

@@ -40,7 +40,7 @@ export async function planRecovery(store: StateStore, layout: OutputLayout): Pro
   const finished = new Set<string>();
   const moved = new Set<string>();
   for (const intent of await store.pendingIntents()) {
-    if (intent.attempt_id && live.has(intent.attempt_id)) {
+    if ((intent.attempt_id && live.has(intent.attempt_id)) || (intent.owner_host && intent.owner_token && (await ownerAlive(store, intent.owner_host, intent.owner_token)))) {
       plan.inFlight.push(intent);
     } else if (intentFilesThere(intent)) {
       plan.rollForward.push(intent);
@@ -51,7 +51,12 @@ export async function planRecovery(store: StateStore, layout: OutputLayout): Pro
       plan.abandon.push(intent);
     }
   }
-  plan.crashed.push(...running.filter((a) => !live.has(a.attempt_id) && !finished.has(a.attempt_id)));
+  // An attempt that died after its version was published is recorded as succeeded, not crashed.
+  for (const a of running) {
+    if (live.has(a.attempt_id) || finished.has(a.attempt_id)) continue;
+    const own = (await store.listVersions(a.analyzer, a.partition_id)).some((v) => v.attempt_id === a.attempt_id && (v.status === 'published' || v.status === 'retained'));
+    if (!own) plan.crashed.push(a);
+  }
   for (const root of [layout.stagingRoot, layout.legacyStagingRoot]) {
     if (!existsSync(root)) continue;
     for (const name of readdirSync(root).sort()) {

@@ -7,7 +7,7 @@ import { ObserveStore } from './observeStore.ts';
 import { LoadStore } from './loadStore.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
 import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
-import type { AttemptOutcome, ClaimResult, NewAttempt, StagedVersion, StateStore } from './store.ts';
+import type { AttemptOutcome, ClaimResult, NewAttempt, RollbackClaimOptions, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
 
 const now = () => new Date().toISOString();
@@ -101,7 +101,7 @@ export class KyselyStateStore implements StateStore {
     return this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('partitions')
-        .values({ analyzer: a.analyzer, partition_id: a.partitionId, seq: 0, published_seq: null, pending_intent: null, updated_at: now() })
+        .values({ analyzer: a.analyzer, partition_id: a.partitionId, seq: 0, published_seq: null, pending_intent: null, updated_at: now(), held_seq: null, held_input: null, held_at: null })
         .onConflict((oc) => oc.columns(['analyzer', 'partition_id']).doNothing())
         .execute();
       const p = await trx.selectFrom('partitions').select('seq').where('analyzer', '=', a.analyzer).where('partition_id', '=', a.partitionId).executeTakeFirstOrThrow();
@@ -203,10 +203,16 @@ export class KyselyStateStore implements StateStore {
         .where('partition_id', '=', v.partitionId)
         .where('seq', '=', baseSeq)
         .where('pending_intent', 'is', null)
+        .$if(v.respectHold === true, (q) => q.where('held_seq', 'is', null))
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) {
         const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirst();
-        const reason = p?.pending_intent != null ? 'another publish of this partition is in progress' : `another attempt published version ${p?.seq} first`;
+        const reason =
+          p?.pending_intent != null
+            ? 'another publish of this partition is in progress'
+            : v.respectHold && p?.held_seq != null && Number(p.seq) === baseSeq
+              ? `the partition is held at v${p.held_seq} by a rollback (recount release ${v.analyzer} --partition ${v.partitionId} releases it)`
+              : `another attempt published version ${p?.seq} first`;
         return { won: false as const, reason };
       }
       const p = await trx.selectFrom('partitions').select('published_seq').where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirstOrThrow();
@@ -245,6 +251,8 @@ export class KyselyStateStore implements StateStore {
           state: 'pending',
           created_at: now(),
           done_at: null,
+          owner_host: null,
+          owner_token: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -253,7 +261,10 @@ export class KyselyStateStore implements StateStore {
     });
   }
 
-  async claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string): Promise<ClaimResult> {
+  async claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string, opts: RollbackClaimOptions = {}): Promise<ClaimResult> {
+    const owner = opts.owner ?? { host: HOST, token: currentProcToken() };
+    // The intent names this process as its owner: its lease comes first (as for an attempt).
+    if (owner.host === HOST && owner.token === currentProcToken()) await this.holdLease();
     return this.db.transaction().execute(async (trx) => {
       const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
       if (!p) return { won: false as const, reason: 'the partition has no versions' };
@@ -266,6 +277,9 @@ export class KyselyStateStore implements StateStore {
         .where('seq', '=', p.seq)
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) return { won: false as const, reason: 'another publish of this partition is in progress' };
+      // Read under the partition's lock, which a prune's deletion takes too: a version pruned a moment ago is no target.
+      const target = await trx.selectFrom('versions').select('status').where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', targetSeq).executeTakeFirst();
+      if (target?.status !== 'retained' && target?.status !== 'published') return { won: false as const, reason: `version ${targetSeq} is no longer kept` };
       const intent = await trx
         .insertInto('publish_intents')
         .values({
@@ -280,11 +294,53 @@ export class KyselyStateStore implements StateStore {
           state: 'pending',
           created_at: now(),
           done_at: null,
+          owner_host: owner.host,
+          owner_token: owner.token,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await trx.updateTable('partitions').set({ pending_intent: intent.id }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      // The rollback holds the partition from its claim on (cleared again if the intent is abandoned).
+      await trx
+        .updateTable('partitions')
+        .set({ pending_intent: intent.id, held_seq: targetSeq, held_input: opts.holdInput ?? null, held_at: now() })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .execute();
       return { won: true as const, intent };
+    });
+  }
+
+  async releaseHold(analyzer: string, partitionId: string): Promise<number | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const p = await trx.selectFrom('partitions').select('held_seq').where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+      if (p?.held_seq == null) return null;
+      await trx.updateTable('partitions').set({ held_seq: null, held_input: null, held_at: null, updated_at: now() }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      return Number(p.held_seq);
+    });
+  }
+
+  async deleteVersionUnlessClaimed(analyzer: string, partitionId: string, seq: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      // Lock the partition's row first, as claimRollback and claimPublish do, so the check and the deletion are one step for them.
+      await trx.updateTable('partitions').set({ updated_at: now() }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      const claimed = await trx
+        .selectFrom('publish_intents')
+        .select('id')
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .where('target_seq', '=', seq)
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      if (claimed) return false;
+      const r = await trx
+        .updateTable('versions')
+        .set({ status: 'deleted' })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .where('seq', '=', seq)
+        .where('status', '=', 'retained')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     });
   }
 
@@ -307,9 +363,10 @@ export class KyselyStateStore implements StateStore {
         .where('partition_id', '=', intent.partition_id)
         .where('seq', '=', intent.target_seq)
         .execute();
+      // A publish replaces whatever a rollback held (only runs that ignore holds get this far on a held partition).
       await trx
         .updateTable('partitions')
-        .set({ published_seq: intent.target_seq, pending_intent: null, updated_at: ts })
+        .set({ published_seq: intent.target_seq, pending_intent: null, updated_at: ts, ...(intent.kind === 'publish' ? { held_seq: null, held_input: null, held_at: null } : {}) })
         .where('analyzer', '=', intent.analyzer)
         .where('partition_id', '=', intent.partition_id)
         .execute();
@@ -336,8 +393,22 @@ export class KyselyStateStore implements StateStore {
         .where('analyzer', '=', intent.analyzer)
         .where('partition_id', '=', intent.partition_id)
         .execute();
+      if (intent.kind === 'rollback') {
+        // The rollback never happened: neither does its hold.
+        await trx
+          .updateTable('partitions')
+          .set({ held_seq: null, held_input: null, held_at: null })
+          .where('analyzer', '=', intent.analyzer)
+          .where('partition_id', '=', intent.partition_id)
+          .where('held_seq', '=', intent.target_seq)
+          .execute();
+      }
       await trx.updateTable('publish_intents').set({ state: 'done', done_at: now() }).where('id', '=', intentId).execute();
     });
+  }
+
+  async getIntent(intentId: number) {
+    return this.db.selectFrom('publish_intents').selectAll().where('id', '=', intentId).executeTakeFirst();
   }
 
   async pendingIntents() {

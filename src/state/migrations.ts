@@ -245,5 +245,17 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
         .execute();
     },
   },
+  '0007_rollback_hold': {
+    async up(db: Kysely<any>) {
+      // A rollback holds its partition at the version rolled back to (see src/run/hold.ts): the version and the
+      // input fingerprint the hold was placed on (new input releases it).
+      await db.schema.alterTable('partitions').addColumn('held_seq', 'integer').execute();
+      await db.schema.alterTable('partitions').addColumn('held_input', 'text').execute();
+      await db.schema.alterTable('partitions').addColumn('held_at', 'text').execute();
+      // The process that owns an intent without an attempt (a rollback): recovery leaves it alone while that process lives.
+      await db.schema.alterTable('publish_intents').addColumn('owner_host', 'text').execute();
+      await db.schema.alterTable('publish_intents').addColumn('owner_token', 'text').execute();
+    },
+  },
   };
 }

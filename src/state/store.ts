@@ -51,6 +51,16 @@ export interface StagedVersion {
   readonly sqlHash: string;
   readonly engineVersion: string;
   readonly recountVersion: string;
+  /** Lose the claim if a rollback holds the partition (runs recount serve or a backfill without --force started). */
+  readonly respectHold?: boolean;
+}
+
+/** Who owns a rollback's intent and what input its hold was placed on. */
+export interface RollbackClaimOptions {
+  /** Default: this process (its lease is taken first). */
+  readonly owner?: { readonly host: string; readonly token: string };
+  /** The partition's input fingerprint now; a different one later releases the hold. */
+  readonly holdInput?: string | null;
 }
 
 /** The outcome of a publish claim: won (intent recorded) or lost to another attempt. */
@@ -87,13 +97,21 @@ export interface StateStore {
    * record the version as publishing and a pending intent, all in one transaction.
    */
   claimPublish(v: StagedVersion, baseSeq: number): Promise<ClaimResult>;
-  /** Record a pending rollback intent to an existing retained version. */
-  claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string): Promise<ClaimResult>;
+  /**
+   * Record a pending rollback intent to a kept version, owned by a process (recovery leaves it alone while that
+   * process lives), and hold the partition at that version until released.
+   */
+  claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string, opts?: RollbackClaimOptions): Promise<ClaimResult>;
+  /** Release a partition's hold; returns the version it held, or null if it held none. */
+  releaseHold(analyzer: string, partitionId: string): Promise<number | null>;
+  /** Record a retained version as deleted unless a pending intent targets it; false if it was kept. */
+  deleteVersionUnlessClaimed(analyzer: string, partitionId: string, seq: number): Promise<boolean>;
   /** Mark an intent done: its version becomes the published one, the previous one retained. */
   completeIntent(intentId: number): Promise<void>;
   /** Abandon a pending intent whose files are gone: the previous version stays published. */
   abandonIntent(intentId: number, reason: string): Promise<void>;
   pendingIntents(): Promise<PublishIntentTable[]>;
+  getIntent(intentId: number): Promise<PublishIntentTable | undefined>;
 
   getPartition(analyzer: string, partitionId: string): Promise<PartitionTable | undefined>;
   listPartitions(analyzer?: string): Promise<PartitionTable[]>;

@@ -30,6 +30,11 @@ export interface PartitionTable {
   published_seq: number | null;
   pending_intent: number | null;
   updated_at: string;
+  /** The version an operator rolled back to, held there until released or its input changes (src/run/hold.ts). */
+  held_seq: number | null;
+  /** The input fingerprint when the hold was placed (null: not known then; the held version's own is used). */
+  held_input: string | null;
+  held_at: string | null;
 }
 
 export interface RunTable {
@@ -117,6 +122,9 @@ export interface PublishIntentTable {
   state: 'pending' | 'done';
   created_at: string;
   done_at: string | null;
+  /** The process that owns an intent without an attempt (a rollback), judged like an attempt's owner. */
+  owner_host: string | null;
+  owner_token: string | null;
 }
 
 /** The state store's schema as Kysely sees it. */

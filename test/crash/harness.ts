@@ -15,6 +15,8 @@ export const hour = (h: number) => `2023-10-12T${String(h).padStart(2, '0')}`;
 
 /** Points at which the published link already points at the new version when the process dies. */
 export const AFTER_SWITCH: readonly FaultPoint[] = ['after-publish', 'before-complete'];
+/** Points after the intent completed (the version is published) but before the attempt is recorded as finished. */
+export const AFTER_COMPLETE: readonly FaultPoint[] = ['after-intent-complete', 'during-prune'];
 /** Points reached only after the publish was claimed in the state store: recovery rolls them forward. */
 export const AFTER_CLAIM: readonly FaultPoint[] = ['after-claim', 'during-publish', ...AFTER_SWITCH];
 /** The commit protocol's points, in the order an attempt passes them (warehouse loads and memory have their own tests). */
@@ -96,7 +98,12 @@ export function useCrashProject(hours: number): CrashProject {
       const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: partition })).filter((a) => !before.has(a.attempt_id) && a.attempt_id !== retry.json.attemptId);
       expect(fresh, 'the killed attempt is recorded').toHaveLength(1);
       const victim = fresh[0]!;
-      if (AFTER_CLAIM.includes(killed.point)) {
+      if (AFTER_COMPLETE.includes(killed.point)) {
+        // Published before the kill: recovery records the attempt as succeeded with its version, never as crashed.
+        expect([victim.status, victim.version_seq, victim.error_code]).toEqual(['succeeded', killed.seq, null]);
+        expect(view.version).toBe(killed.seq + 1);
+        expect((await ctx.store.getVersion(ANALYZER, partition, killed.seq))?.status).toBe('retained');
+      } else if (AFTER_CLAIM.includes(killed.point)) {
         // Its intent was recorded, so recovery finished its publish; the retry then published the next version.
         expect([victim.status, victim.version_seq]).toEqual(['succeeded', killed.seq]);
         expect(retry.stderr).toContain('recovered interrupted publish');
