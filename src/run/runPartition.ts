@@ -17,7 +17,6 @@ import { hashAndFlush } from '../commit/stagedFile.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
-import { fsyncPathAsync } from '../fs/fsync.ts';
 import { ensureDir } from '../fs/ensureDir.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
