@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDBEngine } from '../../src/engine/duckdb/duckdbEngine.ts';
 import { tempDir } from '../helpers/project.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/closeWhileSampling.ts', import.meta.url));
@@ -19,4 +20,26 @@ describe('DuckDB engine session', () => {
     expect(out.sessions).toBe(400);
     expect(out.sampled).toBe(400);
   }, 120_000);
+
+  it('a database an attempt attached is detached before its instance serves the next attempt', async () => {
+    const dir = tempDir('recount-attach-');
+    const engine = new DuckDBEngine();
+    const options = { memoryBytes: 200_000_000, threads: 1, spillDir: join(dir, 'spill') };
+    const first = await engine.open(options);
+    await first.exec(`ATTACH '${join(dir, 'other.duckdb')}' AS other`);
+    await first.exec('CREATE TABLE other.t AS SELECT 1 AS x');
+    first.close();
+    const second = await engine.open(options);
+    try {
+      const names = (await second.query<{ name: string }>('SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal')).map((r) => r.name);
+      expect(names).not.toContain('other');
+      // The file is free: this attempt can attach it again, read-write.
+      await second.exec(`ATTACH '${join(dir, 'other.duckdb')}' AS again`);
+      expect(await second.query('SELECT x FROM again.t')).toEqual([{ x: 1 }]);
+    } finally {
+      second.close();
+      await engine.closeIdle();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

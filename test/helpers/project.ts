@@ -102,11 +102,15 @@ export async function makeProject(opts: TestProjectOptions = {}): Promise<TestPr
 
 /** Run a query on a fresh in-memory DuckDB (to read published output the way an external reader would). */
 export async function duck<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const session = await new DuckDBEngine().open({ memoryBytes: 500_000_000, threads: 1, spillDir: join(tmpdir(), 'recount-test-spill') });
+  // An engine of its own, closed before this returns: a database the query attached (a warehouse file, even read-only)
+  // is let go at once, not kept with an idle instance for the next attempt while the test runs the CLI against it.
+  const engine = new DuckDBEngine();
+  const session = await engine.open({ memoryBytes: 500_000_000, threads: 1, spillDir: join(tmpdir(), 'recount-test-spill') });
   try {
     return await session.query<T>(sql);
   } finally {
     session.close();
+    await engine.closeIdle();
   }
 }
 

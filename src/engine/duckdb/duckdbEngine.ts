@@ -3,7 +3,7 @@ import { subquery } from '../queryText.ts';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { attemptLimits, openDuckDB } from './settings.ts';
 import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts';
-import { lit } from '../sql.ts';
+import { ident, lit } from '../sql.ts';
 
 /** Where a session's instance goes when the session closes: back to its engine for the next attempt, or closed. */
 interface Release {
@@ -90,7 +90,12 @@ class DuckDBSession implements EngineSession {
       if (reusable) {
         try {
           await this.conn.run('USE memory');
-          await this.conn.run(`DETACH ${this.catalog}`);
+          // The attempt's catalog, and any database its SQL attached (a file attached, even read-only, holds that
+          // file's lock for as long as the instance lives): the next attempt starts with none of them.
+          const attached = (
+            await this.conn.runAndReadAll(`SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`)
+          ).getRowObjectsJson() as { name: string }[];
+          for (const { name } of attached) await this.conn.run(`DETACH ${ident(name)}`);
         } catch {
           reusable = false;
         }
