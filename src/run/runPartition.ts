@@ -259,7 +259,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       schema: columns,
       keys: keyChoice.keys,
       keySource: keyChoice.source,
-      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys },
+      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys, engine: engine.name, engineVersion: session.version },
       checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
       provenance: {
         inputs: inputs.map((i) => ({
