@@ -17,7 +17,7 @@ import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
 import { fsyncPathAsync } from '../commit/fsync.ts';
-import { ensureDir } from '../commit/ensureDir.ts';
+import { ensureDirDurable } from '../commit/ensureDir.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
@@ -168,7 +168,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const resolved = resolveInputs(project, analyzer, partition);
     const inputFingerprint = combinedFingerprint(resolved);
     try {
-      ensureDir(stagingDir);
+      ensureDirDurable(stagingDir);
     } catch (err) {
       throw stagingError(err, project.outputRoot);
     }
