@@ -7,7 +7,7 @@ import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
-import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
+import { barrierPoint, exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
@@ -302,6 +302,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       }
     }
 
+    await barrierPoint('before-claim');
     const versionDir = layout.versionDir(analyzer.name, partition.id, seq);
     claimed = true;
     const result = await publishVersion(
