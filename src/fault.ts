@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecountError } from './errors.ts';
 
@@ -29,6 +29,26 @@ export function faultPoint(name: FaultPoint): void {
   if (process.env.RECOUNT_FAULT === name) {
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/**
+ * The `during-query` fault point: with RECOUNT_FAULT=during-query, die while the engine writes the staged `file` —
+ * as soon as the file has bytes on disk and `write` (the COPY writing it) has not returned. DuckDB flushes a big
+ * output as it goes, so the kill lands mid-file; a small one it writes whole as it finishes the file, and then the
+ * kill comes the instant `write` returns, before anything else runs.
+ */
+export function faultWhileWriting(name: 'during-query', file: string, write: Promise<unknown>): void {
+  if (process.env.RECOUNT_FAULT !== name) return;
+  const kill = () => process.kill(process.pid, 'SIGKILL');
+  const hasBytes = () => {
+    try {
+      return statSync(file).size > 0;
+    } catch {
+      return false;
+    }
+  };
+  setInterval(() => hasBytes() && kill(), 1);
+  write.then(kill, kill);
 }
 
 /**
