@@ -42,7 +42,11 @@ export interface Manifest {
   readonly schema: Column[];
   readonly keys: string[];
   readonly keySource: KeySource;
-  readonly layout: { files: number; rule: string; sort: string[] };
+  /**
+   * The key -> file rule (I3): the rule, the engine and engine version whose hash it uses (a change of either is a
+   * layout change; absent before 0.1.1, where provenance.engine/engineVersion say it).
+   */
+  readonly layout: { files: number; rule: string; sort: string[]; engine?: string; engineVersion?: string };
   readonly checks: Pick<CheckResult, 'name' | 'kind' | 'severity' | 'passed' | 'failing'>[];
   readonly provenance: {
     readonly inputs: ManifestInput[];

@@ -1,10 +1,11 @@
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { SUCCESS_MARKER } from '../catalog/dataset.ts';
 import { RecountError } from '../errors.ts';
 import { faultPoint } from '../fault.ts';
 import type { StagedVersion, StateStore } from '../state/store.ts';
 import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
+import { ensureDirDurable } from '../fs/ensureDir.ts';
 import { fsyncPath, writeFileAndFolderDurable } from '../fs/fsync.ts';
 import type { OutputLayout } from './paths.ts';
 import { currentProcToken, HOST } from './liveness.ts';
@@ -17,8 +18,8 @@ import { loadedVersions, versionKey } from '../gc/loaded.ts';
  */
 export function swapPublishedLink(layout: OutputLayout, publishedPath: string, versionDir: string): void {
   const parent = dirname(publishedPath);
-  mkdirSync(parent, { recursive: true });
-  mkdirSync(layout.tmpRoot, { recursive: true });
+  ensureDirDurable(parent);
+  ensureDirDurable(layout.tmpRoot);
   let existing: ReturnType<typeof lstatSync> | undefined;
   try {
     existing = lstatSync(publishedPath);
@@ -46,7 +47,7 @@ export function swapPublishedLink(layout: OutputLayout, publishedPath: string, v
 function moveStagedToVersion(stagingDir: string | null, versionDir: string): boolean {
   if (existsSync(versionDir)) return true;
   if (stagingDir && existsSync(join(stagingDir, '_manifest.json'))) {
-    mkdirSync(dirname(versionDir), { recursive: true });
+    ensureDirDurable(dirname(versionDir));
     try {
       renameSync(stagingDir, versionDir);
     } catch (err) {

@@ -3,7 +3,7 @@ import { subquery } from '../engine/queryText.ts';
 import { join } from 'node:path';
 import type { EngineSession } from '../engine/engine.ts';
 import { ident, lit } from '../engine/sql.ts';
-import { faultPoint } from '../fault.ts';
+import { faultPoint, faultWhileWriting } from '../fault.ts';
 
 /** Target size of one output file when `files: 'auto'`. */
 export const AUTO_FILE_BYTES = 128 * 1024 * 1024;
@@ -71,16 +71,19 @@ async function copyCount(session: EngineSession, sql: string): Promise<number> {
   return Number(rows[0]?.Count ?? 0);
 }
 
-async function writeBuckets(session: EngineSession, relation: string, keys: readonly string[], files: number, dir: string, tag: string | undefined, hashColumn?: string): Promise<StagedFile[]> {
+// `whole`: the buckets are cut from a staged whole file (files: 'auto'), whose write the during-query fault already covered.
+async function writeBuckets(session: EngineSession, relation: string, keys: readonly string[], files: number, dir: string, tag: string | undefined, hashColumn?: string, whole = false): Promise<StagedFile[]> {
   const out: StagedFile[] = [];
   const hash = hashColumn ? ident(hashColumn) : keyHashSql(keys);
   const exclude = hashColumn ? ` EXCLUDE (${ident(hashColumn)})` : '';
   for (let i = 0; i < files; i++) {
     const name = partFileName(i, tag);
-    const rows = await copyCount(
+    const copy = copyCount(
       session,
       `COPY (SELECT *${exclude} FROM ${relation} WHERE ${hash} % ${files} = ${i} ORDER BY ${keyOrderSql(keys)}) TO ${lit(join(dir, name))} (FORMAT parquet)`,
     );
+    if (i === 0 && !whole) faultWhileWriting('during-query', join(dir, name), copy);
+    const rows = await copy;
     out.push({ name, rows });
     if (i === 0) faultPoint('after-first-file-staged');
   }
@@ -99,7 +102,7 @@ export async function writeLayout(
   if (opts.files === 1 || opts.files === 'auto') {
     const single = join(dir, partFileName(0, tag));
     const copy = session.query(`COPY (SELECT * FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`);
-    faultPoint('during-query');
+    faultWhileWriting('during-query', single, copy);
     const rows = Number((await copy)[0]?.Count ?? 0);
     if (opts.files === 1) return { files: [{ name: partFileName(0, tag), rows }], fileCount: 1 };
     const [size] = await session.query<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(single)})`);
@@ -107,14 +110,12 @@ export async function writeLayout(
     if (count === 1) return { files: [{ name: partFileName(0, tag), rows }], fileCount: 1 };
     const whole = join(dir, '_whole.parquet');
     renameSync(single, whole);
-    const files = await writeBuckets(session, `read_parquet(${lit(whole)})`, keys, count, dir, tag);
+    const files = await writeBuckets(session, `read_parquet(${lit(whole)})`, keys, count, dir, tag, undefined, true);
     rmSync(whole);
     return { files, fileCount: count };
   }
   const hashColumn = '__recount_hash';
-  const create = session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${keyHashSql(keys)} AS ${hashColumn} FROM ${subquery(sql)}`);
-  faultPoint('during-query');
-  await create;
+  await session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${keyHashSql(keys)} AS ${hashColumn} FROM ${subquery(sql)}`);
   try {
     const files = await writeBuckets(session, '__recount_result', keys, opts.files, dir, tag, hashColumn);
     return { files, fileCount: opts.files };

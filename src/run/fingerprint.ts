@@ -4,6 +4,7 @@ import { resolveInput, type ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
 import { readManifest } from '../commit/manifest.ts';
+import { layoutEngineChange } from '../layout/engineScheme.ts';
 
 /** Resolve every input of an analyzer partition (PARTITION_NOT_READY if one is missing). */
 export function resolveInputs(project: Project, analyzer: Analyzer, partition: Partition): ResolvedInput[] {
@@ -29,13 +30,19 @@ export async function isUpToDate(store: StateStore, project: Project, analyzer: 
 }
 
 /**
- * True when a published version's layout is the one the analyzer asks for now: the declared keys and a fixed
- * file count (`auto` follows the data, so any count matches). A changed layout is a rerun even on the same input.
+ * Why a published version's layout is not the one the analyzer asks for now, or undefined if it is: other declared
+ * keys, another fixed file count (`auto` follows the data, so any count matches), or another engine or engine
+ * version (whose hash may place keys elsewhere). A changed layout is a rerun even on the same input.
  */
-export function layoutMatches(analyzer: Analyzer, versionDir: string): boolean {
+export function layoutChange(analyzer: Analyzer, versionDir: string): string | undefined {
   const m = readManifest(versionDir);
-  if (!m) return false;
-  if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return false;
-  if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return false;
-  return true;
+  if (!m) return 'it has no manifest';
+  if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return `its keys are (${m.keys.join(', ')}), the analyzer declares (${analyzer.keys.join(', ')})`;
+  if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return `it has ${m.layout.files} files, the analyzer asks for ${analyzer.fileCount}`;
+  return layoutEngineChange(m);
+}
+
+/** True when a published version's layout is the one the analyzer asks for now (see layoutChange). */
+export function layoutMatches(analyzer: Analyzer, versionDir: string): boolean {
+  return layoutChange(analyzer, versionDir) === undefined;
 }

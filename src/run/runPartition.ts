@@ -7,7 +7,7 @@ import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
-import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
+import { barrierPoint, exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
 import { HASH_SCHEME, versionTag, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
@@ -17,7 +17,7 @@ import { hashAndFlush } from '../commit/stagedFile.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
-import { ensureDir } from '../fs/ensureDir.ts';
+import { ensureDir, ensureDirDurable } from '../fs/ensureDir.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
@@ -171,7 +171,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const resolved = resolveInputs(project, analyzer, partition);
     const inputFingerprint = combinedFingerprint(resolved);
     try {
-      ensureDir(stagingDir);
+      ensureDirDurable(stagingDir);
     } catch (err) {
       throw stagingError(err, project.outputRoot);
     }
@@ -262,7 +262,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       schema: columns,
       keys: keyChoice.keys,
       keySource: keyChoice.source,
-      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys },
+      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys, engine: engine.name, engineVersion: session.version },
       checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
       provenance: {
         inputs: inputs.map((i) => ({
@@ -306,6 +306,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       }
     }
 
+    await barrierPoint('before-claim');
     const versionDir = layout.versionDir(analyzer.name, partition.id, seq);
     claimed = true;
     const result = await publishVersion(

@@ -12,7 +12,7 @@ import type { QueueRow } from '../state/types.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, ownerAlive } from '../commit/liveness.ts';
-import { combinedFingerprint, isUpToDate, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
+import { combinedFingerprint, isUpToDate, layoutChange, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
@@ -281,12 +281,15 @@ export class Daemon {
     const published = await this.store.publishedVersion(a.name, p.id);
     if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash && layoutMatches(a, published.dir)) return;
     const reason = !published ? 'new-data' : published.input_fingerprint !== fingerprint ? 'changed-input' : published.sql_hash !== a.sqlHash ? 'changed-sql' : 'changed-layout';
-    await this.enqueue(a, p, reason, fingerprint);
+    const why = reason === 'changed-layout' ? `v${published!.seq}: ${layoutChange(a, published!.dir) ?? 'laid out otherwise'}` : undefined;
+    await this.enqueue(a, p, reason, fingerprint, why);
   }
 
-  private async enqueue(a: Analyzer, p: Partition, reason: string, inputFingerprint?: string): Promise<void> {
+  private async enqueue(a: Analyzer, p: Partition, reason: string, inputFingerprint?: string, why?: string): Promise<void> {
     const item = await this.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.definitionHash, inputFingerprint });
-    if (item) this.opts.log.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
+    // A layout change reruns a partition whose input and SQL did not change: say why (an engine upgrade, say).
+    if (item && why) this.opts.log.warn({ analyzer: a.name, partition: p.id, reason, why }, `queued: layout changed (${why})`);
+    else if (item) this.opts.log.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
   }
 
   /** How many attempts may run now: the backlog, between min and max workers, and what free memory allows. */

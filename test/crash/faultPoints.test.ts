@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertPublishedComplete, assertReaderSeesOnlyCommitted, type PublishedView } from '../helpers/invariants.ts';
-import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, assertReadersI1, hour, useCrashProject } from './harness.ts';
+import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, assertReadersI1, hour, stagedParquetBytes, useCrashProject } from './harness.ts';
 
 // A real `recount run` child process kills itself with SIGKILL at each named fault point (RECOUNT_FAULT) while
 // a previous version is published; right after the kill a reader must still see one complete version, and the
@@ -31,6 +31,8 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
 
       const killed = cp.run(partition, point);
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
+      // during-query dies while DuckDB writes the staged files: some staged Parquet bytes are on disk at the kill.
+      if (point === 'during-query') expect(stagedParquetBytes(cp.out), 'staged bytes on disk at the during-query kill').toBeGreaterThan(0);
 
       const now = await assertPublishedComplete(cp.out, ANALYZER, partition);
       if (AFTER_SWITCH.includes(point)) {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { OutputLayout } from '../../src/commit/paths.ts';
 import type { FaultPoint } from '../../src/fault.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 import { assertRecovered, cleanCopy, type PublishedView } from '../helpers/invariants.ts';
@@ -21,6 +23,17 @@ export const AFTER_COMPLETE: readonly FaultPoint[] = ['after-intent-complete', '
 export const AFTER_CLAIM: readonly FaultPoint[] = ['after-claim', 'during-publish', ...AFTER_SWITCH];
 /** The commit protocol's points, in the order an attempt passes them (warehouse loads and memory have their own tests). */
 export const ATTEMPT_POINTS: readonly FaultPoint[] = ['during-query', 'after-first-file-staged', 'after-files-staged', 'after-manifest', 'after-claim', 'during-publish', 'after-publish', 'before-complete'];
+
+/** Bytes of the Parquet files in every attempt's staging folder under an output root (before recovery cleans them). */
+export function stagedParquetBytes(outputRoot: string): number {
+  const root = new OutputLayout(outputRoot).stagingRoot;
+  if (!existsSync(root)) return 0;
+  let bytes = 0;
+  for (const attempt of readdirSync(root)) {
+    for (const f of readdirSync(join(root, attempt))) if (f.endsWith('.parquet')) bytes += statSync(join(root, attempt, f)).size;
+  }
+  return bytes;
+}
 
 /** A project under test plus a fault-free copy of it whose published output is the I2 baseline. */
 export interface CrashProject {

@@ -38,9 +38,9 @@ interface ChildRun {
   readonly stderr: string;
 }
 
-function runChild(tp: TestProject, extra: string[] = []): Promise<ChildRun> {
+function runChild(tp: TestProject, extra: string[] = [], env?: Record<string, string>): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = tp.spawnCli(['--json', 'run', ANALYZER, '--partition', PARTITION, ...extra]);
+    const child = tp.spawnCli(['--json', 'run', ANALYZER, '--partition', PARTITION, ...extra], env);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -61,6 +61,17 @@ function runChild(tp: TestProject, extra: string[] = []): Promise<ChildRun> {
   });
 }
 
+let rounds = 0;
+
+/**
+ * Two runs that really overlap: each holds at the `before-claim` barrier (staged, not claimed) until the other got
+ * there too, so both began on the same published version and both try to claim it: one must win, one be superseded.
+ */
+function race(tp: TestProject, extra: [string[], string[]] = [[], []]): Promise<ChildRun[]> {
+  const env = { RECOUNT_BARRIER: 'before-claim', RECOUNT_BARRIER_DIR: join(tp.dir, `barrier-${rounds++}`), RECOUNT_BARRIER_PARTIES: '2' };
+  return Promise.all(extra.map((args) => runChild(tp, args, env)));
+}
+
 describe('two attempts of one partition at the same time', () => {
   let tp: TestProject;
   let baseline: ReturnType<typeof cleanCopy>;
@@ -77,7 +88,10 @@ describe('two attempts of one partition at the same time', () => {
     baseline?.cleanup();
   });
 
-  /** Both finished cleanly; every winner published on the version it started from; every loser left nothing. */
+  /**
+   * Both finished cleanly, on the same base version; exactly one published (on the version it started from) and
+   * the other was superseded, leaving nothing.
+   */
   async function assertOneWinnerAtATime(runs: ChildRun[]): Promise<void> {
     for (const r of runs) {
       expect(r.code, `${r.stderr} ${JSON.stringify(r.json)}`).toBe(0);
@@ -85,12 +99,14 @@ describe('two attempts of one partition at the same time', () => {
     }
     console.log(`race: ${runs.map((r) => `${r.json.status}${r.json.version ? ` v${r.json.version}` : ''}`).join(' + ')}`);
     const winners = runs.filter((r) => r.json.status === 'succeeded');
-    expect(winners.length, 'at least one attempt publishes').toBeGreaterThan(0);
+    expect(runs.map((r) => r.json.status).sort(), 'exactly one winner and one superseded').toEqual(['succeeded', 'superseded']);
     const ctx = await tp.open();
     try {
+      const bases = new Set<number>();
       for (const r of runs) {
         const a = (await ctx.store.getAttempt(r.json.attemptId))!;
         expect(a.status).toBe(r.json.status);
+        bases.add(a.base_seq);
         const mine = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.attempt_id === a.attempt_id);
         if (r.json.status === 'succeeded') {
           // The compare-and-set: a version is only ever the successor of the one the attempt started from.
@@ -102,6 +118,7 @@ describe('two attempts of one partition at the same time', () => {
           expect(existsSync(a.staging_dir), 'a superseded attempt leaves no staging').toBe(false);
         }
       }
+      expect(bases.size, 'both attempts began on the same published version: they overlapped').toBe(1);
       const latest = Math.max(...winners.map((w) => w.json.version));
       expect((await ctx.store.getPartition(ANALYZER, PARTITION))?.published_seq).toBe(latest);
     } finally {
@@ -113,13 +130,13 @@ describe('two attempts of one partition at the same time', () => {
 
   it('two runs started together end with one complete version published and the loser superseded without a trace', async () => {
     for (let round = 0; round < 2; round++) {
-      const runs = await Promise.all([runChild(tp), runChild(tp)]);
+      const runs = await race(tp);
       await assertOneWinnerAtATime(runs);
     }
   });
 
   it('a slow run (one thread) raced by a fast one never publishes over it on a stale base', async () => {
-    const runs = await Promise.all([runChild(tp, ['--threads', '1']), runChild(tp, ['--threads', '2'])]);
+    const runs = await race(tp, [['--threads', '1'], ['--threads', '2']]);
     await assertOneWinnerAtATime(runs);
   });
 
@@ -256,7 +273,7 @@ describe('two attempts of one partition at the same time', () => {
   it('two runs started together right after a crash mid-publish both recover it and end on one complete version', async () => {
     const killed = tp.cli(['run', ANALYZER, '--partition', PARTITION], { RECOUNT_FAULT: 'after-claim' });
     expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const runs = await Promise.all([runChild(tp), runChild(tp)]);
+    const runs = await race(tp);
     await assertOneWinnerAtATime(runs);
   });
 

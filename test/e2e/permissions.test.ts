@@ -5,12 +5,23 @@ import { join } from 'node:path';
 import { CLI, makeProject, type TestProject } from '../helpers/project.ts';
 
 // A folder recount must write that belongs to another user (a restored backup, a deploy as another account).
-// As root (as CI runs), the CLI is run as `nobody` through setpriv; a non-root run cannot change owners.
+// The CLI is run as `nobody` through setpriv, which needs root (as CI runs). Where that is impossible the tests
+// fail, naming why, rather than skip: a suite that passes without running proves nothing.
 const NOBODY = 65534;
-const asRoot = process.getuid?.() === 0;
 const P = '2023-10-12T00';
 
-describe.runIf(asRoot)('a version folder recount may not write', () => {
+/** Why these tests cannot run here, or undefined if they can. */
+function cannotRun(): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return 'no POSIX user ids on this platform (process.getuid is missing)';
+  if (uid !== 0) return `not root (uid ${uid}): changing a folder's owner and running the CLI as nobody (uid ${NOBODY}) needs root`;
+  const probe = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', ''], { encoding: 'utf8' });
+  if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return 'setpriv is missing (util-linux): it runs the CLI as nobody';
+  if (probe.status !== 0) return `setpriv cannot run node as nobody (uid ${NOBODY}): exit ${probe.status ?? probe.signal}: ${(probe.stderr || String(probe.error ?? '')).trim()}`;
+  return undefined;
+}
+
+describe('a version folder recount may not write', () => {
   let tp: TestProject;
   const versions = () => join(tp.dir, 'data/out/.recount/versions/counts', P);
   const link = () => join(tp.dir, 'data/out/counts/dt=2023-10-12/hour=00');
@@ -30,6 +41,8 @@ describe.runIf(asRoot)('a version folder recount may not write', () => {
   };
 
   beforeAll(async () => {
+    const why = cannotRun();
+    if (why) throw new Error(`the permission tests cannot run here: ${why}`);
     tp = await makeProject({
       examples: false,
       hours: 1,

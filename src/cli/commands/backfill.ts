@@ -5,7 +5,7 @@ import { parsePartition, partitionRange } from '../../catalog/partition.ts';
 import { RecountError } from '../../errors.ts';
 import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
-import { isUpToDate } from '../../run/fingerprint.ts';
+import { isUpToDate, layoutChange } from '../../run/fingerprint.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
 import { openWarehouse } from '../../warehouse/open.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
@@ -66,6 +66,9 @@ export function registerBackfill(program: Command): void {
               if (!opts.force && (await isUpToDate(s.store, s.project, analyzer, p))) {
                 skipped.push(p.id);
               } else {
+                const published = opts.force ? undefined : await s.store.publishedVersion(analyzer.name, p.id);
+                const change = published && layoutChange(analyzer, published.dir);
+                if (change) out.warn(`${analyzer.name} ${p.id}: a layout change, rerun although its input and SQL are unchanged: v${published.seq} ${change}`);
                 const r = await runPartition({ ...s, warehouse }, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
                 results.push(r);
                 if (r.status === 'failed') failed++;
@@ -86,7 +89,7 @@ export function registerBackfill(program: Command): void {
             out.info(
               `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${failed} failed`,
             );
-            if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys and file count (--force reruns them anyway)`);
+            if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys, file count and engine version (--force reruns them anyway)`);
             const loads = results.flatMap((r) => (r.load ? [r.load] : []));
             if (loads.length) {
               const done = loads.filter((l) => !l.error);
