@@ -12,6 +12,7 @@ import { registerInit } from './commands/init.ts';
 import { registerLoad } from './commands/load.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerRecover } from './commands/recover.ts';
+import { registerRelease } from './commands/release.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStatus } from './commands/status.ts';
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON document instead of text')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
+  for (const register of [registerInit, registerGen, registerRun, registerBackfill, registerStatus, registerRollback, registerRelease, registerRecover, registerDemo, registerServe, registerDiff, registerShadow, registerAudit, registerDoctor, registerGc]) register(program);
   for (const register of [registerLoad, registerMonitor]) register(program);
   // Every command's usage errors (a missing --partition, a bad number) are a JSON document under --json too.
   for (const cmd of program.commands) jsonUsageErrors(cmd.exitOverride());

@@ -14,6 +14,7 @@ import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, ownerAlive } from '../commit/liveness.ts';
 import { combinedFingerprint, isUpToDate, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
+import { checkHold } from '../run/hold.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
@@ -277,6 +278,10 @@ export class Daemon {
     } catch {
       return; // not ready yet
     }
+    // A rollback holds the partition at its version, whatever the definition says now, until new input or a release.
+    const hold = await checkHold(this.store, this.project, a, p, fingerprint);
+    if (hold.state === 'held') return;
+    if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: p.id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
     const published = await this.store.publishedVersion(a.name, p.id);
     if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash && layoutMatches(a, published.dir)) return;
     const reason = !published ? 'new-data' : published.input_fingerprint !== fingerprint ? 'changed-input' : published.sql_hash !== a.sqlHash ? 'changed-sql' : 'changed-layout';
@@ -350,6 +355,16 @@ export class Daemon {
       await this.store.queue.succeed(item.id);
       this.opts.log.info({ analyzer: a.name, partition: item.partition_id }, 'already up to date; not rerun');
       return;
+    }
+    if (item.reason !== 'manual') {
+      // Queued before a rollback held the partition: the rollback sticks (a dashboard rerun, 'manual', overrides it).
+      const hold = await checkHold(this.store, this.project, a, parsePartition(item.partition_id, a.grain));
+      if (hold.state === 'held') {
+        await this.store.queue.succeed(item.id);
+        this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, 'held by a rollback; not rerun (recount release lets it run)');
+        return;
+      }
+      if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
     }
     const base = planMemory(a.memoryBytes, item.threads ?? a.threadCount);
     const plan = item.memory_bytes ? { ...base, duckdbBytes: Number(item.memory_bytes) } : base;

@@ -6,6 +6,7 @@ import { RecountError } from '../../errors.ts';
 import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate } from '../../run/fingerprint.ts';
+import { checkHold } from '../../run/hold.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
 import { action, wholeNumber } from '../command.ts';
 import { attemptJson, attemptLine, warnCheckLines, duration, loadLine, table, wrap } from '../format.ts';
@@ -51,14 +52,21 @@ export function registerBackfill(program: Command): void {
           bar?.start(partitions.length, 0, { partition: '', failed: 0 });
           const results: AttemptResult[] = [];
           const skipped: string[] = [];
+          const held: string[] = [];
           let failed = 0;
           const started = Date.now();
           for (const p of partitions) {
             bar?.update({ partition: p.id });
-            if (!opts.force && (await isUpToDate(s.store, s.project, analyzer, p))) {
+            // Up to date comes first: a held partition is reported as held only when it would otherwise rerun.
+            const upToDate = !opts.force && (await isUpToDate(s.store, s.project, analyzer, p));
+            const hold = opts.force || upToDate ? undefined : await checkHold(s.store, s.project, analyzer, p);
+            if (hold?.state === 'released' && !g.json) out.info(`${analyzer.name} ${p.id}: hold of the rollback to v${hold.seq} released: ${hold.reason}`);
+            if (upToDate) {
               skipped.push(p.id);
+            } else if (hold?.state === 'held') {
+              held.push(p.id);
             } else {
-              const r = await runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
+              const r = await runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads, respectHold: !opts.force });
               results.push(r);
               if (r.status === 'failed') failed++;
               if (!bar && !g.json) {
@@ -71,11 +79,12 @@ export function registerBackfill(program: Command): void {
           }
           bar?.stop();
           const failures = results.filter((r) => r.status === 'failed');
-          out.result({ ok: failed === 0, analyzer: analyzer.name, partitions: partitions.length, succeeded: results.filter((r) => r.status === 'succeeded').length, failed, skipped, results: results.map(attemptJson) }, () => {
+          out.result({ ok: failed === 0, analyzer: analyzer.name, partitions: partitions.length, succeeded: results.filter((r) => r.status === 'succeeded').length, failed, skipped, held, results: results.map(attemptJson) }, () => {
             out.info(
-              `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${failed} failed`,
+              `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${held.length ? `${held.length} held by a rollback, ` : ''}${failed} failed`,
             );
             if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys and file count (--force reruns them anyway)`);
+            if (held.length) out.info(`  held by a rollback, not rerun: ${held.join(', ')} (recount release ${analyzer.name} --partition ID, or --force, reruns them)`);
             const loads = results.flatMap((r) => (r.load ? [r.load] : []));
             if (loads.length) {
               const done = loads.filter((l) => !l.error);
