@@ -327,11 +327,14 @@ export class Daemon {
           for (const item of items) {
             const key = `${item.analyzer}/${item.partition_id}`;
             this.runningKeys.add(key);
-            const p = this.execute(item).finally(() => {
-              this.running.delete(item.id);
-              this.runningKeys.delete(key);
-              void this.tick();
-            });
+            // execute() records its own failures; anything it throws besides is logged here, never left unhandled.
+            const p = this.execute(item)
+              .catch((err) => this.opts.log.error({ err, analyzer: item.analyzer, partition: item.partition_id }, 'attempt bookkeeping failed; the queue item is requeued when this daemon restarts'))
+              .finally(() => {
+                this.running.delete(item.id);
+                this.runningKeys.delete(key);
+                void this.tick();
+              });
             this.running.set(item.id, p);
           }
         }
@@ -407,7 +410,7 @@ export class Daemon {
       code = r.error?.code ?? 'INTERNAL';
       message = r.error?.message ?? 'failed';
       // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
-      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+      await this.recoverOrWarn(log);
       kind = code === 'OUT_OF_MEMORY' ? 'oom' : 'failed';
       // DuckDB stopped at its own limit: a lower limit cannot help, fewer threads (less state per thread) can.
       degrade = code === 'OUT_OF_MEMORY' ? 'threads' : undefined;
@@ -477,7 +480,19 @@ export class Daemon {
     if (a?.status === 'running' || crashedByRecovery) {
       await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
     }
-    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    await this.recoverOrWarn(this.opts.log.child({ analyzer: run.item.analyzer, partition: run.item.partition_id, attempt: attemptId }));
+  }
+
+  /**
+   * Recover after an attempt, or log why it could not: a failing recovery (a folder it may not read, the state store
+   * gone for a moment) must not become an unhandled rejection that kills the daemon; the rescan recovers again.
+   */
+  private async recoverOrWarn(log: Logger): Promise<void> {
+    try {
+      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    } catch (err) {
+      log.warn({ err }, 'recovery failed; the next rescan retries it');
+    }
   }
 
   /**
@@ -498,7 +513,7 @@ export class Daemon {
       await this.store.queue.release(this.owner);
     }
     await this.scanning;
-    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    await this.recoverOrWarn(this.opts.log);
     this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
   }
 }
