@@ -6,6 +6,7 @@ import { makeProject, REPO, type TestProject } from '../helpers/project.ts';
 import { runPartition, type RunContext } from '../../src/run/runPartition.ts';
 import { getAnalyzer } from '../../src/config/project.ts';
 import { OutputLayout } from '../../src/commit/paths.ts';
+import { applyIntent } from '../../src/commit/publish.ts';
 import { generateEvents } from '../../src/gen/events.ts';
 
 // Two recoveries of the same dead publish intent, started at the same instant in two threads (each with its own
@@ -75,6 +76,19 @@ describe('concurrent recoveries of one dead intent', () => {
       for (const w of workers) w.postMessage({ close: true });
       await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))));
     }
+  });
+
+  it('a recovery that listed the intent before another finished it, and a newer version was published since, leaves the link on the newer one', async () => {
+    const layout = new OutputLayout(ctx.project.outputRoot);
+    const dead = await deadIntent(1000);
+    const stale = (await ctx.store.pendingIntents()).find((i) => i.id === dead.id)!;
+    expect(await applyIntent(ctx.store, layout, stale, { recovering: true })).toBe(true);
+    const newer = await runPartition(ctx, getAnalyzer(ctx.project, 'counts'), P);
+    expect(newer.status).toBe('succeeded');
+    // The slower recovery gets to the same intent only now.
+    expect(await applyIntent(ctx.store, layout, stale, { recovering: true })).toBe(true);
+    expect((await ctx.store.getPartition('counts', P))?.published_seq).toBe(newer.version);
+    expect(realpathSync(layout.publishedPath('counts', P))).toBe(realpathSync(layout.versionDir('counts', P, newer.version!)));
   });
 
   async function rounds(workers: Worker[], layout: OutputLayout): Promise<void> {
