@@ -75,13 +75,25 @@ export async function applyIntent(store: StateStore, layout: OutputLayout, inten
   }
   const marker = join(versionDir, SUCCESS_MARKER);
   if (!existsSync(marker)) await writeFileAndFolderDurable(marker, '');
-  if (opts.recovering) faultPoint('during-recovery');
+  if (opts.recovering) {
+    faultPoint('during-recovery');
+    // Another recovery may have finished this intent since ours listed it, and a newer version been published:
+    // swapping the link now would point readers back at this one.
+    if ((await store.getIntent(intent.id))?.state === 'done') return finishedElsewhere(store, intent);
+  }
   faultPoint('during-publish');
   swapPublishedLink(layout, layout.publishedPath(intent.analyzer, intent.partition_id), versionDir);
   faultPoint('after-publish');
   faultPoint('before-complete');
   await store.completeIntent(intent.id);
   return true;
+}
+
+/** Whether an intent another process marked done was completed (true) rather than abandoned (false). */
+async function finishedElsewhere(store: StateStore, intent: PublishIntentTable): Promise<boolean> {
+  if (intent.kind === 'rollback') return (await store.getPartition(intent.analyzer, intent.partition_id))?.published_seq === intent.target_seq;
+  const v = await store.getVersion(intent.analyzer, intent.partition_id, intent.target_seq);
+  return v?.status === 'published' || v?.status === 'retained';
 }
 
 /** The result of trying to publish a staged version. */

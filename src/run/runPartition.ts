@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Analyzer, Project } from '../config/project.ts';
 import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint.ts';
+import { HOLD_RESPECTING_TRIGGERS } from './hold.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
@@ -43,6 +44,8 @@ export interface RunOptions {
   readonly memoryBytes?: number;
   /** Accept an input column whose type changed since the published version. */
   readonly acceptSchemaChange?: boolean;
+  /** Lose the publish if a rollback holds the partition (default: for the daemon's triggers and backfill; see src/run/hold.ts). */
+  readonly respectHold?: boolean;
   /** Use this attempt id (a daemon names the attempt before handing it to a worker). */
   readonly attemptId?: string;
 }
@@ -327,6 +330,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         sqlHash: analyzer.sqlHash,
         engineVersion,
         recountVersion: RECOUNT_VERSION,
+        respectHold: opts.respectHold ?? HOLD_RESPECTING_TRIGGERS.has(opts.trigger ?? ''),
       },
       baseSeq,
     );

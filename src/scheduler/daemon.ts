@@ -14,6 +14,7 @@ import { recover } from '../commit/recovery.ts';
 import { currentProcToken, HOST, ownerAlive } from '../commit/liveness.ts';
 import { combinedFingerprint, isUpToDate, layoutChange, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { newAttemptId } from '../run/runPartition.ts';
+import { checkHold } from '../run/hold.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
@@ -278,6 +279,10 @@ export class Daemon {
     } catch {
       return; // not ready yet
     }
+    // A rollback holds the partition at its version, whatever the definition says now, until new input or a release.
+    const hold = await checkHold(this.store, this.project, a, p, fingerprint);
+    if (hold.state === 'held') return;
+    if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: p.id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
     const published = await this.store.publishedVersion(a.name, p.id);
     if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash && layoutMatches(a, published.dir)) return;
     const reason = !published ? 'new-data' : published.input_fingerprint !== fingerprint ? 'changed-input' : published.sql_hash !== a.sqlHash ? 'changed-sql' : 'changed-layout';
@@ -326,11 +331,14 @@ export class Daemon {
           for (const item of items) {
             const key = `${item.analyzer}/${item.partition_id}`;
             this.runningKeys.add(key);
-            const p = this.execute(item).finally(() => {
-              this.running.delete(item.id);
-              this.runningKeys.delete(key);
-              void this.tick();
-            });
+            // execute() records its own failures; anything it throws besides is logged here, never left unhandled.
+            const p = this.execute(item)
+              .catch((err) => this.opts.log.error({ err, analyzer: item.analyzer, partition: item.partition_id }, 'attempt bookkeeping failed; the queue item is requeued when this daemon restarts'))
+              .finally(() => {
+                this.running.delete(item.id);
+                this.runningKeys.delete(key);
+                void this.tick();
+              });
             this.running.set(item.id, p);
           }
         }
@@ -354,6 +362,16 @@ export class Daemon {
       await this.store.queue.succeed(item.id);
       this.opts.log.info({ analyzer: a.name, partition: item.partition_id }, 'already up to date; not rerun');
       return;
+    }
+    if (item.reason !== 'manual') {
+      // Queued before a rollback held the partition: the rollback sticks (a dashboard rerun, 'manual', overrides it).
+      const hold = await checkHold(this.store, this.project, a, parsePartition(item.partition_id, a.grain));
+      if (hold.state === 'held') {
+        await this.store.queue.succeed(item.id);
+        this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, 'held by a rollback; not rerun (recount release lets it run)');
+        return;
+      }
+      if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
     }
     const base = planMemory(a.memoryBytes, item.threads ?? a.threadCount);
     const plan = item.memory_bytes ? { ...base, duckdbBytes: Number(item.memory_bytes) } : base;
@@ -396,7 +414,7 @@ export class Daemon {
     }
     const { code, message } = verdict;
     // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
-    if (verdict.recoverIntent) await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    if (verdict.recoverIntent) await this.recoverOrWarn(log);
     if (verdict.workerDied) await this.markDead(run, verdict.status === 'oom' ? 'oom' : 'crashed', code, message);
     this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: verdict.status, final: !verdict.retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: verdict.oomReason });
     if (verdict.retry) {
@@ -447,7 +465,19 @@ export class Daemon {
     if (a?.status === 'running' || crashedByRecovery) {
       await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
     }
-    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    await this.recoverOrWarn(this.opts.log.child({ analyzer: run.item.analyzer, partition: run.item.partition_id, attempt: attemptId }));
+  }
+
+  /**
+   * Recover after an attempt, or log why it could not: a failing recovery (a folder it may not read, the state store
+   * gone for a moment) must not become an unhandled rejection that kills the daemon; the rescan recovers again.
+   */
+  private async recoverOrWarn(log: Logger): Promise<void> {
+    try {
+      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    } catch (err) {
+      log.warn({ err }, 'recovery failed; the next rescan retries it');
+    }
   }
 
   /**
@@ -468,7 +498,7 @@ export class Daemon {
       await this.store.queue.release(this.owner);
     }
     await this.scanning;
-    await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    await this.recoverOrWarn(this.opts.log);
     this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
   }
 }

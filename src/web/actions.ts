@@ -2,6 +2,7 @@ import { getAnalyzer, type Analyzer } from '../config/project.ts';
 import { parsePartition, partitionRange, type Partition } from '../catalog/partition.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { rollbackPartition } from '../commit/rollback.ts';
+import { currentInputFingerprint } from '../run/hold.ts';
 import { RecountError } from '../errors.ts';
 import { combinedFingerprint, resolveInputs } from '../run/fingerprint.ts';
 import { DEFAULT_RETRY } from '../scheduler/retry.ts';
@@ -77,12 +78,21 @@ export async function rollbackAction(ctx: DashboardContext, form: URLSearchParam
   const p = parsePartition(field(form, 'partition'), a.grain);
   const version = Number(field(form, 'version'));
   if (!Number.isInteger(version) || version < 1) throw new RecountError('USAGE', `version '${form.get('version')}' is not a version number`, { subject: 'version', hint: 'pick a version from the partition page' });
-  const r = await rollbackPartition(ctx.store, new OutputLayout(ctx.project.outputRoot), a.name, p.id, version);
+  const r = await rollbackPartition(ctx.store, new OutputLayout(ctx.project.outputRoot), a.name, p.id, version, { holdInput: currentInputFingerprint(ctx.project, a, p) });
   // The warehouse mirrors the published version (I5): the version rolled back to is now a load owed, which
   // the daemon runs in a worker (never in its own process), like any other.
   if (a.load && r.from !== r.to) ctx.kick?.();
   const load = a.load && r.from !== r.to ? ` ${a.load.table} is loaded with v${r.to} by a worker next.` : '';
-  return { ok: true, text: r.from === r.to ? `v${r.to} is already published.` : `Rolled back ${a.name} ${p.id} from v${r.from ?? '–'} to v${r.to}.${load}`, location: partitionHref(a.name, p.id) };
+  return { ok: true, text: r.from === r.to ? `v${r.to} is already published.` : `Rolled back ${a.name} ${p.id} from v${r.from ?? '–'} to v${r.to}; held there until its input changes or it is released.${load}`, location: partitionHref(a.name, p.id) };
+}
+
+/** Release a rollback's hold on a partition: the daemon reruns it again when its definition or input changed. */
+export async function releaseAction(ctx: DashboardContext, form: URLSearchParams): Promise<ActionResult> {
+  const a = getAnalyzer(ctx.project, field(form, 'analyzer'));
+  const p = parsePartition(field(form, 'partition'), a.grain);
+  const released = await ctx.store.releaseHold(a.name, p.id);
+  if (released !== null) ctx.kick?.();
+  return { ok: released !== null, text: released === null ? `${a.name} ${p.id} is not held.` : `Released ${a.name} ${p.id} (held at v${released}).`, location: partitionHref(a.name, p.id) };
 }
 
 /** Resolve an alert by hand. */
@@ -98,5 +108,6 @@ export const ACTIONS: Record<string, (ctx: DashboardContext, form: URLSearchPara
   '/actions/rerun': rerunAction,
   '/actions/backfill': backfillAction,
   '/actions/rollback': rollbackAction,
+  '/actions/release': releaseAction,
   '/actions/resolve-alert': resolveAlertAction,
 };

@@ -34,6 +34,7 @@ const STEP = { hour: 3_600_000, day: 86_400_000 } as const;
 export async function partitionCells(project: Project, store: StateStore, a: Analyzer): Promise<GridCell[]> {
   const [parts, latest, queue] = await Promise.all([store.listPartitions(a.name), store.observe.reads.latestAttempts(a.name), store.observe.reads.activeQueue(a.name)]);
   const published = new Set(parts.filter((p) => p.published_seq !== null).map((p) => p.partition_id));
+  const held = new Set(parts.filter((p) => p.held_seq != null).map((p) => p.partition_id));
   const onDisk = new Set(candidatePartitions(project, a, new Date(0)).map((p) => p.id));
   const ids = [...onDisk, ...parts.map((p) => p.partition_id), ...latest.keys(), ...queue.keys()].filter((id) => {
     try {
@@ -51,16 +52,16 @@ export async function partitionCells(project: Project, store: StateStore, a: Ana
   const cells: GridCell[] = [];
   for (let t = first; t <= last; t += step) {
     const id = formatPartitionId(new Date(t), a.grain);
-    cells.push({ id, state: stateOf(published.has(id), latest.get(id)?.status, queue.get(id), onDisk.has(id)) });
+    cells.push({ id, state: stateOf(published.has(id), latest.get(id)?.status, queue.get(id), onDisk.has(id), held.has(id)) });
   }
   return cells;
 }
 
-function stateOf(published: boolean, last: string | undefined, queued: 'queued' | 'running' | undefined, onDisk: boolean): PartitionState {
+function stateOf(published: boolean, last: string | undefined, queued: 'queued' | 'running' | undefined, onDisk: boolean, held = false): PartitionState {
   if (queued === 'running' || last === 'running') return 'running';
   if (queued === 'queued') return 'queued';
   if (isFailedStatus(last)) return published ? 'stale_failed' : 'failed';
-  if (published) return 'published';
+  if (published) return held ? 'held' : 'published';
   return onDisk ? 'missing' : 'none';
 }
 

@@ -23,6 +23,10 @@ describe('a recount run killed by SIGKILL after its intent completed (after-inte
     expect(now?.success).toBe(true);
     await assertReaderSeesOnlyCommitted(cp.out, ANALYZER);
 
+    // gc --dry-run (read-only) plans the same: nothing to mark as crashed.
+    const plan = cp.tp.cli(['--json', 'gc', '--dry-run']);
+    expect(plan.json?.recovery, plan.stderr).toMatchObject({ ran: false, crashedAttempts: [] });
+
     const recovered = cp.tp.cli(['--json', 'recover']);
     expect(recovered.code, recovered.stderr).toBe(0);
     expect(recovered.json.crashedAttempts).toEqual([]);

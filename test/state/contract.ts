@@ -131,6 +131,41 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.pendingIntents()).toEqual([]);
     });
 
+    it('a rollback is owned, holds its partition until released or a publish replaces it, and pruning spares its target', async () => {
+      const P = '2023-10-12T00';
+      for (const [id, seq] of [['h1', 1], ['h2', 2], ['h3', 3]] as const) {
+        await store.beginAttempt(attempt(id));
+        const c = await store.claimPublish(staged(id, seq), seq - 1);
+        await store.completeIntent(c.won ? c.intent.id : -1);
+      }
+      const rb = await store.claimRollback('a', P, 1, '/versions/a/2023-10-12T00/v1', { owner: { host: 'other-host', token: '7:7' }, holdInput: 'fp-then' });
+      expect(rb.won && [rb.intent.owner_host, rb.intent.owner_token]).toEqual(['other-host', '7:7']);
+      // A pending rollback's target is never pruned; another retained version is.
+      expect(await store.deleteVersionUnlessClaimed('a', P, 1)).toBe(false);
+      expect(await store.deleteVersionUnlessClaimed('a', P, 2)).toBe(true);
+      expect(await store.deleteVersionUnlessClaimed('a', P, 2)).toBe(false);
+      expect((await store.getVersion('a', P, 1))!.status).toBe('retained');
+      await store.completeIntent(rb.won ? rb.intent.id : -1);
+      expect(await store.getPartition('a', P)).toMatchObject({ published_seq: 1, held_seq: 1, held_input: 'fp-then' });
+      // A deleted version is no rollback target.
+      expect(await store.claimRollback('a', P, 2, '/versions/a/2023-10-12T00/v2')).toMatchObject({ won: false });
+
+      // A run that respects holds loses its claim; one that does not (recount run) publishes and ends the hold.
+      await store.beginAttempt(attempt('h4'));
+      const held = await store.claimPublish({ ...staged('h4', 4), respectHold: true }, 3);
+      expect(held.won).toBe(false);
+      if (!held.won) expect(held.reason).toContain('held at v1');
+      const explicit = await store.claimPublish(staged('h4', 4), 3);
+      await store.completeIntent(explicit.won ? explicit.intent.id : -1);
+      expect(await store.getPartition('a', P)).toMatchObject({ published_seq: 4, held_seq: null });
+
+      const rb2 = await store.claimRollback('a', P, 3, '/versions/a/2023-10-12T00/v3');
+      await store.completeIntent(rb2.won ? rb2.intent.id : -1);
+      expect(await store.releaseHold('a', P)).toBe(3);
+      expect(await store.releaseHold('a', P)).toBeNull();
+      expect((await store.getPartition('a', P))!.held_seq).toBeNull();
+    });
+
     it('records check results with their sample rows', async () => {
       await store.beginAttempt(attempt('c1'));
       await store.recordChecks('c1', [{ name: 'unique_keys', kind: 'builtin', severity: 'error', passed: false, failing: 2, sample: [{ k: 1, copies: 2 }], message: 'dup' }]);

@@ -6,6 +6,7 @@ import { RecountError } from '../../errors.ts';
 import { publishedWithEngine } from '../../doctor/provenance.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { isUpToDate, layoutChange } from '../../run/fingerprint.ts';
+import { checkHold } from '../../run/hold.ts';
 import { loadWarning } from '../../warehouse/loader.ts';
 import { openWarehouse } from '../../warehouse/open.ts';
 import type { Warehouse } from '../../warehouse/warehouse.ts';
@@ -53,6 +54,7 @@ export function registerBackfill(program: Command): void {
           bar?.start(partitions.length, 0, { partition: '', failed: 0 });
           const results: AttemptResult[] = [];
           const skipped: string[] = [];
+          const held: string[] = [];
           let failed = 0;
           const started = Date.now();
           // One warehouse for the whole backfill, not one open (and, for a DuckDB file, one checkpoint on close) per
@@ -63,13 +65,19 @@ export function registerBackfill(program: Command): void {
           try {
             for (const p of partitions) {
               bar?.update({ partition: p.id });
-              if (!opts.force && (await isUpToDate(s.store, s.project, analyzer, p))) {
+              // Up to date comes first: a held partition is reported as held only when it would otherwise rerun.
+              const upToDate = !opts.force && (await isUpToDate(s.store, s.project, analyzer, p));
+              const hold = opts.force || upToDate ? undefined : await checkHold(s.store, s.project, analyzer, p);
+              if (hold?.state === 'released' && !g.json) out.info(`${analyzer.name} ${p.id}: hold of the rollback to v${hold.seq} released: ${hold.reason}`);
+              if (upToDate) {
                 skipped.push(p.id);
+              } else if (hold?.state === 'held') {
+                held.push(p.id);
               } else {
                 const published = opts.force ? undefined : await s.store.publishedVersion(analyzer.name, p.id);
                 const change = published && layoutChange(analyzer, published.dir);
                 if (change) out.warn(`${analyzer.name} ${p.id}: a layout change, rerun although its input and SQL are unchanged: v${published.seq} ${change}`);
-                const r = await runPartition({ ...s, warehouse }, analyzer, p.id, { trigger: 'backfill', threads: opts.threads });
+                const r = await runPartition({ ...s, warehouse }, analyzer, p.id, { trigger: 'backfill', threads: opts.threads, respectHold: !opts.force });
                 results.push(r);
                 if (r.status === 'failed') failed++;
                 if (!bar && !g.json) {
@@ -85,11 +93,12 @@ export function registerBackfill(program: Command): void {
           }
           bar?.stop();
           const failures = results.filter((r) => r.status === 'failed');
-          out.result({ ok: failed === 0, analyzer: analyzer.name, partitions: partitions.length, succeeded: results.filter((r) => r.status === 'succeeded').length, failed, skipped, results: results.map(attemptJson) }, () => {
+          out.result({ ok: failed === 0, analyzer: analyzer.name, partitions: partitions.length, succeeded: results.filter((r) => r.status === 'succeeded').length, failed, skipped, held, results: results.map(attemptJson) }, () => {
             out.info(
-              `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${failed} failed`,
+              `${analyzer.name}: ${partitions.length} partitions in ${duration(Date.now() - started)} — ${results.length - failed} published, ${skipped.length} already up to date, ${held.length ? `${held.length} held by a rollback, ` : ''}${failed} failed`,
             );
             if (skipped.length) out.info(`  up to date: published from the same input, SQL, keys, file count and engine version (--force reruns them anyway)`);
+            if (held.length) out.info(`  held by a rollback, not rerun: ${held.join(', ')} (recount release ${analyzer.name} --partition ID, or --force, reruns them)`);
             const loads = results.flatMap((r) => (r.load ? [r.load] : []));
             if (loads.length) {
               const done = loads.filter((l) => !l.error);

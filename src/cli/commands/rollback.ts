@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { rollbackPartition } from '../../commit/rollback.ts';
+import { currentInputFingerprint } from '../../run/hold.ts';
 import { action, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
 import { loadAfterPublish, loadWarning } from '../../warehouse/loader.ts';
@@ -19,13 +20,16 @@ export function registerRollback(program: Command): void {
         withSession(g.project, async (s) => {
           const analyzer = getAnalyzer(s.project, name);
           const p = parsePartition(opts.partition, analyzer.grain);
-          const r = await rollbackPartition(s.store, s.layout, analyzer.name, p.id, opts.version);
+          // The rollback holds the partition (recount serve and backfill leave it there) until new input or recount release.
+          const r = await rollbackPartition(s.store, s.layout, analyzer.name, p.id, opts.version, { holdInput: currentInputFingerprint(s.project, analyzer, p) });
+          const held = (await s.store.getPartition(analyzer.name, p.id))?.held_seq ?? null;
           // The warehouse mirrors the published version (I5): load the version rolled back to.
           const load = await loadAfterPublish(s, analyzer, p.id);
           if (load?.error) out.warn(loadWarning(load));
-          out.result({ ok: true, analyzer: analyzer.name, partition: p.id, from: r.from, to: r.to, load: load ? { status: load.status, table: load.table, error: load.error?.toJSON() } : undefined }, () => {
+          out.result({ ok: true, analyzer: analyzer.name, partition: p.id, from: r.from, to: r.to, held: held !== null ? { version: held } : null, load: load ? { status: load.status, table: load.table, error: load.error?.toJSON() } : undefined }, () => {
             out.info(r.from === r.to ? `${analyzer.name} ${p.id}: v${r.to} is already published` : `${analyzer.name} ${p.id}: published v${r.to} (was v${r.from})`);
             if (load && !load.error) out.info(`  ${load.table} holds v${r.to} (${load.status})`);
+            if (held !== null) out.info(`  held at v${held}: recount serve and backfill leave it there until its input changes or: recount release ${analyzer.name} --partition ${p.id}`);
           });
         }),
       ),

@@ -65,6 +65,7 @@ async function partitionSummary(store: StateStore, analyzer: string) {
     rows.push({
       partition: p.partition_id,
       publishedVersion: p.published_seq,
+      heldVersion: p.held_seq ?? null,
       rows: v ? Number(v.rows) : null,
       files: v ? Number(v.files) : null,
       bytes: v ? Number(v.bytes) : null,
@@ -172,11 +173,13 @@ export function registerStatus(program: Command): void {
             out.result({ ok: failing.length === 0, analyzer: analyzer.name, partitions: rows }, () => {
               const t = table(['partition', 'version', 'rows', 'files', 'size', 'last attempt', 'error']);
               for (const r of rows) {
-                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}`, r.rows === null ? '-' : Number(r.rows).toLocaleString('en'), r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
+                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}${r.heldVersion !== null ? ' (held)' : ''}`, r.rows === null ? '-' : Number(r.rows).toLocaleString('en'), r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
               }
               out.info(rows.length ? t.toString() : `${analyzer.name}: nothing has run yet`);
               for (const r of failing.slice(0, 10)) out.info(`  ${status(r.lastAttempt!.status)} ${r.partition}: [${r.lastAttempt!.errorCode}] ${r.lastAttempt!.error ?? ''}`);
               if (failing.length > 10) out.info(`  … and ${failing.length - 10} more failing partitions (--json lists them all)`);
+              const held = rows.filter((r) => r.heldVersion !== null);
+              if (held.length) out.info(`held by a rollback (recount serve and backfill leave them until new input or recount release): ${held.map((r) => `${r.partition} at v${r.heldVersion}`).join(', ')}`);
             });
             return failing.length === 0 ? 0 : 1;
           }
@@ -201,6 +204,7 @@ export function registerStatus(program: Command): void {
             analyzer: analyzer.name,
             partition: p.id,
             publishedVersion: partition?.published_seq ?? null,
+            held: partition?.held_seq != null ? { version: partition.held_seq, since: partition.held_at } : null,
             publishedPath: s.layout.publishedPath(analyzer.name, p),
             versions: versions.map((v) => ({ version: v.seq, status: v.status, rows: Number(v.rows), files: Number(v.files), bytes: Number(v.bytes), attemptId: v.attempt_id, engineVersion: v.engine_version, inputFingerprint: v.input_fingerprint, inputVersions: inputVersionsOf(v.dir), createdAt: v.created_at, dir: v.dir })),
             budgetBytes: analyzer.memoryBytes,
@@ -224,6 +228,7 @@ export function registerStatus(program: Command): void {
           };
           out.result(detail, () => {
             out.info(`${analyzer.name} ${p.id}: published ${detail.publishedVersion === null ? 'nothing yet' : `v${detail.publishedVersion}`} at ${detail.publishedPath}`);
+            if (detail.held) out.info(`held at v${detail.held.version} by a rollback since ${detail.held.since}: recount serve and backfill leave it there until its input changes or: recount release ${analyzer.name} --partition ${p.id}`);
             const vt = table(['version', 'status', 'rows', 'files', 'size', 'created']);
             for (const v of detail.versions) vt.push([`v${v.version}`, status(v.status), v.rows, v.files, formatBytes(v.bytes), v.createdAt]);
             out.info(vt.toString());

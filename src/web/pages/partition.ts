@@ -30,7 +30,7 @@ export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: A
     queued === 'running' || latest?.status === 'running' ? 'running'
     : queued === 'queued' ? 'queued'
     : latest && isFailedStatus(latest.status) ? (published !== null ? 'stale_failed' : 'failed')
-    : published !== null ? 'published'
+    : published !== null ? (partition?.held_seq != null ? 'held' : 'published')
     : 'missing';
   const path = new OutputLayout(project.outputRoot).publishedPath(a.name, p);
   const analyzerHref = `/analyzers/${encodeURIComponent(a.name)}`;
@@ -51,6 +51,7 @@ export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: A
   const body = html`<div class="crumbs"><a href="/">Analyzers</a> / <a href="${analyzerHref}">${a.name}</a> /</div>
 <h1 class="mono">${p.id}</h1>
 <div class="sub">${badge(STATE_STYLE[state].label, STATE_STYLE[state].color)} &nbsp; published: <b>${published === null ? 'nothing yet' : `v${published}`}</b> at <span class="mono">${path}</span></div>
+${partition?.held_seq != null ? html`<div class="row"><div>${actionForm(pc, '/actions/release', { analyzer: a.name, partition: p.id }, 'Release the hold')}</div><div class="muted" style="padding-top:6px">Held at <b>v${partition.held_seq}</b> by a rollback since ${when(partition.held_at)}: the daemon and backfill leave it there until its input changes or it is released.</div></div>` : ''}
 <div class="row"><div>${actionForm(pc, '/actions/rerun', { analyzer: a.name, partition: p.id }, 'Rerun this partition', { cls: 'primary' })}</div>
 <div class="muted" style="padding-top:6px">${queued ? html`A run is <b>${queued}</b>; this page refreshes until it is done.` : 'Queues a manual run; the daemon runs it even if the partition is up to date.'}</div></div>
 ${alerts.length ? html`<h2>Open alerts</h2><table><tbody>${alerts.map((al) => html`<tr><td>${badge(al.severity, al.severity === 'critical' ? STATE_STYLE.failed.color : STATE_STYLE.stale_failed.color)}</td><td>${al.title}</td><td class="num">${al.count}×</td></tr>`)}</tbody></table>` : ''}
