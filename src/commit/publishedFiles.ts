@@ -21,7 +21,7 @@ export interface PublishedFiles {
 /**
  * Resolve a partition's published link once to its version folder and read that folder's manifest: the files
  * returned all belong to that one version, whatever is published after, and stay readable until the version is
- * pruned (keepVersions). VERSION_NOT_FOUND when nothing is published there.
+ * pruned (keepVersions). VERSION_NOT_FOUND when nothing is published there, VERSION_FILES_MISSING when files of it were deleted.
  */
 export function publishedFiles(layout: OutputLayout, analyzer: string, partitionId: string): PublishedFiles {
   const link = layout.publishedPath(analyzer, partitionId);
@@ -41,6 +41,13 @@ export function publishedFiles(layout: OutputLayout, analyzer: string, partition
     throw new RecountError('VERSION_NOT_FOUND', `${link} does not lead to a recount version of ${analyzer} ${partitionId} (no ${MANIFEST_FILE} in ${dir})`, {
       subject: link,
       hint: `'recount doctor' explains what is there; 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
+    });
+  }
+  const gone = manifest.files.map((f) => join(dir, f.path)).filter((f) => !existsSync(f));
+  if (gone.length > 0) {
+    throw new RecountError('VERSION_FILES_MISSING', `${analyzer} ${partitionId} v${manifest.version}: ${gone.length} file(s) its manifest lists are gone (${gone.slice(0, 3).join(', ')})`, {
+      subject: gone[0],
+      hint: `something outside recount deleted them; 'recount doctor' explains and repairs, or 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
     });
   }
   return {

@@ -140,7 +140,8 @@ export function useCrashProject(hours: number): CrashProject {
       const glob = join(baseline.dir, 'data/out', ANALYZER, `dt=${p}`, '*', '*.parquet');
       completeAnswer = (await duck<{ answer: string }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, READ_A, READ_B)))[0]!.answer;
     }
-    const common = { complete: [completeAnswer], a: READ_A, b: READ_B };
+    // A pause between reads leaves the killed run and the retry most of the 2 cores; still hundreds of reads per point.
+    const common = { complete: [completeAnswer], a: READ_A, b: READ_B, pauseMs: 10 };
     const out = join(tp.dir, 'data/out');
     const readers = [
       startReaderProcess({ ...common, mode: 'glob', name: 'glob', glob: join(out, ANALYZER, '*/*/*.parquet') }),

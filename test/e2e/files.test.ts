@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { realpathSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { duck, makeProject, type TestProject } from '../helpers/project.ts';
 
@@ -58,5 +58,13 @@ describe('recount files', () => {
     const text = tp.cli(['files', H, '--partition', '2023-10-13T05']);
     expect(text.stderr).toContain('error [VERSION_NOT_FOUND]');
     expect(text.stderr).toContain('hint:');
+  });
+
+  it('a published version with a file deleted by hand: VERSION_FILES_MISSING naming it (exit 1), not a list a reader would fail on', () => {
+    const files = tp.cli(['--json', 'files', H, '--partition', P]).json.files.map((f: { path: string }) => f.path);
+    rmSync(files[2]);
+    const r = tp.cli(['--json', 'files', H, '--partition', P]);
+    expect(r.code).toBe(1);
+    expect(r.json.error).toMatchObject({ code: 'VERSION_FILES_MISSING', subject: files[2], hint: expect.stringContaining('recount doctor') });
   });
 });

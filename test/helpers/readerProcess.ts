@@ -12,6 +12,7 @@ interface Args {
   readonly complete: string[];
   readonly a: string;
   readonly b: string;
+  readonly pauseMs?: number;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -20,7 +21,7 @@ process.stdin.on('data', () => undefined);
 process.stdin.on('end', () => (done = true));
 process.stdin.on('close', () => (done = true));
 process.stdout.write('ready\n');
-const loop = { complete: new Set(args.complete), a: args.a, b: args.b, stop: () => done };
+const loop = { complete: new Set(args.complete), a: args.a, b: args.b, stop: () => done, pauseMs: args.pauseMs };
 const tally: ReaderTally =
   args.mode === 'glob' ? await globReader(args.name, args.glob!, loop) : await filesReader(args.name, args.outputRoot!, args.analyzer!, args.partition!, loop);
 process.stdout.write(`${JSON.stringify(tally)}\n`);

@@ -173,7 +173,7 @@ export interface ReaderProcess {
 }
 
 /** Start a reader (see readerProcess.ts) in its own process: it reads on its own threads while this process publishes. */
-export function startReaderProcess(args: { mode: 'glob' | 'files'; name: string; glob?: string; outputRoot?: string; analyzer?: string; partition?: string; complete: Iterable<string>; a: string; b: string }): ReaderProcess {
+export function startReaderProcess(args: { mode: 'glob' | 'files'; name: string; glob?: string; outputRoot?: string; analyzer?: string; partition?: string; complete: Iterable<string>; a: string; b: string; pauseMs?: number }): ReaderProcess {
   const script = join(dirname(new URL(import.meta.url).pathname), 'readerProcess.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ ...args, complete: [...args.complete] })], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
