@@ -24,7 +24,7 @@ import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
 import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
-import { loadAfterPublish, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
+import { loadAfterPublish, loadTableOf, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { assertSameInputSchema, checkInputFiles, createInputViews, explainRunError, type CheckedInput } from './inputs.ts';
 
@@ -224,7 +224,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       // The built-in checks read every staged row: out of memory there is the attempt's, retried smaller.
       throw engineResourceError(err, analyzer.file, `${analyzer.file}: ${partition.id} (checks)`) ?? asRecountError(err);
     }
-    await store.recordChecks(attemptId, checks);
+    // The check results are recorded with the attempt's outcome, in the same transaction (one commit less).
     if (blocksPublish(checks)) {
       const failed = checks.filter((c) => !c.passed && c.severity === 'error');
       const first = failed[0]!;
@@ -299,7 +299,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
     /** Not published, for `reason`: recorded as superseded (the staging goes in the finally below). */
     const superseded = async (reason: string): Promise<AttemptResult> => {
-      await store.finishAttempt(attemptId, { status: 'superseded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
+      await store.finishAttempt(attemptId, { status: 'superseded', checks, rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
       return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${reason}`], durationMs: Date.now() - started, peakRssBytes };
     };
     if (DAEMON_TRIGGERS.has(opts.trigger ?? '')) {
@@ -342,11 +342,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       // The version is published: failing to remove old ones is housekeeping for the next publish, not a failed attempt.
       warnings.push(`old versions of ${partition.id} not pruned: ${(err as Error).message}`);
     }
-    await store.finishAttempt(attemptId, { status: 'succeeded', rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes });
-    // After the attempt is recorded as succeeded: a load that fails or is killed leaves the publish in place
-    // and is owed in the state store (pending), retried by recount load --pending.
+    // The load that follows is recorded as owed (pending) in the same transaction as the attempt's success: a load
+    // that then fails or is killed leaves the publish in place and is retried by recount load --pending.
+    const owedTable = loadTableOf(analyzer);
+    await store.finishAttempt(attemptId, { status: 'succeeded', checks, rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, owedLoad: owedTable ? { table: owedTable } : undefined });
     // The files were hashed above from the bytes this attempt wrote: the load does not read them again for that.
-    const load = await loadAfterPublish(ctx, analyzer, partition.id, { known: { version: seq, sha256: new Map(files.map((f) => [f.path, f.sha256])) } });
+    const load = await loadAfterPublish(ctx, analyzer, partition.id, { known: { version: seq, sha256: new Map(files.map((f) => [f.path, f.sha256])) }, begun: owedTable ? seq : undefined });
     if (load?.error) warnings.push(loadWarning(load));
     return {
       analyzer: analyzer.name,
@@ -373,6 +374,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     if (engineSampler) enginePeaks = await engineSampler.stop();
     await store.finishAttempt(attemptId, {
       status: error.code === 'OUT_OF_MEMORY' ? 'oom' : 'failed',
+      checks,
       peakRssBytes,
       timings,
       spillBytes: enginePeaks.peakSpillBytes,

@@ -4,7 +4,7 @@ import { RecountError } from '../errors.ts';
 import { migrations, type StateDialect } from './migrations.ts';
 import { QueueStore } from './queueStore.ts';
 import { ObserveStore } from './observeStore.ts';
-import { LoadStore } from './loadStore.ts';
+import { beginLoad, LoadStore } from './loadStore.ts';
 import { currentProcToken, HOST } from '../commit/liveness.ts';
 import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, RollbackClaimOptions, StagedVersion, StateStore } from './store.ts';
@@ -171,26 +171,16 @@ export class KyselyStateStore implements StateStore {
       if (row) {
         await trx.updateTable('runs').set({ status: o.status, finished_at: now() }).where('run_id', '=', row.run_id).execute();
       }
+      if (o.checks?.length) await insertChecks(trx, attemptId, o.checks);
+      if (o.owedLoad && o.versionSeq !== undefined) {
+        const a = await trx.selectFrom('attempts').select(['analyzer', 'partition_id']).where('attempt_id', '=', attemptId).executeTakeFirst();
+        if (a) await beginLoad(trx, { analyzer: a.analyzer, partitionId: a.partition_id, versionSeq: o.versionSeq, table: o.owedLoad.table });
+      }
     });
   }
 
   async recordChecks(attemptId: string, results: readonly CheckResult[]): Promise<void> {
-    if (results.length === 0) return;
-    await this.db
-      .insertInto('check_results')
-      .values(
-        results.map((r) => ({
-          attempt_id: attemptId,
-          name: r.name,
-          kind: r.kind,
-          severity: r.severity,
-          passed: r.passed ? 1 : 0,
-          failing: r.failing,
-          sample_json: JSON.stringify(r.sample),
-          message: r.message ?? null,
-        })),
-      )
-      .execute();
+    await insertChecks(this.db, attemptId, results);
   }
 
   async claimPublish(v: StagedVersion, baseSeq: number): Promise<ClaimResult> {
@@ -462,4 +452,24 @@ export class KyselyStateStore implements StateStore {
   async checkResults(attemptId: string) {
     return this.db.selectFrom('check_results').selectAll().where('attempt_id', '=', attemptId).orderBy('id').execute();
   }
+}
+
+/** Insert an attempt's check results (inside a transaction or not). */
+async function insertChecks(db: Kysely<StateSchema>, attemptId: string, results: readonly CheckResult[]): Promise<void> {
+  if (results.length === 0) return;
+  await db
+    .insertInto('check_results')
+    .values(
+      results.map((r) => ({
+        attempt_id: attemptId,
+        name: r.name,
+        kind: r.kind,
+        severity: r.severity,
+        passed: r.passed ? 1 : 0,
+        failing: r.failing,
+        sample_json: JSON.stringify(r.sample),
+        message: r.message ?? null,
+      })),
+    )
+    .execute();
 }

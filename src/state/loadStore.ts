@@ -42,35 +42,7 @@ export class LoadStore {
 
   /** Record that a version is being loaded into a table (pending until finish); counts the try. */
   async begin(l: { analyzer: string; partitionId: string; versionSeq: number; table: string }): Promise<void> {
-    const ts = now();
-    await this.db
-      .insertInto('loads')
-      .values({
-        analyzer: l.analyzer,
-        partition_id: l.partitionId,
-        version_seq: l.versionSeq,
-        table_name: l.table,
-        status: 'pending',
-        rows: null,
-        checksum: null,
-        tries: 1,
-        error_code: null,
-        error_message: null,
-        error_hint: null,
-        requested_at: ts,
-        started_at: ts,
-        finished_at: null,
-      })
-      .onConflict((oc) =>
-        oc.columns(['analyzer', 'partition_id', 'version_seq']).doUpdateSet((eb) => ({
-          status: 'pending',
-          table_name: l.table,
-          tries: eb(eb.ref('loads.tries'), '+', 1),
-          started_at: ts,
-          finished_at: null,
-        })),
-      )
-      .execute();
+    await beginLoad(this.db, l);
   }
 
   /** Record how a load ended; the last error stays with a pending or failed load. */
@@ -156,4 +128,37 @@ export class LoadStore {
   async get(analyzer: string, partitionId: string, versionSeq: number): Promise<LoadRow | undefined> {
     return this.db.selectFrom('loads').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('version_seq', '=', versionSeq).executeTakeFirst();
   }
+}
+
+/** Record a load as pending (until finished) and count the try; inside a transaction or not. */
+export async function beginLoad(db: Kysely<StateSchema>, l: { analyzer: string; partitionId: string; versionSeq: number; table: string }): Promise<void> {
+  const ts = now();
+  await db
+    .insertInto('loads')
+    .values({
+      analyzer: l.analyzer,
+      partition_id: l.partitionId,
+      version_seq: l.versionSeq,
+      table_name: l.table,
+      status: 'pending',
+      rows: null,
+      checksum: null,
+      tries: 1,
+      error_code: null,
+      error_message: null,
+      error_hint: null,
+      requested_at: ts,
+      started_at: ts,
+      finished_at: null,
+    })
+    .onConflict((oc) =>
+      oc.columns(['analyzer', 'partition_id', 'version_seq']).doUpdateSet((eb) => ({
+        status: 'pending',
+        table_name: l.table,
+        tries: eb(eb.ref('loads.tries'), '+', 1),
+        started_at: ts,
+        finished_at: null,
+      })),
+    )
+    .execute();
 }

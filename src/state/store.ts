@@ -33,6 +33,13 @@ export interface AttemptOutcome {
   readonly versionSeq?: number;
   readonly error?: { code: string; message: string; hint?: string };
   readonly timings?: Record<string, number>;
+  /** The attempt's check results, recorded in the same transaction (one commit, not two). */
+  readonly checks?: readonly CheckResult[];
+  /**
+   * A load of the published version that follows at once, recorded as pending in the same transaction: the load
+   * is owed from the instant the attempt is recorded as succeeded, and the load needs no commit of its own first.
+   */
+  readonly owedLoad?: { readonly table: string };
 }
 
 /** A version staged and ready to publish. */

@@ -59,6 +59,15 @@ export function withLoadNote(err: RecountError, status: 'pending' | 'failed', an
   return new RecountError(err.code, err.message, { subject: err.subject, hint: err.hint ? `${err.hint.replace(/[.;\s]+$/, '')}; ${note}` : note, details: err.details, cause: err.cause });
 }
 
+/** The table an analyzer's versions load into, or undefined when it has none (or an invalid one: its load then fails on its own). */
+export function loadTableOf(analyzer: Analyzer): string | undefined {
+  try {
+    return analyzer.load ? loadTarget(analyzer).name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where the project's warehouse is, password masked (the URL as written when it does not parse). */
 export function warehouseDisplay(project: Project): string {
   try {
@@ -90,12 +99,13 @@ export function loadTarget(analyzer: Analyzer): TargetTable {
  * (so a load killed mid-way is still owed), then loaded, superseded, pending or failed with the error. Never
  * throws for a load failure: the outcome carries it (passwords masked).
  */
-export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean; known?: KnownFiles } = {}): Promise<LoadOutcome> {
+export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean; known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome> {
   const t0 = performance.now();
   const table = loadTarget(analyzer);
   const seq = Number(v.seq);
   const base = { analyzer: analyzer.name, partition: v.partition_id, table: table.name, warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project), version: seq };
-  await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
+  // `begun`: the publishing attempt recorded this version's load as pending with its own outcome (one commit less).
+  if (opts.begun !== seq) await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
   let opened: Warehouse | undefined;
   try {
     const source = await readVersionSource(analyzer.name, analyzer.grain, v, { known: opts.known });
@@ -119,7 +129,7 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
 }
 
 /** Load the published version of a partition; VERSION_NOT_FOUND when nothing is published yet. */
-export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean; known?: KnownFiles } = {}): Promise<LoadOutcome> {
+export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean; known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome> {
   const v = await ctx.store.publishedVersion(analyzer.name, partitionId);
   if (!v) {
     throw new RecountError('VERSION_NOT_FOUND', `${analyzer.name} ${partitionId}: nothing is published, so there is nothing to load`, {
@@ -133,9 +143,10 @@ export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partit
 /**
  * The load that follows a publish: never throws, so a failed load leaves the publish in place. The outcome
  * says pending or failed (with the error) and the state store owes the load to `recount load --pending`.
- * `known`: the publishing attempt's own hashes of its version's files, which the load then does not read again.
+ * `known`: the publishing attempt's own hashes of its version's files, which the load then does not read again;
+ * `begun`: the version whose load the attempt already recorded as pending (see AttemptOutcome.owedLoad).
  */
-export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { known?: KnownFiles } = {}): Promise<LoadOutcome | undefined> {
+export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome | undefined> {
   if (!analyzer.load) return undefined;
   try {
     return await loadPublished(ctx, analyzer, partitionId, opts);

@@ -39,7 +39,8 @@ export function duckdbSettings(profile: DuckDBProfile): Record<string, string> {
     case 'describe':
       return { threads: '1', memory_limit: '64MB', ...NO_EXTENSION_DOWNLOADS };
     case 'warehouse':
-      return { threads: '2', memory_limit: '512MB', ...NO_EXTENSION_DOWNLOADS };
+      // The WAL is checkpointed into the file once it passes 1 MB rather than at every close (see duckdbWarehouse.ts).
+      return { threads: '2', memory_limit: '512MB', checkpoint_threshold: '1MB', ...NO_EXTENSION_DOWNLOADS };
   }
 }
 

@@ -30,7 +30,16 @@ interface SharedFile {
   instance: DuckDBInstance;
   refs: number;
   readonly queue: SerialQueue;
+  /**
+   * Tables' columns and recount_tables rows as last committed, read or written by a load of this process. While the
+   * file is open here no other process can write it (DuckDB's file lock), so a backfill that keeps it open plans
+   * each load's schema without asking again. Dropped for a table whose schema a load changes and for every table on
+   * a rollback or on any other statement (query()).
+   */
+  schemas: Map<string, { columns?: WarehouseColumn[]; record?: TableRecord }>;
 }
+
+const sameRecord = (a: TableRecord | undefined, b: TableRecord) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
 // Open files of this process by path; a promise, so two opens at once share one instance.
 const open = new Map<string, Promise<SharedFile>>();
@@ -67,16 +76,28 @@ function splitName(table: string): { schema: string; name: string } {
 async function createInstance(path: string, lockTimeoutMs: number): Promise<DuckDBInstance> {
   ensureDir(dirname(path));
   const deadline = Date.now() + lockTimeoutMs;
-  let wait = 25;
+  // Another process holds the file for one load at a time (a worker of serve, ~0.1 s): poll often, so the file does
+  // not sit unused while this one sleeps (a backoff up to 0.5 s made two workers' loads wait on each other's naps).
+  let wait = 10;
   for (;;) {
     try {
-      return await openDuckDB({ kind: 'warehouse' }, path);
+      // The file is opened for one load and closed after: a checkpoint at every close (the default) cost more than
+      // the load of a small partition. Committed loads are durable in the WAL either way; it is checkpointed into
+      // the file once it passes 1 MB (and replayed by whoever opens the file next), so it stays small to replay.
+      const instance = await openDuckDB({ kind: 'warehouse' }, path);
+      const conn = await instance.connect();
+      try {
+        await conn.run('PRAGMA disable_checkpoint_on_shutdown');
+      } finally {
+        conn.closeSync();
+      }
+      return instance;
     } catch (err) {
       const message = (err as Error).message;
       const locked = /lock/i.test(message);
       if (locked && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, wait));
-        wait = Math.min(500, wait * 2);
+        await new Promise((r) => setTimeout(r, wait + Math.random() * wait));
+        wait = Math.min(40, wait * 2);
         continue;
       }
       if (locked) {
@@ -121,8 +142,10 @@ class DuckDBWarehouse implements Warehouse {
   async load(req: LoadRequest): Promise<LoadResult> {
     return this.exclusive(async () => {
       await this.conn.run('BEGIN TRANSACTION');
+      // What this load learns or writes of the table's schema, kept only once it commits.
+      const learned = new Map<string, { columns?: WarehouseColumn[]; record?: TableRecord; changed?: boolean }>();
       try {
-        const result = await runLoad(this.transaction(), duckdbDialect, req, async (plan, signal) => {
+        const result = await runLoad(this.transaction(learned), duckdbDialect, req, async (plan, signal) => {
           // A second connection of the same instance reads the Parquet while the first inserts it.
           const reader = await this.file.instance.connect();
           try {
@@ -132,8 +155,13 @@ class DuckDBWarehouse implements Warehouse {
           }
         });
         await this.conn.run('COMMIT');
+        for (const [table, l] of learned) {
+          if (l.changed) this.file.schemas.delete(table);
+          else this.file.schemas.set(table, { ...this.file.schemas.get(table), ...(l.columns ? { columns: l.columns } : {}), ...(l.record ? { record: l.record } : {}) });
+        }
         return result;
       } catch (err) {
+        this.file.schemas.clear();
         await this.conn.run('ROLLBACK').catch(() => undefined);
         const e = asRecountError(err, 'WAREHOUSE_LOAD');
         if (e.code === 'WAREHOUSE_LOAD' && !(err instanceof RecountError)) {
@@ -148,21 +176,33 @@ class DuckDBWarehouse implements Warehouse {
     });
   }
 
-  private transaction(): LoadTransaction {
+  private transaction(learned: Map<string, { columns?: WarehouseColumn[]; record?: TableRecord; changed?: boolean }>): LoadTransaction {
     const conn = this.conn;
+    const learn = (table: string) => learned.get(table) ?? learned.set(table, {}).get(table)!;
     return {
       lockPartition: async () => undefined,
       lockTable: async () => undefined,
       loadRecord: async (table, partition) => (await this.loadRecords(`table_name = ${lit(table)} AND partition_id = ${lit(partition)}`))[0],
-      tableRecord: async (table) => (await this.tableRecords(`table_name = ${lit(table)}`))[0],
-      columns: (table) => this.columns(table),
+      tableRecord: async (table) => {
+        const known = learn(table).changed ? undefined : this.file.schemas.get(table)?.record;
+        return known ?? (learn(table).record = (await this.tableRecords(`table_name = ${lit(table)}`))[0]);
+      },
+      columns: async (table) => {
+        const known = learn(table).changed ? undefined : this.file.schemas.get(table)?.columns;
+        if (known) return known;
+        const cols = await this.columns(table);
+        if (cols) learn(table).columns = cols;
+        return cols;
+      },
       createTable: async (table, cols, part) => {
+        learn(table).changed = true;
         const { schema } = splitName(table);
         if (schema !== 'main') await conn.run(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
         const defs = [...cols.map((c) => `${ident(c.name)} ${c.type}`), ...part.map((c) => `${ident(c.name)} ${c.type} NOT NULL`)];
         await conn.run(`CREATE TABLE ${quoteTable(table)} (${defs.join(', ')})`);
       },
       addColumns: async (table, cols: readonly WantedColumn[]) => {
+        learn(table).changed = true;
         for (const c of cols) await conn.run(`ALTER TABLE ${quoteTable(table)} ADD COLUMN ${ident(c.name)} ${c.type}`);
       },
       deletePartition: async (table, p) => {
@@ -176,10 +216,14 @@ class DuckDBWarehouse implements Warehouse {
           `INSERT INTO recount_loads VALUES (${lit(load.table)}, ${lit(load.partition)}, ${lit(load.analyzer)}, ${load.version}, ${load.rows}, ${lit(load.checksum)}, ${lit(load.loadedAt)}::TIMESTAMPTZ)
            ON CONFLICT (table_name, partition_id) DO UPDATE SET analyzer = excluded.analyzer, version = excluded.version, rows = excluded.rows, checksum = excluded.checksum, loaded_at = excluded.loaded_at`,
         );
+        // The table's row is written when it changes; a load of one more partition of the same output leaves it.
+        const l = learn(t.table);
+        if (!l.changed && sameRecord(l.record ?? this.file.schemas.get(t.table)?.record, t)) return;
         await conn.run(
           `INSERT INTO recount_tables VALUES (${lit(t.table)}, ${lit(t.analyzer)}, ${lit(t.grain)}, ${lit(JSON.stringify(t.keys))}, ${lit(JSON.stringify(t.columns))}, now())
            ON CONFLICT (table_name) DO UPDATE SET analyzer = excluded.analyzer, grain = excluded.grain, keys_json = excluded.keys_json, columns_json = excluded.columns_json, updated_at = excluded.updated_at`,
         );
+        l.record = { table: t.table, analyzer: t.analyzer, grain: t.grain, keys: [...t.keys], columns: t.columns.map((c) => ({ name: c.name, type: c.type })) };
       },
     };
   }
@@ -264,6 +308,8 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    // Any statement may change a table recount loads: what loads learned of schemas is asked again.
+    this.file.schemas.clear();
     return this.exclusive(() => this.rows<T>(sql));
   }
 
@@ -283,7 +329,7 @@ class DuckDBWarehouse implements Warehouse {
 export async function openDuckDBWarehouse(path: string, opts: { lockTimeoutMs?: number } = {}): Promise<Warehouse> {
   let pending = open.get(path);
   if (!pending) {
-    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({ instance, refs: 0, queue: new SerialQueue() }));
+    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({ instance, refs: 0, queue: new SerialQueue(), schemas: new Map() }));
     open.set(path, pending);
     pending.catch(() => open.delete(path));
   }
