@@ -7,7 +7,7 @@
 // Sections: BENCH_SERVE_SECTIONS=pressure,soak,latency (or a,b,c); default all.
 // Scale: BENCH_SERVE_ATTEMPTS (100), BENCH_SERVE_EVENTS (44,000,000), BENCH_SERVE_ADS (100,000), BENCH_SERVE_BUDGET (512MB),
 // BENCH_SOAK_ATTEMPTS (2000), BENCH_SOAK_EVERY (100), BENCH_SOAK_WARMUP (500), BENCH_LATENCY_PARTITIONS (50).
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadProject } from '../src/config/load.ts';
@@ -407,10 +407,20 @@ const LATENCY = {
   gapMs: env('BENCH_LATENCY_GAP_MS', 500),
 };
 
+/**
+ * How a partition lands, taken in turn: Parquet written then `_SUCCESS` written; the files copied in one by one,
+ * `_SUCCESS` last; the hour folder renamed into place with `_SUCCESS` inside (an atomic writer, a Hadoop/Spark job
+ * commit); a whole new dt= folder renamed into place. The clock starts at the marker's mtime, or at the rename.
+ */
+const WAYS = ['marker', 'copy', 'rename-hour', 'rename-day'] as const;
+type Way = (typeof WAYS)[number];
+
 async function latency(figures: Figure[]): Promise<void> {
   const source = await cachedEvents({ start: LATENCY.start, hours: LATENCY.partitions + 1, rowsPerHour: LATENCY.eventsPerHour, seed: SEED });
   // Not under bench/.data: the daemon's watcher ignores dot-named paths, so a root named `.landing` would never be watched.
   const landing = mkdtempSync(join(tmpdir(), 'recount-bench-landing-'));
+  // Partitions are prepared here and renamed into the dataset (same filesystem, so rename(2) is atomic).
+  const staging = mkdtempSync(join(tmpdir(), 'recount-bench-staging-'));
   const bp = makeBenchProject({ datasetRoots: { events: landing }, analyzers: [ANALYZER], config: { serve: { minWorkers: 1, maxWorkers: 2, lookbackHours: 1_000_000 } } });
   const csv: Record<string, Cell>[] = [];
   let daemon: ServeDaemon | undefined;
@@ -421,27 +431,49 @@ async function latency(figures: Figure[]): Promise<void> {
     store = await openStore(project);
     const isStart = (l: { msg?: string }) => l.msg === 'attempt started';
     // Debug level for the daemon's 'partition ready' line: it tells a trigger by the file watcher from one by the rescan.
-    daemon = startServeDaemon(bp.dir, [], { keep: (l) => l.msg === 'daemon started' || l.msg === 'partition ready', env: { RECOUNT_LOG_LEVEL: 'debug' } });
+    daemon = startServeDaemon(bp.dir, [], { keep: (l) => l.msg === 'daemon started' || l.msg === 'partition ready' || l.msg === 'watching dataset folders', env: { RECOUNT_LOG_LEVEL: 'debug' } });
     await daemon.waitForLog('daemon started', (l) => l.msg === 'daemon started', 60_000, true);
-    await sleep(1000); // the file watcher is set up after the first scan
-    console.log(`\n[c] trigger latency: ${LATENCY.partitions} hourly partitions (after 1 warm-up) landed one by one (Parquet first, then _SUCCESS) into a running \`recount serve\` (watching on, rescan every ${project.config.serve.scanIntervalMs / 1000} s); load ${load()}`);
+    await daemon.waitForLog('the file watcher ready', (l) => l.msg === 'watching dataset folders', 60_000, true);
+    console.log(`\n[c] trigger latency: ${LATENCY.partitions} hourly partitions (after 1 warm-up) landed one by one (in turn: ${WAYS.join(', ')}) into a running \`recount serve\` (watching on, rescan every ${project.config.serve.scanIntervalMs / 1000} s); load ${load()}`);
     const toLog: number[] = [];
     const toWorker: number[] = [];
     const toDone: number[] = [];
     let byRescan = 0;
+    const byWay = new Map<Way, { toLog: number[]; byRescan: number }>(WAYS.map((w) => [w, { toLog: [], byRescan: 0 }]));
     // One more partition than measured: the first lands on a cold daemon (its first worker process starts then).
-    for (const [i, id] of source.partitions.entries()) {
+    for (const [i, sourceId] of source.partitions.entries()) {
       const warm = i === 0;
+      const way: Way = warm ? 'marker' : WAYS[(i - 1) % WAYS.length]!;
+      const from = join(source.root, partitionPath(parsePartition(sourceId, 'hour')), 'part-00000.parquet');
+      // A whole dt= folder renamed in must be a day not there yet: the same hour's events, a day of 2024 of its own.
+      const id = way === 'rename-day' ? `2024-01-${String(1 + Math.floor(i / WAYS.length)).padStart(2, '0')}T${sourceId.slice(11, 13)}` : sourceId;
       const p = parsePartition(id, 'hour');
       const dir = join(landing, partitionPath(p));
-      mkdirSync(dir, { recursive: true });
-      copyFileSync(join(source.root, partitionPath(p), 'part-00000.parquet'), join(dir, 'part-00000.parquet'));
       const started = daemon.waitForLog(`attempt started for ${id}`, (l) => isStart(l) && l.partition === id && l.analyzer === analyzer.name, 120_000);
       const succeeded = daemon.waitForLog(`attempt succeeded for ${id}`, (l) => l.msg === 'attempt succeeded' && l.partition === id, 180_000);
-      const marker = join(dir, SUCCESS_MARKER);
-      writeFileSync(marker, '');
-      // The marker's mtime, as a reader of the dataset would date it (the kernel's coarse clock: a few ms granularity).
-      const markedAt = Number(statSync(marker, { bigint: true }).mtimeNs) / 1e6;
+      let markedAt: number;
+      if (way === 'marker' || way === 'copy') {
+        mkdirSync(dir, { recursive: true });
+        copyFileSync(from, join(dir, 'part-00000.parquet'));
+        const marker = join(dir, SUCCESS_MARKER);
+        if (way === 'marker') writeFileSync(marker, '');
+        else {
+          writeFileSync(join(staging, SUCCESS_MARKER), '');
+          copyFileSync(join(staging, SUCCESS_MARKER), marker);
+        }
+        // The marker's mtime, as a reader of the dataset would date it (the kernel's coarse clock: a few ms granularity).
+        markedAt = Number(statSync(marker, { bigint: true }).mtimeNs) / 1e6;
+      } else {
+        const prepared = join(staging, `p${i}`, partitionPath(p));
+        mkdirSync(prepared, { recursive: true });
+        copyFileSync(from, join(prepared, 'part-00000.parquet'));
+        writeFileSync(join(prepared, SUCCESS_MARKER), '');
+        if (way === 'rename-hour') {
+          mkdirSync(join(dir, '..'), { recursive: true });
+          renameSync(prepared, dir);
+        } else renameSync(join(prepared, '..'), join(dir, '..'));
+        markedAt = Date.now();
+      }
       const line = await started;
       await succeeded;
       const attempt = await store.getAttempt(String(line.attempt));
@@ -455,9 +487,11 @@ async function latency(figures: Figure[]): Promise<void> {
         toWorker.push(workerMs);
         toDone.push(doneMs);
         if (how === 'rescan') byRescan++;
+        byWay.get(way)!.toLog.push(logMs);
+        if (how === 'rescan') byWay.get(way)!.byRescan++;
       }
-      csv.push({ partition: id, counted: !warm, trigger: how, marker_mtime_ms: Math.round(markedAt), to_watcher_ms: seen ? ms(Number(seen.time) - markedAt) : undefined, to_attempt_started_log_ms: ms(logMs), to_worker_started_at_ms: ms(workerMs), to_finished_ms: ms(doneMs), load1: load() });
-      if (warm || how === 'rescan') console.log(`  ${id}: ${warm ? 'warm-up (not counted), ' : ''}${how}, 'attempt started' after ${fixed(logMs, 0)} ms, worker began after ${fixed(workerMs, 0)} ms`);
+      csv.push({ partition: id, counted: !warm, way, trigger: how, marker_mtime_ms: Math.round(markedAt), to_watcher_ms: seen ? ms(Number(seen.time) - markedAt) : undefined, to_attempt_started_log_ms: ms(logMs), to_worker_started_at_ms: ms(workerMs), to_finished_ms: ms(doneMs), load1: load() });
+      if (warm || how === 'rescan') console.log(`  ${id} (${way}): ${warm ? 'warm-up (not counted), ' : ''}${how}, 'attempt started' after ${fixed(logMs, 0)} ms, worker began after ${fixed(workerMs, 0)} ms`);
       await sleep(LATENCY.gapMs);
     }
     console.log(`  _SUCCESS -> 'attempt started' (ms): ${toLog.map((x) => x.toFixed(0)).join(' ')}`);
@@ -468,6 +502,10 @@ async function latency(figures: Figure[]): Promise<void> {
       { metric: "Trigger latency _SUCCESS -> 'attempt started', p99", value: `${fixed(percentile(toLog, 99), 0)} ms` },
       { metric: '_SUCCESS -> attempt started_at in the worker, median', value: `${fixed(median(toWorker), 0)} ms`, note: `the state store's started_at, written by the worker as runPartition begins; p99 ${fixed(percentile(toWorker, 99), 0)} ms; ${spread(toWorker)}` },
       { metric: '_SUCCESS -> attempt finished (published), median', value: `${fixed(median(toDone), 0)} ms`, note: `${n(LATENCY.eventsPerHour)} events a partition; p99 ${fixed(percentile(toDone, 99), 0)} ms` },
+      ...WAYS.map((w) => {
+        const x = byWay.get(w)!;
+        return { metric: `Landed by ${w}: landing -> 'attempt started', median (${x.toLog.length} partitions)`, value: `${fixed(median(x.toLog), 0)} ms`, note: `max ${fixed(Math.max(...x.toLog), 0)} ms; found by the rescan: ${x.byRescan}` };
+      }),
     ];
     console.log(`\n(c) trigger latency\n${figuresTable(c)}`);
     figures.push(...c.map((f) => ({ ...f, metric: `(c) ${f.metric}` })));
@@ -478,7 +516,8 @@ async function latency(figures: Figure[]): Promise<void> {
     await store?.close();
     bp.cleanup();
     rmSync(landing, { recursive: true, force: true });
-    if (csv.length) console.log(`CSV: ${writeCsv('serve-latency', ['partition', 'counted', 'trigger', 'marker_mtime_ms', 'to_watcher_ms', 'to_attempt_started_log_ms', 'to_worker_started_at_ms', 'to_finished_ms', 'load1'], csv)}`);
+    rmSync(staging, { recursive: true, force: true });
+    if (csv.length) console.log(`CSV: ${writeCsv('serve-latency', ['partition', 'counted', 'way', 'trigger', 'marker_mtime_ms', 'to_watcher_ms', 'to_attempt_started_log_ms', 'to_worker_started_at_ms', 'to_finished_ms', 'load1'], csv)}`);
   }
 }
 

@@ -26,6 +26,23 @@ function externals() {
   return names.flatMap((n) => [n, `${n}/*`]);
 }
 
+/**
+ * CommonJS packages loaded with require() rather than import: importing one makes Node lex it, and every module
+ * it re-exports (the DuckDB client re-exports ~30), to guess its named exports, at every start.
+ */
+const REQUIRED = new Set(['@duckdb/node-api', 'better-sqlite3']);
+
+const requireCommonJs = {
+  name: 'require-commonjs',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.namespace !== 'require-commonjs' && REQUIRED.has(args.path) ? { path: args.path, namespace: 'require-commonjs' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/** Every output file defines require() for those packages (esbuild's ESM output has none of its own). */
+const REQUIRE_BANNER = "import { createRequire as __recountCreateRequire } from 'node:module'; const require = __recountCreateRequire(import.meta.url);";
+
 /** Bundles of this copy of recount: one folder per package root, so copies sharing a node_modules never evict each other. */
 const cacheDir = join(root, 'node_modules', '.cache', 'recount', createHash('sha256').update(root).digest('hex').slice(0, 12));
 
@@ -60,7 +77,7 @@ export async function bundled(entry) {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
       const entryPoints = Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, join(root, src)]));
-      await build({ entryPoints, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: externals(), outdir: tmp, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', logLevel: 'silent', sourcemap: true });
+      await build({ entryPoints, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: externals(), outdir: tmp, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', plugins: [requireCommonJs], banner: { js: REQUIRE_BANNER }, logLevel: 'silent', sourcemap: true });
       try {
         renameSync(tmp, dir);
       } catch (err) {

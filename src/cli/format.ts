@@ -1,7 +1,7 @@
 import { isFailedStatus } from '../state/types.ts';
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import { formatBytes } from '../config/size.ts';
+import { formatBytes, thousands } from '../config/size.ts';
 import type { AttemptResult } from '../run/runPartition.ts';
 import type { LoadOutcome } from '../warehouse/loader.ts';
 
@@ -83,7 +83,7 @@ export function loadJson(o: LoadOutcome): Record<string, unknown> {
  * printed before it has the error and the command that retries it).
  */
 export function loadLine(o: LoadOutcome): string {
-  const rows = o.rows !== undefined ? `${o.rows.toLocaleString('en')} rows` : '';
+  const rows = o.rows !== undefined ? `${thousands(o.rows)} rows` : '';
   if (o.status === 'loaded') return `  loaded into ${o.table} (${o.warehouse}): v${o.version}, ${rows}${o.previousVersion ? ` (replaced v${o.previousVersion})` : ''}, ${duration(Math.round(o.ms))}`;
   if (o.status === 'unchanged') return `  ${o.table} (${o.warehouse}) already holds v${o.version}, ${rows}`;
   if (o.status === 'superseded') return `  not loaded into ${o.table}: a newer version was published meanwhile, and its load follows it`;
@@ -99,7 +99,7 @@ export function warnCheckLines(r: AttemptResult): string[] {
     .filter((c) => !c.passed && c.severity === 'warn')
     .map((c) => {
       const first = c.sample[0] ? `; first: ${JSON.stringify(c.sample[0], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '';
-      return `  ${pc.yellow('!')} check ${c.name} (warn) failed on ${c.failing.toLocaleString('en')} row(s), published anyway${first}`;
+      return `  ${pc.yellow('!')} check ${c.name} (warn) failed on ${thousands(c.failing)} row(s), published anyway${first}`;
     });
 }
 

@@ -35,7 +35,7 @@ export interface SessionOptions {
 
 /** Load the project, open its state store, and recover what a crash left behind (unless read-only); `fn` runs with all of it. */
 export async function withSession<T>(projectDir: string, fn: (s: CliSession) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
-  const project = await loadProject(projectDir);
+  const project = await loadProject(projectDir, process.env, { readOnly: opts.readOnly === true });
   const store = opts.readOnly ? (await openStateStoreReadOnly(project.stateUrl, project.dir)).store : await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);

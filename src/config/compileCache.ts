@@ -44,6 +44,21 @@ function writeAtomically(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** The cache's index entry of one source file. */
+function indexPath(absPath: string, projectDir: string): string {
+  return join(compileCacheDir(projectDir), `${basename(absPath).replace(/\W/g, '_')}-${sha256(absPath).slice(0, 12)}.json`);
+}
+
+/** The compiled module of a file when the cache holds one up to date, else undefined; never writes. */
+export function cachedModule(absPath: string, projectDir: string, recountUrl: string): string | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(indexPath(absPath, projectDir), 'utf8')) as CacheEntry;
+    return upToDate(entry, recountUrl) ? entry.out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A project's TypeScript (or JavaScript) file compiled once into a plain ES module under `.recount/cache/`,
  * and compiled again only when the file or one it imports by path changes (each checked by the sha256 of its
@@ -55,7 +70,7 @@ function writeAtomically(path: string, text: string): void {
  */
 export async function compiledModule(absPath: string, projectDir: string, recountUrl: string): Promise<string> {
   const dir = compileCacheDir(projectDir);
-  const index = join(dir, `${basename(absPath).replace(/\W/g, '_')}-${sha256(absPath).slice(0, 12)}.json`);
+  const index = indexPath(absPath, projectDir);
   let previous: CacheEntry | undefined;
   try {
     previous = JSON.parse(readFileSync(index, 'utf8')) as CacheEntry;

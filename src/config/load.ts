@@ -6,11 +6,11 @@ import { buildProject, type AnalyzerSource, type Project } from './project.ts';
 
 const CONFIG_NAMES = ['recount.config.ts', 'recount.config.mts', 'recount.config.js', 'recount.config.mjs'];
 
-async function importDefault(file: string, projectDir: string): Promise<unknown> {
+async function importDefault(file: string, projectDir: string, readOnly: boolean): Promise<unknown> {
   const shown = relative(projectDir, file) || file;
   let mod: Record<string, unknown>;
   try {
-    mod = await importProjectFile(file, projectDir);
+    mod = await importProjectFile(file, projectDir, { readOnly });
   } catch (err) {
     throw new RecountError('CONFIG_INVALID', `${shown}: cannot be loaded: ${(err as Error).message}`, {
       subject: shown,
@@ -29,8 +29,11 @@ async function importDefault(file: string, projectDir: string): Promise<unknown>
   return mod.default;
 }
 
-/** Load recount.config.ts and analyzers/*.ts from a project folder (TypeScript, no build step) and validate them. */
-export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Project> {
+/**
+ * Load recount.config.ts and analyzers/*.ts from a project folder (TypeScript, no build step) and validate them.
+ * `readOnly` (doctor, gc --dry-run and the like) writes nothing, not even the compile cache.
+ */
+export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean } = {}): Promise<Project> {
   const projectDir = resolve(dir);
   const configPath = CONFIG_NAMES.map((n) => join(projectDir, n)).find((p) => existsSync(p));
   if (!configPath) {
@@ -40,7 +43,7 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
     });
   }
   const configFile = relative(projectDir, configPath);
-  const rawConfig = await importDefault(configPath, projectDir);
+  const rawConfig = await importDefault(configPath, projectDir, opts.readOnly === true);
   const analyzersDirName =
     typeof rawConfig === 'object' && rawConfig !== null && typeof (rawConfig as { analyzers?: unknown }).analyzers === 'string'
       ? ((rawConfig as { analyzers: string }).analyzers)
@@ -53,7 +56,7 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
       .sort();
     for (const f of files) {
       const abs = join(analyzersDir, f);
-      sources.push({ file: relative(projectDir, abs), value: await importDefault(abs, projectDir) });
+      sources.push({ file: relative(projectDir, abs), value: await importDefault(abs, projectDir, opts.readOnly === true) });
     }
   }
   return buildProject(projectDir, configFile, rawConfig, sources, env);

@@ -1,7 +1,7 @@
 import { register } from 'node:module';
 import { PACKAGE_ROOT, packagePath } from '../paths.ts';
 import { pathToFileURL } from 'node:url';
-import { compiledModule, recountModuleUrl } from './compileCache.ts';
+import { cachedModule, compiledModule, recountModuleUrl } from './compileCache.ts';
 
 let registered = false;
 let moduleHookRegistered = false;
@@ -61,19 +61,22 @@ export async function importModuleFile(absPath: string): Promise<Record<string, 
  * Import one of a project's files (recount.config.ts, analyzers/*.ts) as an ES module: compiled once into
  * `.recount/cache/` and reused while it and the files it imports are unchanged (no TypeScript loader at all),
  * with or without `"type": "module"` or a package.json. Where the cache cannot be written (a read-only
- * project), the file is loaded through tsx as before.
+ * project), or must not be (`readOnly`: doctor, gc --dry-run) and holds nothing up to date, the file is loaded
+ * through tsx as before.
  */
-export async function importProjectFile(absPath: string, projectDir: string): Promise<Record<string, unknown>> {
+export async function importProjectFile(absPath: string, projectDir: string, opts: { readOnly?: boolean } = {}): Promise<Record<string, unknown>> {
   const recountUrl = recountModuleUrl((globalThis as { __recountApiUrl?: string }).__recountApiUrl, PACKAGE_ROOT);
-  let out: string;
+  let out: string | undefined;
   try {
-    out = await compiledModule(absPath, projectDir, recountUrl);
+    out = opts.readOnly ? cachedModule(absPath, projectDir, recountUrl) : await compiledModule(absPath, projectDir, recountUrl);
   } catch (err) {
     // esbuild's own errors (a syntax error, an import it cannot find) are the user's to fix; anything else
     // is the cache folder (read-only, full): load the file without the cache.
     if (Array.isArray((err as { errors?: unknown }).errors)) throw err;
     return importModuleFile(absPath);
   }
+  // A read-only command with nothing usable in the cache: loaded through tsx, writing nothing.
+  if (out === undefined) return importModuleFile(absPath);
   try {
     return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
   } catch (err) {

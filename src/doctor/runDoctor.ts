@@ -65,7 +65,7 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
   const findings: Finding[] = [];
   let project: Project | undefined;
   try {
-    project = await loadProject(opts.projectDir);
+    project = await loadProject(opts.projectDir, process.env, { readOnly: true });
     findings.push({ check: 'config', status: 'ok', subject: project.configFile, message: `${project.configFile} and ${project.analyzers.size} analyzer(s) load and validate` });
   } catch (err) {
     const e = asRecountError(err);

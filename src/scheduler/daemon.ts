@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { Cron } from 'croner';
 import type { Analyzer, Project } from '../config/project.ts';
+import type { Dataset } from '../catalog/dataset.ts';
 import { parseSize } from '../config/size.ts';
 import { formatPartitionId, parsePartition, type Partition } from '../catalog/partition.ts';
 import { RecountError } from '../errors.ts';
@@ -18,7 +19,7 @@ import { checkHold } from '../run/hold.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
-import { affectedPartitions, candidatePartitions, considerFrom, partitionOfMarker, readersOf } from './discovery.ts';
+import { affectedPartitions, candidatePartitions, considerFrom, markersUnder, partitionOfMarker, readersOf } from './discovery.ts';
 import { judgeOutcome } from './judgeOutcome.ts';
 import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
@@ -72,7 +73,9 @@ export class Daemon {
   private readonly loadJobs = new Map<string, Promise<void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly crons: Cron[] = [];
-  private watcher: FSWatcher | undefined;
+  /** File watchers of dataset roots: the ones there at start, then one per root that appeared later. */
+  private readonly watchers: FSWatcher[] = [];
+  private watching = false;
   private definitionWatcher: FSWatcher | undefined;
   private readonly watchedRoots = new Set<string>();
   private stopping = false;
@@ -197,22 +200,11 @@ export class Daemon {
   }
 
   private startWatching(): void {
-    const sources = [...this.project.datasets.values()].filter((d) => !d.producer);
+    this.watching = true;
     // chokidar never notices a root that does not exist yet: those are added by watchNewRoots on a rescan.
-    const existing = sources.map((d) => d.root).filter((r) => existsSync(r));
-    for (const r of existing) this.watchedRoots.add(r);
-    this.watcher = watch(existing, { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) });
-    const onFile = (path: string) => {
-      if (!path.endsWith('_SUCCESS')) return;
-      for (const ds of sources) {
-        if (!path.startsWith(ds.root + '/')) continue;
-        const p = partitionOfMarker(ds, path.slice(ds.root.length + 1));
-        if (!p) continue;
-        this.opts.log.debug({ dataset: ds.name, partition: p.id }, 'partition ready');
-        void this.scanAffected(ds.name, p).then(() => this.tick());
-      }
-    };
-    this.watcher.on('add', onFile).on('change', onFile);
+    const existing = [...this.project.datasets.values()].filter((d) => !d.producer && existsSync(d.root));
+    for (const d of existing) this.watchedRoots.add(d.root);
+    this.watchDatasets(existing, () => this.opts.log.info({ datasets: existing.map((d) => d.name) }, 'watching dataset folders'));
     // Definitions are read once, at start (workers load the same ones): an edit must not pass unnoticed.
     this.definitionWatcher = watch([join(this.project.dir, 'analyzers'), join(this.project.dir, 'recount.config.ts')], { ignoreInitial: true, depth: 2 });
     const onDefinition = (path: string) =>
@@ -220,14 +212,47 @@ export class Daemon {
     this.definitionWatcher.on('add', onDefinition).on('change', onDefinition).on('unlink', onDefinition);
   }
 
+  /**
+   * Watch datasets' roots for partitions landing: a `_SUCCESS` written or copied in, and a partition folder (or a
+   * whole dt= folder) renamed into place with its `_SUCCESS` already inside. chokidar misses what lands before it
+   * has walked the folders (its 'ready'), so only then is a dataset reported as watched, and its readers are
+   * scanned once more: a partition that landed meanwhile is queued now, not at the next periodic rescan.
+   */
+  private watchDatasets(datasets: readonly Dataset[], onReady: () => void): void {
+    if (datasets.length === 0) return;
+    const watcher = watch(datasets.map((d) => d.root), { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) });
+    this.watchers.push(watcher);
+    const datasetOf = (path: string) => datasets.find((d) => path.startsWith(d.root + '/'));
+    const onMarker = (path: string) => {
+      if (!path.endsWith('_SUCCESS')) return;
+      const ds = datasetOf(path);
+      const p = ds && partitionOfMarker(ds, path.slice(ds.root.length + 1));
+      if (!ds || !p) return;
+      this.opts.log.debug({ dataset: ds.name, partition: p.id }, 'partition ready');
+      void this.scanAffected(ds.name, p).then(() => this.tick());
+    };
+    // A folder renamed into place arrives whole: its markers are looked up at once rather than left to the
+    // events chokidar may or may not send for the files inside it.
+    const onFolder = (path: string) => {
+      const ds = datasetOf(path);
+      if (ds) for (const marker of markersUnder(ds, path.slice(ds.root.length + 1))) onMarker(join(ds.root, marker));
+    };
+    watcher.on('add', onMarker).on('change', onMarker).on('addDir', onFolder);
+    watcher.on('ready', () => {
+      if (this.stopping) return;
+      onReady();
+      const readers = [...new Set(datasets.flatMap((d) => readersOf(this.project, d.name)))];
+      void this.scan({ analyzers: readers }).then(() => this.tick());
+    });
+  }
+
   /** Watch source roots that appeared since the daemon started (the first partitions of a new dataset). */
   private watchNewRoots(): void {
-    if (!this.watcher) return;
+    if (!this.watching) return;
     for (const d of this.project.datasets.values()) {
       if (d.producer || this.watchedRoots.has(d.root) || !existsSync(d.root)) continue;
       this.watchedRoots.add(d.root);
-      this.watcher.add(d.root);
-      this.opts.log.info({ dataset: d.name, root: d.root }, 'dataset folder appeared; watching it');
+      this.watchDatasets([d], () => this.opts.log.info({ dataset: d.name, root: d.root }, 'dataset folder appeared; watching it'));
     }
   }
 
@@ -488,7 +513,7 @@ export class Daemon {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     for (const c of this.crons) c.stop();
-    await this.watcher?.close();
+    await Promise.all(this.watchers.map((w) => w.close()));
     await this.definitionWatcher?.close();
     const all = Promise.all([...this.running.values(), ...this.loadJobs.values()]);
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);

@@ -73,3 +73,23 @@ export function partitionOfMarker(ds: Dataset, relPath: string): Partition | und
   const hour = HOUR.exec(parts[1] ?? '')?.[1];
   return hour && parts[2] === '_SUCCESS' ? parsePartition(`${day}T${hour}`, 'hour') : undefined;
 }
+
+/**
+ * The `_SUCCESS` markers (paths relative to the dataset root) inside a partition folder of a dataset, or inside a
+ * dt= folder and its hour folders: what a folder renamed into place brings with it. Anything else: none.
+ */
+export function markersUnder(ds: Dataset, relDir: string): string[] {
+  const parts = relDir.split(/[\\/]/).filter(Boolean);
+  if (!DT.test(parts[0] ?? '')) return [];
+  const has = (rel: string) => existsSync(join(ds.root, rel, '_SUCCESS'));
+  if (ds.grain === 'day') return parts.length === 1 && has(parts[0]!) ? [`${parts[0]}/_SUCCESS`] : [];
+  if (parts.length === 2) return HOUR.test(parts[1]!) && has(relDir) ? [`${parts[0]}/${parts[1]}/_SUCCESS`] : [];
+  if (parts.length !== 1) return [];
+  let hours: string[];
+  try {
+    hours = readdirSync(join(ds.root, parts[0]!));
+  } catch {
+    return [];
+  }
+  return hours.filter((h) => HOUR.test(h) && has(`${parts[0]}/${h}`)).map((h) => `${parts[0]}/${h}/_SUCCESS`);
+}

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { thousands } from '../config/size.ts';
 import type { Analyzer, Project } from '../config/project.ts';
 import { parsePartition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
@@ -223,7 +224,7 @@ class TableSweep {
       if (diff.changed.count) this.add(p, 'changed_values', `${diff.changed.count} key(s) hold other values than in ${v} (changed behind recount's back)`, this.reload(p), diff.changed.sample, diff.changed.count);
       return;
     }
-    const why = loaded ? `the partition has more than ${this.o.detailRowLimit.toLocaleString('en')} rows, so keys are not named` : 'its files are no longer kept, so keys are not named';
+    const why = loaded ? `the partition has more than ${thousands(this.o.detailRowLimit)} rows, so keys are not named` : 'its files are no longer kept, so keys are not named';
     if (keysOk) {
       this.add(p, 'changed_values', `the keys are those of v${rec.version} but the values differ (changed behind recount's back); ${why}`, this.reload(p));
     } else if (!dups) {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeProject, REPO, type TestProject } from '../helpers/project.ts';
+import { ensureChromium } from '../helpers/debianTools.ts';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
@@ -12,7 +13,6 @@ import { STYLE } from '../../src/web/style.ts';
 import type { PartitionState } from '../../src/web/states.ts';
 import { dashboardUrl, hourlyAnalyzer, observeConfig } from '../observe/observeHelpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test-artifacts');
 
 // Headless Debian Chromium driven by playwright-core over a real project that `recount serve` has run.
@@ -27,7 +27,8 @@ describe('dashboard in a browser', () => {
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+    // Installs Debian's chromium when it is missing and apt-get can (root); else fails saying what to run.
+    const executablePath = ensureChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     tp = await makeProject({ examples: false, hours: 3, rowsPerHour: 2000, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly', "checks: [{ name: 'few_big_segments', severity: 'warn', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 3 LIMIT 4' }], load: { table: 'hourly' },") } });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
@@ -35,14 +36,14 @@ describe('dashboard in a browser', () => {
     base = await dashboardUrl(serve);
     await waitFor('three hours published', async () => (await store.listPartitions('hourly')).filter((p) => p.published_seq !== null).length === 3, 90_000);
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (err) => {
       throw err;
     });
-  });
+  }, 900_000); // a first run may install chromium
 
   afterAll(async () => {
     await browser?.close();

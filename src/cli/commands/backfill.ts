@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { thousands } from '../../config/size.ts';
 import cliProgress from 'cli-progress';
 import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition, partitionRange } from '../../catalog/partition.ts';
@@ -104,7 +105,7 @@ export function registerBackfill(program: Command): void {
               const done = loads.filter((l) => !l.error);
               const owed = loads.length - done.length;
               out.info(
-                `  loaded into ${loads[0]!.table} (${loads[0]!.warehouse}): ${done.length} partition(s), ${done.reduce((n, l) => n + (l.rows ?? 0), 0).toLocaleString('en')} rows` +
+                `  loaded into ${loads[0]!.table} (${loads[0]!.warehouse}): ${done.length} partition(s), ${thousands(done.reduce((n, l) => n + (l.rows ?? 0), 0))} rows` +
                   (owed ? `; ${owed} not loaded: recount load ${analyzer.name} --pending` : ''),
               );
               for (const l of loads) if (l.error) out.warn(loadWarning(l));

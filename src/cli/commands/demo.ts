@@ -7,7 +7,7 @@ import { partitionRange } from '../../catalog/partition.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { DuckDBEngine } from '../../engine/duckdb/duckdbEngine.ts';
 import { lit } from '../../engine/sql.ts';
-import { formatBytes } from '../../config/size.ts';
+import { formatBytes, thousands } from '../../config/size.ts';
 import { action, wholeNumber } from '../command.ts';
 import { attemptJson, duration, table } from '../format.ts';
 import { withSession } from '../session.ts';
@@ -29,7 +29,7 @@ export function registerDemo(program: Command): void {
         out.info(`project: ${dir}`);
         const day = '2023-10-12';
         const gen = await generateEvents({ out: join(dir, 'data/events'), start: `${day}T00`, hours: 24, rowsPerHour: opts.rowsPerHour, seed: 1 });
-        out.info(`generated ${gen.rows.toLocaleString('en')} events in 24 hourly partitions`);
+        out.info(`generated ${thousands(gen.rows)} events in 24 hourly partitions`);
         return withSession(dir, async (s) => {
           const hourly = getAnalyzer(s.project, 'ad_impressions_hourly');
           const daily = getAnalyzer(s.project, 'ad_impressions_daily');
@@ -77,7 +77,7 @@ export function registerDemo(program: Command): void {
           });
           out.result({ ok: failed.length === 0 && loadFailures.length === 0, project: dir, summary, topAds: top, warehouse, failures: failed.map(attemptJson) }, () => {
             const t = table(['analyzer', 'partitions', 'published', 'rows', 'files', 'size', 'output']);
-            for (const r of summary) t.push([r.analyzer, r.partitions, r.published, r.rows.toLocaleString('en'), r.files, formatBytes(r.bytes), r.output]);
+            for (const r of summary) t.push([r.analyzer, r.partitions, r.published, thousands(r.rows), r.files, formatBytes(r.bytes), r.output]);
             out.info(t.toString());
             for (const f of failed) out.info(`failed: ${f.analyzer} ${f.partition}: ${f.error?.message}`);
             out.info(`\ntop ads of ${day}, read straight from the published Parquet (${glob}):`);

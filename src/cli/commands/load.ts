@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { thousands } from '../../config/size.ts';
 import { getAnalyzer, type Analyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
@@ -73,7 +74,7 @@ export function registerLoad(program: Command): void {
             for (const t of todo) {
               const o = await loadVersion({ ...s, warehouse: wh }, t.analyzer, t.version, { force: opts.force });
               outcomes.push(o);
-              if (!g.json) out.info(`${o.error ? status('failed').replace('failed', '✗') : status('succeeded').replace('succeeded', '✓')} ${o.analyzer} ${o.partition} v${o.version} -> ${o.table}: ${o.status}${o.rows !== undefined ? ` (${o.rows.toLocaleString('en')} rows, ${duration(Math.round(o.ms))})` : ''}${o.error ? ` [${o.error.code}] ${o.error.message}` : ''}`);
+              if (!g.json) out.info(`${o.error ? status('failed').replace('failed', '✗') : status('succeeded').replace('succeeded', '✓')} ${o.analyzer} ${o.partition} v${o.version} -> ${o.table}: ${o.status}${o.rows !== undefined ? ` (${thousands(o.rows)} rows, ${duration(Math.round(o.ms))})` : ''}${o.error ? ` [${o.error.code}] ${o.error.message}` : ''}`);
             }
           } finally {
             await wh.close();

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { thousands } from '../../config/size.ts';
 import { getAnalyzer } from '../../config/project.ts';
 import { formatKey } from '../../warehouse/loadProtocol.ts';
 import { openProjectWarehouse } from '../../warehouse/loader.ts';
@@ -19,14 +20,14 @@ function nothingSwept(s: CliSession, name: string | undefined): string {
 
 function render(s: CliSession, name: string | undefined, report: MonitorReport, info: (text: string) => void): void {
   const t = table(['table', 'analyzer', 'partitions', 'rows', 'problems']);
-  for (const r of report.tables) t.push([r.table, r.analyzer, r.partitions, r.rows.toLocaleString('en'), r.problems ? status('failed').replace('failed', String(r.problems)) : 'ok']);
+  for (const r of report.tables) t.push([r.table, r.analyzer, r.partitions, thousands(r.rows), r.problems ? status('failed').replace('failed', String(r.problems)) : 'ok']);
   info(`warehouse ${report.warehouse}`);
   info(report.tables.length ? t.toString() : nothingSwept(s, name));
   if (!report.findings.length) return;
   const f = table(['table', 'partition', 'problem', 'detail', 'sample keys']);
   for (const x of report.findings) {
     const keys = x.sampleKeys.map((k) => `${formatKey(k.key)}${k.count > 1 ? ` x${k.count}` : ''}`);
-    if (x.keys !== undefined && x.keys > x.sampleKeys.length) keys.push(`… ${x.keys.toLocaleString('en')} in all`);
+    if (x.keys !== undefined && x.keys > x.sampleKeys.length) keys.push(`… ${thousands(x.keys)} in all`);
     f.push([x.table, x.partition, status('failed').replace('failed', x.problem), wrap(x.detail, 56), keys.join('\n')]);
   }
   info(f.toString());

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
-import { formatBytes } from '../../config/size.ts';
+import { formatBytes, thousands } from '../../config/size.ts';
 import type { StateStore } from '../../state/store.ts';
 import { action } from '../command.ts';
 import { status, table } from '../format.ts';
@@ -45,7 +45,7 @@ function isFailing(r: { lastAttempt: { status: string; errorCode: string | null 
 function latestFailedForGood<T extends { analyzer: string; partition_id: string; id: number }>(failed: readonly T[], analyzer: string, active: readonly T[]): T[] {
   const newest = new Map<string, T>();
   for (const q of failed) if (q.analyzer === analyzer && (newest.get(q.partition_id)?.id ?? -1) < q.id) newest.set(q.partition_id, q);
-  return [...newest.values()].filter((q) => !active.some((x) => x.analyzer === analyzer && x.partition_id === q.partition_id)).sort((x, y) => x.partition_id.localeCompare(y.partition_id));
+  return [...newest.values()].filter((q) => !active.some((x) => x.analyzer === analyzer && x.partition_id === q.partition_id)).sort((x, y) => (x.partition_id < y.partition_id ? -1 : x.partition_id > y.partition_id ? 1 : 0));
 }
 
 /** An error in full, with its hint on the next line (never cut: the message names the file or setting at fault). */
@@ -173,7 +173,7 @@ export function registerStatus(program: Command): void {
             out.result({ ok: failing.length === 0, analyzer: analyzer.name, partitions: rows }, () => {
               const t = table(['partition', 'version', 'rows', 'files', 'size', 'last attempt', 'error']);
               for (const r of rows) {
-                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}${r.heldVersion !== null ? ' (held)' : ''}`, r.rows === null ? '-' : Number(r.rows).toLocaleString('en'), r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
+                t.push([r.partition, r.publishedVersion === null ? '-' : `v${r.publishedVersion}${r.heldVersion !== null ? ' (held)' : ''}`, r.rows === null ? '-' : thousands(Number(r.rows)), r.files ?? '-', r.bytes === null ? '-' : formatBytes(r.bytes), r.lastAttempt ? status(r.lastAttempt.status) : '-', r.lastAttempt?.errorCode ? `[${r.lastAttempt.errorCode}]` : '']);
               }
               out.info(rows.length ? t.toString() : `${analyzer.name}: nothing has run yet`);
               for (const r of failing.slice(0, 10)) out.info(`  ${status(r.lastAttempt!.status)} ${r.partition}: [${r.lastAttempt!.errorCode}] ${r.lastAttempt!.error ?? ''}`);

@@ -291,7 +291,7 @@ class DuckDBWarehouse implements Warehouse {
   partitionStats(t: TableRecord, values?: readonly HashPlanEntry[]): Promise<PartitionStats[]> {
     return this.exclusive(async () => {
       const byPartition = await checksumsByPartition(this.conn, quoteTable(t.table), partitionIdSql(t.grain, 'VARCHAR'), keyPlan(t.columns, t.keys), values);
-      return [...byPartition].map(([partition, s]) => ({ partition, ...s })).sort((a, b) => a.partition.localeCompare(b.partition));
+      return [...byPartition].map(([partition, s]) => ({ partition, ...s })).sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0)); // partition ids are ASCII; localeCompare would load ICU's collator
     });
   }
 
