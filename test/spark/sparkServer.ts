@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** The Spark version the tests run against; the Spark Connect protocol in src/engine/spark/connect/gen comes from the same version. */
-export const SPARK_VERSION = '4.1.1';
+export const SPARK_VERSION = '4.1.3';
 
 /** Where pyspark is installed: `$RECOUNT_SPARK_CACHE` or `~/.cache/recount`. */
 export function sparkCacheDir(): string {
