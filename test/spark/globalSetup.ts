@@ -6,6 +6,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `sc://host:port` of the Spark Connect server the spark tests use. */
     sparkRemote: string;
+    /** The driver's web UI (REST API under /api/v1) of the server the setup started; '' for an existing server. */
+    sparkUiUrl: string;
   }
 }
 
@@ -16,6 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const existing = process.env.RECOUNT_SPARK_REMOTE;
   if (existing) {
     project.provide('sparkRemote', existing);
+    project.provide('sparkUiUrl', process.env.RECOUNT_SPARK_UI ?? '');
     return async () => {};
   }
   const t0 = Date.now();
@@ -26,6 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   console.log(`spark: Spark Connect server at ${server.remote} (pid ${server.pid}) up in ${server.startSeconds.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s with install; log ${server.logFile}`);
   project.provide('sparkRemote', server.remote);
+  project.provide('sparkUiUrl', server.uiUrl);
   return async () => {
     await server?.stop();
   };
