@@ -8,7 +8,7 @@ import type { PublishIntent as PublishIntentTable } from '../state/types.ts';
 import { ensureDirDurable } from '../fs/ensureDir.ts';
 import { fsyncPath, writeFileAndFolderDurable } from '../fs/fsync.ts';
 import type { OutputLayout } from './paths.ts';
-import { currentProcToken, HOST } from './liveness.ts';
+import { currentProcToken, HOST } from '../process/identity.ts';
 import { tempLinkName } from './tempLink.ts';
 import { loadedVersions, versionKey } from '../gc/loaded.ts';
 

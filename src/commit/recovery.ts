@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateStore } from '../state/store.ts';
-import { currentProcToken, HOST, ownerAlive } from './liveness.ts';
+import { currentProcToken, HOST } from '../process/identity.ts';
+import { ownerAlive } from './liveness.ts';
 import { tempLinkOwner } from './tempLink.ts';
 import type { OutputLayout } from './paths.ts';
 import { applyIntent } from './publish.ts';

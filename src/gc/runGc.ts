@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../config/project.ts';
-import { HOST, ownerAlive } from '../commit/liveness.ts';
+import { HOST } from '../process/identity.ts';
+import { ownerAlive } from '../commit/liveness.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { StateStore } from '../state/store.ts';
 import { auditRoot } from '../audit/runAudit.ts';

@@ -17,7 +17,7 @@ import { readManifest, writeManifestAndFolder, type Manifest } from '../commit/m
 import { hashAndFlush } from '../commit/stagedFile.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
-import { currentProcToken, HOST } from '../commit/liveness.ts';
+import { currentProcToken, HOST } from '../process/identity.ts';
 import { ensureDir, ensureDirDurable } from '../fs/ensureDir.ts';
 import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';

@@ -5,7 +5,7 @@ import { migrations, type StateDialect } from './migrations.ts';
 import { QueueStore } from './queueStore.ts';
 import { ObserveStore } from './observeStore.ts';
 import { beginLoad, LoadStore } from './loadStore.ts';
-import { currentProcToken, HOST } from '../commit/liveness.ts';
+import { currentProcToken, HOST } from '../process/identity.ts';
 import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
 import type { AttemptOutcome, ClaimResult, NewAttempt, RollbackClaimOptions, StagedVersion, StateStore } from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';

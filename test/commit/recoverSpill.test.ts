@@ -6,7 +6,7 @@ import { openSqliteStore } from '../../src/state/sqlite/sqliteStore.ts';
 import type { StateStore } from '../../src/state/store.ts';
 import { recover } from '../../src/commit/recovery.ts';
 import { OutputLayout } from '../../src/commit/paths.ts';
-import { currentProcToken, HOST } from '../../src/commit/liveness.ts';
+import { currentProcToken, HOST } from '../../src/process/identity.ts';
 
 // A worker killed by SIGKILL (the RSS watchdog, a crash) never removes DuckDB's spill: recovery must.
 describe('recovery removes the spill of dead attempts', () => {

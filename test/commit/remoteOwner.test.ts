@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import { recover } from '../../src/commit/recovery.ts';
-import { currentProcIdentity, formatProcToken, HOST } from '../../src/commit/liveness.ts';
+import { currentProcIdentity, formatProcToken, HOST } from '../../src/process/identity.ts';
 import { LEASE_EXPIRY_MS } from '../../src/state/leaseStore.ts';
 import { openSqliteStore } from '../../src/state/sqlite/sqliteStore.ts';
 import type { StateStore } from '../../src/state/store.ts';

@@ -8,7 +8,7 @@ import { getAnalyzer, type Analyzer } from '../../src/config/project.ts';
 import { finishRollback } from '../../src/commit/rollback.ts';
 import { applyIntent, pruneVersions } from '../../src/commit/publish.ts';
 import { recover } from '../../src/commit/recovery.ts';
-import { HOST } from '../../src/commit/liveness.ts';
+import { HOST } from '../../src/process/identity.ts';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import { generateEvents } from '../../src/gen/events.ts';
 

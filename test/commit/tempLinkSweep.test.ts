@@ -3,7 +3,7 @@ import { existsSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentProcIdentity, currentProcToken, formatProcToken, HOST } from '../../src/commit/liveness.ts';
+import { currentProcIdentity, currentProcToken, formatProcToken, HOST } from '../../src/process/identity.ts';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import { swapPublishedLink } from '../../src/commit/publish.ts';
 import { recover } from '../../src/commit/recovery.ts';

@@ -5,7 +5,7 @@ import { getAnalyzer } from '../../src/config/project.ts';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import { applyIntent, publishVersion } from '../../src/commit/publish.ts';
 import { readManifest, writeManifest } from '../../src/commit/manifest.ts';
-import { currentProcToken, HOST } from '../../src/commit/liveness.ts';
+import { currentProcToken, HOST } from '../../src/process/identity.ts';
 import { newAttemptId, runPartition } from '../../src/run/runPartition.ts';
 import type { StagedVersion, StateStore } from '../../src/state/store.ts';
 import type { PublishIntent } from '../../src/state/types.ts';

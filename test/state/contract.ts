@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StateStore, StagedVersion } from '../../src/state/store.ts';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { currentProcToken, HOST, ownerAlive } from '../../src/commit/liveness.ts';
+import { currentProcToken, HOST } from '../../src/process/identity.ts';
+import { ownerAlive } from '../../src/commit/liveness.ts';
 import { LEASE_EXPIRY_MS } from '../../src/state/leaseStore.ts';
 
 /** Opens a fresh, empty, migrated store; `second` opens another connection to the same store. */

@@ -1,7 +1,7 @@
 // AnalyzePlan: what a plan would return (its schema) and what the server is (its Spark version), without running anything.
 import { AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, type Plan } from './gen/spark/connect/base_pb.ts';
 import type { DataType } from './gen/spark/connect/types_pb.ts';
-import type { SparkConnectClient } from './client.ts';
+import type { SparkTransport } from './transport.ts';
 
 /** A column of a Spark schema, its type in Spark SQL's own words (`bigint`, `string`, `decimal(18,2)`, `array<int>`). */
 export interface SparkField {
@@ -11,7 +11,7 @@ export interface SparkField {
 }
 
 /** The columns a plan would return. */
-export async function schemaOf(client: SparkConnectClient, plan: Plan): Promise<SparkField[]> {
+export async function schemaOf(client: SparkTransport, plan: Plan): Promise<SparkField[]> {
   const res = await client.unary('AnalyzePlan', AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, {
     ...client.requestBase(),
     analyze: { case: 'schema', value: { plan } },
@@ -72,7 +72,7 @@ export function typeName(type: DataType): string {
 }
 
 /** The Spark version of the server, e.g. `4.1.3`. */
-export async function sparkVersion(client: SparkConnectClient): Promise<string> {
+export async function sparkVersion(client: SparkTransport): Promise<string> {
   const res = await client.unary('AnalyzePlan', AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, {
     ...client.requestBase(),
     analyze: { case: 'sparkVersion', value: {} },
@@ -82,7 +82,7 @@ export async function sparkVersion(client: SparkConnectClient): Promise<string> 
 }
 
 /** Spark's plan for a relation as text (`EXPLAIN FORMATTED` by default): for debugging and tests of the layout. */
-export async function explain(client: SparkConnectClient, plan: Plan, mode: 'simple' | 'extended' | 'formatted' = 'formatted'): Promise<string> {
+export async function explain(client: SparkTransport, plan: Plan, mode: 'simple' | 'extended' | 'formatted' = 'formatted'): Promise<string> {
   const modes = { simple: 1, extended: 2, formatted: 5 } as const;
   const res = await client.unary('AnalyzePlan', AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, {
     ...client.requestBase(),

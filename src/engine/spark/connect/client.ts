@@ -15,7 +15,8 @@ import { isServiceError, sparkErrorInfo, toRecountError } from './errors.ts';
 import { collect, executePlan, type ExecuteOptions, type ExecuteResult } from './execute.ts';
 import { schemaOf, sparkVersion, type SparkField } from './analyze.ts';
 import { getConf, setConf } from './config.ts';
-import { interrupt, type InterruptTarget } from './interrupt.ts';
+import { interrupt } from './interrupt.ts';
+import type { InterruptTarget, SparkTransport } from './transport.ts';
 import { relationPlan } from './plan.ts';
 
 const SERVICE = '/spark.connect.SparkConnectService/';
@@ -31,7 +32,7 @@ export interface ClientOptions {
 }
 
 /** A Spark Connect session: `SparkConnectClient.connect('sc://host:port')`, then `sql`, `collect`, `execute`, … */
-export class SparkConnectClient {
+export class SparkConnectClient implements SparkTransport {
   /** The parsed connection string. */
   readonly remote: Remote;
   /** `sc://host:port`, for messages (never holds the token). */

@@ -1,9 +1,9 @@
 // Config: a session's Spark settings (`spark.sql.shuffle.partitions`, …), set and read over Spark Connect.
 import { ConfigRequestSchema, ConfigResponseSchema } from './gen/spark/connect/base_pb.ts';
-import type { SparkConnectClient } from './client.ts';
+import type { SparkTransport } from './transport.ts';
 
 /** Sets session settings; a setting that cannot change at run time (a static one) fails with its name. */
-export async function setConf(client: SparkConnectClient, pairs: Record<string, string>): Promise<void> {
+export async function setConf(client: SparkTransport, pairs: Record<string, string>): Promise<void> {
   await client.unary('Config', ConfigRequestSchema, ConfigResponseSchema, {
     ...client.requestBase(),
     operation: { opType: { case: 'set', value: { pairs: Object.entries(pairs).map(([key, value]) => ({ key, value })) } } },
@@ -11,7 +11,7 @@ export async function setConf(client: SparkConnectClient, pairs: Record<string, 
 }
 
 /** Reads session settings; a key without a value (unset, no default) maps to undefined. */
-export async function getConf(client: SparkConnectClient, keys: string[]): Promise<Record<string, string | undefined>> {
+export async function getConf(client: SparkTransport, keys: string[]): Promise<Record<string, string | undefined>> {
   const res = await client.unary('Config', ConfigRequestSchema, ConfigResponseSchema, {
     ...client.requestBase(),
     operation: { opType: { case: 'getOption', value: { keys } } },

@@ -18,7 +18,7 @@ import {
 } from './gen/spark/connect/base_pb.ts';
 import type { DataType } from './gen/spark/connect/types_pb.ts';
 import type { Relation } from './gen/spark/connect/relations_pb.ts';
-import type { SparkConnectClient } from './client.ts';
+import type { SparkTransport } from './transport.ts';
 import { isServiceError, sparkErrorInfo } from './errors.ts';
 import { relationPlan } from './plan.ts';
 
@@ -80,7 +80,7 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
   private releasing: Promise<void> | undefined;
 
   constructor(
-    private readonly client: SparkConnectClient,
+    private readonly client: SparkTransport,
     private readonly plan: Plan,
     private readonly opts: ExecuteOptions = {},
   ) {
@@ -220,7 +220,7 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
 }
 
 /** Runs a plan to its end and gathers the result: Arrow batches as one table, the schema, a SQL command's result. */
-export async function executePlan(client: SparkConnectClient, plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+export async function executePlan(client: SparkTransport, plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
   const stream = new ExecuteStream(client, plan, opts);
   const batches: Uint8Array[] = [];
   let schema: DataType | undefined;
@@ -251,7 +251,7 @@ export function arrowTable(batches: Uint8Array[]): Table {
 }
 
 /** Runs a relation and returns its rows as one Arrow table (empty, with no columns, if Spark sent no batch). */
-export async function collect(client: SparkConnectClient, relation: Relation, opts: ExecuteOptions = {}): Promise<Table> {
+export async function collect(client: SparkTransport, relation: Relation, opts: ExecuteOptions = {}): Promise<Table> {
   const res = await executePlan(client, relationPlan(relation), opts);
   return res.table ?? new Table();
 }

@@ -1,12 +1,11 @@
 // Interrupt: cancels running operations of this session on the server (their Spark jobs are cancelled too).
 import { InterruptRequestSchema, InterruptRequest_InterruptType, InterruptResponseSchema } from './gen/spark/connect/base_pb.ts';
-import type { SparkConnectClient } from './client.ts';
+import type { InterruptTarget, SparkTransport } from './transport.ts';
 
-/** What to interrupt: one operation by its id, the operations with a tag, or all of the session's. */
-export type InterruptTarget = { operationId: string } | { tag: string } | 'all';
+export type { InterruptTarget };
 
 /** Interrupts operations; returns the ids of those that were running. */
-export async function interrupt(client: SparkConnectClient, target: InterruptTarget): Promise<string[]> {
+export async function interrupt(client: SparkTransport, target: InterruptTarget): Promise<string[]> {
   const which =
     target === 'all'
       ? { interruptType: InterruptRequest_InterruptType.ALL }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { currentProcIdentity, currentProcToken, formatProcToken, HOST, isProcessAlive, judgedByPid, parseProcToken } from '../../src/commit/liveness.ts';
+import { currentProcIdentity, currentProcToken, formatProcToken, HOST, isProcessAlive, judgedByPid, parseProcToken } from '../../src/process/identity.ts';
 
 describe('process liveness', () => {
   it('this process is alive; a token with another start time (a reused pid) is not', () => {
