@@ -1,35 +1,13 @@
-import { renameSync, rmSync } from 'node:fs';
-import { subquery } from '../engine/queryText.ts';
-import { join } from 'node:path';
-import type { EngineSession } from '../engine/engine.ts';
-import { ident, lit } from '../engine/sql.ts';
-import { faultPoint } from '../fault.ts';
+import type { EngineSession, LayoutRequest, WrittenLayout } from '../engine/engine.ts';
+
+export type { StagedFile } from '../engine/engine.ts';
 
 /** Target size of one output file when `files: 'auto'`. */
 export const AUTO_FILE_BYTES = 128 * 1024 * 1024;
 
-/** The file rule every version records: which file a key lands in and how rows are ordered. */
-export const HASH_SCHEME = 'duckdb-hash(keys) % files';
-
-/** Stable name of output file i: `part-00000.parquet`. */
+/** Stable name of output file i: `part-00000.parquet`. Every engine names bucket i's file so. */
 export function partFileName(i: number): string {
   return `part-${String(i).padStart(5, '0')}.parquet`;
-}
-
-/** SQL for the stable hash of a row's keys (never a float, never the whole row). */
-export function keyHashSql(keys: readonly string[]): string {
-  return `hash(${keys.map(ident).join(', ')})`;
-}
-
-/** SQL ORDER BY list: keys ascending, NULLs last. */
-export function keyOrderSql(keys: readonly string[]): string {
-  return keys.map((k) => `${ident(k)} ASC NULLS LAST`).join(', ');
-}
-
-/** One staged output file. */
-export interface StagedFile {
-  readonly name: string;
-  readonly rows: number;
 }
 
 /**
@@ -46,59 +24,10 @@ export function autoFileCount(bytes: number, previous?: number, target: number =
   return wanted;
 }
 
-async function copyCount(session: EngineSession, sql: string): Promise<number> {
-  const rows = await session.query<{ Count?: string | number }>(sql);
-  return Number(rows[0]?.Count ?? 0);
-}
-
-async function writeBuckets(session: EngineSession, relation: string, keys: readonly string[], files: number, dir: string, hashColumn?: string): Promise<StagedFile[]> {
-  const out: StagedFile[] = [];
-  const hash = hashColumn ? ident(hashColumn) : keyHashSql(keys);
-  const exclude = hashColumn ? ` EXCLUDE (${ident(hashColumn)})` : '';
-  for (let i = 0; i < files; i++) {
-    const name = partFileName(i);
-    const rows = await copyCount(
-      session,
-      `COPY (SELECT *${exclude} FROM ${relation} WHERE ${hash} % ${files} = ${i} ORDER BY ${keyOrderSql(keys)}) TO ${lit(join(dir, name))} (FORMAT parquet)`,
-    );
-    out.push({ name, rows });
-    if (i === 0) faultPoint('after-first-file-staged');
-  }
-  return out;
-}
-
 /**
- * Write the query's result into `dir` as `files` Parquet files: row -> file by the stable hash of its
+ * Write the query's result into `dir` as `files` Parquet files: row -> file by the engine's stable hash of its
  * keys mod files, rows sorted by key within a file, names part-00000.parquet…; never round-robin.
  */
-export async function writeLayout(
-  session: EngineSession,
-  opts: { sql: string; keys: readonly string[]; files: number | 'auto'; dir: string; previousFileCount?: number; /** Bytes per file for 'auto' (tests use a small one). */ targetFileBytes?: number },
-): Promise<{ files: StagedFile[]; fileCount: number }> {
-  const { sql, keys, dir } = opts;
-  if (opts.files === 1 || opts.files === 'auto') {
-    const single = join(dir, partFileName(0));
-    const copy = session.query(`COPY (SELECT * FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`);
-    faultPoint('during-query');
-    const rows = Number((await copy)[0]?.Count ?? 0);
-    if (opts.files === 1) return { files: [{ name: partFileName(0), rows }], fileCount: 1 };
-    const [size] = await session.query<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(single)})`);
-    const count = autoFileCount(Number(size?.b ?? 0), opts.previousFileCount, opts.targetFileBytes);
-    if (count === 1) return { files: [{ name: partFileName(0), rows }], fileCount: 1 };
-    const whole = join(dir, '_whole.parquet');
-    renameSync(single, whole);
-    const files = await writeBuckets(session, `read_parquet(${lit(whole)})`, keys, count, dir);
-    rmSync(whole);
-    return { files, fileCount: count };
-  }
-  const hashColumn = '__recount_hash';
-  const create = session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${keyHashSql(keys)} AS ${hashColumn} FROM ${subquery(sql)}`);
-  faultPoint('during-query');
-  await create;
-  try {
-    const files = await writeBuckets(session, '__recount_result', keys, opts.files, dir, hashColumn);
-    return { files, fileCount: opts.files };
-  } finally {
-    await session.exec('DROP TABLE IF EXISTS __recount_result');
-  }
+export function writeLayout(session: EngineSession, request: LayoutRequest): Promise<WrittenLayout> {
+  return session.writeLayout(request);
 }

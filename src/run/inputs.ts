@@ -1,5 +1,4 @@
 import type { Column, EngineSession } from '../engine/engine.ts';
-import { fileList, ident, lit } from '../engine/sql.ts';
 import { RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import type { ResolvedInput } from '../catalog/dataset.ts';
@@ -25,7 +24,7 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
   for (const f of input.files) {
     let cols: Column[];
     try {
-      cols = await session.describe(`SELECT * FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+      cols = await session.parquetSchema(f.absPath);
     } catch (err) {
       throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`, {
         subject: f.absPath,
@@ -80,13 +79,9 @@ export function assertSameInputSchema(input: CheckedInput, previous: ManifestInp
 /** Create one view per input, named after its dataset, over exactly the run's files, and the partition variables. */
 export async function createInputViews(session: EngineSession, inputs: readonly CheckedInput[], partition: Partition): Promise<void> {
   for (const input of inputs) {
-    await session.exec(
-      `CREATE OR REPLACE VIEW ${ident(input.dataset.name)} AS SELECT * FROM read_parquet(${fileList(input.files.map((f) => f.absPath))}, hive_partitioning = false)`,
-    );
+    await session.createParquetView(input.dataset.name, input.files.map((f) => f.absPath));
   }
-  await session.exec(`SET VARIABLE partition_id = ${lit(partition.id)}`);
-  await session.exec(`SET VARIABLE partition_start = TIMESTAMP ${lit(partition.start.toISOString().replace('T', ' ').replace('Z', ''))}`);
-  await session.exec(`SET VARIABLE partition_end = TIMESTAMP ${lit(partition.end.toISOString().replace('T', ' ').replace('Z', ''))}`);
+  await session.setPartitionVariables(partition);
 }
 
 /**
@@ -146,7 +141,7 @@ export async function explainRunError(session: EngineSession, err: unknown, file
   for (const input of inputs) {
     for (const f of input.files) {
       try {
-        await session.query(`SELECT max(hash(COLUMNS(*))) FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+        await session.readFully(f.absPath);
       } catch (probe) {
         return new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} cannot be read: ${(probe as Error).message.split('\n')[0]}`, {
           subject: f.absPath,

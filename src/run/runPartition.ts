@@ -9,7 +9,6 @@ import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
-import { HASH_SCHEME, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
 import { readManifest, sha256File, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
@@ -198,7 +197,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
     let written;
     try {
-      written = await writeLayout(session, {
+      written = await session.writeLayout({
         sql: analyzer.sql,
         keys: keyChoice.keys,
         files: analyzer.fileCount,
@@ -259,7 +258,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       schema: columns,
       keys: keyChoice.keys,
       keySource: keyChoice.source,
-      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys },
+      layout: { files: written.fileCount, rule: session.layoutScheme, sort: keyChoice.keys },
       checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
       provenance: {
         inputs: inputs.map((i) => ({
@@ -272,7 +271,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         inputFingerprint,
         sqlHash: analyzer.sqlHash,
         recountVersion: RECOUNT_VERSION,
-        engine: engine.name,
+        engine: session.engine,
         engineVersion: session.version,
         threads,
         memoryLimitBytes: memoryBytes,
