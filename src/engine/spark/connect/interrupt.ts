@@ -1,0 +1,18 @@
+// Interrupt: cancels running operations of this session on the server (their Spark jobs are cancelled too).
+import { InterruptRequestSchema, InterruptRequest_InterruptType, InterruptResponseSchema } from './gen/spark/connect/base_pb.ts';
+import type { SparkConnectClient } from './client.ts';
+
+/** What to interrupt: one operation by its id, the operations with a tag, or all of the session's. */
+export type InterruptTarget = { operationId: string } | { tag: string } | 'all';
+
+/** Interrupts operations; returns the ids of those that were running. */
+export async function interrupt(client: SparkConnectClient, target: InterruptTarget): Promise<string[]> {
+  const which =
+    target === 'all'
+      ? { interruptType: InterruptRequest_InterruptType.ALL }
+      : 'operationId' in target
+        ? { interruptType: InterruptRequest_InterruptType.OPERATION_ID, interrupt: { case: 'operationId' as const, value: target.operationId } }
+        : { interruptType: InterruptRequest_InterruptType.TAG, interrupt: { case: 'operationTag' as const, value: target.tag } };
+  const res = await client.unary('Interrupt', InterruptRequestSchema, InterruptResponseSchema, { ...client.requestBase(), ...which });
+  return res.interruptedIds;
+}
