@@ -4,6 +4,7 @@ import { resolveInput, type ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
 import { readManifest } from '../commit/manifest.ts';
+import { layoutSchemeOf } from '../layout/schemes.ts';
 
 /** Resolve every input of an analyzer partition (PARTITION_NOT_READY if one is missing). */
 export function resolveInputs(project: Project, analyzer: Analyzer, partition: Partition): ResolvedInput[] {
@@ -30,12 +31,14 @@ export async function isUpToDate(store: StateStore, project: Project, analyzer: 
 
 /**
  * True when a published version's layout is the one the analyzer asks for now: the declared keys and a fixed
- * file count (`auto` follows the data, so any count matches). A changed layout is a rerun even on the same input.
+ * file count (`auto` follows the data, so any count matches), and the layout rule of the analyzer's engine (another
+ * engine hashes keys to other files). A changed layout is a rerun even on the same input.
  */
 export function layoutMatches(analyzer: Analyzer, versionDir: string): boolean {
   const m = readManifest(versionDir);
   if (!m) return false;
   if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return false;
   if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return false;
+  if (m.layout.rule !== layoutSchemeOf(analyzer.engineChoice?.name ?? 'duckdb')) return false;
   return true;
 }

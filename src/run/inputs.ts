@@ -1,5 +1,6 @@
 import type { Column, EngineSession } from '../engine/engine.ts';
 import { RecountError } from '../errors.ts';
+import { explainEngineError } from './engineErrors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import type { ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
@@ -26,6 +27,8 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
     try {
       cols = await session.parquetSchema(f.absPath);
     } catch (err) {
+      // An engine that is down or out of resources says nothing about the file.
+      if (err instanceof RecountError && /^(ENGINE_UNREACHABLE|ENGINE_AUTH|ENGINE_INTERRUPTED|OUT_OF_MEMORY|DISK_FULL)$/.test(err.code)) throw err;
       throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`, {
         subject: f.absPath,
         hint: 'the file is corrupt or truncated; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
@@ -89,7 +92,7 @@ export async function createInputViews(session: EngineSession, inputs: readonly 
  * column at fault, keeping DuckDB's own message.
  */
 export function explainQueryError(err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): RecountError {
-  if (err instanceof RecountError) return err;
+  if (err instanceof RecountError) return explainEngineError(err, file, partition, inputs);
   const msg = (err as Error).message ?? String(err);
   const first = msg.split('\n')[0]!;
   const missing = /Referenced column "([^"]+)" not found/.exec(msg);

@@ -5,6 +5,7 @@ import type { Analyzer, Project } from '../config/project.ts';
 import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
+import { engineFor } from '../engine/select.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import { exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
@@ -100,7 +101,8 @@ function stagingError(err: unknown, root: string): RecountError {
 export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitionId: string, opts: RunOptions = {}): Promise<AttemptResult> {
   const started = Date.now();
   const partition: Partition = parsePartition(partitionId, analyzer.grain);
-  const { project, store, engine } = ctx;
+  const { project, store } = ctx;
+  const engine = engineFor(analyzer, ctx.engine);
   const layout = new OutputLayout(project.outputRoot);
   const attemptId = opts.attemptId ?? newAttemptId();
   const stagingDir = layout.stagingDir(attemptId);
@@ -179,7 +181,9 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const inputs: CheckedInput[] = [];
     for (const r of resolved) {
       const checked = await checkInputFiles(session, r);
-      assertSameInputSchema(checked, previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name), partition.id, opts.acceptSchemaChange ?? false);
+      // Types are compared in one engine's words: after an engine switch the previous version's are another's.
+      const sameEngine = previousManifest?.provenance.engine === session.engine;
+      assertSameInputSchema(checked, sameEngine ? previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name) : undefined, partition.id, opts.acceptSchemaChange ?? false);
       inputs.push(checked);
     }
     await createInputViews(session, inputs, partition);
