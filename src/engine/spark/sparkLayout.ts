@@ -73,8 +73,13 @@ async function withoutCoalescing<T>(client: SparkConnectClient, fn: () => Promis
   }
 }
 
+/**
+ * A Spark write into a folder of the staging. Not reattachable: a reattachable operation outlives its client, so
+ * a recount process killed mid-write would leave Spark writing into a staging folder that recovery removes; bound
+ * to its stream, the write is interrupted when the process dies.
+ */
 async function write(client: SparkConnectClient, relation: Relation, folder: string): Promise<void> {
-  await client.execute(commandPlan(writeParquet(relation, folder, { mode: 'errorIfExists' })));
+  await client.execute(commandPlan(writeParquet(relation, folder, { mode: 'errorIfExists' })), { reattachable: false });
 }
 
 /**
