@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { join } from 'node:path';
 import type { FaultPoint } from '../../src/fault.ts';
-import { makeProject, type TestProject } from '../helpers/project.ts';
+import { makeProject, type TestProject, type TestProjectOptions } from '../helpers/project.ts';
 import { assertRecovered, cleanCopy, type PublishedView } from '../helpers/invariants.ts';
 
 /** The analyzer the fault-point tests kill: files: 4, so the kill after the first of several files is reached. */
@@ -29,13 +29,16 @@ export interface CrashProject {
   retryAndAssert(partition: string, before: Set<string>, killed: { point: FaultPoint; seq: number }): Promise<PublishedView>;
 }
 
-/** Set up (in beforeAll) a project with `hours` of events and its fault-free baseline; torn down in afterAll. */
-export function useCrashProject(hours: number): CrashProject {
+/**
+ * Set up (in beforeAll) a project with `hours` of events and its fault-free baseline; torn down in afterAll.
+ * `options` (called in beforeAll) changes the project, e.g. a config that runs it on Spark.
+ */
+export function useCrashProject(hours: number, options: () => TestProjectOptions = () => ({})): CrashProject {
   let tp: TestProject;
   let baseline: ReturnType<typeof cleanCopy>;
 
   beforeAll(async () => {
-    tp = await makeProject({ hours, rowsPerHour: 4000 });
+    tp = await makeProject({ hours, rowsPerHour: 4000, ...options() });
     baseline = cleanCopy(tp);
     const b = baseline.cli(['backfill', ANALYZER, '--from', hour(0), '--to', hour(hours - 1)]);
     expect(b.code, b.stderr).toBe(0);

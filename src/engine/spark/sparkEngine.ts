@@ -5,6 +5,7 @@ import { SPARK_LAYOUT_SCHEME } from '../../layout/schemes.ts';
 import { commandPlan, createOrReplaceTempView, readParquet, sql, sqlCommand, tableRows, SparkConnectClient } from './connect/index.ts';
 import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
+import { sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
 
 /** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
 export interface SparkEngineOptions {
@@ -28,17 +29,25 @@ function timestampLit(d: Date): string {
   return `TIMESTAMP ${sparkLit(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
 }
 
+/** The driver's host as a URL host (IPv6 in brackets): the Spark Connect server runs in the driver. */
+function uiHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 class SparkSession implements EngineSession {
   readonly engine = 'spark';
   readonly layoutScheme = SPARK_LAYOUT_SCHEME;
   readonly dialect = sparkDialect;
   private parser: Promise<EngineSession> | undefined;
+  private sampledAt = 0;
+  private lastMemory = 0;
   private closed = false;
 
   constructor(
     readonly client: SparkConnectClient,
     readonly version: string,
     private readonly options: EngineOptions,
+    private readonly ui: SparkUi | undefined,
   ) {}
 
   async exec(text: string): Promise<void> {
@@ -82,9 +91,16 @@ class SparkSession implements EngineSession {
     return this.parser;
   }
 
-  memoryBytes(): Promise<number> {
-    // The memory is the executors', sampled from the driver's REST API where configured; nothing in this process.
-    return Promise.resolve(0);
+  async memoryBytes(): Promise<number> {
+    // The executors' memory from the driver's REST API: storage in use plus the peak execution memory (the API
+    // has no current execution figure). Nothing of the job's memory is in this process.
+    // At most one request a second: the sampler asks every 100 ms.
+    if (this.ui && !this.closed && Date.now() - this.sampledAt >= 1_000) {
+      this.sampledAt = Date.now();
+      const m = await sampleExecutorMemory(this.ui);
+      if (m) this.lastMemory = m.usedOnHeapBytes + m.usedOffHeapBytes + m.peakExecutionBytes;
+    }
+    return this.lastMemory;
   }
 
   spillBytes(): Promise<number> {
@@ -115,7 +131,9 @@ export class SparkEngine implements Engine {
     try {
       await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}) });
       const version = await client.sparkVersion();
-      return new SparkSession(client, version, options);
+      const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
+      const ui = conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false' ? { url: `http://${uiHost(client.remote.host)}:${conf['spark.ui.port'] ?? '4040'}`, appId: conf['spark.app.id'] } : undefined;
+      return new SparkSession(client, version, options, ui);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;
