@@ -57,19 +57,22 @@ async function query<T>(client: SparkConnectClient, text: string): Promise<T[]> 
 }
 
 /**
- * Run `fn` with adaptive execution's partition coalescing off. When the query's last shuffle is already hashed by
- * the keys into as many partitions (a GROUP BY of the keys, with spark.sql.shuffle.partitions = files), Spark drops
- * the repartition as redundant, and AQE may then coalesce that shuffle's partitions: several buckets in one file
- * (seen on Spark 4.1). Without coalescing, partition i is bucket i again.
+ * Run `fn` with adaptive execution's partition coalescing off when the layout needs it. When the query's last
+ * shuffle is already hashed by the keys into as many partitions as there are files (a GROUP BY of the keys, with
+ * as many shuffle partitions), Spark drops the repartition as redundant, and AQE may then coalesce that shuffle's
+ * partitions: several buckets in one file (seen on Spark 4.1.3). With other counts the repartition stays and
+ * coalescing, which the rest of the query gains from, is left on; the written files are verified either way.
  */
-async function withoutCoalescing<T>(client: SparkConnectClient, fn: () => Promise<T>): Promise<T> {
+async function withoutCoalescing<T>(client: SparkConnectClient, files: number, fn: () => Promise<T>): Promise<T> {
   const key = 'spark.sql.adaptive.coalescePartitions.enabled';
-  const before = (await client.getConf([key]))[key];
+  const conf = await client.getConf([key, 'spark.sql.shuffle.partitions', 'spark.sql.adaptive.coalescePartitions.initialPartitionNum']);
+  const shufflePartitions = Number(conf['spark.sql.adaptive.coalescePartitions.initialPartitionNum'] || conf['spark.sql.shuffle.partitions'] || 200);
+  if (shufflePartitions !== files || conf[key] === 'false') return fn();
   await client.setConf({ [key]: 'false' });
   try {
     return await fn();
   } finally {
-    await client.setConf({ [key]: before ?? 'true' }).catch(() => undefined);
+    await client.setConf({ [key]: conf[key] ?? 'true' }).catch(() => undefined);
   }
 }
 
@@ -107,7 +110,7 @@ export async function writeSparkLayout(client: SparkConnectClient, request: Layo
     } else {
       fileCount = request.files;
     }
-    const writing = withoutCoalescing(client, () => write(client, sortWithinPartitions(repartitionByKeys(source, fileCount, [...keys]), [...keys]), out));
+    const writing = withoutCoalescing(client, fileCount, () => write(client, sortWithinPartitions(repartitionByKeys(source, fileCount, [...keys]), [...keys]), out));
     if (request.files !== 'auto') faultPoint('during-query');
     await writing;
 
