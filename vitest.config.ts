@@ -20,6 +20,8 @@ export default defineConfig({
           name: 'spark',
           include: [sparkTests],
           globalSetup: ['test/spark/globalSetup.ts'],
+          // One local[2] server for all: files run one after another so a CPU-heavy test cannot starve another's timing.
+          fileParallelism: false,
           // pyspark's install (first run on a machine) and the JVM's start come before the first test.
           hookTimeout: 300_000,
         },

@@ -111,6 +111,18 @@ describe('Spark Connect client', () => {
     expect(err.hint).toMatch(/shared mount/);
   });
 
+  it('speaks TLS when the connection string has a token: a plain server cannot be reached that way, and the token is never shown', async () => {
+    const withToken = SparkConnectClient.connect(`${sparkRemote()}/;token=s3cret-token`);
+    try {
+      expect(withToken.remote.useSsl).toBe(true);
+      const err = await rejection(withToken.sparkVersion());
+      expect(err.code).toBe('ENGINE_UNREACHABLE');
+      expect(JSON.stringify(err.toJSON())).not.toContain('s3cret-token');
+    } finally {
+      await withToken.close();
+    }
+  });
+
   it('turns an unreachable server into ENGINE_UNREACHABLE with a hint naming the endpoint', async () => {
     const port = await freePort();
     const gone = SparkConnectClient.connect(`sc://127.0.0.1:${port}`);

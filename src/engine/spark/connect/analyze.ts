@@ -80,3 +80,14 @@ export async function sparkVersion(client: SparkConnectClient): Promise<string> 
   if (res.result.case !== 'sparkVersion') throw new Error(`AnalyzePlan on ${client.endpoint} returned no Spark version`);
   return res.result.value.version;
 }
+
+/** Spark's plan for a relation as text (`EXPLAIN FORMATTED` by default): for debugging and tests of the layout. */
+export async function explain(client: SparkConnectClient, plan: Plan, mode: 'simple' | 'extended' | 'formatted' = 'formatted'): Promise<string> {
+  const modes = { simple: 1, extended: 2, formatted: 5 } as const;
+  const res = await client.unary('AnalyzePlan', AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, {
+    ...client.requestBase(),
+    analyze: { case: 'explain', value: { plan, explainMode: modes[mode] } },
+  });
+  if (res.result.case !== 'explain') throw new Error(`AnalyzePlan on ${client.endpoint} returned no plan`);
+  return res.result.value.explainString;
+}

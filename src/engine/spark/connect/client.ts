@@ -73,8 +73,8 @@ export class SparkConnectClient {
       'grpc.max_receive_message_length': max,
       'grpc.max_send_message_length': max,
       'grpc.primary_user_agent': this.clientType,
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 20_000,
+      // No client keepalive pings: grpc-java servers allow one per 5 minutes by default and answer more with GOAWAY,
+      // which would cut long queries' streams. A dropped stream is reattached instead.
     });
   }
 

@@ -21,3 +21,12 @@ export async function getConf(client: SparkConnectClient, keys: string[]): Promi
   for (const p of res.pairs) out[p.key] = p.value;
   return out;
 }
+
+/**
+ * Settings a session needs for a key-hashed write (`repartitionByKeys` + `writeParquet`) to give exactly n files.
+ * When the query already shuffles by the same keys into as many partitions (a GROUP BY on the keys with
+ * spark.sql.shuffle.partitions = n), Spark's planner drops the repartition as redundant, and adaptive execution
+ * then coalesces the remaining shuffle into fewer partitions: keys end in the wrong files (seen on Spark 4.1.3,
+ * test/engine/spark/layout.test.ts). Without coalescing, the shuffle left keeps n partitions and the same hash.
+ */
+export const KEY_LAYOUT_CONF: Readonly<Record<string, string>> = Object.freeze({ 'spark.sql.adaptive.coalescePartitions.enabled': 'false' });

@@ -191,7 +191,15 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
     const path = info.messageParameters?.path;
     return make('INPUT_CORRUPT', `${ctx.action} on ${where}: an input file could not be read: ${firstLine}`, `check ${path ?? 'the input files'}: rewrite or remove the corrupt file and mark the partition ready again`, path);
   }
-  if (/^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|MISSING_|AMBIGUOUS_|INVALID_|WRONG_NUM|UNSUPPORTED_|GROUP_BY|MISSING_AGGREGATION)/.test(ec) || info.sqlState?.startsWith('42') || hasClass(info, /AnalysisException|ParseException/)) {
+  if (ec.startsWith('INVALID_HANDLE')) {
+    // OPERATION_ABANDONED / OPERATION_ALREADY_EXISTS / OPERATION_NOT_FOUND / SESSION_CHANGED: a stale or reused id.
+    return make(
+      'ENGINE_FAILED',
+      `${ctx.action} on ${where} [${ec}]: ${firstLine}`,
+      `the server no longer knows this session or operation${ctx.operationId ? ` (${ctx.operationId})` : ''} — it restarted, timed the operation out, or the id was used before; retry the attempt with a new operation id`,
+    );
+  }
+  if (/^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|AMBIGUOUS_|MISSING_AGGREGATION|MISSING_GROUP_BY|GROUP_BY_|WRONG_NUM_ARGS|INVALID_SQL_SYNTAX|NON_)/.test(ec) || info.sqlState?.startsWith('42') || (!ec && hasClass(info, /AnalysisException|ParseException/))) {
     const column = info.messageParameters?.objectName;
     return make(
       'SQL_INVALID',

@@ -2,8 +2,8 @@
 export { SparkConnectClient, type ClientOptions } from './client.ts';
 export { parseRemote, endpointOf, redactRemote, DEFAULT_SPARK_CONNECT_PORT, type Remote } from './remote.ts';
 export { ExecuteStream, executePlan, collect, arrowTable, tableRows, type ExecuteOptions, type ExecuteResult } from './execute.ts';
-export { schemaOf, sparkVersion, structFields, typeName, type SparkField } from './analyze.ts';
-export { setConf, getConf } from './config.ts';
+export { schemaOf, sparkVersion, structFields, typeName, explain, type SparkField } from './analyze.ts';
+export { setConf, getConf, KEY_LAYOUT_CONF } from './config.ts';
 export { interrupt, type InterruptTarget } from './interrupt.ts';
 export { sparkErrorInfo, toRecountError, type SparkErrorInfo, type SparkErrorContext } from './errors.ts';
 export {

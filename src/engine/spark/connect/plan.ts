@@ -65,7 +65,8 @@ export function readParquet(paths: string[], opts: ReadParquetOptions = {}): Rel
 
 /**
  * `repartition(n, keys)`: rows go to partition `pmod(murmur3_hash(keys, seed 42), n)` — Spark SQL's
- * `hash(keys)` — so a key lands in the same partition on every run; never round-robin.
+ * `hash(keys)` — so a key lands in the same partition on every run; never round-robin. Run it in a session
+ * with KEY_LAYOUT_CONF (config.ts), or adaptive execution may merge partitions and break the layout.
  */
 export function repartitionByKeys(input: Relation, numPartitions: number, keys: string[]): Relation {
   if (keys.length === 0) throw new Error('repartitionByKeys needs at least one key (without keys Spark deals rows round-robin)');
