@@ -16,7 +16,7 @@ function writtenFiles(folder: string): string[] {
 }
 
 /** What one written file holds: its rows and the one bucket all of them hash to. */
-interface FileBucket {
+export interface FileBucket {
   readonly file: string;
   readonly rows: number;
   readonly bucket: number;
@@ -26,7 +26,7 @@ interface FileBucket {
  * The bucket each written file holds, by Spark's own hash of the keys of every row (never the task number in
  * the file's name): a file whose rows hash to two buckets, or two files holding one bucket, fail the attempt.
  */
-async function bucketsOfFiles(client: SparkConnectClient, folder: string, keys: readonly string[], files: number): Promise<FileBucket[]> {
+export async function bucketsOfFiles(client: SparkConnectClient, folder: string, keys: readonly string[], files: number): Promise<FileBucket[]> {
   const bucket = sparkDialect.bucketOf(keys, files);
   const rows = await query<{ file: string; rows: string; lo: number; hi: number }>(
     client,
