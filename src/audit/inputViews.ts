@@ -3,7 +3,6 @@ import { subquery } from '../engine/queryText.ts';
 import { isReady, listPartitionFiles, type Dataset } from '../catalog/dataset.ts';
 import { parsePartition, type Partition } from '../catalog/partition.ts';
 import type { EngineSession } from '../engine/engine.ts';
-import { fileList, ident, lit } from '../engine/sql.ts';
 import { resolveInputs } from '../run/fingerprint.ts';
 import { checkInputFiles, createInputViews, type CheckedInput } from '../run/inputs.ts';
 import { listPartitionIds } from '../scheduler/discovery.ts';
@@ -47,7 +46,7 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
     if (!ds) return false;
     const p = newestReady(ds);
     if (p) {
-      await session.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(listPartitionFiles(ds, p).map((f) => f.absPath))}, hive_partitioning = false)`);
+      await session.createParquetView(name, listPartitionFiles(ds, p).map((f) => f.absPath));
       sources.push({ dataset: name, from: `partition ${p.id}` });
       done.add(name);
       return true;
@@ -56,7 +55,7 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
     let upstreamKnown = Boolean(producer);
     for (const i of producer?.inputs ?? []) upstreamKnown = (await ensure(i)) && upstreamKnown;
     if (producer && upstreamKnown) {
-      await session.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM ${subquery(producer.sql)} LIMIT 0`);
+      await session.exec(`CREATE OR REPLACE VIEW ${session.dialect.ident(name)} AS SELECT * FROM ${subquery(producer.sql)} LIMIT 0`);
       sources.push({ dataset: name, from: `analyzer ${producer.name}'s query (nothing published yet)` });
       done.add(name);
       return true;
@@ -66,9 +65,7 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
   // Partition variables, so SQL that reads getvariable('partition_start') binds; any partition will do for a plan.
   const now = new Date();
   const p = parsePartition(`${now.toISOString().slice(0, 10)}${analyzer.grain === 'hour' ? `T${now.toISOString().slice(11, 13)}` : ''}`, analyzer.grain);
-  await session.exec(`SET VARIABLE partition_id = ${lit(p.id)}`);
-  await session.exec(`SET VARIABLE partition_start = TIMESTAMP ${lit(p.start.toISOString().replace('T', ' ').replace('Z', ''))}`);
-  await session.exec(`SET VARIABLE partition_end = TIMESTAMP ${lit(p.end.toISOString().replace('T', ' ').replace('Z', ''))}`);
+  await session.setPartitionVariables(p);
   for (const input of analyzer.inputs) if (!(await ensure(input))) missing.push(input);
   return { sources, missing };
 }

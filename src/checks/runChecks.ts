@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import { subquery } from '../engine/queryText.ts';
 import type { EngineSession } from '../engine/engine.ts';
-import { fileList, ident } from '../engine/sql.ts';
 import type { CheckDefinition } from '../config/schema.ts';
-import { keyHashSql } from '../layout/bucketing.ts';
 import type { StagedFile } from '../layout/bucketing.ts';
 import { SAMPLE_ROWS, type CheckResult } from './check.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
@@ -45,36 +43,39 @@ function builtin(name: string, failing: number, sample: Record<string, unknown>[
  */
 export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   const { session, keys } = ctx;
+  const sql = session.dialect;
   const paths = ctx.files.map((f) => join(ctx.dir, f.name));
-  await session.exec(`CREATE OR REPLACE VIEW output AS SELECT * FROM read_parquet(${fileList(paths)})`);
-  const keyList = keys.map(ident).join(', ');
+  await session.createParquetView('output', paths);
+  const keyList = keys.map(sql.ident).join(', ');
+  const tuple = sql.keyTuple(keys);
   const results: CheckResult[] = [];
 
   const written = ctx.files.reduce((s, f) => s + f.rows, 0);
-  const dupSql = `SELECT ${keyList}, count(*) AS copies FROM output GROUP BY ALL HAVING count(*) > 1`;
-  const nullSql = `SELECT * FROM output WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}`;
-  // I3 as a check: every row sits in the file its key hashes to, and rows ascend by key within a file.
+  const anyNullKey = keys.map((k) => `${sql.ident(k)} IS NULL`).join(' OR ');
+  const dupSql = `SELECT ${keyList}, count(*) AS copies FROM output GROUP BY ${keyList} HAVING count(*) > 1`;
+  const nullSql = `SELECT * FROM output WHERE ${anyNullKey}`;
+  // I3 as a check: every row sits in the file its key hashes to (the engine's own hash), and rows ascend by key within a file.
   const n = ctx.files.length;
-  const flagged = `SELECT *, ${keyHashSql(keys)} % ${n} <> CAST(regexp_extract(parse_filename(filename), 'part-(\\d+)', 1) AS UBIGINT) AS misplaced,
-                  coalesce((${keyList}) < lag((${keyList})) OVER w, false) AS out_of_order,
-                  coalesce((${keyList}) = lag((${keyList})) OVER w, false) AS repeated
-           FROM read_parquet(${fileList(paths)}, filename = true, file_row_number = true)
-           WINDOW w AS (PARTITION BY filename ORDER BY file_row_number)`;
-  const layoutSql = `SELECT parse_filename(filename) AS file, file_row_number AS row_number, ${keyList}, ${keyHashSql(keys)} % ${n} AS expected_file_index, misplaced, out_of_order
-     FROM (${flagged}) WHERE misplaced OR out_of_order`;
+  const flagged = `SELECT *, ${sql.bucketOf(keys, n)} <> __file_index AS misplaced,
+                  coalesce(${tuple} < lag(${tuple}) OVER w, false) AS out_of_order,
+                  coalesce(${tuple} = lag(${tuple}) OVER w, false) AS repeated
+           FROM (${sql.stagedRows(paths)}) staged
+           WINDOW w AS (PARTITION BY __file ORDER BY __row)`;
+  const layoutSql = `SELECT __file AS file, __row AS row_number, ${keyList}, ${sql.bucketOf(keys, n)} AS expected_file_index, misplaced, out_of_order
+     FROM (${flagged}) flagged WHERE misplaced OR out_of_order`;
   // One statement, one pass over the files: row count, NULL keys, layout, and keys equal to the row before them,
   // with every custom check's count beside them (a statement is most of a check's cost on a small partition).
   const builtinSql = `SELECT
-      (SELECT coalesce(sum(num_rows), 0)::BIGINT FROM parquet_file_metadata(${fileList(paths)})) AS in_files,
-      s.* FROM (SELECT count(*) AS read_back, count(*) FILTER (WHERE ${keys.map((k) => `${ident(k)} IS NULL`).join(' OR ')}) AS nulls,
-                       count(*) FILTER (WHERE misplaced OR out_of_order) AS layout, count(*) FILTER (WHERE repeated) AS repeated FROM (${flagged})) s`;
+      (${sql.fileRowsSql(paths)}) AS in_files,
+      s.* FROM (SELECT count(*) AS read_back, count(*) FILTER (WHERE ${anyNullKey}) AS nulls,
+                       count(*) FILTER (WHERE misplaced OR out_of_order) AS layout, count(*) FILTER (WHERE repeated) AS repeated FROM (${flagged}) flagged) s`;
   const customCols = ctx.checks.map((c, i) => `, (SELECT count(*) FROM ${subquery(c.sql)}) AS custom${i}`).join('');
   type Counts = Record<string, string | number | null>;
   let counts: Counts | undefined;
   // undefined: the combined statement failed, so one custom check is broken; each is then counted alone to name it.
   let customCounts: number[] | undefined;
   try {
-    [counts] = await session.query<Counts>(`SELECT * FROM (${builtinSql})${customCols ? ` b, (SELECT 1${customCols}) c` : ''}`);
+    [counts] = await session.query<Counts>(`SELECT * FROM (${builtinSql}) b${customCols ? `, (SELECT 1 AS one${customCols}) c` : ''}`);
     customCounts = ctx.checks.map((_, i) => Number(counts?.[`custom${i}`] ?? 0));
   } catch (err) {
     if (!ctx.checks.length) throw err;

@@ -4,12 +4,24 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { RecountError } from '../errors.ts';
 import type { Dataset } from '../catalog/dataset.ts';
-import { analyzerSchema, configSchema, type AnalyzerDefinition, type ConfigDefinition } from './schema.ts';
+import { analyzerSchema, configSchema, type AnalyzerDefinition, type ConfigDefinition, type EngineDefinition } from './schema.ts';
 import { parseSize } from './size.ts';
 import { applyEnvOverrides, overridingVariable } from './env.ts';
 
+/** The engine an analyzer runs on, resolved: DuckDB embedded, or Spark at a Spark Connect remote with session settings. */
+export type EngineChoice = { readonly name: 'duckdb' } | { readonly name: 'spark'; readonly remote: string; readonly conf: Readonly<Record<string, string>> };
+
+/** Resolve a configured engine; `RECOUNT_SPARK_REMOTE` replaces the remote of a Spark engine. */
+export function resolveEngine(def: EngineDefinition, env: NodeJS.ProcessEnv = process.env): EngineChoice {
+  if (def === 'duckdb') return { name: 'duckdb' };
+  const conf = Object.fromEntries(Object.entries(def.spark.conf).map(([k, v]) => [k, String(v)]));
+  return { name: 'spark', remote: env.RECOUNT_SPARK_REMOTE || def.spark.remote, conf };
+}
+
 /** A validated analyzer with its defaults applied and where it was defined. */
 export interface Analyzer extends AnalyzerDefinition {
+  /** The engine it runs on: its own `engine`, else the project's. */
+  readonly engineChoice: EngineChoice;
   /** The file that defined it (for error messages). */
   readonly file: string;
   readonly memoryBytes: number;
@@ -122,6 +134,7 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
       file: src.file,
       memoryBytes: a.memory === undefined ? defaultMemoryBytes : parseSize(a.memory, `${where}: memory`),
       threadCount: a.threads ?? config.defaults.threads,
+      engineChoice: resolveEngine(a.engine ?? config.engine, env),
       fileCount: a.files ?? config.defaults.files,
       versionsToKeep: a.keepVersions ?? config.keepVersions,
       sqlHash: createHash('sha256').update(a.sql).digest('hex'),

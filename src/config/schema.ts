@@ -7,6 +7,24 @@ const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _ (it becomes a SQL view and a folder name)');
 
+/**
+ * Where an analyzer's SQL runs: `'duckdb'` (embedded, the default) or `{ spark: { remote: 'sc://host:15002', conf } }`,
+ * a Spark cluster through Spark Connect (`RECOUNT_SPARK_REMOTE` overrides the remote).
+ */
+export const engineSchema = z.union([
+  z.literal('duckdb'),
+  z
+    .object({
+      spark: z
+        .object({
+          remote: z.string().regex(/^sc:\/\//, "write a Spark Connect string such as 'sc://host:15002'"),
+          conf: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
 /** A custom check: a SQL query over the staged `output` view (and the inputs) that returns failing rows. */
 export const checkSchema = z
   .object({
@@ -31,6 +49,8 @@ export const analyzerSchema = z
     checks: z.array(checkSchema).default([]),
     memory: size.optional(),
     threads: z.number().int().min(1).max(256).optional(),
+    /** Run this analyzer on another engine than the project's (a switch is a layout change: every partition reruns). */
+    engine: engineSchema.optional(),
     keepVersions: z.number().int().min(1).max(1000).optional(),
     /** Load every published version into this warehouse table (see the Warehouse section of the README). */
     load: z
@@ -80,6 +100,8 @@ export const configSchema = z
     /** Where `load` targets live: duckdb:<file> (embedded) or postgres://user:password@host:port/db. */
     warehouse: z.string().min(1).default('duckdb:.recount/warehouse.duckdb'),
     spill: z.string().min(1).default('.recount/spill'),
+    /** The engine analyzers run on unless they name their own. */
+    engine: engineSchema.default('duckdb'),
     keepVersions: z.number().int().min(1).max(1000).default(3),
     defaults: z
       .object({
@@ -158,3 +180,5 @@ export type AnalyzerDefinition = z.output<typeof analyzerSchema>;
 export type ConfigDefinition = z.output<typeof configSchema>;
 /** A custom check. */
 export type CheckDefinition = z.output<typeof checkSchema>;
+/** An engine as configured. */
+export type EngineDefinition = z.output<typeof engineSchema>;

@@ -11,6 +11,7 @@ import { RECOUNT_VERSION } from '../version.ts';
 import { checkAnalyzer } from '../audit/lintAnalyzer.ts';
 import { checkDisk } from './disk.ts';
 import { checkEngineVersions } from './engineCheck.ts';
+import { checkSparkEndpoints } from './sparkEndpoint.ts';
 import type { Finding } from './finding.ts';
 import { loadKnownBugs, type AnalyzerProfile, type KnownBug } from './knownBugs.ts';
 import { SQL_FEATURES } from '../audit/sqlFeatures.ts';
@@ -98,6 +99,7 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
     }
     const largestMemoryBytes = Math.max(0, ...[...project.analyzers.values()].map((a) => a.memoryBytes));
     findings.push(...checkDisk({ outputRoot: project.outputRoot, spillDir: project.spillDir, minFreeBytes: opts.minFreeBytes, largestMemoryBytes }));
+    findings.push(...(await checkSparkEndpoints(project)));
 
     let store: StateStore | undefined;
     try {

@@ -124,8 +124,9 @@ export async function chooseKeys(session: EngineSession, opts: { sql: string; de
     }
     choice = { keys: opts.declared, source: 'declared' };
   } else {
-    const node = await parseSql(session, opts.sql, file);
-    const inferred = await groupByKeys(session, node, columns);
+    const parser = await session.sqlParser();
+    const node = await parseSql(parser, opts.sql, file);
+    const inferred = await groupByKeys(parser, node, columns);
     if (inferred) {
       choice = { keys: inferred, source: 'group_by' };
     } else {

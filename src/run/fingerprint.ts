@@ -5,6 +5,7 @@ import type { Partition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
 import { readManifest } from '../commit/manifest.ts';
 import { layoutEngineChange } from '../layout/engineScheme.ts';
+import { layoutSchemeOf } from '../layout/schemes.ts';
 
 /** Resolve every input of an analyzer partition (PARTITION_NOT_READY if one is missing). */
 export function resolveInputs(project: Project, analyzer: Analyzer, partition: Partition): ResolvedInput[] {
@@ -31,15 +32,19 @@ export async function isUpToDate(store: StateStore, project: Project, analyzer: 
 
 /**
  * Why a published version's layout is not the one the analyzer asks for now, or undefined if it is: other declared
- * keys, another fixed file count (`auto` follows the data, so any count matches), or another engine or engine
- * version (whose hash may place keys elsewhere). A changed layout is a rerun even on the same input.
+ * keys, another fixed file count (`auto` follows the data, so any count matches), another layout rule (another
+ * engine hashes keys to other files), or another engine version (whose hash may place keys elsewhere). A changed
+ * layout is a rerun even on the same input.
  */
 export function layoutChange(analyzer: Analyzer, versionDir: string): string | undefined {
   const m = readManifest(versionDir);
   if (!m) return 'it has no manifest';
   if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return `its keys are (${m.keys.join(', ')}), the analyzer declares (${analyzer.keys.join(', ')})`;
   if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return `it has ${m.layout.files} files, the analyzer asks for ${analyzer.fileCount}`;
-  return layoutEngineChange(m);
+  const engine = analyzer.engineChoice?.name ?? 'duckdb';
+  const rule = layoutSchemeOf(engine);
+  if (m.layout.rule !== rule) return `its files follow the rule ${m.layout.rule}, the analyzer's engine writes ${rule}`;
+  return layoutEngineChange(m, engine);
 }
 
 /** True when a published version's layout is the one the analyzer asks for now (see layoutChange). */

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Column, EngineSession } from '../engine/engine.ts';
-import { fileList, ident, lit } from '../engine/sql.ts';
 import { RecountError } from '../errors.ts';
+import { explainEngineError } from './engineErrors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import type { ResolvedInput } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { ManifestInput } from '../commit/manifest.ts';
+import type { CheckedInput } from './checkedInput.ts';
 
-/** An input with the schema its files were read with. */
-export interface CheckedInput extends ResolvedInput {
-  readonly schema: Column[];
-}
+export type { CheckedInput } from './checkedInput.ts';
 
 function schemaText(cols: readonly Column[]): string {
   return cols.map((c) => `${c.name} ${c.type}`).join(', ');
@@ -26,8 +24,10 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
   for (const f of input.files) {
     let cols: Column[];
     try {
-      cols = await session.describe(`SELECT * FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+      cols = await session.parquetSchema(f.absPath);
     } catch (err) {
+      // An engine that is down or out of resources says nothing about the file.
+      if (err instanceof RecountError && /^(ENGINE_UNREACHABLE|ENGINE_AUTH|ENGINE_INTERRUPTED|OUT_OF_MEMORY|DISK_FULL)$/.test(err.code)) throw err;
       throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`, {
         subject: f.absPath,
         hint: 'the file is corrupt or truncated; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
@@ -81,13 +81,9 @@ export function assertSameInputSchema(input: CheckedInput, previous: ManifestInp
 /** Create one view per input, named after its dataset, over exactly the run's files, and the partition variables. */
 export async function createInputViews(session: EngineSession, inputs: readonly CheckedInput[], partition: Partition): Promise<void> {
   for (const input of inputs) {
-    await session.exec(
-      `CREATE OR REPLACE VIEW ${ident(input.dataset.name)} AS SELECT * FROM read_parquet(${fileList(input.files.map((f) => f.absPath))}, hive_partitioning = false)`,
-    );
+    await session.createParquetView(input.dataset.name, input.files.map((f) => f.absPath));
   }
-  await session.exec(`SET VARIABLE partition_id = ${lit(partition.id)}`);
-  await session.exec(`SET VARIABLE partition_start = TIMESTAMP ${lit(partition.start.toISOString().replace('T', ' ').replace('Z', ''))}`);
-  await session.exec(`SET VARIABLE partition_end = TIMESTAMP ${lit(partition.end.toISOString().replace('T', ' ').replace('Z', ''))}`);
+  await session.setPartitionVariables(partition);
 }
 
 /**
@@ -95,7 +91,7 @@ export async function createInputViews(session: EngineSession, inputs: readonly 
  * column at fault, keeping DuckDB's own message.
  */
 export function explainQueryError(err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): RecountError {
-  if (err instanceof RecountError) return err;
+  if (err instanceof RecountError) return explainEngineError(err, file, partition, inputs);
   const msg = (err as Error).message ?? String(err);
   const first = msg.split('\n')[0]!;
   const missing = /Referenced column "([^"]+)" not found/.exec(msg);
@@ -155,7 +151,7 @@ export async function explainRunError(session: EngineSession, err: unknown, file
   for (const input of inputs) {
     for (const f of input.files) {
       try {
-        await session.query(`SELECT max(hash(COLUMNS(*))) FROM read_parquet(${lit(f.absPath)}, hive_partitioning = false)`);
+        await session.readFully(f.absPath);
       } catch (probe) {
         return new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} cannot be read: ${(probe as Error).message.split('\n')[0]}`, {
           subject: f.absPath,

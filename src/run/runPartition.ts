@@ -6,11 +6,12 @@ import { parsePartition, type Partition } from '../catalog/partition.ts';
 import { combinedFingerprint, layoutMatches, resolveInputs } from './fingerprint.ts';
 import { HOLD_RESPECTING_TRIGGERS } from './hold.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
+import { engineFor } from '../engine/select.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { engineResourceError } from '../engine/resourceError.ts';
 import { barrierPoint, exhaustHeapFault, faultPoint, transientFault } from '../fault.ts';
 import { chooseKeys } from '../layout/keys.ts';
-import { HASH_SCHEME, versionTag, writeLayout } from '../layout/bucketing.ts';
+import { versionTag, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
 import { readManifest, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
@@ -107,7 +108,8 @@ function stagingError(err: unknown, root: string): RecountError {
 export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitionId: string, opts: RunOptions = {}): Promise<AttemptResult> {
   const started = Date.now();
   const partition: Partition = parsePartition(partitionId, analyzer.grain);
-  const { project, store, engine } = ctx;
+  const { project, store } = ctx;
+  const engine = engineFor(analyzer, ctx.engine);
   const layout = new OutputLayout(project.outputRoot);
   const attemptId = opts.attemptId ?? newAttemptId();
   const stagingDir = layout.stagingDir(attemptId);
@@ -186,7 +188,9 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     const inputs: CheckedInput[] = [];
     for (const r of resolved) {
       const checked = await checkInputFiles(session, r);
-      assertSameInputSchema(checked, previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name), partition.id, opts.acceptSchemaChange ?? false);
+      // Types are compared in one engine's words: after an engine switch the previous version's are another's.
+      const sameEngine = previousManifest?.provenance.engine === session.engine;
+      assertSameInputSchema(checked, sameEngine ? previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name) : undefined, partition.id, opts.acceptSchemaChange ?? false);
       inputs.push(checked);
     }
     await createInputViews(session, inputs, partition);
@@ -204,7 +208,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
     let written;
     try {
-      written = await writeLayout(session, {
+      written = await session.writeLayout({
         sql: analyzer.sql,
         keys: keyChoice.keys,
         files: analyzer.fileCount,
@@ -265,7 +269,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       schema: columns,
       keys: keyChoice.keys,
       keySource: keyChoice.source,
-      layout: { files: written.fileCount, rule: HASH_SCHEME, sort: keyChoice.keys, engine: engine.name, engineVersion: session.version },
+      layout: { files: written.fileCount, rule: session.layoutScheme, sort: keyChoice.keys, engine: session.engine, engineVersion: session.version },
       checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
       provenance: {
         inputs: inputs.map((i) => ({
@@ -279,7 +283,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
         inputFingerprint,
         sqlHash: analyzer.sqlHash,
         recountVersion: RECOUNT_VERSION,
-        engine: engine.name,
+        engine: session.engine,
         engineVersion: session.version,
         threads,
         memoryLimitBytes: memoryBytes,

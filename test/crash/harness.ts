@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputLayout } from '../../src/commit/paths.ts';
 import type { FaultPoint } from '../../src/fault.ts';
-import { makeProject, type TestProject } from '../helpers/project.ts';
+import { makeProject, type TestProject, type TestProjectOptions } from '../helpers/project.ts';
 import { assertRecovered, cleanCopy, type PublishedView } from '../helpers/invariants.ts';
 import { answerSql, startReaderProcess, type ReaderTally } from '../helpers/readers.ts';
 import { duck } from '../helpers/project.ts';
@@ -71,13 +71,16 @@ export function assertReadersI1(tallies: readonly ReaderTally[], where: string):
   }
 }
 
-/** Set up (in beforeAll) a project with `hours` of events and its fault-free baseline; torn down in afterAll. */
-export function useCrashProject(hours: number): CrashProject {
+/**
+ * Set up (in beforeAll) a project with `hours` of events and its fault-free baseline; torn down in afterAll.
+ * `options` (called in beforeAll) changes the project, e.g. a config that runs it on Spark.
+ */
+export function useCrashProject(hours: number, options: () => TestProjectOptions = () => ({})): CrashProject {
   let tp: TestProject;
   let baseline: ReturnType<typeof cleanCopy>;
 
   beforeAll(async () => {
-    tp = await makeProject({ hours, rowsPerHour: 4000 });
+    tp = await makeProject({ hours, rowsPerHour: 4000, ...options() });
     baseline = cleanCopy(tp);
     const b = baseline.cli(['backfill', ANALYZER, '--from', hour(0), '--to', hour(hours - 1)]);
     expect(b.code, b.stderr).toBe(0);

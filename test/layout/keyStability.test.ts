@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { duck, makeProject, type TestProject } from '../helpers/project.ts';
 import { runPartition, type RunContext } from '../../src/run/runPartition.ts';
 import { getAnalyzer } from '../../src/config/project.ts';
-import { bucketOfFile, keyHashSql, HASH_SCHEME } from '../../src/layout/bucketing.ts';
+import { bucketOfFile } from '../../src/layout/bucketing.ts';
+import { duckdbKeyHash as keyHashSql, DUCKDB_LAYOUT_SCHEME as HASH_SCHEME } from '../../src/engine/duckdb/duckdbDialect.ts';
 import { lit } from '../../src/engine/sql.ts';
 import type { Manifest } from '../../src/commit/manifest.ts';
 

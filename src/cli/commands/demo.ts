@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { generateEvents } from '../../gen/events.ts';
-import { getAnalyzer } from '../../config/project.ts';
+import { getAnalyzer, type Analyzer, type EngineChoice } from '../../config/project.ts';
+import { RecountError } from '../../errors.ts';
+import { redactRemote } from '../../engine/spark/connect/index.ts';
 import { partitionRange } from '../../catalog/partition.ts';
 import { runPartition, type AttemptResult } from '../../run/runPartition.ts';
 import { DuckDBEngine } from '../../engine/duckdb/duckdbEngine.ts';
@@ -21,8 +23,11 @@ export function registerDemo(program: Command): void {
     .description('generate a day of ad-tech events, run both example analyzers, and show the result')
     .option('--dir <dir>', 'demo project folder', 'recount-demo')
     .option('--rows-per-hour <n>', 'events per hour', wholeNumber('--rows-per-hour', 1), 50_000)
+    .option('--engine <engine>', "run the analyzers on 'duckdb' or 'spark' (Spark Connect at --spark-remote)", 'duckdb')
+    .option('--spark-remote <sc>', 'Spark Connect server for --engine spark (default: RECOUNT_SPARK_REMOTE, else sc://localhost:15002)')
     .action(
-      action(async (out, g, opts: { dir: string; rowsPerHour: number }) => {
+      action(async (out, g, opts: { dir: string; rowsPerHour: number; engine: string; sparkRemote?: string }) => {
+        const engineChoice = demoEngine(opts.engine, opts.sparkRemote);
         const dir = resolve(opts.dir);
         const started = Date.now();
         if (!existsSync(join(dir, 'recount.config.ts'))) initProject(dir);
@@ -31,8 +36,11 @@ export function registerDemo(program: Command): void {
         const gen = await generateEvents({ out: join(dir, 'data/events'), start: `${day}T00`, hours: 24, rowsPerHour: opts.rowsPerHour, seed: 1 });
         out.info(`generated ${thousands(gen.rows)} events in 24 hourly partitions`);
         return withSession(dir, async (s) => {
-          const hourly = getAnalyzer(s.project, 'ad_impressions_hourly');
-          const daily = getAnalyzer(s.project, 'ad_impressions_daily');
+          // --engine spark runs this demo's attempts on Spark; the project's config is left as it is.
+          const onEngine = (a: Analyzer): Analyzer => (engineChoice ? { ...a, engineChoice } : a);
+          const hourly = onEngine(getAnalyzer(s.project, 'ad_impressions_hourly'));
+          const daily = onEngine(getAnalyzer(s.project, 'ad_impressions_daily'));
+          if (engineChoice) out.info(`engine: Spark at ${redactRemote(engineChoice.remote)}`);
           const results: AttemptResult[] = [];
           for (const p of partitionRange(`${day}T00`, `${day}T23`, 'hour')) results.push(await runPartition(s, hourly, p.id, { trigger: 'demo' }));
           results.push(await runPartition(s, daily, day, { trigger: 'demo' }));
@@ -95,4 +103,13 @@ export function registerDemo(program: Command): void {
         });
       }),
     );
+}
+
+/** The engine of `--engine`: undefined for the project's own (DuckDB by default), Spark at a remote. */
+function demoEngine(engine: string, remote: string | undefined): Extract<EngineChoice, { name: 'spark' }> | undefined {
+  if (engine === 'duckdb') return undefined;
+  if (engine !== 'spark') {
+    throw new RecountError('USAGE', `--engine ${engine}: expected duckdb or spark`, { subject: '--engine', hint: 'recount demo --engine spark --spark-remote sc://host:15002' });
+  }
+  return { name: 'spark', remote: remote ?? (process.env.RECOUNT_SPARK_REMOTE || 'sc://localhost:15002'), conf: {} };
 }

@@ -2,8 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { subquery } from '../queryText.ts';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { attemptLimits, openDuckDB } from './settings.ts';
-import type { Column, Engine, EngineOptions, EngineSession } from '../engine.ts';
-import { ident, lit } from '../sql.ts';
+import type { Column, Engine, EngineOptions, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import { fileList, ident, lit } from '../sql.ts';
+import { DUCKDB_LAYOUT_SCHEME } from '../../layout/schemes.ts';
+import { duckdbDialect } from './duckdbDialect.ts';
+import { writeDuckdbLayout } from './duckdbLayout.ts';
+
+/** A timestamp literal DuckDB reads as UTC wall time. */
+function timestampLit(d: Date): string {
+  return `TIMESTAMP ${lit(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
+}
 
 /** Where a session's instance goes when the session closes: back to its engine for the next attempt, or closed. */
 interface Release {
@@ -14,6 +22,9 @@ interface Release {
 }
 
 class DuckDBSession implements EngineSession {
+  readonly engine = 'duckdb';
+  readonly layoutScheme = DUCKDB_LAYOUT_SCHEME;
+  readonly dialect = duckdbDialect;
   /** A second connection, so memory and spill can be read while the main one runs a query. */
   private monitor: Promise<DuckDBConnection> | undefined;
   /** Monitor queries run one at a time; close() must not pull their connection or instance from under them. */
@@ -54,6 +65,32 @@ class DuckDBSession implements EngineSession {
   async describe(sql: string): Promise<Column[]> {
     const rows = await this.query<{ column_name: string; column_type: string }>(`DESCRIBE ${subquery(sql)}`);
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  parquetSchema(path: string): Promise<Column[]> {
+    return this.describe(`SELECT * FROM read_parquet(${lit(path)}, hive_partitioning = false)`);
+  }
+
+  async readFully(path: string): Promise<void> {
+    await this.query(`SELECT max(hash(COLUMNS(*))) FROM read_parquet(${lit(path)}, hive_partitioning = false)`);
+  }
+
+  async createParquetView(name: string, paths: readonly string[]): Promise<void> {
+    await this.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(paths)}, hive_partitioning = false)`);
+  }
+
+  async setPartitionVariables(vars: PartitionVariables): Promise<void> {
+    await this.exec(`SET VARIABLE partition_id = ${lit(vars.id)}`);
+    await this.exec(`SET VARIABLE partition_start = ${timestampLit(vars.start)}`);
+    await this.exec(`SET VARIABLE partition_end = ${timestampLit(vars.end)}`);
+  }
+
+  sqlParser(): Promise<EngineSession> {
+    return Promise.resolve(this);
+  }
+
+  writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
+    return writeDuckdbLayout(this, request);
   }
 
   private monitorValue(sql: string): Promise<number> {

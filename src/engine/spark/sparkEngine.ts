@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import type { Column, Engine, EngineOptions, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import { DuckDBEngine } from '../duckdb/duckdbEngine.ts';
+import { SPARK_LAYOUT_SCHEME } from '../../layout/schemes.ts';
+import { commandPlan, createOrReplaceTempView, readParquet, sql, sqlCommand, tableRows, SparkConnectClient } from './connect/index.ts';
+import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
+import { writeSparkLayout } from './sparkLayout.ts';
+import { sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
+
+/** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
+export interface SparkEngineOptions {
+  readonly remote: string;
+  readonly conf?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Settings every recount session sets: timestamps in UTC (as partition ids are), never dynamic partition
+ * overwrite (recount writes into a private folder and publishes it itself).
+ */
+const SESSION_CONF: Record<string, string> = {
+  'spark.sql.session.timeZone': 'UTC',
+  'spark.sql.sources.partitionOverwriteMode': 'static',
+  // One file per write task: a bucket is one file.
+  'spark.sql.files.maxRecordsPerFile': '0',
+};
+
+/** A Spark SQL timestamp literal of a UTC instant. */
+function timestampLit(d: Date): string {
+  return `TIMESTAMP ${sparkLit(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
+}
+
+/** The driver's host as a URL host (IPv6 in brackets): the Spark Connect server runs in the driver. */
+function uiHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+class SparkSession implements EngineSession {
+  readonly engine = 'spark';
+  readonly layoutScheme = SPARK_LAYOUT_SCHEME;
+  readonly dialect = sparkDialect;
+  private parser: Promise<EngineSession> | undefined;
+  private sampledAt = 0;
+  private lastMemory = 0;
+  private closed = false;
+
+  constructor(
+    readonly client: SparkConnectClient,
+    readonly version: string,
+    private readonly options: EngineOptions,
+    private readonly ui: SparkUi | undefined,
+  ) {}
+
+  async exec(text: string): Promise<void> {
+    await this.client.execute(commandPlan(sqlCommand(text)));
+  }
+
+  async query<T = Record<string, unknown>>(text: string): Promise<T[]> {
+    return tableRows<T>(await this.client.collect(sql(text)));
+  }
+
+  async describe(text: string): Promise<Column[]> {
+    return (await this.client.schema(sql(text))).map((f) => ({ name: f.name, type: f.type }));
+  }
+
+  async parquetSchema(path: string): Promise<Column[]> {
+    return (await this.client.schema(readParquet([path]))).map((f) => ({ name: f.name, type: f.type }));
+  }
+
+  async readFully(path: string): Promise<void> {
+    await this.query(`SELECT max(hash(*)) AS h FROM parquet.${sparkIdent(path)}`);
+  }
+
+  async createParquetView(name: string, paths: readonly string[]): Promise<void> {
+    await this.client.execute(commandPlan(createOrReplaceTempView(readParquet([...paths]), name)));
+  }
+
+  async setPartitionVariables(vars: PartitionVariables): Promise<void> {
+    // Session variables (Spark 4): the analyzer's SQL reads them by name, e.g. `WHERE ts >= partition_start`.
+    await this.exec(`DECLARE OR REPLACE VARIABLE partition_id STRING DEFAULT ${sparkLit(vars.id)}`);
+    await this.exec(`DECLARE OR REPLACE VARIABLE partition_start TIMESTAMP DEFAULT ${timestampLit(vars.start)}`);
+    await this.exec(`DECLARE OR REPLACE VARIABLE partition_end TIMESTAMP DEFAULT ${timestampLit(vars.end)}`);
+  }
+
+  async writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
+    const written = await writeSparkLayout(this.client, request);
+    // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size:
+    // as many shuffle partitions as files, instead of the query's (200 by default), saves seconds of empty tasks.
+    await this.client.setConf({ 'spark.sql.shuffle.partitions': String(Math.max(1, written.fileCount)) });
+    return written;
+  }
+
+  sqlParser(): Promise<EngineSession> {
+    // A small local DuckDB reads the GROUP BY of the analyzer's SQL; no data goes through it.
+    this.parser ??= new DuckDBEngine().open({ memoryBytes: 64_000_000, threads: 1, spillDir: this.options.spillDir });
+    return this.parser;
+  }
+
+  async memoryBytes(): Promise<number> {
+    // The executors' memory from the driver's REST API: storage in use plus the peak execution memory (the API
+    // has no current execution figure). Nothing of the job's memory is in this process.
+    // At most one request a second: the sampler asks every 100 ms.
+    if (this.ui && !this.closed && Date.now() - this.sampledAt >= 1_000) {
+      this.sampledAt = Date.now();
+      const m = await sampleExecutorMemory(this.ui);
+      if (m) this.lastMemory = m.usedOnHeapBytes + m.usedOffHeapBytes + m.peakExecutionBytes;
+    }
+    return this.lastMemory;
+  }
+
+  spillBytes(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.parser?.then((p) => p.close()).catch(() => undefined);
+    void this.client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Apache Spark through Spark Connect: recount orchestrates and commits, Spark computes. One Spark Connect
+ * session per attempt (its temp views and variables are the attempt's own); output is written by Spark into the
+ * attempt's staging folder, which must be on storage both sides see (the same path on the driver and executors).
+ */
+export class SparkEngine implements Engine {
+  readonly name = 'spark';
+
+  constructor(private readonly options: SparkEngineOptions) {}
+
+  async open(options: EngineOptions): Promise<EngineSession> {
+    mkdirSync(options.spillDir, { recursive: true });
+    const client = SparkConnectClient.connect(this.options.remote);
+    try {
+      await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}) });
+      const version = await client.sparkVersion();
+      const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
+      const ui = conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false' ? { url: `http://${uiHost(client.remote.host)}:${conf['spark.ui.port'] ?? '4040'}`, appId: conf['spark.app.id'] } : undefined;
+      return new SparkSession(client, version, options, ui);
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import { copyFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayoutRequest, StagedFile, WrittenLayout } from '../engine.ts';
+import { RecountError } from '../../errors.ts';
+import { faultPoint } from '../../fault.ts';
+import { autoFileCount, partFileName } from '../../layout/bucketing.ts';
+import { commandPlan, readParquet, repartitionByKeys, sortWithinPartitions, sql, tableRows, writeParquet, type SparkConnectClient } from './connect/index.ts';
+import type { Relation } from './connect/gen/spark/connect/relations_pb.ts';
+import { parquetPath, sparkDialect } from './sparkDialect.ts';
+
+/** The Parquet files a Spark write left in a folder (`part-<task>-<uuid>-c000.snappy.parquet`), without its _SUCCESS and .crc files. */
+function writtenFiles(folder: string): string[] {
+  return readdirSync(folder)
+    .filter((f) => f.startsWith('part-') && f.endsWith('.parquet'))
+    .sort();
+}
+
+/** What one written file holds: its rows and the one bucket all of them hash to. */
+export interface FileBucket {
+  readonly file: string;
+  readonly rows: number;
+  readonly bucket: number;
+}
+
+/**
+ * The bucket each written file holds, by Spark's own hash of the keys of every row (never the task number in
+ * the file's name): a file whose rows hash to two buckets, or two files holding one bucket, fail the attempt.
+ */
+export async function bucketsOfFiles(client: SparkConnectClient, folder: string, keys: readonly string[], files: number): Promise<FileBucket[]> {
+  const bucket = sparkDialect.bucketOf(keys, files);
+  const rows = await query<{ file: string; rows: string; lo: number; hi: number }>(
+    client,
+    `SELECT _metadata.file_name AS file, count(*) AS rows, min(${bucket}) AS lo, max(${bucket}) AS hi FROM ${parquetPath(folder)} GROUP BY _metadata.file_name`,
+  );
+  const seen = new Map<number, string>();
+  return rows.map((r) => {
+    if (r.lo !== r.hi) {
+      throw new RecountError('INTERNAL', `Spark wrote ${r.file} with rows of buckets ${r.lo} to ${r.hi}: a file must hold one bucket`, {
+        subject: join(folder, r.file),
+        hint: 'nothing was published; rerun the partition, and report this (the write was not a repartition by key)',
+      });
+    }
+    const other = seen.get(r.lo);
+    if (other) {
+      throw new RecountError('INTERNAL', `Spark wrote two files of bucket ${r.lo}: ${other} and ${r.file} (a task's output committed twice)`, {
+        subject: folder,
+        hint: 'nothing was published; rerun the partition',
+      });
+    }
+    seen.set(r.lo, r.file);
+    return { file: r.file, rows: Number(r.rows), bucket: r.lo };
+  });
+}
+
+async function query<T>(client: SparkConnectClient, text: string): Promise<T[]> {
+  return tableRows<T>(await client.collect(sql(text)));
+}
+
+/**
+ * Run `fn` with adaptive execution's partition coalescing off when the layout needs it. When the query's last
+ * shuffle is already hashed by the keys into as many partitions as there are files (a GROUP BY of the keys, with
+ * as many shuffle partitions), Spark drops the repartition as redundant, and AQE may then coalesce that shuffle's
+ * partitions: several buckets in one file (seen on Spark 4.1.3). With other counts the repartition stays and
+ * coalescing, which the rest of the query gains from, is left on; the written files are verified either way.
+ */
+async function withoutCoalescing<T>(client: SparkConnectClient, files: number, fn: () => Promise<T>): Promise<T> {
+  const key = 'spark.sql.adaptive.coalescePartitions.enabled';
+  const conf = await client.getConf([key, 'spark.sql.shuffle.partitions', 'spark.sql.adaptive.coalescePartitions.initialPartitionNum']);
+  const shufflePartitions = Number(conf['spark.sql.adaptive.coalescePartitions.initialPartitionNum'] || conf['spark.sql.shuffle.partitions'] || 200);
+  if (shufflePartitions !== files || conf[key] === 'false') return fn();
+  await client.setConf({ [key]: 'false' });
+  try {
+    return await fn();
+  } finally {
+    await client.setConf({ [key]: conf[key] ?? 'true' }).catch(() => undefined);
+  }
+}
+
+/**
+ * A Spark write into a folder of the staging. Not reattachable: a reattachable operation outlives its client, so
+ * a recount process killed mid-write would leave Spark writing into a staging folder that recovery removes; bound
+ * to its stream, the write is interrupted when the process dies.
+ */
+async function write(client: SparkConnectClient, relation: Relation, folder: string): Promise<void> {
+  await client.execute(commandPlan(writeParquet(relation, folder, { mode: 'errorIfExists' })), { reattachable: false });
+}
+
+/**
+ * Write the query's result into `dir` in the deterministic layout on Spark: `repartition(files, keys)` (row ->
+ * task pmod(hash(keys), files)) and `sortWithinPartitions(keys)`, written by Spark into a private folder of the
+ * staging, then every file renamed to `part-<bucket>.parquet` by the bucket its rows hash to. Spark writes no
+ * file for an empty bucket: it gets an empty file with the schema, so bucket i is always file i.
+ */
+export async function writeSparkLayout(client: SparkConnectClient, request: LayoutRequest): Promise<WrittenLayout> {
+  const { keys, dir } = request;
+  const scratch = [join(dir, '_spark_whole'), join(dir, '_spark_out'), join(dir, '_spark_empty')] as const;
+  const [whole, out, empty] = scratch;
+  try {
+    let source: Relation = sql(request.sql);
+    let fileCount: number;
+    if (request.files === 'auto') {
+      // The whole result once, to size it: the layout write then reads it back instead of running the query twice.
+      const writing = write(client, source, whole);
+      faultPoint('during-query');
+      await writing;
+      const parts = writtenFiles(whole);
+      const bytes = parts.reduce((s, f) => s + statSync(join(whole, f)).size, 0);
+      fileCount = autoFileCount(bytes, request.previousFileCount, request.targetFileBytes);
+      source = parts.length ? readParquet(parts.map((f) => join(whole, f))) : sql(`SELECT * FROM (\n${request.sql}\n) q LIMIT 0`);
+    } else {
+      fileCount = request.files;
+    }
+    const writing = withoutCoalescing(client, fileCount, () => write(client, sortWithinPartitions(repartitionByKeys(source, fileCount, [...keys]), [...keys]), out));
+    if (request.files !== 'auto') faultPoint('during-query');
+    await writing;
+
+    const parts = writtenFiles(out);
+    const held = parts.length ? await bucketsOfFiles(client, out, keys, fileCount) : [];
+    const byBucket = new Map(held.map((h) => [h.bucket, h]));
+    const staged: StagedFile[] = [];
+    let template: string | undefined = parts.find((f) => !held.some((h) => h.file === f));
+    for (let i = 0; i < fileCount; i++) {
+      const name = partFileName(i, request.tag);
+      const h = byBucket.get(i);
+      if (h) {
+        renameSync(join(out, h.file), join(dir, name));
+        staged.push({ name, rows: h.rows });
+      } else {
+        template ??= await emptyFile(client, request.sql, parts.length ? out : undefined, empty);
+        copyFileSync(template.startsWith('/') ? template : join(out, template), join(dir, name));
+        staged.push({ name, rows: 0 });
+      }
+      if (i === 0) faultPoint('after-first-file-staged');
+    }
+    return { files: staged, fileCount };
+  } finally {
+    for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** An empty Parquet file with the output's schema, written by Spark (an empty result is written as one such file). */
+async function emptyFile(client: SparkConnectClient, querySql: string, written: string | undefined, folder: string): Promise<string> {
+  const relation = written ? sql(`SELECT * FROM ${parquetPath(written)} LIMIT 0`) : sql(`SELECT * FROM (\n${querySql}\n) q LIMIT 0`);
+  await write(client, relation, folder);
+  const [file] = writtenFiles(folder);
+  if (!file) {
+    throw new RecountError('INTERNAL', `Spark wrote no file for an empty result into ${folder}`, { subject: folder, hint: 'rerun the partition' });
+  }
+  return join(folder, file);
+}
