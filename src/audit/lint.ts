@@ -118,7 +118,10 @@ export async function lintSql(
   };
 
   const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
     if (!value || typeof value !== 'object') return;
     const n = value as Node;
     const line = lineOf(sql, n.query_location);

@@ -122,7 +122,7 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
       if (i === 0 && run.status === 'failed') break;
     }
     await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
-      let columns;
+      let columns: Awaited<ReturnType<typeof session.describe>> | undefined;
       try {
         await viewPartitionInputs(session, project, analyzer, partition);
         columns = await session.describe(analyzer.sql);

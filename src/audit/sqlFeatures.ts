@@ -13,7 +13,10 @@ type Node = Record<string, unknown>;
 export function featuresOfTree(root: unknown): Set<SqlFeature> {
   const found = new Set<SqlFeature>();
   const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
     if (!value || typeof value !== 'object') return;
     const n = value as Node;
     if (n.type === 'SELECT_NODE') {

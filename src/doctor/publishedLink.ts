@@ -11,7 +11,7 @@ export type LinkState =
 
 /** Look at a published path without following it blindly: a missing link, a real folder, a dangling link, a link elsewhere. */
 export function inspectPublishedLink(link: string, versionDir: string): LinkState {
-  let st;
+  let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(link);
   } catch {

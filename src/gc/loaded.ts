@@ -20,7 +20,7 @@ export interface LoadedVersions {
  * (src/warehouse/loadStore.ts). gc never removes them. A store without load records has loaded nothing.
  */
 export async function loadedVersions(store: StateStore): Promise<LoadedVersions> {
-  let rows;
+  let rows: Awaited<ReturnType<typeof store.loads.list>>;
   try {
     rows = await store.loads.list();
   } catch (err) {

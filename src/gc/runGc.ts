@@ -49,7 +49,7 @@ export interface GcOptions {
 
 /** Bytes under a path (files only, symlinks not followed). */
 function du(path: string): number {
-  let st;
+  let st: ReturnType<typeof lstatSync>;
   try {
     st = lstatSync(path);
   } catch {

@@ -196,7 +196,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     await createInputViews(session, inputs, partition);
     t = lap('inputs', t);
 
-    let columns;
+    let columns: Awaited<ReturnType<typeof session.describe>>;
     try {
       columns = await session.describe(analyzer.sql);
     } catch (err) {
@@ -206,7 +206,7 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     if (keyChoice.warning) warnings.push(keyChoice.warning);
     t = lap('plan', t);
 
-    let written;
+    let written: Awaited<ReturnType<typeof session.writeLayout>>;
     try {
       written = await session.writeLayout({
         sql: analyzer.sql,

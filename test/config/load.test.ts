@@ -6,7 +6,9 @@ import { loadProject } from '../../src/config/load.ts';
 import { RecountError } from '../../src/errors.ts';
 
 const made: string[] = [];
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 const CONFIG = `import { defineConfig } from 'recount';
 export default defineConfig({ datasets: { events: { root: 'data/events', grain: 'hour' } } });`;

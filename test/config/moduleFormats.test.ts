@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/project.ts';
 
 const made: string[] = [];
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 const CONFIG = `import { defineConfig } from 'recount';
 export default defineConfig({ datasets: { events: { root: 'data/events', grain: 'hour' } } });

@@ -81,7 +81,7 @@ export async function assertPublishedViews(outputRoot: string, analyzer: string,
   const found = new Map<string, { path: string; dir: string }>();
   for (const id of partitionIds) {
     const path = layout.publishedPath(analyzer, id);
-    let link;
+    let link: ReturnType<typeof lstatSync>;
     try {
       link = lstatSync(path);
     } catch {

@@ -70,7 +70,9 @@ function wholeRowHash(row: Row): number {
 /** repartition(n) after SPARK-23207's fix: sort by whole-row hash, then deal round-robin from a fixed start. */
 function roundRobin(rows: Row[], n: number): Row[][] {
   const out: Row[][] = Array.from({ length: n }, () => []);
-  [...rows].sort((a, b) => wholeRowHash(a) - wholeRowHash(b) || a.region.localeCompare(b.region)).forEach((row, i) => out[i % n]!.push(row));
+  [...rows].sort((a, b) => wholeRowHash(a) - wholeRowHash(b) || a.region.localeCompare(b.region)).forEach((row, i) => {
+    out[i % n]!.push(row);
+  });
   return out;
 }
 

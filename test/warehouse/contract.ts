@@ -228,7 +228,7 @@ export function warehouseContract(name: string, setup: () => Promise<WarehouseHa
       expect(plan.map((p) => p.column)).toEqual(['k', 'v_big', 'v_bool', 'v_double', 'v_real', 'v_text', 'v_dec', 'v_date', 'v_ts', 'v_tstz', 'v_time', 'v_uuid', 'v_blob', 'v_ubig']);
       const instance = await DuckDBInstance.create(':memory:');
       const conn = await instance.connect();
-      let want;
+      let want: Awaited<ReturnType<typeof checksumsOf>>;
       try {
         want = await checksumsOf(conn, readVersion(v.files), keyPlan(v.columns, v.keys), plan);
       } finally {

@@ -38,7 +38,7 @@ export function registerBackfill(program: Command): void {
     .action(
       action(async (out, g, name: string, opts: { from?: string; to?: string; where?: string; force?: boolean; threads?: number }) =>
         withSession(g.project, async (s) => {
-          describeRecovery(s.recovery).forEach((l) => out.warn(l));
+          for (const l of describeRecovery(s.recovery)) out.warn(l);
           const analyzer = getAnalyzer(s.project, name);
           if ((opts.from === undefined) !== (opts.to === undefined) || (opts.from === undefined && !opts.where)) {
             throw new RecountError('USAGE', 'backfill needs --from and --to, or --where, or all three', { subject: 'recount backfill', hint: `recount backfill ${analyzer.name} --from ID --to ID, or --where engine-version=V` });
@@ -83,7 +83,7 @@ export function registerBackfill(program: Command): void {
                 if (r.status === 'failed') failed++;
                 if (!bar && !g.json) {
                   out.info(attemptLine(r));
-                  warnCheckLines(r).forEach((l) => out.info(l));
+                  for (const l of warnCheckLines(r)) out.info(l);
                   if (r.load) out.info(loadLine(r.load));
                 }
               }

@@ -32,7 +32,7 @@ export function registerDiff(program: Command): void {
           out.result({ ok: !r.differs, analyzer: analyzer.name, partition: p.id, ...r }, () => {
             const why = r.basis === 'previously-published' ? ` (v${r.versions.from} was published before v${r.versions.to}${r.versions.from > r.versions.to ? ': the version rolled back from' : ''})` : r.basis === 'kept-before' ? ` (the newest kept version before v${r.versions.to})` : '';
             out.info(`${analyzer.name} ${p.id}: v${r.versions.from} -> v${r.versions.to}${why}${r.differs ? '' : ': no differences beyond the tolerance'}`);
-            renderDiff(r).forEach((l) => out.info(l));
+            for (const l of renderDiff(r)) out.info(l);
           });
           return r.differs ? 1 : 0;
         }, { readOnly: true }),

@@ -28,7 +28,7 @@ export function registerGc(program: Command): void {
             // Staging recovery would remove is listed below with what gc would remove.
             const lines = plan ? describeRecoveryPlan({ ...plan, staging: [] }) : describeRecovery(s.recovery);
             if (!plan && s.recovery.removedStaging.length) lines.push(`recovery removed ${s.recovery.removedStaging.length} staging folder(s) no live attempt owned: ${s.recovery.removedStaging.join(', ')}`);
-            lines.forEach((l) => out.info(l));
+            for (const l of lines) out.info(l);
             for (const i of r.removed) out.info(`${r.dryRun ? 'would remove' : 'removed'} ${label(i)} (${formatBytes(i.bytes)}): ${i.reason}`);
             for (const p of r.protected) out.info(pc.dim(`kept ${p.analyzer} ${p.partition} v${p.version}: ${p.why}`));
             for (const e of r.errors) out.warn(`could not remove ${e.dir}: ${e.message}`);

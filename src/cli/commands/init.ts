@@ -34,7 +34,7 @@ export function registerInit(program: Command): void {
         const files = initProject(root);
         out.result({ ok: true, project: root, files }, () => {
           out.info(`created a recount project in ${root}:`);
-          files.forEach((f) => out.info(`  ${f}`));
+          for (const f of files) out.info(`  ${f}`);
           out.info('\nnext:');
           out.info(`  cd ${root}`);
           out.info(`  npm install        # links recount (${PACKAGE_ROOT}) into the project: npx recount, and types for your editor`);

@@ -48,13 +48,13 @@ export function registerLoad(program: Command): void {
     .action(
       action(async (out, g, name: string | undefined, opts: { partition?: string; pending?: boolean; force?: boolean }) =>
         withSession(g.project, async (s) => {
-          describeRecovery(s.recovery).forEach((l) => out.warn(l));
+          for (const l of describeRecovery(s.recovery)) out.warn(l);
           if (opts.partition && opts.pending) throw new RecountError('USAGE', '--partition and --pending do not go together', { subject: '--pending', hint: 'load one partition, or retry every owed load' });
           if (opts.partition && !name) throw new RecountError('USAGE', '--partition needs an analyzer', { subject: '--partition', hint: 'recount load <analyzer> --partition <id>' });
           const analyzers = name ? [getAnalyzer(s.project, name)] : [...s.project.analyzers.values()].filter((a) => a.load);
           analyzers.forEach(loadTarget);
           const started = Date.now();
-          let wh;
+          let wh: Awaited<ReturnType<typeof openProjectWarehouse>>;
           try {
             wh = await openProjectWarehouse(s.project);
           } catch (err) {

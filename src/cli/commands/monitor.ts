@@ -48,7 +48,7 @@ export function registerMonitor(program: Command): void {
         withSession(g.project, async (s) => {
           if (name) getAnalyzer(s.project, name);
           const wh = await openProjectWarehouse(s.project);
-          let report;
+          let report: Awaited<ReturnType<typeof sweepWarehouse>>;
           try {
             report = await sweepWarehouse(s.project, s.store, wh, { analyzer: name, sample: opts.sample });
           } finally {

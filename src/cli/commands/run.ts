@@ -19,7 +19,7 @@ export function registerRun(program: Command): void {
     .action(
       action(async (out, g, name: string, opts: { partition: string; threads?: number; memory?: string; acceptSchemaChange?: boolean }) =>
         withSession(g.project, async (s) => {
-          describeRecovery(s.recovery).forEach((l) => out.warn(l));
+          for (const l of describeRecovery(s.recovery)) out.warn(l);
           const analyzer = getAnalyzer(s.project, name);
           const r = await runPartition(s, analyzer, opts.partition, {
             trigger: 'run',
@@ -27,11 +27,11 @@ export function registerRun(program: Command): void {
             memoryBytes: opts.memory ? parseSize(opts.memory, '--memory') : undefined,
             acceptSchemaChange: opts.acceptSchemaChange,
           });
-          r.warnings.forEach((w) => out.warn(w));
+          for (const w of r.warnings) out.warn(w);
           if (r.error && !g.json) return out.error(r.error);
           out.result({ ok: r.status !== 'failed', ...attemptJson(r) }, () => {
             out.info(attemptLine(r));
-            warnCheckLines(r).forEach((l) => out.info(l));
+            for (const l of warnCheckLines(r)) out.info(l);
             if (r.publishedPath) out.info(`  published at ${r.publishedPath}`);
             if (r.load) out.info(loadLine(r.load));
           });

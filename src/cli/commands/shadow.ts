@@ -85,10 +85,10 @@ export function registerShadow(program: Command): void {
             },
           });
           bar?.stop();
-          report.warnings.forEach((w) => out.warn(w));
+          for (const w of report.warnings) out.warn(w);
           const t = report.totals;
           out.result({ ok: !report.differs, ...report }, () => {
-            if (bar) report.partitions.forEach((r) => out.info(line(r)));
+            if (bar) for (const r of report.partitions) out.info(line(r));
             out.info(`total: ${t.partitions} partitions, ${t.differing} differ, ${t.failed} failed — +${t.added} added, -${t.removed} removed, ~${t.changed} changed, ${t.unchanged} unchanged`);
             if (opts.details) for (const r of report.partitions.filter((x) => x.diff?.differs)) out.info([`${r.partition}:`, ...renderDiff(r.diff!)].join('\n'));
             out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);

@@ -268,7 +268,7 @@ export function tableRows<T = Record<string, unknown>>(table: Table): T[] {
   const out: T[] = [];
   for (let r = 0; r < table.numRows; r++) {
     const obj: Record<string, unknown> = {};
-    fields.forEach((f, i) => (obj[f.name] = convert[i]!(columns[i]!.get(r))));
+    for (const [i, f] of fields.entries()) obj[f.name] = convert[i]!(columns[i]!.get(r));
     out.push(obj as T);
   }
   return out;
