@@ -35,8 +35,23 @@ const MAX_OVERHEAD_MS = 50;
 type Mode = 'raw_duckdb' | 'recount' | 'recount_load';
 /** recount first: its warm-up tells raw DuckDB the memory limit and threads recount actually gave DuckDB. */
 const MODES: readonly Mode[] = ['recount', 'raw_duckdb', 'recount_load'];
-const LABEL: Record<Mode, string> = { raw_duckdb: 'raw DuckDB COPY', recount: 'recount runPartition()', recount_load: '+ warehouse load' };
-const COLUMNS = ['suite', 'events', 'run', 'mode', 'oom', 'duration_ms', 'cpu_ms', 'peak_rss_mb', 'start_rss_mb', 'rows'];
+const LABEL: Record<Mode, string> = {
+  raw_duckdb: 'raw DuckDB COPY',
+  recount: 'recount runPartition()',
+  recount_load: '+ warehouse load',
+};
+const COLUMNS = [
+  'suite',
+  'events',
+  'run',
+  'mode',
+  'oom',
+  'duration_ms',
+  'cpu_ms',
+  'peak_rss_mb',
+  'start_rss_mb',
+  'rows',
+];
 const csv: Record<string, Cell>[] = [];
 const plain = { head: [] as string[], border: [] as string[] };
 
@@ -72,9 +87,17 @@ async function openSuite(name: string, events: CachedEvents): Promise<Suite> {
     ],
   });
   const ctx = await project.open();
-  const analyzers = { recount: getAnalyzer(ctx.project, ANALYZER), recount_load: getAnalyzer(ctx.project, LOAD_ANALYZER) };
-  if (!analyzers.recount_load.load) throw new Error(`the example analyzer ${ANALYZER} no longer declares a load target; update bench/core.bench.ts`);
-  const inputFiles = resolveInputs(ctx.project, analyzers.recount, parsePartition(PARTITION, analyzers.recount.grain)).flatMap((r) => r.files.map((f) => f.absPath));
+  const analyzers = {
+    recount: getAnalyzer(ctx.project, ANALYZER),
+    recount_load: getAnalyzer(ctx.project, LOAD_ANALYZER),
+  };
+  if (!analyzers.recount_load.load)
+    throw new Error(`the example analyzer ${ANALYZER} no longer declares a load target; update bench/core.bench.ts`);
+  const inputFiles = resolveInputs(
+    ctx.project,
+    analyzers.recount,
+    parsePartition(PARTITION, analyzers.recount.grain),
+  ).flatMap((r) => r.files.map((f) => f.absPath));
   return { name, events, project, ctx, analyzers, inputFiles };
 }
 
@@ -93,16 +116,40 @@ async function runOnce(s: Suite, mode: Mode, round: number): Promise<Sample> {
       }),
     );
     if (m.value.error && !m.value.oom) throw new Error(`raw DuckDB failed: ${m.value.error}`);
-    return { mode, round, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, startBytes: m.startBytes, rows: m.value.rows, oom: m.value.oom };
+    return {
+      mode,
+      round,
+      ms: m.ms,
+      cpuMs: m.cpuMs,
+      peakBytes: m.peakBytes,
+      startBytes: m.startBytes,
+      rows: m.value.rows,
+      oom: m.value.oom,
+    };
   }
   const m = await measure(() => runPartition(s.ctx, s.analyzers[mode], PARTITION, { trigger: 'bench' }));
   const r = m.value;
   const oom = r.error?.code === 'OUT_OF_MEMORY';
-  if (r.status !== 'succeeded' && !oom) throw new Error(`recount run ${r.status}: ${r.error?.message ?? r.warnings.join('; ')}`);
-  if (r.warnings.length > 0) throw new Error(`recount run warned (a failed load or prune would skew the figures): ${r.warnings.join('; ')}`);
-  const manifest = r.publishedPath ? (JSON.parse(readFileSync(join(r.publishedPath, MANIFEST_FILE), 'utf8')) as Manifest) : undefined;
-  if (manifest && !s.limits) s.limits = { memoryBytes: manifest.provenance.memoryLimitBytes, threads: manifest.provenance.threads };
-  return { mode, round, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, startBytes: m.startBytes, rows: r.rows ?? 0, oom, manifest };
+  if (r.status !== 'succeeded' && !oom)
+    throw new Error(`recount run ${r.status}: ${r.error?.message ?? r.warnings.join('; ')}`);
+  if (r.warnings.length > 0)
+    throw new Error(`recount run warned (a failed load or prune would skew the figures): ${r.warnings.join('; ')}`);
+  const manifest = r.publishedPath
+    ? (JSON.parse(readFileSync(join(r.publishedPath, MANIFEST_FILE), 'utf8')) as Manifest)
+    : undefined;
+  if (manifest && !s.limits)
+    s.limits = { memoryBytes: manifest.provenance.memoryLimitBytes, threads: manifest.provenance.threads };
+  return {
+    mode,
+    round,
+    ms: m.ms,
+    cpuMs: m.cpuMs,
+    peakBytes: m.peakBytes,
+    startBytes: m.startBytes,
+    rows: r.rows ?? 0,
+    oom,
+    manifest,
+  };
 }
 
 function record(s: Suite, run: number | string, x: Sample): void {
@@ -158,8 +205,16 @@ async function compare(s: Suite, rounds: number, quiet: boolean): Promise<Compar
     }
   });
   const med = (mode: Mode, f: (x: Sample) => number) => median(samples[mode].map(f));
-  const medianMs = { raw_duckdb: med('raw_duckdb', (x) => x.ms), recount: med('recount', (x) => x.ms), recount_load: med('recount_load', (x) => x.ms) };
-  const medianCpuMs = { raw_duckdb: med('raw_duckdb', (x) => x.cpuMs), recount: med('recount', (x) => x.cpuMs), recount_load: med('recount_load', (x) => x.cpuMs) };
+  const medianMs = {
+    raw_duckdb: med('raw_duckdb', (x) => x.ms),
+    recount: med('recount', (x) => x.ms),
+    recount_load: med('recount_load', (x) => x.ms),
+  };
+  const medianCpuMs = {
+    raw_duckdb: med('raw_duckdb', (x) => x.cpuMs),
+    recount: med('recount', (x) => x.cpuMs),
+    recount_load: med('recount_load', (x) => x.cpuMs),
+  };
   const vs = (mode: 'recount' | 'recount_load'): VsRaw => {
     const pairs = samples[mode].map((r) => ({ r, w: samples.raw_duckdb.find((w) => w.round === r.round)! }));
     return {
@@ -173,7 +228,12 @@ async function compare(s: Suite, rounds: number, quiet: boolean): Promise<Compar
       cpuDiffMs: medianCpuMs[mode] - medianCpuMs.raw_duckdb,
     };
   };
-  const comparison: Comparison = { samples, medianMs, medianCpuMs, vsRaw: { recount: vs('recount'), recount_load: vs('recount_load') } };
+  const comparison: Comparison = {
+    samples,
+    medianMs,
+    medianCpuMs,
+    vsRaw: { recount: vs('recount'), recount_load: vs('recount_load') },
+  };
   for (const mode of MODES) {
     const xs = samples[mode];
     csv.push({
@@ -197,8 +257,12 @@ function stageProfile(samples: readonly Sample[]): string {
   const names = [...new Set(xs.flatMap((x) => Object.keys(x.manifest!.provenance.timingsMs)))];
   const total = median(xs.map((x) => x.ms));
   const row = (label: string, v: number) => t.push([label, ms(v).toFixed(1), `${((100 * v) / total).toFixed(1)}%`]);
-  for (const n of names) row(`${n} (manifest timingsMs)`, median(xs.map((x) => x.manifest!.provenance.timingsMs[n] ?? 0)));
-  row('state store, sha256, manifest, publish, prune (the rest)', median(xs.map((x) => x.ms - Object.values(x.manifest!.provenance.timingsMs).reduce((a, b) => a + b, 0))));
+  for (const n of names)
+    row(`${n} (manifest timingsMs)`, median(xs.map((x) => x.manifest!.provenance.timingsMs[n] ?? 0)));
+  row(
+    'state store, sha256, manifest, publish, prune (the rest)',
+    median(xs.map((x) => x.ms - Object.values(x.manifest!.provenance.timingsMs).reduce((a, b) => a + b, 0))),
+  );
   t.push(['total runPartition()', ms(total).toFixed(1), '100%']);
   return t.toString();
 }
@@ -237,13 +301,29 @@ function resultsTable(c: Comparison, events: number, target: 'ratio' | 'overhead
   t.push(['output rows', ...cols((m) => String(c.samples[m][0]?.rows ?? ''))]);
   const vs = (m: Mode, f: (v: VsRaw) => string) => (m === 'raw_duckdb' ? '' : f(c.vsRaw[m]));
   if (target === 'ratio') {
-    t.push([`vs raw: ratio of medians (target <= ${MAX_RATIO})`, ...cols((m) => vs(m, (v) => `${v.ratio.toFixed(3)}x${m === 'recount' ? ` ${verdict(v.ratio <= MAX_RATIO)}` : ''}`))]);
+    t.push([
+      `vs raw: ratio of medians (target <= ${MAX_RATIO})`,
+      ...cols((m) =>
+        vs(m, (v) => `${v.ratio.toFixed(3)}x${m === 'recount' ? ` ${verdict(v.ratio <= MAX_RATIO)}` : ''}`),
+      ),
+    ]);
     t.push(['vs raw: median of per-round ratios', ...cols((m) => vs(m, (v) => `${v.pairedRatio.toFixed(3)}x`))]);
     t.push(['vs raw: ratio of best rounds', ...cols((m) => vs(m, (v) => `${v.minRatio.toFixed(3)}x`))]);
     t.push(['vs raw: CPU ratio', ...cols((m) => vs(m, (v) => `${v.cpuRatio.toFixed(3)}x`))]);
   } else {
-    t.push([`vs raw: difference of medians (target <= ${MAX_OVERHEAD_MS} ms)`, ...cols((m) => vs(m, (v) => `+${ms(v.diffMs).toFixed(1)} ms${m === 'recount' ? ` ${verdict(v.diffMs <= MAX_OVERHEAD_MS)}` : ''}`))]);
-    t.push(['vs raw: median of per-round differences', ...cols((m) => vs(m, (v) => `+${ms(v.pairedDiffMs).toFixed(1)} ms`))]);
+    t.push([
+      `vs raw: difference of medians (target <= ${MAX_OVERHEAD_MS} ms)`,
+      ...cols((m) =>
+        vs(
+          m,
+          (v) => `+${ms(v.diffMs).toFixed(1)} ms${m === 'recount' ? ` ${verdict(v.diffMs <= MAX_OVERHEAD_MS)}` : ''}`,
+        ),
+      ),
+    ]);
+    t.push([
+      'vs raw: median of per-round differences',
+      ...cols((m) => vs(m, (v) => `+${ms(v.pairedDiffMs).toFixed(1)} ms`)),
+    ]);
     t.push(['vs raw: difference of best rounds', ...cols((m) => vs(m, (v) => `+${ms(v.minDiffMs).toFixed(1)} ms`))]);
     t.push(['vs raw: CPU difference', ...cols((m) => vs(m, (v) => `+${ms(v.cpuDiffMs).toFixed(1)} ms`))]);
   }
@@ -253,7 +333,8 @@ function resultsTable(c: Comparison, events: number, target: 'ratio' | 'overhead
 function summaryRows(s: Suite, c: Comparison): void {
   for (const m of ['recount', 'recount_load'] as const) {
     const v = c.vsRaw[m];
-    const row = (mode: string, value: number) => csv.push({ suite: s.name, events: s.events.rows, run: 'median', mode, duration_ms: value });
+    const row = (mode: string, value: number) =>
+      csv.push({ suite: s.name, events: s.events.rows, run: 'median', mode, duration_ms: value });
     row(`${m}_over_raw_ratio`, Math.round(v.ratio * 1000) / 1000);
     row(`${m}_over_raw_paired_ratio`, Math.round(v.pairedRatio * 1000) / 1000);
     row(`${m}_minus_raw_ms`, ms(v.diffMs));
@@ -265,23 +346,42 @@ function summaryRows(s: Suite, c: Comparison): void {
 
 async function main(): Promise<void> {
   for (const k of Object.keys(process.env)) if (k.startsWith('RECOUNT_FAULT')) delete process.env[k];
-  console.log(`core benchmark: ${ANALYZER} on one hourly partition; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start, Node ${process.version}`);
+  console.log(
+    `core benchmark: ${ANALYZER} on one hourly partition; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start, Node ${process.version}`,
+  );
   const big = await cachedEvents({ start: PARTITION, hours: 1, rowsPerHour: BIG_EVENTS, seed: SEED });
   const tiny = await cachedEvents({ start: PARTITION, hours: 1, rowsPerHour: TINY_EVENTS, seed: SEED });
 
   // 1. The big partition: raw DuckDB vs recount, interleaved; then once through the CLI.
   const bigSuite = await openSuite(`${BIG_EVENTS}_events`, big);
   const a = bigSuite.analyzers.recount;
-  console.log(`\n[1] ${n(big.rows)} events (${bigSuite.inputFiles.length} Parquet file under ${big.root}); analyzer budget ${mb(a.memoryBytes)} MB, threads ${a.threadCount}, files ${a.fileCount}; 1 warm-up + ${ROUNDS} interleaved rounds`);
+  console.log(
+    `\n[1] ${n(big.rows)} events (${bigSuite.inputFiles.length} Parquet file under ${big.root}); analyzer budget ${mb(a.memoryBytes)} MB, threads ${a.threadCount}, files ${a.fileCount}; 1 warm-up + ${ROUNDS} interleaved rounds`,
+  );
   let bigCmp: Comparison;
   let cliFigures: ReturnType<typeof cliRun>;
   try {
     bigCmp = await compare(bigSuite, ROUNDS, false);
-    console.log(`  DuckDB in every mode: memory_limit ${mb(bigSuite.limits!.memoryBytes)} MB, threads ${bigSuite.limits!.threads}`);
+    console.log(
+      `  DuckDB in every mode: memory_limit ${mb(bigSuite.limits!.memoryBytes)} MB, threads ${bigSuite.limits!.threads}`,
+    );
     await bigSuite.ctx.close();
     cliFigures = cliRun(bigSuite);
-    csv.push({ suite: bigSuite.name, events: big.rows, run: 1, mode: 'cli_version_wall_startup_only', duration_ms: ms(cliFigures.startupMs) });
-    csv.push({ suite: bigSuite.name, events: big.rows, run: 1, mode: 'cli_recount_run_wall_incl_startup', duration_ms: ms(cliFigures.wallMs), rows: cliFigures.rows });
+    csv.push({
+      suite: bigSuite.name,
+      events: big.rows,
+      run: 1,
+      mode: 'cli_version_wall_startup_only',
+      duration_ms: ms(cliFigures.startupMs),
+    });
+    csv.push({
+      suite: bigSuite.name,
+      events: big.rows,
+      run: 1,
+      mode: 'cli_recount_run_wall_incl_startup',
+      duration_ms: ms(cliFigures.wallMs),
+      rows: cliFigures.rows,
+    });
   } finally {
     bigSuite.project.cleanup();
   }
@@ -300,16 +400,25 @@ async function main(): Promise<void> {
   summaryRows(tinySuite, tinyCmp);
 
   const rowsRaw = bigCmp.samples.raw_duckdb[0]?.rows;
-  if (MODES.some((m) => bigCmp.samples[m][0]?.rows !== rowsRaw)) console.log(`\nWARNING: output rows differ between modes`);
-  console.log(`\nresults: medians of interleaved rounds; peak RSS is this process's kernel high-water mark during each run (Node included)`);
+  if (MODES.some((m) => bigCmp.samples[m][0]?.rows !== rowsRaw))
+    console.log(`\nWARNING: output rows differ between modes`);
+  console.log(
+    `\nresults: medians of interleaved rounds; peak RSS is this process's kernel high-water mark during each run (Node included)`,
+  );
   console.log(resultsTable(bigCmp, big.rows, 'ratio'));
   console.log(resultsTable(tinyCmp, tiny.rows, 'overhead'));
-  console.log(`\nwhere recount's time goes (recount mode, no load), ${n(big.rows)} events:\n${stageProfile(bigCmp.samples.recount)}`);
-  console.log(`where recount's time goes (recount mode, no load), ${n(tiny.rows)} events:\n${stageProfile(tinyCmp.samples.recount)}`);
+  console.log(
+    `\nwhere recount's time goes (recount mode, no load), ${n(big.rows)} events:\n${stageProfile(bigCmp.samples.recount)}`,
+  );
+  console.log(
+    `where recount's time goes (recount mode, no load), ${n(tiny.rows)} events:\n${stageProfile(tinyCmp.samples.recount)}`,
+  );
   console.log(
     `\nCLI, once: \`recount run ${ANALYZER} --partition ${PARTITION}\` (no load) on ${n(big.rows)} events: ${ms(cliFigures.wallMs).toFixed(0)} ms wall INCLUDING process start-up, project loading and recovery; the attempt itself ${ms(cliFigures.innerMs).toFixed(0)} ms; \`recount --version\` alone ${ms(cliFigures.startupMs).toFixed(0)} ms`,
   );
-  console.log(`load average at end ${loadavg()[0]!.toFixed(2)} (other work on this machine slows every mode; compare within rounds, not absolute times)`);
+  console.log(
+    `load average at end ${loadavg()[0]!.toFixed(2)} (other work on this machine slows every mode; compare within rounds, not absolute times)`,
+  );
   console.log(`\nCSV: ${writeCsv('core', COLUMNS, csv)}`);
 }
 

@@ -39,7 +39,18 @@ const MAX_OVERHEAD = 0.02;
 
 type Mode = 'bare' | 'observed';
 const MODES: readonly Mode[] = ['observed', 'bare'];
-const COLUMNS = ['suite', 'events', 'partitions', 'run', 'mode', 'wall_ms', 'daemon_cpu_ms', 'attempts', 'samples_kept', 'scrapes'];
+const COLUMNS = [
+  'suite',
+  'events',
+  'partitions',
+  'run',
+  'mode',
+  'wall_ms',
+  'daemon_cpu_ms',
+  'attempts',
+  'samples_kept',
+  'scrapes',
+];
 const csv: Record<string, Cell>[] = [];
 const plain = { head: [] as string[], border: [] as string[] };
 
@@ -54,10 +65,19 @@ async function openProject(eventsRoot: string): Promise<BenchProject> {
   registerRecountImport();
   const dir = mkdtempSync(join(tmpdir(), 'recount-bench-observe-'));
   const example = (f: string) => JSON.stringify(pathToFileURL(join(REPO_DIR, 'examples/ad-tech', f)).href);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'recount-bench-observe', private: true, type: 'module' }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'recount-bench-observe', private: true, type: 'module' }),
+  );
   mkdirSync(join(dir, 'analyzers'));
-  writeFileSync(join(dir, 'analyzers', `${ANALYZER}.ts`), `import base from ${example(`analyzers/${ANALYZER}.ts`)};\nexport default { ...base, load: undefined };\n`);
-  writeFileSync(join(dir, 'recount.config.ts'), `import base from ${example('recount.config.ts')};\nexport default { ...base, datasets: { ...base.datasets, events: { ...base.datasets.events, root: ${JSON.stringify(eventsRoot)} } } };\n`);
+  writeFileSync(
+    join(dir, 'analyzers', `${ANALYZER}.ts`),
+    `import base from ${example(`analyzers/${ANALYZER}.ts`)};\nexport default { ...base, load: undefined };\n`,
+  );
+  writeFileSync(
+    join(dir, 'recount.config.ts'),
+    `import base from ${example('recount.config.ts')};\nexport default { ...base, datasets: { ...base.datasets, events: { ...base.datasets.events, root: ${JSON.stringify(eventsRoot)} } } };\n`,
+  );
   const project = await loadProject(dir);
   return { dir, project, store: await openStateStore(project.stateUrl, project.dir) };
 }
@@ -103,14 +123,33 @@ async function startRunner(mode: Mode, events: CachedEvents): Promise<Runner> {
     if (--w.left === 0) w.resolve();
   };
   // No file watching and no rescans during a round: both daemons only run what the bench queues.
-  const daemon = new Daemon(ctx.project, ctx.store, { minWorkers: 1, maxWorkers: 1, scanIntervalMs: 3_600_000, watch: false, log, onAttempt, ...(observer ? { onMemory: observer.hooks.onMemory } : {}) });
+  const daemon = new Daemon(ctx.project, ctx.store, {
+    minWorkers: 1,
+    maxWorkers: 1,
+    scanIntervalMs: 3_600_000,
+    watch: false,
+    log,
+    onAttempt,
+    ...(observer ? { onMemory: observer.hooks.onMemory } : {}),
+  });
   await daemon.start();
   let dashboard: Dashboard | undefined;
   let scraper: ChildProcess | undefined;
   if (observer) {
     observer.start(daemon);
-    dashboard = await startDashboard({ project: ctx.project, store: ctx.store, metrics: observer.metrics, alerter: observer.alerter, lag: () => observer.lagSeconds }, { host: '127.0.0.1', port: 0, log });
-    scraper = spawn(process.execPath, ['-e', SCRAPER, `${dashboard.url}metrics`, String(SCRAPE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    dashboard = await startDashboard(
+      {
+        project: ctx.project,
+        store: ctx.store,
+        metrics: observer.metrics,
+        alerter: observer.alerter,
+        lag: () => observer.lagSeconds,
+      },
+      { host: '127.0.0.1', port: 0, log },
+    );
+    scraper = spawn(process.execPath, ['-e', SCRAPER, `${dashboard.url}metrics`, String(SCRAPE_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     scraper.kill('SIGSTOP');
   }
   return { mode, ctx, analyzer: getAnalyzer(ctx.project, ANALYZER), daemon, observer, dashboard, state, scraper };
@@ -134,14 +173,18 @@ async function round(r: Runner, partitions: readonly string[]): Promise<{ wallMs
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const p of partitions) {
-    await r.ctx.store.queue.enqueue({ analyzer: ANALYZER, partitionId: p, reason: 'manual', maxAttempts: 1, sqlHash: r.analyzer.sqlHash }, { force: true });
+    await r.ctx.store.queue.enqueue(
+      { analyzer: ANALYZER, partitionId: p, reason: 'manual', maxAttempts: 1, sqlHash: r.analyzer.sqlHash },
+      { force: true },
+    );
   }
   void r.daemon.tick();
   await done;
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   r.scraper?.kill('SIGSTOP');
-  if (r.state.waiting!.failed.length) throw new Error(`${r.mode}: attempts failed: ${r.state.waiting!.failed.join('; ')}`);
+  if (r.state.waiting!.failed.length)
+    throw new Error(`${r.mode}: attempts failed: ${r.state.waiting!.failed.join('; ')}`);
   await r.observer?.settled();
   return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
@@ -155,8 +198,15 @@ interface SuiteResult {
   readonly scrapes: number;
 }
 
-async function suite(name: string, events: CachedEvents, partitions: readonly string[], rounds: number): Promise<SuiteResult> {
-  console.log(`\n[${name}] ${events.rows.toLocaleString('en-US')} events in ${partitions.length} partition${partitions.length === 1 ? '' : 's'} per round; 1 warm-up + ${rounds} interleaved rounds`);
+async function suite(
+  name: string,
+  events: CachedEvents,
+  partitions: readonly string[],
+  rounds: number,
+): Promise<SuiteResult> {
+  console.log(
+    `\n[${name}] ${events.rows.toLocaleString('en-US')} events in ${partitions.length} partition${partitions.length === 1 ? '' : 's'} per round; 1 warm-up + ${rounds} interleaved rounds`,
+  );
   const runners = { observed: await startRunner('observed', events), bare: await startRunner('bare', events) };
   const wall: Record<Mode, number[]> = { bare: [], observed: [] };
   const cpu: Record<Mode, number[]> = { bare: [], observed: [] };
@@ -168,12 +218,24 @@ async function suite(name: string, events: CachedEvents, partitions: readonly st
       const x = await round(runners[mode], partitions);
       wall[mode].push(x.wallMs);
       cpu[mode].push(x.cpuMs);
-      csv.push({ suite: name, events: events.rows, partitions: partitions.length, run: n, mode, wall_ms: ms(x.wallMs), daemon_cpu_ms: ms(x.cpuMs), attempts: partitions.length });
-      console.log(`  round ${n} ${mode.padEnd(8)} ${ms(x.wallMs).toFixed(1).padStart(8)} ms wall ${ms(x.cpuMs).toFixed(1).padStart(7)} ms daemon cpu`);
+      csv.push({
+        suite: name,
+        events: events.rows,
+        partitions: partitions.length,
+        run: n,
+        mode,
+        wall_ms: ms(x.wallMs),
+        daemon_cpu_ms: ms(x.cpuMs),
+        attempts: partitions.length,
+      });
+      console.log(
+        `  round ${n} ${mode.padEnd(8)} ${ms(x.wallMs).toFixed(1).padStart(8)} ms wall ${ms(x.cpuMs).toFixed(1).padStart(7)} ms daemon cpu`,
+      );
     });
     // Evidence that the observed daemon really observed: memory samples kept, metrics scraped.
     const attempts = await runners.observed.ctx.store.listAttempts({ analyzer: ANALYZER, limit: 100_000 });
-    for (const a of attempts) samplesKept += (await runners.observed.ctx.store.observe.samples.forAttempt(a.attempt_id)).length;
+    for (const a of attempts)
+      samplesKept += (await runners.observed.ctx.store.observe.samples.forAttempt(a.attempt_id)).length;
   } finally {
     scrapes = await stopRunner(runners.observed);
     await stopRunner(runners.bare);
@@ -192,21 +254,47 @@ function summarize(r: SuiteResult): { cpuShare: number; wallPaired: number; cpuP
   const cpuShare = median(rounds.map((i) => (r.cpu.observed[i]! - r.cpu.bare[i]!) / r.wall.bare[i]!));
   const wallPaired = median(rounds.map((i) => r.wall.observed[i]! / r.wall.bare[i]! - 1));
   const cpuPerAttemptMs = median(rounds.map((i) => r.cpu.observed[i]! - r.cpu.bare[i]!)) / r.partitions;
-  for (const mode of MODES) csv.push({ suite: r.name, partitions: r.partitions, run: 'median', mode, wall_ms: ms(median(r.wall[mode])), daemon_cpu_ms: ms(median(r.cpu[mode])), samples_kept: mode === 'observed' ? r.samplesKept : 0, scrapes: mode === 'observed' ? r.scrapes : 0 });
+  for (const mode of MODES)
+    csv.push({
+      suite: r.name,
+      partitions: r.partitions,
+      run: 'median',
+      mode,
+      wall_ms: ms(median(r.wall[mode])),
+      daemon_cpu_ms: ms(median(r.cpu[mode])),
+      samples_kept: mode === 'observed' ? r.samplesKept : 0,
+      scrapes: mode === 'observed' ? r.scrapes : 0,
+    });
   return { cpuShare, wallPaired, cpuPerAttemptMs };
 }
 
 async function main(): Promise<void> {
   for (const k of Object.keys(process.env)) if (k.startsWith('RECOUNT_FAULT')) delete process.env[k];
-  console.log(`observe benchmark: ${ANALYZER} through an in-process daemon with 1 worker; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start, Node ${process.version}; /metrics scraped every ${SCRAPE_MS} ms in the observed mode`);
+  console.log(
+    `observe benchmark: ${ANALYZER} through an in-process daemon with 1 worker; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start, Node ${process.version}; /metrics scraped every ${SCRAPE_MS} ms in the observed mode`,
+  );
   const big = await cachedEvents({ start: '2023-10-12T00', hours: 1, rowsPerHour: BIG_EVENTS, seed: SEED });
   const tiny = await cachedEvents({ start: '2023-10-12T00', hours: TINY_HOURS, rowsPerHour: TINY_EVENTS, seed: SEED });
   const only = process.env.BENCH_SUITES?.split(',');
   const results: SuiteResult[] = [];
   if (!only || only.includes('big')) results.push(await suite(`${BIG_EVENTS}_events`, big, big.partitions, ROUNDS));
-  if (!only || only.includes('tiny')) results.push(await suite(`${TINY_EVENTS}_events_x${TINY_HOURS}`, tiny, tiny.partitions, ROUNDS));
+  if (!only || only.includes('tiny'))
+    results.push(await suite(`${TINY_EVENTS}_events_x${TINY_HOURS}`, tiny, tiny.partitions, ROUNDS));
 
-  const t = new Table({ head: ['workload', 'wall, bare', 'wall, observed', 'added daemon CPU / attempt', 'added CPU / run time', 'wall difference (paired, noisy)', 'samples kept', 'scrapes', `target < ${MAX_OVERHEAD * 100}%`], style: plain });
+  const t = new Table({
+    head: [
+      'workload',
+      'wall, bare',
+      'wall, observed',
+      'added daemon CPU / attempt',
+      'added CPU / run time',
+      'wall difference (paired, noisy)',
+      'samples kept',
+      'scrapes',
+      `target < ${MAX_OVERHEAD * 100}%`,
+    ],
+    style: plain,
+  });
   for (const r of results) {
     const s = summarize(r);
     t.push([
@@ -220,13 +308,29 @@ async function main(): Promise<void> {
       String(r.scrapes),
       verdict(s.cpuShare < MAX_OVERHEAD),
     ]);
-    csv.push({ suite: r.name, run: 'median', mode: 'added_cpu_share_of_run_time', wall_ms: Math.round(s.cpuShare * 100_000) / 100_000 });
-    csv.push({ suite: r.name, run: 'median', mode: 'paired_wall_difference', wall_ms: Math.round(s.wallPaired * 10_000) / 10_000 });
+    csv.push({
+      suite: r.name,
+      run: 'median',
+      mode: 'added_cpu_share_of_run_time',
+      wall_ms: Math.round(s.cpuShare * 100_000) / 100_000,
+    });
+    csv.push({
+      suite: r.name,
+      run: 'median',
+      mode: 'paired_wall_difference',
+      wall_ms: Math.round(s.wallPaired * 10_000) / 10_000,
+    });
   }
-  console.log(`\nresults: medians over interleaved rounds; a round reruns the partitions and waits for their last outcome (the worker's run included)\n${t.toString()}`);
-  console.log('added CPU: this process\'s CPU time (both daemons, the observer, the dashboard serving /metrics to a scraper in another process), observed round minus the bare round next to it; as a share of the bare round\'s wall time it bounds what observing can cost a run');
+  console.log(
+    `\nresults: medians over interleaved rounds; a round reruns the partitions and waits for their last outcome (the worker's run included)\n${t.toString()}`,
+  );
+  console.log(
+    "added CPU: this process's CPU time (both daemons, the observer, the dashboard serving /metrics to a scraper in another process), observed round minus the bare round next to it; as a share of the bare round's wall time it bounds what observing can cost a run",
+  );
   const load = loadavg()[0]!;
-  console.log(`load average at end ${load.toFixed(2)} on ${cpus().length} cores${load > cpus().length ? ' — the machine is busy: wall times are noisy, trust the CPU figures' : ''}`);
+  console.log(
+    `load average at end ${load.toFixed(2)} on ${cpus().length} cores${load > cpus().length ? ' — the machine is busy: wall times are noisy, trust the CPU figures' : ''}`,
+  );
   console.log(`\nCSV: ${writeCsv('observe', COLUMNS, csv)}`);
 }
 

@@ -11,7 +11,13 @@ import { getAnalyzer } from '../src/config/project.ts';
 import { runPartition } from '../src/run/runPartition.ts';
 import { lit } from '../src/engine/sql.ts';
 import { duck, makeProject } from '../test/helpers/project.ts';
-import { answerSql, replaceInputFile, startReaderProcess, sumTallies, type ReaderTally } from '../test/helpers/readers.ts';
+import {
+  answerSql,
+  replaceInputFile,
+  startReaderProcess,
+  sumTallies,
+  type ReaderTally,
+} from '../test/helpers/readers.ts';
 import { registerRecountImport } from './lib/project.ts';
 import { writeCsv } from './lib/csv.ts';
 
@@ -43,7 +49,9 @@ async function main(): Promise<void> {
       await generateEvents({ out, start: P, hours: 1, rowsPerHour: ROWS, seed, ads: 500, threads: 1 });
       const file = join(out, 'dt=2023-10-12/hour=00/part-00000.parquet');
       source.push(file);
-      complete.add((await duck<{ answer: string }>(answerSql(`read_parquet(${lit(file)})`, 'ad_id', 'user_id')))[0]!.answer);
+      complete.add(
+        (await duck<{ answer: string }>(answerSql(`read_parquet(${lit(file)})`, 'ad_id', 'user_id')))[0]!.answer,
+      );
     }
     const ctx = await tp.open();
     const input = join(tp.dir, 'data/events/dt=2023-10-12/hour=00/part-00000.parquet');
@@ -57,10 +65,19 @@ async function main(): Promise<void> {
     const readers = Array.from({ length: READERS }, (_, i) =>
       i % 2 === 0
         ? startReaderProcess({ ...common, mode: 'glob', name: `glob ${i / 2 + 1}`, glob })
-        : startReaderProcess({ ...common, mode: 'files', name: `files ${(i + 1) / 2}`, outputRoot: join(tp.dir, 'data/out'), analyzer: 'wide', partition: P }),
+        : startReaderProcess({
+            ...common,
+            mode: 'files',
+            name: `files ${(i + 1) / 2}`,
+            outputRoot: join(tp.dir, 'data/out'),
+            analyzer: 'wide',
+            partition: P,
+          }),
     );
     await Promise.all(readers.map((r) => r.ready));
-    console.log(`${READERS} readers, ${REPUBLISHES} republishes of an ${ROWS.toLocaleString('en-US')}-row partition (file counts ${FILE_COUNTS.join('/')}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `${READERS} readers, ${REPUBLISHES} republishes of an ${ROWS.toLocaleString('en-US')}-row partition (file counts ${FILE_COUNTS.join('/')}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`,
+    );
     const t0 = performance.now();
     let failed = 0;
     for (let i = 1; i <= REPUBLISHES; i++) {
@@ -72,19 +89,53 @@ async function main(): Promise<void> {
     const tallies: ReaderTally[] = await Promise.all(readers.map((r) => r.stop()));
     await ctx.close();
 
-    const globs = sumTallies('all glob readers', tallies.filter((t) => t.name.startsWith('glob')));
-    const files = sumTallies('all files readers', tallies.filter((t) => t.name.startsWith('files')));
-    const table = new Table({ head: ['reader', 'answers', 'complete version', 'loud errors', 'mixed', 'other errors'] });
-    for (const t of [...tallies, globs, files]) table.push([t.name, t.answers, t.complete, t.loudErrors, t.mixed, t.otherErrors]);
+    const globs = sumTallies(
+      'all glob readers',
+      tallies.filter((t) => t.name.startsWith('glob')),
+    );
+    const files = sumTallies(
+      'all files readers',
+      tallies.filter((t) => t.name.startsWith('files')),
+    );
+    const table = new Table({
+      head: ['reader', 'answers', 'complete version', 'loud errors', 'mixed', 'other errors'],
+    });
+    for (const t of [...tallies, globs, files])
+      table.push([t.name, t.answers, t.complete, t.loudErrors, t.mixed, t.otherErrors]);
     console.log(table.toString());
     console.log(`${REPUBLISHES - failed} republishes in ${seconds.toFixed(1)} s (${failed} failed)`);
     for (const t of tallies) for (const s of t.samples.slice(0, 3)) console.log(`  ${t.name}: ${s}`);
-    const held = globs.mixed + files.mixed === 0 && globs.otherErrors + files.otherErrors === 0 && files.loudErrors === 0;
-    console.log(`I1 ${held ? 'held' : 'BROKEN'}: ${globs.mixed + files.mixed} mixed answers of ${globs.answers + files.answers}; glob readers failed loudly ${globs.loudErrors} times (${((100 * globs.loudErrors) / Math.max(1, globs.answers + globs.loudErrors)).toFixed(2)} % of reads), files readers ${files.loudErrors}`);
+    const held =
+      globs.mixed + files.mixed === 0 && globs.otherErrors + files.otherErrors === 0 && files.loudErrors === 0;
+    console.log(
+      `I1 ${held ? 'held' : 'BROKEN'}: ${globs.mixed + files.mixed} mixed answers of ${globs.answers + files.answers}; glob readers failed loudly ${globs.loudErrors} times (${((100 * globs.loudErrors) / Math.max(1, globs.answers + globs.loudErrors)).toFixed(2)} % of reads), files readers ${files.loudErrors}`,
+    );
     const path = writeCsv(
       'readers',
-      ['reader', 'readers', 'republishes', 'rows', 'answers', 'complete', 'loud_errors', 'mixed', 'other_errors', 'seconds'],
-      [...tallies, globs, files].map((t) => ({ reader: t.name, readers: READERS, republishes: REPUBLISHES - failed, rows: ROWS, answers: t.answers, complete: t.complete, loud_errors: t.loudErrors, mixed: t.mixed, other_errors: t.otherErrors, seconds: seconds.toFixed(1) })),
+      [
+        'reader',
+        'readers',
+        'republishes',
+        'rows',
+        'answers',
+        'complete',
+        'loud_errors',
+        'mixed',
+        'other_errors',
+        'seconds',
+      ],
+      [...tallies, globs, files].map((t) => ({
+        reader: t.name,
+        readers: READERS,
+        republishes: REPUBLISHES - failed,
+        rows: ROWS,
+        answers: t.answers,
+        complete: t.complete,
+        loud_errors: t.loudErrors,
+        mixed: t.mixed,
+        other_errors: t.otherErrors,
+        seconds: seconds.toFixed(1),
+      })),
     );
     console.log(`wrote ${path}`);
     if (!held) process.exitCode = 1;

@@ -27,7 +27,9 @@ function main(argv: string[]): number {
   for (const name of wanted) {
     console.log(`\n=== bench ${name} (bench/${name}${SUFFIX}) ===`);
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, `${name}${SUFFIX}`)], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, `${name}${SUFFIX}`)], {
+      stdio: 'inherit',
+    });
     const took = ((performance.now() - t0) / 1000).toFixed(1);
     if (r.status === 0) console.log(`=== ${name}: done in ${took} s ===`);
     else {

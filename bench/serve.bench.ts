@@ -37,7 +37,14 @@ const ANALYZER = 'ad_impressions_hourly';
 const SEED = 42;
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 
-const SECTION_ALIASES: Record<string, Section> = { a: 'pressure', b: 'soak', c: 'latency', pressure: 'pressure', soak: 'soak', latency: 'latency' };
+const SECTION_ALIASES: Record<string, Section> = {
+  a: 'pressure',
+  b: 'soak',
+  c: 'latency',
+  pressure: 'pressure',
+  soak: 'soak',
+  latency: 'latency',
+};
 type Section = 'pressure' | 'soak' | 'latency';
 
 /** Targets from issue 4. */
@@ -83,8 +90,18 @@ interface PressureSample {
 }
 
 async function pressure(figures: Figure[]): Promise<void> {
-  const events = await cachedEvents({ start: PRESSURE.partition, hours: 1, rowsPerHour: PRESSURE.events, seed: SEED, ads: PRESSURE.ads });
-  const bp = makeBenchProject({ datasetRoots: { events: events.root }, analyzers: [ANALYZER], config: { defaults: { memory: PRESSURE.budget } } });
+  const events = await cachedEvents({
+    start: PRESSURE.partition,
+    hours: 1,
+    rowsPerHour: PRESSURE.events,
+    seed: SEED,
+    ads: PRESSURE.ads,
+  });
+  const bp = makeBenchProject({
+    datasetRoots: { events: events.root },
+    analyzers: [ANALYZER],
+    config: { defaults: { memory: PRESSURE.budget } },
+  });
   const rows: Record<string, Cell>[] = [];
   const samples: PressureSample[] = [];
   let recycled = 0;
@@ -94,7 +111,9 @@ async function pressure(figures: Figure[]): Promise<void> {
     const project = await loadProject(bp.dir);
     const analyzer = getAnalyzer(project, ANALYZER);
     const plan = planMemory(analyzer.memoryBytes, analyzer.threadCount);
-    const inputBytes = resolveInputs(project, analyzer, parsePartition(PRESSURE.partition, analyzer.grain)).flatMap((r) => r.files).reduce((s, f) => s + f.size, 0);
+    const inputBytes = resolveInputs(project, analyzer, parsePartition(PRESSURE.partition, analyzer.grain))
+      .flatMap((r) => r.files)
+      .reduce((s, f) => s + f.size, 0);
     const serve = project.config.serve;
     // The pool exactly as `recount serve` configures it from this project (recycling included).
     pool = new WorkerPool({
@@ -114,13 +133,23 @@ async function pressure(figures: Figure[]): Promise<void> {
       for (const pid of pool.pids()) resetPeak(pid);
       const attemptId = newAttemptId();
       const t0 = performance.now();
-      const o = await pool.run({ attemptId, analyzer: analyzer.name, partition: PRESSURE.partition, trigger: 'bench', plan });
+      const o = await pool.run({
+        attemptId,
+        analyzer: analyzer.name,
+        partition: PRESSURE.partition,
+        trigger: 'bench',
+        plan,
+      });
       const wallMs = performance.now() - t0;
       const row = await store.getAttempt(attemptId);
       const pid = row?.pid ?? 0;
       if (o.kind !== 'report') {
         // What the daemon does for a worker killed mid-attempt (markDead): record it, then recover (staging and spill).
-        if (row?.status === 'running') await store.finishAttempt(attemptId, { status: o.kind === 'oom' ? 'oom' : 'crashed', error: { code: o.kind === 'oom' ? 'OUT_OF_MEMORY' : 'CRASHED', message: 'worker killed during the bench' } });
+        if (row?.status === 'running')
+          await store.finishAttempt(attemptId, {
+            status: o.kind === 'oom' ? 'oom' : 'crashed',
+            error: { code: o.kind === 'oom' ? 'OUT_OF_MEMORY' : 'CRASHED', message: 'worker killed during the bench' },
+          });
         await recover(store, new OutputLayout(project.outputRoot), { spillDir: project.spillDir });
       }
       const mem = pid ? procMemory(pid) : undefined;
@@ -128,7 +157,12 @@ async function pressure(figures: Figure[]): Promise<void> {
       const s: PressureSample = {
         attempt: i,
         outcome: o.kind === 'report' ? (o.report.error?.code === 'OUT_OF_MEMORY' ? 'oom' : o.report.status) : o.kind,
-        errorCode: o.kind === 'report' ? o.report.error?.code : o.kind === 'oom' ? `OUT_OF_MEMORY (${o.reason})` : `CRASHED (${o.signal ?? o.code})`,
+        errorCode:
+          o.kind === 'report'
+            ? o.report.error?.code
+            : o.kind === 'oom'
+              ? `OUT_OF_MEMORY (${o.reason})`
+              : `CRASHED (${o.signal ?? o.code})`,
         wallMs,
         workerMs: o.kind === 'report' ? o.report.durationMs : Number.NaN,
         peakRssBytes: kernel ? Math.max(mem.peak, o.peakRssBytes) : o.peakRssBytes,
@@ -176,15 +210,62 @@ async function pressure(figures: Figure[]): Promise<void> {
     const walls = ok.map((s) => s.wallMs / 1000);
     const maxRatio = Math.max(...ratios);
     const a: Figure[] = [
-      { metric: `OOM failures (per 100 runs; ${total} runs)`, value: fixed(per100(ooms), 1), target: `${TARGET_OOM_PER_100}`, ok: ooms === 0, note: `RSS watchdog kills past the budget and DuckDB Out of Memory errors both count` },
-      { metric: 'Other failures (per 100 runs)', value: fixed(per100(other), 1), note: other ? [...new Set(samples.filter((s) => s.outcome !== 'oom' && s.outcome !== 'succeeded').map((s) => s.errorCode))].join(', ') : 'none' },
-      { metric: `Median attempt time (${n(events.rows)} events)`, value: `${fixed(median(walls), 1)} s`, note: `p10 ${fixed(percentile(walls, 10), 1)} s, p90 ${fixed(percentile(walls, 90), 1)} s; pool round trip; shared 2-core machine, load ${load()}` },
-      { metric: 'Peak RSS / budget (max over runs)', value: fixed(maxRatio, 3), target: `<= ${TARGET_PEAK_OVER_BUDGET}`, ok: maxRatio <= TARGET_PEAK_OVER_BUDGET, note: `worker VmHWM reset before each attempt; budget ${mb(plan.budgetBytes)} MB` },
-      { metric: 'Peak RSS / budget (median, p90)', value: `${fixed(median(ratios), 3)}, ${fixed(percentile(ratios, 90), 3)}`, note: `peak RSS median ${fixed(mb(median(samples.map((s) => s.peakRssBytes))), 0)} MB` },
-      { metric: 'Spill bytes per attempt (median)', value: `${fixed(mb(median(samples.map((s) => s.spillBytes))), 0)} MB`, note: `peak of duckdb_temporary_files() sampled every 100 ms; min ${fixed(mb(Math.min(...samples.map((s) => s.spillBytes))), 0)}, max ${fixed(mb(Math.max(...samples.map((s) => s.spillBytes))), 0)} MB` },
-      { metric: "DuckDB's own peak / its memory_limit (median)", value: fixed(median(samples.map((s) => s.duckdbPeakBytes / plan.duckdbBytes)), 2), note: `duckdb_memory() sampled every 100 ms; limit ${mb(plan.duckdbBytes)} MB` },
-      { metric: 'Input / DuckDB memory_limit', value: `${fixed(inputBytes / plan.duckdbBytes, 1)}x`, target: '~8x', note: `${mb(inputBytes).toFixed(0)} MB Parquet, ${n(events.rows)} events, ${PRESSURE.ads} ads` },
-      { metric: 'Worker idle RSS after attempt (first -> last)', value: `${fixed(mb(samples[0]?.idleRssBytes ?? 0), 0)} -> ${fixed(mb(samples.at(-1)?.idleRssBytes ?? 0), 0)} MB`, note: `${new Set(samples.map((s) => s.pid)).size} worker process(es); recycled ${recycled} time(s)` },
+      {
+        metric: `OOM failures (per 100 runs; ${total} runs)`,
+        value: fixed(per100(ooms), 1),
+        target: `${TARGET_OOM_PER_100}`,
+        ok: ooms === 0,
+        note: `RSS watchdog kills past the budget and DuckDB Out of Memory errors both count`,
+      },
+      {
+        metric: 'Other failures (per 100 runs)',
+        value: fixed(per100(other), 1),
+        note: other
+          ? [
+              ...new Set(
+                samples.filter((s) => s.outcome !== 'oom' && s.outcome !== 'succeeded').map((s) => s.errorCode),
+              ),
+            ].join(', ')
+          : 'none',
+      },
+      {
+        metric: `Median attempt time (${n(events.rows)} events)`,
+        value: `${fixed(median(walls), 1)} s`,
+        note: `p10 ${fixed(percentile(walls, 10), 1)} s, p90 ${fixed(percentile(walls, 90), 1)} s; pool round trip; shared 2-core machine, load ${load()}`,
+      },
+      {
+        metric: 'Peak RSS / budget (max over runs)',
+        value: fixed(maxRatio, 3),
+        target: `<= ${TARGET_PEAK_OVER_BUDGET}`,
+        ok: maxRatio <= TARGET_PEAK_OVER_BUDGET,
+        note: `worker VmHWM reset before each attempt; budget ${mb(plan.budgetBytes)} MB`,
+      },
+      {
+        metric: 'Peak RSS / budget (median, p90)',
+        value: `${fixed(median(ratios), 3)}, ${fixed(percentile(ratios, 90), 3)}`,
+        note: `peak RSS median ${fixed(mb(median(samples.map((s) => s.peakRssBytes))), 0)} MB`,
+      },
+      {
+        metric: 'Spill bytes per attempt (median)',
+        value: `${fixed(mb(median(samples.map((s) => s.spillBytes))), 0)} MB`,
+        note: `peak of duckdb_temporary_files() sampled every 100 ms; min ${fixed(mb(Math.min(...samples.map((s) => s.spillBytes))), 0)}, max ${fixed(mb(Math.max(...samples.map((s) => s.spillBytes))), 0)} MB`,
+      },
+      {
+        metric: "DuckDB's own peak / its memory_limit (median)",
+        value: fixed(median(samples.map((s) => s.duckdbPeakBytes / plan.duckdbBytes)), 2),
+        note: `duckdb_memory() sampled every 100 ms; limit ${mb(plan.duckdbBytes)} MB`,
+      },
+      {
+        metric: 'Input / DuckDB memory_limit',
+        value: `${fixed(inputBytes / plan.duckdbBytes, 1)}x`,
+        target: '~8x',
+        note: `${mb(inputBytes).toFixed(0)} MB Parquet, ${n(events.rows)} events, ${PRESSURE.ads} ads`,
+      },
+      {
+        metric: 'Worker idle RSS after attempt (first -> last)',
+        value: `${fixed(mb(samples[0]?.idleRssBytes ?? 0), 0)} -> ${fixed(mb(samples.at(-1)?.idleRssBytes ?? 0), 0)} MB`,
+        note: `${new Set(samples.map((s) => s.pid)).size} worker process(es); recycled ${recycled} time(s)`,
+      },
     ];
     console.log(`\n(a) memory pressure\n${figuresTable(a)}`);
     figures.push(...a.map((f) => ({ ...f, metric: `(a) ${f.metric}` })));
@@ -192,7 +273,27 @@ async function pressure(figures: Figure[]): Promise<void> {
     await pool?.shutdown();
     await store?.close();
     bp.cleanup();
-    const cols = ['attempt', 'outcome', 'error_code', 'wall_ms', 'worker_ms', 'peak_rss_mb', 'peak_method', 'peak_over_budget', 'idle_rss_after_mb', 'spill_mb', 'duckdb_peak_mb', 'rows', 'worker_pid', 'budget_mb', 'duckdb_limit_mb', 'threads', 'input_mb', 'events', 'load1'];
+    const cols = [
+      'attempt',
+      'outcome',
+      'error_code',
+      'wall_ms',
+      'worker_ms',
+      'peak_rss_mb',
+      'peak_method',
+      'peak_over_budget',
+      'idle_rss_after_mb',
+      'spill_mb',
+      'duckdb_peak_mb',
+      'rows',
+      'worker_pid',
+      'budget_mb',
+      'duckdb_limit_mb',
+      'threads',
+      'input_mb',
+      'events',
+      'load1',
+    ];
     if (rows.length) console.log(`CSV: ${writeCsv('serve-pressure', cols, rows)}`);
   }
 }
@@ -231,7 +332,9 @@ async function drained(store: StateStore, stallMs: number): Promise<void> {
       last = now;
       since = Date.now();
     } else if (Date.now() - since > stallMs) {
-      throw new Error(`soak: no progress for ${stallMs} ms (${backlog} queued; running: ${running.map((r) => `${r.partition_id} attempt ${r.last_attempt_id}`).join(', ')})`);
+      throw new Error(
+        `soak: no progress for ${stallMs} ms (${backlog} queued; running: ${running.map((r) => `${r.partition_id} attempt ${r.last_attempt_id}`).join(', ')})`,
+      );
     }
     await sleep(100);
   }
@@ -241,7 +344,12 @@ async function drained(store: StateStore, stallMs: number): Promise<void> {
 function slopeFigure(pts: { x: number; y: number }[]): { slope: number; upper: number; text: string; robust: string } {
   const fit = linearFit(pts);
   const upper = fit.slope + 2 * fit.slopeStdErr;
-  return { slope: fit.slope, upper, text: `${fixed(fit.slope, 2)} ± ${fixed(fit.slopeStdErr, 2)}`, robust: `95% upper ${fixed(upper, 1)}, Theil-Sen ${fixed(theilSenSlope(pts), 2)}` };
+  return {
+    slope: fit.slope,
+    upper,
+    text: `${fixed(fit.slope, 2)} ± ${fixed(fit.slopeStdErr, 2)}`,
+    robust: `95% upper ${fixed(upper, 1)}, Theil-Sen ${fixed(theilSenSlope(pts), 2)}`,
+  };
 }
 
 async function soak(figures: Figure[]): Promise<void> {
@@ -254,7 +362,15 @@ async function soak(figures: Figure[]): Promise<void> {
     analyzers: [{ name: ANALYZER, example: ANALYZER, start: false }],
     // Recycling off, so each worker's growth shows whole (recycling is the mitigation, not the measurement).
     // lookbackHours 1: the 2023 data is never queued by the daemon's own scans; the bench queues every run.
-    config: { serve: { minWorkers: SOAK.workers, maxWorkers: SOAK.workers, workerMaxAttempts: 1_000_000, workerMaxIdleRss: '64GB', lookbackHours: 1 } },
+    config: {
+      serve: {
+        minWorkers: SOAK.workers,
+        maxWorkers: SOAK.workers,
+        workerMaxAttempts: 1_000_000,
+        workerMaxIdleRss: '64GB',
+        lookbackHours: 1,
+      },
+    },
   });
   const points: SoakPoint[] = [];
   const csv: Record<string, Cell>[] = [];
@@ -266,30 +382,60 @@ async function soak(figures: Figure[]): Promise<void> {
     store = await openStore(project);
     // SIGUSR2 makes any recount process write a heap snapshot (after a full GC): the live-heap phase's probe.
     // Workers get it through the environment; their own --diagnostic-dir is the project's postmortem folder.
-    const snapDirs = [mkdtempSync(join(tmpdir(), 'recount-soak-heap-')), resolve(bp.dir, project.config.serve.postmortemDir)];
+    const snapDirs = [
+      mkdtempSync(join(tmpdir(), 'recount-soak-heap-')),
+      resolve(bp.dir, project.config.serve.postmortemDir),
+    ];
     daemon = startServeDaemon(bp.dir, ['--min-workers', String(SOAK.workers), '--max-workers', String(SOAK.workers)], {
       keep: (l) => l.msg === 'daemon started',
-      env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDirs[0]}`.trim() },
+      env: {
+        NODE_OPTIONS:
+          `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDirs[0]}`.trim(),
+      },
     });
     await daemon.waitForLog('daemon started', (l) => l.msg === 'daemon started', 60_000, true);
-    console.log(`\n[b] soak: ${n(SOAK.attempts)} attempts of ${ANALYZER} on ${n(SOAK.eventsPerHour)}-event partitions through one \`recount serve\` (pid ${daemon.pid}) with ${SOAK.workers} workers, recycling off; idle RSS sampled every ${SOAK.every} attempts; load ${load()}`);
+    console.log(
+      `\n[b] soak: ${n(SOAK.attempts)} attempts of ${ANALYZER} on ${n(SOAK.eventsPerHour)}-event partitions through one \`recount serve\` (pid ${daemon.pid}) with ${SOAK.workers} workers, recycling off; idle RSS sampled every ${SOAK.every} attempts; load ${load()}`,
+    );
     const sample = async (done: number) => {
       await sleep(300); // let the last attempt's worker finish closing DuckDB and the daemon settle
       const byPid = new Map<number, number>();
-      for (const a of await store!.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 })) byPid.set(a.pid, (byPid.get(a.pid) ?? 0) + 1);
+      for (const a of await store!.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 }))
+        byPid.set(a.pid, (byPid.get(a.pid) ?? 0) + 1);
       const d = procMemory(daemon!.pid);
       // Worker processes only: tsx also runs an esbuild service as a child of the daemon.
-      const workers = childPids(daemon!.pid).filter((pid) => procCommand(pid).includes('bin/worker.js')).map((pid) => {
-        const m = procMemory(pid);
-        return { pid, attempts: byPid.get(pid) ?? 0, rss: m.rss, anon: m.anon };
-      });
+      const workers = childPids(daemon!.pid)
+        .filter((pid) => procCommand(pid).includes('bin/worker.js'))
+        .map((pid) => {
+          const m = procMemory(pid);
+          return { pid, attempts: byPid.get(pid) ?? 0, rss: m.rss, anon: m.anon };
+        });
       const p: SoakPoint = { attempts: done, daemonRss: d.rss, daemonAnon: d.anon, workers };
       points.push(p);
-      csv.push({ attempts: done, process: 'daemon', pid: daemon!.pid, process_attempts: done, rss_mb: mb(d.rss), anon_mb: mb(d.anon), load1: load() });
-      for (const w of workers) csv.push({ attempts: done, process: 'worker', pid: w.pid, process_attempts: w.attempts, rss_mb: mb(w.rss), anon_mb: mb(w.anon), load1: load() });
+      csv.push({
+        attempts: done,
+        process: 'daemon',
+        pid: daemon!.pid,
+        process_attempts: done,
+        rss_mb: mb(d.rss),
+        anon_mb: mb(d.anon),
+        load1: load(),
+      });
+      for (const w of workers)
+        csv.push({
+          attempts: done,
+          process: 'worker',
+          pid: w.pid,
+          process_attempts: w.attempts,
+          rss_mb: mb(w.rss),
+          anon_mb: mb(w.anon),
+          load1: load(),
+        });
       console.log(
         `  ${String(done).padStart(5)} attempts  daemon ${fixed(mb(d.rss), 1)} MB (anon ${fixed(mb(d.anon), 1)})  ` +
-          workers.map((w) => `worker ${w.pid}: ${fixed(mb(w.rss), 1)} MB (anon ${fixed(mb(w.anon), 1)}) after ${w.attempts}`).join('  ') +
+          workers
+            .map((w) => `worker ${w.pid}: ${fixed(mb(w.rss), 1)} MB (anon ${fixed(mb(w.anon), 1)}) after ${w.attempts}`)
+            .join('  ') +
           `  load ${load()}`,
       );
     };
@@ -297,7 +443,13 @@ async function soak(figures: Figure[]): Promise<void> {
     const maxAttempts = (analyzer.retries ?? DEFAULT_RETRY).max;
     const runBatch = async (batch: number) => {
       for (let h = 0; h < batch; h++) {
-        const q = await store!.queue.enqueue({ analyzer: ANALYZER, partitionId: events.partitions[h]!, reason: 'manual', maxAttempts, sqlHash: analyzer.sqlHash });
+        const q = await store!.queue.enqueue({
+          analyzer: ANALYZER,
+          partitionId: events.partitions[h]!,
+          reason: 'manual',
+          maxAttempts,
+          sqlHash: analyzer.sqlHash,
+        });
         if (!q) throw new Error(`soak: could not queue ${events.partitions[h]} (a run is still queued or running)`);
       }
       await drained(store!, 5 * 60_000);
@@ -317,16 +469,21 @@ async function soak(figures: Figure[]): Promise<void> {
     // is what a leak in JavaScript would be; RSS also moves with allocator and heap-capacity slack.
     const heapRows: Figure[] = [];
     if (SOAK.heapAttempts > 0) {
-      const pidsNow = () => [daemon!.pid, ...childPids(daemon!.pid).filter((pid) => procCommand(pid).includes('bin/worker.js'))];
+      const pidsNow = () => [
+        daemon!.pid,
+        ...childPids(daemon!.pid).filter((pid) => procCommand(pid).includes('bin/worker.js')),
+      ];
       const attemptsBy = async () => {
         const m = new Map<number, number>();
-        for (const a of await store!.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 })) m.set(a.pid, (m.get(a.pid) ?? 0) + 1);
+        for (const a of await store!.listAttempts({ analyzer: ANALYZER, limit: 1_000_000 }))
+          m.set(a.pid, (m.get(a.pid) ?? 0) + 1);
         return m;
       };
       const before = new Map<number, LiveHeap>();
       for (const pid of pidsNow()) before.set(pid, await snapshotLiveHeap(pid, snapDirs));
       const countsBefore = await attemptsBy();
-      for (let d = 0; d < SOAK.heapAttempts; d += SOAK.every) await runBatch(Math.min(SOAK.every, SOAK.heapAttempts - d));
+      for (let d = 0; d < SOAK.heapAttempts; d += SOAK.every)
+        await runBatch(Math.min(SOAK.every, SOAK.heapAttempts - d));
       const countsAfter = await attemptsBy();
       for (const pid of pidsNow()) {
         const a = before.get(pid);
@@ -381,18 +538,34 @@ async function soak(figures: Figure[]): Promise<void> {
       ok: dr.slope < TARGET_SLOPE_MB_PER_1000,
       note: `${dr.robust}; \`recount serve\` itself (owns the pool); ${after.length} samples; anon ${da.text}; incl. warm-up ${dAll.text}; RSS ${fixed(mb(points[0]!.daemonRss), 1)} -> ${fixed(mb(points.at(-1)!.daemonRss), 1)} MB`,
     });
-    b.push({ metric: 'Attempts not succeeded', value: `${failed.length} of ${attempts.length}`, note: failed.length ? [...new Set(failed.map((a) => `${a.status} ${a.error_code}`))].join(', ') : `${fixed(took, 0)} s for ${n(SOAK.attempts)} attempts (${fixed((1000 * took) / SOAK.attempts, 0)} ms each, ${SOAK.workers} at a time)` });
+    b.push({
+      metric: 'Attempts not succeeded',
+      value: `${failed.length} of ${attempts.length}`,
+      note: failed.length
+        ? [...new Set(failed.map((a) => `${a.status} ${a.error_code}`))].join(', ')
+        : `${fixed(took, 0)} s for ${n(SOAK.attempts)} attempts (${fixed((1000 * took) / SOAK.attempts, 0)} ms each, ${SOAK.workers} at a time)`,
+    });
     b.push(...heapRows);
-    b.push({ metric: 'Worker processes used', value: String(pids.length), note: `warm-up: first ${SOAK.warmup} attempts excluded from the slopes; ± is the slope's standard error; idle RSS moves ±5 MB between samples with what the last attempt touched and when V8 last collected` });
+    b.push({
+      metric: 'Worker processes used',
+      value: String(pids.length),
+      note: `warm-up: first ${SOAK.warmup} attempts excluded from the slopes; ± is the slope's standard error; idle RSS moves ±5 MB between samples with what the last attempt touched and when V8 last collected`,
+    });
     console.log(`\n(b) soak\n${figuresTable(b)}`);
     figures.push(...b.map((f) => ({ ...f, metric: `(b) ${f.metric}` })));
-    if (daemon.problems().length) console.log(`daemon warnings/errors: ${daemon.problems().length}, first: ${JSON.stringify(daemon.problems()[0])}`);
+    if (daemon.problems().length)
+      console.log(
+        `daemon warnings/errors: ${daemon.problems().length}, first: ${JSON.stringify(daemon.problems()[0])}`,
+      );
   } finally {
     const code = await daemon?.stop();
     if (code !== undefined && code !== 0) console.log(`recount serve exited ${code}`);
     await store?.close();
     bp.cleanup();
-    if (csv.length) console.log(`CSV: ${writeCsv('serve-soak', ['attempts', 'process', 'pid', 'process_attempts', 'rss_mb', 'anon_mb', 'load1'], csv)}`);
+    if (csv.length)
+      console.log(
+        `CSV: ${writeCsv('serve-soak', ['attempts', 'process', 'pid', 'process_attempts', 'rss_mb', 'anon_mb', 'load1'], csv)}`,
+      );
   }
 }
 
@@ -416,12 +589,21 @@ const WAYS = ['marker', 'copy', 'rename-hour', 'rename-day'] as const;
 type Way = (typeof WAYS)[number];
 
 async function latency(figures: Figure[]): Promise<void> {
-  const source = await cachedEvents({ start: LATENCY.start, hours: LATENCY.partitions + 1, rowsPerHour: LATENCY.eventsPerHour, seed: SEED });
+  const source = await cachedEvents({
+    start: LATENCY.start,
+    hours: LATENCY.partitions + 1,
+    rowsPerHour: LATENCY.eventsPerHour,
+    seed: SEED,
+  });
   // Not under bench/.data: the daemon's watcher ignores dot-named paths, so a root named `.landing` would never be watched.
   const landing = mkdtempSync(join(tmpdir(), 'recount-bench-landing-'));
   // Partitions are prepared here and renamed into the dataset (same filesystem, so rename(2) is atomic).
   const staging = mkdtempSync(join(tmpdir(), 'recount-bench-staging-'));
-  const bp = makeBenchProject({ datasetRoots: { events: landing }, analyzers: [ANALYZER], config: { serve: { minWorkers: 1, maxWorkers: 2, lookbackHours: 1_000_000 } } });
+  const bp = makeBenchProject({
+    datasetRoots: { events: landing },
+    analyzers: [ANALYZER],
+    config: { serve: { minWorkers: 1, maxWorkers: 2, lookbackHours: 1_000_000 } },
+  });
   const csv: Record<string, Cell>[] = [];
   let daemon: ServeDaemon | undefined;
   let store: StateStore | undefined;
@@ -431,10 +613,15 @@ async function latency(figures: Figure[]): Promise<void> {
     store = await openStore(project);
     const isStart = (l: { msg?: string }) => l.msg === 'attempt started';
     // Debug level for the daemon's 'partition ready' line: it tells a trigger by the file watcher from one by the rescan.
-    daemon = startServeDaemon(bp.dir, [], { keep: (l) => l.msg === 'daemon started' || l.msg === 'partition ready' || l.msg === 'watching dataset folders', env: { RECOUNT_LOG_LEVEL: 'debug' } });
+    daemon = startServeDaemon(bp.dir, [], {
+      keep: (l) => l.msg === 'daemon started' || l.msg === 'partition ready' || l.msg === 'watching dataset folders',
+      env: { RECOUNT_LOG_LEVEL: 'debug' },
+    });
     await daemon.waitForLog('daemon started', (l) => l.msg === 'daemon started', 60_000, true);
     await daemon.waitForLog('the file watcher ready', (l) => l.msg === 'watching dataset folders', 60_000, true);
-    console.log(`\n[c] trigger latency: ${LATENCY.partitions} hourly partitions (after 1 warm-up) landed one by one (in turn: ${WAYS.join(', ')}) into a running \`recount serve\` (watching on, rescan every ${project.config.serve.scanIntervalMs / 1000} s); load ${load()}`);
+    console.log(
+      `\n[c] trigger latency: ${LATENCY.partitions} hourly partitions (after 1 warm-up) landed one by one (in turn: ${WAYS.join(', ')}) into a running \`recount serve\` (watching on, rescan every ${project.config.serve.scanIntervalMs / 1000} s); load ${load()}`,
+    );
     const toLog: number[] = [];
     const toWorker: number[] = [];
     const toDone: number[] = [];
@@ -446,11 +633,22 @@ async function latency(figures: Figure[]): Promise<void> {
       const way: Way = warm ? 'marker' : WAYS[(i - 1) % WAYS.length]!;
       const from = join(source.root, partitionPath(parsePartition(sourceId, 'hour')), 'part-00000.parquet');
       // A whole dt= folder renamed in must be a day not there yet: the same hour's events, a day of 2024 of its own.
-      const id = way === 'rename-day' ? `2024-01-${String(1 + Math.floor(i / WAYS.length)).padStart(2, '0')}T${sourceId.slice(11, 13)}` : sourceId;
+      const id =
+        way === 'rename-day'
+          ? `2024-01-${String(1 + Math.floor(i / WAYS.length)).padStart(2, '0')}T${sourceId.slice(11, 13)}`
+          : sourceId;
       const p = parsePartition(id, 'hour');
       const dir = join(landing, partitionPath(p));
-      const started = daemon.waitForLog(`attempt started for ${id}`, (l) => isStart(l) && l.partition === id && l.analyzer === analyzer.name, 120_000);
-      const succeeded = daemon.waitForLog(`attempt succeeded for ${id}`, (l) => l.msg === 'attempt succeeded' && l.partition === id, 180_000);
+      const started = daemon.waitForLog(
+        `attempt started for ${id}`,
+        (l) => isStart(l) && l.partition === id && l.analyzer === analyzer.name,
+        120_000,
+      );
+      const succeeded = daemon.waitForLog(
+        `attempt succeeded for ${id}`,
+        (l) => l.msg === 'attempt succeeded' && l.partition === id,
+        180_000,
+      );
       let markedAt: number;
       if (way === 'marker' || way === 'copy') {
         mkdirSync(dir, { recursive: true });
@@ -490,26 +688,64 @@ async function latency(figures: Figure[]): Promise<void> {
         byWay.get(way)!.toLog.push(logMs);
         if (how === 'rescan') byWay.get(way)!.byRescan++;
       }
-      csv.push({ partition: id, counted: !warm, way, trigger: how, marker_mtime_ms: Math.round(markedAt), to_watcher_ms: seen ? ms(Number(seen.time) - markedAt) : undefined, to_attempt_started_log_ms: ms(logMs), to_worker_started_at_ms: ms(workerMs), to_finished_ms: ms(doneMs), load1: load() });
-      if (warm || how === 'rescan') console.log(`  ${id} (${way}): ${warm ? 'warm-up (not counted), ' : ''}${how}, 'attempt started' after ${fixed(logMs, 0)} ms, worker began after ${fixed(workerMs, 0)} ms`);
+      csv.push({
+        partition: id,
+        counted: !warm,
+        way,
+        trigger: how,
+        marker_mtime_ms: Math.round(markedAt),
+        to_watcher_ms: seen ? ms(Number(seen.time) - markedAt) : undefined,
+        to_attempt_started_log_ms: ms(logMs),
+        to_worker_started_at_ms: ms(workerMs),
+        to_finished_ms: ms(doneMs),
+        load1: load(),
+      });
+      if (warm || how === 'rescan')
+        console.log(
+          `  ${id} (${way}): ${warm ? 'warm-up (not counted), ' : ''}${how}, 'attempt started' after ${fixed(logMs, 0)} ms, worker began after ${fixed(workerMs, 0)} ms`,
+        );
       await sleep(LATENCY.gapMs);
     }
     console.log(`  _SUCCESS -> 'attempt started' (ms): ${toLog.map((x) => x.toFixed(0)).join(' ')}`);
-    const spread = (xs: number[]) => `min ${fixed(Math.min(...xs), 0)}, p90 ${fixed(percentile(xs, 90), 0)}, max ${fixed(Math.max(...xs), 0)} ms`;
+    const spread = (xs: number[]) =>
+      `min ${fixed(Math.min(...xs), 0)}, p90 ${fixed(percentile(xs, 90), 0)}, max ${fixed(Math.max(...xs), 0)} ms`;
     const c: Figure[] = [
-      { metric: `Trigger latency _SUCCESS -> 'attempt started', median (${toLog.length} partitions)`, value: `${fixed(median(toLog), 0)} ms`, note: `marker mtime to the daemon's log line (queued, claimed, attempt row begun); ${spread(toLog)}` },
-      { metric: 'Partitions found by the rescan, not the watcher', value: `${byRescan} of ${toLog.length}`, note: `no 'partition ready' line from the file watcher before the attempt started` },
+      {
+        metric: `Trigger latency _SUCCESS -> 'attempt started', median (${toLog.length} partitions)`,
+        value: `${fixed(median(toLog), 0)} ms`,
+        note: `marker mtime to the daemon's log line (queued, claimed, attempt row begun); ${spread(toLog)}`,
+      },
+      {
+        metric: 'Partitions found by the rescan, not the watcher',
+        value: `${byRescan} of ${toLog.length}`,
+        note: `no 'partition ready' line from the file watcher before the attempt started`,
+      },
       { metric: "Trigger latency _SUCCESS -> 'attempt started', p99", value: `${fixed(percentile(toLog, 99), 0)} ms` },
-      { metric: '_SUCCESS -> attempt started_at in the worker, median', value: `${fixed(median(toWorker), 0)} ms`, note: `the state store's started_at, written by the worker as runPartition begins; p99 ${fixed(percentile(toWorker, 99), 0)} ms; ${spread(toWorker)}` },
-      { metric: '_SUCCESS -> attempt finished (published), median', value: `${fixed(median(toDone), 0)} ms`, note: `${n(LATENCY.eventsPerHour)} events a partition; p99 ${fixed(percentile(toDone, 99), 0)} ms` },
+      {
+        metric: '_SUCCESS -> attempt started_at in the worker, median',
+        value: `${fixed(median(toWorker), 0)} ms`,
+        note: `the state store's started_at, written by the worker as runPartition begins; p99 ${fixed(percentile(toWorker, 99), 0)} ms; ${spread(toWorker)}`,
+      },
+      {
+        metric: '_SUCCESS -> attempt finished (published), median',
+        value: `${fixed(median(toDone), 0)} ms`,
+        note: `${n(LATENCY.eventsPerHour)} events a partition; p99 ${fixed(percentile(toDone, 99), 0)} ms`,
+      },
       ...WAYS.map((w) => {
         const x = byWay.get(w)!;
-        return { metric: `Landed by ${w}: landing -> 'attempt started', median (${x.toLog.length} partitions)`, value: `${fixed(median(x.toLog), 0)} ms`, note: `max ${fixed(Math.max(...x.toLog), 0)} ms; found by the rescan: ${x.byRescan}` };
+        return {
+          metric: `Landed by ${w}: landing -> 'attempt started', median (${x.toLog.length} partitions)`,
+          value: `${fixed(median(x.toLog), 0)} ms`,
+          note: `max ${fixed(Math.max(...x.toLog), 0)} ms; found by the rescan: ${x.byRescan}`,
+        };
       }),
     ];
     console.log(`\n(c) trigger latency\n${figuresTable(c)}`);
     figures.push(...c.map((f) => ({ ...f, metric: `(c) ${f.metric}` })));
-    if (daemon.problems().length) console.log(`daemon warnings/errors: ${daemon.problems().length}, first: ${JSON.stringify(daemon.problems()[0])}`);
+    if (daemon.problems().length)
+      console.log(
+        `daemon warnings/errors: ${daemon.problems().length}, first: ${JSON.stringify(daemon.problems()[0])}`,
+      );
   } finally {
     const code = await daemon?.stop();
     if (code !== undefined && code !== 0) console.log(`recount serve exited ${code}`);
@@ -517,7 +753,10 @@ async function latency(figures: Figure[]): Promise<void> {
     bp.cleanup();
     rmSync(landing, { recursive: true, force: true });
     rmSync(staging, { recursive: true, force: true });
-    if (csv.length) console.log(`CSV: ${writeCsv('serve-latency', ['partition', 'counted', 'way', 'trigger', 'marker_mtime_ms', 'to_watcher_ms', 'to_attempt_started_log_ms', 'to_worker_started_at_ms', 'to_finished_ms', 'load1'], csv)}`);
+    if (csv.length)
+      console.log(
+        `CSV: ${writeCsv('serve-latency', ['partition', 'counted', 'way', 'trigger', 'marker_mtime_ms', 'to_watcher_ms', 'to_attempt_started_log_ms', 'to_worker_started_at_ms', 'to_finished_ms', 'load1'], csv)}`,
+      );
   }
 }
 
@@ -527,9 +766,13 @@ function sections(): Section[] {
   const raw = process.env.BENCH_SERVE_SECTIONS;
   if (!raw) return ['pressure', 'soak', 'latency'];
   const out: Section[] = [];
-  for (const s of raw.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+  for (const s of raw
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean)) {
     const name = SECTION_ALIASES[s];
-    if (!name) throw new Error(`BENCH_SERVE_SECTIONS: unknown section '${s}'; known: pressure (a), soak (b), latency (c)`);
+    if (!name)
+      throw new Error(`BENCH_SERVE_SECTIONS: unknown section '${s}'; known: pressure (a), soak (b), latency (c)`);
     if (!out.includes(name)) out.push(name);
   }
   return out;
@@ -538,11 +781,15 @@ function sections(): Section[] {
 async function main(): Promise<void> {
   for (const k of Object.keys(process.env)) if (k.startsWith('RECOUNT_FAULT')) delete process.env[k];
   const wanted = sections();
-  console.log(`serve benchmark: ${wanted.join(', ')}; ${cpus().length} cores, load average ${load()} at start, Node ${process.version}`);
+  console.log(
+    `serve benchmark: ${wanted.join(', ')}; ${cpus().length} cores, load average ${load()} at start, Node ${process.version}`,
+  );
   const figures: Figure[] = [];
   const run: Record<Section, (f: Figure[]) => Promise<void>> = { pressure, soak, latency };
   for (const s of wanted) await run[s](figures);
-  console.log(`\nissue 4 benchmarks, all figures (load average at end ${load()}: other work on this 2-core machine slows everything; read ratios and slopes, not absolute times)\n${figuresTable(figures)}`);
+  console.log(
+    `\nissue 4 benchmarks, all figures (load average at end ${load()}: other work on this 2-core machine slows everything; read ratios and slopes, not absolute times)\n${figuresTable(figures)}`,
+  );
 }
 
 await main();

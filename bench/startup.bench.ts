@@ -81,14 +81,24 @@ function timed(mode: Mode, round: number, args: string[], cwd: string): Sample {
   const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   const wall = performance.now() - t0;
   const cpu = childrenCpuMs() - cpu0;
-  if (r.status !== 0) console.error(`${LABEL[mode]} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 5).join('\n')}`);
+  if (r.status !== 0)
+    console.error(
+      `${LABEL[mode]} exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(0, 5).join('\n')}`,
+    );
   return { mode, round, ms: wall, cpuMs: cpu, status: r.status };
 }
 
 async function main(): Promise<void> {
-  console.log(`${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${ROUNDS} rounds interleaved`);
+  console.log(
+    `${cpus().length} cores, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; ${ROUNDS} rounds interleaved`,
+  );
   const events = await cachedEvents({ start: PARTITION, hours: 1, rowsPerHour: EVENTS, seed: 42 });
-  const project = makeBenchProject({ datasetRoots: { events: events.root }, analyzers: [ANALYZER, { name: NO_LOAD, example: ANALYZER, load: false }] });
+  const project = makeBenchProject({
+    datasetRoots: { events: events.root },
+    analyzers: [ANALYZER, { name: NO_LOAD, example: ANALYZER, load: false }],
+  });
   try {
     const ctx = await project.open();
     const analyzer = getAnalyzer(ctx.project, ANALYZER);
@@ -96,7 +106,10 @@ async function main(): Promise<void> {
     const memoryBytes = planMemory(analyzer.memoryBytes, threads).duckdbBytes;
     await ctx.close();
     const partDir = join(events.root, 'dt=2023-10-12', 'hour=00');
-    const files = readdirSync(partDir).filter((f) => f.endsWith('.parquet')).sort().map((f) => join(partDir, f));
+    const files = readdirSync(partDir)
+      .filter((f) => f.endsWith('.parquet'))
+      .sort()
+      .map((f) => join(partDir, f));
     const rawDir = join(project.dir, 'raw');
     mkdirSync(rawDir, { recursive: true });
     const script = join(rawDir, 'copy.mjs');
@@ -105,7 +118,9 @@ async function main(): Promise<void> {
       memoryLimit: `${Math.max(1, Math.floor(memoryBytes / 1_000_000))}MB`,
       threads,
       spill: join(rawDir, 'spill'),
-      views: [`CREATE VIEW ${ident('events')} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`],
+      views: [
+        `CREATE VIEW ${ident('events')} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`,
+      ],
       copy: `COPY (${analyzer.sql}) TO ${lit(join(rawDir, 'out.parquet'))} (FORMAT parquet)`,
     });
     const argv: Record<Mode, string[]> = {
@@ -130,18 +145,58 @@ async function main(): Promise<void> {
     const t = new Table({ head: ['process', 'median ms', 'min ms', 'max ms', 'median CPU ms', 'failed'] });
     for (const m of modes) {
       const all = samples.filter((s) => s.mode === m).map((s) => s.ms);
-      t.push([LABEL[m], ms(med[m]), ms(Math.min(...all)), ms(Math.max(...all)), ms(medCpu[m]), samples.filter((s) => s.mode === m && s.status !== 0).length]);
+      t.push([
+        LABEL[m],
+        ms(med[m]),
+        ms(Math.min(...all)),
+        ms(Math.max(...all)),
+        ms(medCpu[m]),
+        samples.filter((s) => s.mode === m && s.status !== 0).length,
+      ]);
     }
     console.log(t.toString());
     const ratio = med.run / med.raw_copy;
     const cpuRatio = medCpu.run / medCpu.raw_copy;
-    console.log(`recount --version: ${ms(med.version)} ms median (target < ${MAX_VERSION_MS} ms) ${verdict(med.version < MAX_VERSION_MS)}; node -e 0: ${ms(med.node)} ms`);
-    console.log(`recount run / plain Node COPY: ${ratio.toFixed(2)}x wall (target <= ${MAX_RUN_RATIO}x) ${verdict(ratio <= MAX_RUN_RATIO)}; ${cpuRatio.toFixed(2)}x CPU`);
-    console.log(`  without the warehouse load: ${(med.run_noload / med.raw_copy).toFixed(2)}x wall, ${(medCpu.run_noload / medCpu.raw_copy).toFixed(2)}x CPU`);
-    const rows: Record<string, Cell>[] = samples.map((s) => ({ mode: s.mode, label: LABEL[s.mode], round: s.round, duration_ms: ms(s.ms), cpu_ms: ms(s.cpuMs), exit: s.status, events: EVENTS }));
-    for (const m of modes) rows.push({ mode: m, label: LABEL[m], round: 'median', duration_ms: ms(med[m]), cpu_ms: ms(medCpu[m]), exit: '', events: EVENTS });
-    rows.push({ mode: 'run/raw_copy', label: 'ratio', round: 'median', duration_ms: Math.round(ratio * 100) / 100, cpu_ms: Math.round(cpuRatio * 100) / 100, exit: '', events: EVENTS });
-    console.log(`wrote ${writeCsv('startup', ['mode', 'label', 'round', 'duration_ms', 'cpu_ms', 'exit', 'events'], rows)}`);
+    console.log(
+      `recount --version: ${ms(med.version)} ms median (target < ${MAX_VERSION_MS} ms) ${verdict(med.version < MAX_VERSION_MS)}; node -e 0: ${ms(med.node)} ms`,
+    );
+    console.log(
+      `recount run / plain Node COPY: ${ratio.toFixed(2)}x wall (target <= ${MAX_RUN_RATIO}x) ${verdict(ratio <= MAX_RUN_RATIO)}; ${cpuRatio.toFixed(2)}x CPU`,
+    );
+    console.log(
+      `  without the warehouse load: ${(med.run_noload / med.raw_copy).toFixed(2)}x wall, ${(medCpu.run_noload / medCpu.raw_copy).toFixed(2)}x CPU`,
+    );
+    const rows: Record<string, Cell>[] = samples.map((s) => ({
+      mode: s.mode,
+      label: LABEL[s.mode],
+      round: s.round,
+      duration_ms: ms(s.ms),
+      cpu_ms: ms(s.cpuMs),
+      exit: s.status,
+      events: EVENTS,
+    }));
+    for (const m of modes)
+      rows.push({
+        mode: m,
+        label: LABEL[m],
+        round: 'median',
+        duration_ms: ms(med[m]),
+        cpu_ms: ms(medCpu[m]),
+        exit: '',
+        events: EVENTS,
+      });
+    rows.push({
+      mode: 'run/raw_copy',
+      label: 'ratio',
+      round: 'median',
+      duration_ms: Math.round(ratio * 100) / 100,
+      cpu_ms: Math.round(cpuRatio * 100) / 100,
+      exit: '',
+      events: EVENTS,
+    });
+    console.log(
+      `wrote ${writeCsv('startup', ['mode', 'label', 'round', 'duration_ms', 'cpu_ms', 'exit', 'events'], rows)}`,
+    );
   } finally {
     project.cleanup();
   }

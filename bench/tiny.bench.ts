@@ -40,12 +40,25 @@ const SERVE_ROUNDS = env('BENCH_TINY_SERVE_ROUNDS', 2);
 const LOAD = process.env.BENCH_TINY_LOAD !== '0';
 const COMPARE = process.env.BENCH_TINY_COMPARE || undefined;
 /** The recount checkouts measured: this one, and BENCH_TINY_COMPARE's as 'other'. */
-const CONTENDERS: { name: string; repo: string }[] = [{ name: 'recount', repo: REPO_DIR }, ...(COMPARE ? [{ name: 'other', repo: COMPARE }] : [])];
+const CONTENDERS: { name: string; repo: string }[] = [
+  { name: 'recount', repo: REPO_DIR },
+  ...(COMPARE ? [{ name: 'other', repo: COMPARE }] : []),
+];
 const TARGET_OVERHEAD_MS = 20;
 const TARGET_SERVE_PER_S = 60;
 
-const SECTION_ALIASES: Record<string, 'backfill' | 'serve'> = { a: 'backfill', b: 'serve', backfill: 'backfill', serve: 'serve' };
-const sections = new Set((process.env.BENCH_TINY_SECTIONS ?? 'backfill,serve').split(',').map((s) => SECTION_ALIASES[s.trim()]).filter(Boolean));
+const SECTION_ALIASES: Record<string, 'backfill' | 'serve'> = {
+  a: 'backfill',
+  b: 'serve',
+  backfill: 'backfill',
+  serve: 'serve',
+};
+const sections = new Set(
+  (process.env.BENCH_TINY_SECTIONS ?? 'backfill,serve')
+    .split(',')
+    .map((s) => SECTION_ALIASES[s.trim()])
+    .filter(Boolean),
+);
 const load1 = () => loadavg()[0]!.toFixed(2);
 const fixed = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
@@ -56,11 +69,16 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
  * seconds it and the children it waited for (serve's workers) used: on a machine shared with other work, CPU
  * time is the steadier measure of what recount costs.
  */
-function timed(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; cpuMs: number; code: number | null; stdout: string; stderr: string }> {
+function timed(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<{ ms: number; cpuMs: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const cpuFile = join(tmpdir(), `recount-tiny-cpu-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    const [cmd, argv] = TIME ? [TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args]] : [process.execPath, args];
+    const [cmd, argv] = TIME
+      ? [TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args]]
+      : [process.execPath, args];
     const child = spawn(cmd, argv, { env: benchEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -90,7 +108,9 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
   const analyzer = getAnalyzer(project, ANALYZER);
   const plan = planMemory(analyzer.memoryBytes, analyzer.threadCount);
   probe.cleanup();
-  console.log(`\n[a] backfill: ${ANALYZER} over ${ids.length} hourly partitions of ${EVENTS} events (${ids[0]} .. ${ids.at(-1)}), warehouse load ${LOAD ? 'on' : 'off'}; ${ROUNDS} rounds, order alternating; load ${load1()}`);
+  console.log(
+    `\n[a] backfill: ${ANALYZER} over ${ids.length} hourly partitions of ${EVENTS} events (${ids[0]} .. ${ids.at(-1)}), warehouse load ${LOAD ? 'on' : 'off'}; ${ROUNDS} rounds, order alternating; load ${load1()}`,
+  );
   const rows: Record<string, Cell>[] = [];
   const raw: number[] = [];
   const rawCpu: number[] = [];
@@ -105,12 +125,36 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
       if (which === 'raw') {
         const out = mkdtempSync(join(tmpdir(), 'recount-tiny-raw-'));
         try {
-          const r = await timed(['--import', 'tsx', join(BENCH_DIR, 'lib/rawLoop.ts'), JSON.stringify({ sql: analyzer.sql, input: 'events', root, partitions: ids, out, memoryBytes: plan.duckdbBytes, threads: analyzer.threadCount })]);
+          const r = await timed([
+            '--import',
+            'tsx',
+            join(BENCH_DIR, 'lib/rawLoop.ts'),
+            JSON.stringify({
+              sql: analyzer.sql,
+              input: 'events',
+              root,
+              partitions: ids,
+              out,
+              memoryBytes: plan.duckdbBytes,
+              threads: analyzer.threadCount,
+            }),
+          ]);
           if (r.code !== 0) throw new Error(`raw loop failed (${r.code}): ${r.stderr.slice(-2000)}`);
           raw.push(r.ms);
           rawCpu.push(r.cpuMs);
-          rows.push({ round, which, partitions: ids.length, wall_ms: Math.round(r.ms), per_partition_ms: fixed(r.ms / ids.length, 2), cpu_ms: Math.round(r.cpuMs), cpu_per_partition_ms: fixed(r.cpuMs / ids.length, 2), load1: load1() });
-          console.log(`  round ${round} raw      ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  CPU ${fixed(r.cpuMs / ids.length, 1)} ms/partition  load ${load1()}`);
+          rows.push({
+            round,
+            which,
+            partitions: ids.length,
+            wall_ms: Math.round(r.ms),
+            per_partition_ms: fixed(r.ms / ids.length, 2),
+            cpu_ms: Math.round(r.cpuMs),
+            cpu_per_partition_ms: fixed(r.cpuMs / ids.length, 2),
+            load1: load1(),
+          });
+          console.log(
+            `  round ${round} raw      ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  CPU ${fixed(r.cpuMs / ids.length, 1)} ms/partition  load ${load1()}`,
+          );
         } finally {
           rmSync(out, { recursive: true, force: true });
         }
@@ -118,24 +162,57 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
         const c = CONTENDERS.find((x) => x.name === which)!;
         const bp = makeBenchProject({ datasetRoots: { events: root }, analyzers });
         try {
-          const r = await timed([join(c.repo, 'bin/recount.js'), '--project', bp.dir, '--json', 'backfill', ANALYZER, '--from', ids[0]!, '--to', ids.at(-1)!]);
-          if (r.code !== 0) throw new Error(`${c.repo}: recount backfill failed (${r.code}): ${r.stderr.slice(-2000)} ${r.stdout.slice(-2000)}`);
+          const r = await timed([
+            join(c.repo, 'bin/recount.js'),
+            '--project',
+            bp.dir,
+            '--json',
+            'backfill',
+            ANALYZER,
+            '--from',
+            ids[0]!,
+            '--to',
+            ids.at(-1)!,
+          ]);
+          if (r.code !== 0)
+            throw new Error(
+              `${c.repo}: recount backfill failed (${r.code}): ${r.stderr.slice(-2000)} ${r.stdout.slice(-2000)}`,
+            );
           const out = JSON.parse(r.stdout) as { succeeded: number; results: { durationMs?: number }[] };
-          if (out.succeeded !== ids.length) throw new Error(`${c.repo}: recount backfill published ${out.succeeded} of ${ids.length}`);
+          if (out.succeeded !== ids.length)
+            throw new Error(`${c.repo}: recount backfill published ${out.succeeded} of ${ids.length}`);
           const d = out.results.map((x) => Number(x.durationMs ?? Number.NaN)).filter(Number.isFinite);
           const med = d.length ? median(d) : Number.NaN;
           (attemptMs[which] ??= []).push(med);
           (rec[which] ??= []).push(r.ms);
           (recCpu[which] ??= []).push(r.cpuMs);
-          rows.push({ round, which, partitions: ids.length, wall_ms: Math.round(r.ms), per_partition_ms: fixed(r.ms / ids.length, 2), cpu_ms: Math.round(r.cpuMs), cpu_per_partition_ms: fixed(r.cpuMs / ids.length, 2), attempt_median_ms: fixed(med, 1), load1: load1() });
-          console.log(`  round ${round} ${which.padEnd(8)} ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  CPU ${fixed(r.cpuMs / ids.length, 1)} ms/partition  (attempt median ${fixed(med, 1)} ms)  load ${load1()}`);
+          rows.push({
+            round,
+            which,
+            partitions: ids.length,
+            wall_ms: Math.round(r.ms),
+            per_partition_ms: fixed(r.ms / ids.length, 2),
+            cpu_ms: Math.round(r.cpuMs),
+            cpu_per_partition_ms: fixed(r.cpuMs / ids.length, 2),
+            attempt_median_ms: fixed(med, 1),
+            load1: load1(),
+          });
+          console.log(
+            `  round ${round} ${which.padEnd(8)} ${fixed(r.ms / 1000, 2).padStart(6)} s  ${fixed(r.ms / ids.length, 1).padStart(5)} ms/partition  CPU ${fixed(r.cpuMs / ids.length, 1)} ms/partition  (attempt median ${fixed(med, 1)} ms)  load ${load1()}`,
+          );
         } finally {
           bp.cleanup();
         }
       }
     }
   }
-  const a: Figure[] = [{ metric: `raw loop, ${ids.length} partitions (median)`, value: `${fixed(median(raw) / 1000, 2)} s`, note: `one process, one DuckDB instance, view + COPY per partition; ${fixed(median(raw) / ids.length, 1)} ms a partition` }];
+  const a: Figure[] = [
+    {
+      metric: `raw loop, ${ids.length} partitions (median)`,
+      value: `${fixed(median(raw) / 1000, 2)} s`,
+      note: `one process, one DuckDB instance, view + COPY per partition; ${fixed(median(raw) / ids.length, 1)} ms a partition`,
+    },
+  ];
   for (const c of CONTENDERS) {
     const walls = rec[c.name]!;
     // Per round: this contender minus the raw loop of the same round.
@@ -143,28 +220,62 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
     const overhead = median(overheads);
     const label = c.name === 'recount' ? 'recount backfill' : `other (${c.repo}) backfill`;
     a.push(
-      { metric: `${label}, ${ids.length} partitions (median)`, value: `${fixed(median(walls) / 1000, 2)} s`, note: `whole process (start-up, recovery, ${LOAD ? 'warehouse load' : 'no load'}); attempt median ${fixed(median(attemptMs[c.name]!), 1)} ms` },
-      { metric: `${label}: per-partition overhead (median of rounds)`, value: `${fixed(overhead, 1)} ms`, target: `< ${TARGET_OVERHEAD_MS} ms`, ok: overhead < TARGET_OVERHEAD_MS, note: `(recount - raw) / partitions per round: ${overheads.map((o) => fixed(o, 1)).join(', ')}; ratio ${fixed(median(walls) / median(raw), 1)}x; load ${load1()}` },
-      { metric: `${label}: CPU overhead per partition (median of rounds)`, value: `${fixed(median(recCpu[c.name]!.map((x, i) => (x - rawCpu[i]!) / ids.length)), 1)} ms`, note: `user+sys of the process and its children, minus the raw loop's: steadier than wall time on a busy machine` },
+      {
+        metric: `${label}, ${ids.length} partitions (median)`,
+        value: `${fixed(median(walls) / 1000, 2)} s`,
+        note: `whole process (start-up, recovery, ${LOAD ? 'warehouse load' : 'no load'}); attempt median ${fixed(median(attemptMs[c.name]!), 1)} ms`,
+      },
+      {
+        metric: `${label}: per-partition overhead (median of rounds)`,
+        value: `${fixed(overhead, 1)} ms`,
+        target: `< ${TARGET_OVERHEAD_MS} ms`,
+        ok: overhead < TARGET_OVERHEAD_MS,
+        note: `(recount - raw) / partitions per round: ${overheads.map((o) => fixed(o, 1)).join(', ')}; ratio ${fixed(median(walls) / median(raw), 1)}x; load ${load1()}`,
+      },
+      {
+        metric: `${label}: CPU overhead per partition (median of rounds)`,
+        value: `${fixed(median(recCpu[c.name]!.map((x, i) => (x - rawCpu[i]!) / ids.length)), 1)} ms`,
+        note: `user+sys of the process and its children, minus the raw loop's: steadier than wall time on a busy machine`,
+      },
     );
   }
   console.log(`\n(a) backfill\n${figuresTable(a, 'figure')}`);
   figures.push(...a.map((f) => ({ ...f, metric: `(a) ${f.metric}` })));
-  console.log(`CSV: ${writeCsv('tiny-backfill', ['round', 'which', 'partitions', 'wall_ms', 'per_partition_ms', 'cpu_ms', 'cpu_per_partition_ms', 'attempt_median_ms', 'load1'], rows)}`);
+  console.log(
+    `CSV: ${writeCsv('tiny-backfill', ['round', 'which', 'partitions', 'wall_ms', 'per_partition_ms', 'cpu_ms', 'cpu_per_partition_ms', 'attempt_median_ms', 'load1'], rows)}`,
+  );
 }
 
 async function serve(figures: Figure[], root: string, partitions: string[]): Promise<void> {
   const n = partitions.length;
-  console.log(`\n[b] serve --until-idle: ${ANALYZER} over ${n} hourly partitions of ${EVENTS} events with 2 workers, warehouse load ${LOAD ? 'on' : 'off'}; ${SERVE_ROUNDS} rounds; load ${load1()}`);
+  console.log(
+    `\n[b] serve --until-idle: ${ANALYZER} over ${n} hourly partitions of ${EVENTS} events with 2 workers, warehouse load ${LOAD ? 'on' : 'off'}; ${SERVE_ROUNDS} rounds; load ${load1()}`,
+  );
   const rows: Record<string, Cell>[] = [];
   const rates: Record<string, number[]> = {};
   const cpus: Record<string, number[]> = {};
   for (let round = 1; round <= SERVE_ROUNDS; round++) {
     const order = CONTENDERS.map((_, i) => CONTENDERS[(i + round - 1) % CONTENDERS.length]!);
     for (const c of order) {
-      const bp = makeBenchProject({ datasetRoots: { events: root }, analyzers, config: { serve: { minWorkers: 2, maxWorkers: 2 } } });
+      const bp = makeBenchProject({
+        datasetRoots: { events: root },
+        analyzers,
+        config: { serve: { minWorkers: 2, maxWorkers: 2 } },
+      });
       try {
-        const r = await timed([join(c.repo, 'bin/recount.js'), '--project', bp.dir, 'serve', '--until-idle', '--min-workers', '2', '--max-workers', '2', '--no-dashboard', '--no-watch']);
+        const r = await timed([
+          join(c.repo, 'bin/recount.js'),
+          '--project',
+          bp.dir,
+          'serve',
+          '--until-idle',
+          '--min-workers',
+          '2',
+          '--max-workers',
+          '2',
+          '--no-dashboard',
+          '--no-watch',
+        ]);
         if (r.code !== 0) throw new Error(`${c.repo}: recount serve failed (${r.code}): ${r.stderr.slice(-2000)}`);
         const project = await loadProject(bp.dir);
         const store = await openStateStore(project.stateUrl, project.dir);
@@ -177,8 +288,20 @@ async function serve(figures: Figure[], root: string, partitions: string[]): Pro
         const rate = published / (r.ms / 1000);
         (rates[c.name] ??= []).push(rate);
         (cpus[c.name] ??= []).push(r.cpuMs / published);
-        rows.push({ round, which: c.name, partitions: n, published, wall_ms: Math.round(r.ms), per_second: fixed(rate, 1), cpu_ms: Math.round(r.cpuMs), cpu_per_partition_ms: fixed(r.cpuMs / published, 2), load1: load1() });
-        console.log(`  round ${round} ${c.name.padEnd(8)} ${published}/${n} published in ${fixed(r.ms / 1000, 1)} s = ${fixed(rate, 1)} partitions/s  CPU ${fixed(r.cpuMs / published, 1)} ms/partition  load ${load1()}`);
+        rows.push({
+          round,
+          which: c.name,
+          partitions: n,
+          published,
+          wall_ms: Math.round(r.ms),
+          per_second: fixed(rate, 1),
+          cpu_ms: Math.round(r.cpuMs),
+          cpu_per_partition_ms: fixed(r.cpuMs / published, 2),
+          load1: load1(),
+        });
+        console.log(
+          `  round ${round} ${c.name.padEnd(8)} ${published}/${n} published in ${fixed(r.ms / 1000, 1)} s = ${fixed(rate, 1)} partitions/s  CPU ${fixed(r.cpuMs / published, 1)} ms/partition  load ${load1()}`,
+        );
       } finally {
         bp.cleanup();
       }
@@ -186,11 +309,19 @@ async function serve(figures: Figure[], root: string, partitions: string[]): Pro
   }
   const b: Figure[] = CONTENDERS.map((c) => {
     const m = median(rates[c.name]!);
-    return { metric: `${c.name === 'recount' ? 'serve' : `other (${c.repo}) serve`} --until-idle, ${n} partitions, 2 workers (median)`, value: `${fixed(m, 1)} /s`, target: `>= ${TARGET_SERVE_PER_S} /s`, ok: m >= TARGET_SERVE_PER_S, note: `whole process from spawn to exit; rounds ${rates[c.name]!.map((x) => fixed(x, 1)).join(', ')}; CPU (daemon + workers) ${fixed(median(cpus[c.name]!), 1)} ms a partition; load ${load1()}` };
+    return {
+      metric: `${c.name === 'recount' ? 'serve' : `other (${c.repo}) serve`} --until-idle, ${n} partitions, 2 workers (median)`,
+      value: `${fixed(m, 1)} /s`,
+      target: `>= ${TARGET_SERVE_PER_S} /s`,
+      ok: m >= TARGET_SERVE_PER_S,
+      note: `whole process from spawn to exit; rounds ${rates[c.name]!.map((x) => fixed(x, 1)).join(', ')}; CPU (daemon + workers) ${fixed(median(cpus[c.name]!), 1)} ms a partition; load ${load1()}`,
+    };
   });
   console.log(`\n(b) serve\n${figuresTable(b, 'figure')}`);
   figures.push(...b.map((f) => ({ ...f, metric: `(b) ${f.metric}` })));
-  console.log(`CSV: ${writeCsv('tiny-serve', ['round', 'which', 'partitions', 'published', 'wall_ms', 'per_second', 'cpu_ms', 'cpu_per_partition_ms', 'load1'], rows)}`);
+  console.log(
+    `CSV: ${writeCsv('tiny-serve', ['round', 'which', 'partitions', 'published', 'wall_ms', 'per_second', 'cpu_ms', 'cpu_per_partition_ms', 'load1'], rows)}`,
+  );
 }
 
 const figures: Figure[] = [];

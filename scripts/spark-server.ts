@@ -6,10 +6,16 @@ import { installSpark, SPARK_VERSION, startSparkConnect } from '../test/spark/sp
 const [cmd, portArg] = process.argv.slice(2);
 if (cmd === 'install') {
   const { home, seconds, installed } = installSpark(SPARK_VERSION, (l) => console.log(l));
-  console.log(installed ? `pyspark ${SPARK_VERSION} installed in ${seconds.toFixed(0)} s: SPARK_HOME=${home}` : `pyspark ${SPARK_VERSION} already installed: SPARK_HOME=${home}`);
+  console.log(
+    installed
+      ? `pyspark ${SPARK_VERSION} installed in ${seconds.toFixed(0)} s: SPARK_HOME=${home}`
+      : `pyspark ${SPARK_VERSION} already installed: SPARK_HOME=${home}`,
+  );
 } else if (cmd === 'start') {
   const server = await startSparkConnect({ port: portArg ? Number(portArg) : undefined, ownerPid: process.pid });
-  console.log(`RECOUNT_SPARK_REMOTE=${server.remote}  (up in ${server.startSeconds.toFixed(1)} s; UI ${server.uiUrl}; log ${server.logFile})`);
+  console.log(
+    `RECOUNT_SPARK_REMOTE=${server.remote}  (up in ${server.startSeconds.toFixed(1)} s; UI ${server.uiUrl}; log ${server.logFile})`,
+  );
   const stop = async () => {
     await server.stop();
     process.exit(0);

@@ -65,7 +65,13 @@ export class RecountError extends Error {
 
   /** The error as a plain object for `--json` output and the state store. */
   toJSON(): Record<string, unknown> {
-    return { code: this.code, message: this.message, subject: this.subject, hint: this.hint, ...(this.details ? { details: this.details } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      subject: this.subject,
+      hint: this.hint,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 
@@ -84,6 +90,9 @@ export function asRecountError(err: unknown, fallback: ErrorCode = 'INTERNAL'): 
     });
   }
   const code = /ENOSPC/.test(message) ? 'DISK_FULL' : fallback;
-  const hint = code === 'DISK_FULL' ? 'free disk space on the output and spill volumes, then rerun; the previous version stays published' : undefined;
+  const hint =
+    code === 'DISK_FULL'
+      ? 'free disk space on the output and spill volumes, then rerun; the previous version stays published'
+      : undefined;
   return new RecountError(code, message, { cause: err, hint });
 }

@@ -65,7 +65,9 @@ export function transientFault(analyzer: string): void {
   const seen = existsSync(counter) ? Number(readFileSync(counter, 'utf8') || 0) : 0;
   if (seen >= n) return;
   writeFileSync(counter, String(seen + 1));
-  throw new RecountError('INTERNAL', `injected transient failure ${seen + 1} of ${n} (RECOUNT_FAULT_TRANSIENT)`, { hint: 'unset RECOUNT_FAULT_TRANSIENT' });
+  throw new RecountError('INTERNAL', `injected transient failure ${seen + 1} of ${n} (RECOUNT_FAULT_TRANSIENT)`, {
+    hint: 'unset RECOUNT_FAULT_TRANSIENT',
+  });
 }
 
 /** With RECOUNT_FAULT=exhaust-heap, fill the V8 heap until the process dies of it (tests the heap-OOM path). */
@@ -98,7 +100,11 @@ export async function barrierPoint(name: BarrierPoint): Promise<void> {
   const started = Date.now();
   while (arrived() < parties) {
     if (Date.now() - started > timeoutMs) {
-      throw new RecountError('INTERNAL', `barrier ${name}: ${arrived()} of ${parties} processes arrived in ${timeoutMs} ms (RECOUNT_BARRIER)`, { subject: dir, hint: 'unset RECOUNT_BARRIER' });
+      throw new RecountError(
+        'INTERNAL',
+        `barrier ${name}: ${arrived()} of ${parties} processes arrived in ${timeoutMs} ms (RECOUNT_BARRIER)`,
+        { subject: dir, hint: 'unset RECOUNT_BARRIER' },
+      );
     }
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -1,7 +1,13 @@
 // Public API of recount: what a user's recount.config.ts and analyzers/*.ts import.
 import type { AnalyzerInput, ConfigInput } from './config/schema.ts';
 
-export type { AnalyzerInput, ConfigInput, AnalyzerDefinition, ConfigDefinition, CheckDefinition } from './config/schema.ts';
+export type {
+  AnalyzerInput,
+  ConfigInput,
+  AnalyzerDefinition,
+  ConfigDefinition,
+  CheckDefinition,
+} from './config/schema.ts';
 export type { Grain } from './catalog/partition.ts';
 export { RecountError } from './errors.ts';
 

@@ -15,7 +15,8 @@ function findPackageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'recount') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('recount: cannot find its own package.json above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error('recount: cannot find its own package.json above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }

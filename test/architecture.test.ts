@@ -51,8 +51,17 @@ describe('dependencies point one way', () => {
   });
 
   it('the state store is the bottom layer: it imports only itself, the filesystem and process helpers and shared types', () => {
-    const allowed = ['src/state/', 'src/fs/', 'src/process/', 'src/errors.ts', 'src/config/secrets.ts', 'src/checks/check.ts'];
-    const offenders = edges.filter(([from, to]) => under('src/state')(from) && !allowed.some((prefix) => to.startsWith(prefix)));
+    const allowed = [
+      'src/state/',
+      'src/fs/',
+      'src/process/',
+      'src/errors.ts',
+      'src/config/secrets.ts',
+      'src/checks/check.ts',
+    ];
+    const offenders = edges.filter(
+      ([from, to]) => under('src/state')(from) && !allowed.some((prefix) => to.startsWith(prefix)),
+    );
     expect(offenders.map(([from, to]) => `${from} -> ${relative('src', to)}`)).toEqual([]);
   });
 });

@@ -22,7 +22,11 @@ export interface CachedEvents {
 const DONE = '_bench_cache.json';
 
 async function duckdbVersion(): Promise<string> {
-  const s = await new DuckDBEngine().open({ memoryBytes: 100_000_000, threads: 1, spillDir: join(DATA_DIR, '.spill-version') });
+  const s = await new DuckDBEngine().open({
+    memoryBytes: 100_000_000,
+    threads: 1,
+    spillDir: join(DATA_DIR, '.spill-version'),
+  });
   try {
     return s.version;
   } finally {
@@ -37,9 +41,18 @@ async function duckdbVersion(): Promise<string> {
  * change to any of them regenerates instead of silently benchmarking other data. Generation goes to a
  * private folder renamed into place, so a killed or concurrent run never leaves a half-written cache behind.
  */
-export async function cachedEvents(params: EventsParams, log: (line: string) => void = console.log): Promise<CachedEvents> {
+export async function cachedEvents(
+  params: EventsParams,
+  log: (line: string) => void = console.log,
+): Promise<CachedEvents> {
   const generator = readFileSync(join(REPO_DIR, 'src/gen/events.ts'));
-  const identity = JSON.stringify({ ...params, ads: params.ads ?? 1000, skew: params.skew ?? false, duckdb: await duckdbVersion(), generator: createHash('sha256').update(generator).digest('hex') });
+  const identity = JSON.stringify({
+    ...params,
+    ads: params.ads ?? 1000,
+    skew: params.skew ?? false,
+    duckdb: await duckdbVersion(),
+    generator: createHash('sha256').update(generator).digest('hex'),
+  });
   const key = createHash('sha256').update(identity).digest('hex').slice(0, 16);
   const root = join(DATA_DIR, `events-${params.rowsPerHour}x${params.hours}-${key}`);
   const done = join(root, DONE);
@@ -54,7 +67,10 @@ export async function cachedEvents(params: EventsParams, log: (line: string) => 
   const t0 = performance.now();
   const out = await generateEvents({ ...params, out: tmp, threads: 2 });
   const generateMs = performance.now() - t0;
-  writeFileSync(join(tmp, DONE), `${JSON.stringify({ ...JSON.parse(identity), partitions: out.partitions, rows: out.rows }, null, 2)}\n`);
+  writeFileSync(
+    join(tmp, DONE),
+    `${JSON.stringify({ ...JSON.parse(identity), partitions: out.partitions, rows: out.rows }, null, 2)}\n`,
+  );
   try {
     renameSync(tmp, root);
   } catch (err) {

@@ -17,7 +17,13 @@ export interface Figure {
  * whether it was met, so a reader compares recount with the Spark figures line by line.
  */
 export function figuresTable(figures: readonly Figure[], valueHead = 'recount serve'): string {
-  const t = new Table({ head: ['Metric', valueHead, 'Target', 'Met', 'How measured / noise'], style: { head: [], border: [] }, wordWrap: true, colWidths: [44, 22, 12, 6, 58] });
-  for (const f of figures) t.push([f.metric, f.value, f.target ?? '', f.ok === undefined ? '' : verdict(f.ok), f.note ?? '']);
+  const t = new Table({
+    head: ['Metric', valueHead, 'Target', 'Met', 'How measured / noise'],
+    style: { head: [], border: [] },
+    wordWrap: true,
+    colWidths: [44, 22, 12, 6, 58],
+  });
+  for (const f of figures)
+    t.push([f.metric, f.value, f.target ?? '', f.ok === undefined ? '' : verdict(f.ok), f.note ?? '']);
   return t.toString();
 }

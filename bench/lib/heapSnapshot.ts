@@ -14,7 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sum the self sizes in a .heapsnapshot file. */
 export function liveHeapOf(file: string): LiveHeap {
-  const s = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[] };
+  const s = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+  };
   const fields = s.snapshot.meta.node_fields;
   const types = s.snapshot.meta.node_types[0];
   const width = fields.length;
@@ -37,13 +40,16 @@ export function liveHeapOf(file: string): LiveHeap {
  * it (into one of `dirs`: its --diagnostic-dir), read what is alive, and delete the file.
  */
 export async function snapshotLiveHeap(pid: number, dirs: readonly string[], timeoutMs = 120_000): Promise<LiveHeap> {
-  const mine = () => dirs.flatMap((d) => {
-    try {
-      return readdirSync(d).filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`)).map((f) => join(d, f));
-    } catch {
-      return [];
-    }
-  });
+  const mine = () =>
+    dirs.flatMap((d) => {
+      try {
+        return readdirSync(d)
+          .filter((f) => f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`))
+          .map((f) => join(d, f));
+      } catch {
+        return [];
+      }
+    });
   const before = new Set(mine());
   process.kill(pid, 'SIGUSR2');
   const deadline = Date.now() + timeoutMs;
@@ -65,5 +71,7 @@ export async function snapshotLiveHeap(pid: number, dirs: readonly string[], tim
       // Still being written: wait for it to grow and settle.
     }
   }
-  throw new Error(`no heap snapshot from pid ${pid} within ${timeoutMs} ms (is it running with --heapsnapshot-signal=SIGUSR2?)`);
+  throw new Error(
+    `no heap snapshot from pid ${pid} within ${timeoutMs} ms (is it running with --heapsnapshot-signal=SIGUSR2?)`,
+  );
 }

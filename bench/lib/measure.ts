@@ -23,7 +23,11 @@ export async function measure<T>(fn: () => Promise<T>): Promise<Measured<T>> {
  * Run `rounds` rounds of several modes interleaved (ABAB…, the first mode alternating each round), so
  * load from other processes on a shared machine and page-cache warmth fall on every mode alike.
  */
-export async function interleave<M extends string>(rounds: number, modes: readonly M[], run: (mode: M, round: number) => Promise<void>): Promise<void> {
+export async function interleave<M extends string>(
+  rounds: number,
+  modes: readonly M[],
+  run: (mode: M, round: number) => Promise<void>,
+): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     const order = round % 2 === 1 ? modes : [...modes].reverse();
     for (const mode of order) await run(mode, round);

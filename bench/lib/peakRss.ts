@@ -44,7 +44,11 @@ export function startPeakRss(sampleMs = 5): { stop(): PeakRss } {
       clearInterval(timer);
       peak = Math.max(peak, process.memoryUsage.rss());
       const hwm = kernel ? statusKb('VmHWM') : undefined;
-      return { startBytes, peakBytes: hwm !== undefined ? Math.max(hwm, peak) : peak, method: hwm !== undefined ? 'kernel' : 'sampled' };
+      return {
+        startBytes,
+        peakBytes: hwm !== undefined ? Math.max(hwm, peak) : peak,
+        method: hwm !== undefined ? 'kernel' : 'sampled',
+      };
     },
   };
 }

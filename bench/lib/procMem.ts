@@ -24,7 +24,12 @@ export function procMemory(pid: number): ProcMemory {
   } catch {
     return { rss: 0, peak: 0, anon: 0, file: 0 };
   }
-  return { rss: kb(status, 'VmRSS'), peak: kb(status, 'VmHWM'), anon: kb(status, 'RssAnon'), file: kb(status, 'RssFile') };
+  return {
+    rss: kb(status, 'VmRSS'),
+    peak: kb(status, 'VmHWM'),
+    anon: kb(status, 'RssAnon'),
+    file: kb(status, 'RssFile'),
+  };
 }
 
 /**
@@ -51,7 +56,8 @@ export function childPids(pid: number): number[] {
   }
   for (const tid of tids) {
     try {
-      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.add(Number(c));
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
+        if (c) out.add(Number(c));
     } catch {
       // the thread ended meanwhile
     }

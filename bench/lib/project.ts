@@ -47,17 +47,27 @@ export type ConfigOverrides = Record<string, unknown>;
  * measures exactly what users get), except that dataset roots point at `datasetRoots` instead of data/ and
  * `config` overrides are merged in (e.g. `{ defaults: { memory: '512MB' } }` keeps the other defaults).
  */
-export function makeBenchProject(opts: { datasetRoots: Record<string, string>; analyzers: readonly (string | BenchAnalyzer)[]; config?: ConfigOverrides }): BenchProject {
+export function makeBenchProject(opts: {
+  datasetRoots: Record<string, string>;
+  analyzers: readonly (string | BenchAnalyzer)[];
+  config?: ConfigOverrides;
+}): BenchProject {
   registerRecountImport();
   const dir = mkdtempSync(join(tmpdir(), 'recount-bench-'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'recount-bench-project', private: true, type: 'module' }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'recount-bench-project', private: true, type: 'module' }),
+  );
   mkdirSync(join(dir, 'analyzers'));
   for (const entry of opts.analyzers) {
     // A bare name is that example analyzer exactly as shipped.
     const a: BenchAnalyzer = typeof entry === 'string' ? { name: entry, example: entry } : entry;
     const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/analyzers', `${a.example}.ts`)).href;
     const load = `${a.load === false ? ', load: undefined' : ''}${a.start === false ? ', start: undefined' : ''}`;
-    writeFileSync(join(dir, 'analyzers', `${a.name}.ts`), `import base from ${JSON.stringify(example)};\nexport default { ...base, name: ${JSON.stringify(a.name)}${load} };\n`);
+    writeFileSync(
+      join(dir, 'analyzers', `${a.name}.ts`),
+      `import base from ${JSON.stringify(example)};\nexport default { ...base, name: ${JSON.stringify(a.name)}${load} };\n`,
+    );
   }
   const example = pathToFileURL(join(REPO_DIR, 'examples/ad-tech/recount.config.ts')).href;
   const datasets = Object.fromEntries(Object.entries(opts.datasetRoots).map(([name, root]) => [name, { root }]));
@@ -66,7 +76,7 @@ export function makeBenchProject(opts: { datasetRoots: Record<string, string>; a
     join(dir, 'recount.config.ts'),
     [
       `import base from ${JSON.stringify(example)};`,
-      'const plain = (v: unknown): v is Record<string, unknown> => typeof v === \'object\' && v !== null && !Array.isArray(v);',
+      "const plain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);",
       'const merge = (a: unknown, b: unknown): unknown => (plain(a) && plain(b) ? Object.fromEntries([...new Set([...Object.keys(a), ...Object.keys(b)])].map((k) => [k, k in b ? merge(a[k], b[k]) : a[k]])) : b);',
       `export default merge(base, ${JSON.stringify(overrides)});`,
       '',

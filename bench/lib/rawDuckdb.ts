@@ -32,7 +32,9 @@ export async function rawDuckdbCopy(opts: {
   const conn = await instance.connect();
   try {
     for (const [name, files] of Object.entries(opts.inputs)) {
-      await conn.run(`CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`);
+      await conn.run(
+        `CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`,
+      );
     }
     const reader = await conn.runAndReadAll(`COPY (${opts.sql}) TO ${lit(opts.out)} (FORMAT parquet)`);
     const [row] = reader.getRowObjectsJson() as { Count?: string | number }[];

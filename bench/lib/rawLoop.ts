@@ -29,11 +29,18 @@ for (const id of args.partitions) {
   const [dt, hour] = id.split('T');
   const rel = hour === undefined ? `dt=${dt}` : join(`dt=${dt}`, `hour=${hour}`);
   const dir = join(args.root, rel);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort().map((f) => join(dir, f));
-  await conn.run(`CREATE OR REPLACE VIEW ${args.input} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.parquet'))
+    .sort()
+    .map((f) => join(dir, f));
+  await conn.run(
+    `CREATE OR REPLACE VIEW ${args.input} AS SELECT * FROM read_parquet(${fileList(files)}, hive_partitioning = false)`,
+  );
   const outDir = join(args.out, rel);
   mkdirSync(outDir, { recursive: true });
-  const reader = await conn.runAndReadAll(`COPY (${args.sql}) TO ${lit(join(outDir, 'data.parquet'))} (FORMAT parquet)`);
+  const reader = await conn.runAndReadAll(
+    `COPY (${args.sql}) TO ${lit(join(outDir, 'data.parquet'))} (FORMAT parquet)`,
+  );
   rows += Number((reader.getRowObjectsJson()[0] as { Count?: string })?.Count ?? 0);
 }
 conn.closeSync();

@@ -22,7 +22,13 @@ export interface ServeDaemon {
 
 /** Environment for recount child processes: no fault injection, no colours, JSON logs. */
 export function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', RECOUNT_LOG_FORMAT: 'json', ...extra };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    RECOUNT_LOG_FORMAT: 'json',
+    ...extra,
+  };
   for (const k of Object.keys(env)) if (k.startsWith('RECOUNT_FAULT')) delete env[k];
   return env;
 }
@@ -31,7 +37,11 @@ export function benchEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
  * Start `node bin/recount.js --project <dir> serve <args>`, exactly as a user would, and follow its log.
  * Only the lines a bench can wait on and warnings are kept, so a long soak does not grow the bench's own memory.
  */
-export function startServeDaemon(projectDir: string, args: string[], opts: { keep?: (l: LogLine) => boolean; env?: NodeJS.ProcessEnv } = {}): ServeDaemon {
+export function startServeDaemon(
+  projectDir: string,
+  args: string[],
+  opts: { keep?: (l: LogLine) => boolean; env?: NodeJS.ProcessEnv } = {},
+): ServeDaemon {
   const child = spawn(process.execPath, [join(REPO_DIR, 'bin/recount.js'), '--project', projectDir, 'serve', ...args], {
     env: benchEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,7 +83,11 @@ export function startServeDaemon(projectDir: string, args: string[], opts: { kee
       return new Promise<LogLine>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((w) => w.resolve !== done);
-          reject(new Error(`recount serve: timed out after ${timeoutMs} ms waiting for ${what}; last problems: ${JSON.stringify(bad.slice(-3))}`));
+          reject(
+            new Error(
+              `recount serve: timed out after ${timeoutMs} ms waiting for ${what}; last problems: ${JSON.stringify(bad.slice(-3))}`,
+            ),
+          );
         }, timeoutMs);
         const done = (l: LogLine) => {
           clearTimeout(timer);
@@ -83,7 +97,11 @@ export function startServeDaemon(projectDir: string, args: string[], opts: { kee
         void exit.then((code) => {
           if (waiters.some((w) => w.resolve === done)) {
             clearTimeout(timer);
-            reject(new Error(`recount serve exited (${code}) while the bench waited for ${what}; last problems: ${JSON.stringify(bad.slice(-3))}`));
+            reject(
+              new Error(
+                `recount serve exited (${code}) while the bench waited for ${what}; last problems: ${JSON.stringify(bad.slice(-3))}`,
+              ),
+            );
           }
         });
       });

@@ -32,7 +32,11 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Least-squares line through (x, y) points: slope, intercept and the slope's standard error (NaN with < 3 points). */
-export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number; slopeStdErr: number } {
+export function linearFit(points: readonly { x: number; y: number }[]): {
+  slope: number;
+  intercept: number;
+  slopeStdErr: number;
+} {
   const n = points.length;
   if (n < 2) return { slope: Number.NaN, intercept: Number.NaN, slopeStdErr: Number.NaN };
   const mx = points.reduce((s, p) => s + p.x, 0) / n;

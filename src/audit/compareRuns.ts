@@ -36,10 +36,18 @@ export interface RunComparison {
   readonly identicalFiles: { identical: number; total: number; differing: string[] };
 }
 
-async function countKeyMoves(session: EngineSession, a: readonly string[], b: readonly string[], keys: readonly string[]): Promise<number> {
-  const side = (files: readonly string[]) => `SELECT ${keys.map(ident).join(', ')}, ${bucketIndexSql('__f')} AS __file FROM read_parquet(${fileList(files)}, filename = ${lit('__f')}, hive_partitioning = false)`;
+async function countKeyMoves(
+  session: EngineSession,
+  a: readonly string[],
+  b: readonly string[],
+  keys: readonly string[],
+): Promise<number> {
+  const side = (files: readonly string[]) =>
+    `SELECT ${keys.map(ident).join(', ')}, ${bucketIndexSql('__f')} AS __file FROM read_parquet(${fileList(files)}, filename = ${lit('__f')}, hive_partitioning = false)`;
   const on = keys.map((k) => `x.${ident(k)} IS NOT DISTINCT FROM y.${ident(k)}`).join(' AND ');
-  const [r] = await session.query<{ n: string }>(`SELECT count(DISTINCT (${keys.map((k) => `x.${ident(k)}`).join(', ')})) AS n FROM (${side(a)}) x JOIN (${side(b)}) y ON ${on} WHERE x.__file <> y.__file`);
+  const [r] = await session.query<{ n: string }>(
+    `SELECT count(DISTINCT (${keys.map((k) => `x.${ident(k)}`).join(', ')})) AS n FROM (${side(a)}) x JOIN (${side(b)}) y ON ${on} WHERE x.__file <> y.__file`,
+  );
   return Number(r?.n ?? 0);
 }
 
@@ -47,15 +55,38 @@ async function countKeyMoves(session: EngineSession, a: readonly string[], b: re
  * Compare every run with the first: per column, how many keys' values differ (in any bit, and beyond the
  * tolerance); how many keys changed file (I3); whether the row set changed; which files are byte-identical.
  */
-export async function compareRuns(session: EngineSession, runs: readonly AuditedRun[], tolerance: Tolerance): Promise<RunComparison> {
+export async function compareRuns(
+  session: EngineSession,
+  runs: readonly AuditedRun[],
+  tolerance: Tolerance,
+): Promise<RunComparison> {
   const first = runs[0]!;
   const keys = first.manifest.keys;
   const schema: Column[] = first.manifest.schema;
-  const stats = new Map(schema.filter((c) => !keys.includes(c.name)).map((c) => [c.name, { column: c.name, type: c.type, float: false, keysDiffering: 0, keysBeyondTolerance: 0, maxAbsDiff: null as number | null }]));
+  const stats = new Map(
+    schema
+      .filter((c) => !keys.includes(c.name))
+      .map((c) => [
+        c.name,
+        {
+          column: c.name,
+          type: c.type,
+          float: false,
+          keysDiffering: 0,
+          keysBeyondTolerance: 0,
+          maxAbsDiff: null as number | null,
+        },
+      ]),
+  );
   let keyMoves = 0;
   let rowSetChanges = 0;
   for (const other of runs.slice(1)) {
-    const d = await diffRelations(session, { label: `run ${first.run}`, files: first.files, schema }, { label: `run ${other.run}`, files: other.files, schema: other.manifest.schema }, { keys, tolerance, samples: 0 });
+    const d = await diffRelations(
+      session,
+      { label: `run ${first.run}`, files: first.files, schema },
+      { label: `run ${other.run}`, files: other.files, schema: other.manifest.schema },
+      { keys, tolerance, samples: 0 },
+    );
     rowSetChanges = Math.max(rowSetChanges, d.added + d.removed + d.from.extraRows + d.to.extraRows);
     for (const c of d.columns) {
       const s = stats.get(c.column);
@@ -69,6 +100,14 @@ export async function compareRuns(session: EngineSession, runs: readonly Audited
   }
   // Files are compared bucket by bucket: each version's file names carry its own tag, the bucket is the stable part.
   const paths = [...new Set(runs.flatMap((r) => r.manifest.files.map((f) => bucketOfFile(f.path))))].sort();
-  const differing = paths.filter((p) => new Set(runs.map((r) => r.manifest.files.find((f) => bucketOfFile(f.path) === p)?.sha256 ?? 'missing')).size > 1);
-  return { columns: [...stats.values()], keyMoves, rowSetChanges, identicalFiles: { identical: paths.length - differing.length, total: paths.length, differing } };
+  const differing = paths.filter(
+    (p) =>
+      new Set(runs.map((r) => r.manifest.files.find((f) => bucketOfFile(f.path) === p)?.sha256 ?? 'missing')).size > 1,
+  );
+  return {
+    columns: [...stats.values()],
+    keyMoves,
+    rowSetChanges,
+    identicalFiles: { identical: paths.length - differing.length, total: paths.length, differing },
+  };
 }

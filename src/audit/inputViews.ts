@@ -8,7 +8,12 @@ import { checkInputFiles, createInputViews, type CheckedInput } from '../run/inp
 import { listPartitionIds } from '../scheduler/discovery.ts';
 
 /** Views named after an analyzer's inputs over exactly the files one partition reads, as a run creates them. */
-export async function viewPartitionInputs(session: EngineSession, project: Project, analyzer: Analyzer, partition: Partition): Promise<CheckedInput[]> {
+export async function viewPartitionInputs(
+  session: EngineSession,
+  project: Project,
+  analyzer: Analyzer,
+  partition: Partition,
+): Promise<CheckedInput[]> {
   const inputs: CheckedInput[] = [];
   for (const r of resolveInputs(project, analyzer, partition)) inputs.push(await checkInputFiles(session, r));
   await createInputViews(session, inputs, partition);
@@ -36,7 +41,11 @@ export interface SchemaViews {
  * a run: a dataset's newest ready partition, or, for an analyzer's output with nothing published yet, that
  * analyzer's own query over its inputs (recursively). Inputs with neither are listed as missing.
  */
-export async function viewSchemaInputs(session: EngineSession, project: Project, analyzer: Analyzer): Promise<SchemaViews> {
+export async function viewSchemaInputs(
+  session: EngineSession,
+  project: Project,
+  analyzer: Analyzer,
+): Promise<SchemaViews> {
   const sources: SchemaViews['sources'] = [];
   const missing: string[] = [];
   const done = new Set<string>();
@@ -46,7 +55,10 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
     if (!ds) return false;
     const p = newestReady(ds);
     if (p) {
-      await session.createParquetView(name, listPartitionFiles(ds, p).map((f) => f.absPath));
+      await session.createParquetView(
+        name,
+        listPartitionFiles(ds, p).map((f) => f.absPath),
+      );
       sources.push({ dataset: name, from: `partition ${p.id}` });
       done.add(name);
       return true;
@@ -55,7 +67,9 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
     let upstreamKnown = Boolean(producer);
     for (const i of producer?.inputs ?? []) upstreamKnown = (await ensure(i)) && upstreamKnown;
     if (producer && upstreamKnown) {
-      await session.exec(`CREATE OR REPLACE VIEW ${session.dialect.ident(name)} AS SELECT * FROM ${subquery(producer.sql)} LIMIT 0`);
+      await session.exec(
+        `CREATE OR REPLACE VIEW ${session.dialect.ident(name)} AS SELECT * FROM ${subquery(producer.sql)} LIMIT 0`,
+      );
       sources.push({ dataset: name, from: `analyzer ${producer.name}'s query (nothing published yet)` });
       done.add(name);
       return true;
@@ -64,7 +78,10 @@ export async function viewSchemaInputs(session: EngineSession, project: Project,
   };
   // Partition variables, so SQL that reads getvariable('partition_start') binds; any partition will do for a plan.
   const now = new Date();
-  const p = parsePartition(`${now.toISOString().slice(0, 10)}${analyzer.grain === 'hour' ? `T${now.toISOString().slice(11, 13)}` : ''}`, analyzer.grain);
+  const p = parsePartition(
+    `${now.toISOString().slice(0, 10)}${analyzer.grain === 'hour' ? `T${now.toISOString().slice(11, 13)}` : ''}`,
+    analyzer.grain,
+  );
   await session.setPartitionVariables(p);
   for (const input of analyzer.inputs) if (!(await ensure(input))) missing.push(input);
   return { sources, missing };

@@ -51,14 +51,29 @@ export const NONDETERMINISTIC_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Special forms that parse as column references (`SELECT current_timestamp`) but read the clock. */
-const CLOCK_KEYWORDS: ReadonlySet<string> = new Set(['current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp']);
+const CLOCK_KEYWORDS: ReadonlySet<string> = new Set([
+  'current_date',
+  'current_time',
+  'current_timestamp',
+  'localtime',
+  'localtimestamp',
+]);
 
 /**
  * Window functions whose value for a row depends on the order of rows in its window: without an ORDER BY in
  * OVER (...), that order is whatever the scan produced. (rank, dense_rank, percent_rank and cume_dist without
  * one treat every row as a peer and are stable.)
  */
-const ORDER_SENSITIVE_WINDOWS: ReadonlySet<string> = new Set(['row_number', 'ntile', 'lag', 'lead', 'first_value', 'last_value', 'nth_value', 'fill']);
+const ORDER_SENSITIVE_WINDOWS: ReadonlySet<string> = new Set([
+  'row_number',
+  'ntile',
+  'lag',
+  'lead',
+  'first_value',
+  'last_value',
+  'nth_value',
+  'fill',
+]);
 
 /**
  * Approximate aggregates whose sketch depends on the order rows are added in (t-digest, reservoir sampling,
@@ -68,7 +83,17 @@ const ORDER_SENSITIVE_WINDOWS: ReadonlySet<string> = new Set(['row_number', 'nti
 const APPROXIMATE_AGGREGATES: ReadonlySet<string> = new Set(['approx_quantile', 'reservoir_quantile', 'approx_top_k']);
 
 /** Aggregates whose result depends on the order rows arrive in, which differs between runs and thread counts. */
-const ORDER_DEPENDENT_AGGREGATES: ReadonlySet<string> = new Set(['first', 'last', 'any_value', 'arbitrary', 'list', 'array_agg', 'string_agg', 'group_concat', 'listagg']);
+const ORDER_DEPENDENT_AGGREGATES: ReadonlySet<string> = new Set([
+  'first',
+  'last',
+  'any_value',
+  'arbitrary',
+  'list',
+  'array_agg',
+  'string_agg',
+  'group_concat',
+  'listagg',
+]);
 
 type Node = Record<string, unknown>;
 
@@ -134,40 +159,94 @@ export async function lintSql(
       const limit = mods.find((m) => m.type === 'LIMIT_MODIFIER' || m.type === 'LIMIT_PERCENT_MODIFIER');
       const limitLine = lineOf(sql, (limit?.limit as Node | undefined)?.query_location);
       if (!ordered && limit) {
-        add({ rule: 'limit-without-order', severity: 'error', line: limitLine, message: 'LIMIT without ORDER BY keeps an arbitrary subset of rows, which can differ between runs and thread counts; add an ORDER BY over a unique set of columns' });
+        add({
+          rule: 'limit-without-order',
+          severity: 'error',
+          line: limitLine,
+          message:
+            'LIMIT without ORDER BY keeps an arbitrary subset of rows, which can differ between runs and thread counts; add an ORDER BY over a unique set of columns',
+        });
       } else if (limit && !orderIsUnique(n, orders, opts.keys)) {
         const by = describeOrders(orders);
-        add({ rule: 'limit-order-not-unique', severity: 'warning', line: limitLine, message: `ORDER BY ${by} with LIMIT: rows that tie on ${by} may be kept or cut differently between runs and thread counts; order by a set of columns that is unique (every GROUP BY column, or the keys)` });
+        add({
+          rule: 'limit-order-not-unique',
+          severity: 'warning',
+          line: limitLine,
+          message: `ORDER BY ${by} with LIMIT: rows that tie on ${by} may be kept or cut differently between runs and thread counts; order by a set of columns that is unique (every GROUP BY column, or the keys)`,
+        });
       }
-      const distinctOn = mods.find((m) => m.type === 'DISTINCT_MODIFIER' && Array.isArray(m.distinct_on_targets) && m.distinct_on_targets.length > 0);
+      const distinctOn = mods.find(
+        (m) =>
+          m.type === 'DISTINCT_MODIFIER' && Array.isArray(m.distinct_on_targets) && m.distinct_on_targets.length > 0,
+      );
       if (!ordered && distinctOn) {
-        add({ rule: 'distinct-on-without-order', severity: 'error', message: 'DISTINCT ON without ORDER BY keeps an arbitrary row of each group, which can differ between runs; add an ORDER BY that decides which row wins' });
+        add({
+          rule: 'distinct-on-without-order',
+          severity: 'error',
+          message:
+            'DISTINCT ON without ORDER BY keeps an arbitrary row of each group, which can differ between runs; add an ORDER BY that decides which row wins',
+        });
       }
     }
     if (n.sample && typeof n.sample === 'object') {
       const seed = Number((n.sample as Node).seed ?? -1);
-      if (!(seed >= 0)) add({ rule: 'sample-without-seed', severity: 'error', line, message: 'USING SAMPLE / TABLESAMPLE without REPEATABLE (seed) picks different rows on every run' });
+      if (!(seed >= 0))
+        add({
+          rule: 'sample-without-seed',
+          severity: 'error',
+          line,
+          message: 'USING SAMPLE / TABLESAMPLE without REPEATABLE (seed) picks different rows on every run',
+        });
     }
     if (n.class === 'FUNCTION' || n.class === 'WINDOW') {
       const fn = String(n.function_name ?? '').toLowerCase();
-      const windowOrders = n.class === 'WINDOW' ? [...((n.orders as unknown[] | undefined) ?? []), ...((n.arg_orders as unknown[] | undefined) ?? [])] : [];
+      const windowOrders =
+        n.class === 'WINDOW'
+          ? [...((n.orders as unknown[] | undefined) ?? []), ...((n.arg_orders as unknown[] | undefined) ?? [])]
+          : [];
       if (NONDETERMINISTIC_FUNCTIONS.has(fn)) {
-        const seedNote = (fn === 'random' || fn === 'rand') && seeded
-          ? ' (setseed() does not fix that: it makes random() repeat its sequence only when one thread runs the query; with more threads the rows draw their values in another order)'
-          : '';
-        add({ rule: 'nondeterministic-function', severity: 'error', line, message: `${fn}() returns a different value on every run: a rerun would not reproduce the published rows${seedNote}` });
+        const seedNote =
+          (fn === 'random' || fn === 'rand') && seeded
+            ? ' (setseed() does not fix that: it makes random() repeat its sequence only when one thread runs the query; with more threads the rows draw their values in another order)'
+            : '';
+        add({
+          rule: 'nondeterministic-function',
+          severity: 'error',
+          line,
+          message: `${fn}() returns a different value on every run: a rerun would not reproduce the published rows${seedNote}`,
+        });
       } else if (n.class === 'WINDOW' && ORDER_SENSITIVE_WINDOWS.has(fn) && !windowOrders.length) {
-        add({ rule: 'window-without-order', severity: 'error', line, message: `${fn}() OVER (...) without ORDER BY numbers or picks rows in whatever order the scan produced, which differs between runs and thread counts; add an ORDER BY over a unique set of columns inside OVER (...)` });
+        add({
+          rule: 'window-without-order',
+          severity: 'error',
+          line,
+          message: `${fn}() OVER (...) without ORDER BY numbers or picks rows in whatever order the scan produced, which differs between runs and thread counts; add an ORDER BY over a unique set of columns inside OVER (...)`,
+        });
       } else if (APPROXIMATE_AGGREGATES.has(fn)) {
-        add({ rule: 'approximate-aggregate', severity: 'warning', line, message: `${fn}() is approximate and its answer depends on the order rows are added in, which differs between thread counts: a rerun may publish another value; use an exact aggregate (quantile_cont, quantile_disc, a count with ORDER BY … LIMIT) if the value must be stable` });
+        add({
+          rule: 'approximate-aggregate',
+          severity: 'warning',
+          line,
+          message: `${fn}() is approximate and its answer depends on the order rows are added in, which differs between thread counts: a rerun may publish another value; use an exact aggregate (quantile_cont, quantile_disc, a count with ORDER BY … LIMIT) if the value must be stable`,
+        });
       } else if (ORDER_DEPENDENT_AGGREGATES.has(fn) && (n.class === 'FUNCTION' ? !hasOrder(n) : !windowOrders.length)) {
-        add({ rule: 'order-dependent-aggregate', severity: 'warning', line, message: `${fn}() without ORDER BY depends on the order rows arrive in, which differs between runs and thread counts; write ${fn}(... ORDER BY ...)` });
+        add({
+          rule: 'order-dependent-aggregate',
+          severity: 'warning',
+          line,
+          message: `${fn}() without ORDER BY depends on the order rows arrive in, which differs between runs and thread counts; write ${fn}(... ORDER BY ...)`,
+        });
       }
     }
     if (n.class === 'COLUMN_REF') {
       const names = n.column_names as string[] | undefined;
       if (names?.length === 1 && CLOCK_KEYWORDS.has(names[0]!.toLowerCase())) {
-        add({ rule: 'nondeterministic-function', severity: 'error', line, message: `${names[0]} reads the clock: a rerun would not reproduce the published rows` });
+        add({
+          rule: 'nondeterministic-function',
+          severity: 'error',
+          line,
+          message: `${names[0]} reads the clock: a rerun would not reproduce the published rows`,
+        });
       }
     }
     if (n.type === 'SELECT_NODE') {
@@ -177,7 +256,12 @@ export async function lintSql(
         const rel = String(star.relation_name ?? '');
         const over = rel ? tables.filter((t) => t.alias === rel || (!t.alias && t.name === rel)) : tables;
         for (const t of over) {
-          add({ rule: 'select-star', severity: 'warning', line: lineOf(sql, star.query_location), message: `SELECT ${star.columns ? 'COLUMNS(*)' : '*'} over input '${t.name}': a column added or retyped upstream changes this analyzer's output without a change to its SQL; name the columns` });
+          add({
+            rule: 'select-star',
+            severity: 'warning',
+            line: lineOf(sql, star.query_location),
+            message: `SELECT ${star.columns ? 'COLUMNS(*)' : '*'} over input '${t.name}': a column added or retyped upstream changes this analyzer's output without a change to its SQL; name the columns`,
+          });
         }
       }
     }
@@ -191,7 +275,11 @@ export async function lintSql(
     for (const k of keys ?? []) {
       const type = types.get(k);
       if (type && isFloatType(type)) {
-        add({ rule: 'float-key', severity: 'error', message: `key column '${k}' is ${type}: a float recomputed in another order changes in its last bits, so the key is not stable across reruns (SPARK-23207); cast it to DECIMAL or BIGINT, or leave it out of the keys` });
+        add({
+          rule: 'float-key',
+          severity: 'error',
+          message: `key column '${k}' is ${type}: a float recomputed in another order changes in its last bits, so the key is not stable across reruns (SPARK-23207); cast it to DECIMAL or BIGINT, or leave it out of the keys`,
+        });
       }
     }
   }

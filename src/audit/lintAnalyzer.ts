@@ -28,40 +28,62 @@ export interface AnalyzerCheck {
  * key rule included, from the planned output columns). Nothing is read beyond Parquet footers, nothing written
  * but DuckDB's scratch folder under `spillDir` (default: the project's spill folder), removed afterwards.
  */
-export async function checkAnalyzer(env: { project: Project; engine: Engine; spillDir?: string }, analyzer: Analyzer): Promise<AnalyzerCheck> {
-  return withDiffSession({ engine: env.engine, spillDir: env.spillDir ?? env.project.spillDir, memoryBytes: 500_000_000 }, async (session) => {
-    const schemaFrom = await viewSchemaInputs(session, env.project, analyzer);
-    let compiles = false;
-    let error: string | undefined;
-    let columns: Column[] | undefined;
-    const inputColumns: Record<string, Column[]> = {};
-    for (const input of analyzer.inputs.filter((i) => !schemaFrom.missing.includes(i))) {
-      try {
-        inputColumns[input] = await session.describe(`SELECT * FROM ${ident(input)}`);
-      } catch {
-        // an unreadable input shows up as the query failing to plan
+export async function checkAnalyzer(
+  env: { project: Project; engine: Engine; spillDir?: string },
+  analyzer: Analyzer,
+): Promise<AnalyzerCheck> {
+  return withDiffSession(
+    { engine: env.engine, spillDir: env.spillDir ?? env.project.spillDir, memoryBytes: 500_000_000 },
+    async (session) => {
+      const schemaFrom = await viewSchemaInputs(session, env.project, analyzer);
+      let compiles = false;
+      let error: string | undefined;
+      let columns: Column[] | undefined;
+      const inputColumns: Record<string, Column[]> = {};
+      for (const input of analyzer.inputs.filter((i) => !schemaFrom.missing.includes(i))) {
+        try {
+          inputColumns[input] = await session.describe(`SELECT * FROM ${ident(input)}`);
+        } catch {
+          // an unreadable input shows up as the query failing to plan
+        }
       }
-    }
-    if (schemaFrom.missing.length) {
-      error = `no ready partition of ${schemaFrom.missing.join(', ')} to take the schema from`;
-    } else {
+      if (schemaFrom.missing.length) {
+        error = `no ready partition of ${schemaFrom.missing.join(', ')} to take the schema from`;
+      } else {
+        try {
+          await session.query(`EXPLAIN ${analyzer.sql}`);
+          columns = await session.describe(analyzer.sql);
+          compiles = true;
+        } catch (err) {
+          error = (err as Error).message.split('\n')[0];
+        }
+      }
+      let lint: LintFinding[];
+      let features: SqlFeature[] | undefined;
       try {
-        await session.query(`EXPLAIN ${analyzer.sql}`);
-        columns = await session.describe(analyzer.sql);
-        compiles = true;
+        lint = await lintSql(session, {
+          sql: analyzer.sql,
+          file: analyzer.file,
+          inputs: analyzer.inputs,
+          keys: analyzer.keys,
+          columns,
+        });
+        features = [...(await sqlFeatures(session, analyzer.sql, analyzer.file))].sort();
       } catch (err) {
-        error = (err as Error).message.split('\n')[0];
+        lint = [];
+        error ??= (err as Error).message;
       }
-    }
-    let lint: LintFinding[];
-    let features: SqlFeature[] | undefined;
-    try {
-      lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
-      features = [...(await sqlFeatures(session, analyzer.sql, analyzer.file))].sort();
-    } catch (err) {
-      lint = [];
-      error ??= (err as Error).message;
-    }
-    return { analyzer: analyzer.name, file: analyzer.file, compiles, error, columns, inputColumns, schemaFrom, lint, features };
-  });
+      return {
+        analyzer: analyzer.name,
+        file: analyzer.file,
+        compiles,
+        error,
+        columns,
+        inputColumns,
+        schemaFrom,
+        lint,
+        features,
+      };
+    },
+  );
 }

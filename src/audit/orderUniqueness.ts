@@ -34,11 +34,14 @@ function namesOf(e: Node, selectList: readonly Node[]): Set<string> {
 export function orderIsUnique(node: Node, orders: readonly Node[], keys?: readonly string[]): boolean {
   const selectList = (node.select_list as Node[] | undefined) ?? [];
   const ordered = new Set(orders.flatMap((o) => [...namesOf(o.expression as Node, selectList)]));
-  const covers = (exprs: readonly Node[]) => exprs.length > 0 && exprs.every((g) => [...namesOf(g, selectList)].some((name) => ordered.has(name)));
+  const covers = (exprs: readonly Node[]) =>
+    exprs.length > 0 && exprs.every((g) => [...namesOf(g, selectList)].some((name) => ordered.has(name)));
   if (keys?.length && keys.every((k) => ordered.has(k.toLowerCase()))) return true;
   if (node.type !== 'SELECT_NODE') return false;
   if (covers((node.group_expressions as Node[] | undefined) ?? [])) return true;
-  const distinct = ((node.modifiers as Node[] | undefined) ?? []).some((m) => m.type === 'DISTINCT_MODIFIER' && !(m.distinct_on_targets as unknown[] | undefined)?.length);
+  const distinct = ((node.modifiers as Node[] | undefined) ?? []).some(
+    (m) => m.type === 'DISTINCT_MODIFIER' && !(m.distinct_on_targets as unknown[] | undefined)?.length,
+  );
   return distinct && covers(selectList.filter((s) => s.class !== 'STAR'));
 }
 
@@ -47,7 +50,12 @@ export function describeOrders(orders: readonly Node[]): string {
   return orders
     .map((o) => {
       const e = o.expression as Node;
-      const name = e.class === 'COLUMN_REF' ? (e.column_names as string[]).join('.') : e.class === 'CONSTANT' ? String((e.value as { value?: unknown }).value) : 'an expression';
+      const name =
+        e.class === 'COLUMN_REF'
+          ? (e.column_names as string[]).join('.')
+          : e.class === 'CONSTANT'
+            ? String((e.value as { value?: unknown }).value)
+            : 'an expression';
       return `${name}${o.type === 'ORDER_DESCENDING' ? ' DESC' : ''}`;
     })
     .join(', ');

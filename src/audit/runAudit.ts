@@ -93,7 +93,10 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
   const production = getAnalyzer(ctx.project, opts.analyzer);
   const partition = parsePartition(opts.partition, production.grain);
   assertInputsReady(ctx.project, production, partition);
-  const scratch = join(auditRoot(new OutputLayout(ctx.project.outputRoot)), `${production.name}-${partition.id}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
+  const scratch = join(
+    auditRoot(new OutputLayout(ctx.project.outputRoot)),
+    `${production.name}-${partition.id}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+  );
   mkdirSync(scratch, { recursive: true });
   const project = namespaceProject(ctx.project, join(scratch, 'out'), join(scratch, 'state.db'));
   // Every run stays until the comparison: a scratch run must not prune the versions of earlier runs.
@@ -106,12 +109,21 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
   try {
     for (let i = 0; i < opts.runs; i++) {
       const threads = AUDIT_THREADS[i % AUDIT_THREADS.length]!;
-      const r = await runPartition({ project, store, engine: ctx.engine }, analyzer, partition.id, { threads, trigger: 'audit' });
+      const r = await runPartition({ project, store, engine: ctx.engine }, analyzer, partition.id, {
+        threads,
+        trigger: 'audit',
+      });
       let run: AuditRun;
       if (r.status === 'succeeded' && r.version !== undefined) {
         const v = await openVersion(store, analyzer.name, partition.id, r.version);
         audited.push({ run: i + 1, threads, manifest: v.manifest, files: v.files });
-        run = { run: i + 1, threads, status: 'succeeded', rows: v.manifest.rows, files: v.manifest.files.map(({ path, rows, sha256 }) => ({ path, rows, sha256 })) };
+        run = {
+          run: i + 1,
+          threads,
+          status: 'succeeded',
+          rows: v.manifest.rows,
+          files: v.manifest.files.map(({ path, rows, sha256 }) => ({ path, rows, sha256 })),
+        };
       } else {
         const e = r.error ?? asRecountError(new Error(r.warnings.at(-1) ?? 'not published'));
         run = { run: i + 1, threads, status: 'failed', error: { code: e.code, message: e.message, hint: e.hint } };
@@ -129,7 +141,13 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
       } catch {
         columns = undefined; // the runs report why the query does not run; lint what parses
       }
-      lint = await lintSql(session, { sql: analyzer.sql, file: analyzer.file, inputs: analyzer.inputs, keys: analyzer.keys, columns });
+      lint = await lintSql(session, {
+        sql: analyzer.sql,
+        file: analyzer.file,
+        inputs: analyzer.inputs,
+        keys: analyzer.keys,
+        columns,
+      });
       if (audited.length >= 2) comparison = await compareRuns(session, audited, opts.tolerance);
     });
   } finally {
@@ -140,15 +158,34 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
   const varyingColumns = comparison?.columns.filter((c) => c.keysDiffering > 0).map((c) => c.column) ?? [];
   const unstableColumns = comparison?.columns.filter((c) => c.keysBeyondTolerance > 0).map((c) => c.column) ?? [];
   const problems: string[] = [];
-  for (const r of runs.filter((x) => x.status === 'failed')) problems.push(`run ${r.run} (threads ${r.threads}) failed: [${r.error?.code}] ${r.error?.message}`);
+  for (const r of runs.filter((x) => x.status === 'failed'))
+    problems.push(`run ${r.run} (threads ${r.threads}) failed: [${r.error?.code}] ${r.error?.message}`);
   if (comparison) {
-    if (comparison.keyMoves > 0) problems.push(`${comparison.keyMoves} key(s) landed in a different file between runs (I3 requires 0)`);
-    if (comparison.rowSetChanges > 0) problems.push(`the set of keys differs between runs (${comparison.rowSetChanges} keys added, removed or duplicated)`);
+    if (comparison.keyMoves > 0)
+      problems.push(`${comparison.keyMoves} key(s) landed in a different file between runs (I3 requires 0)`);
+    if (comparison.rowSetChanges > 0)
+      problems.push(
+        `the set of keys differs between runs (${comparison.rowSetChanges} keys added, removed or duplicated)`,
+      );
     for (const c of comparison.columns.filter((x) => x.keysBeyondTolerance > 0)) {
-      problems.push(`column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${opts.tolerance.abs}, rel ${opts.tolerance.rel})` : ''}`);
+      problems.push(
+        `column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${opts.tolerance.abs}, rel ${opts.tolerance.rel})` : ''}`,
+      );
     }
   }
   // Lint errors come last: the CLI prints lint findings on their own and lists only the problems before them.
-  for (const f of lint.filter((x) => x.severity === 'error')) problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
-  return { analyzer: analyzer.name, partition: partition.id, runs, lint, comparison, varyingColumns, unstableColumns, tolerance: opts.tolerance, problems, scratch: opts.keep ? scratch : null };
+  for (const f of lint.filter((x) => x.severity === 'error'))
+    problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
+  return {
+    analyzer: analyzer.name,
+    partition: partition.id,
+    runs,
+    lint,
+    comparison,
+    varyingColumns,
+    unstableColumns,
+    tolerance: opts.tolerance,
+    problems,
+    scratch: opts.keep ? scratch : null,
+  };
 }

@@ -55,11 +55,17 @@ export function snapshotPartition(ds: Dataset, p: Partition): PartitionSnapshot 
     return resolveSnapshot(ds, p);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    throw new RecountError('PARTITION_NOT_READY', `input '${ds.name}' ${p.id} changed while it was resolved: ${(err as Error).message}`, {
-      subject: `${ds.name}/${partitionPath(p)}`,
-      hint: ds.producer ? `a version of '${ds.producer}' ${p.id} was pruned or replaced meanwhile; rerun` : 'the partition was rewritten meanwhile; rerun once its writer is done (it writes _SUCCESS last)',
-      cause: err,
-    });
+    throw new RecountError(
+      'PARTITION_NOT_READY',
+      `input '${ds.name}' ${p.id} changed while it was resolved: ${(err as Error).message}`,
+      {
+        subject: `${ds.name}/${partitionPath(p)}`,
+        hint: ds.producer
+          ? `a version of '${ds.producer}' ${p.id} was pruned or replaced meanwhile; rerun`
+          : 'the partition was rewritten meanwhile; rerun once its writer is done (it writes _SUCCESS last)',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -77,7 +83,14 @@ function resolveSnapshot(ds: Dataset, p: Partition): PartitionSnapshot {
     const st = statSync(abs);
     return { path: `${rel}/${f}`, absPath: abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
   });
-  const version = manifest ? { analyzer: manifest.analyzer, partition: manifest.partition, version: manifest.version, attemptId: manifest.attemptId } : undefined;
+  const version = manifest
+    ? {
+        analyzer: manifest.analyzer,
+        partition: manifest.partition,
+        version: manifest.version,
+        attemptId: manifest.attemptId,
+      }
+    : undefined;
   return { dir, files, ...(version ? { version } : {}) };
 }
 
@@ -107,13 +120,17 @@ export function resolveInput(ds: Dataset, p: Partition): ResolvedInput {
   if (missing.length > 0) {
     const names = missing.map((q) => q.id);
     const shown = names.length > 6 ? `${names.slice(0, 6).join(', ')} and ${names.length - 6} more` : names.join(', ');
-    throw new RecountError('PARTITION_NOT_READY', `input '${ds.name}' is not ready for ${p.id}: no ${SUCCESS_MARKER} in ${shown}`, {
-      subject: `${ds.name}/${missing[0] ? partitionPath(missing[0]) : ''}`,
-      hint: ds.producer
-        ? `run or backfill analyzer '${ds.producer}' for ${shown} first`
-        : `wait for the partition to land (its writer creates ${SUCCESS_MARKER} last), then rerun`,
-      details: { dataset: ds.name, missing: names },
-    });
+    throw new RecountError(
+      'PARTITION_NOT_READY',
+      `input '${ds.name}' is not ready for ${p.id}: no ${SUCCESS_MARKER} in ${shown}`,
+      {
+        subject: `${ds.name}/${missing[0] ? partitionPath(missing[0]) : ''}`,
+        hint: ds.producer
+          ? `run or backfill analyzer '${ds.producer}' for ${shown} first`
+          : `wait for the partition to land (its writer creates ${SUCCESS_MARKER} last), then rerun`,
+        details: { dataset: ds.name, missing: names },
+      },
+    );
   }
   const snaps = parts.map((q) => snapshotPartition(ds, q));
   const files = snaps.flatMap((s) => s.files);

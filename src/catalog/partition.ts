@@ -89,7 +89,9 @@ export function coveringPartitions(p: Partition, inputGrain: Grain): Partition[]
   if (inputGrain === 'hour') {
     return Array.from({ length: 24 }, (_, h) => makePartition(new Date(p.start.getTime() + h * HOUR_MS), 'hour'));
   }
-  return [makePartition(new Date(Date.UTC(p.start.getUTCFullYear(), p.start.getUTCMonth(), p.start.getUTCDate())), 'day')];
+  return [
+    makePartition(new Date(Date.UTC(p.start.getUTCFullYear(), p.start.getUTCMonth(), p.start.getUTCDate())), 'day'),
+  ];
 }
 
 /** The partition of a grain that holds a partition of another grain (the day of an hour). */

@@ -18,7 +18,10 @@ async function sample(session: EngineSession, failingSql: string, failing: numbe
   return failing > 0 ? session.query(`SELECT * FROM ${subquery(failingSql)} LIMIT ${SAMPLE_ROWS}`) : [];
 }
 
-async function countAndSample(session: EngineSession, failingSql: string): Promise<{ failing: number; sample: Record<string, unknown>[] }> {
+async function countAndSample(
+  session: EngineSession,
+  failingSql: string,
+): Promise<{ failing: number; sample: Record<string, unknown>[] }> {
   const [failing] = await countAll(session, [`SELECT count(*) FROM ${subquery(failingSql)}`]);
   return { failing: failing!, sample: await sample(session, failingSql, failing!) };
 }
@@ -29,12 +32,22 @@ async function countAndSample(session: EngineSession, failingSql: string): Promi
  */
 async function countAll(session: EngineSession, scalarSqls: readonly string[]): Promise<number[]> {
   if (scalarSqls.length === 0) return [];
-  const [row] = await session.query<Record<string, string | number | null>>(`SELECT ${scalarSqls.map((q, i) => `(${q}) AS c${i}`).join(', ')}`);
+  const [row] = await session.query<Record<string, string | number | null>>(
+    `SELECT ${scalarSqls.map((q, i) => `(${q}) AS c${i}`).join(', ')}`,
+  );
   return scalarSqls.map((_, i) => Number(row?.[`c${i}`] ?? 0));
 }
 
 function builtin(name: string, failing: number, sample: Record<string, unknown>[], message: string): CheckResult {
-  return { name, kind: 'builtin', severity: 'error', passed: failing === 0, failing, sample, message: failing === 0 ? undefined : message };
+  return {
+    name,
+    kind: 'builtin',
+    severity: 'error',
+    passed: failing === 0,
+    failing,
+    sample,
+    message: failing === 0 ? undefined : message,
+  };
 }
 
 /**
@@ -75,7 +88,9 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   // undefined: the combined statement failed, so one custom check is broken; each is then counted alone to name it.
   let customCounts: number[] | undefined;
   try {
-    [counts] = await session.query<Counts>(`SELECT * FROM (${builtinSql}) b${customCols ? `, (SELECT 1 AS one${customCols}) c` : ''}`);
+    [counts] = await session.query<Counts>(
+      `SELECT * FROM (${builtinSql}) b${customCols ? `, (SELECT 1 AS one${customCols}) c` : ''}`,
+    );
     customCounts = ctx.checks.map((_, i) => Number(counts?.[`custom${i}`] ?? 0));
   } catch (err) {
     if (!ctx.checks.length) throw err;
@@ -84,23 +99,56 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
     if (resource) throw resource;
     [counts] = await session.query<Counts>(builtinSql);
   }
-  const [inFiles, read, nullRows, misplaced, repeated] = [counts?.in_files, counts?.read_back, counts?.nulls, counts?.layout, counts?.repeated].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
+  const [inFiles, read, nullRows, misplaced, repeated] = [
+    counts?.in_files,
+    counts?.read_back,
+    counts?.nulls,
+    counts?.layout,
+    counts?.repeated,
+  ].map((v) => Number(v ?? 0)) as [number, number, number, number, number];
   // Keys all non-NULL, each in the file its hash names and strictly ascending within it: no key can appear twice
   // (equal keys hash alike, so they would share a file and sit side by side). Otherwise count duplicates by GROUP BY.
-  const dupKeys = nullRows === 0 && misplaced === 0 && repeated === 0 ? 0 : (await countAll(session, [`SELECT count(*) FROM (${dupSql})`]))[0]!;
+  const dupKeys =
+    nullRows === 0 && misplaced === 0 && repeated === 0
+      ? 0
+      : (await countAll(session, [`SELECT count(*) FROM (${dupSql})`]))[0]!;
 
   const rowDiff = Math.max(Math.abs(inFiles - written), Math.abs(read - written));
   results.push(
-    builtin('row_count', rowDiff, rowDiff ? [{ written, in_file_metadata: inFiles, read_back: read }] : [], `the engine wrote ${written} rows but the files hold ${inFiles} and read back ${read}`),
+    builtin(
+      'row_count',
+      rowDiff,
+      rowDiff ? [{ written, in_file_metadata: inFiles, read_back: read }] : [],
+      `the engine wrote ${written} rows but the files hold ${inFiles} and read back ${read}`,
+    ),
   );
-  results.push(builtin('unique_keys', dupKeys, await sample(session, `${dupSql} ORDER BY copies DESC, ${keyList}`, dupKeys), `${dupKeys} keys appear more than once (keys: ${keys.join(', ')})`));
-  results.push(builtin('not_null_keys', nullRows, await sample(session, nullSql, nullRows), `${nullRows} rows have a NULL key`));
-  results.push(builtin('key_layout', misplaced, await sample(session, layoutSql, misplaced), `${misplaced} rows are in the wrong file or out of key order`));
+  results.push(
+    builtin(
+      'unique_keys',
+      dupKeys,
+      await sample(session, `${dupSql} ORDER BY copies DESC, ${keyList}`, dupKeys),
+      `${dupKeys} keys appear more than once (keys: ${keys.join(', ')})`,
+    ),
+  );
+  results.push(
+    builtin('not_null_keys', nullRows, await sample(session, nullSql, nullRows), `${nullRows} rows have a NULL key`),
+  );
+  results.push(
+    builtin(
+      'key_layout',
+      misplaced,
+      await sample(session, layoutSql, misplaced),
+      `${misplaced} rows are in the wrong file or out of key order`,
+    ),
+  );
 
   for (const [i, check] of ctx.checks.entries()) {
     try {
       const counted = customCounts?.[i];
-      const r = counted === undefined ? await countAndSample(session, check.sql) : { failing: counted, sample: await sample(session, check.sql, counted) };
+      const r =
+        counted === undefined
+          ? await countAndSample(session, check.sql)
+          : { failing: counted, sample: await sample(session, check.sql, counted) };
       results.push({
         name: check.name,
         kind: 'custom',
@@ -108,7 +156,10 @@ export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
         passed: r.failing === 0,
         failing: r.failing,
         sample: r.sample,
-        message: r.failing === 0 ? undefined : `${r.failing} rows fail check '${check.name}'${check.description ? ` (${check.description})` : ''}`,
+        message:
+          r.failing === 0
+            ? undefined
+            : `${r.failing} rows fail check '${check.name}'${check.description ? ` (${check.description})` : ''}`,
       });
     } catch (err) {
       // Out of memory or disk is not the check failing: the attempt fails (and is retried) instead.

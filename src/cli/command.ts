@@ -15,13 +15,20 @@ export const exit = { code: 0 };
  * Wrap a command's action: give it the global options and an Output, turn any error into the right
  * message and exit code (0 success, 1 a run or check failed, 2 bad usage or configuration).
  */
-export function action<A extends unknown[]>(fn: (out: Output, globals: GlobalOptions, ...args: A) => Promise<number | void>) {
+export function action<A extends unknown[]>(
+  fn: (out: Output, globals: GlobalOptions, ...args: A) => Promise<number | void>,
+) {
   return async (...args: unknown[]): Promise<void> => {
     const cmd = args.at(-1) as Command;
     const globals = cmd.optsWithGlobals() as GlobalOptions;
     const out = new Output(Boolean(globals.json));
     try {
-      exit.code = (await fn(out, { project: globals.project ?? '.', json: Boolean(globals.json) }, ...(args.slice(0, -1) as A))) ?? 0;
+      exit.code =
+        (await fn(
+          out,
+          { project: globals.project ?? '.', json: Boolean(globals.json) },
+          ...(args.slice(0, -1) as A),
+        )) ?? 0;
     } catch (err) {
       exit.code = out.error(err);
     }
@@ -36,7 +43,9 @@ export function wholeNumber(name: string, min: number) {
   return (value: string): number => {
     const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got '${value}'`);
+      throw new InvalidArgumentError(
+        `${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got '${value}'`,
+      );
     }
     return n;
   };
@@ -75,7 +84,10 @@ export function jsonUsageErrors(cmd: Command): Command {
     outputError: (text, write) => {
       if (!wantsJson(cmd)) return write(text);
       const message = text.trim().replace(/^error:\s*/, '');
-      const error = new RecountError('USAGE', message, { subject: `recount ${cmd.name()}`, hint: `recount ${cmd.name()} --help shows the usage` });
+      const error = new RecountError('USAGE', message, {
+        subject: `recount ${cmd.name()}`,
+        hint: `recount ${cmd.name()} --help shows the usage`,
+      });
       process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() }, null, 2)}\n`);
     },
   });

@@ -19,23 +19,40 @@ export function diffLine(r: DiffReport): string {
 export function renderDiff(r: DiffReport): string[] {
   const lines: string[] = [];
   const sides = table(['', r.from.label, r.to.label]);
-  sides.push(['rows', String(r.from.rows), String(r.to.rows)], ['distinct keys', String(r.from.distinctKeys), String(r.to.distinctKeys)], ['duplicate rows', String(r.from.extraRows), String(r.to.extraRows)]);
+  sides.push(
+    ['rows', String(r.from.rows), String(r.to.rows)],
+    ['distinct keys', String(r.from.distinctKeys), String(r.to.distinctKeys)],
+    ['duplicate rows', String(r.from.extraRows), String(r.to.extraRows)],
+  );
   lines.push(sides.toString());
   lines.push(`keys (${r.keys.join(', ')}): ${diffLine(r)}`);
   const s = r.schema;
-  if (s.onlyFrom.length) lines.push(`columns only in ${r.from.label}: ${s.onlyFrom.map((c) => `${c.name} ${c.type}`).join(', ')}`);
-  if (s.onlyTo.length) lines.push(`columns only in ${r.to.label}: ${s.onlyTo.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  if (s.onlyFrom.length)
+    lines.push(`columns only in ${r.from.label}: ${s.onlyFrom.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  if (s.onlyTo.length)
+    lines.push(`columns only in ${r.to.label}: ${s.onlyTo.map((c) => `${c.name} ${c.type}`).join(', ')}`);
   for (const t of s.typeChanged) lines.push(`column ${t.column} changed type: ${t.from} -> ${t.to}`);
   const moved = r.columns.filter((c) => c.differentBits > 0);
   if (moved.length) {
     const ct = table(['column', 'type', 'changed', 'differs in any bit', 'max |difference|']);
-    for (const c of moved) ct.push([c.column, c.type, String(c.changed), String(c.differentBits), c.maxAbsDiff === null ? '-' : c.maxAbsDiff.toPrecision(3)]);
+    for (const c of moved)
+      ct.push([
+        c.column,
+        c.type,
+        String(c.changed),
+        String(c.differentBits),
+        c.maxAbsDiff === null ? '-' : c.maxAbsDiff.toPrecision(3),
+      ]);
     lines.push(ct.toString());
-    if (moved.some((c) => c.float && c.changed === 0)) lines.push(`float differences within tolerance (abs ${r.tolerance.abs}, rel ${r.tolerance.rel}) are not counted as changes`);
+    if (moved.some((c) => c.float && c.changed === 0))
+      lines.push(
+        `float differences within tolerance (abs ${r.tolerance.abs}, rel ${r.tolerance.rel}) are not counted as changes`,
+      );
   }
   if (r.badRetry) lines.push(pc.red(r.badRetry.message));
   const sample = (title: string, rows: readonly unknown[]) => {
-    if (rows.length) lines.push(`${title}:`, ...rows.map((x) => `  ${typeof x === 'string' ? x : JSON.stringify(x).slice(0, 160)}`));
+    if (rows.length)
+      lines.push(`${title}:`, ...rows.map((x) => `  ${typeof x === 'string' ? x : JSON.stringify(x).slice(0, 160)}`));
   };
   sample('added (sample)', r.samples.added);
   sample('removed (sample)', r.samples.removed);

@@ -84,9 +84,11 @@ export function loadJson(o: LoadOutcome): Record<string, unknown> {
  */
 export function loadLine(o: LoadOutcome): string {
   const rows = o.rows !== undefined ? `${thousands(o.rows)} rows` : '';
-  if (o.status === 'loaded') return `  loaded into ${o.table} (${o.warehouse}): v${o.version}, ${rows}${o.previousVersion ? ` (replaced v${o.previousVersion})` : ''}, ${duration(Math.round(o.ms))}`;
+  if (o.status === 'loaded')
+    return `  loaded into ${o.table} (${o.warehouse}): v${o.version}, ${rows}${o.previousVersion ? ` (replaced v${o.previousVersion})` : ''}, ${duration(Math.round(o.ms))}`;
   if (o.status === 'unchanged') return `  ${o.table} (${o.warehouse}) already holds v${o.version}, ${rows}`;
-  if (o.status === 'superseded') return `  not loaded into ${o.table}: a newer version was published meanwhile, and its load follows it`;
+  if (o.status === 'superseded')
+    return `  not loaded into ${o.table}: a newer version was published meanwhile, and its load follows it`;
   return `  ${pc.yellow('not loaded')} into ${o.table} (${o.warehouse}): [${o.error?.code}], recorded ${o.status} (see the warning)`;
 }
 
@@ -98,7 +100,9 @@ export function warnCheckLines(r: AttemptResult): string[] {
   return r.checks
     .filter((c) => !c.passed && c.severity === 'warn')
     .map((c) => {
-      const first = c.sample[0] ? `; first: ${JSON.stringify(c.sample[0], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}` : '';
+      const first = c.sample[0]
+        ? `; first: ${JSON.stringify(c.sample[0], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`
+        : '';
       return `  ${pc.yellow('!')} check ${c.name} (warn) failed on ${thousands(c.failing)} row(s), published anyway${first}`;
     });
 }
@@ -108,6 +112,7 @@ export function attemptLine(r: AttemptResult): string {
   if (r.status === 'succeeded') {
     return `${pc.green('✓')} ${r.analyzer} ${r.partition}: published v${r.version} — ${r.rows} rows in ${r.files} file(s), ${formatBytes(r.bytes ?? 0)}, ${duration(r.durationMs)}`;
   }
-  if (r.status === 'superseded') return `${pc.yellow('•')} ${r.analyzer} ${r.partition}: not published (${r.warnings.at(-1)})`;
+  if (r.status === 'superseded')
+    return `${pc.yellow('•')} ${r.analyzer} ${r.partition}: not published (${r.warnings.at(-1)})`;
   return `${pc.red('✗')} ${r.analyzer} ${r.partition}: [${r.error?.code}] ${r.error?.message}`;
 }

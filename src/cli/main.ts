@@ -16,35 +16,119 @@ interface CommandEntry {
  * against the commands' own declarations.
  */
 export const COMMANDS: Record<string, CommandEntry> = {
-  init: { term: 'init [dir]', description: 'create a project: recount.config.ts, dataset events at data/events, two example analyzers', load: async () => (await import('./commands/init.ts')).registerInit },
-  gen: { term: 'gen [options] <kind>', description: 'generate deterministic synthetic data sets', load: async () => (await import('./commands/gen.ts')).registerGen },
-  run: { term: 'run [options] <analyzer>', description: 'run an analyzer on one partition and publish the result atomically', load: async () => (await import('./commands/run.ts')).registerRun },
-  backfill: { term: 'backfill [options] <analyzer>', description: 'run an analyzer over a range of partitions; a failed partition is reported, the rest still run', load: async () => (await import('./commands/backfill.ts')).registerBackfill },
-  status: { term: 'status [options] [analyzer]', description: 'show analyzers, their partitions, versions, attempts and check results', load: async () => (await import('./commands/status.ts')).registerStatus },
-  rollback: { term: 'rollback [options] <analyzer>', description: 'publish an older kept version of a partition again (atomically)', load: async () => (await import('./commands/rollback.ts')).registerRollback },
-  release: { term: 'release [options] <analyzer>', description: 'release a partition a rollback holds: recount serve and backfill rerun it again when its definition changed', load: async () => (await import('./commands/release.ts')).registerRelease },
-  recover: { term: 'recover', description: 'finish publishes interrupted by a crash and remove orphaned staging (every command does this on start)', load: async () => (await import('./commands/recover.ts')).registerRecover },
-  demo: { term: 'demo [options]', description: 'generate a day of ad-tech events, run both example analyzers, and show the result', load: async () => (await import('./commands/demo.ts')).registerDemo },
-  serve: { term: 'serve [options]', description: 'run as a daemon: watch inputs, queue runs, run them in worker processes with retries', load: async () => (await import('./commands/serve.ts')).registerServe },
-  diff: { term: 'diff [options] <analyzer>', description: 'compare two versions of a partition row by row, joined on the keys (default: the one published before, and the published one)', load: async () => (await import('./commands/diff.ts')).registerDiff },
-  shadow: { term: 'shadow [options] [analyzer]', description: 'run a candidate definition over production inputs into a shadow namespace and diff every partition against production', load: async () => (await import('./commands/shadow.ts')).registerShadow },
-  audit: { term: 'audit [options] <analyzer>', description: 'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL', load: async () => (await import('./commands/audit.ts')).registerAudit },
-  doctor: { term: 'doctor [options]', description: 'check the config, every analyzer (EXPLAIN and lint), free disk, state-store integrity and engine versions against known engine bugs; changes nothing', load: async () => (await import('./commands/doctor.ts')).registerDoctor },
-  gc: { term: 'gc [options]', description: 'remove versions beyond K per partition, old shadow namespaces, kept audit runs and stale staging; never the published or loaded version', load: async () => (await import('./commands/gc.ts')).registerGc },
-  load: { term: 'load [options] [analyzer]', description: 'load published versions into the warehouse table of an analyzer (each partition in one transaction)', load: async () => (await import('./commands/load.ts')).registerLoad },
-  monitor: { term: 'monitor [options] [analyzer]', description: 'check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong', load: async () => (await import('./commands/monitor.ts')).registerMonitor },
-  files: { term: 'files [options] <analyzer>', description: "print the exact files of a partition's published version (real paths inside its version folder)", load: async () => (await import('./commands/files.ts')).registerFiles },
+  init: {
+    term: 'init [dir]',
+    description: 'create a project: recount.config.ts, dataset events at data/events, two example analyzers',
+    load: async () => (await import('./commands/init.ts')).registerInit,
+  },
+  gen: {
+    term: 'gen [options] <kind>',
+    description: 'generate deterministic synthetic data sets',
+    load: async () => (await import('./commands/gen.ts')).registerGen,
+  },
+  run: {
+    term: 'run [options] <analyzer>',
+    description: 'run an analyzer on one partition and publish the result atomically',
+    load: async () => (await import('./commands/run.ts')).registerRun,
+  },
+  backfill: {
+    term: 'backfill [options] <analyzer>',
+    description: 'run an analyzer over a range of partitions; a failed partition is reported, the rest still run',
+    load: async () => (await import('./commands/backfill.ts')).registerBackfill,
+  },
+  status: {
+    term: 'status [options] [analyzer]',
+    description: 'show analyzers, their partitions, versions, attempts and check results',
+    load: async () => (await import('./commands/status.ts')).registerStatus,
+  },
+  rollback: {
+    term: 'rollback [options] <analyzer>',
+    description: 'publish an older kept version of a partition again (atomically)',
+    load: async () => (await import('./commands/rollback.ts')).registerRollback,
+  },
+  release: {
+    term: 'release [options] <analyzer>',
+    description:
+      'release a partition a rollback holds: recount serve and backfill rerun it again when its definition changed',
+    load: async () => (await import('./commands/release.ts')).registerRelease,
+  },
+  recover: {
+    term: 'recover',
+    description:
+      'finish publishes interrupted by a crash and remove orphaned staging (every command does this on start)',
+    load: async () => (await import('./commands/recover.ts')).registerRecover,
+  },
+  demo: {
+    term: 'demo [options]',
+    description: 'generate a day of ad-tech events, run both example analyzers, and show the result',
+    load: async () => (await import('./commands/demo.ts')).registerDemo,
+  },
+  serve: {
+    term: 'serve [options]',
+    description: 'run as a daemon: watch inputs, queue runs, run them in worker processes with retries',
+    load: async () => (await import('./commands/serve.ts')).registerServe,
+  },
+  diff: {
+    term: 'diff [options] <analyzer>',
+    description:
+      'compare two versions of a partition row by row, joined on the keys (default: the one published before, and the published one)',
+    load: async () => (await import('./commands/diff.ts')).registerDiff,
+  },
+  shadow: {
+    term: 'shadow [options] [analyzer]',
+    description:
+      'run a candidate definition over production inputs into a shadow namespace and diff every partition against production',
+    load: async () => (await import('./commands/shadow.ts')).registerShadow,
+  },
+  audit: {
+    term: 'audit [options] <analyzer>',
+    description:
+      'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL',
+    load: async () => (await import('./commands/audit.ts')).registerAudit,
+  },
+  doctor: {
+    term: 'doctor [options]',
+    description:
+      'check the config, every analyzer (EXPLAIN and lint), free disk, state-store integrity and engine versions against known engine bugs; changes nothing',
+    load: async () => (await import('./commands/doctor.ts')).registerDoctor,
+  },
+  gc: {
+    term: 'gc [options]',
+    description:
+      'remove versions beyond K per partition, old shadow namespaces, kept audit runs and stale staging; never the published or loaded version',
+    load: async () => (await import('./commands/gc.ts')).registerGc,
+  },
+  load: {
+    term: 'load [options] [analyzer]',
+    description: 'load published versions into the warehouse table of an analyzer (each partition in one transaction)',
+    load: async () => (await import('./commands/load.ts')).registerLoad,
+  },
+  monitor: {
+    term: 'monitor [options] [analyzer]',
+    description:
+      'check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong',
+    load: async () => (await import('./commands/monitor.ts')).registerMonitor,
+  },
+  files: {
+    term: 'files [options] <analyzer>',
+    description: "print the exact files of a partition's published version (real paths inside its version folder)",
+    load: async () => (await import('./commands/files.ts')).registerFiles,
+  },
 };
 
 function baseProgram(): Command {
-  return new Command('recount')
-    .description('Run SQL analyzers over time-partitioned data on DuckDB, with exactly-once, deterministic Parquet output.')
-    // Not .version(): commander reads program options after a command too, so it would swallow `rollback --version V`.
-    .addHelpText('after', '\nrecount --version (or -V) prints the version.')
-    .option('--project <dir>', 'project folder holding recount.config.ts', process.env.RECOUNT_PROJECT ?? '.')
-    .option('--json', 'print one JSON document instead of text')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+  return (
+    new Command('recount')
+      .description(
+        'Run SQL analyzers over time-partitioned data on DuckDB, with exactly-once, deterministic Parquet output.',
+      )
+      // Not .version(): commander reads program options after a command too, so it would swallow `rollback --version V`.
+      .addHelpText('after', '\nrecount --version (or -V) prints the version.')
+      .option('--project <dir>', 'project folder holding recount.config.ts', process.env.RECOUNT_PROJECT ?? '.')
+      .option('--json', 'print one JSON document instead of text')
+      .showHelpAfterError('(run with --help for usage)')
+      .exitOverride()
+  );
 }
 
 function finish(program: Command): Command {
@@ -91,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
     await (await programFor(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       return 2;
     }
     throw err;

@@ -32,15 +32,29 @@ export interface SessionOptions {
   readonly readOnly?: boolean;
 }
 
-
 /** Load the project, open its state store, and recover what a crash left behind (unless read-only); `fn` runs with all of it. */
-export async function withSession<T>(projectDir: string, fn: (s: CliSession) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
+export async function withSession<T>(
+  projectDir: string,
+  fn: (s: CliSession) => Promise<T>,
+  opts: SessionOptions = {},
+): Promise<T> {
   const project = await loadProject(projectDir, process.env, { readOnly: opts.readOnly === true });
-  const store = opts.readOnly ? (await openStateStoreReadOnly(project.stateUrl, project.dir)).store : await openStateStore(project.stateUrl, project.dir);
+  const store = opts.readOnly
+    ? (await openStateStoreReadOnly(project.stateUrl, project.dir)).store
+    : await openStateStore(project.stateUrl, project.dir);
   try {
     const layout = new OutputLayout(project.outputRoot);
     const engine = duckdb;
-    if (opts.readOnly) return await fn({ project, store, engine, layout, recovery: NOTHING_RECOVERED, readOnly: true, pendingRecovery: await planRecovery(store, layout) });
+    if (opts.readOnly)
+      return await fn({
+        project,
+        store,
+        engine,
+        layout,
+        recovery: NOTHING_RECOVERED,
+        readOnly: true,
+        pendingRecovery: await planRecovery(store, layout),
+      });
     const recovery = await recoverOrWarn(store, layout, project.spillDir);
     return await fn({ project, store, engine, layout, recovery, readOnly: false });
   } finally {
@@ -54,7 +68,13 @@ const duckdb: Engine = {
   open: async (options) => new (await import('../engine/duckdb/duckdbEngine.ts')).DuckDBEngine().open(options),
 };
 
-const NOTHING_RECOVERED: RecoveryReport = { rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [], removedSpill: [] };
+const NOTHING_RECOVERED: RecoveryReport = {
+  rolledForward: [],
+  abandoned: [],
+  crashedAttempts: [],
+  removedStaging: [],
+  removedSpill: [],
+};
 
 /**
  * Recovery that cannot finish (a folder another user owns, a read-only disk) must not lock the user out of
@@ -66,7 +86,9 @@ async function recoverOrWarn(store: StateStore, layout: OutputLayout, spillDir: 
     return await recover(store, layout, { spillDir });
   } catch (err) {
     const e = asRecountError(err);
-    process.stderr.write(`warning: recovery of interrupted work could not finish: [${e.code}] ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`);
+    process.stderr.write(
+      `warning: recovery of interrupted work could not finish: [${e.code}] ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`,
+    );
     return NOTHING_RECOVERED;
   }
 }
@@ -75,8 +97,13 @@ async function recoverOrWarn(store: StateStore, layout: OutputLayout, spillDir: 
 export function describeRecovery(r: RecoveryReport): string[] {
   const lines: string[] = [];
   if (r.rolledForward.length) lines.push(`recovered interrupted publish: ${r.rolledForward.join(', ')}`);
-  if (r.abandoned.length) lines.push(`abandoned interrupted publish whose files were gone (previous version kept): ${r.abandoned.join(', ')}`);
-  if (r.finishedAttempts?.length) lines.push(`recorded ${r.finishedAttempts.length} attempt(s) whose process died after publishing as succeeded`);
-  if (r.crashedAttempts.length) lines.push(`marked ${r.crashedAttempts.length} attempt(s) whose process died as crashed`);
+  if (r.abandoned.length)
+    lines.push(
+      `abandoned interrupted publish whose files were gone (previous version kept): ${r.abandoned.join(', ')}`,
+    );
+  if (r.finishedAttempts?.length)
+    lines.push(`recorded ${r.finishedAttempts.length} attempt(s) whose process died after publishing as succeeded`);
+  if (r.crashedAttempts.length)
+    lines.push(`marked ${r.crashedAttempts.length} attempt(s) whose process died as crashed`);
   return lines;
 }

@@ -67,7 +67,12 @@ function moveStagedToVersion(stagingDir: string | null, versionDir: string): boo
  * _SUCCESS is in the version folder before the swap, so the published path is ready at every instant of a republish.
  * Returns false when the intent's files are gone (the intent is abandoned; the previous version stays).
  */
-export async function applyIntent(store: StateStore, layout: OutputLayout, intent: PublishIntentTable, opts: { recovering?: boolean } = {}): Promise<boolean> {
+export async function applyIntent(
+  store: StateStore,
+  layout: OutputLayout,
+  intent: PublishIntentTable,
+  opts: { recovering?: boolean } = {},
+): Promise<boolean> {
   const versionDir = intent.version_dir;
   if (!moveStagedToVersion(intent.kind === 'publish' ? intent.staging_dir : null, versionDir)) {
     await store.abandonIntent(intent.id, 'version files are gone');
@@ -91,7 +96,8 @@ export async function applyIntent(store: StateStore, layout: OutputLayout, inten
 
 /** Whether an intent another process marked done was completed (true) rather than abandoned (false). */
 async function finishedElsewhere(store: StateStore, intent: PublishIntentTable): Promise<boolean> {
-  if (intent.kind === 'rollback') return (await store.getPartition(intent.analyzer, intent.partition_id))?.published_seq === intent.target_seq;
+  if (intent.kind === 'rollback')
+    return (await store.getPartition(intent.analyzer, intent.partition_id))?.published_seq === intent.target_seq;
   const v = await store.getVersion(intent.analyzer, intent.partition_id, intent.target_seq);
   return v?.status === 'published' || v?.status === 'retained';
 }
@@ -100,7 +106,12 @@ async function finishedElsewhere(store: StateStore, intent: PublishIntentTable):
 export type PublishResult = { published: true; seq: number } | { published: false; reason: string };
 
 /** Publish a staged version if this attempt still wins the partition (I7), then complete it (I1). */
-export async function publishVersion(store: StateStore, layout: OutputLayout, staged: StagedVersion, baseSeq: number): Promise<PublishResult> {
+export async function publishVersion(
+  store: StateStore,
+  layout: OutputLayout,
+  staged: StagedVersion,
+  baseSeq: number,
+): Promise<PublishResult> {
   const claim = await store.claimPublish(staged, baseSeq);
   if (!claim.won) {
     rmSync(staged.stagingDir, { recursive: true, force: true });
@@ -119,7 +130,12 @@ export async function publishVersion(store: StateStore, layout: OutputLayout, st
  * of any pending intent (publish or rollback) always stay: each deletion is recorded in the state store only if
  * no intent claims the version, in the same transaction (a rollback claimed a moment later finds it deleted).
  */
-export async function pruneVersions(store: StateStore, analyzer: string, partitionId: string, keep: number): Promise<number[]> {
+export async function pruneVersions(
+  store: StateStore,
+  analyzer: string,
+  partitionId: string,
+  keep: number,
+): Promise<number[]> {
   const versions = await store.listVersions(analyzer, partitionId);
   const removable = versions.filter((v) => v.status === 'retained');
   const published = versions.filter((v) => v.status === 'published').length;
@@ -137,6 +153,7 @@ export async function pruneVersions(store: StateStore, analyzer: string, partiti
     removed.push(v.seq);
   }
   // Folders of versions recorded as deleted that a crash left behind.
-  for (const v of versions) if (v.status === 'deleted' && existsSync(v.dir)) rmSync(v.dir, { recursive: true, force: true });
+  for (const v of versions)
+    if (v.status === 'deleted' && existsSync(v.dir)) rmSync(v.dir, { recursive: true, force: true });
   return removed;
 }

@@ -38,17 +38,25 @@ export function publishedFiles(layout: OutputLayout, analyzer: string, partition
   const versions = realpathSync(existsSync(layout.versionsRoot) ? layout.versionsRoot : layout.root);
   const manifest = dir.startsWith(join(versions, analyzer, partitionId) + sep) ? readManifest(dir) : undefined;
   if (!manifest || manifest.analyzer !== analyzer || manifest.partition !== partitionId) {
-    throw new RecountError('VERSION_NOT_FOUND', `${link} does not lead to a recount version of ${analyzer} ${partitionId} (no ${MANIFEST_FILE} in ${dir})`, {
-      subject: link,
-      hint: `'recount doctor' explains what is there; 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
-    });
+    throw new RecountError(
+      'VERSION_NOT_FOUND',
+      `${link} does not lead to a recount version of ${analyzer} ${partitionId} (no ${MANIFEST_FILE} in ${dir})`,
+      {
+        subject: link,
+        hint: `'recount doctor' explains what is there; 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
+      },
+    );
   }
   const gone = manifest.files.map((f) => join(dir, f.path)).filter((f) => !existsSync(f));
   if (gone.length > 0) {
-    throw new RecountError('VERSION_FILES_MISSING', `${analyzer} ${partitionId} v${manifest.version}: ${gone.length} file(s) its manifest lists are gone (${gone.slice(0, 3).join(', ')})`, {
-      subject: gone[0],
-      hint: `something outside recount deleted them; 'recount doctor' explains and repairs, or 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
-    });
+    throw new RecountError(
+      'VERSION_FILES_MISSING',
+      `${analyzer} ${partitionId} v${manifest.version}: ${gone.length} file(s) its manifest lists are gone (${gone.slice(0, 3).join(', ')})`,
+      {
+        subject: gone[0],
+        hint: `something outside recount deleted them; 'recount doctor' explains and repairs, or 'recount run ${analyzer} --partition ${partitionId}' publishes a new version`,
+      },
+    );
   }
   return {
     analyzer,

@@ -48,8 +48,19 @@ function olderThan(path: string, ms: number): boolean {
  * publish whose intent was recorded (roll forward; back if its files are gone), mark attempts whose
  * process died as crashed, and remove staging nobody owns. Safe to run at any time, from any process.
  */
-export async function recover(store: StateStore, layout: OutputLayout, opts: RecoveryOptions = {}): Promise<RecoveryReport> {
-  const report: RecoveryReport & { finishedAttempts: string[] } = { rolledForward: [] as string[], abandoned: [] as string[], crashedAttempts: [] as string[], finishedAttempts: [] as string[], removedStaging: [] as string[], removedSpill: [] as string[] };
+export async function recover(
+  store: StateStore,
+  layout: OutputLayout,
+  opts: RecoveryOptions = {},
+): Promise<RecoveryReport> {
+  const report: RecoveryReport & { finishedAttempts: string[] } = {
+    rolledForward: [] as string[],
+    abandoned: [] as string[],
+    crashedAttempts: [] as string[],
+    finishedAttempts: [] as string[],
+    removedStaging: [] as string[],
+    removedSpill: [] as string[],
+  };
   const running = await store.listAttempts({ status: 'running', limit: 100_000 });
   const liveAttempts = new Set<string>();
   for (const a of running) if (await ownerAlive(store, a.host, a.proc_token)) liveAttempts.add(a.attempt_id);
@@ -65,7 +76,8 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
   for (const intent of await store.pendingIntents()) {
     if (intent.attempt_id && (await ownerIsLive(intent.attempt_id))) continue;
     // A rollback's intent belongs to the process that runs it, fenced like an attempt's: left alone while it lives.
-    if (intent.owner_host && intent.owner_token && (await ownerAlive(store, intent.owner_host, intent.owner_token))) continue;
+    if (intent.owner_host && intent.owner_token && (await ownerAlive(store, intent.owner_host, intent.owner_token)))
+      continue;
     // Another process's recovery may have finished it since the listing, and a newer version been published:
     // applying it again would switch the link back to it.
     if (!(await store.pendingIntents()).some((i) => i.id === intent.id)) continue;
@@ -75,7 +87,11 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
     if (ok && intent.attempt_id) {
       const a = await store.getAttempt(intent.attempt_id);
       if (a?.status === 'running') {
-        await store.finishAttempt(intent.attempt_id, { status: 'succeeded', versionSeq: intent.target_seq, rows: undefined });
+        await store.finishAttempt(intent.attempt_id, {
+          status: 'succeeded',
+          versionSeq: intent.target_seq,
+          rows: undefined,
+        });
         liveAttempts.delete(intent.attempt_id);
       }
     }
@@ -87,15 +103,28 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
     if (current?.status !== 'running') continue;
     // Died after its intent completed (pruning, recording the outcome): its version is published (or was, and
     // a newer one replaced it), so the attempt succeeded.
-    const own = (await store.listVersions(a.analyzer, a.partition_id)).find((v) => v.attempt_id === a.attempt_id && (v.status === 'published' || v.status === 'retained'));
+    const own = (await store.listVersions(a.analyzer, a.partition_id)).find(
+      (v) => v.attempt_id === a.attempt_id && (v.status === 'published' || v.status === 'retained'),
+    );
     if (own) {
-      await store.finishAttempt(a.attempt_id, { status: 'succeeded', versionSeq: own.seq, rows: own.rows, bytes: own.bytes, files: own.files, inputFingerprint: own.input_fingerprint });
+      await store.finishAttempt(a.attempt_id, {
+        status: 'succeeded',
+        versionSeq: own.seq,
+        rows: own.rows,
+        bytes: own.bytes,
+        files: own.files,
+        inputFingerprint: own.input_fingerprint,
+      });
       report.finishedAttempts.push(a.attempt_id);
       continue;
     }
     await store.finishAttempt(a.attempt_id, {
       status: 'crashed',
-      error: { code: 'CRASHED', message: `the process running this attempt (pid ${a.pid} on ${a.host}) died before it finished`, hint: 'rerun the partition; nothing of this attempt was published' },
+      error: {
+        code: 'CRASHED',
+        message: `the process running this attempt (pid ${a.pid} on ${a.host}) died before it finished`,
+        hint: 'rerun the partition; nothing of this attempt was published',
+      },
     });
     report.crashedAttempts.push(a.attempt_id);
   }
@@ -129,7 +158,10 @@ export async function recover(store: StateStore, layout: OutputLayout, opts: Rec
       const owner = tempLinkOwner(name);
       if (owner === undefined) continue;
       const path = join(layout.tmpRoot, name);
-      const dead = owner === 'unknown' ? lstatOlderThan(path, ORPHAN_TEMP_LINK_AGE_MS) : !(owner.host === HOST && owner.token === self) && !(await ownerAlive(store, owner.host, owner.token));
+      const dead =
+        owner === 'unknown'
+          ? lstatOlderThan(path, ORPHAN_TEMP_LINK_AGE_MS)
+          : !(owner.host === HOST && owner.token === self) && !(await ownerAlive(store, owner.host, owner.token));
       if (dead) rmSync(path, { force: true });
     }
   }

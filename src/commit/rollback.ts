@@ -23,13 +23,23 @@ export async function rollbackPartition(
   const versions = await store.listVersions(analyzer, partitionId);
   const current = partition?.published_seq ?? null;
   const available = versions.filter((v) => v.status === 'retained' || v.status === 'published');
-  const target = version === undefined ? available.find((v) => current === null || v.seq < current) : versions.find((v) => v.seq === version);
-  const listing = available.map((v) => `v${v.seq}${v.status === 'published' ? ' (published)' : ''}`).join(', ') || 'none';
+  const target =
+    version === undefined
+      ? available.find((v) => current === null || v.seq < current)
+      : versions.find((v) => v.seq === version);
+  const listing =
+    available.map((v) => `v${v.seq}${v.status === 'published' ? ' (published)' : ''}`).join(', ') || 'none';
   if (!target) {
-    throw new RecountError('VERSION_NOT_FOUND', version === undefined ? `${analyzer} ${partitionId}: no older version to roll back to` : `${analyzer} ${partitionId}: there is no version ${version}`, {
-      subject: `${analyzer} ${partitionId}`,
-      hint: `versions kept: ${listing}`,
-    });
+    throw new RecountError(
+      'VERSION_NOT_FOUND',
+      version === undefined
+        ? `${analyzer} ${partitionId}: no older version to roll back to`
+        : `${analyzer} ${partitionId}: there is no version ${version}`,
+      {
+        subject: `${analyzer} ${partitionId}`,
+        hint: `versions kept: ${listing}`,
+      },
+    );
   }
   if (target.status === 'deleted' || !existsSync(join(target.dir, MANIFEST_FILE))) {
     throw new RecountError('VERSION_NOT_FOUND', `${analyzer} ${partitionId}: version ${target.seq} is no longer kept`, {
@@ -40,7 +50,10 @@ export async function rollbackPartition(
   if (target.seq === current) return { from: current, to: target.seq };
   const claim = await store.claimRollback(analyzer, partitionId, target.seq, target.dir, { holdInput: opts.holdInput });
   if (!claim.won) {
-    throw new RecountError('PUBLISH_CONFLICT', `${analyzer} ${partitionId}: ${claim.reason}`, { subject: `${analyzer} ${partitionId}`, hint: 'wait for the running publish to finish, then retry' });
+    throw new RecountError('PUBLISH_CONFLICT', `${analyzer} ${partitionId}: ${claim.reason}`, {
+      subject: `${analyzer} ${partitionId}`,
+      hint: 'wait for the running publish to finish, then retry',
+    });
   }
   await finishRollback(store, layout, claim.intent);
   return { from: current, to: target.seq };
@@ -58,9 +71,13 @@ export async function finishRollback(store: StateStore, layout: OutputLayout, in
   const p = await store.getPartition(intent.analyzer, intent.partition_id);
   const done = (await store.getIntent(intent.id))?.state === 'done';
   if (!done || p?.published_seq !== intent.target_seq) {
-    throw new RecountError('PUBLISH_CONFLICT', `${subject}: the rollback to v${intent.target_seq} did not happen: ${!applied && stillPending ? 'its version files are gone' : 'its intent was finished or abandoned by another process'}; v${p?.published_seq ?? '-'} is published`, {
-      subject,
-      hint: `check with recount status ${intent.analyzer} --partition ${intent.partition_id}, then roll back again if still wanted`,
-    });
+    throw new RecountError(
+      'PUBLISH_CONFLICT',
+      `${subject}: the rollback to v${intent.target_seq} did not happen: ${!applied && stillPending ? 'its version files are gone' : 'its intent was finished or abandoned by another process'}; v${p?.published_seq ?? '-'} is published`,
+      {
+        subject,
+        hint: `check with recount status ${intent.analyzer} --partition ${intent.partition_id}, then roll back again if still wanted`,
+      },
+    );
   }
 }

@@ -46,7 +46,10 @@ function writeAtomically(path: string, text: string): void {
 
 /** The cache's index entry of one source file. */
 function indexPath(absPath: string, projectDir: string): string {
-  return join(compileCacheDir(projectDir), `${basename(absPath).replace(/\W/g, '_')}-${sha256(absPath).slice(0, 12)}.json`);
+  return join(
+    compileCacheDir(projectDir),
+    `${basename(absPath).replace(/\W/g, '_')}-${sha256(absPath).slice(0, 12)}.json`,
+  );
 }
 
 /** The compiled module of a file when the cache holds one up to date, else undefined; never writes. */
@@ -111,9 +114,17 @@ export async function compiledModule(absPath: string, projectDir: string, recoun
     return [abs, sha256(readFileSync(abs))] as const;
   });
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, `${basename(absPath).replace(/\.[^.]+$/, '').replace(/\W/g, '_')}-${sha256(text).slice(0, 16)}.mjs`);
+  const out = join(
+    dir,
+    `${basename(absPath)
+      .replace(/\.[^.]+$/, '')
+      .replace(/\W/g, '_')}-${sha256(text).slice(0, 16)}.mjs`,
+  );
   if (!existsSync(out)) writeAtomically(out, text);
-  writeAtomically(index, `${JSON.stringify({ format: FORMAT, recount: recountUrl, inputs, out } satisfies CacheEntry)}\n`);
+  writeAtomically(
+    index,
+    `${JSON.stringify({ format: FORMAT, recount: recountUrl, inputs, out } satisfies CacheEntry)}\n`,
+  );
   // The output this one replaces: a process that imported it already holds it in memory.
   if (previous?.out && previous.out !== out && dirname(previous.out) === dir) rmSync(previous.out, { force: true });
   return out;

@@ -24,7 +24,10 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
     if (numeric.has(field)) {
       value = Number(v);
       if (!Number.isInteger(value) || value < 1) {
-        throw new RecountError('CONFIG_INVALID', `${name}=${v}: expected a positive whole number`, { subject: name, hint: `unset ${name} or give it a number` });
+        throw new RecountError('CONFIG_INVALID', `${name}=${v}: expected a positive whole number`, {
+          subject: name,
+          hint: `unset ${name} or give it a number`,
+        });
       }
     }
     if (field.startsWith('defaults.')) {
@@ -40,6 +43,7 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
 
 /** The RECOUNT_* variable that set a config field (`defaults.threads`), if one did: errors name it, not the file. */
 export function overridingVariable(field: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const [name, f] of Object.entries(envOverrides)) if (f === field && env[name] !== undefined && env[name] !== '') return name;
+  for (const [name, f] of Object.entries(envOverrides))
+    if (f === field && env[name] !== undefined && env[name] !== '') return name;
   return undefined;
 }

@@ -33,7 +33,11 @@ async function importDefault(file: string, projectDir: string, readOnly: boolean
  * Load recount.config.ts and analyzers/*.ts from a project folder (TypeScript, no build step) and validate them.
  * `readOnly` (doctor, gc --dry-run and the like) writes nothing, not even the compile cache.
  */
-export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean } = {}): Promise<Project> {
+export async function loadProject(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { readOnly?: boolean } = {},
+): Promise<Project> {
   const projectDir = resolve(dir);
   const configPath = CONFIG_NAMES.map((n) => join(projectDir, n)).find((p) => existsSync(p));
   if (!configPath) {
@@ -45,8 +49,10 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
   const configFile = relative(projectDir, configPath);
   const rawConfig = await importDefault(configPath, projectDir, opts.readOnly === true);
   const analyzersDirName =
-    typeof rawConfig === 'object' && rawConfig !== null && typeof (rawConfig as { analyzers?: unknown }).analyzers === 'string'
-      ? ((rawConfig as { analyzers: string }).analyzers)
+    typeof rawConfig === 'object' &&
+    rawConfig !== null &&
+    typeof (rawConfig as { analyzers?: unknown }).analyzers === 'string'
+      ? (rawConfig as { analyzers: string }).analyzers
       : 'analyzers';
   const analyzersDir = resolve(projectDir, analyzersDirName);
   const sources: AnalyzerSource[] = [];
@@ -56,7 +62,10 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
       .sort();
     for (const f of files) {
       const abs = join(analyzersDir, f);
-      sources.push({ file: relative(projectDir, abs), value: await importDefault(abs, projectDir, opts.readOnly === true) });
+      sources.push({
+        file: relative(projectDir, abs),
+        value: await importDefault(abs, projectDir, opts.readOnly === true),
+      });
     }
   }
   return buildProject(projectDir, configFile, rawConfig, sources, env);

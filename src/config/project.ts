@@ -1,15 +1,23 @@
 import { createHash } from 'node:crypto';
 import { embeddableQuery } from '../engine/queryText.ts';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { RecountError } from '../errors.ts';
 import type { Dataset } from '../catalog/dataset.ts';
-import { analyzerSchema, configSchema, type AnalyzerDefinition, type ConfigDefinition, type EngineDefinition } from './schema.ts';
+import {
+  analyzerSchema,
+  configSchema,
+  type AnalyzerDefinition,
+  type ConfigDefinition,
+  type EngineDefinition,
+} from './schema.ts';
 import { parseSize } from './size.ts';
 import { applyEnvOverrides, overridingVariable } from './env.ts';
 
 /** The engine an analyzer runs on, resolved: DuckDB embedded, or Spark at a Spark Connect remote with session settings. */
-export type EngineChoice = { readonly name: 'duckdb' } | { readonly name: 'spark'; readonly remote: string; readonly conf: Readonly<Record<string, string>> };
+export type EngineChoice =
+  | { readonly name: 'duckdb' }
+  | { readonly name: 'spark'; readonly remote: string; readonly conf: Readonly<Record<string, string>> };
 
 /** Resolve a configured engine; `RECOUNT_SPARK_REMOTE` replaces the remote of a Spark engine. */
 export function resolveEngine(def: EngineDefinition, env: NodeJS.ProcessEnv = process.env): EngineChoice {
@@ -62,7 +70,8 @@ export interface AnalyzerSource {
 // zod's own text for a record key or a union is a bare 'Invalid key in record' / 'Invalid input': say why.
 function issueMessage(i: z.core.$ZodIssue): string {
   if (i.code === 'invalid_key') return `invalid name: ${i.issues.map(issueMessage).join('; ')}`;
-  if (i.code === 'invalid_union' && i.errors.length > 0) return [...new Set(i.errors.flat().map(issueMessage))].join(', or ');
+  if (i.code === 'invalid_union' && i.errors.length > 0)
+    return [...new Set(i.errors.flat().map(issueMessage))].join(', or ');
   return i.message;
 }
 
@@ -76,7 +85,13 @@ function firstPath(error: z.ZodError): string {
 }
 
 /** Validate a config and its analyzers and resolve every path against the project folder. */
-export function buildProject(dir: string, configFile: string, rawConfig: unknown, sources: readonly AnalyzerSource[], env: NodeJS.ProcessEnv = process.env): Project {
+export function buildProject(
+  dir: string,
+  configFile: string,
+  rawConfig: unknown,
+  sources: readonly AnalyzerSource[],
+  env: NodeJS.ProcessEnv = process.env,
+): Project {
   const parsed = configSchema.safeParse(applyEnvOverrides(rawConfig, env));
   if (!parsed.success) {
     const variable = overridingVariable(firstPath(parsed.error), env);
@@ -94,7 +109,12 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
   const config = parsed.data;
   // Checked before the analyzers, which inherit it: a bad default must be named where it was set.
   const memoryVariable = overridingVariable('defaults.memory', env);
-  const defaultMemoryBytes = parseSize(config.defaults.memory, memoryVariable ? `${memoryVariable} (overrides defaults.memory of ${configFile})` : `${configFile}: defaults.memory`);
+  const defaultMemoryBytes = parseSize(
+    config.defaults.memory,
+    memoryVariable
+      ? `${memoryVariable} (overrides defaults.memory of ${configFile})`
+      : `${configFile}: defaults.memory`,
+  );
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
   const outputRoot = abs(config.output);
 
@@ -115,16 +135,24 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
     const a = res.data;
     const where = `${src.file}: ${a.name}`;
     if (analyzers.has(a.name)) {
-      throw new RecountError('CONFIG_INVALID', `${src.file}: analyzer '${a.name}' is also defined in ${analyzers.get(a.name)!.file}`, {
-        subject: src.file,
-        hint: 'give every analyzer a unique name',
-      });
+      throw new RecountError(
+        'CONFIG_INVALID',
+        `${src.file}: analyzer '${a.name}' is also defined in ${analyzers.get(a.name)!.file}`,
+        {
+          subject: src.file,
+          hint: 'give every analyzer a unique name',
+        },
+      );
     }
     if (datasets.has(a.name)) {
-      throw new RecountError('CONFIG_INVALID', `${src.file}: analyzer '${a.name}' has the name of a dataset in ${configFile}`, {
-        subject: `${src.file}: name`,
-        hint: 'an analyzer output is a dataset of its own; rename the analyzer or the dataset',
-      });
+      throw new RecountError(
+        'CONFIG_INVALID',
+        `${src.file}: analyzer '${a.name}' has the name of a dataset in ${configFile}`,
+        {
+          subject: `${src.file}: name`,
+          hint: 'an analyzer output is a dataset of its own; rename the analyzer or the dataset',
+        },
+      );
     }
     analyzers.set(a.name, {
       ...a,
@@ -139,7 +167,16 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
       versionsToKeep: a.keepVersions ?? config.keepVersions,
       sqlHash: createHash('sha256').update(a.sql).digest('hex'),
       definitionHash: createHash('sha256')
-        .update(JSON.stringify({ sql: a.sql, keys: a.keys ?? null, files: a.files ?? config.defaults.files, checks: a.checks ?? [], memory: a.memory ?? config.defaults.memory, threads: a.threads ?? config.defaults.threads }))
+        .update(
+          JSON.stringify({
+            sql: a.sql,
+            keys: a.keys ?? null,
+            files: a.files ?? config.defaults.files,
+            checks: a.checks ?? [],
+            memory: a.memory ?? config.defaults.memory,
+            threads: a.threads ?? config.defaults.threads,
+          }),
+        )
         .digest('hex'),
     });
   }
@@ -150,10 +187,14 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
   for (const a of analyzers.values()) {
     a.inputs.forEach((input, i) => {
       if (input === 'output') {
-        throw new RecountError('CONFIG_INVALID', `${a.file}: inputs.${i}: 'output' is reserved for the staged output in checks`, {
-          subject: `${a.file}: inputs.${i}`,
-          hint: 'rename the dataset',
-        });
+        throw new RecountError(
+          'CONFIG_INVALID',
+          `${a.file}: inputs.${i}: 'output' is reserved for the staged output in checks`,
+          {
+            subject: `${a.file}: inputs.${i}`,
+            hint: 'rename the dataset',
+          },
+        );
       }
       if (!datasets.has(input)) {
         throw new RecountError('CONFIG_INVALID', `${a.file}: inputs.${i}: unknown dataset '${input}'`, {
@@ -169,10 +210,14 @@ export function buildProject(dir: string, configFile: string, rawConfig: unknown
     if (!a.load) continue;
     const other = tables.get(a.load.table);
     if (other) {
-      throw new RecountError('CONFIG_INVALID', `${a.file}: load.table '${a.load.table}' is also the table of analyzer '${other.name}' (${other.file})`, {
-        subject: `${a.file}: load.table`,
-        hint: 'give every analyzer its own warehouse table: a load replaces whole partitions of its table',
-      });
+      throw new RecountError(
+        'CONFIG_INVALID',
+        `${a.file}: load.table '${a.load.table}' is also the table of analyzer '${other.name}' (${other.file})`,
+        {
+          subject: `${a.file}: load.table`,
+          hint: 'give every analyzer its own warehouse table: a load replaces whole partitions of its table',
+        },
+      );
     }
     tables.set(a.load.table, a);
   }
@@ -194,10 +239,14 @@ function assertAcyclic(analyzers: ReadonlyMap<string, Analyzer>): void {
   const visit = (name: string, path: string[]): void => {
     if (state.get(name) === 'done' || !analyzers.has(name)) return;
     if (state.get(name) === 'visiting') {
-      throw new RecountError('CONFIG_INVALID', `analyzers depend on each other in a cycle: ${[...path, name].join(' -> ')}`, {
-        subject: analyzers.get(name)!.file,
-        hint: 'an analyzer cannot read its own output, directly or through others',
-      });
+      throw new RecountError(
+        'CONFIG_INVALID',
+        `analyzers depend on each other in a cycle: ${[...path, name].join(' -> ')}`,
+        {
+          subject: analyzers.get(name)!.file,
+          hint: 'an analyzer cannot read its own output, directly or through others',
+        },
+      );
     }
     state.set(name, 'visiting');
     for (const i of analyzers.get(name)!.inputs) visit(i, [...path, name]);
@@ -213,7 +262,9 @@ export function getAnalyzer(project: Project, name: string): Analyzer {
     const known = [...project.analyzers.keys()];
     throw new RecountError('ANALYZER_UNKNOWN', `unknown analyzer '${name}'`, {
       subject: name,
-      hint: known.length ? `known analyzers: ${known.join(', ')}` : `no analyzers found; add one under ${project.config.analyzers}/`,
+      hint: known.length
+        ? `known analyzers: ${known.join(', ')}`
+        : `no analyzers found; add one under ${project.config.analyzers}/`,
     });
   }
   return a;

@@ -2,7 +2,10 @@ import { z } from 'zod';
 
 const grain = z.enum(['hour', 'day']);
 const size = z.union([z.string().min(1), z.number().positive()]);
-const age = z.union([z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/, "write an age such as '7d', '12h', '30m' or '90s'"), z.number().nonnegative()]);
+const age = z.union([
+  z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$/, "write an age such as '7d', '12h', '30m' or '90s'"),
+  z.number().nonnegative(),
+]);
 const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]*$/, 'use lower-case letters, digits and _ (it becomes a SQL view and a folder name)');
@@ -55,7 +58,12 @@ export const analyzerSchema = z
     /** Load every published version into this warehouse table (see the Warehouse section of the README). */
     load: z
       .object({
-        table: z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/, 'use lower-case letters, digits and _, optionally schema.table'),
+        table: z
+          .string()
+          .regex(
+            /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/,
+            'use lower-case letters, digits and _, optionally schema.table',
+          ),
       })
       .strict()
       .optional(),
@@ -152,7 +160,14 @@ export const configSchema = z
       .object({
         /** JSON POST to each URL (retried with backoff in the background; a dead receiver never slows a run). */
         webhooks: z
-          .array(z.union([z.url({ protocol: /^https?$/ }), z.object({ url: z.url({ protocol: /^https?$/ }), headers: z.record(z.string(), z.string()).optional() }).strict()]))
+          .array(
+            z.union([
+              z.url({ protocol: /^https?$/ }),
+              z
+                .object({ url: z.url({ protocol: /^https?$/ }), headers: z.record(z.string(), z.string()).optional() })
+                .strict(),
+            ]),
+          )
           .default([]),
         /** Share of an attempt's memory budget that raises a warning, and a critical alert. */
         memoryWarn: z.number().gt(0).lt(1).default(0.8),
@@ -165,7 +180,10 @@ export const configSchema = z
         maxPerMinute: z.number().int().min(1).default(30),
       })
       .strict()
-      .refine((a) => a.memoryWarn < a.memoryCritical, { message: 'memoryWarn must be below memoryCritical', path: ['memoryWarn'] })
+      .refine((a) => a.memoryWarn < a.memoryCritical, {
+        message: 'memoryWarn must be below memoryCritical',
+        path: ['memoryWarn'],
+      })
       .prefault({}),
   })
   .strict();

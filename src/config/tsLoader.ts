@@ -16,7 +16,9 @@ export async function ensureTsLoader(): Promise<void> {
   registered = true;
   const { register: registerTsx } = await import('tsx/esm/api');
   registerTsx();
-  const { bundled } = (await import(pathToFileURL(packagePath('bin/bundle.js')).href)) as { bundled(entry: string): Promise<string | undefined> };
+  const { bundled } = (await import(pathToFileURL(packagePath('bin/bundle.js')).href)) as {
+    bundled(entry: string): Promise<string | undefined>;
+  };
   const apiUrl = await bundled('api');
   register(pathToFileURL(packagePath('bin/resolve-recount.js')).href, { data: { apiUrl } });
 }
@@ -64,11 +66,17 @@ export async function importModuleFile(absPath: string): Promise<Record<string, 
  * project), or must not be (`readOnly`: doctor, gc --dry-run) and holds nothing up to date, the file is loaded
  * through tsx as before.
  */
-export async function importProjectFile(absPath: string, projectDir: string, opts: { readOnly?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function importProjectFile(
+  absPath: string,
+  projectDir: string,
+  opts: { readOnly?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const recountUrl = recountModuleUrl((globalThis as { __recountApiUrl?: string }).__recountApiUrl, PACKAGE_ROOT);
   let out: string | undefined;
   try {
-    out = opts.readOnly ? cachedModule(absPath, projectDir, recountUrl) : await compiledModule(absPath, projectDir, recountUrl);
+    out = opts.readOnly
+      ? cachedModule(absPath, projectDir, recountUrl)
+      : await compiledModule(absPath, projectDir, recountUrl);
   } catch (err) {
     // esbuild's own errors (a syntax error, an import it cannot find) are the user's to fix; anything else
     // is the cache folder (read-only, full): load the file without the cache.
@@ -81,7 +89,11 @@ export async function importProjectFile(absPath: string, projectDir: string, opt
     return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
   } catch (err) {
     // Another process recompiled the file and removed this output between our look-up and our import.
-    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(out)) throw err;
-    return (await import(pathToFileURL(await compiledModule(absPath, projectDir, recountUrl)).href)) as Record<string, unknown>;
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(out))
+      throw err;
+    return (await import(pathToFileURL(await compiledModule(absPath, projectDir, recountUrl)).href)) as Record<
+      string,
+      unknown
+    >;
   }
 }

@@ -28,7 +28,12 @@ export interface BadRetry {
 }
 
 /** Name the bad-retry pattern when one side's extra rows equal the keys it lacks (and both are more than zero). */
-export function detectBadRetry(from: SideSummary, to: SideSummary, added: number, removed: number): BadRetry | undefined {
+export function detectBadRetry(
+  from: SideSummary,
+  to: SideSummary,
+  added: number,
+  removed: number,
+): BadRetry | undefined {
   const candidates: [BadRetry['side'], SideSummary, SideSummary, number][] = [
     ['to', to, from, removed],
     ['from', from, to, added],

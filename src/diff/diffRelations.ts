@@ -5,7 +5,6 @@ import { isFloatType } from '../layout/keys.ts';
 import { floatDiffersSql, sideRef, type Tolerance } from './tolerance.ts';
 import { detectBadRetry, type BadRetry, type SideSummary } from './badRetry.ts';
 
-
 /** One side of a diff: a set of Parquet files and the schema its manifest records. */
 export interface DiffInput {
   /** How the report names this side: `v3`, `production v2`, `shadow v1`. */
@@ -50,7 +49,11 @@ export interface DiffReport {
   /** Keys once on each side whose rows are equal within the tolerance. */
   readonly unchanged: number;
   readonly columns: ColumnChange[];
-  readonly schema: { onlyFrom: Column[]; onlyTo: Column[]; typeChanged: { column: string; from: string; to: string }[] };
+  readonly schema: {
+    onlyFrom: Column[];
+    onlyTo: Column[];
+    typeChanged: { column: string; from: string; to: string }[];
+  };
   /** The tell-tale of a bad retry: as many keys duplicated on one side as are missing from it. */
   readonly badRetry: BadRetry | undefined;
   readonly samples: {
@@ -63,7 +66,8 @@ export interface DiffReport {
   readonly differs: boolean;
 }
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL\(\d+,\s*\d+\))$/i;
+const NUMERIC =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL\(\d+,\s*\d+\))$/i;
 const FILE_COLUMN = '__recount_file';
 
 function relationSql(input: DiffInput): string {
@@ -81,7 +85,9 @@ function schemaDiff(from: readonly Column[], to: readonly Column[]): DiffReport[
   return {
     onlyFrom: from.filter((c) => !t.has(c.name)),
     onlyTo: to.filter((c) => !f.has(c.name)),
-    typeChanged: from.filter((c) => t.has(c.name) && t.get(c.name) !== c.type).map((c) => ({ column: c.name, from: c.type, to: t.get(c.name)! })),
+    typeChanged: from
+      .filter((c) => t.has(c.name) && t.get(c.name) !== c.type)
+      .map((c) => ({ column: c.name, from: c.type, to: t.get(c.name)! })),
   };
 }
 
@@ -90,7 +96,8 @@ function differsSql(c: string, fromType: string, toType: string, tol: Tolerance)
   const a = sideRef('a', c);
   const b = sideRef('b', c);
   if (isFloatType(fromType) || isFloatType(toType)) {
-    if (NUMERIC.test(fromType) && NUMERIC.test(toType)) return floatDiffersSql(`CAST(${a} AS DOUBLE)`, `CAST(${b} AS DOUBLE)`, tol);
+    if (NUMERIC.test(fromType) && NUMERIC.test(toType))
+      return floatDiffersSql(`CAST(${a} AS DOUBLE)`, `CAST(${b} AS DOUBLE)`, tol);
   }
   if (fromType === toType || (NUMERIC.test(fromType) && NUMERIC.test(toType))) return `(${a} IS DISTINCT FROM ${b})`;
   return `(CAST(${a} AS VARCHAR) IS DISTINCT FROM CAST(${b} AS VARCHAR))`;
@@ -112,7 +119,12 @@ async function summarize(session: EngineSession, view: string, label: string, ke
  * changed (per column, floats within a tolerance), duplicate keys on either side and the bad-retry pattern,
  * with samples. Runs inside the given DuckDB session; leaves temporary views and a table behind in it.
  */
-export async function diffRelations(session: EngineSession, from: DiffInput, to: DiffInput, opts: { keys: readonly string[]; tolerance: Tolerance; samples?: number }): Promise<DiffReport> {
+export async function diffRelations(
+  session: EngineSession,
+  from: DiffInput,
+  to: DiffInput,
+  opts: { keys: readonly string[]; tolerance: Tolerance; samples?: number },
+): Promise<DiffReport> {
   const keys = [...opts.keys];
   const sampleRows = opts.samples ?? 5;
   for (const side of [from, to]) {
@@ -139,7 +151,9 @@ export async function diffRelations(session: EngineSession, from: DiffInput, to:
   const added = Number(sets!.added);
   const removed = Number(sets!.removed);
   const rowsOf = async (view: string, keysSql: string) =>
-    session.query(`SELECT r.* EXCLUDE (${ident(FILE_COLUMN)}) FROM ${view} r JOIN (${keysSql} ORDER BY ALL LIMIT ${sampleRows}) x ON ${keys.map((k) => `r.${ident(k)} IS NOT DISTINCT FROM x.${ident(k)}`).join(' AND ')} ORDER BY ${keys.map((k) => `r.${ident(k)}`).join(', ')}`);
+    session.query(
+      `SELECT r.* EXCLUDE (${ident(FILE_COLUMN)}) FROM ${view} r JOIN (${keysSql} ORDER BY ALL LIMIT ${sampleRows}) x ON ${keys.map((k) => `r.${ident(k)} IS NOT DISTINCT FROM x.${ident(k)}`).join(' AND ')} ORDER BY ${keys.map((k) => `r.${ident(k)}`).join(', ')}`,
+    );
 
   const schema = schemaDiff(from.schema, to.schema);
   const toTypes = new Map(to.schema.map((c) => [c.name, c.type]));
@@ -147,7 +161,12 @@ export async function diffRelations(session: EngineSession, from: DiffInput, to:
   const unique = (view: string) => `SELECT * FROM ${view} QUALIFY count(*) OVER (PARTITION BY ${keyList}) = 1`;
   const pairCols = compared.flatMap((c, i) => {
     const toType = toTypes.get(c.name)!;
-    return [`${sideRef('a', c.name)} AS f${i}`, `${sideRef('b', c.name)} AS t${i}`, `${differsSql(c.name, c.type, toType, opts.tolerance)} AS d${i}`, `(CAST(${sideRef('a', c.name)} AS VARCHAR) IS DISTINCT FROM CAST(${sideRef('b', c.name)} AS VARCHAR)) AS e${i}`];
+    return [
+      `${sideRef('a', c.name)} AS f${i}`,
+      `${sideRef('b', c.name)} AS t${i}`,
+      `${differsSql(c.name, c.type, toType, opts.tolerance)} AS d${i}`,
+      `(CAST(${sideRef('a', c.name)} AS VARCHAR) IS DISTINCT FROM CAST(${sideRef('b', c.name)} AS VARCHAR)) AS e${i}`,
+    ];
   });
   await session.exec(
     `CREATE OR REPLACE TEMP TABLE __diff_pairs AS SELECT ${[...keys.map((k) => sideRef('a', k)), ...pairCols].join(', ')} FROM (${unique('__diff_from')}) a JOIN (${unique('__diff_to')}) b ON ${on}`,
@@ -160,10 +179,14 @@ export async function diffRelations(session: EngineSession, from: DiffInput, to:
     ...compared.flatMap((c, i) => [
       `count(*) FILTER (WHERE d${i}) AS c${i}`,
       `count(*) FILTER (WHERE e${i}) AS b${i}`,
-      numeric(c) ? `max(abs(CAST(f${i} AS DOUBLE) - CAST(t${i} AS DOUBLE))) FILTER (WHERE e${i}) AS m${i}` : `NULL AS m${i}`,
+      numeric(c)
+        ? `max(abs(CAST(f${i} AS DOUBLE) - CAST(t${i} AS DOUBLE))) FILTER (WHERE e${i}) AS m${i}`
+        : `NULL AS m${i}`,
     ]),
   ];
-  const [agg] = await session.query<Record<string, string | number | null>>(`SELECT ${aggregates.join(', ')} FROM __diff_pairs`);
+  const [agg] = await session.query<Record<string, string | number | null>>(
+    `SELECT ${aggregates.join(', ')} FROM __diff_pairs`,
+  );
   const pairs = Number(agg!.pairs);
   const changed = Number(agg!.changed);
   const columns: ColumnChange[] = compared.map((c, i) => ({
@@ -178,17 +201,29 @@ export async function diffRelations(session: EngineSession, from: DiffInput, to:
   const changedSamples: ChangedValue[] = [];
   for (const [i, c] of compared.entries()) {
     if (columns[i]!.changed === 0) continue;
-    const rows = await session.query<Record<string, unknown>>(`SELECT ${keyList}, f${i} AS __from, t${i} AS __to FROM __diff_pairs WHERE d${i} ORDER BY ${keyList} LIMIT ${sampleRows}`);
+    const rows = await session.query<Record<string, unknown>>(
+      `SELECT ${keyList}, f${i} AS __from, t${i} AS __to FROM __diff_pairs WHERE d${i} ORDER BY ${keyList} LIMIT ${sampleRows}`,
+    );
     for (const r of rows) {
       const { __from, __to, ...key } = r;
       changedSamples.push({ key, column: c.name, from: __from, to: __to });
     }
   }
   const duplicatedSample = async (view: string, label: string) =>
-    (await session.query(`SELECT ${keyList}, count(*) AS copies, list(DISTINCT ${ident(FILE_COLUMN)} ORDER BY ${ident(FILE_COLUMN)}) AS files FROM ${view} GROUP BY ALL HAVING count(*) > 1 ORDER BY ${keyList} LIMIT ${sampleRows}`)).map((r) => ({ side: label, ...r }));
+    (
+      await session.query(
+        `SELECT ${keyList}, count(*) AS copies, list(DISTINCT ${ident(FILE_COLUMN)} ORDER BY ${ident(FILE_COLUMN)}) AS files FROM ${view} GROUP BY ALL HAVING count(*) > 1 ORDER BY ${keyList} LIMIT ${sampleRows}`,
+      )
+    ).map((r) => ({ side: label, ...r }));
 
   const badRetry = detectBadRetry(fromSummary, toSummary, added, removed);
-  const differs = added > 0 || removed > 0 || changed > 0 || fromSummary.extraRows > 0 || toSummary.extraRows > 0 || schema.onlyFrom.length + schema.onlyTo.length + schema.typeChanged.length > 0;
+  const differs =
+    added > 0 ||
+    removed > 0 ||
+    changed > 0 ||
+    fromSummary.extraRows > 0 ||
+    toSummary.extraRows > 0 ||
+    schema.onlyFrom.length + schema.onlyTo.length + schema.typeChanged.length > 0;
   return {
     keys,
     tolerance: opts.tolerance,
@@ -204,7 +239,10 @@ export async function diffRelations(session: EngineSession, from: DiffInput, to:
     samples: {
       added: added ? await rowsOf('__diff_to', onlyIn('__diff_to', '__diff_from')) : [],
       removed: removed ? await rowsOf('__diff_from', onlyIn('__diff_from', '__diff_to')) : [],
-      duplicated: [...(fromSummary.extraRows ? await duplicatedSample('__diff_from', from.label) : []), ...(toSummary.extraRows ? await duplicatedSample('__diff_to', to.label) : [])],
+      duplicated: [
+        ...(fromSummary.extraRows ? await duplicatedSample('__diff_from', from.label) : []),
+        ...(toSummary.extraRows ? await duplicatedSample('__diff_to', to.label) : []),
+      ],
       changed: changedSamples,
     },
     differs,

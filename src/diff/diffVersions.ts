@@ -15,7 +15,10 @@ export interface DiffEngine {
 }
 
 /** Run `fn` in a fresh DuckDB session for diffing, removing its spill folder afterwards. */
-export async function withDiffSession<T>(env: DiffEngine, fn: (session: Awaited<ReturnType<Engine['open']>>) => Promise<T>): Promise<T> {
+export async function withDiffSession<T>(
+  env: DiffEngine,
+  fn: (session: Awaited<ReturnType<Engine['open']>>) => Promise<T>,
+): Promise<T> {
   const spillDir = join(env.spillDir, `diff-${randomBytes(4).toString('hex')}`);
   const session = await env.engine.open({ memoryBytes: env.memoryBytes ?? 1_000_000_000, threads: 2, spillDir });
   try {
@@ -38,7 +41,12 @@ export async function diffVersions(
   const from = await openVersion(store, analyzer, partitionId, chosen.from);
   const to = await openVersion(store, analyzer, partitionId, chosen.to);
   const report = await withDiffSession(env, (session) =>
-    diffRelations(session, { label: `v${from.seq}`, files: from.files, schema: from.manifest.schema }, { label: `v${to.seq}`, files: to.files, schema: to.manifest.schema }, { keys: to.manifest.keys, tolerance: opts.tolerance, samples: opts.samples }),
+    diffRelations(
+      session,
+      { label: `v${from.seq}`, files: from.files, schema: from.manifest.schema },
+      { label: `v${to.seq}`, files: to.files, schema: to.manifest.schema },
+      { keys: to.manifest.keys, tolerance: opts.tolerance, samples: opts.samples },
+    ),
   );
   return { ...report, versions: { from: chosen.from, to: chosen.to }, basis: chosen.basis };
 }

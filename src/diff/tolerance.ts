@@ -18,7 +18,10 @@ export function parseToleranceValue(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new RecountError('USAGE', `${name} must be a non-negative number, got '${value}'`, { subject: name, hint: `for example ${name} 1e-9` });
+      throw new RecountError('USAGE', `${name} must be a non-negative number, got '${value}'`, {
+        subject: name,
+        hint: `for example ${name} 1e-9`,
+      });
     }
     return n;
   };

@@ -19,7 +19,12 @@ function listing(versions: readonly VersionRow[]): string {
 }
 
 /** Open one kept version of a partition: VERSION_NOT_FOUND if it was never made, was deleted, or its files are gone. */
-export async function openVersion(store: StateStore, analyzer: string, partitionId: string, seq: number): Promise<VersionFiles> {
+export async function openVersion(
+  store: StateStore,
+  analyzer: string,
+  partitionId: string,
+  seq: number,
+): Promise<VersionFiles> {
   const versions = await store.listVersions(analyzer, partitionId);
   const row = versions.find((v) => v.seq === seq);
   const where = `${analyzer} ${partitionId} v${seq}`;
@@ -49,9 +54,16 @@ export type DiffBasis = 'named' | 'previously-published' | 'kept-before';
  * readers saw before `to` was published — the kept version published most recently before it, which after a
  * rollback is the version rolled back from — or, when `to` is named, the newest kept version before it.
  */
-export async function chooseVersions(store: StateStore, analyzer: string, partitionId: string, want: { from?: number; to?: number }): Promise<{ from: number; to: number; basis: DiffBasis }> {
+export async function chooseVersions(
+  store: StateStore,
+  analyzer: string,
+  partitionId: string,
+  want: { from?: number; to?: number },
+): Promise<{ from: number; to: number; basis: DiffBasis }> {
   const versions = await store.listVersions(analyzer, partitionId);
-  const kept = versions.filter((v) => v.status === 'published' || v.status === 'retained').sort((a, b) => a.seq - b.seq);
+  const kept = versions
+    .filter((v) => v.status === 'published' || v.status === 'retained')
+    .sort((a, b) => a.seq - b.seq);
   const published = versions.find((v) => v.status === 'published');
   const to = want.to ?? published?.seq ?? kept.at(-1)?.seq;
   if (to === undefined) {
@@ -63,15 +75,22 @@ export async function chooseVersions(store: StateStore, analyzer: string, partit
   if (want.from !== undefined) return { from: want.from, to, basis: 'named' };
   const others = kept.filter((v) => v.seq !== to);
   if (want.to === undefined) {
-    const before = others.filter((v) => v.published_at !== null).sort((a, b) => (a.published_at! < b.published_at! ? -1 : a.published_at! > b.published_at! ? 1 : a.seq - b.seq)).at(-1);
+    const before = others
+      .filter((v) => v.published_at !== null)
+      .sort((a, b) => (a.published_at! < b.published_at! ? -1 : a.published_at! > b.published_at! ? 1 : a.seq - b.seq))
+      .at(-1);
     if (before) return { from: before.seq, to, basis: 'previously-published' };
   }
   const from = others.filter((v) => v.seq < to).at(-1)?.seq;
   if (from === undefined) {
-    throw new RecountError('VERSION_NOT_FOUND', `${analyzer} ${partitionId}: no other kept version to compare v${to} with`, {
-      subject: `${analyzer} ${partitionId}`,
-      hint: `versions kept: ${listing(versions)}; name both with --from V --to V`,
-    });
+    throw new RecountError(
+      'VERSION_NOT_FOUND',
+      `${analyzer} ${partitionId}: no other kept version to compare v${to} with`,
+      {
+        subject: `${analyzer} ${partitionId}`,
+        hint: `versions kept: ${listing(versions)}; name both with --from V --to V`,
+      },
+    );
   }
   return { from, to, basis: 'kept-before' };
 }

@@ -19,7 +19,12 @@ export function freeBytes(path: string): { bytes: number; at: string } | undefin
  * Free disk for output and spill: a problem below `minFreeBytes`; for spill, a warning when it is below the
  * largest analyzer memory budget (DuckDB spills what does not fit its memory limit there).
  */
-export function checkDisk(opts: { outputRoot: string; spillDir: string; minFreeBytes: number; largestMemoryBytes: number }): Finding[] {
+export function checkDisk(opts: {
+  outputRoot: string;
+  spillDir: string;
+  minFreeBytes: number;
+  largestMemoryBytes: number;
+}): Finding[] {
   const findings: Finding[] = [];
   for (const [what, path] of [
     ['output', opts.outputRoot],
@@ -27,16 +32,41 @@ export function checkDisk(opts: { outputRoot: string; spillDir: string; minFreeB
   ] as const) {
     const free = freeBytes(path);
     if (!free) {
-      findings.push({ check: 'disk', status: 'warning', subject: path, message: `cannot read the free space of the ${what} volume at ${path}` });
+      findings.push({
+        check: 'disk',
+        status: 'warning',
+        subject: path,
+        message: `cannot read the free space of the ${what} volume at ${path}`,
+      });
       continue;
     }
     const details = { path, volume: free.at, freeBytes: free.bytes };
     if (free.bytes < opts.minFreeBytes) {
-      findings.push({ check: 'disk', status: 'problem', subject: path, message: `${what} volume has ${formatBytes(free.bytes)} free, less than ${formatBytes(opts.minFreeBytes)}`, hint: `free space there, or point ${what} elsewhere in recount.config.ts; a full disk fails attempts (nothing partial is published)`, details });
+      findings.push({
+        check: 'disk',
+        status: 'problem',
+        subject: path,
+        message: `${what} volume has ${formatBytes(free.bytes)} free, less than ${formatBytes(opts.minFreeBytes)}`,
+        hint: `free space there, or point ${what} elsewhere in recount.config.ts; a full disk fails attempts (nothing partial is published)`,
+        details,
+      });
     } else if (what === 'spill' && free.bytes < opts.largestMemoryBytes) {
-      findings.push({ check: 'disk', status: 'warning', subject: path, message: `spill volume has ${formatBytes(free.bytes)} free, less than the largest analyzer memory budget (${formatBytes(opts.largestMemoryBytes)})`, hint: 'a query that spills may fill it; free space or move spill', details });
+      findings.push({
+        check: 'disk',
+        status: 'warning',
+        subject: path,
+        message: `spill volume has ${formatBytes(free.bytes)} free, less than the largest analyzer memory budget (${formatBytes(opts.largestMemoryBytes)})`,
+        hint: 'a query that spills may fill it; free space or move spill',
+        details,
+      });
     } else {
-      findings.push({ check: 'disk', status: 'ok', subject: path, message: `${what} volume has ${formatBytes(free.bytes)} free`, details });
+      findings.push({
+        check: 'disk',
+        status: 'ok',
+        subject: path,
+        message: `${what} volume has ${formatBytes(free.bytes)} free`,
+        details,
+      });
     }
   }
   return findings;

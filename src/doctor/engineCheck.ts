@@ -1,5 +1,12 @@
 import type { StateStore } from '../state/store.ts';
-import { bugSeverity, bugsAffecting, describeRelevance, isRelevant, type AnalyzerProfile, type KnownBug } from './knownBugs.ts';
+import {
+  bugSeverity,
+  bugsAffecting,
+  describeRelevance,
+  isRelevant,
+  type AnalyzerProfile,
+  type KnownBug,
+} from './knownBugs.ts';
 import type { Finding } from './finding.ts';
 import { publishedVersions } from './provenance.ts';
 
@@ -31,21 +38,31 @@ export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Fin
   ];
   for (const [engine, version, name] of installed) {
     const hits = bugsAffecting(opts.bugs, engine, version);
-    if (!hits.length) findings.push({ check: 'engine-version', status: 'ok', subject: `${name} ${version}`, message: `${name} ${version} (installed): no known wrong-result bug` });
+    if (!hits.length)
+      findings.push({
+        check: 'engine-version',
+        status: 'ok',
+        subject: `${name} ${version}`,
+        message: `${name} ${version} (installed): no known wrong-result bug`,
+      });
     for (const bug of hits) {
       const bitten = opts.analyzers?.filter((a) => isRelevant(bug, a)).map((a) => a.analyzer);
       const base = `${name} ${version} (installed) has ${bug.id}: ${bug.title} (${bug.effect}; ${advice(bug)})`;
-      const where = bitten === undefined
-        ? ` — cannot tell whether it bites this project (the analyzers did not load); it needs ${describeRelevance(bug)}`
-        : bitten.length
-          ? ` — can bite ${bitten.join(', ')} (it needs ${describeRelevance(bug)})`
-          : ` — not relevant here: no analyzer has ${describeRelevance(bug)}`;
+      const where =
+        bitten === undefined
+          ? ` — cannot tell whether it bites this project (the analyzers did not load); it needs ${describeRelevance(bug)}`
+          : bitten.length
+            ? ` — can bite ${bitten.join(', ')} (it needs ${describeRelevance(bug)})`
+            : ` — not relevant here: no analyzer has ${describeRelevance(bug)}`;
       findings.push({
         check: 'engine-bug',
         status: bitten === undefined ? 'warning' : bitten.length ? bugSeverity(bug) : 'info',
         subject: `${name} ${version}`,
         message: base + where,
-        hint: bitten?.length === 0 ? undefined : `${bug.fixedIn ? `upgrade ${name} to ${bug.fixedIn} or later` : 'avoid the pattern the issue describes'}; see ${bug.sources[0]}`,
+        hint:
+          bitten?.length === 0
+            ? undefined
+            : `${bug.fixedIn ? `upgrade ${name} to ${bug.fixedIn} or later` : 'avoid the pattern the issue describes'}; see ${bug.sources[0]}`,
         details: { bug: bug.id, sources: bug.sources, from: bug.from, fixedIn: bug.fixedIn, analyzers: bitten ?? null },
       });
     }
@@ -53,7 +70,10 @@ export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Fin
   if (!opts.store) return findings;
 
   // Which published outputs did an affected engine (DuckDB or recount itself) produce? Grouped by analyzer and recorded version.
-  const groups = new Map<string, { engine: KnownBug['engine']; analyzer: string; version: string; partitions: string[] }>();
+  const groups = new Map<
+    string,
+    { engine: KnownBug['engine']; analyzer: string; version: string; partitions: string[] }
+  >();
   for (const v of await publishedVersions(opts.store)) {
     for (const [engine, version] of [
       ['duckdb', v.engine_version],
@@ -77,10 +97,18 @@ export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Fin
         status: bugSeverity(bug),
         subject: `${g.analyzer} (${name} ${g.version})`,
         message: `${g.partitions.length} published partition(s) of ${g.analyzer} were made with ${name} ${g.version}, which has ${bug.id}: ${bug.title} (${bug.effect}; it needs ${describeRelevance(bug)}${profile ? `, which ${g.analyzer} has` : `; ${g.analyzer}'s definition could not be checked`})`,
-        hint: g.engine === 'duckdb'
-          ? `list them with 'recount status ${g.analyzer} --engine-version ${g.version}', rerun them with 'recount backfill ${g.analyzer} --where engine-version=${g.version}'`
-          : `rerun them with 'recount backfill ${g.analyzer} --from ID --to ID --force' after upgrading recount`,
-        details: { bug: bug.id, analyzer: g.analyzer, engine: g.engine, engineVersion: g.version, partitions: g.partitions.sort(), sources: bug.sources },
+        hint:
+          g.engine === 'duckdb'
+            ? `list them with 'recount status ${g.analyzer} --engine-version ${g.version}', rerun them with 'recount backfill ${g.analyzer} --where engine-version=${g.version}'`
+            : `rerun them with 'recount backfill ${g.analyzer} --from ID --to ID --force' after upgrading recount`,
+        details: {
+          bug: bug.id,
+          analyzer: g.analyzer,
+          engine: g.engine,
+          engineVersion: g.version,
+          partitions: g.partitions.sort(),
+          sources: bug.sources,
+        },
       });
     }
   }

@@ -36,10 +36,16 @@ export function loadKnownBugs(file: URL | string = KNOWN_BUGS_FILE): KnownBug[] 
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
   } catch (err) {
-    throw new RecountError('INTERNAL', `cannot read the known engine bugs file ${String(file)}: ${(err as Error).message}`, { subject: String(file), hint: 'reinstall recount; the file ships with it' });
+    throw new RecountError(
+      'INTERNAL',
+      `cannot read the known engine bugs file ${String(file)}: ${(err as Error).message}`,
+      { subject: String(file), hint: 'reinstall recount; the file ships with it' },
+    );
   }
   if (parsed.format !== 'recount.known-engine-bugs/1' || !Array.isArray(parsed.bugs)) {
-    throw new RecountError('INTERNAL', `${String(file)} is not a recount.known-engine-bugs/1 file`, { subject: String(file) });
+    throw new RecountError('INTERNAL', `${String(file)} is not a recount.known-engine-bugs/1 file`, {
+      subject: String(file),
+    });
   }
   return parsed.bugs;
 }
@@ -83,7 +89,8 @@ export interface AnalyzerProfile {
 export function isRelevant(bug: KnownBug, profile: Pick<AnalyzerProfile, 'columnTypes' | 'features'>): boolean {
   const types = bug.relevantIf?.columnTypes ?? [];
   const features = bug.relevantIf?.sqlFeatures ?? [];
-  const typeOk = !types.length || [...profile.columnTypes].some((t) => types.some((w) => new RegExp(`\\b${w}\\b`, 'i').test(t)));
+  const typeOk =
+    !types.length || [...profile.columnTypes].some((t) => types.some((w) => new RegExp(`\\b${w}\\b`, 'i').test(t)));
   return typeOk && features.every((f) => profile.features.has(f));
 }
 
@@ -91,7 +98,13 @@ export function isRelevant(bug: KnownBug, profile: Pick<AnalyzerProfile, 'column
 export function describeRelevance(bug: KnownBug): string {
   const parts: string[] = [];
   if (bug.relevantIf?.columnTypes?.length) parts.push(`a ${bug.relevantIf.columnTypes.join('/')} column`);
-  const words: Record<SqlFeature, string> = { having: 'HAVING', join: 'a JOIN', 'aggregate-filter': 'an aggregate FILTER', 'grouping-sets': 'ROLLUP/CUBE/GROUPING SETS', 'ordered-aggregate': 'an ordered aggregate (agg(x ORDER BY …))' };
+  const words: Record<SqlFeature, string> = {
+    having: 'HAVING',
+    join: 'a JOIN',
+    'aggregate-filter': 'an aggregate FILTER',
+    'grouping-sets': 'ROLLUP/CUBE/GROUPING SETS',
+    'ordered-aggregate': 'an ordered aggregate (agg(x ORDER BY …))',
+  };
   const sql = (bug.relevantIf?.sqlFeatures ?? []).map((f) => words[f]);
   if (sql.length) parts.push(`${sql.join(' and ')} in the SQL`);
   return parts.join(' and ') || 'nothing in particular';

@@ -7,11 +7,18 @@ export function sameEngineVersion(recorded: string, wanted: string): boolean {
   const a = versionParts(recorded);
   const b = versionParts(wanted);
   if (!a || !b) return recorded.trim() === wanted.trim();
-  return compareVersions(recorded, wanted) === 0 && recorded.replace(/^v/, '').replace(/^[\d.]+/, '') === wanted.replace(/^v/, '').replace(/^[\d.]+/, '');
+  return (
+    compareVersions(recorded, wanted) === 0 &&
+    recorded.replace(/^v/, '').replace(/^[\d.]+/, '') === wanted.replace(/^v/, '').replace(/^[\d.]+/, '')
+  );
 }
 
 /** The published versions (one per partition at most), optionally of one analyzer, whose provenance records a given engine version. */
-export async function publishedWithEngine(store: StateStore, engineVersion: string, analyzer?: string): Promise<VersionRow[]> {
+export async function publishedWithEngine(
+  store: StateStore,
+  engineVersion: string,
+  analyzer?: string,
+): Promise<VersionRow[]> {
   return (await publishedVersions(store, analyzer)).filter((v) => sameEngineVersion(v.engine_version, engineVersion));
 }
 
@@ -40,7 +47,11 @@ export interface EngineProvenance {
  * Which outputs did this engine version produce (I8)? The published versions, the retained ones (rollback
  * targets), and the backfill commands, one per analyzer by its name, that rerun the published ones.
  */
-export async function versionsWithEngine(store: StateStore, engineVersion: string, analyzer?: string): Promise<EngineProvenance> {
+export async function versionsWithEngine(
+  store: StateStore,
+  engineVersion: string,
+  analyzer?: string,
+): Promise<EngineProvenance> {
   const published: VersionRow[] = [];
   const retained: VersionRow[] = [];
   for (const p of await store.listPartitions(analyzer)) {
@@ -51,5 +62,9 @@ export async function versionsWithEngine(store: StateStore, engineVersion: strin
     }
   }
   const names = [...new Set(published.map((v) => v.analyzer))].sort();
-  return { published, retained, backfill: names.map((n) => `recount backfill ${n} --where engine-version=${engineVersion}`) };
+  return {
+    published,
+    retained,
+    backfill: names.map((n) => `recount backfill ${n} --where engine-version=${engineVersion}`),
+  };
 }

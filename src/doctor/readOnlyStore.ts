@@ -40,7 +40,9 @@ function sqliteStore(database: Database.Database, url: string): KyselyStateStore
 function pendingMigrations(database: Database.Database): string[] {
   let applied: Set<string>;
   try {
-    applied = new Set((database.prepare('SELECT name FROM recount_migrations').all() as { name: string }[]).map((r) => r.name));
+    applied = new Set(
+      (database.prepare('SELECT name FROM recount_migrations').all() as { name: string }[]).map((r) => r.name),
+    );
   } catch {
     applied = new Set();
   }
@@ -55,7 +57,8 @@ function pendingMigrations(database: Database.Database): string[] {
  * PostgreSQL is opened as usual: its migrations are idempotent and ran when the store was created.
  */
 export async function openStateStoreReadOnly(url: string, projectDir: string): Promise<ReadOnlyStateStore> {
-  if (!url.startsWith('sqlite:')) return { store: await openStateStore(url, projectDir), exists: true, mode: 'postgres' };
+  if (!url.startsWith('sqlite:'))
+    return { store: await openStateStore(url, projectDir), exists: true, mode: 'postgres' };
   const raw = url.slice('sqlite:'.length);
   const file = isAbsolute(raw) ? raw : resolve(projectDir, raw);
   if (!existsSync(file)) {
@@ -67,7 +70,11 @@ export async function openStateStoreReadOnly(url: string, projectDir: string): P
   try {
     copy = existsSync(`${file}-wal`) ? undefined : snapshot(file);
   } catch (err) {
-    throw new RecountError('STATE_STORE', `cannot read the state store ${file}: ${(err as Error).message}`, { subject: file, hint: 'check that the file is readable', cause: err });
+    throw new RecountError('STATE_STORE', `cannot read the state store ${file}: ${(err as Error).message}`, {
+      subject: file,
+      hint: 'check that the file is readable',
+      cause: err,
+    });
   }
   if (copy) {
     const store = sqliteStore(copy, `sqlite:${file}`);
@@ -79,10 +86,14 @@ export async function openStateStoreReadOnly(url: string, projectDir: string): P
   const pending = pendingMigrations(database);
   if (pending.length) {
     database.close();
-    throw new RecountError('STATE_STORE', `the state store ${file} is in use and older than this recount (${pending.length} migration(s) pending)`, {
-      subject: file,
-      hint: "let the process using it finish, or run 'recount recover', which migrates it",
-    });
+    throw new RecountError(
+      'STATE_STORE',
+      `the state store ${file} is in use and older than this recount (${pending.length} migration(s) pending)`,
+      {
+        subject: file,
+        hint: "let the process using it finish, or run 'recount recover', which migrates it",
+      },
+    );
   }
   return { store: sqliteStore(database, `sqlite:${file}`), exists: true, mode: 'read-only' };
 }

@@ -24,7 +24,10 @@ const label = (i: PublishIntent) => `${i.analyzer} ${i.partition_id} v${i.target
 
 /** Whether an intent's files are there to finish it with, as applyIntent (src/commit/publish.ts) decides. */
 export function intentFilesThere(i: PublishIntent): boolean {
-  return existsSync(i.version_dir) || (i.kind === 'publish' && i.staging_dir !== null && existsSync(join(i.staging_dir, '_manifest.json')));
+  return (
+    existsSync(i.version_dir) ||
+    (i.kind === 'publish' && i.staging_dir !== null && existsSync(join(i.staging_dir, '_manifest.json')))
+  );
 }
 
 /**
@@ -40,7 +43,10 @@ export async function planRecovery(store: StateStore, layout: OutputLayout): Pro
   const finished = new Set<string>();
   const moved = new Set<string>();
   for (const intent of await store.pendingIntents()) {
-    if ((intent.attempt_id && live.has(intent.attempt_id)) || (intent.owner_host && intent.owner_token && (await ownerAlive(store, intent.owner_host, intent.owner_token)))) {
+    if (
+      (intent.attempt_id && live.has(intent.attempt_id)) ||
+      (intent.owner_host && intent.owner_token && (await ownerAlive(store, intent.owner_host, intent.owner_token)))
+    ) {
       plan.inFlight.push(intent);
     } else if (intentFilesThere(intent)) {
       plan.rollForward.push(intent);
@@ -54,7 +60,9 @@ export async function planRecovery(store: StateStore, layout: OutputLayout): Pro
   // An attempt that died after its version was published is recorded as succeeded, not crashed.
   for (const a of running) {
     if (live.has(a.attempt_id) || finished.has(a.attempt_id)) continue;
-    const own = (await store.listVersions(a.analyzer, a.partition_id)).some((v) => v.attempt_id === a.attempt_id && (v.status === 'published' || v.status === 'retained'));
+    const own = (await store.listVersions(a.analyzer, a.partition_id)).some(
+      (v) => v.attempt_id === a.attempt_id && (v.status === 'published' || v.status === 'retained'),
+    );
     if (!own) plan.crashed.push(a);
   }
   for (const root of [layout.stagingRoot, layout.legacyStagingRoot]) {
@@ -84,11 +92,22 @@ export function planAsReport(plan: RecoveryPlan): RecoveryReport {
 /** One line for each thing recovery would do, for a command that did not run it (doctor, gc --dry-run). */
 export function describeRecoveryPlan(plan: RecoveryPlan): string[] {
   const lines: string[] = [];
-  if (plan.rollForward.length) lines.push(`recovery would finish interrupted publish: ${plan.rollForward.map(label).join(', ')}`);
-  if (plan.abandon.length) lines.push(`recovery would abandon interrupted publish whose files are gone (previous version kept): ${plan.abandon.map(label).join(', ')}`);
-  if (plan.crashed.length) lines.push(`recovery would mark ${plan.crashed.length} attempt(s) whose process died as crashed`);
-  if (plan.staging.length) lines.push(`recovery would remove ${plan.staging.length} staging folder(s) no live attempt owns: ${plan.staging.map((s) => s.name).join(', ')}`);
-  if (lines.length) lines.push("every command that writes (run, backfill, gc, recover, ...) runs recovery first; 'recount recover' runs only it");
+  if (plan.rollForward.length)
+    lines.push(`recovery would finish interrupted publish: ${plan.rollForward.map(label).join(', ')}`);
+  if (plan.abandon.length)
+    lines.push(
+      `recovery would abandon interrupted publish whose files are gone (previous version kept): ${plan.abandon.map(label).join(', ')}`,
+    );
+  if (plan.crashed.length)
+    lines.push(`recovery would mark ${plan.crashed.length} attempt(s) whose process died as crashed`);
+  if (plan.staging.length)
+    lines.push(
+      `recovery would remove ${plan.staging.length} staging folder(s) no live attempt owns: ${plan.staging.map((s) => s.name).join(', ')}`,
+    );
+  if (lines.length)
+    lines.push(
+      "every command that writes (run, backfill, gc, recover, ...) runs recovery first; 'recount recover' runs only it",
+    );
   return lines;
 }
 

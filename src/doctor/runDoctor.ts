@@ -67,7 +67,12 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
   let project: Project | undefined;
   try {
     project = await loadProject(opts.projectDir, process.env, { readOnly: true });
-    findings.push({ check: 'config', status: 'ok', subject: project.configFile, message: `${project.configFile} and ${project.analyzers.size} analyzer(s) load and validate` });
+    findings.push({
+      check: 'config',
+      status: 'ok',
+      subject: project.configFile,
+      message: `${project.configFile} and ${project.analyzers.size} analyzer(s) load and validate`,
+    });
   } catch (err) {
     const e = asRecountError(err);
     findings.push({ check: 'config', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
@@ -78,11 +83,17 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
     for (const a of project.analyzers.values()) {
       const c = await checkAnalyzer({ project, engine: opts.engine, spillDir: join(scratch, 'spill') }, a);
       const columnTypes = new Set<string>();
-      for (const cols of [c.columns ?? [], ...Object.values(c.inputColumns)]) for (const col of cols) columnTypes.add(col.type);
+      for (const cols of [c.columns ?? [], ...Object.values(c.inputColumns)])
+        for (const col of cols) columnTypes.add(col.type);
       // SQL that does not parse cannot be ruled out: every feature counts as present.
       profiles.push({ analyzer: a.name, columnTypes, features: new Set(c.features ?? SQL_FEATURES) });
       if (c.compiles) {
-        findings.push({ check: 'compile', status: 'ok', subject: a.file, message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})` });
+        findings.push({
+          check: 'compile',
+          status: 'ok',
+          subject: a.file,
+          message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})`,
+        });
       } else {
         const noData = c.schemaFrom.missing.length > 0;
         findings.push({
@@ -94,11 +105,24 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
         });
       }
       for (const f of c.lint) {
-        findings.push({ check: 'lint', status: f.severity === 'error' ? 'problem' : 'warning', subject: `${a.file}${f.line ? `:${f.line}` : ''}`, message: `${a.name}: ${f.rule}: ${f.message}`, details: { rule: f.rule } });
+        findings.push({
+          check: 'lint',
+          status: f.severity === 'error' ? 'problem' : 'warning',
+          subject: `${a.file}${f.line ? `:${f.line}` : ''}`,
+          message: `${a.name}: ${f.rule}: ${f.message}`,
+          details: { rule: f.rule },
+        });
       }
     }
     const largestMemoryBytes = Math.max(0, ...[...project.analyzers.values()].map((a) => a.memoryBytes));
-    findings.push(...checkDisk({ outputRoot: project.outputRoot, spillDir: project.spillDir, minFreeBytes: opts.minFreeBytes, largestMemoryBytes }));
+    findings.push(
+      ...checkDisk({
+        outputRoot: project.outputRoot,
+        spillDir: project.spillDir,
+        minFreeBytes: opts.minFreeBytes,
+        largestMemoryBytes,
+      }),
+    );
     findings.push(...(await checkSparkEndpoints(project)));
 
     let store: StateStore | undefined;
@@ -109,11 +133,45 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
       const plan = await planRecovery(store, layout);
       const integrity = await checkStateIntegrity(store, layout, plan);
       findings.push(...integrity);
-      if (!opened.exists) findings.push({ check: 'state-store', status: 'ok', subject: store.url, message: 'no state store yet: nothing has run (doctor does not create it)' });
-      else if (!integrity.some((f) => f.status === 'problem' || f.status === 'warning')) findings.push({ check: 'state-store', status: 'ok', subject: store.url, message: 'the state store agrees with the output files' });
-      if (!planIsEmpty(plan)) findings.push({ check: 'recovery', status: 'info', subject: store.url, message: describeRecoveryPlan(plan).join('; '), details: { plan: { rollForward: plan.rollForward.length, abandon: plan.abandon.length, crashed: plan.crashed.length, staging: plan.staging.map((x) => x.dir) } } });
+      if (!opened.exists)
+        findings.push({
+          check: 'state-store',
+          status: 'ok',
+          subject: store.url,
+          message: 'no state store yet: nothing has run (doctor does not create it)',
+        });
+      else if (!integrity.some((f) => f.status === 'problem' || f.status === 'warning'))
+        findings.push({
+          check: 'state-store',
+          status: 'ok',
+          subject: store.url,
+          message: 'the state store agrees with the output files',
+        });
+      if (!planIsEmpty(plan))
+        findings.push({
+          check: 'recovery',
+          status: 'info',
+          subject: store.url,
+          message: describeRecoveryPlan(plan).join('; '),
+          details: {
+            plan: {
+              rollForward: plan.rollForward.length,
+              abandon: plan.abandon.length,
+              crashed: plan.crashed.length,
+              staging: plan.staging.map((x) => x.dir),
+            },
+          },
+        });
       duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-      findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, analyzers: profiles, store })));
+      findings.push(
+        ...(await checkEngineVersions({
+          bugs: opts.bugs ?? loadKnownBugs(),
+          duckdbVersion: duckdb,
+          recountVersion: RECOUNT_VERSION,
+          analyzers: profiles,
+          store,
+        })),
+      );
     } catch (err) {
       const e = asRecountError(err);
       findings.push({ check: 'state-store', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
@@ -124,7 +182,14 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
   if (!project) {
     // No project to check against: still say whether the installed engine has a known bug.
     duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-    findings.push(...(await checkEngineVersions({ bugs: opts.bugs ?? loadKnownBugs(), duckdbVersion: duckdb, recountVersion: RECOUNT_VERSION, analyzers: undefined })));
+    findings.push(
+      ...(await checkEngineVersions({
+        bugs: opts.bugs ?? loadKnownBugs(),
+        duckdbVersion: duckdb,
+        recountVersion: RECOUNT_VERSION,
+        analyzers: undefined,
+      })),
+    );
   }
   const counts = { ok: 0, info: 0, warning: 0, problem: 0 };
   for (const f of findings) counts[f.status]++;

@@ -19,10 +19,23 @@ export async function checkSparkEndpoints(project: Project, timeoutMs = 15_000):
     const client = SparkConnectClient.connect(remote, { unaryTimeoutMs: timeoutMs });
     try {
       const version = await client.sparkVersion();
-      findings.push({ check: 'spark-endpoint', status: 'ok', subject: shown, message: `Spark Connect ${shown} answers: Spark ${version} (for ${analyzers.join(', ')})`, details: { version, analyzers } });
+      findings.push({
+        check: 'spark-endpoint',
+        status: 'ok',
+        subject: shown,
+        message: `Spark Connect ${shown} answers: Spark ${version} (for ${analyzers.join(', ')})`,
+        details: { version, analyzers },
+      });
     } catch (err) {
       const e = asRecountError(err);
-      findings.push({ check: 'spark-endpoint', status: 'problem', subject: shown, message: `Spark Connect ${shown} (for ${analyzers.join(', ')}): ${e.message}`, hint: e.hint, details: { code: e.code, analyzers } });
+      findings.push({
+        check: 'spark-endpoint',
+        status: 'problem',
+        subject: shown,
+        message: `Spark Connect ${shown} (for ${analyzers.join(', ')}): ${e.message}`,
+        hint: e.hint,
+        details: { code: e.code, analyzers },
+      });
     } finally {
       await client.close().catch(() => undefined);
     }

@@ -8,19 +8,29 @@ import { describeLink, inspectPublishedLink } from './publishedLink.ts';
 import { unreadableReason } from './versionHealth.ts';
 import { loadedVersions, versionKey } from '../gc/loaded.ts';
 
-const RECOVER = "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";
+const RECOVER =
+  "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";
 
 /**
  * Compare the state store with the output root without changing either: interrupted publishes, attempts
  * whose process died, orphaned staging, kept versions whose files are gone, published links that do not
  * point at the published version, and version folders the store does not know.
  */
-export async function checkStateIntegrity(store: StateStore, layout: OutputLayout, plan?: RecoveryPlan): Promise<Finding[]> {
+export async function checkStateIntegrity(
+  store: StateStore,
+  layout: OutputLayout,
+  plan?: RecoveryPlan,
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   const r = plan ?? (await planRecovery(store, layout));
   for (const intent of r.inFlight) {
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
-    findings.push({ check: 'publish-in-progress', status: 'info', subject: label, message: `${label} is being published by a running attempt (${intent.attempt_id})` });
+    findings.push({
+      check: 'publish-in-progress',
+      status: 'info',
+      subject: label,
+      message: `${label} is being published by a running attempt (${intent.attempt_id})`,
+    });
   }
   for (const intent of [...r.rollForward, ...r.abandon]) {
     const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
@@ -31,7 +41,13 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       subject: label,
       message: `interrupted ${intent.kind} of ${label} (recorded ${intent.created_at}): readers still see ${intent.from_seq === null ? 'nothing' : `v${intent.from_seq}`}; ${filesThere ? 'its files are there, so it can be finished' : 'its files are gone, so it will be abandoned'}`,
       hint: RECOVER,
-      details: { intentId: intent.id, kind: intent.kind, attemptId: intent.attempt_id, from: intent.from_seq, to: intent.target_seq },
+      details: {
+        intentId: intent.id,
+        kind: intent.kind,
+        attemptId: intent.attempt_id,
+        from: intent.from_seq,
+        to: intent.target_seq,
+      },
     });
   }
   for (const a of r.crashed) {
@@ -73,7 +89,9 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
       let hint: string;
       if (v.status === 'published') {
         const fallback = versions.find((x) => x.status === 'retained' && !broken.has(x.seq));
-        const rollback = fallback ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')` : '';
+        const rollback = fallback
+          ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')`
+          : '';
         hint = `readers of the published path see ${existsSync(v.dir) ? 'incomplete data' : 'nothing (its link dangles)'}: publish a new version ('${run}')${rollback}; v${v.seq} then stays as an older version that cannot be read: ${forget}`;
       } else if (loaded.has(versionKey(v.analyzer, v.partition_id, v.seq))) {
         hint = `it can no longer be rolled back to; it is the version the warehouse holds, so gc keeps it until a newer one is loaded ('recount load ${p.analyzer} --partition ${p.partition_id}'); after that ${forget}`;
@@ -100,9 +118,10 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
           status: 'problem',
           subject: link,
           message: describeLink(link, state, p.published_seq),
-          hint: state.state === 'not-a-link'
-            ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
-            : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
+          hint:
+            state.state === 'not-a-link'
+              ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
+              : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
           details: { analyzer: p.analyzer, partition: p.partition_id, version: p.published_seq, link: state.state },
         });
       }
@@ -115,7 +134,13 @@ export async function checkStateIntegrity(store: StateStore, layout: OutputLayou
         for (const v of readdirSync(join(layout.versionsRoot, analyzer, partition))) {
           const dir = join(layout.versionsRoot, analyzer, partition, v);
           if (known.has(dir)) continue;
-          findings.push({ check: 'orphaned-version-folder', status: 'warning', subject: dir, message: `version folder ${dir} is not in the state store`, hint: "nothing reads it; remove it by hand if you did not put it there" });
+          findings.push({
+            check: 'orphaned-version-folder',
+            status: 'warning',
+            subject: dir,
+            message: `version folder ${dir} is not in the state store`,
+            hint: 'nothing reads it; remove it by hand if you did not put it there',
+          });
         }
       }
     }

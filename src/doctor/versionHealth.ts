@@ -18,5 +18,10 @@ export function unreadableReason(dir: string): string | undefined {
       return true;
     }
   });
-  return gone.length ? `${gone.length} of its ${manifest.files.length} file(s) are gone or truncated: ${gone.slice(0, 3).map((f) => f.path).join(', ')}` : undefined;
+  return gone.length
+    ? `${gone.length} of its ${manifest.files.length} file(s) are gone or truncated: ${gone
+        .slice(0, 3)
+        .map((f) => f.path)
+        .join(', ')}`
+    : undefined;
 }

@@ -69,7 +69,10 @@ export function embeddableQuery(sql: string, where: string): string {
       });
     }
     if (codeEnd === 0) {
-      throw new RecountError('CONFIG_INVALID', `${where}: is empty (only comments or white space)`, { subject: where, hint: 'write the SELECT query' });
+      throw new RecountError('CONFIG_INVALID', `${where}: is empty (only comments or white space)`, {
+        subject: where,
+        hint: 'write the SELECT query',
+      });
     }
     return text;
   }

@@ -13,8 +13,24 @@ import { unreadableReason } from '../doctor/versionHealth.ts';
 
 /** One thing gc removes (or, in a dry run, would remove). */
 export type GcItem =
-  | { kind: 'version'; analyzer: string; partition: string; version: number; dir: string; bytes: number; reason: string }
-  | { kind: 'deleted-version-folder'; analyzer: string; partition: string; version: number; dir: string; bytes: number; reason: string }
+  | {
+      kind: 'version';
+      analyzer: string;
+      partition: string;
+      version: number;
+      dir: string;
+      bytes: number;
+      reason: string;
+    }
+  | {
+      kind: 'deleted-version-folder';
+      analyzer: string;
+      partition: string;
+      version: number;
+      dir: string;
+      bytes: number;
+      reason: string;
+    }
   | { kind: 'shadow' | 'audit' | 'staging'; dir: string; bytes: number; reason: string };
 
 /** What gc did. */
@@ -74,7 +90,10 @@ function ageMs(path: string, now: Date): number {
  * older than its age whose attempt is not running here; with `broken`, also kept versions that cannot be read. The state store marks a version deleted before its
  * folder goes, so a crash in between leaves a folder the next gc removes, never a version that claims files it lacks.
  */
-export async function runGc(ctx: { project: Project; store: StateStore; layout: OutputLayout }, opts: GcOptions = {}): Promise<GcReport> {
+export async function runGc(
+  ctx: { project: Project; store: StateStore; layout: OutputLayout },
+  opts: GcOptions = {},
+): Promise<GcReport> {
   const now = opts.now ?? new Date();
   const { project, store, layout } = ctx;
   const gc = project.config.gc;
@@ -89,12 +108,25 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
     const keep = opts.keep ?? project.analyzers.get(p.analyzer)?.versionsToKeep ?? project.config.keepVersions;
     const versions = await store.listVersions(p.analyzer, p.partition_id); // newest first
     for (const v of versions.filter((x) => x.status === 'deleted' && existsSync(x.dir))) {
-      removed.push({ kind: 'deleted-version-folder', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: 'marked deleted, folder still there' });
+      removed.push({
+        kind: 'deleted-version-folder',
+        analyzer: v.analyzer,
+        partition: v.partition_id,
+        version: v.seq,
+        dir: v.dir,
+        bytes: du(v.dir),
+        reason: 'marked deleted, folder still there',
+      });
     }
     if (busy.has(`${p.analyzer}\0${p.partition_id}`)) {
       // A publish or rollback is in flight (or interrupted, until recovery finishes it): leave the partition alone.
       for (const i of pending.filter((x) => x.analyzer === p.analyzer && x.partition_id === p.partition_id)) {
-        protectedVersions.push({ analyzer: i.analyzer, partition: i.partition_id, version: i.target_seq, why: `target of a pending ${i.kind}: the partition is left alone until it completes` });
+        protectedVersions.push({
+          analyzer: i.analyzer,
+          partition: i.partition_id,
+          version: i.target_seq,
+          why: `target of a pending ${i.kind}: the partition is left alone until it completes`,
+        });
       }
       continue;
     }
@@ -113,43 +145,74 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
       const key = versionKey(v.analyzer, v.partition_id, v.seq);
       const why = unreadable.get(v.seq);
       if (loaded.keys.has(key)) {
-        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: `${loaded.pending.has(key) ? 'a warehouse load of it is pending' : 'loaded in the warehouse'}${why ? ` (kept although unreadable: ${why})` : ''}` });
+        protectedVersions.push({
+          analyzer: v.analyzer,
+          partition: v.partition_id,
+          version: v.seq,
+          why: `${loaded.pending.has(key) ? 'a warehouse load of it is pending' : 'loaded in the warehouse'}${why ? ` (kept although unreadable: ${why})` : ''}`,
+        });
         continue;
       }
-      removed.push({ kind: 'version', analyzer: v.analyzer, partition: v.partition_id, version: v.seq, dir: v.dir, bytes: du(v.dir), reason: why ? `cannot be read: ${why}` : `beyond the newest ${keep}` });
+      removed.push({
+        kind: 'version',
+        analyzer: v.analyzer,
+        partition: v.partition_id,
+        version: v.seq,
+        dir: v.dir,
+        bytes: du(v.dir),
+        reason: why ? `cannot be read: ${why}` : `beyond the newest ${keep}`,
+      });
     }
     for (const v of published) {
-      if (versions.indexOf(v) >= keep) protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'published' });
+      if (versions.indexOf(v) >= keep)
+        protectedVersions.push({ analyzer: v.analyzer, partition: v.partition_id, version: v.seq, why: 'published' });
     }
   }
 
   const shadowMax = parseAge(gc.shadowMaxAge, 'gc.shadowMaxAge');
   for (const s of listShadows(layout)) {
     const age = now.getTime() - s.lastUsed.getTime();
-    if (age > shadowMax) removed.push({ kind: 'shadow', dir: s.ns.dir, bytes: du(s.ns.dir), reason: `shadow '${s.ns.name}' unused for longer than ${gc.shadowMaxAge}` });
+    if (age > shadowMax)
+      removed.push({
+        kind: 'shadow',
+        dir: s.ns.dir,
+        bytes: du(s.ns.dir),
+        reason: `shadow '${s.ns.name}' unused for longer than ${gc.shadowMaxAge}`,
+      });
   }
   const auditMax = parseAge(gc.auditMaxAge, 'gc.auditMaxAge');
   const audits = auditRoot(layout);
   if (existsSync(audits)) {
     for (const name of readdirSync(audits)) {
       const dir = join(audits, name);
-      if (ageMs(dir, now) > auditMax) removed.push({ kind: 'audit', dir, bytes: du(dir), reason: `audit runs older than ${gc.auditMaxAge}` });
+      if (ageMs(dir, now) > auditMax)
+        removed.push({ kind: 'audit', dir, bytes: du(dir), reason: `audit runs older than ${gc.auditMaxAge}` });
     }
   }
   const stagingMax = parseAge(gc.stagingMaxAge, 'gc.stagingMaxAge');
   const claimed = new Set(pending.map((i) => i.attempt_id));
-  const byRecovery = new Set(opts.dryRun ? opts.recoveryStaging ?? [] : []);
+  const byRecovery = new Set(opts.dryRun ? (opts.recoveryStaging ?? []) : []);
   if (existsSync(layout.stagingRoot)) {
     for (const name of readdirSync(layout.stagingRoot)) {
       const dir = join(layout.stagingRoot, name);
       if (byRecovery.has(name)) {
-        removed.push({ kind: 'staging', dir, bytes: du(dir), reason: 'no live attempt owns it: the recovery gc runs first removes it, whatever its age' });
+        removed.push({
+          kind: 'staging',
+          dir,
+          bytes: du(dir),
+          reason: 'no live attempt owns it: the recovery gc runs first removes it, whatever its age',
+        });
         continue;
       }
       if (claimed.has(name) || ageMs(dir, now) <= stagingMax) continue;
       const owner = await store.getAttempt(name);
       if (owner?.status === 'running' && (await ownerAlive(store, owner.host, owner.proc_token))) continue;
-      removed.push({ kind: 'staging', dir, bytes: du(dir), reason: `staging older than ${gc.stagingMaxAge}${owner ? ` (attempt ${owner.status} on ${owner.host})` : ' (no attempt recorded)'}` });
+      removed.push({
+        kind: 'staging',
+        dir,
+        bytes: du(dir),
+        reason: `staging older than ${gc.stagingMaxAge}${owner ? ` (attempt ${owner.status} on ${owner.host})` : ' (no attempt recorded)'}`,
+      });
     }
   }
 
@@ -161,7 +224,12 @@ export async function runGc(ctx: { project: Project; store: StateStore; layout: 
           const current = await store.getVersion(item.analyzer, item.partition, item.version);
           const p = await store.getPartition(item.analyzer, item.partition);
           if (current?.status !== 'retained' || p?.pending_intent !== null) {
-            protectedVersions.push({ analyzer: item.analyzer, partition: item.partition, version: item.version, why: 'claimed while gc ran' });
+            protectedVersions.push({
+              analyzer: item.analyzer,
+              partition: item.partition,
+              version: item.version,
+              why: 'claimed while gc ran',
+            });
             item.reason = 'skipped: claimed while gc ran';
             continue;
           }

@@ -23,13 +23,22 @@ export interface GenEventsOptions {
 }
 
 /** The SELECT that generates one hour of events: deterministic for (seed, hour, row). */
-export function eventsSql(hourStartIso: string, rows: number, seed: number, hourKey: number, ads: number, skew: boolean): string {
+export function eventsSql(
+  hourStartIso: string,
+  rows: number,
+  seed: number,
+  hourKey: number,
+  ads: number,
+  skew: boolean,
+): string {
   // r(k) is a pseudo-random UBIGINT per row and salt k: DuckDB's hash() of integers, fixed for a DuckDB version.
   // The outer hash() matters: a multi-argument hash() XORs in the last argument's hash, so hash(i, …, k1) XOR
   // hash(i, …, k2) is the same for every row and the columns would be correlated (ad_id mod 4 fixing user_segment mod 4).
   const r = (k: number) => `hash(hash(i, ${seed}, ${hourKey}, ${k}))`;
   const unit = (k: number) => `(${r(k)} % 1000000000)::DOUBLE / 1e9`;
-  const ad = skew ? `least(${ads}, greatest(1, floor(pow(${ads}, ${unit(3)}))::INTEGER))` : `(${r(3)} % ${ads} + 1)::INTEGER`;
+  const ad = skew
+    ? `least(${ads}, greatest(1, floor(pow(${ads}, ${unit(3)}))::INTEGER))`
+    : `(${r(3)} % ${ads} + 1)::INTEGER`;
   return `SELECT
       (${hourKey}::BIGINT * 1000000000 + i)::BIGINT AS event_id,
       TIMESTAMP ${lit(hourStartIso)} + to_microseconds((${r(1)} % 3600000000)::BIGINT) AS ts,
@@ -49,20 +58,38 @@ export function eventsSql(hourStartIso: string, rows: number, seed: number, hour
  * then _SUCCESS, as a real writer would). Same options, same rows.
  */
 export async function generateEvents(opts: GenEventsOptions): Promise<{ partitions: string[]; rows: number }> {
-  if (!Number.isInteger(opts.hours) || opts.hours < 1) throw new RecountError('USAGE', `--hours must be a positive whole number, got ${opts.hours}`, { subject: '--hours' });
-  if (!Number.isInteger(opts.rowsPerHour) || opts.rowsPerHour < 0) throw new RecountError('USAGE', `--rows-per-hour must be a whole number, got ${opts.rowsPerHour}`, { subject: '--rows-per-hour' });
-  if (!Number.isInteger(opts.seed)) throw new RecountError('USAGE', `--seed must be a whole number, got ${opts.seed}`, { subject: '--seed' });
+  if (!Number.isInteger(opts.hours) || opts.hours < 1)
+    throw new RecountError('USAGE', `--hours must be a positive whole number, got ${opts.hours}`, {
+      subject: '--hours',
+    });
+  if (!Number.isInteger(opts.rowsPerHour) || opts.rowsPerHour < 0)
+    throw new RecountError('USAGE', `--rows-per-hour must be a whole number, got ${opts.rowsPerHour}`, {
+      subject: '--rows-per-hour',
+    });
+  if (!Number.isInteger(opts.seed))
+    throw new RecountError('USAGE', `--seed must be a whole number, got ${opts.seed}`, { subject: '--seed' });
   const first = partitionRange(opts.start, opts.start, 'hour')[0]!;
   const last = formatPartitionId(new Date(first.start.getTime() + (opts.hours - 1) * 3_600_000), 'hour');
   const parts = partitionRange(first.id, last, 'hour');
-  const session = await new DuckDBEngine().open({ memoryBytes: 2_000_000_000, threads: opts.threads ?? 2, spillDir: join(opts.out, '.gen-spill') });
+  const session = await new DuckDBEngine().open({
+    memoryBytes: 2_000_000_000,
+    threads: opts.threads ?? 2,
+    spillDir: join(opts.out, '.gen-spill'),
+  });
   try {
     for (const p of parts) {
       const dir = join(opts.out, partitionPath(p));
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       const iso = p.start.toISOString().replace('T', ' ').replace('Z', '');
-      const sql = eventsSql(iso, opts.rowsPerHour, opts.seed, Math.floor(p.start.getTime() / 3_600_000), opts.ads ?? 1000, opts.skew ?? false);
+      const sql = eventsSql(
+        iso,
+        opts.rowsPerHour,
+        opts.seed,
+        Math.floor(p.start.getTime() / 3_600_000),
+        opts.ads ?? 1000,
+        opts.skew ?? false,
+      );
       await session.exec(`COPY (${sql} ORDER BY event_id) TO ${lit(join(dir, 'part-00000.parquet'))} (FORMAT parquet)`);
       writeFileDurable(join(dir, SUCCESS_MARKER), '');
     }

@@ -17,7 +17,10 @@ export function partFileName(i: number, tag?: string): string {
 
 /** The tag that makes a version's file names its own: the random tail of the attempt id that wrote them. */
 export function versionTag(attemptId: string): string {
-  return attemptId.replace(/[^A-Za-z0-9]/g, '').slice(-10).toLowerCase();
+  return attemptId
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(-10)
+    .toLowerCase();
 }
 
 /** The stable bucket of an output file name (`part-00003-ab12cd34ef.parquet` -> `part-00003`): equal across reruns. */

@@ -25,7 +25,10 @@ export function installedEngineVersion(engine: string): string | undefined {
 
 /** The engine (name and version) whose hash placed a version's keys in its files (I3); older manifests record it in provenance only. */
 export function layoutEngineOf(m: Manifest): { engine: string; engineVersion: string } {
-  return { engine: m.layout.engine ?? m.provenance.engine, engineVersion: m.layout.engineVersion ?? m.provenance.engineVersion };
+  return {
+    engine: m.layout.engine ?? m.provenance.engine,
+    engineVersion: m.layout.engineVersion ?? m.provenance.engineVersion,
+  };
 }
 
 /**
@@ -33,9 +36,14 @@ export function layoutEngineOf(m: Manifest): { engine: string; engineVersion: st
  * cannot: another engine, or another version of it (an upgrade may change its `hash()`, moving keys to other
  * files). Such a version is a layout change: rerun it, as for changed keys or file count.
  */
-export function layoutEngineChange(m: Manifest, engine = 'duckdb', current = installedEngineVersion(engine)): string | undefined {
+export function layoutEngineChange(
+  m: Manifest,
+  engine = 'duckdb',
+  current = installedEngineVersion(engine),
+): string | undefined {
   const was = layoutEngineOf(m);
-  if (was.engine !== engine) return `its files were laid out by ${was.engine} ${was.engineVersion}, the analyzer now runs on ${engine}`;
+  if (was.engine !== engine)
+    return `its files were laid out by ${was.engine} ${was.engineVersion}, the analyzer now runs on ${engine}`;
   if (current !== undefined && was.engineVersion !== current) {
     return `its files were laid out by ${engine} ${was.engineVersion}, the installed ${engine} is ${current} (its hash() may place keys in other files)`;
   }

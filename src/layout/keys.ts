@@ -54,10 +54,14 @@ export async function parseSql(session: EngineSession, sql: string, file: string
     });
   }
   if ((parsed.statements?.length ?? 0) !== 1) {
-    throw new RecountError('SQL_INVALID', `${file}: the SQL holds ${parsed.statements?.length ?? 0} statements; recount runs exactly one SELECT`, {
-      subject: file,
-      hint: 'put one SELECT (CTEs allowed) in the sql field',
-    });
+    throw new RecountError(
+      'SQL_INVALID',
+      `${file}: the SQL holds ${parsed.statements?.length ?? 0} statements; recount runs exactly one SELECT`,
+      {
+        subject: file,
+        hint: 'put one SELECT (CTEs allowed) in the sql field',
+      },
+    );
   }
   return parsed.statements![0]!.node;
 }
@@ -67,7 +71,11 @@ export async function parseSql(session: EngineSession, sql: string, file: string
  * undefined when the query has none or it cannot be mapped to output columns (grouping sets, expressions
  * not selected, set operations).
  */
-export async function groupByKeys(session: EngineSession, node: AstNode | undefined, columns: readonly Column[]): Promise<string[] | undefined> {
+export async function groupByKeys(
+  session: EngineSession,
+  node: AstNode | undefined,
+  columns: readonly Column[],
+): Promise<string[] | undefined> {
   if (!node || node.type !== 'SELECT_NODE') return undefined;
   const select = (node.select_list as AstNode[]) ?? [];
   const hasStar = select.some((s) => s.class === 'STAR');
@@ -77,7 +85,9 @@ export async function groupByKeys(session: EngineSession, node: AstNode | undefi
   const groups = (node.group_expressions as AstNode[]) ?? [];
 
   if (node.aggregate_handling === 'FORCE_AGGREGATES') {
-    const rows = await session.query<{ name: string }>("SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'");
+    const rows = await session.query<{ name: string }>(
+      "SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'",
+    );
     const aggregates = new Set(rows.map((r) => r.name));
     const keys = select.flatMap((s, i) => (containsAggregate(s, aggregates) ? [] : [columns[i]!.name]));
     return keys.length ? keys : undefined;
@@ -93,7 +103,10 @@ export async function groupByKeys(session: EngineSession, node: AstNode | undefi
     } else if (g.class === 'COLUMN_REF') {
       const name = (g.column_names as string[]).at(-1);
       index = select.findIndex((s) => s.alias === name);
-      if (index < 0) index = select.findIndex((s) => s.alias === '' && s.class === 'COLUMN_REF' && (s.column_names as string[]).at(-1) === name);
+      if (index < 0)
+        index = select.findIndex(
+          (s) => s.alias === '' && s.class === 'COLUMN_REF' && (s.column_names as string[]).at(-1) === name,
+        );
     }
     if (index < 0) {
       const want = JSON.stringify(strip(g));
@@ -109,7 +122,10 @@ export async function groupByKeys(session: EngineSession, node: AstNode | undefi
  * Choose the keys of an analyzer's output: declared, else the top-level GROUP BY, else every non-float
  * column (with a warning). A FLOAT/DOUBLE key is KEY_FLOAT; a declared key the query does not return is KEY_UNKNOWN.
  */
-export async function chooseKeys(session: EngineSession, opts: { sql: string; declared?: string[]; columns: readonly Column[]; file: string }): Promise<KeyChoice> {
+export async function chooseKeys(
+  session: EngineSession,
+  opts: { sql: string; declared?: string[]; columns: readonly Column[]; file: string },
+): Promise<KeyChoice> {
   const { columns, file } = opts;
   const byName = new Map(columns.map((c) => [c.name, c]));
   let choice: KeyChoice;
@@ -132,10 +148,14 @@ export async function chooseKeys(session: EngineSession, opts: { sql: string; de
     } else {
       const safe = columns.filter((c) => !isFloatType(c.type)).map((c) => c.name);
       if (safe.length === 0) {
-        throw new RecountError('KEY_UNKNOWN', `${file}: no keys declared, no GROUP BY to infer them from, and every output column is FLOAT/DOUBLE`, {
-          subject: `${file}: keys`,
-          hint: 'declare keys: [...] with columns that identify a row',
-        });
+        throw new RecountError(
+          'KEY_UNKNOWN',
+          `${file}: no keys declared, no GROUP BY to infer them from, and every output column is FLOAT/DOUBLE`,
+          {
+            subject: `${file}: keys`,
+            hint: 'declare keys: [...] with columns that identify a row',
+          },
+        );
       }
       choice = {
         keys: safe,
@@ -147,11 +167,15 @@ export async function chooseKeys(session: EngineSession, opts: { sql: string; de
   const floats = choice.keys.filter((k) => isFloatType(byName.get(k)!.type));
   if (floats.length > 0) {
     const f = floats[0]!;
-    throw new RecountError('KEY_FLOAT', `${file}: key column '${f}' is ${byName.get(f)!.type}; a float key is not stable across reruns`, {
-      subject: `${file}: ${f}`,
-      hint: `a recomputed float sum can change in its last bits and move rows (the SPARK-23207 failure). Cast '${f}' to DECIMAL or BIGINT in the SQL, or declare keys without it`,
-      details: { keys: choice.keys, floatKeys: floats, source: choice.source },
-    });
+    throw new RecountError(
+      'KEY_FLOAT',
+      `${file}: key column '${f}' is ${byName.get(f)!.type}; a float key is not stable across reruns`,
+      {
+        subject: `${file}: ${f}`,
+        hint: `a recomputed float sum can change in its last bits and move rows (the SPARK-23207 failure). Cast '${f}' to DECIMAL or BIGINT in the SQL, or declare keys without it`,
+        details: { keys: choice.keys, floatKeys: floats, source: choice.source },
+      },
+    );
   }
   return choice;
 }

@@ -10,7 +10,10 @@ export class EngineSampler {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly session: EngineSession, intervalMs = 100) {
+  constructor(
+    private readonly session: EngineSession,
+    intervalMs = 100,
+  ) {
     this.timer = setInterval(() => void this.sample(), intervalMs);
     this.timer.unref();
   }

@@ -70,14 +70,31 @@ export class MemoryMonitor {
     if (!s.attemptId || !s.analyzer || !s.partition || !s.budgetBytes) return;
     let w = this.watches.get(s.attemptId);
     if (!w) {
-      w = { analyzer: s.analyzer, partition: s.partition, budgetBytes: s.budgetBytes, startedAt: now, peak: 0, lastKept: 0, level: 0 };
+      w = {
+        analyzer: s.analyzer,
+        partition: s.partition,
+        budgetBytes: s.budgetBytes,
+        startedAt: now,
+        peak: 0,
+        lastKept: 0,
+        level: 0,
+      };
       this.watches.set(s.attemptId, w);
     }
     const newPeak = s.rss > w.peak;
     w.peak = Math.max(w.peak, s.rss);
     if (newPeak || now - w.lastKept >= keepEveryMs(now - w.startedAt)) {
       w.lastKept = now;
-      this.buffer.push({ attemptId: s.attemptId, atMs: now, rss: s.rss, heapUsed: s.heapUsed, external: s.external, duckdbBytes: s.duckdbBytes, spillBytes: s.spillBytes, budgetBytes: s.budgetBytes });
+      this.buffer.push({
+        attemptId: s.attemptId,
+        atMs: now,
+        rss: s.rss,
+        heapUsed: s.heapUsed,
+        external: s.external,
+        duckdbBytes: s.duckdbBytes,
+        spillBytes: s.spillBytes,
+        budgetBytes: s.budgetBytes,
+      });
     }
     this.check(s.attemptId, w, s.rss);
   }
@@ -87,14 +104,43 @@ export class MemoryMonitor {
    * for a worker that was killed. Returns, for an attempt that stayed below the warning share, why the partition's
    * memory alert may be resolved (the caller resolves it if it is open).
    */
-  async attemptEnded(e: { attemptId: string; analyzer: string; partition: string; peakRssBytes: number; budgetBytes?: number; killed: boolean }): Promise<string | undefined> {
-    const w = this.watches.get(e.attemptId) ?? (e.budgetBytes ? { analyzer: e.analyzer, partition: e.partition, budgetBytes: e.budgetBytes, startedAt: Date.now(), peak: 0, lastKept: 0, level: 0 as const } : undefined);
+  async attemptEnded(e: {
+    attemptId: string;
+    analyzer: string;
+    partition: string;
+    peakRssBytes: number;
+    budgetBytes?: number;
+    killed: boolean;
+  }): Promise<string | undefined> {
+    const w =
+      this.watches.get(e.attemptId) ??
+      (e.budgetBytes
+        ? {
+            analyzer: e.analyzer,
+            partition: e.partition,
+            budgetBytes: e.budgetBytes,
+            startedAt: Date.now(),
+            peak: 0,
+            lastKept: 0,
+            level: 0 as const,
+          }
+        : undefined);
     this.watches.delete(e.attemptId);
     if (!w) return undefined;
     w.peak = Math.max(w.peak, e.peakRssBytes);
-    if (e.killed && e.peakRssBytes > 0) this.buffer.push({ attemptId: e.attemptId, atMs: Date.now(), rss: e.peakRssBytes, heapUsed: 0, external: 0, budgetBytes: w.budgetBytes });
+    if (e.killed && e.peakRssBytes > 0)
+      this.buffer.push({
+        attemptId: e.attemptId,
+        atMs: Date.now(),
+        rss: e.peakRssBytes,
+        heapUsed: 0,
+        external: 0,
+        budgetBytes: w.budgetBytes,
+      });
     await this.check(e.attemptId, w, w.peak);
-    return w.level === 0 && !e.killed ? `attempt ${e.attemptId} peaked at ${pct(w.peak / w.budgetBytes)} of its budget` : undefined;
+    return w.level === 0 && !e.killed
+      ? `attempt ${e.attemptId} peaked at ${pct(w.peak / w.budgetBytes)} of its budget`
+      : undefined;
   }
 
   /** Write buffered samples to the store. */

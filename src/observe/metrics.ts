@@ -68,25 +68,72 @@ export class RecountMetrics {
   constructor(sources: MetricSources, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const workers = this.seenWorkers;
-    this.attempts = new Counter({ name: 'recount_attempts_total', help: 'Attempts finished, by analyzer and outcome (succeeded, superseded, failed, oom, crashed).', labelNames: ['analyzer', 'outcome'], registers });
-    this.duration = new Histogram({ name: 'recount_attempt_duration_seconds', help: 'Wall time of attempts, from dispatch to outcome.', labelNames: ['analyzer', 'outcome'], buckets: DURATION_BUCKETS, registers });
-    this.rows = new Counter({ name: 'recount_rows_written_total', help: 'Rows of published versions.', labelNames: ['analyzer'], registers });
-    this.bytes = new Counter({ name: 'recount_bytes_written_total', help: 'Parquet bytes of published versions.', labelNames: ['analyzer'], registers });
-    this.files = new Counter({ name: 'recount_files_written_total', help: 'Parquet files of published versions.', labelNames: ['analyzer'], registers });
-    this.checkFailures = new Counter({ name: 'recount_check_failures_total', help: 'Checks that failed, by analyzer, check and severity (error blocks the publish, warn does not).', labelNames: ['analyzer', 'check', 'severity'], registers });
-    this.oomKills = new Counter({ name: 'recount_oom_kills_total', help: 'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).', labelNames: ['analyzer', 'reason'], registers });
-    this.attemptPeakRss = new Gauge({ name: 'recount_attempt_peak_rss_bytes', help: 'Peak worker RSS of the last finished attempt of each analyzer.', labelNames: ['analyzer'], registers });
-    this.attemptSpill = new Gauge({ name: 'recount_attempt_spill_bytes', help: 'Peak bytes DuckDB spilled to disk in the last finished attempt of each analyzer.', labelNames: ['analyzer'], registers });
+    this.attempts = new Counter({
+      name: 'recount_attempts_total',
+      help: 'Attempts finished, by analyzer and outcome (succeeded, superseded, failed, oom, crashed).',
+      labelNames: ['analyzer', 'outcome'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'recount_attempt_duration_seconds',
+      help: 'Wall time of attempts, from dispatch to outcome.',
+      labelNames: ['analyzer', 'outcome'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.rows = new Counter({
+      name: 'recount_rows_written_total',
+      help: 'Rows of published versions.',
+      labelNames: ['analyzer'],
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'recount_bytes_written_total',
+      help: 'Parquet bytes of published versions.',
+      labelNames: ['analyzer'],
+      registers,
+    });
+    this.files = new Counter({
+      name: 'recount_files_written_total',
+      help: 'Parquet files of published versions.',
+      labelNames: ['analyzer'],
+      registers,
+    });
+    this.checkFailures = new Counter({
+      name: 'recount_check_failures_total',
+      help: 'Checks that failed, by analyzer, check and severity (error blocks the publish, warn does not).',
+      labelNames: ['analyzer', 'check', 'severity'],
+      registers,
+    });
+    this.oomKills = new Counter({
+      name: 'recount_oom_kills_total',
+      help: 'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).',
+      labelNames: ['analyzer', 'reason'],
+      registers,
+    });
+    this.attemptPeakRss = new Gauge({
+      name: 'recount_attempt_peak_rss_bytes',
+      help: 'Peak worker RSS of the last finished attempt of each analyzer.',
+      labelNames: ['analyzer'],
+      registers,
+    });
+    this.attemptSpill = new Gauge({
+      name: 'recount_attempt_spill_bytes',
+      help: 'Peak bytes DuckDB spilled to disk in the last finished attempt of each analyzer.',
+      labelNames: ['analyzer'],
+      registers,
+    });
     this.workerMemory = new Gauge({
       name: 'recount_worker_memory_bytes',
-      help: "Memory of each live worker process by kind: rss, heap_used, heap_total, external (V8), duckdb (duckdb_memory()), spill (duckdb_temporary_files()).",
+      help: 'Memory of each live worker process by kind: rss, heap_used, heap_total, external (V8), duckdb (duckdb_memory()), spill (duckdb_temporary_files()).',
       labelNames: ['worker', 'kind'],
       registers,
       collect() {
         const live = new Set(sources.workerPids());
         for (const pid of [...workers]) {
           if (live.has(pid)) continue;
-          for (const kind of ['rss', 'heap_used', 'heap_total', 'external', 'duckdb', 'spill']) this.remove({ worker: String(pid), kind });
+          for (const kind of ['rss', 'heap_used', 'heap_total', 'external', 'duckdb', 'spill'])
+            this.remove({ worker: String(pid), kind });
           workers.delete(pid);
         }
       },
@@ -146,7 +193,8 @@ export class RecountMetrics {
       async collect() {
         this.reset();
         const by = new Map<string, number>(sources.analyzers().map((a) => [a, 0]));
-        for (const l of await sources.loadCounts()) by.set(l.analyzer, (by.get(l.analyzer) ?? 0) + (l.status === 'failed' ? l.n : 0) + l.retrying);
+        for (const l of await sources.loadCounts())
+          by.set(l.analyzer, (by.get(l.analyzer) ?? 0) + (l.status === 'failed' ? l.n : 0) + l.retrying);
         for (const [analyzer, n] of by) this.set({ analyzer }, n);
       },
     });
@@ -157,11 +205,17 @@ export class RecountMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const analyzer of sources.analyzers()) for (const severity of ['warning', 'critical']) this.set({ analyzer, severity }, 0);
+        for (const analyzer of sources.analyzers())
+          for (const severity of ['warning', 'critical']) this.set({ analyzer, severity }, 0);
         for (const a of await sources.openAlerts()) this.set({ analyzer: a.analyzer, severity: a.severity }, a.n);
       },
     });
-    this.notifications = new Counter({ name: 'recount_alert_notifications_total', help: 'Alert notifications by sink and outcome (delivered, retried, failed, suppressed by the rate limit, dropped from a full queue).', labelNames: ['sink', 'outcome'], registers });
+    this.notifications = new Counter({
+      name: 'recount_alert_notifications_total',
+      help: 'Alert notifications by sink and outcome (delivered, retried, failed, suppressed by the rate limit, dropped from a full queue).',
+      labelNames: ['sink', 'outcome'],
+      registers,
+    });
     const pending = this.pendingBySink;
     new Gauge({
       name: 'recount_alert_notifications_pending',
@@ -176,7 +230,8 @@ export class RecountMetrics {
       collectDefaultMetrics({ register: this.registry, prefix: 'recount_daemon_' });
       // prom-client's *_total of active handles, requests and resources are gauges named like counters, which
       // Prometheus's linter (promtool check metrics) rejects; the same gauges by type stay (sum them for the total).
-      for (const kind of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`recount_daemon_nodejs_active_${kind}_total`);
+      for (const kind of ['handles', 'requests', 'resources'])
+        this.registry.removeSingleMetric(`recount_daemon_nodejs_active_${kind}_total`);
     }
   }
 

@@ -28,7 +28,6 @@ export interface ObserverOptions {
   readonly keepSamplesDays?: number;
 }
 
-
 /**
  * Observability of `recount serve`: turns the daemon's hooks (worker memory, finished attempts) and periodic
  * health checks (lag, failed loads) into Prometheus metrics, stored memory samples and alerts.
@@ -64,7 +63,14 @@ export class Observer {
     );
     const cfg = project.config.alerts;
     this.alerter = alerterFromConfig(cfg, store, opts.log, this.metrics);
-    this.monitor = new MemoryMonitor({ warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, alerter: this.alerter, samples: store.observe.samples, metrics: this.metrics, log: opts.log });
+    this.monitor = new MemoryMonitor({
+      warnShare: cfg.memoryWarn,
+      criticalShare: cfg.memoryCritical,
+      alerter: this.alerter,
+      samples: store.observe.samples,
+      metrics: this.metrics,
+      log: opts.log,
+    });
   }
 
   /** Lag per analyzer in seconds, as last computed (empty until the first health check). */
@@ -77,7 +83,9 @@ export class Observer {
     return {
       onMemory: (s) => this.monitor.sample(s),
       onAttempt: (e) => {
-        void this.queue.run(() => this.attempt(e)).catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
+        void this.queue
+          .run(() => this.attempt(e))
+          .catch((err) => this.opts.log.error({ err, attempt: e.attemptId }, 'observing an attempt failed'));
         // Lag moves when a partition publishes; during a burst of attempts it is refreshed every few seconds, not after each.
         this.scheduleHealth(Math.max(1_000, this.healthAt + 5_000 - Date.now()));
       },
@@ -90,7 +98,10 @@ export class Observer {
     const every = this.opts.healthIntervalMs ?? 30_000;
     this.timers.push(setInterval(() => this.scheduleHealth(0), every));
     const days = this.opts.keepSamplesDays ?? 30;
-    const prune = () => void this.store.observe.samples.prune(new Date(Date.now() - days * 86_400_000)).catch((err) => this.opts.log.warn({ err }, 'could not prune memory samples'));
+    const prune = () =>
+      void this.store.observe.samples
+        .prune(new Date(Date.now() - days * 86_400_000))
+        .catch((err) => this.opts.log.warn({ err }, 'could not prune memory samples'));
     prune();
     this.timers.push(setInterval(prune, 6 * 3_600_000));
     for (const t of this.timers) t.unref();
@@ -128,12 +139,24 @@ export class Observer {
       spillBytes: row?.spill_bytes == null ? e.spillBytes : Number(row.spill_bytes),
     });
     if (e.outcome === 'oom') this.metrics.oomKill(e.analyzer, e.oomReason ?? 'rss');
-    const calm = await this.monitor.attemptEnded({ attemptId: e.attemptId, analyzer: e.analyzer, partition: e.partition, peakRssBytes: e.peakRssBytes, budgetBytes: e.budgetBytes, killed });
+    const calm = await this.monitor.attemptEnded({
+      attemptId: e.attemptId,
+      analyzer: e.analyzer,
+      partition: e.partition,
+      peakRssBytes: e.peakRssBytes,
+      budgetBytes: e.budgetBytes,
+      killed,
+    });
 
     const where = `${e.analyzer}/${e.partition}`;
     // One read of what is open for this partition; resolves are only issued for alerts that are (most attempts resolve nothing).
-    const open = new Set((await this.store.observe.alerts.list({ status: 'open', analyzer: e.analyzer, partition: e.partition })).map((a) => a.key));
-    const resolve = (key: string, why: string) => (open.has(key) ? this.alerter.resolve(key, why) : Promise.resolve(undefined));
+    const open = new Set(
+      (await this.store.observe.alerts.list({ status: 'open', analyzer: e.analyzer, partition: e.partition })).map(
+        (a) => a.key,
+      ),
+    );
+    const resolve = (key: string, why: string) =>
+      open.has(key) ? this.alerter.resolve(key, why) : Promise.resolve(undefined);
     if (calm) await resolve(memoryAlertKey(e.analyzer, e.partition), calm);
     const checks = await this.store.checkResults(e.attemptId);
     const failing = checks.filter((c) => c.passed !== 1);
@@ -148,12 +171,17 @@ export class Observer {
         partition: e.partition,
         attemptId: e.attemptId,
         title: `${e.analyzer} ${e.partition}: check ${c.name} failed on ${Number(c.failing)} row${Number(c.failing) === 1 ? '' : 's'}${c.severity === 'error' ? ' (not published)' : ''}`,
-        detail: [c.message, sample.length ? `sample: ${JSON.stringify(sample.slice(0, 3))}` : ''].filter(Boolean).join('\n') || undefined,
+        detail:
+          [c.message, sample.length ? `sample: ${JSON.stringify(sample.slice(0, 3))}` : '']
+            .filter(Boolean)
+            .join('\n') || undefined,
       });
     }
     if (checks.length > 0) {
       const stillFailing = new Set(failing.map((c) => `check:${where}/${c.name}`));
-      for (const key of open) if (key.startsWith(`check:${where}/`) && !stillFailing.has(key)) await resolve(key, `passed in attempt ${e.attemptId}`);
+      for (const key of open)
+        if (key.startsWith(`check:${where}/`) && !stillFailing.has(key))
+          await resolve(key, `passed in attempt ${e.attemptId}`);
     }
     if (e.outcome === 'oom') {
       await this.alerter.raise({
@@ -176,7 +204,8 @@ export class Observer {
         partition: e.partition,
         attemptId: e.attemptId,
         title: `${e.analyzer} ${e.partition}: failed for good [${e.errorCode ?? e.outcome}]`,
-        detail: `${row?.error_message ?? e.error ?? ''}${row?.error_hint ? `\nhint: ${row.error_hint}` : ''}` || undefined,
+        detail:
+          `${row?.error_message ?? e.error ?? ''}${row?.error_hint ? `\nhint: ${row.error_hint}` : ''}` || undefined,
       });
     }
     if (e.outcome === 'succeeded' || e.outcome === 'superseded') {

@@ -51,7 +51,13 @@ export interface ProcIdentity {
   readonly nonce: string;
 }
 
-const SELF: ProcIdentity = { pid: process.pid, start: startTime(process.pid), boot: bootId(), pidNs: pidNamespace(), nonce: randomBytes(6).toString('hex') };
+const SELF: ProcIdentity = {
+  pid: process.pid,
+  start: startTime(process.pid),
+  boot: bootId(),
+  pidNs: pidNamespace(),
+  nonce: randomBytes(6).toString('hex'),
+};
 
 /** A token as recorded: `pid:start:boot:pidns:nonce`; older recounts recorded `pid:start`. */
 export function formatProcToken(id: ProcIdentity): string {

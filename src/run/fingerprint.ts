@@ -20,11 +20,19 @@ export function combinedFingerprint(inputs: readonly ResolvedInput[]): string {
 }
 
 /** True when the published version was made from the same input files and the same SQL: a rerun would change nothing. */
-export async function isUpToDate(store: StateStore, project: Project, analyzer: Analyzer, partition: Partition): Promise<boolean> {
+export async function isUpToDate(
+  store: StateStore,
+  project: Project,
+  analyzer: Analyzer,
+  partition: Partition,
+): Promise<boolean> {
   const v = await store.publishedVersion(analyzer.name, partition.id);
   if (!v || v.sql_hash !== analyzer.sqlHash) return false;
   try {
-    return combinedFingerprint(resolveInputs(project, analyzer, partition)) === v.input_fingerprint && layoutMatches(analyzer, v.dir);
+    return (
+      combinedFingerprint(resolveInputs(project, analyzer, partition)) === v.input_fingerprint &&
+      layoutMatches(analyzer, v.dir)
+    );
   } catch {
     return false;
   }
@@ -39,8 +47,10 @@ export async function isUpToDate(store: StateStore, project: Project, analyzer: 
 export function layoutChange(analyzer: Analyzer, versionDir: string): string | undefined {
   const m = readManifest(versionDir);
   if (!m) return 'it has no manifest';
-  if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys)) return `its keys are (${m.keys.join(', ')}), the analyzer declares (${analyzer.keys.join(', ')})`;
-  if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files) return `it has ${m.layout.files} files, the analyzer asks for ${analyzer.fileCount}`;
+  if (analyzer.keys && JSON.stringify(analyzer.keys) !== JSON.stringify(m.keys))
+    return `its keys are (${m.keys.join(', ')}), the analyzer declares (${analyzer.keys.join(', ')})`;
+  if (typeof analyzer.fileCount === 'number' && analyzer.fileCount !== m.layout.files)
+    return `it has ${m.layout.files} files, the analyzer asks for ${analyzer.fileCount}`;
   const engine = analyzer.engineChoice?.name ?? 'duckdb';
   const rule = layoutSchemeOf(engine);
   if (m.layout.rule !== rule) return `its files follow the rule ${m.layout.rule}, the analyzer's engine writes ${rule}`;

@@ -27,12 +27,20 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
       cols = await session.parquetSchema(f.absPath);
     } catch (err) {
       // An engine that is down or out of resources says nothing about the file.
-      if (err instanceof RecountError && /^(ENGINE_UNREACHABLE|ENGINE_AUTH|ENGINE_INTERRUPTED|OUT_OF_MEMORY|DISK_FULL)$/.test(err.code)) throw err;
-      throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`, {
-        subject: f.absPath,
-        hint: 'the file is corrupt or truncated; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
-        cause: err,
-      });
+      if (
+        err instanceof RecountError &&
+        /^(ENGINE_UNREACHABLE|ENGINE_AUTH|ENGINE_INTERRUPTED|OUT_OF_MEMORY|DISK_FULL)$/.test(err.code)
+      )
+        throw err;
+      throw new RecountError(
+        'INPUT_CORRUPT',
+        `input '${input.dataset.name}': ${f.absPath} is not a readable Parquet file: ${(err as Error).message.split('\n')[0]}`,
+        {
+          subject: f.absPath,
+          hint: 'the file is corrupt or truncated; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
+          cause: err,
+        },
+      );
     }
     if (!schema) {
       schema = cols;
@@ -43,18 +51,26 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
     for (const c of cols) {
       const t = known.get(c.name);
       if (t !== undefined && t !== c.type) {
-        throw new RecountError('INPUT_SCHEMA_CHANGED', `input '${input.dataset.name}': column '${c.name}' is ${c.type} in ${f.absPath} but ${t} in ${schemaFile}`, {
-          subject: `${f.absPath}: ${c.name}`,
-          hint: 'files of one partition disagree on a column type; rewrite the partition with one schema',
-        });
+        throw new RecountError(
+          'INPUT_SCHEMA_CHANGED',
+          `input '${input.dataset.name}': column '${c.name}' is ${c.type} in ${f.absPath} but ${t} in ${schemaFile}`,
+          {
+            subject: `${f.absPath}: ${c.name}`,
+            hint: 'files of one partition disagree on a column type; rewrite the partition with one schema',
+          },
+        );
       }
     }
   }
   if (!schema) {
-    throw new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}' has ${input.partitions.join(', ')} marked ready but no Parquet files in it`, {
-      subject: input.dataset.name,
-      hint: 'a ready partition needs at least one .parquet file (an empty one with the schema is fine)',
-    });
+    throw new RecountError(
+      'INPUT_CORRUPT',
+      `input '${input.dataset.name}' has ${input.partitions.join(', ')} marked ready but no Parquet files in it`,
+      {
+        subject: input.dataset.name,
+        hint: 'a ready partition needs at least one .parquet file (an empty one with the schema is fine)',
+      },
+    );
   }
   return { ...input, schema };
 }
@@ -63,25 +79,41 @@ export async function checkInputFiles(session: EngineSession, input: ResolvedInp
  * Compare an input's columns with the ones the last published version read: a column whose type changed
  * fails the attempt (a silent cast could change published numbers) unless the change is accepted.
  */
-export function assertSameInputSchema(input: CheckedInput, previous: ManifestInput | undefined, previousPartition: string, accept: boolean): void {
+export function assertSameInputSchema(
+  input: CheckedInput,
+  previous: ManifestInput | undefined,
+  previousPartition: string,
+  accept: boolean,
+): void {
   if (!previous || accept) return;
   const before = new Map(previous.schema.map((c) => [c.name, c.type]));
   for (const c of input.schema) {
     const t = before.get(c.name);
     if (t !== undefined && t !== c.type) {
       const file = input.files[0]?.absPath ?? input.dataset.root;
-      throw new RecountError('INPUT_SCHEMA_CHANGED', `input '${input.dataset.name}': column '${c.name}' changed type from ${t} (read by published version of ${previousPartition}) to ${c.type} (${file})`, {
-        subject: `${file}: ${c.name}`,
-        hint: `if the new type is intended, rerun with --accept-schema-change; otherwise fix the upstream writer. Was: ${schemaText(previous.schema)}`,
-      });
+      throw new RecountError(
+        'INPUT_SCHEMA_CHANGED',
+        `input '${input.dataset.name}': column '${c.name}' changed type from ${t} (read by published version of ${previousPartition}) to ${c.type} (${file})`,
+        {
+          subject: `${file}: ${c.name}`,
+          hint: `if the new type is intended, rerun with --accept-schema-change; otherwise fix the upstream writer. Was: ${schemaText(previous.schema)}`,
+        },
+      );
     }
   }
 }
 
 /** Create one view per input, named after its dataset, over exactly the run's files, and the partition variables. */
-export async function createInputViews(session: EngineSession, inputs: readonly CheckedInput[], partition: Partition): Promise<void> {
+export async function createInputViews(
+  session: EngineSession,
+  inputs: readonly CheckedInput[],
+  partition: Partition,
+): Promise<void> {
   for (const input of inputs) {
-    await session.createParquetView(input.dataset.name, input.files.map((f) => f.absPath));
+    await session.createParquetView(
+      input.dataset.name,
+      input.files.map((f) => f.absPath),
+    );
   }
   await session.setPartitionVariables(partition);
 }
@@ -90,7 +122,12 @@ export async function createInputViews(session: EngineSession, inputs: readonly 
  * Turn a DuckDB error from the analyzer's query into one that names the analyzer file, the input and the
  * column at fault, keeping DuckDB's own message.
  */
-export function explainQueryError(err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): RecountError {
+export function explainQueryError(
+  err: unknown,
+  file: string,
+  partition: Partition,
+  inputs: readonly CheckedInput[],
+): RecountError {
   if (err instanceof RecountError) return explainEngineError(err, file, partition, inputs);
   const msg = (err as Error).message ?? String(err);
   const first = msg.split('\n')[0]!;
@@ -98,32 +135,44 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
   if (missing) {
     const col = missing[1]!;
     const names = inputs.map((i) => i.dataset.name).join(', ');
-    return new RecountError('INPUT_MISSING_COLUMN', `${file}: column '${col}' is not in input ${names} for ${partition.id}. DuckDB: ${first}`, {
-      subject: `${file}: ${col}`,
-      hint: `the input has: ${inputs.map((i) => `${i.dataset.name}(${i.schema.map((c) => c.name).join(', ')})`).join('; ')}. Fix the SQL, or the upstream writer if the column went missing`,
-      cause: err,
-    });
+    return new RecountError(
+      'INPUT_MISSING_COLUMN',
+      `${file}: column '${col}' is not in input ${names} for ${partition.id}. DuckDB: ${first}`,
+      {
+        subject: `${file}: ${col}`,
+        hint: `the input has: ${inputs.map((i) => `${i.dataset.name}(${i.schema.map((c) => c.name).join(', ')})`).join('; ')}. Fix the SQL, or the upstream writer if the column went missing`,
+        cause: err,
+      },
+    );
   }
   const resource = engineResourceError(err, file, `${file}: ${partition.id}`);
   if (resource) return resource;
   const misfit = misfitColumns(msg, inputs);
   if (misfit.length > 0) {
     const shown = misfit.map((m) => `'${m.column}' (${m.type} in input ${m.dataset})`).join(', ');
-    return new RecountError('SQL_INVALID', `${file}: DuckDB rejected the SQL for ${partition.id}: ${first} Column ${shown} does not fit there.`, {
-      subject: `${file}: ${misfit[0]!.column}`,
-      hint: `if the column's type changed upstream, fix the writer; otherwise cast it in the SQL (CAST(${misfit[0]!.column} AS <type>))`,
-      details: { duckdb: msg },
-      cause: err,
-    });
+    return new RecountError(
+      'SQL_INVALID',
+      `${file}: DuckDB rejected the SQL for ${partition.id}: ${first} Column ${shown} does not fit there.`,
+      {
+        subject: `${file}: ${misfit[0]!.column}`,
+        hint: `if the column's type changed upstream, fix the writer; otherwise cast it in the SQL (CAST(${misfit[0]!.column} AS <type>))`,
+        details: { duckdb: msg },
+        cause: err,
+      },
+    );
   }
   const bad = inputs.flatMap((i) => i.files).find((f) => msg.includes(f.absPath));
   if (bad && !existsSync(bad.absPath)) {
     // Inputs are read from the version resolved at the start (I1); only pruning removes a version's files.
-    return new RecountError('PARTITION_NOT_READY', `input file ${bad.absPath} was removed while ${partition.id} read it: ${first}`, {
-      subject: bad.absPath,
-      hint: 'the input version this attempt resolved was pruned or replaced meanwhile (newer versions were published); rerun, and the attempt reads the version published then. If it recurs, raise keepVersions of the upstream analyzer',
-      cause: err,
-    });
+    return new RecountError(
+      'PARTITION_NOT_READY',
+      `input file ${bad.absPath} was removed while ${partition.id} read it: ${first}`,
+      {
+        subject: bad.absPath,
+        hint: 'the input version this attempt resolved was pruned or replaced meanwhile (newer versions were published); rerun, and the attempt reads the version published then. If it recurs, raise keepVersions of the upstream analyzer',
+        cause: err,
+      },
+    );
   }
   if (bad) {
     return new RecountError('INPUT_CORRUPT', `input file ${bad.absPath} could not be read: ${first}`, {
@@ -145,19 +194,30 @@ export function explainQueryError(err: unknown, file: string, partition: Partiti
  * gives "TProtocolException: Invalid data"), decode each input file in full to name the unreadable one,
  * rather than blaming the SQL.
  */
-export async function explainRunError(session: EngineSession, err: unknown, file: string, partition: Partition, inputs: readonly CheckedInput[]): Promise<RecountError> {
+export async function explainRunError(
+  session: EngineSession,
+  err: unknown,
+  file: string,
+  partition: Partition,
+  inputs: readonly CheckedInput[],
+): Promise<RecountError> {
   const explained = explainQueryError(err, file, partition, inputs);
-  if (explained.code !== 'SQL_INVALID' || /^(Parser|Binder|Catalog) Error/.test(String((err as Error)?.message))) return explained;
+  if (explained.code !== 'SQL_INVALID' || /^(Parser|Binder|Catalog) Error/.test(String((err as Error)?.message)))
+    return explained;
   for (const input of inputs) {
     for (const f of input.files) {
       try {
         await session.readFully(f.absPath);
       } catch (probe) {
-        return new RecountError('INPUT_CORRUPT', `input '${input.dataset.name}': ${f.absPath} cannot be read: ${(probe as Error).message.split('\n')[0]}`, {
-          subject: f.absPath,
-          hint: 'the file is corrupt; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
-          cause: err,
-        });
+        return new RecountError(
+          'INPUT_CORRUPT',
+          `input '${input.dataset.name}': ${f.absPath} cannot be read: ${(probe as Error).message.split('\n')[0]}`,
+          {
+            subject: f.absPath,
+            hint: 'the file is corrupt; rewrite that partition upstream (then its _SUCCESS), and rerun. The previous version stays published',
+            cause: err,
+          },
+        );
       }
     }
   }
@@ -168,7 +228,10 @@ export async function explainRunError(session: EngineSession, err: unknown, file
  * For DuckDB's "No function matches … 'sum(VARCHAR)'": the input columns of that type inside the call its
  * caret points at, so a column whose type changed upstream is named even when no earlier version recorded the old type.
  */
-function misfitColumns(msg: string, inputs: readonly CheckedInput[]): { dataset: string; column: string; type: string }[] {
+function misfitColumns(
+  msg: string,
+  inputs: readonly CheckedInput[],
+): { dataset: string; column: string; type: string }[] {
   const m = /No function matches the given name and argument types '[^'(]*\(([^']*)\)'/.exec(msg);
   if (!m) return [];
   const argTypes = new Set(m[1]!.split(',').map((t) => t.trim()));
@@ -178,5 +241,9 @@ function misfitColumns(msg: string, inputs: readonly CheckedInput[]): { dataset:
   if (caret < 0) return [];
   const call = lines[at]!.slice(caret);
   const words = new Set(call.slice(0, call.indexOf(')') + 1 || undefined).match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
-  return inputs.flatMap((i) => i.schema.filter((c) => argTypes.has(c.type) && words.has(c.name)).map((c) => ({ dataset: i.dataset.name, column: c.name, type: c.type })));
+  return inputs.flatMap((i) =>
+    i.schema
+      .filter((c) => argTypes.has(c.type) && words.has(c.name))
+      .map((c) => ({ dataset: i.dataset.name, column: c.name, type: c.type })),
+  );
 }

@@ -27,7 +27,13 @@ import { planMemory } from '../worker/budget.ts';
 import { RECOUNT_VERSION } from '../version.ts';
 import { loadAfterPublish, loadTableOf, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { assertSameInputSchema, checkInputFiles, createInputViews, explainRunError, type CheckedInput } from './inputs.ts';
+import {
+  assertSameInputSchema,
+  checkInputFiles,
+  createInputViews,
+  explainRunError,
+  type CheckedInput,
+} from './inputs.ts';
 
 /** What a run needs: the project, its state store and an engine. */
 export interface RunContext {
@@ -105,7 +111,12 @@ function stagingError(err: unknown, root: string): RecountError {
  * staging -> blocking checks -> manifest -> atomic publish. Whatever fails, the previous version stays
  * published; the attempt and its error are recorded.
  */
-export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitionId: string, opts: RunOptions = {}): Promise<AttemptResult> {
+export async function runPartition(
+  ctx: RunContext,
+  analyzer: Analyzer,
+  partitionId: string,
+  opts: RunOptions = {},
+): Promise<AttemptResult> {
   const started = Date.now();
   const partition: Partition = parsePartition(partitionId, analyzer.grain);
   const { project, store } = ctx;
@@ -140,7 +151,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
   try {
     const recorded = `${analyzer.file}\0${analyzer.sqlHash}\0${analyzer.grain}`;
     if (recordedAnalyzers.get(store)?.get(analyzer.name) !== recorded) {
-      await store.upsertAnalyzer({ name: analyzer.name, file: analyzer.file, sqlHash: analyzer.sqlHash, grain: analyzer.grain });
+      await store.upsertAnalyzer({
+        name: analyzer.name,
+        file: analyzer.file,
+        sqlHash: analyzer.sqlHash,
+        grain: analyzer.grain,
+      });
       if (!recordedAnalyzers.has(store)) recordedAnalyzers.set(store, new Map());
       recordedAnalyzers.get(store)!.set(analyzer.name, recorded);
     }
@@ -190,7 +206,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       const checked = await checkInputFiles(session, r);
       // Types are compared in one engine's words: after an engine switch the previous version's are another's.
       const sameEngine = previousManifest?.provenance.engine === session.engine;
-      assertSameInputSchema(checked, sameEngine ? previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name) : undefined, partition.id, opts.acceptSchemaChange ?? false);
+      assertSameInputSchema(
+        checked,
+        sameEngine ? previousManifest?.provenance.inputs.find((i) => i.dataset === r.dataset.name) : undefined,
+        partition.id,
+        opts.acceptSchemaChange ?? false,
+      );
       inputs.push(checked);
     }
     await createInputViews(session, inputs, partition);
@@ -202,7 +223,12 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     } catch (err) {
       throw await explainRunError(session, err, analyzer.file, partition, inputs);
     }
-    const keyChoice = await chooseKeys(session, { sql: analyzer.sql, declared: analyzer.keys, columns, file: analyzer.file });
+    const keyChoice = await chooseKeys(session, {
+      sql: analyzer.sql,
+      declared: analyzer.keys,
+      columns,
+      file: analyzer.file,
+    });
     if (keyChoice.warning) warnings.push(keyChoice.warning);
     t = lap('plan', t);
 
@@ -223,20 +249,32 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     t = lap('query_and_write', t);
 
     try {
-      checks = await runChecks({ session, dir: stagingDir, files: written.files, keys: keyChoice.keys, checks: analyzer.checks });
+      checks = await runChecks({
+        session,
+        dir: stagingDir,
+        files: written.files,
+        keys: keyChoice.keys,
+        checks: analyzer.checks,
+      });
     } catch (err) {
       // The built-in checks read every staged row: out of memory there is the attempt's, retried smaller.
-      throw engineResourceError(err, analyzer.file, `${analyzer.file}: ${partition.id} (checks)`) ?? asRecountError(err);
+      throw (
+        engineResourceError(err, analyzer.file, `${analyzer.file}: ${partition.id} (checks)`) ?? asRecountError(err)
+      );
     }
     // The check results are recorded with the attempt's outcome, in the same transaction (one commit less).
     if (blocksPublish(checks)) {
       const failed = checks.filter((c) => !c.passed && c.severity === 'error');
       const first = failed[0]!;
-      throw new RecountError('CHECK_FAILED', `${analyzer.name} ${partition.id}: check ${failed.map((c) => `'${c.name}'`).join(', ')} failed: ${first.message}`, {
-        subject: `${analyzer.file}: checks.${first.name}`,
-        hint: `nothing was published; the previous version stays. See the sample rows with 'recount status ${analyzer.name} --partition ${partition.id} --json', then fix the data or the SQL`,
-        details: { checks: failed.map((c) => ({ name: c.name, failing: c.failing, sample: c.sample })) },
-      });
+      throw new RecountError(
+        'CHECK_FAILED',
+        `${analyzer.name} ${partition.id}: check ${failed.map((c) => `'${c.name}'`).join(', ')} failed: ${first.message}`,
+        {
+          subject: `${analyzer.file}: checks.${first.name}`,
+          hint: `nothing was published; the previous version stays. See the sample rows with 'recount status ${analyzer.name} --partition ${partition.id} --json', then fix the data or the SQL`,
+          details: { checks: failed.map((c) => ({ name: c.name, failing: c.failing, sample: c.sample })) },
+        },
+      );
     }
     t = lap('checks', t);
 
@@ -269,7 +307,13 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       schema: columns,
       keys: keyChoice.keys,
       keySource: keyChoice.source,
-      layout: { files: written.fileCount, rule: session.layoutScheme, sort: keyChoice.keys, engine: session.engine, engineVersion: session.version },
+      layout: {
+        files: written.fileCount,
+        rule: session.layoutScheme,
+        sort: keyChoice.keys,
+        engine: session.engine,
+        engineVersion: session.version,
+      },
       checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
       provenance: {
         inputs: inputs.map((i) => ({
@@ -303,12 +347,42 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
 
     /** Not published, for `reason`: recorded as superseded (the staging goes in the finally below). */
     const superseded = async (reason: string): Promise<AttemptResult> => {
-      await store.finishAttempt(attemptId, { status: 'superseded', checks, rows, bytes, files: files.length, peakRssBytes, inputFingerprint, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error: { code: 'PUBLISH_CONFLICT', message: reason } });
-      return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'superseded', rows, files: files.length, bytes, keys: keyChoice.keys, checks, warnings: [...warnings, `not published: ${reason}`], durationMs: Date.now() - started, peakRssBytes };
+      await store.finishAttempt(attemptId, {
+        status: 'superseded',
+        checks,
+        rows,
+        bytes,
+        files: files.length,
+        peakRssBytes,
+        inputFingerprint,
+        timings,
+        spillBytes: enginePeaks.peakSpillBytes,
+        duckdbPeakBytes: enginePeaks.peakMemoryBytes,
+        error: { code: 'PUBLISH_CONFLICT', message: reason },
+      });
+      return {
+        analyzer: analyzer.name,
+        partition: partition.id,
+        attemptId,
+        status: 'superseded',
+        rows,
+        files: files.length,
+        bytes,
+        keys: keyChoice.keys,
+        checks,
+        warnings: [...warnings, `not published: ${reason}`],
+        durationMs: Date.now() - started,
+        peakRssBytes,
+      };
     };
     if (DAEMON_TRIGGERS.has(opts.trigger ?? '')) {
       const pub = await store.publishedVersion(analyzer.name, partition.id);
-      if (pub && pub.sql_hash === analyzer.sqlHash && pub.input_fingerprint === inputFingerprint && layoutMatches(analyzer, pub.dir)) {
+      if (
+        pub &&
+        pub.sql_hash === analyzer.sqlHash &&
+        pub.input_fingerprint === inputFingerprint &&
+        layoutMatches(analyzer, pub.dir)
+      ) {
         return superseded(`an identical version v${pub.seq} (same input and SQL) was published meanwhile`);
       }
     }
@@ -349,9 +423,25 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
     // The load that follows is recorded as owed (pending) in the same transaction as the attempt's success: a load
     // that then fails or is killed leaves the publish in place and is retried by recount load --pending.
     const owedTable = loadTableOf(analyzer);
-    await store.finishAttempt(attemptId, { status: 'succeeded', checks, rows, bytes, files: files.length, peakRssBytes, inputFingerprint, versionSeq: seq, timings, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, owedLoad: owedTable ? { table: owedTable } : undefined });
+    await store.finishAttempt(attemptId, {
+      status: 'succeeded',
+      checks,
+      rows,
+      bytes,
+      files: files.length,
+      peakRssBytes,
+      inputFingerprint,
+      versionSeq: seq,
+      timings,
+      spillBytes: enginePeaks.peakSpillBytes,
+      duckdbPeakBytes: enginePeaks.peakMemoryBytes,
+      owedLoad: owedTable ? { table: owedTable } : undefined,
+    });
     // The files were hashed above from the bytes this attempt wrote: the load does not read them again for that.
-    const load = await loadAfterPublish(ctx, analyzer, partition.id, { known: { version: seq, sha256: new Map(files.map((f) => [f.path, f.sha256])) }, begun: owedTable ? seq : undefined });
+    const load = await loadAfterPublish(ctx, analyzer, partition.id, {
+      known: { version: seq, sha256: new Map(files.map((f) => [f.path, f.sha256])) },
+      begun: owedTable ? seq : undefined,
+    });
     if (load?.error) warnings.push(loadWarning(load));
     return {
       analyzer: analyzer.name,
@@ -385,7 +475,19 @@ export async function runPartition(ctx: RunContext, analyzer: Analyzer, partitio
       duckdbPeakBytes: enginePeaks.peakMemoryBytes,
       error: { code: error.code, message: error.message, hint: error.hint },
     });
-    return { analyzer: analyzer.name, partition: partition.id, attemptId, status: 'failed', checks, warnings, durationMs: Date.now() - started, peakRssBytes, spillBytes: enginePeaks.peakSpillBytes, duckdbPeakBytes: enginePeaks.peakMemoryBytes, error };
+    return {
+      analyzer: analyzer.name,
+      partition: partition.id,
+      attemptId,
+      status: 'failed',
+      checks,
+      warnings,
+      durationMs: Date.now() - started,
+      peakRssBytes,
+      spillBytes: enginePeaks.peakSpillBytes,
+      duckdbPeakBytes: enginePeaks.peakMemoryBytes,
+      error,
+    };
   } finally {
     sampler.stop();
     await engineSampler?.stop();

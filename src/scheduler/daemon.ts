@@ -20,7 +20,14 @@ import { checkHold } from '../run/hold.ts';
 import { MIN_DUCKDB_BYTES, planMemory, PROCESS_RESERVE_BYTES, smallerPlan } from '../worker/budget.ts';
 import { WorkerPool, type WorkerMemorySample, type WorkerOutcome } from '../worker/pool.ts';
 import type { Logger } from '../observe/log.ts';
-import { affectedPartitions, candidatePartitions, considerFrom, markersUnder, partitionOfMarker, readersOf } from './discovery.ts';
+import {
+  affectedPartitions,
+  candidatePartitions,
+  considerFrom,
+  markersUnder,
+  partitionOfMarker,
+  readersOf,
+} from './discovery.ts';
 import { judgeOutcome } from './judgeOutcome.ts';
 import { backoffDelay, DEFAULT_RETRY, isRetryable } from './retry.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
@@ -115,14 +122,22 @@ export class Daemon {
    */
   async isIdle(): Promise<boolean> {
     if (this.running.size > 0 || this.loadJobs.size > 0 || this.ticking) return false;
-    return (await this.store.queue.list(['queued', 'running'])).length === 0 && this.running.size === 0 && this.loadJobs.size === 0 && !this.ticking;
+    return (
+      (await this.store.queue.list(['queued', 'running'])).length === 0 &&
+      this.running.size === 0 &&
+      this.loadJobs.size === 0 &&
+      !this.ticking
+    );
   }
 
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
   async start(): Promise<void> {
     const rec = await recover(this.store, this.layout, { spillDir: this.project.spillDir });
     const requeued = await this.store.queue.requeueOrphans((host, token) => ownerAlive(this.store, host, token));
-    this.opts.log.info({ recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued }, 'daemon started');
+    this.opts.log.info(
+      { recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued },
+      'daemon started',
+    );
     for (const a of this.project.analyzers.values()) {
       // A new project's history (or a lookback that is too short) would otherwise be skipped without a word.
       const since = considerFrom(a, this.project.config.serve.lookbackHours);
@@ -135,7 +150,11 @@ export class Daemon {
       }
       if (a.memoryBytes < PROCESS_RESERVE_BYTES + MIN_DUCKDB_BYTES * 4) {
         this.opts.log.warn(
-          { analyzer: a.name, budgetMB: Math.round(a.memoryBytes / 1e6), reserveMB: Math.round(PROCESS_RESERVE_BYTES / 1e6) },
+          {
+            analyzer: a.name,
+            budgetMB: Math.round(a.memoryBytes / 1e6),
+            reserveMB: Math.round(PROCESS_RESERVE_BYTES / 1e6),
+          },
           `memory budget of ${a.name} leaves DuckDB almost nothing after the ${Math.round(PROCESS_RESERVE_BYTES / 1e6)} MB a worker process needs; its attempts will likely end as oom. Give it at least 256MB (memory in ${a.file})`,
         );
       }
@@ -190,13 +209,36 @@ export class Daemon {
     }
   }
 
-  private async load(analyzer: string, partition: string, version: number, tries: number, lastError: string | undefined): Promise<void> {
+  private async load(
+    analyzer: string,
+    partition: string,
+    version: number,
+    tries: number,
+    lastError: string | undefined,
+  ): Promise<void> {
     const a = this.project.analyzers.get(analyzer)!;
     const log = this.opts.log.child({ analyzer, partition, version });
-    log.info({ table: a.load!.table, try: tries + 1, lastError }, tries === 0 ? 'load owed: loading' : 'load retry started');
-    const outcome = await this.pool.load({ jobId: `load-${newAttemptId()}`, analyzer, partition, version, plan: planMemory(a.memoryBytes, a.threadCount) });
-    if (outcome.kind === 'report' && outcome.report.status !== 'failed') log.info({ rows: outcome.report.rows, durationMs: Math.round(outcome.report.durationMs), status: outcome.report.status }, 'load retried: done');
-    else if (outcome.kind === 'report') log.warn({ code: outcome.report.error?.code, error: outcome.report.error?.message }, 'load retry failed; the table keeps its previous rows');
+    log.info(
+      { table: a.load!.table, try: tries + 1, lastError },
+      tries === 0 ? 'load owed: loading' : 'load retry started',
+    );
+    const outcome = await this.pool.load({
+      jobId: `load-${newAttemptId()}`,
+      analyzer,
+      partition,
+      version,
+      plan: planMemory(a.memoryBytes, a.threadCount),
+    });
+    if (outcome.kind === 'report' && outcome.report.status !== 'failed')
+      log.info(
+        { rows: outcome.report.rows, durationMs: Math.round(outcome.report.durationMs), status: outcome.report.status },
+        'load retried: done',
+      );
+    else if (outcome.kind === 'report')
+      log.warn(
+        { code: outcome.report.error?.code, error: outcome.report.error?.message },
+        'load retry failed; the table keeps its previous rows',
+      );
     else log.warn({ outcome: outcome.kind }, 'load retry: the worker died; the table keeps its previous rows');
   }
 
@@ -205,11 +247,19 @@ export class Daemon {
     // chokidar never notices a root that does not exist yet: those are added by watchNewRoots on a rescan.
     const existing = [...this.project.datasets.values()].filter((d) => !d.producer && existsSync(d.root));
     for (const d of existing) this.watchedRoots.add(d.root);
-    this.watchDatasets(existing, () => this.opts.log.info({ datasets: existing.map((d) => d.name) }, 'watching dataset folders'));
+    this.watchDatasets(existing, () =>
+      this.opts.log.info({ datasets: existing.map((d) => d.name) }, 'watching dataset folders'),
+    );
     // Definitions are read once, at start (workers load the same ones): an edit must not pass unnoticed.
-    this.definitionWatcher = watch([join(this.project.dir, 'analyzers'), join(this.project.dir, 'recount.config.ts')], { ignoreInitial: true, depth: 2 });
+    this.definitionWatcher = watch([join(this.project.dir, 'analyzers'), join(this.project.dir, 'recount.config.ts')], {
+      ignoreInitial: true,
+      depth: 2,
+    });
     const onDefinition = (path: string) =>
-      this.opts.log.warn({ file: relative(this.project.dir, path) }, 'a definition changed on disk; restart recount serve to use it (analyzers and config are read at start)');
+      this.opts.log.warn(
+        { file: relative(this.project.dir, path) },
+        'a definition changed on disk; restart recount serve to use it (analyzers and config are read at start)',
+      );
     this.definitionWatcher.on('add', onDefinition).on('change', onDefinition).on('unlink', onDefinition);
   }
 
@@ -221,7 +271,10 @@ export class Daemon {
    */
   private watchDatasets(datasets: readonly Dataset[], onReady: () => void): void {
     if (datasets.length === 0) return;
-    const watcher = watch(datasets.map((d) => d.root), { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) });
+    const watcher = watch(
+      datasets.map((d) => d.root),
+      { ignoreInitial: true, depth: 3, ignored: (p: string) => /\/\.[^/]*$/.test(p) },
+    );
     this.watchers.push(watcher);
     const datasetOf = (path: string) => datasets.find((d) => path.startsWith(d.root + '/'));
     const onMarker = (path: string) => {
@@ -253,7 +306,9 @@ export class Daemon {
     for (const d of this.project.datasets.values()) {
       if (d.producer || this.watchedRoots.has(d.root) || !existsSync(d.root)) continue;
       this.watchedRoots.add(d.root);
-      this.watchDatasets([d], () => this.opts.log.info({ dataset: d.name, root: d.root }, 'dataset folder appeared; watching it'));
+      this.watchDatasets([d], () =>
+        this.opts.log.info({ dataset: d.name, root: d.root }, 'dataset folder appeared; watching it'),
+      );
     }
   }
 
@@ -262,20 +317,30 @@ export class Daemon {
       this.crons.push(
         new Cron(a.schedule!, () => {
           // The newest closed partition as of now: the previous hour or day.
-          const p = parsePartition(formatPartitionId(new Date(Date.now() - (a.grain === 'hour' ? 3_600_000 : 86_400_000)), a.grain), a.grain);
+          const p = parsePartition(
+            formatPartitionId(new Date(Date.now() - (a.grain === 'hour' ? 3_600_000 : 86_400_000)), a.grain),
+            a.grain,
+          );
           let fingerprint: string;
           try {
             fingerprint = combinedFingerprint(resolveInputs(this.project, a, p));
           } catch (err) {
             // Not landed yet: no failed run and no alert; the watcher or a rescan queues it once its inputs are ready.
-            this.opts.log.info({ analyzer: a.name, partition: p.id, reason: (err as Error).message }, 'scheduled partition not ready yet; it runs when its inputs land');
+            this.opts.log.info(
+              { analyzer: a.name, partition: p.id, reason: (err as Error).message },
+              'scheduled partition not ready yet; it runs when its inputs land',
+            );
             return;
           }
           void this.enqueue(a, p, 'schedule', fingerprint).then(() => this.tick());
         }),
       );
     } catch (err) {
-      throw new RecountError('CONFIG_INVALID', `${a.file}: schedule '${a.schedule}' is not a cron expression: ${(err as Error).message}`, { subject: `${a.file}: schedule`, hint: "write a cron expression such as '5 * * * *'" });
+      throw new RecountError(
+        'CONFIG_INVALID',
+        `${a.file}: schedule '${a.schedule}' is not a cron expression: ${(err as Error).message}`,
+        { subject: `${a.file}: schedule`, hint: "write a cron expression such as '5 * * * *'" },
+      );
     }
   }
 
@@ -295,7 +360,9 @@ export class Daemon {
 
   private scanAffected(dataset: string, p: Partition): Promise<void> {
     const readers = readersOf(this.project, dataset);
-    return Promise.all(readers.map((a) => this.scan({ analyzers: [a], partitions: affectedPartitions(p, a) }))).then(() => undefined);
+    return Promise.all(readers.map((a) => this.scan({ analyzers: [a], partitions: affectedPartitions(p, a) }))).then(
+      () => undefined,
+    );
   }
 
   private async enqueueIfStale(a: Analyzer, p: Partition): Promise<void> {
@@ -308,18 +375,51 @@ export class Daemon {
     // A rollback holds the partition at its version, whatever the definition says now, until new input or a release.
     const hold = await checkHold(this.store, this.project, a, p, fingerprint);
     if (hold.state === 'held') return;
-    if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: p.id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
+    if (hold.state === 'released')
+      this.opts.log.info(
+        { analyzer: a.name, partition: p.id, heldVersion: hold.seq },
+        `hold of a rollback released: ${hold.reason}`,
+      );
     const published = await this.store.publishedVersion(a.name, p.id);
-    if (published && published.input_fingerprint === fingerprint && published.sql_hash === a.sqlHash && layoutMatches(a, published.dir)) return;
-    const reason = !published ? 'new-data' : published.input_fingerprint !== fingerprint ? 'changed-input' : published.sql_hash !== a.sqlHash ? 'changed-sql' : 'changed-layout';
-    const why = reason === 'changed-layout' ? `v${published!.seq}: ${layoutChange(a, published!.dir) ?? 'laid out otherwise'}` : undefined;
+    if (
+      published &&
+      published.input_fingerprint === fingerprint &&
+      published.sql_hash === a.sqlHash &&
+      layoutMatches(a, published.dir)
+    )
+      return;
+    const reason = !published
+      ? 'new-data'
+      : published.input_fingerprint !== fingerprint
+        ? 'changed-input'
+        : published.sql_hash !== a.sqlHash
+          ? 'changed-sql'
+          : 'changed-layout';
+    const why =
+      reason === 'changed-layout'
+        ? `v${published!.seq}: ${layoutChange(a, published!.dir) ?? 'laid out otherwise'}`
+        : undefined;
     await this.enqueue(a, p, reason, fingerprint, why);
   }
 
-  private async enqueue(a: Analyzer, p: Partition, reason: string, inputFingerprint?: string, why?: string): Promise<void> {
-    const item = await this.store.queue.enqueue({ analyzer: a.name, partitionId: p.id, reason, maxAttempts: (a.retries ?? DEFAULT_RETRY).max, sqlHash: a.definitionHash, inputFingerprint });
+  private async enqueue(
+    a: Analyzer,
+    p: Partition,
+    reason: string,
+    inputFingerprint?: string,
+    why?: string,
+  ): Promise<void> {
+    const item = await this.store.queue.enqueue({
+      analyzer: a.name,
+      partitionId: p.id,
+      reason,
+      maxAttempts: (a.retries ?? DEFAULT_RETRY).max,
+      sqlHash: a.definitionHash,
+      inputFingerprint,
+    });
     // A layout change reruns a partition whose input and SQL did not change: say why (an engine upgrade, say).
-    if (item && why) this.opts.log.warn({ analyzer: a.name, partition: p.id, reason, why }, `queued: layout changed (${why})`);
+    if (item && why)
+      this.opts.log.warn({ analyzer: a.name, partition: p.id, reason, why }, `queued: layout changed (${why})`);
     else if (item) this.opts.log.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
   }
 
@@ -359,7 +459,12 @@ export class Daemon {
             this.runningKeys.add(key);
             // execute() records its own failures; anything it throws besides is logged here, never left unhandled.
             const p = this.execute(item)
-              .catch((err) => this.opts.log.error({ err, analyzer: item.analyzer, partition: item.partition_id }, 'attempt bookkeeping failed; the queue item is requeued when this daemon restarts'))
+              .catch((err) =>
+                this.opts.log.error(
+                  { err, analyzer: item.analyzer, partition: item.partition_id },
+                  'attempt bookkeeping failed; the queue item is requeued when this daemon restarts',
+                ),
+              )
               .finally(() => {
                 this.running.delete(item.id);
                 this.runningKeys.delete(key);
@@ -380,10 +485,16 @@ export class Daemon {
   private async execute(item: QueueRow): Promise<void> {
     const a = this.project.analyzers.get(item.analyzer);
     if (!a) {
-      await this.store.queue.fail(item.id, { errorCode: 'ANALYZER_UNKNOWN', error: `analyzer '${item.analyzer}' is no longer defined` });
+      await this.store.queue.fail(item.id, {
+        errorCode: 'ANALYZER_UNKNOWN',
+        error: `analyzer '${item.analyzer}' is no longer defined`,
+      });
       return;
     }
-    if (item.reason !== 'manual' && (await isUpToDate(this.store, this.project, a, parsePartition(item.partition_id, a.grain)))) {
+    if (
+      item.reason !== 'manual' &&
+      (await isUpToDate(this.store, this.project, a, parsePartition(item.partition_id, a.grain)))
+    ) {
       // Published meanwhile from the same input and SQL (e.g. by the attempt a crashed daemon left running).
       await this.store.queue.succeed(item.id);
       this.opts.log.info({ analyzer: a.name, partition: item.partition_id }, 'already up to date; not rerun');
@@ -394,23 +505,52 @@ export class Daemon {
       const hold = await checkHold(this.store, this.project, a, parsePartition(item.partition_id, a.grain));
       if (hold.state === 'held') {
         await this.store.queue.succeed(item.id);
-        this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, 'held by a rollback; not rerun (recount release lets it run)');
+        this.opts.log.info(
+          { analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq },
+          'held by a rollback; not rerun (recount release lets it run)',
+        );
         return;
       }
-      if (hold.state === 'released') this.opts.log.info({ analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq }, `hold of a rollback released: ${hold.reason}`);
+      if (hold.state === 'released')
+        this.opts.log.info(
+          { analyzer: a.name, partition: item.partition_id, heldVersion: hold.seq },
+          `hold of a rollback released: ${hold.reason}`,
+        );
     }
     const base = planMemory(a.memoryBytes, item.threads ?? a.threadCount);
     const plan = item.memory_bytes ? { ...base, duckdbBytes: Number(item.memory_bytes) } : base;
     const attemptId = newAttemptId();
     await this.store.queue.startAttempt(item.id, attemptId);
     const log = this.opts.log.child({ analyzer: a.name, partition: item.partition_id, attempt: attemptId });
-    log.info({ threads: plan.threads, duckdbMB: Math.round(plan.duckdbBytes / 1e6), budgetMB: Math.round(plan.budgetBytes / 1e6), try: item.attempts + 1 }, 'attempt started');
+    log.info(
+      {
+        threads: plan.threads,
+        duckdbMB: Math.round(plan.duckdbBytes / 1e6),
+        budgetMB: Math.round(plan.budgetBytes / 1e6),
+        try: item.attempts + 1,
+      },
+      'attempt started',
+    );
     const started = Date.now();
-    const outcome = await this.pool.run({ attemptId, analyzer: a.name, partition: item.partition_id, trigger: item.reason, plan });
+    const outcome = await this.pool.run({
+      attemptId,
+      analyzer: a.name,
+      partition: item.partition_id,
+      trigger: item.reason,
+      plan,
+    });
     await this.settle(item, a, attemptId, plan, outcome, Date.now() - started, log);
   }
 
-  private async settle(item: QueueRow, a: Analyzer, attemptId: string, plan: ReturnType<typeof planMemory>, outcome: WorkerOutcome, durationMs: number, log: Logger): Promise<void> {
+  private async settle(
+    item: QueueRow,
+    a: Analyzer,
+    attemptId: string,
+    plan: ReturnType<typeof planMemory>,
+    outcome: WorkerOutcome,
+    durationMs: number,
+    log: Logger,
+  ): Promise<void> {
     const attempts = item.attempts + 1;
     const policy = a.retries ?? DEFAULT_RETRY;
     const verdict = judgeOutcome(outcome, {
@@ -425,7 +565,12 @@ export class Daemon {
       // Killed by the drain, not by its own fault: back to the queue, to run after the restart, and the try
       // it used is given back (a drain timeout must not use up an analyzer's retries).
       await this.markDead(run, 'crashed', 'ABANDONED', 'the daemon stopped during the attempt');
-      await this.store.queue.retryLater(item.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'the daemon stopped during the attempt', refundAttempt: true });
+      await this.store.queue.retryLater(item.id, {
+        notBefore: new Date(),
+        errorCode: 'ABANDONED',
+        error: 'the daemon stopped during the attempt',
+        refundAttempt: true,
+      });
       log.warn('attempt abandoned by shutdown; requeued');
       return;
     }
@@ -434,7 +579,18 @@ export class Daemon {
       await this.store.queue.succeed(item.id);
       this.summary.succeeded++;
       log.info({ version: r.version, rows: r.rows, durationMs: r.durationMs, status: r.status }, 'attempt succeeded');
-      this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: verdict.status, final: true, durationMs, rows: r.rows, peakRssBytes: outcome.peakRssBytes, spillBytes: r.spillBytes, budgetBytes: plan.budgetBytes });
+      this.opts.onAttempt?.({
+        analyzer: a.name,
+        partition: item.partition_id,
+        attemptId,
+        outcome: verdict.status,
+        final: true,
+        durationMs,
+        rows: r.rows,
+        peakRssBytes: outcome.peakRssBytes,
+        spillBytes: r.spillBytes,
+        budgetBytes: plan.budgetBytes,
+      });
       await this.scanAffected(a.name, parsePartition(item.partition_id, a.grain));
       return;
     }
@@ -442,7 +598,19 @@ export class Daemon {
     // A failure after the publish claim leaves an intent to finish; recovery rolls it forward now.
     if (verdict.recoverIntent) await this.recoverOrWarn(log);
     if (verdict.workerDied) await this.markDead(run, verdict.status === 'oom' ? 'oom' : 'crashed', code, message);
-    this.opts.onAttempt?.({ analyzer: a.name, partition: item.partition_id, attemptId, outcome: verdict.status, final: !verdict.retry, errorCode: code, error: message, durationMs, peakRssBytes: outcome.peakRssBytes, budgetBytes: plan.budgetBytes, oomReason: verdict.oomReason });
+    this.opts.onAttempt?.({
+      analyzer: a.name,
+      partition: item.partition_id,
+      attemptId,
+      outcome: verdict.status,
+      final: !verdict.retry,
+      errorCode: code,
+      error: message,
+      durationMs,
+      peakRssBytes: outcome.peakRssBytes,
+      budgetBytes: plan.budgetBytes,
+      oomReason: verdict.oomReason,
+    });
     if (verdict.retry) {
       const delay = backoffDelay(policy, attempts);
       const smaller = verdict.degrade ? smallerPlan(plan, verdict.degrade) : undefined;
@@ -452,19 +620,40 @@ export class Daemon {
         error: message,
         ...(smaller ? { threads: smaller.threads, memoryBytes: smaller.duckdbBytes } : {}),
       });
-      log.warn({ code, error: message, retryInMs: delay, try: attempts, of: policy.max, ...(smaller ? { nextThreads: smaller.threads, nextDuckdbMB: Math.round(smaller.duckdbBytes / 1e6) } : {}) }, 'attempt failed; will retry');
+      log.warn(
+        {
+          code,
+          error: message,
+          retryInMs: delay,
+          try: attempts,
+          of: policy.max,
+          ...(smaller ? { nextThreads: smaller.threads, nextDuckdbMB: Math.round(smaller.duckdbBytes / 1e6) } : {}),
+        },
+        'attempt failed; will retry',
+      );
     } else {
       await this.store.queue.fail(item.id, { errorCode: code, error: message });
       this.summary.failedForGood.push(`${a.name} ${item.partition_id} [${code}]`);
       log.error(
-        { code, error: message, tries: attempts, permanent: !isRetryable(code), hint: `not retried until its input or definition changes; after a fix: recount run ${a.name} --partition ${item.partition_id}` },
+        {
+          code,
+          error: message,
+          tries: attempts,
+          permanent: !isRetryable(code),
+          hint: `not retried until its input or definition changes; after a fix: recount run ${a.name} --partition ${item.partition_id}`,
+        },
         'run failed for good',
       );
     }
   }
 
   /** Record an attempt whose worker died (the worker could not) and clean up its staging. */
-  private async markDead(run: { item: QueueRow; attemptId: string; plan: ReturnType<typeof planMemory> }, status: 'oom' | 'crashed', code: string, message: string): Promise<void> {
+  private async markDead(
+    run: { item: QueueRow; attemptId: string; plan: ReturnType<typeof planMemory> },
+    status: 'oom' | 'crashed',
+    code: string,
+    message: string,
+  ): Promise<void> {
     const { attemptId } = run;
     let a = await this.store.getAttempt(attemptId);
     if (!a) {
@@ -489,9 +678,21 @@ export class Daemon {
     // that it died: the daemon knows how (out of memory, which signal), so its record replaces that one.
     const crashedByRecovery = a?.status === 'crashed' && a.error_code === 'CRASHED';
     if (a?.status === 'running' || crashedByRecovery) {
-      await this.store.finishAttempt(attemptId, { status, error: { code, message, hint: status === 'oom' ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing' : 'retried; nothing of this attempt was published' } });
+      await this.store.finishAttempt(attemptId, {
+        status,
+        error: {
+          code,
+          message,
+          hint:
+            status === 'oom'
+              ? 'retried with fewer threads and a lower DuckDB limit; raise memory if it keeps failing'
+              : 'retried; nothing of this attempt was published',
+        },
+      });
     }
-    await this.recoverOrWarn(this.opts.log.child({ analyzer: run.item.analyzer, partition: run.item.partition_id, attempt: attemptId }));
+    await this.recoverOrWarn(
+      this.opts.log.child({ analyzer: run.item.analyzer, partition: run.item.partition_id, attempt: attemptId }),
+    );
   }
 
   /**
@@ -517,7 +718,10 @@ export class Daemon {
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.definitionWatcher?.close();
     const all = Promise.all([...this.running.values(), ...this.loadJobs.values()]);
-    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+    ]);
     await this.pool.shutdown();
     if (timedOut) {
       await Promise.race([all, new Promise((r) => setTimeout(r, 5000))]);

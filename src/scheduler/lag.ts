@@ -37,7 +37,12 @@ function isReady(project: Project, analyzer: Analyzer, p: Parameters<typeof reso
 }
 
 /** Compute an analyzer's lag from the files on disk and the state store. */
-export async function analyzerLag(project: Project, store: StateStore, analyzer: Analyzer, now = new Date()): Promise<Lag> {
+export async function analyzerLag(
+  project: Project,
+  store: StateStore,
+  analyzer: Analyzer,
+  now = new Date(),
+): Promise<Lag> {
   const candidates = candidatePartitions(project, analyzer, new Date(0));
   let newestReady: (typeof candidates)[number] | undefined;
   for (let i = candidates.length - 1; i >= 0 && i >= candidates.length - 72; i--) {
@@ -46,7 +51,9 @@ export async function analyzerLag(project: Project, store: StateStore, analyzer:
       break;
     }
   }
-  const publishedIds = new Set((await store.listPartitions(analyzer.name)).filter((p) => p.published_seq !== null).map((p) => p.partition_id));
+  const publishedIds = new Set(
+    (await store.listPartitions(analyzer.name)).filter((p) => p.published_seq !== null).map((p) => p.partition_id),
+  );
   const published = [...publishedIds].sort();
   const newestPublishedId = published.at(-1) ?? null;
   const newestPublished = newestPublishedId ? parsePartition(newestPublishedId, analyzer.grain) : undefined;
@@ -68,12 +75,27 @@ export async function analyzerLag(project: Project, store: StateStore, analyzer:
     if (checked++ >= READY_CHECK_LIMIT) break;
     if (isReady(project, analyzer, p)) readyUnpublished++;
   }
-  return { analyzer: analyzer.name, newestReady: newestReady?.id ?? null, newestPublished: newestPublishedId, seconds, readyUnpublished, beforeWindow, windowStart: since.toISOString() };
+  return {
+    analyzer: analyzer.name,
+    newestReady: newestReady?.id ?? null,
+    newestPublished: newestPublishedId,
+    seconds,
+    readyUnpublished,
+    beforeWindow,
+    windowStart: since.toISOString(),
+  };
 }
 
 /** Lag in words: 'caught up' only when nothing ready is unpublished. */
 export function lagWords(l: Pick<Lag, 'seconds' | 'readyUnpublished'>): string {
-  const behind = l.seconds === 0 ? '' : l.seconds >= 2 * 86_400 ? `${(l.seconds / 86_400).toFixed(1)} d behind` : l.seconds >= 3600 ? `${(l.seconds / 3600).toFixed(1)} h behind` : `${Math.max(1, Math.round(l.seconds / 60))} min behind`;
+  const behind =
+    l.seconds === 0
+      ? ''
+      : l.seconds >= 2 * 86_400
+        ? `${(l.seconds / 86_400).toFixed(1)} d behind`
+        : l.seconds >= 3600
+          ? `${(l.seconds / 3600).toFixed(1)} h behind`
+          : `${Math.max(1, Math.round(l.seconds / 60))} min behind`;
   const gaps = l.readyUnpublished ? `${l.readyUnpublished} ready, unpublished` : '';
   return [behind, gaps].filter(Boolean).join('; ') || 'caught up';
 }

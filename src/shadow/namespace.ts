@@ -42,7 +42,13 @@ export function shadowNamespace(layout: OutputLayout, name: string): Namespace {
     });
   }
   const dir = join(shadowRoot(layout), name);
-  return { name, dir, outputRoot: join(dir, 'out'), stateFile: join(dir, 'state.db'), metaFile: join(dir, 'shadow.json') };
+  return {
+    name,
+    dir,
+    outputRoot: join(dir, 'out'),
+    stateFile: join(dir, 'state.db'),
+    metaFile: join(dir, 'shadow.json'),
+  };
 }
 
 /** Read a namespace's description, if it has one. */
@@ -56,7 +62,11 @@ export function readMeta(ns: Namespace): ShadowMeta | undefined {
 }
 
 /** Create or update a namespace's description; the partitions run are added to those already there. */
-export function touchMeta(ns: Namespace, m: { analyzer: string; definition: string; definitionSha256?: string; partitions: readonly string[] }, now = new Date()): ShadowMeta {
+export function touchMeta(
+  ns: Namespace,
+  m: { analyzer: string; definition: string; definitionSha256?: string; partitions: readonly string[] },
+  now = new Date(),
+): ShadowMeta {
   mkdirSync(ns.dir, { recursive: true });
   const before = readMeta(ns);
   const meta: ShadowMeta = {
@@ -100,7 +110,10 @@ export function dropShadow(layout: OutputLayout, name: string): void {
   const ns = shadowNamespace(layout, name);
   if (!existsSync(ns.dir)) {
     const names = listShadows(layout).map((l) => l.ns.name);
-    throw new RecountError('USAGE', `no shadow namespace named '${name}'`, { subject: name, hint: names.length ? `shadow namespaces: ${names.join(', ')}` : 'there are no shadow namespaces' });
+    throw new RecountError('USAGE', `no shadow namespace named '${name}'`, {
+      subject: name,
+      hint: names.length ? `shadow namespaces: ${names.join(', ')}` : 'there are no shadow namespaces',
+    });
   }
   rmSync(ns.dir, { recursive: true, force: true });
 }
@@ -109,16 +122,29 @@ export function dropShadow(layout: OutputLayout, name: string): void {
  * Refuse to run a candidate into a namespace that holds runs of another analyzer or another definition: its
  * version numbers would carry on and its partitions mix the two. Rerunning the same definition is fine.
  */
-export function assertSameDefinition(ns: Namespace, m: { analyzer: string; definition: string; definitionSha256: string }): void {
+export function assertSameDefinition(
+  ns: Namespace,
+  m: { analyzer: string; definition: string; definitionSha256: string },
+): void {
   const before = readMeta(ns);
   if (!before) return;
-  const other = before.analyzer !== m.analyzer
-    ? `analyzer ${before.analyzer}`
-    : before.definitionSha256 ? (before.definitionSha256 !== m.definitionSha256 ? `another definition (${before.definition}, as it was then)` : undefined)
-      : before.definition !== m.definition ? `another definition file (${before.definition})` : undefined;
+  const other =
+    before.analyzer !== m.analyzer
+      ? `analyzer ${before.analyzer}`
+      : before.definitionSha256
+        ? before.definitionSha256 !== m.definitionSha256
+          ? `another definition (${before.definition}, as it was then)`
+          : undefined
+        : before.definition !== m.definition
+          ? `another definition file (${before.definition})`
+          : undefined;
   if (!other) return;
-  throw new RecountError('USAGE', `shadow namespace '${ns.name}' holds runs of ${other}, not of this candidate for ${m.analyzer}`, {
-    subject: ns.dir,
-    hint: `pick another --name, or drop it first: recount shadow --drop ${ns.name}`,
-  });
+  throw new RecountError(
+    'USAGE',
+    `shadow namespace '${ns.name}' holds runs of ${other}, not of this candidate for ${m.analyzer}`,
+    {
+      subject: ns.dir,
+      hint: `pick another --name, or drop it first: recount shadow --drop ${ns.name}`,
+    },
+  );
 }

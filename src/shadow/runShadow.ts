@@ -47,7 +47,16 @@ export interface ShadowReport {
   /** The namespace folder: `<output>/.recount/shadow/<name>`. */
   readonly namespace: string;
   readonly partitions: ShadowPartition[];
-  readonly totals: { partitions: number; compared: number; failed: number; differing: number; added: number; removed: number; changed: number; unchanged: number };
+  readonly totals: {
+    partitions: number;
+    compared: number;
+    failed: number;
+    differing: number;
+    added: number;
+    removed: number;
+    changed: number;
+    unchanged: number;
+  };
   /** True when some partition failed or differs from production beyond the tolerance. */
   readonly differs: boolean;
   /** What the user should know about how the candidate was run (e.g. its name was replaced). */
@@ -76,11 +85,30 @@ export interface ShadowOptions {
  */
 function definitionHash(a: Analyzer): string {
   // Where it came from and how much memory or how many threads it gets do not change its output.
-  const { file: _file, memoryBytes: _m, threadCount: _t, versionsToKeep: _v, memory: _mem, threads: _th, keepVersions: _k, ...rest } = a;
+  const {
+    file: _file,
+    memoryBytes: _m,
+    threadCount: _t,
+    versionsToKeep: _v,
+    memory: _mem,
+    threads: _th,
+    keepVersions: _k,
+    ...rest
+  } = a;
   // Keys sorted at every level, so the hash does not depend on the order fields were written in.
   const stable = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(stable) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, stable(x)])) : v;
-  return createHash('sha256').update(JSON.stringify(stable(rest))).digest('hex');
+    Array.isArray(v)
+      ? v.map(stable)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([x], [y]) => x.localeCompare(y))
+              .map(([k, x]) => [k, stable(x)]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(stable(rest)))
+    .digest('hex');
 }
 
 /** Default namespace name: the candidate file's name without its extension. */
@@ -89,14 +117,24 @@ export function defaultShadowName(definitionFile: string): string {
   return base.replace(/\.(ts|mts|js|mjs)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-async function comparePartition(session: EngineSession, ctx: ShadowContext, nsStore: StateStore, analyzer: string, partition: string, shadowSeq: number, opts: ShadowOptions): Promise<ShadowPartition> {
+async function comparePartition(
+  session: EngineSession,
+  ctx: ShadowContext,
+  nsStore: StateStore,
+  analyzer: string,
+  partition: string,
+  shadowSeq: number,
+  opts: ShadowOptions,
+): Promise<ShadowPartition> {
   const shadow = await openVersion(nsStore, analyzer, partition, shadowSeq);
   const published = await ctx.store.publishedVersion(analyzer, partition);
   const production = published ? await openVersion(ctx.store, analyzer, partition, published.seq) : undefined;
   const keys = production?.manifest.keys ?? shadow.manifest.keys;
   const diff = await diffRelations(
     session,
-    production ? { label: `production v${production.seq}`, files: production.files, schema: production.manifest.schema } : { label: 'production (nothing published)', files: [], schema: shadow.manifest.schema },
+    production
+      ? { label: `production v${production.seq}`, files: production.files, schema: production.manifest.schema }
+      : { label: 'production (nothing published)', files: [], schema: shadow.manifest.schema },
     { label: `shadow v${shadow.seq}`, files: shadow.files, schema: shadow.manifest.schema },
     { keys, tolerance: opts.tolerance, samples: opts.samples },
   );
@@ -124,13 +162,26 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
   const candidate = await loadDefinition(ctx.project.dir, opts.definitionFile);
   const warnings: string[] = [];
   if (typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
-    warnings.push(`${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`);
+    warnings.push(
+      `${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`,
+    );
   }
-  const ns: Namespace = shadowNamespace(new OutputLayout(ctx.project.outputRoot), opts.name ?? defaultShadowName(candidate.absPath));
-  const project = namespaceProject(ctx.project, ns.outputRoot, ns.stateFile, { analyzer: production.name, file: candidate.file, value: candidate.value });
+  const ns: Namespace = shadowNamespace(
+    new OutputLayout(ctx.project.outputRoot),
+    opts.name ?? defaultShadowName(candidate.absPath),
+  );
+  const project = namespaceProject(ctx.project, ns.outputRoot, ns.stateFile, {
+    analyzer: production.name,
+    file: candidate.file,
+    value: candidate.value,
+  });
   const analyzer = getAnalyzer(project, production.name);
   const partitions = partitionRange(opts.from, opts.to, analyzer.grain);
-  const definition = { analyzer: analyzer.name, definition: candidate.absPath, definitionSha256: definitionHash(analyzer) };
+  const definition = {
+    analyzer: analyzer.name,
+    definition: candidate.absPath,
+    definitionSha256: definitionHash(analyzer),
+  };
   assertSameDefinition(ns, definition);
   touchMeta(ns, { ...definition, partitions: [] });
   const nsStore = await openStateStore(project.stateUrl, project.dir);
@@ -145,13 +196,35 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
         let result: ShadowPartition;
         if (run.status !== 'succeeded' || run.version === undefined) {
           const e = run.error ?? asRecountError(new Error(run.warnings.at(-1) ?? 'not published'));
-          result = { partition: p.id, status: 'failed', productionVersion: (await ctx.store.getPartition(analyzer.name, p.id))?.published_seq ?? null, shadowVersion: null, added: 0, removed: 0, changed: 0, unchanged: 0, differs: true, error: { code: e.code, message: e.message, hint: e.hint } };
+          result = {
+            partition: p.id,
+            status: 'failed',
+            productionVersion: (await ctx.store.getPartition(analyzer.name, p.id))?.published_seq ?? null,
+            shadowVersion: null,
+            added: 0,
+            removed: 0,
+            changed: 0,
+            unchanged: 0,
+            differs: true,
+            error: { code: e.code, message: e.message, hint: e.hint },
+          };
         } else {
           try {
             result = await comparePartition(session, ctx, nsStore, analyzer.name, p.id, run.version, opts);
           } catch (err) {
             const e = asRecountError(err);
-            result = { partition: p.id, status: 'failed', productionVersion: null, shadowVersion: run.version, added: 0, removed: 0, changed: 0, unchanged: 0, differs: true, error: { code: e.code, message: e.message, hint: e.hint } };
+            result = {
+              partition: p.id,
+              status: 'failed',
+              productionVersion: null,
+              shadowVersion: run.version,
+              added: 0,
+              removed: 0,
+              changed: 0,
+              unchanged: 0,
+              differs: true,
+              error: { code: e.code, message: e.message, hint: e.hint },
+            };
           }
         }
         results.push(result);
@@ -173,5 +246,14 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     changed: sum((r) => r.changed),
     unchanged: sum((r) => r.unchanged),
   };
-  return { name: ns.name, analyzer: analyzer.name, definition: candidate.absPath, namespace: ns.dir, partitions: results, totals, differs: totals.differing > 0, warnings };
+  return {
+    name: ns.name,
+    analyzer: analyzer.name,
+    definition: candidate.absPath,
+    namespace: ns.dir,
+    partitions: results,
+    totals,
+    differs: totals.differing > 0,
+    warnings,
+  };
 }

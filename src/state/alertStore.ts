@@ -30,7 +30,12 @@ export class AlertStore {
   async raise(a: AlertInput, now = new Date()): Promise<RaiseResult> {
     const ts = now.toISOString();
     return this.db.transaction().execute(async (trx) => {
-      const open = await trx.selectFrom('alerts').selectAll().where('key', '=', a.key).where('status', '=', 'open').executeTakeFirst();
+      const open = await trx
+        .selectFrom('alerts')
+        .selectAll()
+        .where('key', '=', a.key)
+        .where('status', '=', 'open')
+        .executeTakeFirst();
       if (open) {
         const escalated = severityRank(a.severity) > severityRank(open.severity);
         const alert = await trx
@@ -76,7 +81,12 @@ export class AlertStore {
   /** Resolve the open alert with this key, if any; returns it as resolved. */
   async resolve(key: string, resolution: string, now = new Date()): Promise<AlertRow | undefined> {
     // Most resolves find nothing open (every success resolves its partition's keys): a read takes no write lock.
-    const open = await this.db.selectFrom('alerts').select('id').where('key', '=', key).where('status', '=', 'open').executeTakeFirst();
+    const open = await this.db
+      .selectFrom('alerts')
+      .select('id')
+      .where('key', '=', key)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (!open) return undefined;
     return this.db
       .updateTable('alerts')
@@ -89,7 +99,13 @@ export class AlertStore {
 
   /** Resolve an alert by id (from the dashboard). */
   async resolveById(id: number, resolution: string, now = new Date()): Promise<AlertRow | undefined> {
-    return this.db.updateTable('alerts').set({ status: 'resolved', resolved_at: now.toISOString(), resolution }).where('id', '=', id).where('status', '=', 'open').returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('alerts')
+      .set({ status: 'resolved', resolved_at: now.toISOString(), resolution })
+      .where('id', '=', id)
+      .where('status', '=', 'open')
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Record that the sinks were told now. */
@@ -99,7 +115,12 @@ export class AlertStore {
 
   /** Open alerts whose key starts with a prefix (e.g. every check alert of a partition). */
   async openWithPrefix(prefix: string): Promise<AlertRow[]> {
-    return this.db.selectFrom('alerts').selectAll().where('status', '=', 'open').where(sql<string>`substr(key, 1, ${prefix.length})`, '=', prefix).execute();
+    return this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('status', '=', 'open')
+      .where(sql<string>`substr(key, 1, ${prefix.length})`, '=', prefix)
+      .execute();
   }
 
   /** Alerts, newest first (`offset` skips that many, for pages). */

@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type MigrationProvider } from 'kysely';
+import { type Kysely, Migrator, type MigrationProvider } from 'kysely';
 import type { CheckResult } from '../checks/check.ts';
 import { RecountError } from '../errors.ts';
 import { migrations, type StateDialect } from './migrations.ts';
@@ -7,7 +7,14 @@ import { ObserveStore } from './observeStore.ts';
 import { beginLoad, LoadStore } from './loadStore.ts';
 import { currentProcToken, HOST } from '../process/identity.ts';
 import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
-import type { AttemptOutcome, ClaimResult, NewAttempt, RollbackClaimOptions, StagedVersion, StateStore } from './store.ts';
+import type {
+  AttemptOutcome,
+  ClaimResult,
+  NewAttempt,
+  RollbackClaimOptions,
+  StagedVersion,
+  StateStore,
+} from './store.ts';
 import type { AttemptStatus, StateSchema } from './types.ts';
 
 const now = () => new Date().toISOString();
@@ -40,7 +47,10 @@ export class KyselyStateStore implements StateStore {
     this.leasing ??= (async () => {
       const token = currentProcToken();
       await this.leases.beat(HOST, token, process.pid);
-      const timer = setInterval(() => void this.leases.beat(HOST, token, process.pid).catch(() => undefined), LEASE_BEAT_MS);
+      const timer = setInterval(
+        () => void this.leases.beat(HOST, token, process.pid).catch(() => undefined),
+        LEASE_BEAT_MS,
+      );
       timer.unref();
       this.lease = { timer, token };
     })().catch((err) => {
@@ -56,7 +66,10 @@ export class KyselyStateStore implements StateStore {
    */
   async migrationsCurrent(): Promise<boolean> {
     try {
-      const rows = await (this.db as unknown as Kysely<{ recount_migrations: { name: string } }>).selectFrom('recount_migrations').select('name').execute();
+      const rows = await (this.db as unknown as Kysely<{ recount_migrations: { name: string } }>)
+        .selectFrom('recount_migrations')
+        .select('name')
+        .execute();
       const applied = new Set(rows.map((r) => r.name));
       return Object.keys(migrations(this.dialect)).every((name) => applied.has(name));
     } catch {
@@ -68,7 +81,13 @@ export class KyselyStateStore implements StateStore {
     if (await this.migrationsCurrent()) return;
     const all = migrations(this.dialect);
     const provider: MigrationProvider = { getMigrations: async () => all };
-    const { error } = await new Migrator({ db: this.db, provider, migrationTableName: 'recount_migrations', migrationLockTableName: 'recount_migrations_lock', allowUnorderedMigrations: true }).migrateToLatest();
+    const { error } = await new Migrator({
+      db: this.db,
+      provider,
+      migrationTableName: 'recount_migrations',
+      migrationLockTableName: 'recount_migrations_lock',
+      allowUnorderedMigrations: true,
+    }).migrateToLatest();
     if (error) {
       throw new RecountError('STATE_STORE', `state store ${this.url}: migration failed: ${(error as Error).message}`, {
         subject: this.url,
@@ -91,7 +110,9 @@ export class KyselyStateStore implements StateStore {
     await this.db
       .insertInto('analyzers')
       .values({ name: a.name, file: a.file, sql_hash: a.sqlHash, grain: a.grain, updated_at: now() })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ file: a.file, sql_hash: a.sqlHash, grain: a.grain, updated_at: now() }))
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({ file: a.file, sql_hash: a.sqlHash, grain: a.grain, updated_at: now() }),
+      )
       .execute();
   }
 
@@ -101,13 +122,36 @@ export class KyselyStateStore implements StateStore {
     return this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('partitions')
-        .values({ analyzer: a.analyzer, partition_id: a.partitionId, seq: 0, published_seq: null, pending_intent: null, updated_at: now(), held_seq: null, held_input: null, held_at: null })
+        .values({
+          analyzer: a.analyzer,
+          partition_id: a.partitionId,
+          seq: 0,
+          published_seq: null,
+          pending_intent: null,
+          updated_at: now(),
+          held_seq: null,
+          held_input: null,
+          held_at: null,
+        })
         .onConflict((oc) => oc.columns(['analyzer', 'partition_id']).doNothing())
         .execute();
-      const p = await trx.selectFrom('partitions').select('seq').where('analyzer', '=', a.analyzer).where('partition_id', '=', a.partitionId).executeTakeFirstOrThrow();
+      const p = await trx
+        .selectFrom('partitions')
+        .select('seq')
+        .where('analyzer', '=', a.analyzer)
+        .where('partition_id', '=', a.partitionId)
+        .executeTakeFirstOrThrow();
       await trx
         .insertInto('runs')
-        .values({ run_id: a.runId, analyzer: a.analyzer, partition_id: a.partitionId, trigger: a.trigger, status: 'running', created_at: now(), finished_at: null })
+        .values({
+          run_id: a.runId,
+          analyzer: a.analyzer,
+          partition_id: a.partitionId,
+          trigger: a.trigger,
+          status: 'running',
+          created_at: now(),
+          finished_at: null,
+        })
         .onConflict((oc) => oc.column('run_id').doNothing())
         .execute();
       await trx
@@ -169,12 +213,26 @@ export class KyselyStateStore implements StateStore {
         .returning('run_id')
         .executeTakeFirst();
       if (row) {
-        await trx.updateTable('runs').set({ status: o.status, finished_at: now() }).where('run_id', '=', row.run_id).execute();
+        await trx
+          .updateTable('runs')
+          .set({ status: o.status, finished_at: now() })
+          .where('run_id', '=', row.run_id)
+          .execute();
       }
       if (o.checks?.length) await insertChecks(trx, attemptId, o.checks);
       if (o.owedLoad && o.versionSeq !== undefined) {
-        const a = await trx.selectFrom('attempts').select(['analyzer', 'partition_id']).where('attempt_id', '=', attemptId).executeTakeFirst();
-        if (a) await beginLoad(trx, { analyzer: a.analyzer, partitionId: a.partition_id, versionSeq: o.versionSeq, table: o.owedLoad.table });
+        const a = await trx
+          .selectFrom('attempts')
+          .select(['analyzer', 'partition_id'])
+          .where('attempt_id', '=', attemptId)
+          .executeTakeFirst();
+        if (a)
+          await beginLoad(trx, {
+            analyzer: a.analyzer,
+            partitionId: a.partition_id,
+            versionSeq: o.versionSeq,
+            table: o.owedLoad.table,
+          });
       }
     });
   }
@@ -196,7 +254,12 @@ export class KyselyStateStore implements StateStore {
         .$if(v.respectHold === true, (q) => q.where('held_seq', 'is', null))
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) {
-        const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirst();
+        const p = await trx
+          .selectFrom('partitions')
+          .selectAll()
+          .where('analyzer', '=', v.analyzer)
+          .where('partition_id', '=', v.partitionId)
+          .executeTakeFirst();
         const reason =
           p?.pending_intent != null
             ? 'another publish of this partition is in progress'
@@ -205,7 +268,12 @@ export class KyselyStateStore implements StateStore {
               : `another attempt published version ${p?.seq} first`;
         return { won: false as const, reason };
       }
-      const p = await trx.selectFrom('partitions').select('published_seq').where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).executeTakeFirstOrThrow();
+      const p = await trx
+        .selectFrom('partitions')
+        .select('published_seq')
+        .where('analyzer', '=', v.analyzer)
+        .where('partition_id', '=', v.partitionId)
+        .executeTakeFirstOrThrow();
       await trx
         .insertInto('versions')
         .values({
@@ -246,17 +314,33 @@ export class KyselyStateStore implements StateStore {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await trx.updateTable('partitions').set({ pending_intent: intent.id }).where('analyzer', '=', v.analyzer).where('partition_id', '=', v.partitionId).execute();
+      await trx
+        .updateTable('partitions')
+        .set({ pending_intent: intent.id })
+        .where('analyzer', '=', v.analyzer)
+        .where('partition_id', '=', v.partitionId)
+        .execute();
       return { won: true as const, intent };
     });
   }
 
-  async claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string, opts: RollbackClaimOptions = {}): Promise<ClaimResult> {
+  async claimRollback(
+    analyzer: string,
+    partitionId: string,
+    targetSeq: number,
+    versionDir: string,
+    opts: RollbackClaimOptions = {},
+  ): Promise<ClaimResult> {
     const owner = opts.owner ?? { host: HOST, token: currentProcToken() };
     // The intent names this process as its owner: its lease comes first (as for an attempt).
     if (owner.host === HOST && owner.token === currentProcToken()) await this.holdLease();
     return this.db.transaction().execute(async (trx) => {
-      const p = await trx.selectFrom('partitions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+      const p = await trx
+        .selectFrom('partitions')
+        .selectAll()
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .executeTakeFirst();
       if (!p) return { won: false as const, reason: 'the partition has no versions' };
       const updated = await trx
         .updateTable('partitions')
@@ -266,10 +350,18 @@ export class KyselyStateStore implements StateStore {
         .where('pending_intent', 'is', null)
         .where('seq', '=', p.seq)
         .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) return { won: false as const, reason: 'another publish of this partition is in progress' };
+      if (Number(updated.numUpdatedRows) !== 1)
+        return { won: false as const, reason: 'another publish of this partition is in progress' };
       // Read under the partition's lock, which a prune's deletion takes too: a version pruned a moment ago is no target.
-      const target = await trx.selectFrom('versions').select('status').where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', targetSeq).executeTakeFirst();
-      if (target?.status !== 'retained' && target?.status !== 'published') return { won: false as const, reason: `version ${targetSeq} is no longer kept` };
+      const target = await trx
+        .selectFrom('versions')
+        .select('status')
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .where('seq', '=', targetSeq)
+        .executeTakeFirst();
+      if (target?.status !== 'retained' && target?.status !== 'published')
+        return { won: false as const, reason: `version ${targetSeq} is no longer kept` };
       const intent = await trx
         .insertInto('publish_intents')
         .values({
@@ -302,9 +394,19 @@ export class KyselyStateStore implements StateStore {
 
   async releaseHold(analyzer: string, partitionId: string): Promise<number | null> {
     return this.db.transaction().execute(async (trx) => {
-      const p = await trx.selectFrom('partitions').select('held_seq').where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+      const p = await trx
+        .selectFrom('partitions')
+        .select('held_seq')
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .executeTakeFirst();
       if (p?.held_seq == null) return null;
-      await trx.updateTable('partitions').set({ held_seq: null, held_input: null, held_at: null, updated_at: now() }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      await trx
+        .updateTable('partitions')
+        .set({ held_seq: null, held_input: null, held_at: null, updated_at: now() })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .execute();
       return Number(p.held_seq);
     });
   }
@@ -312,7 +414,12 @@ export class KyselyStateStore implements StateStore {
   async deleteVersionUnlessClaimed(analyzer: string, partitionId: string, seq: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       // Lock the partition's row first, as claimRollback and claimPublish do, so the check and the deletion are one step for them.
-      await trx.updateTable('partitions').set({ updated_at: now() }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).execute();
+      await trx
+        .updateTable('partitions')
+        .set({ updated_at: now() })
+        .where('analyzer', '=', analyzer)
+        .where('partition_id', '=', partitionId)
+        .execute();
       const claimed = await trx
         .selectFrom('publish_intents')
         .select('id')
@@ -356,7 +463,12 @@ export class KyselyStateStore implements StateStore {
       // A publish replaces whatever a rollback held (only runs that ignore holds get this far on a held partition).
       await trx
         .updateTable('partitions')
-        .set({ published_seq: intent.target_seq, pending_intent: null, updated_at: ts, ...(intent.kind === 'publish' ? { held_seq: null, held_input: null, held_at: null } : {}) })
+        .set({
+          published_seq: intent.target_seq,
+          pending_intent: null,
+          updated_at: ts,
+          ...(intent.kind === 'publish' ? { held_seq: null, held_input: null, held_at: null } : {}),
+        })
         .where('analyzer', '=', intent.analyzer)
         .where('partition_id', '=', intent.partition_id)
         .execute();
@@ -393,7 +505,11 @@ export class KyselyStateStore implements StateStore {
           .where('held_seq', '=', intent.target_seq)
           .execute();
       }
-      await trx.updateTable('publish_intents').set({ state: 'done', done_at: now() }).where('id', '=', intentId).execute();
+      await trx
+        .updateTable('publish_intents')
+        .set({ state: 'done', done_at: now() })
+        .where('id', '=', intentId)
+        .execute();
     });
   }
 
@@ -406,7 +522,12 @@ export class KyselyStateStore implements StateStore {
   }
 
   async getPartition(analyzer: string, partitionId: string) {
-    return this.db.selectFrom('partitions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).executeTakeFirst();
+    return this.db
+      .selectFrom('partitions')
+      .selectAll()
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .executeTakeFirst();
   }
 
   async listPartitions(analyzer?: string) {
@@ -416,11 +537,23 @@ export class KyselyStateStore implements StateStore {
   }
 
   async getVersion(analyzer: string, partitionId: string, seq: number) {
-    return this.db.selectFrom('versions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', seq).executeTakeFirst();
+    return this.db
+      .selectFrom('versions')
+      .selectAll()
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .where('seq', '=', seq)
+      .executeTakeFirst();
   }
 
   async listVersions(analyzer: string, partitionId: string) {
-    return this.db.selectFrom('versions').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).orderBy('seq', 'desc').execute();
+    return this.db
+      .selectFrom('versions')
+      .selectAll()
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .orderBy('seq', 'desc')
+      .execute();
   }
 
   async publishedVersion(analyzer: string, partitionId: string) {
@@ -434,7 +567,13 @@ export class KyselyStateStore implements StateStore {
   }
 
   async markVersionDeleted(analyzer: string, partitionId: string, seq: number): Promise<void> {
-    await this.db.updateTable('versions').set({ status: 'deleted' }).where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('seq', '=', seq).execute();
+    await this.db
+      .updateTable('versions')
+      .set({ status: 'deleted' })
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .where('seq', '=', seq)
+      .execute();
   }
 
   async getAttempt(attemptId: string) {
@@ -446,7 +585,10 @@ export class KyselyStateStore implements StateStore {
     if (f.analyzer) q = q.where('analyzer', '=', f.analyzer);
     if (f.partitionId) q = q.where('partition_id', '=', f.partitionId);
     if (f.status) q = q.where('status', '=', f.status);
-    return q.orderBy('started_at', 'desc').limit(f.limit ?? 1000).execute();
+    return q
+      .orderBy('started_at', 'desc')
+      .limit(f.limit ?? 1000)
+      .execute();
   }
 
   async checkResults(attemptId: string) {
@@ -455,7 +597,11 @@ export class KyselyStateStore implements StateStore {
 }
 
 /** Insert an attempt's check results (inside a transaction or not). */
-async function insertChecks(db: Kysely<StateSchema>, attemptId: string, results: readonly CheckResult[]): Promise<void> {
+async function insertChecks(
+  db: Kysely<StateSchema>,
+  attemptId: string,
+  results: readonly CheckResult[],
+): Promise<void> {
   if (results.length === 0) return;
   await db
     .insertInto('check_results')

@@ -64,7 +64,10 @@ export class LeaseStore {
 
   /** Remove leases not beaten for `olderThanMs` of the store's clock (their owners are long gone). */
   async prune(olderThanMs: number): Promise<number> {
-    const r = await this.db.deleteFrom('process_leases').where('beat_at', '<', storeClock(this.dialect, -olderThanMs)).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('process_leases')
+      .where('beat_at', '<', storeClock(this.dialect, -olderThanMs))
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 }

@@ -80,7 +80,12 @@ export class LoadStore {
   async pending(filter: { analyzer?: string; includeFailed?: boolean } = {}): Promise<LoadRow[]> {
     let q = this.db
       .selectFrom('loads')
-      .innerJoin('partitions', (j) => j.onRef('partitions.analyzer', '=', 'loads.analyzer').onRef('partitions.partition_id', '=', 'loads.partition_id').onRef('partitions.published_seq', '=', 'loads.version_seq'))
+      .innerJoin('partitions', (j) =>
+        j
+          .onRef('partitions.analyzer', '=', 'loads.analyzer')
+          .onRef('partitions.partition_id', '=', 'loads.partition_id')
+          .onRef('partitions.published_seq', '=', 'loads.version_seq'),
+      )
       .selectAll('loads')
       .where('loads.status', 'in', filter.includeFailed ? ['pending', 'failed'] : ['pending']);
     if (filter.analyzer) q = q.where('loads.analyzer', '=', filter.analyzer);
@@ -96,13 +101,36 @@ export class LoadStore {
     if (analyzers.length === 0) return [];
     const rows = await this.db
       .selectFrom('partitions')
-      .innerJoin('versions', (j) => j.onRef('versions.analyzer', '=', 'partitions.analyzer').onRef('versions.partition_id', '=', 'partitions.partition_id').onRef('versions.seq', '=', 'partitions.published_seq'))
-      .leftJoin('loads', (j) => j.onRef('loads.analyzer', '=', 'partitions.analyzer').onRef('loads.partition_id', '=', 'partitions.partition_id').onRef('loads.version_seq', '=', 'partitions.published_seq'))
-      .select(['partitions.analyzer', 'partitions.partition_id', 'partitions.published_seq', 'versions.published_at', 'versions.created_at', 'loads.status', 'loads.tries', 'loads.started_at', 'loads.finished_at', 'loads.error_code'])
+      .innerJoin('versions', (j) =>
+        j
+          .onRef('versions.analyzer', '=', 'partitions.analyzer')
+          .onRef('versions.partition_id', '=', 'partitions.partition_id')
+          .onRef('versions.seq', '=', 'partitions.published_seq'),
+      )
+      .leftJoin('loads', (j) =>
+        j
+          .onRef('loads.analyzer', '=', 'partitions.analyzer')
+          .onRef('loads.partition_id', '=', 'partitions.partition_id')
+          .onRef('loads.version_seq', '=', 'partitions.published_seq'),
+      )
+      .select([
+        'partitions.analyzer',
+        'partitions.partition_id',
+        'partitions.published_seq',
+        'versions.published_at',
+        'versions.created_at',
+        'loads.status',
+        'loads.tries',
+        'loads.started_at',
+        'loads.finished_at',
+        'loads.error_code',
+      ])
       .where('partitions.analyzer', 'in', analyzers)
       .where('partitions.published_seq', 'is not', null)
       // superseded or replaced: the table holds another version, yet this one is published again (a rollback).
-      .where((eb) => eb.or([eb('loads.status', 'is', null), eb('loads.status', 'in', ['pending', 'superseded', 'replaced'])]))
+      .where((eb) =>
+        eb.or([eb('loads.status', 'is', null), eb('loads.status', 'in', ['pending', 'superseded', 'replaced'])]),
+      )
       .orderBy('partitions.analyzer')
       .orderBy('partitions.partition_id')
       .execute();
@@ -121,17 +149,31 @@ export class LoadStore {
     let q = this.db.selectFrom('loads').selectAll();
     if (filter.analyzer) q = q.where('analyzer', '=', filter.analyzer);
     if (filter.partitionId) q = q.where('partition_id', '=', filter.partitionId);
-    return q.orderBy('analyzer').orderBy('partition_id').orderBy('version_seq', 'desc').limit(filter.limit ?? 100_000).execute();
+    return q
+      .orderBy('analyzer')
+      .orderBy('partition_id')
+      .orderBy('version_seq', 'desc')
+      .limit(filter.limit ?? 100_000)
+      .execute();
   }
 
   /** The record of one version's load, if it was ever tried. */
   async get(analyzer: string, partitionId: string, versionSeq: number): Promise<LoadRow | undefined> {
-    return this.db.selectFrom('loads').selectAll().where('analyzer', '=', analyzer).where('partition_id', '=', partitionId).where('version_seq', '=', versionSeq).executeTakeFirst();
+    return this.db
+      .selectFrom('loads')
+      .selectAll()
+      .where('analyzer', '=', analyzer)
+      .where('partition_id', '=', partitionId)
+      .where('version_seq', '=', versionSeq)
+      .executeTakeFirst();
   }
 }
 
 /** Record a load as pending (until finished) and count the try; inside a transaction or not. */
-export async function beginLoad(db: Kysely<StateSchema>, l: { analyzer: string; partitionId: string; versionSeq: number; table: string }): Promise<void> {
+export async function beginLoad(
+  db: Kysely<StateSchema>,
+  l: { analyzer: string; partitionId: string; versionSeq: number; table: string },
+): Promise<void> {
   const ts = now();
   await db
     .insertInto('loads')

@@ -42,7 +42,12 @@ export class MemorySampleStore {
 
   /** An attempt's samples in time order. */
   async forAttempt(attemptId: string): Promise<MemorySampleRow[]> {
-    return this.db.selectFrom('memory_samples').selectAll().where('attempt_id', '=', attemptId).orderBy('at_ms').execute();
+    return this.db
+      .selectFrom('memory_samples')
+      .selectAll()
+      .where('attempt_id', '=', attemptId)
+      .orderBy('at_ms')
+      .execute();
   }
 
   /** Forget samples older than `before` (they are kept for charts, not forever). */

@@ -50,7 +50,15 @@ export class ObserveReads {
       .orderBy('started_at')
       .execute();
     const out = new Map<string, LatestAttempt>();
-    for (const r of rows) out.set(r.partition_id, { partitionId: r.partition_id, attemptId: r.attempt_id, status: r.status, startedAt: r.started_at, finishedAt: r.finished_at, errorCode: r.error_code });
+    for (const r of rows)
+      out.set(r.partition_id, {
+        partitionId: r.partition_id,
+        attemptId: r.attempt_id,
+        status: r.status,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        errorCode: r.error_code,
+      });
     return out;
   }
 
@@ -67,14 +75,23 @@ export class ObserveReads {
 
   /** Partitions of an analyzer with a queued or running item, and which. */
   async activeQueue(analyzer: string): Promise<Map<string, 'queued' | 'running'>> {
-    const rows = await this.db.selectFrom('run_queue').select(['partition_id', 'state']).where('analyzer', '=', analyzer).where('state', 'in', ['queued', 'running']).execute();
+    const rows = await this.db
+      .selectFrom('run_queue')
+      .select(['partition_id', 'state'])
+      .where('analyzer', '=', analyzer)
+      .where('state', 'in', ['queued', 'running'])
+      .execute();
     return new Map(rows.map((r) => [r.partition_id, r.state as 'queued' | 'running']));
   }
 
   /** Warehouse loads of a partition, newest version first; undefined when the store has no loads table. */
   async loadsOf(analyzer: string, partitionId: string): Promise<LoadSummary[] | undefined> {
     try {
-      const r = await sql<Record<string, unknown>>`SELECT * FROM loads WHERE analyzer = ${analyzer} AND partition_id = ${partitionId} ORDER BY version_seq DESC`.execute(this.db);
+      const r = await sql<
+        Record<string, unknown>
+      >`SELECT * FROM loads WHERE analyzer = ${analyzer} AND partition_id = ${partitionId} ORDER BY version_seq DESC`.execute(
+        this.db,
+      );
       return r.rows.map((x) => ({
         versionSeq: Number(x.version_seq),
         table: String(x.table_name),
@@ -98,17 +115,41 @@ export class ObserveReads {
         SELECT analyzer, status, count(*) AS n, sum(tries) AS tries,
                sum(CASE WHEN status = 'pending' AND error_code IS NOT NULL THEN 1 ELSE 0 END) AS retrying
         FROM loads GROUP BY analyzer, status`.execute(this.db);
-      return r.rows.map((x) => ({ analyzer: x.analyzer, status: x.status, n: Number(x.n), tries: Number(x.tries ?? 0), retrying: Number(x.retrying ?? 0) }));
+      return r.rows.map((x) => ({
+        analyzer: x.analyzer,
+        status: x.status,
+        n: Number(x.n),
+        tries: Number(x.tries ?? 0),
+        retrying: Number(x.retrying ?? 0),
+      }));
     } catch {
       return [];
     }
   }
 
   /** Failed loads (need a fix before they can succeed), for load alerts; empty without a loads table. */
-  async failedLoads(): Promise<{ analyzer: string; partitionId: string; versionSeq: number; errorCode: string | null; errorMessage: string | null }[]> {
+  async failedLoads(): Promise<
+    {
+      analyzer: string;
+      partitionId: string;
+      versionSeq: number;
+      errorCode: string | null;
+      errorMessage: string | null;
+    }[]
+  > {
     try {
-      const r = await sql<Record<string, unknown>>`SELECT analyzer, partition_id, version_seq, error_code, error_message FROM loads WHERE status = 'failed'`.execute(this.db);
-      return r.rows.map((x) => ({ analyzer: String(x.analyzer), partitionId: String(x.partition_id), versionSeq: Number(x.version_seq), errorCode: (x.error_code as string | null) ?? null, errorMessage: (x.error_message as string | null) ?? null }));
+      const r = await sql<
+        Record<string, unknown>
+      >`SELECT analyzer, partition_id, version_seq, error_code, error_message FROM loads WHERE status = 'failed'`.execute(
+        this.db,
+      );
+      return r.rows.map((x) => ({
+        analyzer: String(x.analyzer),
+        partitionId: String(x.partition_id),
+        versionSeq: Number(x.version_seq),
+        errorCode: (x.error_code as string | null) ?? null,
+        errorMessage: (x.error_message as string | null) ?? null,
+      }));
     } catch {
       return [];
     }
@@ -116,6 +157,11 @@ export class ObserveReads {
 
   /** Fill an attempt's peak RSS when its worker died before recording it (the daemon measured it). */
   async fillPeakRss(attemptId: string, peakRssBytes: number): Promise<void> {
-    await this.db.updateTable('attempts').set({ peak_rss_bytes: peakRssBytes }).where('attempt_id', '=', attemptId).where('peak_rss_bytes', 'is', null).execute();
+    await this.db
+      .updateTable('attempts')
+      .set({ peak_rss_bytes: peakRssBytes })
+      .where('attempt_id', '=', attemptId)
+      .where('peak_rss_bytes', 'is', null)
+      .execute();
   }
 }

@@ -56,7 +56,13 @@ export class QueueStore {
         .execute();
       if (existing.some((e) => e.state === 'queued' || e.state === 'running')) return undefined;
       const lastFailed = existing.find((e) => e.state === 'failed');
-      if (!opts.force && lastFailed && existing[0]?.id === lastFailed.id && lastFailed.sql_hash === req.sqlHash && lastFailed.input_fingerprint === (req.inputFingerprint ?? null)) {
+      if (
+        !opts.force &&
+        lastFailed &&
+        existing[0]?.id === lastFailed.id &&
+        lastFailed.sql_hash === req.sqlHash &&
+        lastFailed.input_fingerprint === (req.inputFingerprint ?? null)
+      ) {
         return undefined;
       }
       const ts = now();
@@ -96,11 +102,22 @@ export class QueueStore {
       const running = await trx.selectFrom('run_queue').select(['analyzer']).where('state', '=', 'running').execute();
       const runningBy = new Map<string, number>();
       for (const r of running) runningBy.set(r.analyzer, (runningBy.get(r.analyzer) ?? 0) + 1);
-      const due = await trx.selectFrom('run_queue').selectAll().where('state', '=', 'queued').where('not_before', '<=', ts).orderBy('id').limit(10_000).execute();
+      const due = await trx
+        .selectFrom('run_queue')
+        .selectAll()
+        .where('state', '=', 'queued')
+        .where('not_before', '<=', ts)
+        .orderBy('id')
+        .limit(10_000)
+        .execute();
       const byAnalyzer = new Map<string, QueueRow[]>();
       for (const d of due) byAnalyzer.set(d.analyzer, [...(byAnalyzer.get(d.analyzer) ?? []), d]);
       for (const [a, items] of byAnalyzer) {
-        items.sort((x, y) => (policy.order(a) === 'newest' ? y.partition_id.localeCompare(x.partition_id) : x.partition_id.localeCompare(y.partition_id)));
+        items.sort((x, y) =>
+          policy.order(a) === 'newest'
+            ? y.partition_id.localeCompare(x.partition_id)
+            : x.partition_id.localeCompare(y.partition_id),
+        );
       }
       const picked: QueueRow[] = [];
       // Round-robin across analyzers so one long backfill does not starve the others.
@@ -144,16 +161,39 @@ export class QueueStore {
 
   /** The item is done: its attempt published (or another attempt already had). */
   async succeed(id: number): Promise<void> {
-    await this.db.updateTable('run_queue').set({ state: 'succeeded', owner_host: null, owner_token: null, updated_at: now() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('run_queue')
+      .set({ state: 'succeeded', owner_host: null, owner_token: null, updated_at: now() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Put a running item back in the queue, due at `notBefore`, optionally with a smaller configuration. */
-  async retryLater(id: number, r: { notBefore: Date; errorCode: string; error: string; threads?: number; memoryBytes?: number; refundAttempt?: boolean }): Promise<void> {
+  async retryLater(
+    id: number,
+    r: {
+      notBefore: Date;
+      errorCode: string;
+      error: string;
+      threads?: number;
+      memoryBytes?: number;
+      refundAttempt?: boolean;
+    },
+  ): Promise<void> {
     await this.db
       .updateTable('run_queue')
       .set((eb) => ({
         // A try that ended by no fault of its own (the daemon stopped) does not count against max attempts.
-        ...(r.refundAttempt ? { attempts: eb.case().when('attempts', '>', 0).then(eb(eb.ref('attempts'), '-', 1)).else(0).end() } : {}),
+        ...(r.refundAttempt
+          ? {
+              attempts: eb
+                .case()
+                .when('attempts', '>', 0)
+                .then(eb(eb.ref('attempts'), '-', 1))
+                .else(0)
+                .end(),
+            }
+          : {}),
         state: 'queued',
         not_before: r.notBefore.toISOString(),
         last_error_code: r.errorCode,
@@ -172,7 +212,14 @@ export class QueueStore {
   async fail(id: number, r: { errorCode: string; error: string }): Promise<void> {
     await this.db
       .updateTable('run_queue')
-      .set({ state: 'failed', last_error_code: r.errorCode, last_error: r.error, owner_host: null, owner_token: null, updated_at: now() })
+      .set({
+        state: 'failed',
+        last_error_code: r.errorCode,
+        last_error: r.error,
+        owner_host: null,
+        owner_token: null,
+        updated_at: now(),
+      })
       .where('id', '=', id)
       .execute();
   }
@@ -186,7 +233,18 @@ export class QueueStore {
       // The try the dead daemon's attempt used is given back: the daemon died, not the attempt.
       await this.db
         .updateTable('run_queue')
-        .set((eb) => ({ state: 'queued', attempts: eb.case().when('attempts', '>', 0).then(eb(eb.ref('attempts'), '-', 1)).else(0).end(), owner_host: null, owner_token: null, updated_at: now() }))
+        .set((eb) => ({
+          state: 'queued',
+          attempts: eb
+            .case()
+            .when('attempts', '>', 0)
+            .then(eb(eb.ref('attempts'), '-', 1))
+            .else(0)
+            .end(),
+          owner_host: null,
+          owner_token: null,
+          updated_at: now(),
+        }))
         .where('id', '=', r.id)
         .where('state', '=', 'running')
         .execute();
@@ -218,7 +276,11 @@ export class QueueStore {
 
   /** Number of queued items (the backlog). */
   async backlog(): Promise<number> {
-    const r = await this.db.selectFrom('run_queue').select((eb) => eb.fn.countAll<number>().as('n')).where('state', '=', 'queued').executeTakeFirst();
+    const r = await this.db
+      .selectFrom('run_queue')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'queued')
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 }

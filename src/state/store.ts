@@ -1,4 +1,11 @@
-import type { AttemptStatus, AttemptRow as AttemptTable, CheckResultRow as CheckResultTable, PartitionRow as PartitionTable, PublishIntent as PublishIntentTable, VersionRow as VersionTable } from './types.ts';
+import type {
+  AttemptStatus,
+  AttemptRow as AttemptTable,
+  CheckResultRow as CheckResultTable,
+  PartitionRow as PartitionTable,
+  PublishIntent as PublishIntentTable,
+  VersionRow as VersionTable,
+} from './types.ts';
 import type { CheckResult } from '../checks/check.ts';
 import type { QueueStore } from './queueStore.ts';
 import type { ObserveStore } from './observeStore.ts';
@@ -108,7 +115,13 @@ export interface StateStore {
    * Record a pending rollback intent to a kept version, owned by a process (recovery leaves it alone while that
    * process lives), and hold the partition at that version until released.
    */
-  claimRollback(analyzer: string, partitionId: string, targetSeq: number, versionDir: string, opts?: RollbackClaimOptions): Promise<ClaimResult>;
+  claimRollback(
+    analyzer: string,
+    partitionId: string,
+    targetSeq: number,
+    versionDir: string,
+    opts?: RollbackClaimOptions,
+  ): Promise<ClaimResult>;
   /** Release a partition's hold; returns the version it held, or null if it held none. */
   releaseHold(analyzer: string, partitionId: string): Promise<number | null>;
   /** Record a retained version as deleted unless a pending intent targets it; false if it was kept. */
@@ -129,6 +142,11 @@ export interface StateStore {
   markVersionDeleted(analyzer: string, partitionId: string, seq: number): Promise<void>;
 
   getAttempt(attemptId: string): Promise<AttemptTable | undefined>;
-  listAttempts(filter: { analyzer?: string; partitionId?: string; status?: AttemptStatus; limit?: number }): Promise<AttemptTable[]>;
+  listAttempts(filter: {
+    analyzer?: string;
+    partitionId?: string;
+    status?: AttemptStatus;
+    limit?: number;
+  }): Promise<AttemptTable[]>;
   checkResults(attemptId: string): Promise<CheckResultTable[]>;
 }

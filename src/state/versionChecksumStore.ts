@@ -50,7 +50,16 @@ export class VersionChecksumStore {
   async put(k: VersionChecksumKey, c: RowsChecksums): Promise<void> {
     await this.db
       .insertInto('version_checksums')
-      .values({ analyzer: k.analyzer, partition_id: k.partitionId, version_seq: k.versionSeq, plan: k.plan, rows: c.rows, key_checksum: c.checksum, value_checksum: c.valueChecksum, computed_at: new Date().toISOString() })
+      .values({
+        analyzer: k.analyzer,
+        partition_id: k.partitionId,
+        version_seq: k.versionSeq,
+        plan: k.plan,
+        rows: c.rows,
+        key_checksum: c.checksum,
+        value_checksum: c.valueChecksum,
+        computed_at: new Date().toISOString(),
+      })
       .onConflict((oc) => oc.columns(['analyzer', 'partition_id', 'version_seq', 'plan']).doNothing())
       .execute();
   }

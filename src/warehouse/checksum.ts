@@ -49,17 +49,22 @@ export function keyPlan(columns: readonly Column[], keys: readonly string[]): Ha
 export function nameSeed(name: string): number {
   let h = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(name)) h = Math.imul(h ^ byte, 0x01000193);
-  return (h >>> 1) || 1;
+  return h >>> 1 || 1;
 }
 
 /** The value checksum plan: every column with a hash, except those named in `exclude` (columns changed by hand). */
 export function valuePlan(columns: readonly Column[], exclude: ReadonlySet<string> = new Set()): HashPlanEntry[] {
-  return columns.filter((c) => !exclude.has(c.name) && mapType(c.type).hash).map((c) => ({ column: c.name, seed: nameSeed(c.name), hash: mapType(c.type).hash }));
+  return columns
+    .filter((c) => !exclude.has(c.name) && mapType(c.type).hash)
+    .map((c) => ({ column: c.name, seed: nameSeed(c.name), hash: mapType(c.type).hash }));
 }
 
 /** A short identity of a value plan (scheme, columns and their hashes): what a cached value checksum was computed with. */
 export function planSignature(plan: readonly HashPlanEntry[]): string {
-  const text = [VALUE_CHECKSUM_SCHEME, ...plan.filter((p) => p.hash).map((p) => `${p.column}:${p.hash!.name}:${p.seed}`)].join('\n');
+  const text = [
+    VALUE_CHECKSUM_SCHEME,
+    ...plan.filter((p) => p.hash).map((p) => `${p.column}:${p.hash!.name}:${p.seed}`),
+  ].join('\n');
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -183,7 +188,12 @@ class HashScan {
 }
 
 // Stream a scan chunk by chunk; stops between chunks when the signal aborts, so no fetch runs when its DuckDB closes.
-async function eachChunk(conn: DuckDBConnection, sql: string, signal: AbortSignal | undefined, fn: (chunk: DuckDBDataChunk, n: number) => void): Promise<void> {
+async function eachChunk(
+  conn: DuckDBConnection,
+  sql: string,
+  signal: AbortSignal | undefined,
+  fn: (chunk: DuckDBDataChunk, n: number) => void,
+): Promise<void> {
   const result = await conn.stream(sql);
   for (;;) {
     signal?.throwIfAborted();
@@ -201,7 +211,12 @@ function vectorsOf(chunk: DuckDBDataChunk, width: number): DuckDBVector[] {
  * Stream `SELECT <hash inputs> FROM <from>` from DuckDB and sum the row hashes in JavaScript: the same
  * number PostgreSQL's `sum(<pgRowHashSql>)` gives for the same rows.
  */
-export async function checksumOf(conn: DuckDBConnection, from: string, plan: readonly HashPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+export async function checksumOf(
+  conn: DuckDBConnection,
+  from: string,
+  plan: readonly HashPlanEntry[],
+  signal?: AbortSignal,
+): Promise<RowsChecksum> {
   const scan = new HashScan(plan);
   const sum = new ChecksumSum();
   let rows = 0;
@@ -217,7 +232,12 @@ export async function checksumOf(conn: DuckDBConnection, from: string, plan: rea
 }
 
 /** Rows, key checksum and value checksum of `from`, in one scan. */
-export async function checksumsOf(conn: DuckDBConnection, from: string, key: readonly HashPlanEntry[], value: readonly HashPlanEntry[]): Promise<RowsChecksums> {
+export async function checksumsOf(
+  conn: DuckDBConnection,
+  from: string,
+  key: readonly HashPlanEntry[],
+  value: readonly HashPlanEntry[],
+): Promise<RowsChecksums> {
   const c = (await checksumsByPartition(conn, from, `''`, key, value)).get('');
   return { rows: c?.rows ?? 0, checksum: c?.checksum ?? '0', valueChecksum: c?.valueChecksum ?? '0' };
 }
@@ -249,14 +269,25 @@ export async function checksumsByPartition(
       }
     }
   });
-  return new Map([...sums].map(([p, s]) => [p, { rows: s.rows, checksum: s.key.value(), ...(value ? { valueChecksum: s.value.value() } : {}) }]));
+  return new Map(
+    [...sums].map(([p, s]) => [
+      p,
+      { rows: s.rows, checksum: s.key.value(), ...(value ? { valueChecksum: s.value.value() } : {}) },
+    ]),
+  );
 }
 
 /** Receives one row's key hash and value hash, as int32 halves (hi signed, lo unsigned). */
 export type RowHashSink = (keyHi: number, keyLo: number, valueHi: number, valueLo: number) => void;
 
 /** Stream every row's key hash and value hash to `sink`, holding one chunk at a time: the monitor's bounded diff. */
-export async function scanRowHashes(conn: DuckDBConnection, from: string, key: readonly HashPlanEntry[], value: readonly HashPlanEntry[], sink: RowHashSink): Promise<void> {
+export async function scanRowHashes(
+  conn: DuckDBConnection,
+  from: string,
+  key: readonly HashPlanEntry[],
+  value: readonly HashPlanEntry[],
+  sink: RowHashSink,
+): Promise<void> {
   const scan = new HashScan(key, value);
   await eachChunk(conn, scan.sql(from), undefined, (chunk, n) => {
     const vectors = vectorsOf(chunk, scan.inputs.length);
@@ -271,7 +302,12 @@ export async function scanRowHashes(conn: DuckDBConnection, from: string, key: r
 }
 
 /** The key values (as text, for people) of the rows whose key hash (decimal text) is one of `wanted`; one scan. */
-export async function keysOfHashes(conn: DuckDBConnection, from: string, key: readonly HashPlanEntry[], wanted: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>> {
+export async function keysOfHashes(
+  conn: DuckDBConnection,
+  from: string,
+  key: readonly HashPlanEntry[],
+  wanted: ReadonlySet<string>,
+): Promise<Map<string, Record<string, string | null>>> {
   const out = new Map<string, Record<string, string | null>>();
   if (wanted.size === 0) return out;
   const scan = new HashScan(key);

@@ -4,7 +4,15 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { MANIFEST_FILE, readManifest } from '../commit/manifest.ts';
 import type { Column } from '../engine/engine.ts';
 import type { StateStore } from '../state/store.ts';
-import { checksumsOf, keysOfHashes, planFor, planSignature, scanRowHashes, type HashPlanEntry, type RowsChecksums } from './checksum.ts';
+import {
+  checksumsOf,
+  keysOfHashes,
+  planFor,
+  planSignature,
+  scanRowHashes,
+  type HashPlanEntry,
+  type RowsChecksums,
+} from './checksum.ts';
 import type { DiffSide } from './monitorDiff.ts';
 import { readVersion } from './scratchDuckdb.ts';
 
@@ -25,13 +33,17 @@ export async function keptVersions(store: StateStore, analyzer: string, partitio
     if (v.status === 'deleted' || !existsSync(join(v.dir, MANIFEST_FILE))) continue;
     const m = readManifest(v.dir)!;
     const files = m.files.map((f) => join(v.dir, f.path));
-    if (files.every((f) => existsSync(f))) out.push({ analyzer, partition, version: Number(v.seq), files, rows: m.rows });
+    if (files.every((f) => existsSync(f)))
+      out.push({ analyzer, partition, version: Number(v.seq), files, rows: m.rows });
   }
   return out;
 }
 
 async function columnsOf(conn: DuckDBConnection, files: readonly string[]): Promise<Column[]> {
-  const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as { column_name: string; column_type: string }[];
+  const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as {
+    column_name: string;
+    column_type: string;
+  }[];
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
 }
 
@@ -40,8 +52,19 @@ async function columnsOf(conn: DuckDBConnection, files: readonly string[]): Prom
  * the state store (versions are immutable). A column the version lacks is left out of its plan: the table holds
  * NULL there for the version's rows, and NULL hashes to nothing, so both sides still agree.
  */
-export async function keptVersionChecksums(store: StateStore, conn: DuckDBConnection, v: KeptVersion, key: readonly HashPlanEntry[], value: readonly HashPlanEntry[]): Promise<RowsChecksums> {
-  const id = { analyzer: v.analyzer, partitionId: v.partition, versionSeq: v.version, plan: planSignature([...key, ...value]) };
+export async function keptVersionChecksums(
+  store: StateStore,
+  conn: DuckDBConnection,
+  v: KeptVersion,
+  key: readonly HashPlanEntry[],
+  value: readonly HashPlanEntry[],
+): Promise<RowsChecksums> {
+  const id = {
+    analyzer: v.analyzer,
+    partitionId: v.partition,
+    versionSeq: v.version,
+    plan: planSignature([...key, ...value]),
+  };
   const cached = await store.loads.checksums.get(id);
   if (cached) return cached;
   if (v.files.length === 0) return { rows: 0, checksum: '0', valueChecksum: '0' };
@@ -52,11 +75,17 @@ export async function keptVersionChecksums(store: StateStore, conn: DuckDBConnec
 }
 
 /** A kept version as one side of the monitor's diff. */
-export async function versionDiffSide(conn: DuckDBConnection, v: KeptVersion, key: readonly HashPlanEntry[], value: readonly HashPlanEntry[]): Promise<DiffSide> {
+export async function versionDiffSide(
+  conn: DuckDBConnection,
+  v: KeptVersion,
+  key: readonly HashPlanEntry[],
+  value: readonly HashPlanEntry[],
+): Promise<DiffSide> {
   const columns = v.files.length ? await columnsOf(conn, v.files) : [];
   const k = planFor(key, columns);
   return {
-    scan: async (sink) => (v.files.length ? scanRowHashes(conn, readVersion(v.files), k, planFor(value, columns), sink) : undefined),
+    scan: async (sink) =>
+      v.files.length ? scanRowHashes(conn, readVersion(v.files), k, planFor(value, columns), sink) : undefined,
     keysOf: async (hashes) => (v.files.length ? keysOfHashes(conn, readVersion(v.files), k, hashes) : new Map()),
   };
 }

@@ -7,7 +7,14 @@ import type { KeyCounts } from './warehouse.ts';
  * `atLeast` rows: the `limit` most repeated (key values as text), each row carrying how many such keys there are
  * in all and how many rows they hold, so one bounded query says "20 keys duplicated" and names five.
  */
-export function keyCountsSql(table: string, predicate: string, keys: readonly string[], text: 'VARCHAR' | 'text', atLeast: number, limit: number): string {
+export function keyCountsSql(
+  table: string,
+  predicate: string,
+  keys: readonly string[],
+  text: 'VARCHAR' | 'text',
+  atLeast: number,
+  limit: number,
+): string {
   const shown = keys.map((k, i) => `CAST(${ident(k)} AS ${text}) AS __k${i}`).join(', ');
   const order = keys.map((_, i) => `__k${i}`).join(', ');
   return `SELECT ${order}, __n, count(*) OVER () AS __keys, sum(__n) OVER () AS __rows
@@ -16,7 +23,14 @@ export function keyCountsSql(table: string, predicate: string, keys: readonly st
 }
 
 /** The rows of keyCountsSql as KeyCounts (counts come back as text or numbers, depending on the engine). */
-export function keyCountsOf(rows: readonly Record<string, unknown>[], keys: readonly string[], limit: number): KeyCounts {
-  const sample = rows.slice(0, limit).map((r) => ({ key: Object.fromEntries(keys.map((k, i) => [k, (r[`__k${i}`] as string | null) ?? null])), count: Number(r.__n) }));
+export function keyCountsOf(
+  rows: readonly Record<string, unknown>[],
+  keys: readonly string[],
+  limit: number,
+): KeyCounts {
+  const sample = rows.slice(0, limit).map((r) => ({
+    key: Object.fromEntries(keys.map((k, i) => [k, (r[`__k${i}`] as string | null) ?? null])),
+    count: Number(r.__n),
+  }));
   return { keys: rows.length ? Number(rows[0]!.__keys) : 0, rows: rows.length ? Number(rows[0]!.__rows) : 0, sample };
 }

@@ -5,7 +5,15 @@ import { keyPlan, type HashPlanEntry, type RowsChecksum } from './checksum.ts';
 import { assertNoPartitionClash, partitionColumns } from './partitionColumns.ts';
 import type { WarehouseDialect } from './dialect.ts';
 import { planSchema, type WantedColumn } from './schemaPlan.ts';
-import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, TableRecord, VersionSource, WarehouseColumn } from './warehouse.ts';
+import type {
+  KeyCounts,
+  LoadRecord,
+  LoadRequest,
+  LoadResult,
+  TableRecord,
+  VersionSource,
+  WarehouseColumn,
+} from './warehouse.ts';
 
 /**
  * What a warehouse does inside one open transaction; the load protocol (runLoad) is the same for every
@@ -61,7 +69,13 @@ export async function runLoad(
   const t0 = performance.now();
   const { table, source } = req;
   const pid = source.partition.id;
-  const done = (status: LoadResult['status'], previousVersion: number | null, rows: number, checksum: string, extra: Partial<LoadResult> = {}): LoadResult => ({
+  const done = (
+    status: LoadResult['status'],
+    previousVersion: number | null,
+    rows: number,
+    checksum: string,
+    extra: Partial<LoadResult> = {},
+  ): LoadResult => ({
     status,
     table: table.name,
     partition: pid,
@@ -77,7 +91,8 @@ export async function runLoad(
 
   await tx.lockPartition(table.name, pid);
   const previous = await tx.loadRecord(table.name, pid);
-  if (previous && previous.version === source.version && !req.force) return done('unchanged', previous.version, previous.rows, previous.checksum);
+  if (previous && previous.version === source.version && !req.force)
+    return done('unchanged', previous.version, previous.rows, previous.checksum);
   if (req.isCurrent && !(await req.isCurrent())) return done('superseded', previous?.version ?? null, 0, '');
 
   const plan = keyPlan(source.columns, source.keys);
@@ -94,7 +109,11 @@ export async function runLoad(
   };
   try {
     const r = await copyAndReconcile(tx, dialect, req, plan, startExpected);
-    return done('loaded', previous?.version ?? null, r.rows, r.checksum, { tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, steps: r.steps });
+    return done('loaded', previous?.version ?? null, r.rows, r.checksum, {
+      tableCreated: r.tableCreated,
+      columnsAdded: r.columnsAdded,
+      steps: r.steps,
+    });
   } catch (err) {
     // The expected checksum runs alongside on DuckDB: stop it and let it settle before the caller closes DuckDB.
     abort.abort();
@@ -164,25 +183,63 @@ async function copyAndReconcile(
   await source.verified;
   lap('reconcile');
   if (want.rows !== source.rows) {
-    throw new RecountError('LOAD_MISMATCH', `${source.analyzer} ${pid} v${source.version}: its files hold ${want.rows} rows but its manifest records ${source.rows}`, {
-      subject: source.dir,
-      hint: 'the version folder was changed after it was published; rerun the partition to publish a new version. Nothing was loaded',
-    });
+    throw new RecountError(
+      'LOAD_MISMATCH',
+      `${source.analyzer} ${pid} v${source.version}: its files hold ${want.rows} rows but its manifest records ${source.rows}`,
+      {
+        subject: source.dir,
+        hint: 'the version folder was changed after it was published; rerun the partition to publish a new version. Nothing was loaded',
+      },
+    );
   }
   if (inserted !== source.rows || actual.rows !== source.rows || actual.checksum !== want.checksum) {
     const dups = await tx.duplicateKeys(table.name, source.partition, source.keys, 5);
-    const parts = [`it holds ${actual.rows} rows after the copy (${inserted} inserted), the manifest of v${source.version} records ${source.rows}`];
+    const parts = [
+      `it holds ${actual.rows} rows after the copy (${inserted} inserted), the manifest of v${source.version} records ${source.rows}`,
+    ];
     if (actual.checksum !== want.checksum) parts.push('the key checksum differs from the version');
-    if (dups.keys) parts.push(`${dups.keys} duplicate key${dups.keys === 1 ? '' : 's'}, e.g. ${dups.sample.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`);
-    throw new RecountError('LOAD_MISMATCH', `reconciliation failed for table ${table.name} partition ${pid}: ${parts.join('; ')}`, {
-      subject: `${table.name} ${pid}`,
-      hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it',
-      details: { table: table.name, partition: pid, version: source.version, manifestRows: source.rows, tableRows: actual.rows, inserted, expectedChecksum: want.checksum, tableChecksum: actual.checksum, duplicates: dups.sample, duplicateKeys: dups.keys },
-    });
+    if (dups.keys)
+      parts.push(
+        `${dups.keys} duplicate key${dups.keys === 1 ? '' : 's'}, e.g. ${dups.sample.map((d) => `${formatKey(d.key)} x${d.count}`).join(', ')}`,
+      );
+    throw new RecountError(
+      'LOAD_MISMATCH',
+      `reconciliation failed for table ${table.name} partition ${pid}: ${parts.join('; ')}`,
+      {
+        subject: `${table.name} ${pid}`,
+        hint: 'the load was rolled back, so the previous rows stay. Something else writes to this table (a trigger, a rule, another loader): find it',
+        details: {
+          table: table.name,
+          partition: pid,
+          version: source.version,
+          manifestRows: source.rows,
+          tableRows: actual.rows,
+          inserted,
+          expectedChecksum: want.checksum,
+          tableChecksum: actual.checksum,
+          duplicates: dups.sample,
+          duplicateKeys: dups.keys,
+        },
+      },
+    );
   }
   await tx.record(
-    { table: table.name, partition: pid, analyzer: source.analyzer, version: source.version, rows: actual.rows, checksum: actual.checksum, loadedAt: new Date().toISOString() },
-    { table: table.name, analyzer: source.analyzer, grain: table.grain, keys: [...source.keys], columns: source.columns.map((c) => ({ name: c.name, type: c.type })) },
+    {
+      table: table.name,
+      partition: pid,
+      analyzer: source.analyzer,
+      version: source.version,
+      rows: actual.rows,
+      checksum: actual.checksum,
+      loadedAt: new Date().toISOString(),
+    },
+    {
+      table: table.name,
+      analyzer: source.analyzer,
+      grain: table.grain,
+      keys: [...source.keys],
+      columns: source.columns.map((c) => ({ name: c.name, type: c.type })),
+    },
   );
   lap('record');
   faultPoint('before-load-commit');

@@ -40,7 +40,13 @@ const RESERVED = new Set(['recount_loads', 'recount_tables']);
 
 // These need a person to change something first (the table, the analyzer, the files, the credentials); the rest
 // may pass on retry. Retrying wrong credentials would only fill the server's log with failed logins.
-const NEEDS_A_FIX: ReadonlySet<ErrorCode> = new Set(['WAREHOUSE_SCHEMA', 'LOAD_MISMATCH', 'VERSION_FILES_MISSING', 'CONFIG_INVALID', 'WAREHOUSE_AUTH']);
+const NEEDS_A_FIX: ReadonlySet<ErrorCode> = new Set([
+  'WAREHOUSE_SCHEMA',
+  'LOAD_MISMATCH',
+  'VERSION_FILES_MISSING',
+  'CONFIG_INVALID',
+  'WAREHOUSE_AUTH',
+]);
 
 /** A load failure is `failed` when only a change can fix it, else `pending` (unreachable, busy, a failed COPY, a crash). */
 export function loadStatusFor(err: RecountError): 'pending' | 'failed' {
@@ -56,7 +62,12 @@ export function withLoadNote(err: RecountError, status: 'pending' | 'failed', an
     status === 'pending'
       ? 'the table keeps its previous rows; the load is recorded as pending: recount load --pending retries it (and recount serve, with backoff)'
       : `the table keeps its previous rows; the load is recorded as failed and waits for the fix: then recount load${analyzer ? ` ${analyzer}` : ''} --pending`;
-  return new RecountError(err.code, err.message, { subject: err.subject, hint: err.hint ? `${err.hint.replace(/[.;\s]+$/, '')}; ${note}` : note, details: err.details, cause: err.cause });
+  return new RecountError(err.code, err.message, {
+    subject: err.subject,
+    hint: err.hint ? `${err.hint.replace(/[.;\s]+$/, '')}; ${note}` : note,
+    details: err.details,
+    cause: err.cause,
+  });
 }
 
 /** The table an analyzer's versions load into, or undefined when it has none (or an invalid one: its load then fails on its own). */
@@ -86,10 +97,14 @@ export function loadTarget(analyzer: Analyzer): TargetTable {
     });
   }
   if (RESERVED.has(analyzer.load.table.split('.').at(-1)!)) {
-    throw new RecountError('CONFIG_INVALID', `${analyzer.file}: load.table '${analyzer.load.table}' is the name of recount's own bookkeeping table`, {
-      subject: `${analyzer.file}: load.table`,
-      hint: 'choose another table name',
-    });
+    throw new RecountError(
+      'CONFIG_INVALID',
+      `${analyzer.file}: load.table '${analyzer.load.table}' is the name of recount's own bookkeeping table`,
+      {
+        subject: `${analyzer.file}: load.table`,
+        hint: 'choose another table name',
+      },
+    );
   }
   return { name: analyzer.load.table, analyzer: analyzer.name, grain: analyzer.grain };
 }
@@ -99,13 +114,30 @@ export function loadTarget(analyzer: Analyzer): TargetTable {
  * (so a load killed mid-way is still owed), then loaded, superseded, pending or failed with the error. Never
  * throws for a load failure: the outcome carries it (passwords masked).
  */
-export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: VersionRow, opts: { force?: boolean; known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome> {
+export async function loadVersion(
+  ctx: LoadContext,
+  analyzer: Analyzer,
+  v: VersionRow,
+  opts: { force?: boolean; known?: KnownFiles; begun?: number } = {},
+): Promise<LoadOutcome> {
   const t0 = performance.now();
   const table = loadTarget(analyzer);
   const seq = Number(v.seq);
-  const base = { analyzer: analyzer.name, partition: v.partition_id, table: table.name, warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project), version: seq };
+  const base = {
+    analyzer: analyzer.name,
+    partition: v.partition_id,
+    table: table.name,
+    warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project),
+    version: seq,
+  };
   // `begun`: the publishing attempt recorded this version's load as pending with its own outcome (one commit less).
-  if (opts.begun !== seq) await ctx.store.loads.begin({ analyzer: analyzer.name, partitionId: v.partition_id, versionSeq: seq, table: table.name });
+  if (opts.begun !== seq)
+    await ctx.store.loads.begin({
+      analyzer: analyzer.name,
+      partitionId: v.partition_id,
+      versionSeq: seq,
+      table: table.name,
+    });
   let opened: Warehouse | undefined;
   try {
     const source = await readVersionSource(analyzer.name, analyzer.grain, v, { known: opts.known });
@@ -114,14 +146,33 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
       table,
       source,
       force: opts.force,
-      isCurrent: async () => Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
+      isCurrent: async () =>
+        Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
     });
-    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, r.status === 'superseded' ? { status: 'superseded' } : { status: 'loaded', rows: r.rows, checksum: r.checksum });
-    return { ...base, status: r.status, rows: r.rows, checksum: r.checksum, previousVersion: r.previousVersion, tableCreated: r.tableCreated, columnsAdded: r.columnsAdded, steps: r.steps, ms: performance.now() - t0 };
+    await ctx.store.loads.finish(
+      analyzer.name,
+      v.partition_id,
+      seq,
+      r.status === 'superseded' ? { status: 'superseded' } : { status: 'loaded', rows: r.rows, checksum: r.checksum },
+    );
+    return {
+      ...base,
+      status: r.status,
+      rows: r.rows,
+      checksum: r.checksum,
+      previousVersion: r.previousVersion,
+      tableCreated: r.tableCreated,
+      columnsAdded: r.columnsAdded,
+      steps: r.steps,
+      ms: performance.now() - t0,
+    };
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
     const status = loadStatusFor(error);
-    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, { status, error: { code: error.code, message: error.message, hint: error.hint } });
+    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, {
+      status,
+      error: { code: error.code, message: error.message, hint: error.hint },
+    });
     return { ...base, status, ms: performance.now() - t0, error: withLoadNote(error, status, analyzer.name) };
   } finally {
     await opened?.close();
@@ -129,13 +180,22 @@ export async function loadVersion(ctx: LoadContext, analyzer: Analyzer, v: Versi
 }
 
 /** Load the published version of a partition; VERSION_NOT_FOUND when nothing is published yet. */
-export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { force?: boolean; known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome> {
+export async function loadPublished(
+  ctx: LoadContext,
+  analyzer: Analyzer,
+  partitionId: string,
+  opts: { force?: boolean; known?: KnownFiles; begun?: number } = {},
+): Promise<LoadOutcome> {
   const v = await ctx.store.publishedVersion(analyzer.name, partitionId);
   if (!v) {
-    throw new RecountError('VERSION_NOT_FOUND', `${analyzer.name} ${partitionId}: nothing is published, so there is nothing to load`, {
-      subject: `${analyzer.name} ${partitionId}`,
-      hint: `run it first: recount run ${analyzer.name} --partition ${partitionId}`,
-    });
+    throw new RecountError(
+      'VERSION_NOT_FOUND',
+      `${analyzer.name} ${partitionId}: nothing is published, so there is nothing to load`,
+      {
+        subject: `${analyzer.name} ${partitionId}`,
+        hint: `run it first: recount run ${analyzer.name} --partition ${partitionId}`,
+      },
+    );
   }
   return loadVersion(ctx, analyzer, v, opts);
 }
@@ -146,19 +206,36 @@ export async function loadPublished(ctx: LoadContext, analyzer: Analyzer, partit
  * `known`: the publishing attempt's own hashes of its version's files, which the load then does not read again;
  * `begun`: the version whose load the attempt already recorded as pending (see AttemptOutcome.owedLoad).
  */
-export async function loadAfterPublish(ctx: LoadContext, analyzer: Analyzer, partitionId: string, opts: { known?: KnownFiles; begun?: number } = {}): Promise<LoadOutcome | undefined> {
+export async function loadAfterPublish(
+  ctx: LoadContext,
+  analyzer: Analyzer,
+  partitionId: string,
+  opts: { known?: KnownFiles; begun?: number } = {},
+): Promise<LoadOutcome | undefined> {
   if (!analyzer.load) return undefined;
   try {
     return await loadPublished(ctx, analyzer, partitionId, opts);
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
-    return { analyzer: analyzer.name, partition: partitionId, table: analyzer.load.table, warehouse: warehouseDisplay(ctx.project), version: 0, status: 'pending', ms: 0, error };
+    return {
+      analyzer: analyzer.name,
+      partition: partitionId,
+      table: analyzer.load.table,
+      warehouse: warehouseDisplay(ctx.project),
+      version: 0,
+      status: 'pending',
+      ms: 0,
+      error,
+    };
   }
 }
 
 /** A warning line for a load that did not happen, telling what stays and how to retry. */
 export function loadWarning(o: LoadOutcome): string {
-  const retry = o.status === 'failed' ? `fix the cause, then: recount load ${o.analyzer} --pending` : `retry with: recount load ${o.analyzer} --pending`;
+  const retry =
+    o.status === 'failed'
+      ? `fix the cause, then: recount load ${o.analyzer} --pending`
+      : `retry with: recount load ${o.analyzer} --pending`;
   return `${o.analyzer} ${o.partition}: published v${o.version}, but loading it into ${o.table} ${o.status === 'failed' ? 'failed' : 'did not finish'}: [${o.error?.code}] ${o.error?.message}. The table keeps its previous rows; the load is recorded as ${o.status} — ${retry}`;
 }
 

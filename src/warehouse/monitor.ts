@@ -78,7 +78,12 @@ export interface SweepOptions {
  * another kept version's (a stale version written behind recount's back). Every finding says what repairs it.
  * Read-only on the warehouse.
  */
-export async function sweepWarehouse(project: Project, store: StateStore, wh: Warehouse, opts: SweepOptions = {}): Promise<MonitorReport> {
+export async function sweepWarehouse(
+  project: Project,
+  store: StateStore,
+  wh: Warehouse,
+  opts: SweepOptions = {},
+): Promise<MonitorReport> {
   const o = { sample: opts.sample ?? 5, detailRowLimit: opts.detailRowLimit ?? 2_000_000 };
   const findings: Finding[] = [];
   const tables: TableSummary[] = [];
@@ -90,7 +95,9 @@ export async function sweepWarehouse(project: Project, store: StateStore, wh: Wa
     for (const analyzer of project.analyzers.values()) {
       if (!analyzer.load || (opts.analyzer && analyzer.name !== opts.analyzer)) continue;
       const before = findings.length;
-      const summary = await new TableSweep(analyzer, store, wh, findings, { ...o, duckConn }).run(records.find((r) => r.table === analyzer.load!.table));
+      const summary = await new TableSweep(analyzer, store, wh, findings, { ...o, duckConn }).run(
+        records.find((r) => r.table === analyzer.load!.table),
+      );
       tables.push({ ...summary, problems: findings.length - before });
     }
   } finally {
@@ -115,8 +122,24 @@ class TableSweep {
     this.name = analyzer.name;
   }
 
-  private add(partition: string, problem: Problem, detail: string, repair: string, sampleKeys: KeyCount[] = [], keys?: number): void {
-    this.findings.push({ table: this.table, analyzer: this.name, partition, problem, detail, sampleKeys: sampleKeys.slice(0, this.o.sample), ...(keys !== undefined ? { keys } : {}), repair });
+  private add(
+    partition: string,
+    problem: Problem,
+    detail: string,
+    repair: string,
+    sampleKeys: KeyCount[] = [],
+    keys?: number,
+  ): void {
+    this.findings.push({
+      table: this.table,
+      analyzer: this.name,
+      partition,
+      problem,
+      detail,
+      sampleKeys: sampleKeys.slice(0, this.o.sample),
+      ...(keys !== undefined ? { keys } : {}),
+      repair,
+    });
   }
 
   private reload(p: string): string {
@@ -126,29 +149,59 @@ class TableSweep {
   async run(record: TableRecord | undefined): Promise<Omit<TableSummary, 'problems'>> {
     const { table, name } = this;
     const published = new Map<string, number>();
-    for (const p of await this.store.listPartitions(name)) if (p.published_seq !== null) published.set(p.partition_id, Number(p.published_seq));
-    const owed = new Map((await this.store.loads.pending({ analyzer: name, includeFailed: true })).map((l) => [l.partition_id, l]));
+    for (const p of await this.store.listPartitions(name))
+      if (p.published_seq !== null) published.set(p.partition_id, Number(p.published_seq));
+    const owed = new Map(
+      (await this.store.loads.pending({ analyzer: name, includeFailed: true })).map((l) => [l.partition_id, l]),
+    );
     const why = (p: string) => {
       const l = owed.get(p);
-      return l?.status === 'pending' ? `; its load is pending${l.error_code ? `: [${l.error_code}] ${l.error_message}` : ' (started, never finished)'}` : '';
+      return l?.status === 'pending'
+        ? `; its load is pending${l.error_code ? `: [${l.error_code}] ${l.error_message}` : ' (started, never finished)'}`
+        : '';
     };
     // A load that needs a fix first is a finding of its own, with the error that stopped it.
     for (const l of owed.values()) {
-      if (l.status === 'failed') this.add(l.partition_id, 'load_failed', `loading v${l.version_seq} failed: [${l.error_code}] ${l.error_message}`, `${l.error_hint ? `${l.error_hint.replace(/[.;\s]+$/, '')}; then: ` : 'after the fix: '}recount load ${name} --partition ${l.partition_id}`);
+      if (l.status === 'failed')
+        this.add(
+          l.partition_id,
+          'load_failed',
+          `loading v${l.version_seq} failed: [${l.error_code}] ${l.error_message}`,
+          `${l.error_hint ? `${l.error_hint.replace(/[.;\s]+$/, '')}; then: ` : 'after the fix: '}recount load ${name} --partition ${l.partition_id}`,
+        );
     }
 
     const columns = record && (await this.wh.columns(table));
     if (!record || !columns) {
-      if (record) this.add('*', 'table_missing', `table ${table} is recorded in recount_tables but does not exist (dropped by hand?)`, `recount load ${name} --force`);
-      for (const [p, v] of published) this.add(p, 'not_loaded', `v${v} is published but not in ${table}${why(p)}`, `recount load ${name} --partition ${p}`);
+      if (record)
+        this.add(
+          '*',
+          'table_missing',
+          `table ${table} is recorded in recount_tables but does not exist (dropped by hand?)`,
+          `recount load ${name} --force`,
+        );
+      for (const [p, v] of published)
+        this.add(
+          p,
+          'not_loaded',
+          `v${v} is published but not in ${table}${why(p)}`,
+          `recount load ${name} --partition ${p}`,
+        );
       return { table, analyzer: name, partitions: 0, rows: 0 };
     }
 
     // Columns changed by hand: named, and left out of the value checksum (its hashes expect the loaded types).
     const drift = schemaDrift(record, columns, this.wh.dialect);
     for (const d of drift) {
-      const what = d.found ? `is ${d.found}, but recount loads it as ${d.wanted}` : `is gone, but recount loads it as ${d.wanted}`;
-      this.add('*', 'schema_changed', `column ${d.column} ${what} (changed by hand?): the next load fails${d.key ? '; rows are not checked until the key column is back' : ''}`, d.repair);
+      const what = d.found
+        ? `is ${d.found}, but recount loads it as ${d.wanted}`
+        : `is gone, but recount loads it as ${d.wanted}`;
+      this.add(
+        '*',
+        'schema_changed',
+        `column ${d.column} ${what} (changed by hand?): the next load fails${d.key ? '; rows are not checked until the key column is back' : ''}`,
+        d.repair,
+      );
     }
     if (drift.some((d) => d.key)) return { table, analyzer: name, partitions: 0, rows: 0 };
 
@@ -164,23 +217,62 @@ class TableSweep {
       const st: PartitionStats = stats.get(p) ?? { partition: p, rows: 0, checksum: '0', valueChecksum: '0' };
       rows += st.rows;
       if (!rec) {
-        if (pub !== null) this.add(p, 'not_loaded', `v${pub} is published but ${table} has no load of this partition${why(p)}`, `recount load ${name} --partition ${p}`);
+        if (pub !== null)
+          this.add(
+            p,
+            'not_loaded',
+            `v${pub} is published but ${table} has no load of this partition${why(p)}`,
+            `recount load ${name} --partition ${p}`,
+          );
         if (st.rows > 0) {
-          const keys = await this.wh.keyCounts(record, parsePartition(p, record.grain), { atLeast: 1, limit: this.o.sample });
-          const repair = pub !== null ? `recount load ${name} --partition ${p}` : `DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(parsePartition(p, record.grain))}`;
-          this.add(p, 'extra_rows', `${st.rows} rows (${keys.keys} keys) in a partition recount never loaded (written behind recount's back)`, repair, keys.sample, keys.keys);
+          const keys = await this.wh.keyCounts(record, parsePartition(p, record.grain), {
+            atLeast: 1,
+            limit: this.o.sample,
+          });
+          const repair =
+            pub !== null
+              ? `recount load ${name} --partition ${p}`
+              : `DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(parsePartition(p, record.grain))}`;
+          this.add(
+            p,
+            'extra_rows',
+            `${st.rows} rows (${keys.keys} keys) in a partition recount never loaded (written behind recount's back)`,
+            repair,
+            keys.sample,
+            keys.keys,
+          );
         }
         continue;
       }
-      if (pub === null) this.add(p, 'stale_version', `holds v${rec.version}, but no version of this partition is published`, `recount rollback ${name} --partition ${p} --version ${rec.version} (to publish it again), or remove its rows: DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(parsePartition(p, record.grain))}`);
-      else if (rec.version !== pub) this.add(p, 'stale_version', `holds v${rec.version}, but v${pub} is published${why(p)}`, `recount load ${name} --partition ${p}`);
+      if (pub === null)
+        this.add(
+          p,
+          'stale_version',
+          `holds v${rec.version}, but no version of this partition is published`,
+          `recount rollback ${name} --partition ${p} --version ${rec.version} (to publish it again), or remove its rows: DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(parsePartition(p, record.grain))}`,
+        );
+      else if (rec.version !== pub)
+        this.add(
+          p,
+          'stale_version',
+          `holds v${rec.version}, but v${pub} is published${why(p)}`,
+          `recount load ${name} --partition ${p}`,
+        );
       await this.partition(record, p, pub, rec, st, key, value);
     }
     return { table, analyzer: name, partitions: stats.size, rows };
   }
 
   // A partition recount loaded: are its rows those of the version recount_loads records?
-  private async partition(record: TableRecord, p: string, pub: number | null, rec: LoadRecord, st: PartitionStats, key: HashPlanEntry[], value: HashPlanEntry[]): Promise<void> {
+  private async partition(
+    record: TableRecord,
+    p: string,
+    pub: number | null,
+    rec: LoadRecord,
+    st: PartitionStats,
+    key: HashPlanEntry[],
+    value: HashPlanEntry[],
+  ): Promise<void> {
     const keysOk = st.rows === rec.rows && st.checksum === rec.checksum;
     const kept = await keptVersions(this.store, this.name, p);
     const loaded = kept.find((k) => k.version === rec.version);
@@ -200,7 +292,12 @@ class TableSweep {
       if (k.version === rec.version) continue;
       const c = await sums(k);
       if (c && c.rows === st.rows && c.checksum === st.checksum && c.valueChecksum === st.valueChecksum) {
-        this.add(p, 'stale_version', `its rows are those of v${k.version}, not of v${rec.version} as recount_loads records${pub !== null ? ` (v${pub} is published)` : ''}: a stale version was written behind recount's back`, this.reload(p));
+        this.add(
+          p,
+          'stale_version',
+          `its rows are those of v${k.version}, not of v${rec.version} as recount_loads records${pub !== null ? ` (v${pub} is published)` : ''}: a stale version was written behind recount's back`,
+          this.reload(p),
+        );
         return;
       }
     }
@@ -210,26 +307,75 @@ class TableSweep {
     if (!keysOk) {
       const d = await this.wh.keyCounts(record, partition, { atLeast: 2, limit: this.o.sample });
       dups = d.keys;
-      if (d.keys) this.add(p, 'duplicate_keys', `${d.keys} key(s) held by more than one row (${d.rows} rows for them; the partition has ${st.rows} rows, v${rec.version} has ${rec.rows})`, this.reload(p), d.sample, d.keys);
+      if (d.keys)
+        this.add(
+          p,
+          'duplicate_keys',
+          `${d.keys} key(s) held by more than one row (${d.rows} rows for them; the partition has ${st.rows} rows, v${rec.version} has ${rec.rows})`,
+          this.reload(p),
+          d.sample,
+          d.keys,
+        );
     }
     if (loaded && expected && Math.max(st.rows, expected.rows) <= this.o.detailRowLimit) {
       const tableSide: DiffSide = {
         scan: (sink) => this.wh.scanRowHashes(record, partition, value, sink),
         keysOf: (hashes) => this.wh.keysOfHashes(record, partition, hashes),
       };
-      const diff = await diffPartition(await versionDiffSide(await this.o.duckConn(), loaded, key, value), tableSide, expected.rows, this.o.sample);
+      const diff = await diffPartition(
+        await versionDiffSide(await this.o.duckConn(), loaded, key, value),
+        tableSide,
+        expected.rows,
+        this.o.sample,
+      );
       const v = `v${rec.version}`;
-      if (diff.missing.count) this.add(p, 'missing_rows', `${diff.missing.count} key(s) of ${v} are not in the table`, this.reload(p), diff.missing.sample, diff.missing.count);
-      if (diff.extra.count) this.add(p, 'extra_rows', `${diff.extra.count} key(s) in the table are not in ${v}`, this.reload(p), diff.extra.sample, diff.extra.count);
-      if (diff.changed.count) this.add(p, 'changed_values', `${diff.changed.count} key(s) hold other values than in ${v} (changed behind recount's back)`, this.reload(p), diff.changed.sample, diff.changed.count);
+      if (diff.missing.count)
+        this.add(
+          p,
+          'missing_rows',
+          `${diff.missing.count} key(s) of ${v} are not in the table`,
+          this.reload(p),
+          diff.missing.sample,
+          diff.missing.count,
+        );
+      if (diff.extra.count)
+        this.add(
+          p,
+          'extra_rows',
+          `${diff.extra.count} key(s) in the table are not in ${v}`,
+          this.reload(p),
+          diff.extra.sample,
+          diff.extra.count,
+        );
+      if (diff.changed.count)
+        this.add(
+          p,
+          'changed_values',
+          `${diff.changed.count} key(s) hold other values than in ${v} (changed behind recount's back)`,
+          this.reload(p),
+          diff.changed.sample,
+          diff.changed.count,
+        );
       return;
     }
-    const why = loaded ? `the partition has more than ${thousands(this.o.detailRowLimit)} rows, so keys are not named` : 'its files are no longer kept, so keys are not named';
+    const why = loaded
+      ? `the partition has more than ${thousands(this.o.detailRowLimit)} rows, so keys are not named`
+      : 'its files are no longer kept, so keys are not named';
     if (keysOk) {
-      this.add(p, 'changed_values', `the keys are those of v${rec.version} but the values differ (changed behind recount's back); ${why}`, this.reload(p));
+      this.add(
+        p,
+        'changed_values',
+        `the keys are those of v${rec.version} but the values differ (changed behind recount's back); ${why}`,
+        this.reload(p),
+      );
     } else if (!dups) {
       const diff = st.rows - rec.rows;
-      this.add(p, diff < 0 ? 'missing_rows' : 'extra_rows', `${st.rows} rows, v${rec.version} loaded ${rec.rows}${diff === 0 ? ' (same count, other keys)' : ''}; ${why}`, this.reload(p));
+      this.add(
+        p,
+        diff < 0 ? 'missing_rows' : 'extra_rows',
+        `${st.rows} rows, v${rec.version} loaded ${rec.rows}${diff === 0 ? ' (same count, other keys)' : ''}; ${why}`,
+        this.reload(p),
+      );
     }
   }
 }

@@ -92,7 +92,16 @@ class RowHashIndex {
     const old = { kHi: this.kHi, kLo: this.kLo, vHi: this.vHi, vLo: this.vLo, size: this.size };
     const next = new RowHashIndex(old.kHi.length * 2);
     for (let i = 0; i < old.size; i++) next.add(old.kHi[i]!, old.kLo[i]!, old.vHi[i]!, old.vLo[i]!);
-    Object.assign(this, { kHi: next.kHi, kLo: next.kLo, vHi: next.vHi, vLo: next.vLo, slots: next.slots, mask: next.mask, seen: next.seen, size: next.size });
+    Object.assign(this, {
+      kHi: next.kHi,
+      kLo: next.kLo,
+      vHi: next.vHi,
+      vLo: next.vLo,
+      slots: next.slots,
+      mask: next.mask,
+      seen: next.seen,
+      size: next.size,
+    });
   }
 }
 
@@ -118,7 +127,12 @@ async function named(t: Tally, side: DiffSide): Promise<KeyDiff> {
  * past it, and only the first `sample` keys of each kind are looked up again, by hash, to be named. A key the
  * table holds twice counts once here (duplicates are the monitor's duplicate_keys finding).
  */
-export async function diffPartition(version: DiffSide, table: DiffSide, expectedRows: number, sample: number): Promise<PartitionDiff> {
+export async function diffPartition(
+  version: DiffSide,
+  table: DiffSide,
+  expectedRows: number,
+  sample: number,
+): Promise<PartitionDiff> {
   const index = new RowHashIndex(expectedRows);
   await version.scan((kHi, kLo, vHi, vLo) => index.add(kHi, kLo, vHi, vLo));
   const extra = new Tally(sample);
@@ -132,5 +146,9 @@ export async function diffPartition(version: DiffSide, table: DiffSide, expected
   });
   const missing = new Tally(sample);
   for (let i = 0; i < index.size; i++) if (!index.seen[i]) missing.add(() => index.keyText(i));
-  return { missing: await named(missing, version), extra: await named(extra, table), changed: await named(changed, table) };
+  return {
+    missing: await named(missing, version),
+    extra: await named(extra, table),
+    changed: await named(changed, table),
+  };
 }

@@ -44,10 +44,18 @@ export function assertNoPartitionClash(table: string, grain: Grain, columns: rea
   for (const pc of partitionColumns(grain)) {
     const clash = columns.find((c) => c.name.toLowerCase() === pc.name);
     if (clash) {
-      throw new RecountError('WAREHOUSE_SCHEMA', `table ${table}: output column ${clash.name} has the name of the partition column ${pc.name}`, {
-        subject: `${table}.${clash.name}`,
-        hint: `rename the column in the analyzer's SQL (e.g. AS ${clash.name}_value); recount adds ${partitionColumns(grain).map((c) => c.name).join(' and ')} to every row itself`,
-      });
+      throw new RecountError(
+        'WAREHOUSE_SCHEMA',
+        `table ${table}: output column ${clash.name} has the name of the partition column ${pc.name}`,
+        {
+          subject: `${table}.${clash.name}`,
+          hint: `rename the column in the analyzer's SQL (e.g. AS ${clash.name}_value); recount adds ${partitionColumns(
+            grain,
+          )
+            .map((c) => c.name)
+            .join(' and ')} to every row itself`,
+        },
+      );
     }
   }
 }

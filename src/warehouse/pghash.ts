@@ -22,22 +22,41 @@ function rot(x: number, k: number): number {
 }
 
 function mix(): void {
-  a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-  b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-  c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-  a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-  b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-  c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
+  a = (a - c) | 0;
+  a ^= rot(c, 4);
+  c = (c + b) | 0;
+  b = (b - a) | 0;
+  b ^= rot(a, 6);
+  a = (a + c) | 0;
+  c = (c - b) | 0;
+  c ^= rot(b, 8);
+  b = (b + a) | 0;
+  a = (a - c) | 0;
+  a ^= rot(c, 16);
+  c = (c + b) | 0;
+  b = (b - a) | 0;
+  b ^= rot(a, 19);
+  a = (a + c) | 0;
+  c = (c - b) | 0;
+  c ^= rot(b, 4);
+  b = (b + a) | 0;
 }
 
 function finish(): void {
-  c ^= b; c = (c - rot(b, 14)) | 0;
-  a ^= c; a = (a - rot(c, 11)) | 0;
-  b ^= a; b = (b - rot(a, 25)) | 0;
-  c ^= b; c = (c - rot(b, 16)) | 0;
-  a ^= c; a = (a - rot(c, 4)) | 0;
-  b ^= a; b = (b - rot(a, 14)) | 0;
-  c ^= b; c = (c - rot(b, 24)) | 0;
+  c ^= b;
+  c = (c - rot(b, 14)) | 0;
+  a ^= c;
+  a = (a - rot(c, 11)) | 0;
+  b ^= a;
+  b = (b - rot(a, 25)) | 0;
+  c ^= b;
+  c = (c - rot(b, 16)) | 0;
+  a ^= c;
+  a = (a - rot(c, 4)) | 0;
+  b ^= a;
+  b = (b - rot(a, 14)) | 0;
+  c ^= b;
+  c = (c - rot(b, 24)) | 0;
   hashHi = b | 0;
   hashLo = c >>> 0;
 }
@@ -66,17 +85,28 @@ export function hashBytes(k: Uint8Array, seed: number): void {
   }
   // The tail, little-endian; the lowest byte of c stays reserved for the length, as in lookup3.
   switch (len) {
-    case 11: c = (c + (k[i + 10]! << 24)) | 0; // falls through
-    case 10: c = (c + (k[i + 9]! << 16)) | 0; // falls through
-    case 9: c = (c + (k[i + 8]! << 8)) | 0; // falls through
-    case 8: b = (b + (k[i + 7]! << 24)) | 0; // falls through
-    case 7: b = (b + (k[i + 6]! << 16)) | 0; // falls through
-    case 6: b = (b + (k[i + 5]! << 8)) | 0; // falls through
-    case 5: b = (b + k[i + 4]!) | 0; // falls through
-    case 4: a = (a + (k[i + 3]! << 24)) | 0; // falls through
-    case 3: a = (a + (k[i + 2]! << 16)) | 0; // falls through
-    case 2: a = (a + (k[i + 1]! << 8)) | 0; // falls through
-    case 1: a = (a + k[i]!) | 0;
+    case 11:
+      c = (c + (k[i + 10]! << 24)) | 0; // falls through
+    case 10:
+      c = (c + (k[i + 9]! << 16)) | 0; // falls through
+    case 9:
+      c = (c + (k[i + 8]! << 8)) | 0; // falls through
+    case 8:
+      b = (b + (k[i + 7]! << 24)) | 0; // falls through
+    case 7:
+      b = (b + (k[i + 6]! << 16)) | 0; // falls through
+    case 6:
+      b = (b + (k[i + 5]! << 8)) | 0; // falls through
+    case 5:
+      b = (b + k[i + 4]!) | 0; // falls through
+    case 4:
+      a = (a + (k[i + 3]! << 24)) | 0; // falls through
+    case 3:
+      a = (a + (k[i + 2]! << 16)) | 0; // falls through
+    case 2:
+      a = (a + (k[i + 1]! << 8)) | 0; // falls through
+    case 1:
+      a = (a + k[i]!) | 0;
   }
   finish();
 }

@@ -24,7 +24,11 @@ export function alterBackSql(table: string, column: string, type: string): strin
  * Columns of a table that differ from what recount_tables says its last load wrote: the monitor reports them
  * (a load would fail on them) and leaves them out of the value checksum, whose hash expects the loaded type.
  */
-export function schemaDrift(record: TableRecord, columns: readonly WarehouseColumn[], dialect: WarehouseDialect): ColumnDrift[] {
+export function schemaDrift(
+  record: TableRecord,
+  columns: readonly WarehouseColumn[],
+  dialect: WarehouseDialect,
+): ColumnDrift[] {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const out: ColumnDrift[] = [];
   for (const c of record.columns) {
@@ -41,7 +45,9 @@ export function schemaDrift(record: TableRecord, columns: readonly WarehouseColu
       wanted,
       found: have?.type,
       key: record.keys.includes(c.name),
-      repair: have ? alterBackSql(record.table, c.name, wanted) : `ALTER TABLE ${quoteTable(record.table)} ADD COLUMN ${ident(c.name)} ${wanted}, then: recount load ${record.analyzer} --force`,
+      repair: have
+        ? alterBackSql(record.table, c.name, wanted)
+        : `ALTER TABLE ${quoteTable(record.table)} ADD COLUMN ${ident(c.name)} ${wanted}, then: recount load ${record.analyzer} --force`,
     });
   }
   return out;

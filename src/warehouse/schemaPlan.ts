@@ -31,7 +31,10 @@ export interface SchemaPlanInput {
 }
 
 function schemaError(table: string, column: string, message: string, hint: string): RecountError {
-  return new RecountError('WAREHOUSE_SCHEMA', `table ${table}: ${message}`, { subject: `${table}.${column}`, hint: `${hint}; nothing was loaded and the table's rows are as they were` });
+  return new RecountError('WAREHOUSE_SCHEMA', `table ${table}: ${message}`, {
+    subject: `${table}.${column}`,
+    hint: `${hint}; nothing was loaded and the table's rows are as they were`,
+  });
 }
 
 /**
@@ -44,17 +47,34 @@ export function planSchema(p: SchemaPlanInput): SchemaPlan {
   for (const pc of p.partitionColumns) {
     const have = byName.get(pc.name);
     if (!have || !p.compatible(have.type, pc.type)) {
-      throw schemaError(p.table, pc.name, have ? `partition column ${pc.name} is ${have.type}, recount needs ${pc.type}` : `has no partition column ${pc.name}, so it was not made by recount for this analyzer`, 'point load.table at a new table name, or drop this table so recount creates it');
+      throw schemaError(
+        p.table,
+        pc.name,
+        have
+          ? `partition column ${pc.name} is ${have.type}, recount needs ${pc.type}`
+          : `has no partition column ${pc.name}, so it was not made by recount for this analyzer`,
+        'point load.table at a new table name, or drop this table so recount creates it',
+      );
     }
   }
   if (p.recordedKeys) {
     const dropped = p.recordedKeys.find((k) => !p.keys.includes(k));
     if (dropped) {
-      throw schemaError(p.table, dropped, `key column ${dropped} of the table is not a key of this version (keys were ${p.recordedKeys.join(', ')}, now ${p.keys.join(', ')})`, 'restore the key in the analyzer, or load into a new table (load.table)');
+      throw schemaError(
+        p.table,
+        dropped,
+        `key column ${dropped} of the table is not a key of this version (keys were ${p.recordedKeys.join(', ')}, now ${p.keys.join(', ')})`,
+        'restore the key in the analyzer, or load into a new table (load.table)',
+      );
     }
     const added = p.keys.find((k) => !p.recordedKeys!.includes(k));
     if (added) {
-      throw schemaError(p.table, added, `column ${added} became a key (keys were ${p.recordedKeys.join(', ')}, now ${p.keys.join(', ')}); rows loaded before are keyed differently`, 'load into a new table (load.table), or drop this one so every partition is reloaded with the new keys');
+      throw schemaError(
+        p.table,
+        added,
+        `column ${added} became a key (keys were ${p.recordedKeys.join(', ')}, now ${p.keys.join(', ')}); rows loaded before are keyed differently`,
+        'load into a new table (load.table), or drop this one so every partition is reloaded with the new keys',
+      );
     }
   }
   const add: WantedColumn[] = [];
@@ -79,10 +99,20 @@ export function planSchema(p: SchemaPlanInput): SchemaPlan {
   for (const have of p.existing) {
     if (wanted.has(have.name)) continue;
     if (p.keys.includes(have.name) || p.recordedKeys?.includes(have.name)) {
-      throw schemaError(p.table, have.name, `key column ${have.name} is missing from this version`, 'restore the column in the analyzer, or load into a new table');
+      throw schemaError(
+        p.table,
+        have.name,
+        `key column ${have.name} is missing from this version`,
+        'restore the column in the analyzer, or load into a new table',
+      );
     }
     if (!have.nullable) {
-      throw schemaError(p.table, have.name, `column ${have.name} is NOT NULL but this version has no such column`, `restore the column, or make it nullable (ALTER TABLE ${p.table} ALTER COLUMN ${have.name} DROP NOT NULL)`);
+      throw schemaError(
+        p.table,
+        have.name,
+        `column ${have.name} is NOT NULL but this version has no such column`,
+        `restore the column, or make it nullable (ALTER TABLE ${p.table} ALTER COLUMN ${have.name} DROP NOT NULL)`,
+      );
     }
   }
   return { create: false, add };

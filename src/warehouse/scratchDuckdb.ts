@@ -39,7 +39,8 @@ function sweepTempDirs(): void {
   }
   for (const name of names) {
     const m = /^recount-(?:load|copy)-(\d+)-[0-9a-f]{8}$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
@@ -71,7 +72,12 @@ export function readVersion(files: readonly string[]): string {
 }
 
 /** Rows and key checksum of a version, computed from its Parquet files. */
-export async function versionChecksum(conn: DuckDBConnection, files: readonly string[], plan: readonly HashPlanEntry[], signal?: AbortSignal): Promise<RowsChecksum> {
+export async function versionChecksum(
+  conn: DuckDBConnection,
+  files: readonly string[],
+  plan: readonly HashPlanEntry[],
+  signal?: AbortSignal,
+): Promise<RowsChecksum> {
   if (files.length === 0) return { rows: 0, checksum: '0' };
   return checksumOf(conn, readVersion(files), plan, signal);
 }

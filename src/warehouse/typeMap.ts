@@ -59,20 +59,68 @@ function fold(x: string): string {
   return `xor((${x}) & 4294967295, CASE WHEN (${x}) >= 0 THEN ((${x}) >> 32) & 4294967295 ELSE (~((${x}) >> 32)) & 4294967295 END)::UINTEGER`;
 }
 
-const intHash = (name: string, toBigint: (c: string) => string, pg: (c: string, seed: number) => string): ColumnHash => ({ name, kind: 'u32', duck: (c) => fold(toBigint(c)), pg });
+const intHash = (
+  name: string,
+  toBigint: (c: string) => string,
+  pg: (c: string, seed: number) => string,
+): ColumnHash => ({ name, kind: 'u32', duck: (c) => fold(toBigint(c)), pg });
 const hashes = {
-  integer: intHash('integer', (c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::bigint, ${s})`),
-  boolean: intHash('boolean', (c) => `${c}::BIGINT`, (c, s) => `hashint8extended(${c}::int::bigint, ${s})`),
-  date: intHash('date', (c) => `(${c} - DATE '2000-01-01')::BIGINT`, (c, s) => `hashint8extended((${c} - DATE '2000-01-01')::bigint, ${s})`),
-  timestamp: intHash('timestamp', (c) => `(epoch_us(${c}::TIMESTAMP) - ${US_2000})`, (c, s) => `timestamp_hash_extended(${c}, ${s})`),
-  timestamptz: intHash('timestamptz', (c) => `(epoch_us(${c}) - ${US_2000})`, (c, s) => `timestamptz_hash_extended(${c}, ${s})`),
-  time: intHash('time', (c) => `datediff('microsecond', TIME '00:00:00', ${c})`, (c, s) => `time_hash_extended(${c}, ${s})`),
-  text: { name: 'text', kind: 'bytes', duck: (c) => `encode(${c}::VARCHAR)`, pg: (c, s) => `hashtextextended(${c}::text, ${s})` } satisfies ColumnHash,
-  uuid: { name: 'uuid', kind: 'bytes', duck: (c) => `unhex(replace(${c}::VARCHAR, '-', ''))`, pg: (c, s) => `uuid_hash_extended(${c}, ${s})` } satisfies ColumnHash,
+  integer: intHash(
+    'integer',
+    (c) => `${c}::BIGINT`,
+    (c, s) => `hashint8extended(${c}::bigint, ${s})`,
+  ),
+  boolean: intHash(
+    'boolean',
+    (c) => `${c}::BIGINT`,
+    (c, s) => `hashint8extended(${c}::int::bigint, ${s})`,
+  ),
+  date: intHash(
+    'date',
+    (c) => `(${c} - DATE '2000-01-01')::BIGINT`,
+    (c, s) => `hashint8extended((${c} - DATE '2000-01-01')::bigint, ${s})`,
+  ),
+  timestamp: intHash(
+    'timestamp',
+    (c) => `(epoch_us(${c}::TIMESTAMP) - ${US_2000})`,
+    (c, s) => `timestamp_hash_extended(${c}, ${s})`,
+  ),
+  timestamptz: intHash(
+    'timestamptz',
+    (c) => `(epoch_us(${c}) - ${US_2000})`,
+    (c, s) => `timestamptz_hash_extended(${c}, ${s})`,
+  ),
+  time: intHash(
+    'time',
+    (c) => `datediff('microsecond', TIME '00:00:00', ${c})`,
+    (c, s) => `time_hash_extended(${c}, ${s})`,
+  ),
+  text: {
+    name: 'text',
+    kind: 'bytes',
+    duck: (c) => `encode(${c}::VARCHAR)`,
+    pg: (c, s) => `hashtextextended(${c}::text, ${s})`,
+  } satisfies ColumnHash,
+  uuid: {
+    name: 'uuid',
+    kind: 'bytes',
+    duck: (c) => `unhex(replace(${c}::VARCHAR, '-', ''))`,
+    pg: (c, s) => `uuid_hash_extended(${c}, ${s})`,
+  } satisfies ColumnHash,
   // A REAL widens to float8 exactly, in DuckDB as in PostgreSQL (whose hashfloat4extended widens too).
-  float: { name: 'float', kind: 'f64', duck: (c) => `${c}::DOUBLE`, pg: (c, s) => `hashfloat8extended(${c}::float8, ${s})` } satisfies ColumnHash,
+  float: {
+    name: 'float',
+    kind: 'f64',
+    duck: (c) => `${c}::DOUBLE`,
+    pg: (c, s) => `hashfloat8extended(${c}::float8, ${s})`,
+  } satisfies ColumnHash,
   // bytea as its lowercase hex text: PostgreSQL's own bytea hash takes an internal argument SQL cannot pass.
-  blob: { name: 'blob', kind: 'bytes', duck: (c) => `encode(lower(hex(${c})))`, pg: (c, s) => `hashtextextended(encode(${c}, 'hex'), ${s})` } satisfies ColumnHash,
+  blob: {
+    name: 'blob',
+    kind: 'bytes',
+    duck: (c) => `encode(lower(hex(${c})))`,
+    pg: (c, s) => `hashtextextended(encode(${c}, 'hex'), ${s})`,
+  } satisfies ColumnHash,
 };
 
 const asIs = (c: string) => c;
@@ -131,10 +179,14 @@ export function mapType(type: string): ColumnMapping {
 export function postgresType(table: string, column: string, type: string): string {
   const m = mapType(type);
   if (m.postgres === undefined) {
-    throw new RecountError('WAREHOUSE_SCHEMA', `table ${table}: column ${column} has DuckDB type ${type}, which PostgreSQL cannot hold without loss`, {
-      subject: `${table}.${column}`,
-      hint: `cast it in the analyzer's SQL (e.g. ${column}::TIMESTAMP, ${column}::VARCHAR or to_json(${column})); nothing was loaded`,
-    });
+    throw new RecountError(
+      'WAREHOUSE_SCHEMA',
+      `table ${table}: column ${column} has DuckDB type ${type}, which PostgreSQL cannot hold without loss`,
+      {
+        subject: `${table}.${column}`,
+        hint: `cast it in the analyzer's SQL (e.g. ${column}::TIMESTAMP, ${column}::VARCHAR or to_json(${column})); nothing was loaded`,
+      },
+    );
   }
   return m.postgres;
 }

@@ -7,7 +7,12 @@ export { maskUrl, passwordsOf };
 /** Where the warehouse is: an embedded DuckDB file, or a PostgreSQL database. */
 export type WarehouseLocation =
   | { readonly kind: 'duckdb'; readonly path: string; readonly display: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string; readonly display: string; readonly secrets: readonly string[] };
+  | {
+      readonly kind: 'postgres';
+      readonly connectionString: string;
+      readonly display: string;
+      readonly secrets: readonly string[];
+    };
 
 /** Replace every occurrence of the given secrets (and their URL-encoded forms) in a text by ***. */
 export function redact(text: string, secrets: readonly string[]): string {
@@ -28,7 +33,10 @@ export function parseWarehouseUrl(url: string, projectDir: string): WarehouseLoc
   if (url.startsWith('duckdb:')) {
     const path = url.slice('duckdb:'.length);
     if (!path) {
-      throw new RecountError('CONFIG_INVALID', `warehouse: '${display}' names no file`, { subject: 'warehouse', hint: "write duckdb:<file>, e.g. 'duckdb:.recount/warehouse.duckdb'" });
+      throw new RecountError('CONFIG_INVALID', `warehouse: '${display}' names no file`, {
+        subject: 'warehouse',
+        hint: "write duckdb:<file>, e.g. 'duckdb:.recount/warehouse.duckdb'",
+      });
     }
     const abs = isAbsolute(path) ? path : resolve(projectDir, path);
     return { kind: 'duckdb', path: abs, display: `duckdb:${abs}` };
@@ -55,5 +63,10 @@ export function redactError(err: RecountError, url: string): RecountError {
   const secrets = passwordsOf(url);
   if (!secrets.length) return err;
   const r = (t: string | undefined) => (t === undefined ? undefined : redact(t, secrets));
-  return new RecountError(err.code, r(err.message)!, { subject: r(err.subject), hint: r(err.hint), details: err.details, cause: err.cause });
+  return new RecountError(err.code, r(err.message)!, {
+    subject: r(err.subject),
+    hint: r(err.hint),
+    details: err.details,
+    cause: err.cause,
+  });
 }

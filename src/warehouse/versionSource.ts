@@ -35,7 +35,10 @@ async function describeFiles(files: readonly string[]): Promise<Column[]> {
   describer.catch(() => (describer = undefined));
   const conn = await (await describer).connect();
   try {
-    const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as { column_name: string; column_type: string }[];
+    const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${readVersion(files)}`)).getRowObjectsJson() as {
+      column_name: string;
+      column_type: string;
+    }[];
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   } finally {
     conn.closeSync();
@@ -47,14 +50,28 @@ async function describeFiles(files: readonly string[]): Promise<Column[]> {
  * of the same size now; the same sha256 before the load commits), so a load copies exactly what was published
  * or refuses with VERSION_FILES_MISSING. `known` vouches for the files of one version the caller hashed itself.
  */
-export async function readVersionSource(analyzer: string, grain: Grain, v: VersionRow, opts: { known?: KnownFiles } = {}): Promise<VersionSource> {
+export async function readVersionSource(
+  analyzer: string,
+  grain: Grain,
+  v: VersionRow,
+  opts: { known?: KnownFiles } = {},
+): Promise<VersionSource> {
   const seq = Number(v.seq);
   const manifest = readManifest(v.dir);
-  if (!manifest) throw missing(analyzer, v.partition_id, seq, `its folder has no ${MANIFEST_FILE}`, join(v.dir, MANIFEST_FILE));
+  if (!manifest)
+    throw missing(analyzer, v.partition_id, seq, `its folder has no ${MANIFEST_FILE}`, join(v.dir, MANIFEST_FILE));
   const files = manifest.files.map((f) => ({ ...f, abs: join(v.dir, f.path) }));
   for (const f of files) {
-    if (!existsSync(f.abs)) throw missing(analyzer, v.partition_id, seq, `file ${f.path} listed in its manifest is gone`, f.abs);
-    if (statSync(f.abs).size !== f.bytes) throw missing(analyzer, v.partition_id, seq, `file ${f.path} has ${statSync(f.abs).size} bytes, its manifest records ${f.bytes}`, f.abs);
+    if (!existsSync(f.abs))
+      throw missing(analyzer, v.partition_id, seq, `file ${f.path} listed in its manifest is gone`, f.abs);
+    if (statSync(f.abs).size !== f.bytes)
+      throw missing(
+        analyzer,
+        v.partition_id,
+        seq,
+        `file ${f.path} has ${statSync(f.abs).size} bytes, its manifest records ${f.bytes}`,
+        f.abs,
+      );
   }
   // The sha256 comparison runs while the rows are copied; the load awaits it before it commits. A file whose sha256
   // the caller computed from the bytes it just wrote and published (the attempt that loads right after its publish)
@@ -62,7 +79,14 @@ export async function readVersionSource(analyzer: string, grain: Grain, v: Versi
   const verified = Promise.all(
     files.map(async (f) => {
       if (opts.known?.version === seq && opts.known.sha256.get(f.path) === f.sha256) return;
-      if ((await sha256File(f.abs)) !== f.sha256) throw missing(analyzer, v.partition_id, seq, `file ${f.path} changed since it was published (sha256 differs from the manifest)`, f.abs);
+      if ((await sha256File(f.abs)) !== f.sha256)
+        throw missing(
+          analyzer,
+          v.partition_id,
+          seq,
+          `file ${f.path} changed since it was published (sha256 differs from the manifest)`,
+          f.abs,
+        );
     }),
   ).then(() => undefined);
   verified.catch(() => undefined);

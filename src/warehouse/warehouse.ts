@@ -129,9 +129,18 @@ export interface Warehouse {
   /** Keys of a partition held by at least `atLeast` rows (2: the duplicated ones), counted, with the `limit` most repeated. */
   keyCounts(table: TableRecord, partition: Partition, opts: { atLeast: number; limit: number }): Promise<KeyCounts>;
   /** Stream every row's key hash and value hash (under `values`) of a partition, without holding the partition in memory. */
-  scanRowHashes(table: TableRecord, partition: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void>;
+  scanRowHashes(
+    table: TableRecord,
+    partition: Partition,
+    values: readonly HashPlanEntry[],
+    sink: RowHashSink,
+  ): Promise<void>;
   /** The keys (as text) of the partition's rows whose key hash (decimal text) is one of `hashes`. */
-  keysOfHashes(table: TableRecord, partition: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>>;
+  keysOfHashes(
+    table: TableRecord,
+    partition: Partition,
+    hashes: ReadonlySet<string>,
+  ): Promise<Map<string, Record<string, string | null>>>;
   /** Run SQL as given, rows as JSON-safe objects: the demo's query, and tests changing rows behind recount's back. */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   close(): Promise<void>;

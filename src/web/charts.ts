@@ -19,7 +19,10 @@ export function niceTicks(max: number, count = 4): number[] {
 }
 
 /** A line of recent values (e.g. attempt durations) with its last point marked. */
-export function sparkline(values: readonly number[], opts: { width?: number; height?: number; color?: string; title?: string } = {}): Html {
+export function sparkline(
+  values: readonly number[],
+  opts: { width?: number; height?: number; color?: string; title?: string } = {},
+): Html {
   const w = opts.width ?? 120;
   const h = opts.height ?? 26;
   if (values.length === 0) return raw(`<svg width="${w}" height="${h}" role="img" aria-label="no data"></svg>`);
@@ -36,15 +39,26 @@ export function sparkline(values: readonly number[], opts: { width?: number; hei
 }
 
 /** The last partitions of an analyzer as a strip of coloured cells, oldest left. */
-export function stateStrip(cells: readonly { id: string; state: PartitionState }[], opts: { cell?: number } = {}): Html {
+export function stateStrip(
+  cells: readonly { id: string; state: PartitionState }[],
+  opts: { cell?: number } = {},
+): Html {
   const c = opts.cell ?? 7;
   const w = Math.max(1, cells.length) * (c + 1);
-  const rects = cells.map((x, i) => `<rect x="${i * (c + 1)}" y="0" width="${c}" height="${c * 2}" rx="1" fill="${STATE_STYLE[x.state].color}"><title>${e(`${x.id}: ${STATE_STYLE[x.state].label}`)}</title></rect>`);
-  return raw(`<svg width="${w}" height="${c * 2}" viewBox="0 0 ${w} ${c * 2}" role="img" aria-label="recent partitions">${rects.join('')}</svg>`);
+  const rects = cells.map(
+    (x, i) =>
+      `<rect x="${i * (c + 1)}" y="0" width="${c}" height="${c * 2}" rx="1" fill="${STATE_STYLE[x.state].color}"><title>${e(`${x.id}: ${STATE_STYLE[x.state].label}`)}</title></rect>`,
+  );
+  return raw(
+    `<svg width="${w}" height="${c * 2}" viewBox="0 0 ${w} ${c * 2}" role="img" aria-label="recent partitions">${rects.join('')}</svg>`,
+  );
 }
 
 /** Attempt durations as bars coloured by outcome, oldest left, with a y axis. */
-export function durationBars(attempts: readonly { id: string; label: string; ms: number; status: string }[], opts: { width?: number; height?: number } = {}): Html {
+export function durationBars(
+  attempts: readonly { id: string; label: string; ms: number; status: string }[],
+  opts: { width?: number; height?: number } = {},
+): Html {
   const W = opts.width ?? 900;
   const H = opts.height ?? 160;
   const left = 56;
@@ -57,7 +71,8 @@ export function durationBars(attempts: readonly { id: string; label: string; ms:
   const bw = Math.max(2, Math.min(24, plotW / Math.max(attempts.length, 1) - 2));
   const y = (ms: number) => top + (H - top - bottom) * (1 - ms / ymax);
   let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="attempt durations">`;
-  for (const t of ticks) s += `<line x1="${left}" x2="${W - 8}" y1="${f1(y(t * 1000))}" y2="${f1(y(t * 1000))}" stroke="#e3e6eb"/><text x="${left - 6}" y="${f1(y(t * 1000) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${e(duration(t * 1000))}</text>`;
+  for (const t of ticks)
+    s += `<line x1="${left}" x2="${W - 8}" y1="${f1(y(t * 1000))}" y2="${f1(y(t * 1000))}" stroke="#e3e6eb"/><text x="${left - 6}" y="${f1(y(t * 1000) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${e(duration(t * 1000))}</text>`;
   attempts.forEach((a, i) => {
     const x = left + 4 + i * (bw + 2);
     const yy = y(a.ms);
@@ -91,7 +106,9 @@ export function timeline(items: readonly TimelineItem[], opts: { width?: number 
   const minBar = 6;
   const barSpace = W - 8 - gapW * (n - 1);
   const total = sorted.reduce((s, it) => s + Math.max(1, it.endMs - it.startMs), 0);
-  const widths = sorted.map((it) => Math.max(minBar, (barSpace - minBar * n) * (Math.max(1, it.endMs - it.startMs) / total) + minBar));
+  const widths = sorted.map((it) =>
+    Math.max(minBar, (barSpace - minBar * n) * (Math.max(1, it.endMs - it.startMs) / total) + minBar),
+  );
   const scale = barSpace / widths.reduce((a, b) => a + b, 0);
   let x = 4;
   let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="attempts timeline">`;
@@ -101,13 +118,15 @@ export function timeline(items: readonly TimelineItem[], opts: { width?: number 
     s += `<rect x="${f1(x)}" y="8" width="${f1(w)}" height="22" rx="3" fill="${statusColor(it.status)}"><title>${e(`${it.label} ${it.id}: started ${new Date(it.startMs).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${duration(ms)}`)}</title></rect>`;
     const text = w > 110 ? `${it.label} · ${duration(ms)}` : w > 34 ? it.label.split(' ')[0]! : '';
     if (text) s += `<text x="${f1(x + 5)}" y="23" font-size="11" fill="#fff">${e(text)}</text>`;
-    if (w > 70 || n <= 8) s += `<text x="${f1(x)}" y="46" font-size="10.5" fill="#5d6778">${e(new Date(it.startMs).toISOString().slice(11, 19))}</text>`;
+    if (w > 70 || n <= 8)
+      s += `<text x="${f1(x)}" y="46" font-size="10.5" fill="#5d6778">${e(new Date(it.startMs).toISOString().slice(11, 19))}</text>`;
     x += w;
     const next = sorted[i + 1];
     if (next) {
       const idle = next.startMs - it.endMs;
       s += `<line x1="${f1(x + 2)}" x2="${f1(x + gapW - 2)}" y1="19" y2="19" stroke="#b8bec9" stroke-dasharray="2 3"/>`;
-      if (gapW >= 40) s += `<text x="${f1(x + gapW / 2)}" y="${H - 4}" font-size="10" text-anchor="middle" fill="#8a94a6">${e(idle > 0 ? `+${duration(idle)}` : 'overlap')}</text>`;
+      if (gapW >= 40)
+        s += `<text x="${f1(x + gapW / 2)}" y="${H - 4}" font-size="10" text-anchor="middle" fill="#8a94a6">${e(idle > 0 ? `+${duration(idle)}` : 'overlap')}</text>`;
       x += gapW;
     }
   });
@@ -133,7 +152,19 @@ const SERIES: { key: keyof MemoryPoint; label: string; color: string; dash?: str
 ];
 
 /** An attempt's worker memory over time, against its budget and the warning and critical shares. */
-export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: number | null; warnShare: number; criticalShare: number; startMs?: number; endMs?: number; peakRss?: number | null; width?: number; height?: number }): Html {
+export function memoryChart(
+  points: readonly MemoryPoint[],
+  opts: {
+    budget?: number | null;
+    warnShare: number;
+    criticalShare: number;
+    startMs?: number;
+    endMs?: number;
+    peakRss?: number | null;
+    width?: number;
+    height?: number;
+  },
+): Html {
   const W = opts.width ?? 900;
   const H = opts.height ?? 230;
   const left = 62;
@@ -141,9 +172,13 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   const top = 10;
   const bottom = 40;
   if (points.length === 0) {
-    const peak = opts.peakRss ? ` Its peak RSS was <b>${e(`${Math.round(opts.peakRss / 1e6)} MB`)}</b>${opts.budget ? e(` (${Math.round((100 * opts.peakRss) / opts.budget)}% of its budget)`) : ''}.` : '';
+    const peak = opts.peakRss
+      ? ` Its peak RSS was <b>${e(`${Math.round(opts.peakRss / 1e6)} MB`)}</b>${opts.budget ? e(` (${Math.round((100 * opts.peakRss) / opts.budget)}% of its budget)`) : ''}.`
+      : '';
     const recent = opts.endMs !== undefined && Date.now() - opts.endMs < 10_000;
-    return raw(`<p class="muted">${recent ? 'Memory samples are stored every 2 s: reload in a moment for the chart.' : 'No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished between two samples).'}${peak}</p>`);
+    return raw(
+      `<p class="muted">${recent ? 'Memory samples are stored every 2 s: reload in a moment for the chart.' : 'No memory samples were kept for this attempt (it ran outside <code>recount serve</code>, or finished between two samples).'}${peak}</p>`,
+    );
   }
   // The axis spans the attempt (samples arrive every 250 ms, so a short attempt has few of them).
   const t0 = Math.min(points[0]!.atMs, opts.startMs ?? Infinity);
@@ -157,7 +192,8 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
   const x = (t: number) => left + ((W - left - right) * (t - t0)) / (t1 - t0);
   const y = (b: number) => top + (H - top - bottom) * (1 - b / ymax);
   let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="memory over time">`;
-  for (const t of ticks) s += `<line x1="${left}" x2="${W - right}" y1="${f1(y(t * 1e6))}" y2="${f1(y(t * 1e6))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t * 1e6) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t} MB</text>`;
+  for (const t of ticks)
+    s += `<line x1="${left}" x2="${W - right}" y1="${f1(y(t * 1e6))}" y2="${f1(y(t * 1e6))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t * 1e6) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t} MB</text>`;
   if (budget > 0) {
     for (const [share, color, label] of [
       [1, '#1d2330', 'budget'],
@@ -176,13 +212,20 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
     s += `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#3e7be6" stroke-dasharray="2 3"/><text x="${(left + W - right) / 2}" y="${Number(yy) - 4}" font-size="10.5" text-anchor="middle" fill="#3e7be6">${e(`peak RSS ${Math.round(opts.peakRss / 1e6)} MB`)}</text>`;
   }
   const rssArea = points.map((p) => `${f1(x(p.atMs))},${f1(y(p.rss))}`);
-  if (points.length > 1) s += `<polygon fill="#3e7be6" fill-opacity=".10" points="${f1(x(points[0]!.atMs))},${f1(y(0))} ${rssArea.join(' ')} ${f1(x(points.at(-1)!.atMs))},${f1(y(0))}"/>`;
+  if (points.length > 1)
+    s += `<polygon fill="#3e7be6" fill-opacity=".10" points="${f1(x(points[0]!.atMs))},${f1(y(0))} ${rssArea.join(' ')} ${f1(x(points.at(-1)!.atMs))},${f1(y(0))}"/>`;
   for (const series of SERIES) {
-    const pts = points.filter((p) => p[series.key] !== null && (series.key !== 'heap' && series.key !== 'external' ? true : Number(p[series.key]) > 0));
+    const pts = points.filter(
+      (p) =>
+        p[series.key] !== null &&
+        (series.key !== 'heap' && series.key !== 'external' ? true : Number(p[series.key]) > 0),
+    );
     if (pts.length === 0 || pts.every((p) => !p[series.key])) continue;
     s += `<polyline fill="none" stroke="${series.color}" stroke-width="${series.key === 'rss' ? 2 : 1.5}"${series.dash ? ` stroke-dasharray="${series.dash}"` : ''} stroke-linejoin="round" points="${pts.map((p) => `${f1(x(p.atMs))},${f1(y(Number(p[series.key])))}`).join(' ')}"/>`;
     // Few samples (a short attempt): mark each, so a single one is still seen.
-    if (pts.length <= 40) for (const p of pts) s += `<circle cx="${f1(x(p.atMs))}" cy="${f1(y(Number(p[series.key])))}" r="2.5" fill="${series.color}"><title>${e(`${series.label} ${Math.round(Number(p[series.key]) / 1e6)} MB at +${((p.atMs - t0) / 1000).toFixed(2)} s`)}</title></circle>`;
+    if (pts.length <= 40)
+      for (const p of pts)
+        s += `<circle cx="${f1(x(p.atMs))}" cy="${f1(y(Number(p[series.key])))}" r="2.5" fill="${series.color}"><title>${e(`${series.label} ${Math.round(Number(p[series.key]) / 1e6)} MB at +${((p.atMs - t0) / 1000).toFixed(2)} s`)}</title></circle>`;
   }
   const secs = (t1 - t0) / 1000;
   for (const t of niceTicks(secs, 5)) {
@@ -200,7 +243,10 @@ export function memoryChart(points: readonly MemoryPoint[], opts: { budget?: num
 }
 
 /** Alerts raised per hour over the last `hours`, stacked by severity (critical on the bottom), newest right. */
-export function alertHistogram(alerts: readonly { first_at: string; severity: string }[], opts: { now?: number; hours?: number; width?: number; height?: number } = {}): Html {
+export function alertHistogram(
+  alerts: readonly { first_at: string; severity: string }[],
+  opts: { now?: number; hours?: number; width?: number; height?: number } = {},
+): Html {
   const hours = opts.hours ?? 48;
   const W = opts.width ?? 900;
   const H = opts.height ?? 110;
@@ -219,12 +265,15 @@ export function alertHistogram(alerts: readonly { first_at: string; severity: st
   const bw = (W - left - 6) / hours;
   const y = (v: number) => 6 + (H - 6 - bottom) * (1 - v / ymax);
   let s = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="alerts raised per hour">`;
-  for (const t of ticks) s += `<line x1="${left}" x2="${W - 6}" y1="${f1(y(t))}" y2="${f1(y(t))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t}</text>`;
+  for (const t of ticks)
+    s += `<line x1="${left}" x2="${W - 6}" y1="${f1(y(t))}" y2="${f1(y(t))}" stroke="#eceef2"/><text x="${left - 6}" y="${f1(y(t) + 4)}" font-size="11" text-anchor="end" fill="#5d6778">${t}</text>`;
   buckets.forEach((b, i) => {
     const x = left + i * bw + 1;
     const label = new Date(end - (hours - i) * 3_600_000).toISOString().slice(5, 13).replace('T', ' ') + ':00';
-    if (b.critical) s += `<rect x="${f1(x)}" y="${f1(y(b.critical))}" width="${f1(bw - 2)}" height="${f1(y(0) - y(b.critical))}" fill="${STATE_STYLE.failed.color}"><title>${e(`${label}: ${b.critical} critical`)}</title></rect>`;
-    if (b.warning) s += `<rect x="${f1(x)}" y="${f1(y(b.critical + b.warning))}" width="${f1(bw - 2)}" height="${f1(y(b.critical) - y(b.critical + b.warning))}" fill="${STATE_STYLE.stale_failed.color}"><title>${e(`${label}: ${b.warning} warning`)}</title></rect>`;
+    if (b.critical)
+      s += `<rect x="${f1(x)}" y="${f1(y(b.critical))}" width="${f1(bw - 2)}" height="${f1(y(0) - y(b.critical))}" fill="${STATE_STYLE.failed.color}"><title>${e(`${label}: ${b.critical} critical`)}</title></rect>`;
+    if (b.warning)
+      s += `<rect x="${f1(x)}" y="${f1(y(b.critical + b.warning))}" width="${f1(bw - 2)}" height="${f1(y(b.critical) - y(b.critical + b.warning))}" fill="${STATE_STYLE.stale_failed.color}"><title>${e(`${label}: ${b.warning} warning`)}</title></rect>`;
   });
   s += `<text x="${left}" y="${H - 4}" font-size="11" fill="#5d6778">${hours} h ago</text><text x="${W - 6}" y="${H - 4}" font-size="11" text-anchor="end" fill="#5d6778">now (UTC hours)</text></svg>`;
   return raw(s);

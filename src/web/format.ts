@@ -23,7 +23,9 @@ export function duration(ms: number | null | undefined): string {
 export function lag(seconds: number | undefined): string {
   if (seconds === undefined) return '–';
   if (seconds === 0) return 'caught up';
-  return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h behind` : `${Math.max(1, Math.round(seconds / 60))} min behind`;
+  return seconds >= 3600
+    ? `${(seconds / 3600).toFixed(1)} h behind`
+    : `${Math.max(1, Math.round(seconds / 60))} min behind`;
 }
 
 /** How long ago an ISO instant was: 'just now', '5 min ago', '3 h ago', '2 d ago'. */

@@ -32,7 +32,11 @@ const STEP = { hour: 3_600_000, day: 86_400_000 } as const;
  * store), with its state: three queries and one directory scan, whatever the number of partitions.
  */
 export async function partitionCells(project: Project, store: StateStore, a: Analyzer): Promise<GridCell[]> {
-  const [parts, latest, queue] = await Promise.all([store.listPartitions(a.name), store.observe.reads.latestAttempts(a.name), store.observe.reads.activeQueue(a.name)]);
+  const [parts, latest, queue] = await Promise.all([
+    store.listPartitions(a.name),
+    store.observe.reads.latestAttempts(a.name),
+    store.observe.reads.activeQueue(a.name),
+  ]);
   const published = new Set(parts.filter((p) => p.published_seq !== null).map((p) => p.partition_id));
   const held = new Set(parts.filter((p) => p.held_seq != null).map((p) => p.partition_id));
   const onDisk = new Set(candidatePartitions(project, a, new Date(0)).map((p) => p.id));
@@ -52,12 +56,21 @@ export async function partitionCells(project: Project, store: StateStore, a: Ana
   const cells: GridCell[] = [];
   for (let t = first; t <= last; t += step) {
     const id = formatPartitionId(new Date(t), a.grain);
-    cells.push({ id, state: stateOf(published.has(id), latest.get(id)?.status, queue.get(id), onDisk.has(id), held.has(id)) });
+    cells.push({
+      id,
+      state: stateOf(published.has(id), latest.get(id)?.status, queue.get(id), onDisk.has(id), held.has(id)),
+    });
   }
   return cells;
 }
 
-function stateOf(published: boolean, last: string | undefined, queued: 'queued' | 'running' | undefined, onDisk: boolean, held = false): PartitionState {
+function stateOf(
+  published: boolean,
+  last: string | undefined,
+  queued: 'queued' | 'running' | undefined,
+  onDisk: boolean,
+  held = false,
+): PartitionState {
   if (queued === 'running' || last === 'running') return 'running';
   if (queued === 'queued') return 'queued';
   if (isFailedStatus(last)) return published ? 'stale_failed' : 'failed';
@@ -73,7 +86,14 @@ export function gridPayload(grain: 'hour' | 'day', cells: readonly GridCell[], b
     colors[code] = STATE_STYLE[state as PartitionState].color;
     labels[code] = STATE_STYLE[state as PartitionState].label;
   }
-  return { grain, first: cells[0]?.id ?? '', states: cells.map((c) => STATE_CODE[c.state]).join(''), base, colors, labels };
+  return {
+    grain,
+    first: cells[0]?.id ?? '',
+    states: cells.map((c) => STATE_CODE[c.state]).join(''),
+    base,
+    colors,
+    labels,
+  };
 }
 
 /** Counts per state, for the legend. */
@@ -86,7 +106,8 @@ export function stateCounts(cells: readonly GridCell[]): Map<PartitionState, num
 /** The grid: a legend, one canvas drawn by a small script from the compact payload, and a tooltip. */
 export function gridSection(payload: GridPayload, counts: Map<PartitionState, number>, nonce: string): Html {
   const legend = (Object.keys(STATE_STYLE) as PartitionState[]).map(
-    (s) => html`<span><i style="background:${STATE_STYLE[s].color}${s === 'none' ? ';outline:1px solid #d5d9e0' : ''}"></i>${STATE_STYLE[s].label} <b>${(counts.get(s) ?? 0).toLocaleString('en-US')}</b></span>`,
+    (s) =>
+      html`<span><i style="background:${STATE_STYLE[s].color}${s === 'none' ? ';outline:1px solid #d5d9e0' : ''}"></i>${STATE_STYLE[s].label} <b>${(counts.get(s) ?? 0).toLocaleString('en-US')}</b></span>`,
   );
   return html`<div class="legend">${legend}</div>
 <div class="card gridwrap" id="gridwrap"><canvas id="grid" data-cells="${payload.states.length}" aria-label="partition grid: ${payload.states.length} partitions"></canvas><div class="gridtip" id="gridtip"></div></div>

@@ -33,15 +33,20 @@ export interface Dashboard {
 const MAX_FORM_BYTES = 64 * 1024;
 
 // A partition-grid favicon: four cells, three green, one red.
-const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="7" height="7" fill="#2f9e62"/><rect x="9" width="7" height="7" fill="#2f9e62"/><rect y="9" width="7" height="7" fill="#2f9e62"/><rect x="9" y="9" width="7" height="7" fill="#d9414e"/></svg>';
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="7" height="7" fill="#2f9e62"/><rect x="9" width="7" height="7" fill="#2f9e62"/><rect y="9" width="7" height="7" fill="#2f9e62"/><rect x="9" y="9" width="7" height="7" fill="#d9414e"/></svg>';
 
 /** Refuse to expose the dashboard beyond this machine without a token. */
 export function assertSafeBinding(host: string, token: string | undefined): void {
   if (!isLoopback(host) && !token) {
-    throw new RecountError('USAGE', `the dashboard would listen on ${host}, reachable from other machines, without a token`, {
-      subject: '--host',
-      hint: 'pass --token <secret> (or set RECOUNT_TOKEN) so every request must carry it, or keep the default --host 127.0.0.1',
-    });
+    throw new RecountError(
+      'USAGE',
+      `the dashboard would listen on ${host}, reachable from other machines, without a token`,
+      {
+        subject: '--host',
+        hint: 'pass --token <secret> (or set RECOUNT_TOKEN) so every request must carry it, or keep the default --host 127.0.0.1',
+      },
+    );
   }
 }
 
@@ -67,9 +72,19 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
     if (!access.allowed(req, queryToken)) {
       if (access.protected) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="recount"');
-        send(res, 401, 'text/plain; charset=utf-8', 'recount: a token is required. Send "Authorization: Bearer <token>", or open the dashboard once with ?token=<token>.\n');
+        send(
+          res,
+          401,
+          'text/plain; charset=utf-8',
+          'recount: a token is required. Send "Authorization: Bearer <token>", or open the dashboard once with ?token=<token>.\n',
+        );
       } else {
-        send(res, 403, 'text/plain; charset=utf-8', 'recount: this dashboard answers only to a loopback Host (127.0.0.1, localhost).\n');
+        send(
+          res,
+          403,
+          'text/plain; charset=utf-8',
+          'recount: this dashboard answers only to a loopback Host (127.0.0.1, localhost).\n',
+        );
       }
       return;
     }
@@ -92,14 +107,20 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
       const action = ACTIONS[path];
       if (!action) return send(res, 404, 'text/plain; charset=utf-8', 'no such action\n');
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-      if (type !== 'application/x-www-form-urlencoded') return send(res, 415, 'text/plain; charset=utf-8', 'actions take a form (application/x-www-form-urlencoded)\n');
+      if (type !== 'application/x-www-form-urlencoded')
+        return send(res, 415, 'text/plain; charset=utf-8', 'actions take a form (application/x-www-form-urlencoded)\n');
       const body = await readBody(req);
       if (body === undefined) return send(res, 413, 'text/plain; charset=utf-8', 'form too large\n');
       const form = new URLSearchParams(body);
       const problem = access.crossSiteProblem(req, form.get('_csrf') ?? undefined);
       if (problem) {
         opts.log.warn({ path, problem }, 'dashboard action refused as cross-site');
-        return send(res, 403, 'text/plain; charset=utf-8', `recount: action refused (${problem}); use the buttons on the dashboard's own pages\n`);
+        return send(
+          res,
+          403,
+          'text/plain; charset=utf-8',
+          `recount: action refused (${problem}); use the buttons on the dashboard's own pages\n`,
+        );
       }
       let location = '/';
       try {
@@ -107,18 +128,32 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
         location = r.location;
         if (flashes.size > 1000) flashes.clear();
         flashes.set(session, { kind: r.ok ? 'ok' : 'error', text: r.text });
-        opts.log.info({ action: path, analyzer: form.get('analyzer') ?? undefined, partition: form.get('partition') ?? undefined, ok: r.ok }, r.text);
+        opts.log.info(
+          {
+            action: path,
+            analyzer: form.get('analyzer') ?? undefined,
+            partition: form.get('partition') ?? undefined,
+            ok: r.ok,
+          },
+          r.text,
+        );
       } catch (err) {
         const e = asRecountError(err);
         const a = form.get('analyzer');
         const p = form.get('partition');
-        location = a && p ? `/analyzers/${encodeURIComponent(a)}/partitions/${encodeURIComponent(p)}` : a ? `/analyzers/${encodeURIComponent(a)}` : '/';
+        location =
+          a && p
+            ? `/analyzers/${encodeURIComponent(a)}/partitions/${encodeURIComponent(p)}`
+            : a
+              ? `/analyzers/${encodeURIComponent(a)}`
+              : '/';
         flashes.set(session, { kind: 'error', text: `${e.message}${e.hint ? ` — ${e.hint}` : ''}` });
       }
       redirect(res, location);
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
 
     if (path === '/metrics') {
       if (!ctx.metrics) return send(res, 404, 'text/plain; charset=utf-8', 'no metrics here\n');
@@ -131,7 +166,13 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
     const flash = flashes.get(session);
     flashes.delete(session);
     const counts = await ctx.store.observe.alerts.openCounts();
-    const pc: PageContext = { nonce, csrf: access.csrfFor(session), flash, openAlerts: counts.reduce((s, c) => s + c.n, 0), critical: counts.some((c) => c.severity === 'critical') };
+    const pc: PageContext = {
+      nonce,
+      csrf: access.csrfFor(session),
+      flash,
+      openAlerts: counts.reduce((s, c) => s + c.n, 0),
+      critical: counts.some((c) => c.severity === 'critical'),
+    };
     const page = await route(path, url, pc);
     if (page === undefined) return sendPage(res, 404, notFound(path), nonce);
     sendPage(res, 200, page, nonce);
@@ -166,8 +207,14 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new RecountError('USAGE', `the dashboard cannot listen on ${opts.host}:${opts.port}: the port is in use`, { subject: '--port', hint: 'pick another --port (0 picks a free one), or stop what holds it' })
-          : new RecountError('USAGE', `the dashboard cannot listen on ${opts.host}:${opts.port}: ${err.message}`, { subject: '--host', hint: 'check --host and --port' }),
+          ? new RecountError('USAGE', `the dashboard cannot listen on ${opts.host}:${opts.port}: the port is in use`, {
+              subject: '--port',
+              hint: 'pick another --port (0 picks a free one), or stop what holds it',
+            })
+          : new RecountError('USAGE', `the dashboard cannot listen on ${opts.host}:${opts.port}: ${err.message}`, {
+              subject: '--host',
+              hint: 'check --host and --port',
+            }),
       ),
     );
     server.listen(opts.port, opts.host, () => resolve());
@@ -187,7 +234,12 @@ export async function startDashboard(ctx: DashboardContext, opts: DashboardOptio
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin' });
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'same-origin',
+  });
   res.end(body);
 }
 

@@ -1,8 +1,25 @@
 /** A partition's state as the dashboard shows it. */
-export type PartitionState = 'published' | 'held' | 'stale_failed' | 'failed' | 'running' | 'queued' | 'missing' | 'none';
+export type PartitionState =
+  | 'published'
+  | 'held'
+  | 'stale_failed'
+  | 'failed'
+  | 'running'
+  | 'queued'
+  | 'missing'
+  | 'none';
 
 /** One-letter codes of states, for the grid's compact payload (one character per partition). */
-export const STATE_CODE: Record<PartitionState, string> = { published: 'p', held: 'h', stale_failed: 'o', failed: 'f', running: 'r', queued: 'q', missing: 'm', none: '.' };
+export const STATE_CODE: Record<PartitionState, string> = {
+  published: 'p',
+  held: 'h',
+  stale_failed: 'o',
+  failed: 'f',
+  running: 'r',
+  queued: 'q',
+  missing: 'm',
+  none: '.',
+};
 
 /** Labels and colours of partition and attempt states (colour-blind-safe enough: hue and lightness both differ). */
 export const STATE_STYLE: Record<PartitionState, { label: string; color: string }> = {

@@ -38,7 +38,8 @@ export const MIN_DUCKDB_BYTES = 16 * MB;
  */
 export function smallerPlan(plan: MemoryPlan, why: 'threads' | 'threads-and-limit'): MemoryPlan {
   const threads = Math.max(1, Math.floor(plan.threads / 2));
-  const duckdbBytes = why === 'threads' ? plan.duckdbBytes : Math.max(MIN_DUCKDB_BYTES, Math.floor(plan.duckdbBytes * 0.7));
+  const duckdbBytes =
+    why === 'threads' ? plan.duckdbBytes : Math.max(MIN_DUCKDB_BYTES, Math.floor(plan.duckdbBytes * 0.7));
   return { ...plan, threads, duckdbBytes };
 }
 

@@ -94,13 +94,26 @@ export class WorkerPool {
 
   private spawn(heapMb: number): Worker {
     const child = fork(WORKER_ENTRY, [this.opts.projectDir], {
-      execArgv: [`--max-old-space-size=${heapMb}`, '--heapsnapshot-near-heap-limit=1', `--diagnostic-dir=${this.opts.postmortemDir}`],
+      execArgv: [
+        `--max-old-space-size=${heapMb}`,
+        '--heapsnapshot-near-heap-limit=1',
+        `--diagnostic-dir=${this.opts.postmortemDir}`,
+      ],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       // An operator's own DUCKDB_JE_MALLOC_CONF wins over recount's default.
       env: { DUCKDB_JE_MALLOC_CONF: WORKER_JEMALLOC_CONF, ...process.env, ...this.opts.env },
     });
     let markReady!: () => void;
-    const w: Worker = { child, heapMb, attempts: 0, busy: false, heapUsed: 0, stderrTail: '', exited: false, ready: new Promise((r) => (markReady = r)) };
+    const w: Worker = {
+      child,
+      heapMb,
+      attempts: 0,
+      busy: false,
+      heapUsed: 0,
+      stderrTail: '',
+      exited: false,
+      ready: new Promise((r) => (markReady = r)),
+    };
     child.stderr!.on('data', (d: Buffer) => {
       process.stderr.write(d);
       w.stderrTail = (w.stderrTail + d.toString()).slice(-8192);
@@ -110,7 +123,17 @@ export class WorkerPool {
       else if (m.type === 'result') w.onReport?.(m.report);
       else if (m.type === 'memory') {
         w.heapUsed = m.heapUsed;
-        this.opts.onMemory?.({ pid: child.pid!, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, duckdbBytes: m.duckdbBytes, spillBytes: m.spillBytes, ...w.current });
+        this.opts.onMemory?.({
+          pid: child.pid!,
+          rss: m.rss,
+          heapUsed: m.heapUsed,
+          heapTotal: m.heapTotal,
+          external: m.external,
+          arrayBuffers: m.arrayBuffers,
+          duckdbBytes: m.duckdbBytes,
+          spillBytes: m.spillBytes,
+          ...w.current,
+        });
       }
     });
     child.on('exit', (code, signal) => {
@@ -140,17 +163,48 @@ export class WorkerPool {
   }
 
   /** Run one attempt in a worker under a memory plan; resolves with what happened, never rejects. */
-  run(req: { attemptId: string; analyzer: string; partition: string; trigger: string; plan: MemoryPlan }): Promise<WorkerOutcome> {
-    const msg: ToWorker = { type: 'run', attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, threads: req.plan.threads, duckdbBytes: req.plan.duckdbBytes, trigger: req.trigger };
-    return this.dispatch(req.plan, msg, { attemptId: req.attemptId, analyzer: req.analyzer, partition: req.partition, budgetBytes: req.plan.budgetBytes });
+  run(req: {
+    attemptId: string;
+    analyzer: string;
+    partition: string;
+    trigger: string;
+    plan: MemoryPlan;
+  }): Promise<WorkerOutcome> {
+    const msg: ToWorker = {
+      type: 'run',
+      attemptId: req.attemptId,
+      analyzer: req.analyzer,
+      partition: req.partition,
+      threads: req.plan.threads,
+      duckdbBytes: req.plan.duckdbBytes,
+      trigger: req.trigger,
+    };
+    return this.dispatch(req.plan, msg, {
+      attemptId: req.attemptId,
+      analyzer: req.analyzer,
+      partition: req.partition,
+      budgetBytes: req.plan.budgetBytes,
+    });
   }
 
   /**
    * Load a published version into the warehouse in a worker, under the analyzer's memory plan (the same
    * watchdog); the report's attemptId is the job id. Resolves with what happened, never rejects.
    */
-  load(req: { jobId: string; analyzer: string; partition: string; version: number; plan: MemoryPlan }): Promise<WorkerOutcome> {
-    return this.dispatch(req.plan, { type: 'load', jobId: req.jobId, analyzer: req.analyzer, partition: req.partition, version: req.version });
+  load(req: {
+    jobId: string;
+    analyzer: string;
+    partition: string;
+    version: number;
+    plan: MemoryPlan;
+  }): Promise<WorkerOutcome> {
+    return this.dispatch(req.plan, {
+      type: 'load',
+      jobId: req.jobId,
+      analyzer: req.analyzer,
+      partition: req.partition,
+      version: req.version,
+    });
   }
 
   private async dispatch(plan: MemoryPlan, msg: ToWorker, current?: Worker['current']): Promise<WorkerOutcome> {
@@ -159,7 +213,13 @@ export class WorkerPool {
     await w.ready;
     if (w.exited) {
       w.busy = false;
-      return { kind: 'crashed', code: w.child.exitCode, signal: w.child.signalCode, stderr: w.stderrTail, peakRssBytes: 0 };
+      return {
+        kind: 'crashed',
+        code: w.child.exitCode,
+        signal: w.child.signalCode,
+        stderr: w.stderrTail,
+        peakRssBytes: 0,
+      };
     }
     w.attempts++;
     w.current = current;
@@ -188,7 +248,8 @@ export class WorkerPool {
       w.onReport = (report) => done({ kind: 'report', report, peakRssBytes: Math.max(peak, report.peakRssBytes) });
       w.onExit = (code, signal) => {
         if (killedForMemory) done({ kind: 'oom', reason: 'rss', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
-        else if (/heap out of memory|Reached heap limit/i.test(w.stderrTail)) done({ kind: 'oom', reason: 'v8-heap', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
+        else if (/heap out of memory|Reached heap limit/i.test(w.stderrTail))
+          done({ kind: 'oom', reason: 'v8-heap', peakRssBytes: peak, budgetBytes: plan.budgetBytes });
         else done({ kind: 'crashed', code, signal, stderr: w.stderrTail.slice(-2000), peakRssBytes: peak });
       };
       // A worker already past the budget before the attempt starts (its own baseline) is stopped now: a small attempt
@@ -205,7 +266,12 @@ export class WorkerPool {
   private maybeRecycle(w: Worker): void {
     if (w.exited) return;
     const rss = readRss(w.child.pid!);
-    const why = w.attempts >= this.opts.maxAttemptsPerWorker ? `reached ${w.attempts} attempts` : rss > this.opts.maxIdleRssBytes ? `idle RSS ${Math.round(rss / 1e6)} MB above the limit` : undefined;
+    const why =
+      w.attempts >= this.opts.maxAttemptsPerWorker
+        ? `reached ${w.attempts} attempts`
+        : rss > this.opts.maxIdleRssBytes
+          ? `idle RSS ${Math.round(rss / 1e6)} MB above the limit`
+          : undefined;
     if (why) {
       this.opts.onRecycle?.(w.child.pid!, why);
       this.retire(w);
@@ -234,7 +300,9 @@ export class WorkerPool {
   /** Stop every worker: idle ones at once, busy ones with SIGKILL (their attempts are recovered and requeued). */
   async shutdown(): Promise<void> {
     const all = [...this.workers];
-    const exits = all.map((w) => (w.exited ? Promise.resolve() : new Promise<void>((r) => w.child.once('exit', () => r()))));
+    const exits = all.map((w) =>
+      w.exited ? Promise.resolve() : new Promise<void>((r) => w.child.once('exit', () => r())),
+    );
     for (const w of all) {
       if (w.busy) w.child.kill('SIGKILL');
       else this.retire(w);

@@ -1,6 +1,14 @@
 /** A message from the daemon to a worker process. */
 export type ToWorker =
-  | { type: 'run'; attemptId: string; analyzer: string; partition: string; threads: number; duckdbBytes: number; trigger: string }
+  | {
+      type: 'run';
+      attemptId: string;
+      analyzer: string;
+      partition: string;
+      threads: number;
+      duckdbBytes: number;
+      trigger: string;
+    }
   /** Load the published version `version` of a partition into the analyzer's warehouse table (a load owed). */
   | { type: 'load'; jobId: string; analyzer: string; partition: string; version: number }
   | { type: 'stop' };
@@ -21,4 +29,13 @@ export interface AttemptReport {
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; report: AttemptReport }
-  | { type: 'memory'; rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; duckdbBytes?: number; spillBytes?: number };
+  | {
+      type: 'memory';
+      rss: number;
+      heapUsed: number;
+      heapTotal: number;
+      external: number;
+      arrayBuffers: number;
+      duckdbBytes?: number;
+      spillBytes?: number;
+    };

@@ -11,7 +11,9 @@ import type { FromWorker, ToWorker } from './protocol.ts';
 // A worker process: loads the project once, then runs one attempt at a time as the daemon asks.
 const projectDir = process.argv[2];
 if (!projectDir || !process.send) {
-  process.stderr.write('recount worker: started without a project folder or IPC channel; it is started by `recount serve`\n');
+  process.stderr.write(
+    'recount worker: started without a project folder or IPC channel; it is started by `recount serve`\n',
+  );
   process.exit(2);
 }
 const send = (m: FromWorker) => process.send!(m);
@@ -21,7 +23,16 @@ const engine = new DuckDBEngine();
 
 const sendMemory = () => {
   const m = process.memoryUsage();
-  send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, duckdbBytes: currentEngineUsage.memoryBytes, spillBytes: currentEngineUsage.spillBytes });
+  send({
+    type: 'memory',
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    duckdbBytes: currentEngineUsage.memoryBytes,
+    spillBytes: currentEngineUsage.spillBytes,
+  });
 };
 const memoryTimer = setInterval(sendMemory, 250);
 memoryTimer.unref();
@@ -40,15 +51,37 @@ process.on('message', (msg: ToWorker) => {
       const t0 = performance.now();
       try {
         const v = await store.getVersion(msg.analyzer, msg.partition, msg.version);
-        if (!v) throw new RecountError('VERSION_NOT_FOUND', `${msg.analyzer} ${msg.partition} v${msg.version} is not in the state store`, { subject: `${msg.analyzer} ${msg.partition}`, hint: 'it was removed meanwhile; nothing to load' });
+        if (!v)
+          throw new RecountError(
+            'VERSION_NOT_FOUND',
+            `${msg.analyzer} ${msg.partition} v${msg.version} is not in the state store`,
+            { subject: `${msg.analyzer} ${msg.partition}`, hint: 'it was removed meanwhile; nothing to load' },
+          );
         const o = await loadVersion({ project, store }, getAnalyzer(project, msg.analyzer), v);
         send({
           type: 'result',
-          report: { attemptId: msg.jobId, status: o.error ? 'failed' : o.status === 'superseded' ? 'superseded' : 'succeeded', version: o.version, rows: o.rows, durationMs: o.ms, peakRssBytes: process.memoryUsage.rss(), error: o.error ? { code: o.error.code, message: o.error.message, hint: o.error.hint } : undefined },
+          report: {
+            attemptId: msg.jobId,
+            status: o.error ? 'failed' : o.status === 'superseded' ? 'superseded' : 'succeeded',
+            version: o.version,
+            rows: o.rows,
+            durationMs: o.ms,
+            peakRssBytes: process.memoryUsage.rss(),
+            error: o.error ? { code: o.error.code, message: o.error.message, hint: o.error.hint } : undefined,
+          },
         });
       } catch (err) {
         const e = asRecountError(err);
-        send({ type: 'result', report: { attemptId: msg.jobId, status: 'failed', durationMs: performance.now() - t0, peakRssBytes: process.memoryUsage.rss(), error: { code: e.code, message: e.message, hint: e.hint } } });
+        send({
+          type: 'result',
+          report: {
+            attemptId: msg.jobId,
+            status: 'failed',
+            durationMs: performance.now() - t0,
+            peakRssBytes: process.memoryUsage.rss(),
+            error: { code: e.code, message: e.message, hint: e.hint },
+          },
+        });
       }
     });
     return;
@@ -79,7 +112,16 @@ process.on('message', (msg: ToWorker) => {
       });
     } catch (err) {
       const e = asRecountError(err);
-      send({ type: 'result', report: { attemptId: msg.attemptId, status: 'failed', durationMs: 0, peakRssBytes: process.memoryUsage.rss(), error: { code: e.code, message: e.message, hint: e.hint } } });
+      send({
+        type: 'result',
+        report: {
+          attemptId: msg.attemptId,
+          status: 'failed',
+          durationMs: 0,
+          peakRssBytes: process.memoryUsage.rss(),
+          error: { code: e.code, message: e.message, hint: e.hint },
+        },
+      });
     }
   });
 });

@@ -22,7 +22,8 @@ export default defineAnalyzer({ name: 'audit_random', inputs: ['events'], grain:
 
 /** Per column, whether any key's value differs between the first kept run and another; and keys whose file differs. */
 async function truth(versionDirs: string[], keys: string[], columns: string[]) {
-  const side = (dir: string) => `SELECT *, regexp_extract(parse_filename(__f), '^(part-\\d+)', 1) AS __file FROM read_parquet(${lit(join(dir, '*.parquet'))}, filename = '__f')`;
+  const side = (dir: string) =>
+    `SELECT *, regexp_extract(parse_filename(__f), '^(part-\\d+)', 1) AS __file FROM read_parquet(${lit(join(dir, '*.parquet'))}, filename = '__f')`;
   const on = keys.map((k) => `a.${k} = b.${k}`).join(' AND ');
   const varying = new Set<string>();
   let moved = 0;
@@ -53,12 +54,20 @@ describe('recount audit', () => {
     } finally {
       await ctx.close();
     }
-    expect(r.runs.map((x) => [x.threads, x.status])).toEqual([[1, 'succeeded'], [2, 'succeeded'], [4, 'succeeded']]);
+    expect(r.runs.map((x) => [x.threads, x.status])).toEqual([
+      [1, 'succeeded'],
+      [2, 'succeeded'],
+      [4, 'succeeded'],
+    ]);
     const versions = join(r.scratch!, 'out/.recount/versions', H, P);
-    const dirs = readdirSync(versions).sort().map((v) => join(versions, v));
+    const dirs = readdirSync(versions)
+      .sort()
+      .map((v) => join(versions, v));
     expect(dirs).toHaveLength(3);
     // Each kept run really ran with the thread count the report gives it (an audit that ignored them would look stable).
-    expect(dirs.map((d) => (JSON.parse(readFileSync(join(d, '_manifest.json'), 'utf8')) as Manifest).provenance.threads)).toEqual([1, 2, 4]);
+    expect(
+      dirs.map((d) => (JSON.parse(readFileSync(join(d, '_manifest.json'), 'utf8')) as Manifest).provenance.threads),
+    ).toEqual([1, 2, 4]);
     const t = await truth(dirs, ['ad_id', 'user_segment'], ['impression_count', 'total_bid']);
     // The report says what the files say.
     expect(r.varyingColumns.sort()).toEqual(t.varying);
@@ -74,8 +83,12 @@ describe('recount audit', () => {
     // Byte-identical files, from the files' own bytes: with total_bid spread over every file, none is.
     const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
     // Compared bucket by bucket (part-00000…): each version's file names carry its own tag.
-    const fileOf = (d: string, bucket: string) => join(d, readdirSync(d).find((f) => f.startsWith(`${bucket}-`) && f.endsWith('.parquet'))!);
-    const names = readdirSync(dirs[0]!).filter((f) => f.endsWith('.parquet')).map((f) => f.slice(0, 'part-00000'.length)).sort();
+    const fileOf = (d: string, bucket: string) =>
+      join(d, readdirSync(d).find((f) => f.startsWith(`${bucket}-`) && f.endsWith('.parquet'))!);
+    const names = readdirSync(dirs[0]!)
+      .filter((f) => f.endsWith('.parquet'))
+      .map((f) => f.slice(0, 'part-00000'.length))
+      .sort();
     const identical = names.filter((n) => new Set(dirs.map((d) => sha(fileOf(d, n)))).size === 1);
     expect(identical).toEqual([]);
     expect(r.comparison!.identicalFiles).toEqual({ identical: 0, total: names.length, differing: names });
@@ -91,7 +104,10 @@ describe('recount audit', () => {
       expect(r.comparison!.columns.find((c) => c.column === 'n')!.keysDiffering).toBe(0);
       expect(r.comparison!.keyMoves).toBe(0);
       expect(r.lint.map((f) => f.rule)).toEqual(['nondeterministic-function']);
-      expect(r.problems).toEqual([expect.stringContaining('column r (DOUBLE) differs between runs for 200 key(s)'), expect.stringContaining('lint nondeterministic-function')]);
+      expect(r.problems).toEqual([
+        expect.stringContaining('column r (DOUBLE) differs between runs for 200 key(s)'),
+        expect.stringContaining('lint nondeterministic-function'),
+      ]);
       expect(r.scratch).toBeNull();
       expect(readdirSync(join(tp.dir, 'data/out/.recount/audit'))).toHaveLength(1); // only the run kept above
     } finally {
@@ -102,7 +118,13 @@ describe('recount audit', () => {
   it('through the CLI: --json, exit 0 when deterministic within tolerance, nothing published or loaded', () => {
     const r = tp.cli(['--json', 'audit', H, '--partition', P, '--runs', '2']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json).toMatchObject({ ok: true, analyzer: H, partition: P, problems: [], comparison: { keyMoves: 0, rowSetChanges: 0 } });
+    expect(r.json).toMatchObject({
+      ok: true,
+      analyzer: H,
+      partition: P,
+      problems: [],
+      comparison: { keyMoves: 0, rowSetChanges: 0 },
+    });
     expect(r.json.runs).toHaveLength(2);
     expect(existsSync(join(tp.dir, 'data/out', H))).toBe(false);
     expect(existsSync(join(tp.dir, '.recount/warehouse.duckdb'))).toBe(false);

@@ -31,7 +31,10 @@ describe('recount audit on the command line', () => {
     expect(existsSync(join(tp.dir, 'data/out/.recount/audit'))).toBe(false);
     const j = tp.cli(['--json', 'audit', H, '--partition', '2023-10-12T05']);
     expect(j.code).toBe(2);
-    expect(j.json.error).toMatchObject({ code: 'USAGE', message: expect.stringContaining("cannot audit ad_impressions_hourly 2023-10-12T05: input 'events' is not ready") });
+    expect(j.json.error).toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining("cannot audit ad_impressions_hourly 2023-10-12T05: input 'events' is not ready"),
+    });
   });
 
   it('a lint error is printed once, among the lint lines, and counted among the problems (exit 1)', () => {
@@ -48,7 +51,11 @@ describe('recount audit on the command line', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('keys that moved file: 0 (each key must land in the same output file in every run, I3)');
     expect(r.stdout).not.toContain('files stable');
-    expect(r.stdout).toMatch(/byte-identical files: 0 of 4 — differ: .*; a file's bytes change whenever any value in it does, e.g. a float sum's last bits, even with every key in its place/);
-    expect(r.stdout).toContain('deterministic within the tolerance over 3 run(s) with 1, 2, 4 threads: the same keys and rows, every key in the same file; total_bid differ(s) only in the last bits');
+    expect(r.stdout).toMatch(
+      /byte-identical files: 0 of 4 — differ: .*; a file's bytes change whenever any value in it does, e.g. a float sum's last bits, even with every key in its place/,
+    );
+    expect(r.stdout).toContain(
+      'deterministic within the tolerance over 3 run(s) with 1, 2, 4 threads: the same keys and rows, every key in the same file; total_bid differ(s) only in the last bits',
+    );
   });
 });

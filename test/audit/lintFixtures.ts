@@ -21,7 +21,11 @@ export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hou
  * `examples: false`), each checked once; a test per fixture that the lint finds its pattern and only it, and
  * per clean analyzer that it finds nothing. Returns the checks, by analyzer name, for further tests.
  */
-export function lintFixtureTests(fixtures: Record<string, LintFixture>, clean: Record<string, string>, opts: { examples?: boolean } = {}): Map<string, AnalyzerCheck> {
+export function lintFixtureTests(
+  fixtures: Record<string, LintFixture>,
+  clean: Record<string, string>,
+  opts: { examples?: boolean } = {},
+): Map<string, AnalyzerCheck> {
   let tp: TestProject;
   const checks = new Map<string, AnalyzerCheck>();
   beforeAll(async () => {
@@ -42,7 +46,10 @@ export function lintFixtureTests(fixtures: Record<string, LintFixture>, clean: R
     const f = fixtures[name]!;
     const c = checks.get(name)!;
     expect(c.compiles, c.error).toBe(true);
-    expect(c.lint.map((x) => [x.rule, x.severity]), JSON.stringify(c.lint)).toEqual([[f.rule, f.severity]]);
+    expect(
+      c.lint.map((x) => [x.rule, x.severity]),
+      JSON.stringify(c.lint),
+    ).toEqual([[f.rule, f.severity]]);
     expect(c.lint[0]!.message).toContain(f.says);
   });
 

@@ -2,9 +2,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/project.ts';
-import { coveringPartitions, enclosingPartition, formatPartitionId, parsePartition, partitionPath, partitionRange } from '../../src/catalog/partition.ts';
+import {
+  coveringPartitions,
+  enclosingPartition,
+  formatPartitionId,
+  parsePartition,
+  partitionPath,
+  partitionRange,
+} from '../../src/catalog/partition.ts';
 import { parseAnyPartition } from '../../src/catalog/parseAny.ts';
-import { fingerprintFiles, isReady, listPartitionFiles, resolveInput, type Dataset } from '../../src/catalog/dataset.ts';
+import {
+  fingerprintFiles,
+  isReady,
+  listPartitionFiles,
+  resolveInput,
+  type Dataset,
+} from '../../src/catalog/dataset.ts';
 import { RecountError } from '../../src/errors.ts';
 
 function thrown(fn: () => unknown): RecountError {
@@ -27,14 +40,17 @@ describe('partition ids', () => {
     expect(d.end.toISOString()).toBe('2023-10-13T00:00:00.000Z');
   });
 
-  it.each(['2023-13-45T99', '2023-02-30T00', '2023-10-12T24', '2023-1-2T03'])('%s is PARTITION_INVALID (exit 2) naming the id', (id) => {
-    const e = thrown(() => parsePartition(id, 'hour'));
-    expect(e.code).toBe('PARTITION_INVALID');
-    expect(e.exitCode).toBe(2);
-    expect(e.subject).toBe(id);
-    expect(e.message).toContain(`'${id}'`);
-    expect(e.hint).toContain('2023-10-12T09');
-  });
+  it.each(['2023-13-45T99', '2023-02-30T00', '2023-10-12T24', '2023-1-2T03'])(
+    '%s is PARTITION_INVALID (exit 2) naming the id',
+    (id) => {
+      const e = thrown(() => parsePartition(id, 'hour'));
+      expect(e.code).toBe('PARTITION_INVALID');
+      expect(e.exitCode).toBe(2);
+      expect(e.subject).toBe(id);
+      expect(e.message).toContain(`'${id}'`);
+      expect(e.hint).toContain('2023-10-12T09');
+    },
+  );
 
   it.each(['yesterday', '', '2023-10-12 09', '2023-10-12T9', '20231012T09'])("'%s' is malformed", (id) => {
     const e = thrown(() => parsePartition(id, 'hour'));
@@ -43,7 +59,9 @@ describe('partition ids', () => {
   });
 
   it('an id of the other grain is named as such in the hint', () => {
-    expect(thrown(() => parsePartition('2023-10-12T00', 'day')).hint).toMatch(/names an hour, but this wants a day: write it as 2023-10-12/);
+    expect(thrown(() => parsePartition('2023-10-12T00', 'day')).hint).toMatch(
+      /names an hour, but this wants a day: write it as 2023-10-12/,
+    );
     expect(thrown(() => parsePartition('2023-10-12', 'hour')).hint).toMatch(/names a day, but this wants an hour/);
   });
 
@@ -68,7 +86,12 @@ describe('partition ids', () => {
 
 describe('ranges and covering partitions', () => {
   it('a range is inclusive and crosses days and month ends', () => {
-    expect(partitionRange('2023-10-31T22', '2023-11-01T01', 'hour').map((p) => p.id)).toEqual(['2023-10-31T22', '2023-10-31T23', '2023-11-01T00', '2023-11-01T01']);
+    expect(partitionRange('2023-10-31T22', '2023-11-01T01', 'hour').map((p) => p.id)).toEqual([
+      '2023-10-31T22',
+      '2023-10-31T23',
+      '2023-11-01T00',
+      '2023-11-01T01',
+    ]);
     expect(partitionRange('2023-12-31', '2024-01-01', 'day').map((p) => p.id)).toEqual(['2023-12-31', '2024-01-01']);
     expect(partitionRange('2023-10-12T05', '2023-10-12T05', 'hour')).toHaveLength(1);
   });
@@ -81,10 +104,14 @@ describe('ranges and covering partitions', () => {
 
   it('a day of an hourly dataset is its 24 hours; an hour of a daily dataset is its day', () => {
     const hours = coveringPartitions(parsePartition('2023-10-12', 'day'), 'hour');
-    expect(hours.map((p) => p.id)).toEqual(Array.from({ length: 24 }, (_, h) => `2023-10-12T${String(h).padStart(2, '0')}`));
+    expect(hours.map((p) => p.id)).toEqual(
+      Array.from({ length: 24 }, (_, h) => `2023-10-12T${String(h).padStart(2, '0')}`),
+    );
     expect(coveringPartitions(parsePartition('2023-10-12T17', 'hour'), 'day').map((p) => p.id)).toEqual(['2023-10-12']);
     expect(enclosingPartition(parsePartition('2023-10-12T17', 'hour'), 'day').id).toBe('2023-10-12');
-    expect(coveringPartitions(parsePartition('2023-10-12T17', 'hour'), 'hour').map((p) => p.id)).toEqual(['2023-10-12T17']);
+    expect(coveringPartitions(parsePartition('2023-10-12T17', 'hour'), 'hour').map((p) => p.id)).toEqual([
+      '2023-10-12T17',
+    ]);
   });
 });
 

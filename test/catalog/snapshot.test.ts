@@ -20,8 +20,12 @@ describe('reading an analyzer output as an input', () => {
   let tp: TestProject;
   let ctx: RunContext & { close(): Promise<void> };
   beforeAll(async () => {
-    tp = await makeProject({ hours: 1, rowsPerHour: 3000, config: `import { defineConfig } from 'recount';
-export default defineConfig({ datasets: { events: { root: 'data/events', grain: 'hour' } }, output: 'data/out', keepVersions: 1, defaults: { memory: '1GB', threads: 1, files: 'auto' } });` });
+    tp = await makeProject({
+      hours: 1,
+      rowsPerHour: 3000,
+      config: `import { defineConfig } from 'recount';
+export default defineConfig({ datasets: { events: { root: 'data/events', grain: 'hour' } }, output: 'data/out', keepVersions: 1, defaults: { memory: '1GB', threads: 1, files: 'auto' } });`,
+    });
     ctx = await tp.open();
   }, 60_000);
   afterAll(async () => {
@@ -58,7 +62,11 @@ export default defineConfig({ datasets: { events: { root: 'data/events', grain: 
   it("an input version pruned while it is read is PARTITION_NOT_READY (retried), never 'corrupt' and never another version's file", async () => {
     const ds = ctx.project.datasets.get(H)!;
     const input = resolveInput(ds, parsePartition(T00, 'hour'));
-    const session = await new DuckDBEngine().open({ memoryBytes: 300_000_000, threads: 1, spillDir: tempDir('recount-spill-') });
+    const session = await new DuckDBEngine().open({
+      memoryBytes: 300_000_000,
+      threads: 1,
+      spillDir: tempDir('recount-spill-'),
+    });
     try {
       const checked = await checkInputFiles(session, input);
       await createInputViews(session, [checked], parsePartition(T00, 'hour'));

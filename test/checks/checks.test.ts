@@ -14,7 +14,8 @@ import type { CheckDefinition } from '../../src/config/schema.ts';
 // Built-in checks over crafted staged files: each one must catch the damage it exists for.
 const KEYS = ['ad_id', 'seg'];
 // 200 rows: ad_id 0..99 x seg a/b, n = ad_id.
-const ROWS = "SELECT (i // 2)::INTEGER AS ad_id, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS seg, (i // 2)::BIGINT AS n FROM range(200) t(i)";
+const ROWS =
+  "SELECT (i // 2)::INTEGER AS ad_id, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS seg, (i // 2)::BIGINT AS n FROM range(200) t(i)";
 
 let session: EngineSession;
 let root: string;
@@ -48,9 +49,13 @@ async function craft(files: string[]): Promise<{ dir: string; files: StagedFile[
 }
 
 /** Rows of ROWS that belong in file `i` of `n`, in key order. */
-const bucket = (i: number, n: number, extra = '') => `SELECT * FROM (${ROWS}) WHERE ${keyHashSql(KEYS)} % ${n} = ${i} ${extra} ORDER BY ad_id, seg`;
+const bucket = (i: number, n: number, extra = '') =>
+  `SELECT * FROM (${ROWS}) WHERE ${keyHashSql(KEYS)} % ${n} = ${i} ${extra} ORDER BY ad_id, seg`;
 
-async function check(staged: { dir: string; files: StagedFile[] }, checks: CheckDefinition[] = []): Promise<Record<string, CheckResult>> {
+async function check(
+  staged: { dir: string; files: StagedFile[] },
+  checks: CheckDefinition[] = [],
+): Promise<Record<string, CheckResult>> {
   const results = await runChecks({ session, dir: staged.dir, files: staged.files, keys: KEYS, checks });
   return Object.fromEntries(results.map((r) => [r.name, r]));
 }
@@ -61,7 +66,8 @@ describe('built-in checks', () => {
     const written = await writeLayout(session, { sql: ROWS, keys: KEYS, files: 3, dir });
     const r = await check({ dir, files: written.files });
     expect(Object.keys(r)).toEqual(['row_count', 'unique_keys', 'not_null_keys', 'key_layout']);
-    for (const c of Object.values(r)) expect(c, c.name).toMatchObject({ passed: true, failing: 0, sample: [], severity: 'error' });
+    for (const c of Object.values(r))
+      expect(c, c.name).toMatchObject({ passed: true, failing: 0, sample: [], severity: 'error' });
     expect(blocksPublish(Object.values(r))).toBe(false);
   });
 
@@ -96,7 +102,12 @@ describe('built-in checks', () => {
     const file1 = `SELECT * FROM (${bucket(1, 2)}) OFFSET 1`;
     const r = await check(await craft([file0, file1]));
     expect(r.key_layout).toMatchObject({ passed: false, failing: 1 });
-    expect(r.key_layout!.sample[0]).toMatchObject({ file: 'part-00000.parquet', expected_file_index: '1', misplaced: true, out_of_order: false });
+    expect(r.key_layout!.sample[0]).toMatchObject({
+      file: 'part-00000.parquet',
+      expected_file_index: '1',
+      misplaced: true,
+      out_of_order: false,
+    });
     expect(r.unique_keys!.passed).toBe(true);
   });
 
@@ -121,7 +132,14 @@ describe('built-in checks', () => {
 describe('custom checks', () => {
   it('a custom check returning rows fails with the count and up to 10 sample rows', async () => {
     const staged = await craft([bucket(0, 2), bucket(1, 2)]);
-    const r = await check(staged, [{ name: 'small_n', sql: 'SELECT * FROM output WHERE n < 30 ORDER BY ad_id, seg', severity: 'error', description: 'n is at least 30' }]);
+    const r = await check(staged, [
+      {
+        name: 'small_n',
+        sql: 'SELECT * FROM output WHERE n < 30 ORDER BY ad_id, seg',
+        severity: 'error',
+        description: 'n is at least 30',
+      },
+    ]);
     const c = r.small_n!;
     expect(c).toMatchObject({ kind: 'custom', severity: 'error', passed: false, failing: 60 });
     expect(c.sample).toHaveLength(SAMPLE_ROWS);
@@ -131,12 +149,16 @@ describe('custom checks', () => {
   });
 
   it('a custom check returning no rows passes', async () => {
-    const r = await check(await craft([bucket(0, 2), bucket(1, 2)]), [{ name: 'ok', sql: 'SELECT * FROM output WHERE n < 0', severity: 'error' }]);
+    const r = await check(await craft([bucket(0, 2), bucket(1, 2)]), [
+      { name: 'ok', sql: 'SELECT * FROM output WHERE n < 0', severity: 'error' },
+    ]);
     expect(r.ok).toMatchObject({ passed: true, failing: 0, sample: [] });
   });
 
   it("a failing 'warn' check is recorded but does not block the publish", async () => {
-    const r = await check(await craft([bucket(0, 2), bucket(1, 2)]), [{ name: 'soft', sql: 'SELECT * FROM output WHERE n = 5', severity: 'warn' }]);
+    const r = await check(await craft([bucket(0, 2), bucket(1, 2)]), [
+      { name: 'soft', sql: 'SELECT * FROM output WHERE n = 5', severity: 'warn' },
+    ]);
     expect(r.soft).toMatchObject({ passed: false, failing: 2, severity: 'warn' });
     expect(blocksPublish(Object.values(r))).toBe(false);
   });
@@ -154,11 +176,25 @@ describe('custom checks', () => {
 
   it('a check that runs out of memory fails the attempt as OUT_OF_MEMORY (retried smaller), not as a failed check', async () => {
     const staged = await craft([bucket(0, 2), bucket(1, 2)]);
-    const small = await new DuckDBEngine().open({ memoryBytes: 24 * 1024 * 1024, threads: 1, spillDir: join(root, 'spill-small') });
+    const small = await new DuckDBEngine().open({
+      memoryBytes: 24 * 1024 * 1024,
+      threads: 1,
+      spillDir: join(root, 'spill-small'),
+    });
     try {
       // A list of 30 M integers cannot spill: DuckDB's own limit stops it.
-      const hungry: CheckDefinition = { name: 'hungry', sql: 'SELECT * FROM (SELECT list(i) AS l FROM range(30000000) t(i)) WHERE len(l) < 0', severity: 'error' };
-      const err = await runChecks({ session: small, dir: staged.dir, files: staged.files, keys: KEYS, checks: [hungry] }).then(
+      const hungry: CheckDefinition = {
+        name: 'hungry',
+        sql: 'SELECT * FROM (SELECT list(i) AS l FROM range(30000000) t(i)) WHERE len(l) < 0',
+        severity: 'error',
+      };
+      const err = await runChecks({
+        session: small,
+        dir: staged.dir,
+        files: staged.files,
+        keys: KEYS,
+        checks: [hungry],
+      }).then(
         () => undefined,
         (e: unknown) => e as { code?: string; message?: string },
       );

@@ -26,7 +26,15 @@ describe('concurrent recoveries of one dead intent', () => {
 
   beforeAll(async () => {
     tp = await makeProject({ hours: 0, examples: false, analyzers: { counts: COUNTS } });
-    await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 300, seed: 1, ads: 20, threads: 1 });
+    await generateEvents({
+      out: join(tp.dir, 'data/events'),
+      start: P,
+      hours: 1,
+      rowsPerHour: 300,
+      seed: 1,
+      ads: 20,
+      threads: 1,
+    });
     ctx = await tp.open();
     expect((await runPartition(ctx, getAnalyzer(ctx.project, 'counts'), P)).status).toBe('succeeded');
   });
@@ -36,7 +44,9 @@ describe('concurrent recoveries of one dead intent', () => {
   });
 
   /** A staged version and its pending publish intent whose process is gone: what a kill at after-claim leaves. */
-  async function deadIntent(round: number): Promise<{ id: number; seq: number; stagingDir: string; versionDir: string }> {
+  async function deadIntent(
+    round: number,
+  ): Promise<{ id: number; seq: number; stagingDir: string; versionDir: string }> {
     const layout = new OutputLayout(ctx.project.outputRoot);
     const p = (await ctx.store.getPartition('counts', P))!;
     const seq = Number(p.seq) + 1;
@@ -45,7 +55,22 @@ describe('concurrent recoveries of one dead intent', () => {
     cpSync(layout.versionDir('counts', P, 1), stagingDir, { recursive: true });
     const v1 = (await ctx.store.getVersion('counts', P, 1))!;
     const claim = await ctx.store.claimPublish(
-      { analyzer: 'counts', partitionId: P, seq, attemptId, stagingDir, versionDir: layout.versionDir('counts', P, seq), rows: Number(v1.rows), bytes: Number(v1.bytes), files: Number(v1.files), manifestSha256: v1.manifest_sha256, inputFingerprint: v1.input_fingerprint, sqlHash: v1.sql_hash, engineVersion: v1.engine_version, recountVersion: v1.recount_version },
+      {
+        analyzer: 'counts',
+        partitionId: P,
+        seq,
+        attemptId,
+        stagingDir,
+        versionDir: layout.versionDir('counts', P, seq),
+        rows: Number(v1.rows),
+        bytes: Number(v1.bytes),
+        files: Number(v1.files),
+        manifestSha256: v1.manifest_sha256,
+        inputFingerprint: v1.input_fingerprint,
+        sqlHash: v1.sql_hash,
+        engineVersion: v1.engine_version,
+        recountVersion: v1.recount_version,
+      },
       Number(p.seq),
     );
     if (!claim.won) throw new Error(claim.reason);
@@ -67,7 +92,14 @@ describe('concurrent recoveries of one dead intent', () => {
 
   it(`${THREADS} threads finishing the same intent at once, ${ROUNDS} times: every one succeeds and the version is published whole`, async () => {
     const layout = new OutputLayout(ctx.project.outputRoot);
-    const workers = Array.from({ length: THREADS }, () => new Worker(join(REPO, 'test/helpers/applyIntentThread.mjs'), { execArgv: [], workerData: { stateUrl: 'sqlite:.recount/state.db', projectDir: tp.dir, outputRoot: ctx.project.outputRoot } }));
+    const workers = Array.from(
+      { length: THREADS },
+      () =>
+        new Worker(join(REPO, 'test/helpers/applyIntentThread.mjs'), {
+          execArgv: [],
+          workerData: { stateUrl: 'sqlite:.recount/state.db', projectDir: tp.dir, outputRoot: ctx.project.outputRoot },
+        }),
+    );
     const started = workers.map((w) => nextMessage(w));
     await Promise.all(started);
     try {
@@ -88,15 +120,23 @@ describe('concurrent recoveries of one dead intent', () => {
     // The slower recovery gets to the same intent only now.
     expect(await applyIntent(ctx.store, layout, stale, { recovering: true })).toBe(true);
     expect((await ctx.store.getPartition('counts', P))?.published_seq).toBe(newer.version);
-    expect(realpathSync(layout.publishedPath('counts', P))).toBe(realpathSync(layout.versionDir('counts', P, newer.version!)));
+    expect(realpathSync(layout.publishedPath('counts', P))).toBe(
+      realpathSync(layout.versionDir('counts', P, newer.version!)),
+    );
   });
 
   async function rounds(workers: Worker[], layout: OutputLayout): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const dead = await deadIntent(round);
       const results = await raceRecoveries(workers, dead.id);
-      expect(results.filter((r) => r.error).map((r) => r.error), `round ${round}`).toEqual([]);
-      expect(results.map((r) => r.ok), `round ${round}`).toEqual(Array(THREADS).fill(true));
+      expect(
+        results.filter((r) => r.error).map((r) => r.error),
+        `round ${round}`,
+      ).toEqual([]);
+      expect(
+        results.map((r) => r.ok),
+        `round ${round}`,
+      ).toEqual(Array(THREADS).fill(true));
       expect(await ctx.store.pendingIntents()).toEqual([]);
       expect((await ctx.store.getPartition('counts', P))?.published_seq).toBe(dead.seq);
       expect((await ctx.store.getVersion('counts', P, dead.seq))?.status).toBe('published');

@@ -5,7 +5,16 @@ import { getAnalyzer } from '../../src/config/project.ts';
 import { runPartition, type RunContext } from '../../src/run/runPartition.ts';
 import { lit } from '../../src/engine/sql.ts';
 import { duck, makeProject, type TestProject } from '../helpers/project.ts';
-import { answerSql, filesCliRead, newTally, openReader, replaceInputFile, startReaderProcess, sumTallies, type ReaderTally } from '../helpers/readers.ts';
+import {
+  answerSql,
+  filesCliRead,
+  newTally,
+  openReader,
+  replaceInputFile,
+  startReaderProcess,
+  sumTallies,
+  type ReaderTally,
+} from '../helpers/readers.ts';
 
 // I1 while publishing: readers scan a multi-file partition through the README's glob and through the files
 // `recount files` prints while it is republished again and again, its input alternating between two data sets
@@ -32,7 +41,10 @@ describe('readers during republishes (I1)', () => {
 
   beforeAll(async () => {
     tp = await makeProject({ hours: 0, examples: false, config: CONFIG, analyzers: { wide: WIDE } });
-    for (const [k, seed] of [['a', 1], ['b', 2]] as const) {
+    for (const [k, seed] of [
+      ['a', 1],
+      ['b', 2],
+    ] as const) {
       const out = join(tp.dir, `sources/${k}`);
       await generateEvents({ out, start: P, hours: 1, rowsPerHour: 120_000, seed, ads: 500, threads: 1 });
       source[k] = join(out, 'dt=2023-10-12/hour=00/part-00000.parquet');
@@ -61,7 +73,14 @@ describe('readers during republishes (I1)', () => {
     const readers = [
       startReaderProcess({ ...common, mode: 'glob', name: 'glob 1', glob }),
       startReaderProcess({ ...common, mode: 'glob', name: 'glob 2', glob }),
-      startReaderProcess({ ...common, mode: 'files', name: 'files', outputRoot: join(tp.dir, 'data/out'), analyzer: 'wide', partition: P }),
+      startReaderProcess({
+        ...common,
+        mode: 'files',
+        name: 'files',
+        outputRoot: join(tp.dir, 'data/out'),
+        analyzer: 'wide',
+        partition: P,
+      }),
     ];
     await Promise.all(readers.map((r) => r.ready));
     // `recount files --json` itself, in child processes, read while the publishes go on.
@@ -73,7 +92,7 @@ describe('readers during republishes (I1)', () => {
           const answer = await filesCliRead(tp.dir, 'wide', P, session, 'ad_id', 'user_id');
           t.answers++;
           if (complete.has(answer)) t.complete++;
-          else (t.mixed++, t.samples.push(answer));
+          else t.mixed++, t.samples.push(answer);
         }
       } finally {
         session.close();

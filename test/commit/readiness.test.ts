@@ -44,7 +44,15 @@ describe('readiness of the published path', () => {
   it('never goes missing while the partition is republished 12 times', async () => {
     const a = getAnalyzer(ctx.project, 'counts');
     const publishWithSeed = async (seed: number) => {
-      await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 300, seed, ads: 20, threads: 1 });
+      await generateEvents({
+        out: join(tp.dir, 'data/events'),
+        start: P,
+        hours: 1,
+        rowsPerHour: 300,
+        seed,
+        ads: 20,
+        threads: 1,
+      });
       const r = await runPartition(ctx, a, P);
       expect(r.status, r.error?.message).toBe('succeeded');
     };
@@ -54,7 +62,9 @@ describe('readiness of the published path', () => {
 
     const started = join(tp.dir, 'reader-started');
     const stop = join(tp.dir, 'reader-stop');
-    const reader = spawn(process.execPath, ['-e', READER, published, started, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const reader = spawn(process.execPath, ['-e', READER, published, started, stop], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     reader.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     while (!existsSync(started)) await new Promise((r) => setTimeout(r, 20));

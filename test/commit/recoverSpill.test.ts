@@ -19,7 +19,19 @@ describe('recovery removes the spill of dead attempts', () => {
     return join(spill(), name);
   };
   const begin = (attemptId: string, procToken: string) =>
-    store.beginAttempt({ runId: attemptId, attemptId, analyzer: 'a', partitionId: '2023-10-12T00', trigger: 'test', pid: Number(procToken.split(':')[0]), host: HOST, procToken, threads: 1, memoryBytes: 1, stagingDir: join(dir, 'out/.recount/staging', attemptId) });
+    store.beginAttempt({
+      runId: attemptId,
+      attemptId,
+      analyzer: 'a',
+      partitionId: '2023-10-12T00',
+      trigger: 'test',
+      pid: Number(procToken.split(':')[0]),
+      host: HOST,
+      procToken,
+      threads: 1,
+      memoryBytes: 1,
+      stagingDir: join(dir, 'out/.recount/staging', attemptId),
+    });
 
   beforeAll(async () => {
     dir = tempDir('recount-spill-');

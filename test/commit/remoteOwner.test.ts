@@ -26,7 +26,19 @@ describe('recovery of an attempt owned by another host', () => {
     const staging = layout.stagingDir('remote-1');
     mkdirSync(staging, { recursive: true });
     writeFileSync(join(staging, 'part-00000.parquet'), 'staged by the remote attempt');
-    await store.beginAttempt({ runId: 'remote-1', attemptId: 'remote-1', analyzer: 'a', partitionId: '2023-10-12T00', trigger: 'new-data', pid: 4242, host: REMOTE, procToken: TOKEN, threads: 1, memoryBytes: 1e8, stagingDir: staging });
+    await store.beginAttempt({
+      runId: 'remote-1',
+      attemptId: 'remote-1',
+      analyzer: 'a',
+      partitionId: '2023-10-12T00',
+      trigger: 'new-data',
+      pid: 4242,
+      host: REMOTE,
+      procToken: TOKEN,
+      threads: 1,
+      memoryBytes: 1e8,
+      stagingDir: staging,
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -72,7 +84,19 @@ describe('recovery of an attempt owned by another container on this host name', 
     const staging = layout.stagingDir('container-1');
     mkdirSync(staging, { recursive: true });
     writeFileSync(join(staging, 'part-00000.parquet'), 'staged by the other container');
-    await store.beginAttempt({ runId: 'container-1', attemptId: 'container-1', analyzer: 'a', partitionId: '2023-10-12T00', trigger: 'new-data', pid: 1, host: HOST, procToken: TOKEN_OTHER_NS, threads: 1, memoryBytes: 1e8, stagingDir: staging });
+    await store.beginAttempt({
+      runId: 'container-1',
+      attemptId: 'container-1',
+      analyzer: 'a',
+      partitionId: '2023-10-12T00',
+      trigger: 'new-data',
+      pid: 1,
+      host: HOST,
+      procToken: TOKEN_OTHER_NS,
+      threads: 1,
+      memoryBytes: 1e8,
+      stagingDir: staging,
+    });
   });
   afterEach(async () => {
     await store.close();

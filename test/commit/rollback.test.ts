@@ -23,11 +23,20 @@ describe('rollback', () => {
   const rowsOf: Record<number, string> = {};
 
   const published = () => join(tp.dir, 'data/out/counts/dt=2023-10-12/hour=00');
-  const publishedRows = async () => JSON.stringify((await readPublished(published(), ['ad_id'])).map(({ _file, ...r }) => r));
+  const publishedRows = async () =>
+    JSON.stringify((await readPublished(published(), ['ad_id'])).map(({ _file, ...r }) => r));
   const manifestVersion = () => JSON.parse(readFileSync(join(published(), '_manifest.json'), 'utf8')).version as number;
 
   async function runWithSeed(seed: number): Promise<number> {
-    await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 2000, seed, ads: 50, threads: 1 });
+    await generateEvents({
+      out: join(tp.dir, 'data/events'),
+      start: P,
+      hours: 1,
+      rowsPerHour: 2000,
+      seed,
+      ads: 50,
+      threads: 1,
+    });
     const r = await runPartition(ctx, a, P);
     expect(r.error).toBeUndefined();
     rowsOf[r.version!] = await publishedRows();

@@ -31,7 +31,15 @@ describe('rollback intents and pruning', () => {
   const out = () => join(tp.dir, 'data/out');
 
   async function publishWithSeed(seed: number): Promise<number> {
-    await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 1000, seed, ads: 30, threads: 1 });
+    await generateEvents({
+      out: join(tp.dir, 'data/events'),
+      start: P,
+      hours: 1,
+      rowsPerHour: 1000,
+      seed,
+      ads: 30,
+      threads: 1,
+    });
     const r = await runPartition(ctx, a, P);
     expect(r.error).toBeUndefined();
     return r.version!;
@@ -83,7 +91,7 @@ describe('rollback intents and pruning', () => {
     expect((await assertPublishedComplete(out(), 'counts', P))?.version).toBe(1);
   });
 
-  it("recovery finishes the intent of a rollback whose process died", async () => {
+  it('recovery finishes the intent of a rollback whose process died', async () => {
     const claim = await ctx.store.claimRollback('counts', P, 4, versionDir(4), { owner: DEAD });
     expect(claim.won).toBe(true);
     const r = await recover(ctx.store, layout);

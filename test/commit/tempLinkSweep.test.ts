@@ -45,11 +45,15 @@ describe('the temp-link sweep judges each link by its owner', () => {
     const name = tempLinkName(HOST, currentProcToken());
     expect(tempLinkOwner(name)).toEqual({ host: HOST, token: currentProcToken() });
     mkdirSync(join(dir, 'out/.recount/versions/a/x/v000001'), { recursive: true });
-    swapPublishedLink(layout, layout.publishedPath('a', '2023-10-12T00'), join(dir, 'out/.recount/versions/a/x/v000001'));
+    swapPublishedLink(
+      layout,
+      layout.publishedPath('a', '2023-10-12T00'),
+      join(dir, 'out/.recount/versions/a/x/v000001'),
+    );
     expect(left()).toEqual([]);
   });
 
-  it('another host\'s or container\'s link stays while its lease lives and goes when it expires; a dead local owner\'s goes', async () => {
+  it("another host's or container's link stays while its lease lives and goes when it expires; a dead local owner's goes", async () => {
     const me = currentProcIdentity();
     const remoteToken = `${deadPid()}:1`;
     const containerToken = formatProcToken({ ...me, pid: deadPid(), pidNs: `${me.pidNs}3`, nonce: 'aa' });

@@ -3,10 +3,26 @@ import { buildProject, type AnalyzerSource } from '../../src/config/project.ts';
 import { applyEnvOverrides, overridingVariable } from '../../src/config/env.ts';
 import { RecountError } from '../../src/errors.ts';
 
-const config = () => ({ datasets: { events: { root: 'data/events', grain: 'hour' } }, output: 'data/out', defaults: { memory: '1GB', threads: 2 }, keepVersions: 3 });
+const config = () => ({
+  datasets: { events: { root: 'data/events', grain: 'hour' } },
+  output: 'data/out',
+  defaults: { memory: '1GB', threads: 2 },
+  keepVersions: 3,
+});
 const sources: AnalyzerSource[] = [
   { file: 'analyzers/plain.ts', value: { name: 'plain', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a' } },
-  { file: 'analyzers/pinned.ts', value: { name: 'pinned', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a', threads: 1, memory: '256MB', keepVersions: 7 } },
+  {
+    file: 'analyzers/pinned.ts',
+    value: {
+      name: 'pinned',
+      inputs: ['events'],
+      grain: 'hour',
+      sql: 'SELECT 1 AS a',
+      threads: 1,
+      memory: '256MB',
+      keepVersions: 7,
+    },
+  },
 ];
 const build = (env: NodeJS.ProcessEnv) => buildProject('/proj', 'recount.config.ts', config(), sources, env);
 
@@ -36,7 +52,11 @@ describe('RECOUNT_* environment overrides', () => {
   });
 
   it('RECOUNT_STATE, RECOUNT_SPILL and RECOUNT_KEEP_VERSIONS', () => {
-    const p = build({ RECOUNT_STATE: 'sqlite:/var/lib/recount/state.db', RECOUNT_SPILL: '/scratch/spill', RECOUNT_KEEP_VERSIONS: '10' });
+    const p = build({
+      RECOUNT_STATE: 'sqlite:/var/lib/recount/state.db',
+      RECOUNT_SPILL: '/scratch/spill',
+      RECOUNT_KEEP_VERSIONS: '10',
+    });
     expect(p.stateUrl).toBe('sqlite:/var/lib/recount/state.db');
     expect(p.spillDir).toBe('/scratch/spill');
     expect(p.analyzers.get('plain')!.versionsToKeep).toBe(10);

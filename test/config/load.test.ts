@@ -80,7 +80,10 @@ describe('loading errors name the file and say what to do', () => {
   });
 
   it('a TypeScript syntax error in an analyzer names the file and the position', async () => {
-    const dir = project({ 'recount.config.ts': CONFIG, 'analyzers/broken.ts': "export default { name: 'broken', sql: 'SELECT 1'" });
+    const dir = project({
+      'recount.config.ts': CONFIG,
+      'analyzers/broken.ts': "export default { name: 'broken', sql: 'SELECT 1'",
+    });
     const e = await loadError(dir);
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.subject).toBe('analyzers/broken.ts');
@@ -96,7 +99,10 @@ describe('loading errors name the file and say what to do', () => {
   });
 
   it('an analyzer without a default export says how to write one', async () => {
-    const dir = project({ 'recount.config.ts': CONFIG, 'analyzers/named.ts': "export const analyzer = { name: 'named' };" });
+    const dir = project({
+      'recount.config.ts': CONFIG,
+      'analyzers/named.ts': "export const analyzer = { name: 'named' };",
+    });
     const e = await loadError(dir);
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.message).toBe('analyzers/named.ts: has no default export');
@@ -120,7 +126,13 @@ export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hou
     const tp = await makeProject({
       examples: false,
       hours: 0,
-      analyzers: { a: def('a', "memory: '1GB'"), b: def('b', "memory: '2GB'"), c: def('c', "memory: '1GB', files: 3"), d: def('d', "memory: '1GB', threads: 1"), e: def('e', "memory: '1GB'") },
+      analyzers: {
+        a: def('a', "memory: '1GB'"),
+        b: def('b', "memory: '2GB'"),
+        c: def('c', "memory: '1GB', files: 3"),
+        d: def('d', "memory: '1GB', threads: 1"),
+        e: def('e', "memory: '1GB'"),
+      },
     });
     try {
       const project = await loadProject(tp.dir);

@@ -39,32 +39,58 @@ function analyzers(dir: string): string[] {
 
 describe('a project loads whatever its package.json says', () => {
   it('without "type": "module" in its package.json', () => {
-    const dir = project({ 'package.json': JSON.stringify({ name: 'plain', private: true }), 'recount.config.ts': CONFIG, 'analyzers/a.ts': ANALYZER, 'analyzers/_name.ts': HELPER('hourly_a') });
+    const dir = project({
+      'package.json': JSON.stringify({ name: 'plain', private: true }),
+      'recount.config.ts': CONFIG,
+      'analyzers/a.ts': ANALYZER,
+      'analyzers/_name.ts': HELPER('hourly_a'),
+    });
     expect(analyzers(dir)).toEqual(['hourly_a']);
   });
 
   it('with "type": "commonjs" in its package.json', () => {
-    const dir = project({ 'package.json': JSON.stringify({ type: 'commonjs' }), 'recount.config.ts': CONFIG, 'analyzers/a.ts': ANALYZER, 'analyzers/_name.ts': HELPER('hourly_cjs') });
+    const dir = project({
+      'package.json': JSON.stringify({ type: 'commonjs' }),
+      'recount.config.ts': CONFIG,
+      'analyzers/a.ts': ANALYZER,
+      'analyzers/_name.ts': HELPER('hourly_cjs'),
+    });
     expect(analyzers(dir)).toEqual(['hourly_cjs']);
   });
 
   it('with no package.json at all', () => {
-    const dir = project({ 'recount.config.ts': CONFIG, 'analyzers/a.ts': ANALYZER, 'analyzers/_name.ts': HELPER('hourly_bare') });
+    const dir = project({
+      'recount.config.ts': CONFIG,
+      'analyzers/a.ts': ANALYZER,
+      'analyzers/_name.ts': HELPER('hourly_bare'),
+    });
     expect(analyzers(dir)).toEqual(['hourly_bare']);
   });
 
   it('with a recount.config.mts and .mts analyzers', () => {
-    const dir = project({ 'recount.config.mts': CONFIG, 'analyzers/a.mts': ANALYZER.replace("'./_name.ts'", "'./_name.mts'"), 'analyzers/_name.mts': HELPER('hourly_mts') });
+    const dir = project({
+      'recount.config.mts': CONFIG,
+      'analyzers/a.mts': ANALYZER.replace("'./_name.ts'", "'./_name.mts'"),
+      'analyzers/_name.mts': HELPER('hourly_mts'),
+    });
     expect(analyzers(dir)).toEqual(['hourly_mts']);
   });
 
   it('compiles once into .recount/cache/ and again when an imported file changes', () => {
-    const dir = project({ 'recount.config.ts': CONFIG, 'analyzers/a.ts': ANALYZER, 'analyzers/_name.ts': HELPER('first_name') });
+    const dir = project({
+      'recount.config.ts': CONFIG,
+      'analyzers/a.ts': ANALYZER,
+      'analyzers/_name.ts': HELPER('first_name'),
+    });
     expect(analyzers(dir)).toEqual(['first_name']);
     const cached = readdirSync(join(dir, '.recount', 'cache')).filter((f) => f.endsWith('.mjs'));
     expect(cached.length).toBe(2);
     expect(analyzers(dir)).toEqual(['first_name']);
-    expect(readdirSync(join(dir, '.recount', 'cache')).filter((f) => f.endsWith('.mjs')).sort()).toEqual(cached.sort());
+    expect(
+      readdirSync(join(dir, '.recount', 'cache'))
+        .filter((f) => f.endsWith('.mjs'))
+        .sort(),
+    ).toEqual(cached.sort());
     writeFileSync(join(dir, 'analyzers', '_name.ts'), HELPER('second_name'));
     expect(analyzers(dir)).toEqual(['second_name']);
   });

@@ -5,7 +5,13 @@ import { openStateStore } from '../../src/state/open.ts';
 
 const CONFIG = 'recount.config.ts';
 const baseConfig = () => ({ datasets: { events: { root: 'data/events', grain: 'hour' } } });
-const analyzer = (over: Record<string, unknown> = {}) => ({ name: 'hourly', inputs: ['events'], grain: 'hour', sql: 'SELECT ad_id, count(*) AS n FROM events GROUP BY ad_id', ...over });
+const analyzer = (over: Record<string, unknown> = {}) => ({
+  name: 'hourly',
+  inputs: ['events'],
+  grain: 'hour',
+  sql: 'SELECT ad_id, count(*) AS n FROM events GROUP BY ad_id',
+  ...over,
+});
 const src = (value: unknown, file = 'analyzers/hourly.ts'): AnalyzerSource => ({ file, value });
 
 function build(config: unknown, sources: AnalyzerSource[] = [], env: NodeJS.ProcessEnv = {}) {
@@ -33,7 +39,12 @@ describe('a valid project', () => {
     expect(p.spillDir).toBe('/proj/.recount/spill');
     expect(p.stateUrl).toBe('sqlite:.recount/state.db');
     expect(p.datasets.get('events')).toEqual({ name: 'events', root: '/proj/data/events', grain: 'hour' });
-    expect(p.datasets.get('hourly')).toEqual({ name: 'hourly', root: '/proj/data/out/hourly', grain: 'hour', producer: 'hourly' });
+    expect(p.datasets.get('hourly')).toEqual({
+      name: 'hourly',
+      root: '/proj/data/out/hourly',
+      grain: 'hour',
+      producer: 'hourly',
+    });
     const a = p.analyzers.get('hourly')!;
     expect(a.file).toBe('analyzers/hourly.ts');
     expect(a.threadCount).toBe(2);
@@ -49,8 +60,18 @@ describe('a valid project', () => {
       src(analyzer({ memory: '512MB', threads: 1, files: 2, keepVersions: 1 })),
       src(analyzer({ name: 'other' }), 'analyzers/other.ts'),
     ]);
-    expect(p.analyzers.get('hourly')).toMatchObject({ memoryBytes: 512_000_000, threadCount: 1, fileCount: 2, versionsToKeep: 1 });
-    expect(p.analyzers.get('other')).toMatchObject({ memoryBytes: 1024 ** 3, threadCount: 4, fileCount: 8, versionsToKeep: 5 });
+    expect(p.analyzers.get('hourly')).toMatchObject({
+      memoryBytes: 512_000_000,
+      threadCount: 1,
+      fileCount: 2,
+      versionsToKeep: 1,
+    });
+    expect(p.analyzers.get('other')).toMatchObject({
+      memoryBytes: 1024 ** 3,
+      threadCount: 4,
+      fileCount: 8,
+      versionsToKeep: 5,
+    });
   });
 
   it('an absolute output root stays as written', () => {
@@ -60,9 +81,19 @@ describe('a valid project', () => {
 
 describe('an invalid recount.config.ts names the file and the field', () => {
   it.each([
-    ["grain: 'hourly'", { datasets: { events: { root: 'data/events', grain: 'hourly' } } }, 'datasets.events.grain', /hour.*day/],
+    [
+      "grain: 'hourly'",
+      { datasets: { events: { root: 'data/events', grain: 'hourly' } } },
+      'datasets.events.grain',
+      /hour.*day/,
+    ],
     ['a dataset with no root', { datasets: { events: { grain: 'hour' } } }, 'datasets.events.root', /expected string/],
-    ['a dataset name that is no SQL identifier', { datasets: { 'My-Events': { root: 'x', grain: 'hour' } } }, 'datasets.My-Events', /invalid name: use lower-case/],
+    [
+      'a dataset name that is no SQL identifier',
+      { datasets: { 'My-Events': { root: 'x', grain: 'hour' } } },
+      'datasets.My-Events',
+      /invalid name: use lower-case/,
+    ],
     ['keepVersions: 0', { ...baseConfig(), keepVersions: 0 }, 'keepVersions', />=1/],
     ['defaults.threads as a string', { ...baseConfig(), defaults: { threads: '2' } }, 'defaults.threads', /number/],
     ["defaults.files: 'many'", { ...baseConfig(), defaults: { files: 'many' } }, 'defaults.files', /auto/],
@@ -103,7 +134,12 @@ describe('an invalid analyzer names its file and the field', () => {
     ['threads: 0', analyzer({ threads: 0 }), 'threads', />=1/],
     ['keys: []', analyzer({ keys: [] }), 'keys', />=1/],
     ['a check with no sql', analyzer({ checks: [{ name: 'c' }] }), 'checks.0.sql', /expected string/],
-    ["a check severity 'fatal'", analyzer({ checks: [{ name: 'c', sql: 'SELECT 1', severity: 'fatal' }] }), 'checks.0.severity', /error.*warn/],
+    [
+      "a check severity 'fatal'",
+      analyzer({ checks: [{ name: 'c', sql: 'SELECT 1', severity: 'fatal' }] }),
+      'checks.0.severity',
+      /error.*warn/,
+    ],
   ])('%s', (_name, value, field, why) => {
     const e = configError(baseConfig(), [src(value)]);
     expect(e.message.startsWith('analyzers/hourly.ts: ')).toBe(true);
@@ -153,13 +189,18 @@ describe('inputs and dependencies', () => {
   });
 
   it("'output' is reserved for the staged output that checks read", () => {
-    const e = configError({ datasets: { output: { root: 'x', grain: 'hour' } } }, [src(analyzer({ inputs: ['output'] }))]);
+    const e = configError({ datasets: { output: { root: 'x', grain: 'hour' } } }, [
+      src(analyzer({ inputs: ['output'] })),
+    ]);
     expect(e.subject).toBe('analyzers/hourly.ts: inputs.0');
     expect(e.message).toContain('reserved');
   });
 
   it('an analyzer may read another analyzer (a daily rollup of an hourly output)', () => {
-    const p = build(baseConfig(), [src(analyzer()), src(analyzer({ name: 'daily', grain: 'day', inputs: ['hourly'] }), 'analyzers/daily.ts')]);
+    const p = build(baseConfig(), [
+      src(analyzer()),
+      src(analyzer({ name: 'daily', grain: 'day', inputs: ['hourly'] }), 'analyzers/daily.ts'),
+    ]);
     expect(p.analyzers.get('daily')!.inputs).toEqual(['hourly']);
   });
 

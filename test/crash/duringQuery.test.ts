@@ -54,7 +54,11 @@ describe('during-query: killed while DuckDB writes the staged files', () => {
 
     const retry = tp.cli(['--json', 'run', ANALYZER, '--partition', PARTITION]);
     expect(retry.code, retry.stderr).toBe(0);
-    const view = await assertRecovered(tp, { analyzer: ANALYZER, partition: PARTITION, baselineOutput: join(baseline.dir, 'data/out') });
+    const view = await assertRecovered(tp, {
+      analyzer: ANALYZER,
+      partition: PARTITION,
+      baselineOutput: join(baseline.dir, 'data/out'),
+    });
     expect(view.version).toBe(1);
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { assertPublishedComplete, assertReaderSeesOnlyCommitted, type PublishedView } from '../helpers/invariants.ts';
-import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, assertReadersI1, hour, stagedParquetBytes, useCrashProject } from './harness.ts';
+import {
+  AFTER_SWITCH,
+  ANALYZER,
+  ATTEMPT_POINTS,
+  assertReadersI1,
+  hour,
+  stagedParquetBytes,
+  useCrashProject,
+} from './harness.ts';
 
 // A real `recount run` child process kills itself with SIGKILL at each named fault point (RECOUNT_FAULT) while
 // a previous version is published; right after the kill a reader must still see one complete version, and the
@@ -23,7 +31,9 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
   }
 
   for (const point of ATTEMPT_POINTS) {
-    const expectation = AFTER_SWITCH.includes(point) ? 'the new version is visible and complete' : 'the previous version stays visible and complete';
+    const expectation = AFTER_SWITCH.includes(point)
+      ? 'the new version is visible and complete'
+      : 'the previous version stays visible and complete';
     it(`${point}: ${expectation}; the retry publishes the fault-free rows and leaves no orphans`, async () => {
       const prev = await previous();
       const before = await cp.attemptIds(partition);
@@ -32,7 +42,8 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
       const killed = cp.run(partition, point);
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
       // during-query dies while DuckDB writes the staged files: some staged Parquet bytes are on disk at the kill.
-      if (point === 'during-query') expect(stagedParquetBytes(cp.out), 'staged bytes on disk at the during-query kill').toBeGreaterThan(0);
+      if (point === 'during-query')
+        expect(stagedParquetBytes(cp.out), 'staged bytes on disk at the during-query kill').toBeGreaterThan(0);
 
       const now = await assertPublishedComplete(cp.out, ANALYZER, partition);
       if (AFTER_SWITCH.includes(point)) {
@@ -76,4 +87,3 @@ describe('a recount run killed by SIGKILL at each fault point while a previous v
     assertReadersI1(await readers.stop(), 'during-recovery');
   });
 });
-

@@ -11,7 +11,9 @@ describe('the first publish of a partition killed by SIGKILL at each fault point
   // in its recovery (which passes the same fault points) instead of in its own attempt.
   ATTEMPT_POINTS.forEach((point, i) => {
     const partition = hour(i);
-    const expectation = AFTER_SWITCH.includes(point) ? 'the first version is visible and complete' : 'nothing is visible';
+    const expectation = AFTER_SWITCH.includes(point)
+      ? 'the first version is visible and complete'
+      : 'nothing is visible';
     it(`${point}: ${expectation}; the retry publishes the fault-free rows and leaves no orphans`, async () => {
       const killed = cp.run(partition, point);
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');

@@ -22,7 +22,16 @@ export const AFTER_COMPLETE: readonly FaultPoint[] = ['after-intent-complete', '
 /** Points reached only after the publish was claimed in the state store: recovery rolls them forward. */
 export const AFTER_CLAIM: readonly FaultPoint[] = ['after-claim', 'during-publish', ...AFTER_SWITCH];
 /** The commit protocol's points, in the order an attempt passes them (warehouse loads and memory have their own tests). */
-export const ATTEMPT_POINTS: readonly FaultPoint[] = ['during-query', 'after-first-file-staged', 'after-files-staged', 'after-manifest', 'after-claim', 'during-publish', 'after-publish', 'before-complete'];
+export const ATTEMPT_POINTS: readonly FaultPoint[] = [
+  'during-query',
+  'after-first-file-staged',
+  'after-files-staged',
+  'after-manifest',
+  'after-claim',
+  'during-publish',
+  'after-publish',
+  'before-complete',
+];
 
 /** Bytes of the Parquet files in every attempt's staging folder under an output root (before recovery cleans them). */
 export function stagedParquetBytes(outputRoot: string): number {
@@ -30,7 +39,8 @@ export function stagedParquetBytes(outputRoot: string): number {
   if (!existsSync(root)) return 0;
   let bytes = 0;
   for (const attempt of readdirSync(root)) {
-    for (const f of readdirSync(join(root, attempt))) if (f.endsWith('.parquet')) bytes += statSync(join(root, attempt, f)).size;
+    for (const f of readdirSync(join(root, attempt)))
+      if (f.endsWith('.parquet')) bytes += statSync(join(root, attempt, f)).size;
   }
   return bytes;
 }
@@ -44,7 +54,11 @@ export interface CrashProject {
   /** Attempt ids recorded so far for a partition. */
   attemptIds(partition: string): Promise<Set<string>>;
   /** Retry with a plain `recount run`, assert I1, I2, I4 and no orphans, and check how the killed attempt was recorded. */
-  retryAndAssert(partition: string, before: Set<string>, killed: { point: FaultPoint; seq: number }): Promise<PublishedView>;
+  retryAndAssert(
+    partition: string,
+    before: Set<string>,
+    killed: { point: FaultPoint; seq: number },
+  ): Promise<PublishedView>;
   /**
    * Start two readers of `partition` in their own processes — one through the README's glob, one through the files
    * `recount files` resolves — that read until stopped; stop() asserts I1 over everything they saw (see assertReadersI1).
@@ -90,28 +104,41 @@ export function useCrashProject(hours: number, options: () => TestProjectOptions
     baseline?.cleanup();
   });
 
-  const run = (partition: string, fault?: FaultPoint) => tp.cli(['--json', 'run', ANALYZER, '--partition', partition], fault ? { RECOUNT_FAULT: fault } : undefined);
+  const run = (partition: string, fault?: FaultPoint) =>
+    tp.cli(['--json', 'run', ANALYZER, '--partition', partition], fault ? { RECOUNT_FAULT: fault } : undefined);
 
   async function attemptIds(partition: string): Promise<Set<string>> {
     const ctx = await tp.open();
     try {
-      return new Set((await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: partition })).map((a) => a.attempt_id));
+      return new Set(
+        (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: partition })).map((a) => a.attempt_id),
+      );
     } finally {
       await ctx.close();
     }
   }
 
-  async function retryAndAssert(partition: string, before: Set<string>, killed: { point: FaultPoint; seq: number }): Promise<PublishedView> {
+  async function retryAndAssert(
+    partition: string,
+    before: Set<string>,
+    killed: { point: FaultPoint; seq: number },
+  ): Promise<PublishedView> {
     const retry = run(partition);
     expect(retry.code, retry.stderr).toBe(0);
     expect(retry.json.status).toBe('succeeded');
-    const view = await assertRecovered(tp, { analyzer: ANALYZER, partition, baselineOutput: join(baseline.dir, 'data/out') });
+    const view = await assertRecovered(tp, {
+      analyzer: ANALYZER,
+      partition,
+      baselineOutput: join(baseline.dir, 'data/out'),
+    });
     expect(view.version).toBe(retry.json.version);
     expect(view.manifest.attemptId).toBe(retry.json.attemptId);
 
     const ctx = await tp.open();
     try {
-      const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: partition })).filter((a) => !before.has(a.attempt_id) && a.attempt_id !== retry.json.attemptId);
+      const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: partition })).filter(
+        (a) => !before.has(a.attempt_id) && a.attempt_id !== retry.json.attemptId,
+      );
       expect(fresh, 'the killed attempt is recorded').toHaveLength(1);
       const victim = fresh[0]!;
       if (AFTER_COMPLETE.includes(killed.point)) {
@@ -141,7 +168,11 @@ export function useCrashProject(hours: number, options: () => TestProjectOptions
     if (!completeAnswer) {
       const p = `${partition.slice(0, 10)}`;
       const glob = join(baseline.dir, 'data/out', ANALYZER, `dt=${p}`, '*', '*.parquet');
-      completeAnswer = (await duck<{ answer: string }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, READ_A, READ_B)))[0]!.answer;
+      completeAnswer = (
+        await duck<{ answer: string }>(
+          answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, READ_A, READ_B),
+        )
+      )[0]!.answer;
     }
     // A pause between reads leaves the killed run and the retry most of the 2 cores; still hundreds of reads per point.
     const common = { complete: [completeAnswer], a: READ_A, b: READ_B, pauseMs: 10 };

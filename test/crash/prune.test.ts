@@ -41,16 +41,21 @@ describe('a state store failure while pruning old versions', () => {
     tp?.cleanup();
   });
 
-  const run = (store: StateStore = ctx.store) => runPartition({ ...ctx, store }, getAnalyzer(ctx.project, ANALYZER), PARTITION);
+  const run = (store: StateStore = ctx.store) =>
+    runPartition({ ...ctx, store }, getAnalyzer(ctx.project, ANALYZER), PARTITION);
 
   it('before the deletion is recorded keeps the oldest version whole and the publish succeeded', async () => {
     const keep = getAnalyzer(ctx.project, ANALYZER).versionsToKeep;
     for (;;) {
-      const kept = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.status === 'published' || v.status === 'retained');
+      const kept = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter(
+        (v) => v.status === 'published' || v.status === 'retained',
+      );
       if (kept.length >= keep) break;
       expect((await run()).status).toBe('succeeded');
     }
-    const oldest = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.status === 'retained').at(-1)!.seq;
+    const oldest = (await ctx.store.listVersions(ANALYZER, PARTITION))
+      .filter((v) => v.status === 'retained')
+      .at(-1)!.seq;
     const r = await run(failingDeletion(ctx.store));
     expect(r.status, r.error?.message).toBe('succeeded');
     expect(r.warnings.join('\n')).toContain('state store unreachable');
@@ -74,7 +79,9 @@ describe('a recount run killed by SIGKILL while pruning (during-prune)', () => {
     let keep = 0;
     for (;;) {
       const ctx = await cp.tp.open();
-      const kept = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.status === 'published' || v.status === 'retained');
+      const kept = (await ctx.store.listVersions(ANALYZER, PARTITION)).filter(
+        (v) => v.status === 'published' || v.status === 'retained',
+      );
       keep = getAnalyzer(ctx.project, ANALYZER).versionsToKeep;
       await ctx.close();
       if (kept.length >= keep) break;
@@ -105,12 +112,22 @@ describe('a recount run killed by SIGKILL while pruning (during-prune)', () => {
 
     // The next command recovers: the killed attempt published its version, so it succeeded; the pruned version is
     // no rollback target.
-    const rollback = cp.tp.cli(['--json', 'rollback', ANALYZER, '--partition', PARTITION, '--version', String(oldest.seq)]);
+    const rollback = cp.tp.cli([
+      '--json',
+      'rollback',
+      ANALYZER,
+      '--partition',
+      PARTITION,
+      '--version',
+      String(oldest.seq),
+    ]);
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(2);
     expect(rollback.stdout + rollback.stderr).toContain('VERSION_NOT_FOUND');
     ctx = await cp.tp.open();
     try {
-      const victim = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).find((a) => !before.has(a.attempt_id))!;
+      const victim = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).find(
+        (a) => !before.has(a.attempt_id),
+      )!;
       expect([victim.status, victim.version_seq]).toEqual(['succeeded', prev.version + 1]);
     } finally {
       await ctx.close();

@@ -68,7 +68,11 @@ let rounds = 0;
  * there too, so both began on the same published version and both try to claim it: one must win, one be superseded.
  */
 function race(tp: TestProject, extra: [string[], string[]] = [[], []]): Promise<ChildRun[]> {
-  const env = { RECOUNT_BARRIER: 'before-claim', RECOUNT_BARRIER_DIR: join(tp.dir, `barrier-${rounds++}`), RECOUNT_BARRIER_PARTIES: '2' };
+  const env = {
+    RECOUNT_BARRIER: 'before-claim',
+    RECOUNT_BARRIER_DIR: join(tp.dir, `barrier-${rounds++}`),
+    RECOUNT_BARRIER_PARTIES: '2',
+  };
   return Promise.all(extra.map((args) => runChild(tp, args, env)));
 }
 
@@ -97,9 +101,14 @@ describe('two attempts of one partition at the same time', () => {
       expect(r.code, `${r.stderr} ${JSON.stringify(r.json)}`).toBe(0);
       expect(['succeeded', 'superseded']).toContain(r.json.status);
     }
-    console.log(`race: ${runs.map((r) => `${r.json.status}${r.json.version ? ` v${r.json.version}` : ''}`).join(' + ')}`);
+    console.log(
+      `race: ${runs.map((r) => `${r.json.status}${r.json.version ? ` v${r.json.version}` : ''}`).join(' + ')}`,
+    );
     const winners = runs.filter((r) => r.json.status === 'succeeded');
-    expect(runs.map((r) => r.json.status).sort(), 'exactly one winner and one superseded').toEqual(['succeeded', 'superseded']);
+    expect(runs.map((r) => r.json.status).sort(), 'exactly one winner and one superseded').toEqual([
+      'succeeded',
+      'superseded',
+    ]);
     const ctx = await tp.open();
     try {
       const bases = new Set<number>();
@@ -124,7 +133,11 @@ describe('two attempts of one partition at the same time', () => {
     } finally {
       await ctx.close();
     }
-    const view = await assertRecovered(tp, { analyzer: ANALYZER, partition: PARTITION, baselineOutput: join(baseline.dir, 'data/out') });
+    const view = await assertRecovered(tp, {
+      analyzer: ANALYZER,
+      partition: PARTITION,
+      baselineOutput: join(baseline.dir, 'data/out'),
+    });
     expect(view.version).toBe(Math.max(...winners.map((w) => w.json.version)));
   }
 
@@ -136,7 +149,10 @@ describe('two attempts of one partition at the same time', () => {
   });
 
   it('a slow run (one thread) raced by a fast one never publishes over it on a stale base', async () => {
-    const runs = await race(tp, [['--threads', '1'], ['--threads', '2']]);
+    const runs = await race(tp, [
+      ['--threads', '1'],
+      ['--threads', '2'],
+    ]);
     await assertOneWinnerAtATime(runs);
   });
 
@@ -147,7 +163,12 @@ describe('two attempts of one partition at the same time', () => {
   }
 
   /** A staged copy of the published version for an attempt recorded on `baseSeq`, as a slow attempt would have it. */
-  async function stageCopy(store: StateStore, layout: OutputLayout, attemptId: string, baseSeq: number): Promise<StagedVersion> {
+  async function stageCopy(
+    store: StateStore,
+    layout: OutputLayout,
+    attemptId: string,
+    baseSeq: number,
+  ): Promise<StagedVersion> {
     const published = (await store.publishedVersion(ANALYZER, PARTITION))!;
     const stagingDir = layout.stagingDir(attemptId);
     cpSync(published.dir, stagingDir, { recursive: true });
@@ -172,7 +193,10 @@ describe('two attempts of one partition at the same time', () => {
     };
   }
 
-  async function beginSlowAttempt(store: StateStore, layout: OutputLayout): Promise<{ attemptId: string; baseSeq: number }> {
+  async function beginSlowAttempt(
+    store: StateStore,
+    layout: OutputLayout,
+  ): Promise<{ attemptId: string; baseSeq: number }> {
     const attemptId = newAttemptId();
     const { baseSeq } = await store.beginAttempt({
       runId: attemptId,
@@ -194,7 +218,12 @@ describe('two attempts of one partition at the same time', () => {
    * The real state store, with `hook` run once right after the first call of `method` that `when` accepts:
    * the instant another process may begin an attempt, claim or finish a publish while this one recovers.
    */
-  function hookAfter<M extends 'listAttempts' | 'pendingIntents'>(store: StateStore, method: M, hook: () => Promise<void>, when: (...args: Parameters<StateStore[M]>) => boolean = () => true): StateStore {
+  function hookAfter<M extends 'listAttempts' | 'pendingIntents'>(
+    store: StateStore,
+    method: M,
+    hook: () => Promise<void>,
+    when: (...args: Parameters<StateStore[M]>) => boolean = () => true,
+  ): StateStore {
     let fired = false;
     return new Proxy(store, {
       get(target, prop) {
@@ -211,7 +240,8 @@ describe('two attempts of one partition at the same time', () => {
       },
     });
   }
-  const afterRunningListed = (store: StateStore, hook: () => Promise<void>) => hookAfter(store, 'listAttempts', hook, (filter) => filter.status === 'running');
+  const afterRunningListed = (store: StateStore, hook: () => Promise<void>) =>
+    hookAfter(store, 'listAttempts', hook, (filter) => filter.status === 'running');
 
   it('recovery leaves alone the staging of an attempt another live process began while it was recovering', async () => {
     const ctx = await tp.open();
@@ -232,7 +262,10 @@ describe('two attempts of one partition at the same time', () => {
       expect((await ctx.store.getAttempt(live!.attemptId))?.status).toBe('running');
 
       rmSync(layout.stagingDir(live!.attemptId), { recursive: true });
-      await ctx.store.finishAttempt(live!.attemptId, { status: 'failed', error: { code: 'INTERNAL', message: 'test attempt' } });
+      await ctx.store.finishAttempt(live!.attemptId, {
+        status: 'failed',
+        error: { code: 'INTERNAL', message: 'test attempt' },
+      });
       await assertNoOrphans(ctx.store, out());
     } finally {
       await ctx.close();
@@ -315,10 +348,15 @@ describe('two attempts of one partition at the same time', () => {
       const result = await publishVersion(ctx.store, layout, staged, slow.baseSeq);
       expect(result).toEqual({ published: false, reason: `another attempt published version ${fast.version} first` });
       expect(existsSync(staged.stagingDir)).toBe(false);
-      expect((await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.attempt_id === slow.attemptId)).toEqual([]);
+      expect(
+        (await ctx.store.listVersions(ANALYZER, PARTITION)).filter((v) => v.attempt_id === slow.attemptId),
+      ).toEqual([]);
       expect((await assertPublishedComplete(out(), ANALYZER, PARTITION))?.manifest.attemptId).toBe(fast.attemptId);
 
-      await ctx.store.finishAttempt(slow.attemptId, { status: 'superseded', error: { code: 'PUBLISH_CONFLICT', message: result.published ? '' : result.reason } });
+      await ctx.store.finishAttempt(slow.attemptId, {
+        status: 'superseded',
+        error: { code: 'PUBLISH_CONFLICT', message: result.published ? '' : result.reason },
+      });
       await assertNoOrphans(ctx.store, out());
     } finally {
       await ctx.close();
@@ -351,7 +389,10 @@ describe('two attempts of one partition at the same time', () => {
       expect([now.version, now.success]).toEqual([first.baseSeq + 1, true]);
 
       await ctx.store.finishAttempt(first.attemptId, { status: 'succeeded', versionSeq: first.baseSeq + 1 });
-      await ctx.store.finishAttempt(second.attemptId, { status: 'superseded', error: { code: 'PUBLISH_CONFLICT', message: lost.published ? '' : lost.reason } });
+      await ctx.store.finishAttempt(second.attemptId, {
+        status: 'superseded',
+        error: { code: 'PUBLISH_CONFLICT', message: lost.published ? '' : lost.reason },
+      });
       await assertNoOrphans(ctx.store, out());
     } finally {
       await ctx.close();

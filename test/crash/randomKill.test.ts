@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeProject, runCli, type TestProject } from '../helpers/project.ts';
-import { assertPublishedComplete, assertReaderSeesOnlyCommitted, assertRecovered, cleanCopy } from '../helpers/invariants.ts';
+import {
+  assertPublishedComplete,
+  assertReaderSeesOnlyCommitted,
+  assertRecovered,
+  cleanCopy,
+} from '../helpers/invariants.ts';
 
 // A real `recount run` child is killed with SIGKILL at an instant picked by a seeded PRNG, anywhere from
 // about the middle of its start-up to the length of a fault-free run (both measured here); a reader must see one complete version right after,
@@ -38,7 +43,10 @@ function prng(seed: number): () => number {
 }
 
 /** Run the CLI in a child and SIGKILL it after `delayMs` (unless it finished first). */
-function runAndKill(tp: TestProject, delayMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function runAndKill(
+  tp: TestProject,
+  delayMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
     let stderr = '';
@@ -93,13 +101,18 @@ describe('recount run killed by SIGKILL at random instants', () => {
   async function whereItDied(before: Set<string>, prevVersion: number): Promise<string> {
     const ctx = await tp.open();
     try {
-      const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).filter((a) => !before.has(a.attempt_id));
+      const fresh = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).filter(
+        (a) => !before.has(a.attempt_id),
+      );
       if (fresh.length === 0) return 'before its attempt began';
       const a = fresh[0]!;
       if (a.status !== 'running') return `after the attempt ended (${a.status})`;
       const intents = await ctx.store.pendingIntents();
       const published = (await ctx.store.getPartition(ANALYZER, PARTITION))?.published_seq;
-      if (intents.length) return published === prevVersion ? 'publishing (intent recorded)' : 'publishing (intent recorded, link switched)';
+      if (intents.length)
+        return published === prevVersion
+          ? 'publishing (intent recorded)'
+          : 'publishing (intent recorded, link switched)';
       if (!existsSync(a.staging_dir)) return 'starting the attempt';
       const staged = readdirSync(a.staging_dir);
       if (staged.includes('_manifest.json')) return 'after the manifest';
@@ -114,7 +127,9 @@ describe('recount run killed by SIGKILL at random instants', () => {
       const prev = (await assertPublishedComplete(out(), ANALYZER, PARTITION))!;
       expect(prev).toBeDefined();
       const ctx = await tp.open();
-      const before = new Set((await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).map((a) => a.attempt_id));
+      const before = new Set(
+        (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).map((a) => a.attempt_id),
+      );
       await ctx.close();
 
       // Most instants inside the attempt (the last attemptMs of a run), some in the start-up before it.
@@ -122,19 +137,28 @@ describe('recount run killed by SIGKILL at random instants', () => {
       const delayMs = Math.floor(attemptStart - 0.2 * attemptMs + prng(seed)() * 1.2 * attemptMs);
       const killed = await runAndKill(tp, delayMs);
       // Killed, or (a late instant) finished cleanly first: either way the invariants must hold.
-      expect(killed.signal === 'SIGKILL' || killed.code === 0, `exit ${killed.code} ${killed.signal}: ${killed.stderr}`).toBe(true);
+      expect(
+        killed.signal === 'SIGKILL' || killed.code === 0,
+        `exit ${killed.code} ${killed.signal}: ${killed.stderr}`,
+      ).toBe(true);
 
       const now = await assertPublishedComplete(out(), ANALYZER, PARTITION);
       expect([prev.version, prev.version + 1]).toContain(now?.version);
       await assertReaderSeesOnlyCommitted(out(), ANALYZER);
       const where = killed.signal ? await whereItDied(before, prev.version) : 'it had already finished';
       landed.push(where);
-      console.log(`seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, attempt ${attemptMs} ms, whole run ${runMs} ms), ${where}`);
+      console.log(
+        `seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, attempt ${attemptMs} ms, whole run ${runMs} ms), ${where}`,
+      );
 
       const retry = runCli(['--project', tp.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
       expect(retry.code, retry.stderr).toBe(0);
       expect(retry.json.status).toBe('succeeded');
-      const view = await assertRecovered(tp, { analyzer: ANALYZER, partition: PARTITION, baselineOutput: join(baseline.dir, 'data/out') });
+      const view = await assertRecovered(tp, {
+        analyzer: ANALYZER,
+        partition: PARTITION,
+        baselineOutput: join(baseline.dir, 'data/out'),
+      });
       expect(view.manifest.attemptId).toBe(retry.json.attemptId);
     });
   }

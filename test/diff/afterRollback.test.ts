@@ -13,7 +13,13 @@ describe('diff after a rollback', () => {
   let tp: TestProject;
   beforeAll(async () => {
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    await publishRuns(tp, [[H, T00], [H, T00], [H, T01], [H, T01], [H, T01]]);
+    await publishRuns(tp, [
+      [H, T00],
+      [H, T00],
+      [H, T01],
+      [H, T01],
+      [H, T01],
+    ]);
   });
   afterAll(() => tp.cleanup());
 
@@ -43,6 +49,10 @@ describe('diff after a rollback', () => {
   it('--to the oldest kept version, with nothing before it: says what to pass', () => {
     const r = tp.cli(['--json', 'diff', H, '--partition', T01, '--to', '1']);
     expect(r.code).toBe(2);
-    expect(r.json.error).toMatchObject({ code: 'VERSION_NOT_FOUND', message: expect.stringContaining('no other kept version to compare v1 with'), hint: expect.stringContaining('--from V --to V') });
+    expect(r.json.error).toMatchObject({
+      code: 'VERSION_NOT_FOUND',
+      message: expect.stringContaining('no other kept version to compare v1 with'),
+      hint: expect.stringContaining('--from V --to V'),
+    });
   });
 });

@@ -26,7 +26,8 @@ describe('doctor on versions whose files are gone, and the repairs it names', ()
       layout = new OutputLayout(ctx.project.outputRoot);
       const a = ctx.project.analyzers.get(H)!;
       for (const p of [T00, T00, T01, T01, T02]) expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
-      for (const p of [T00, T01]) for (const seq of [1, 2]) dir.set(`${p} v${seq}`, (await ctx.store.getVersion(H, p, seq))!.dir);
+      for (const p of [T00, T01])
+        for (const seq of [1, 2]) dir.set(`${p} v${seq}`, (await ctx.store.getVersion(H, p, seq))!.dir);
     } finally {
       await ctx.close();
     }
@@ -49,17 +50,26 @@ describe('doctor on versions whose files are gone, and the repairs it names', ()
     rmSync(join(dir.get(`${T00} v1`)!, gone));
     const [f, ...more] = doctor();
     expect(more).toEqual([]);
-    expect(f).toMatchObject({ check: 'version-files-missing', subject: `${H} ${T00} v1`, message: expect.stringContaining(gone) });
+    expect(f).toMatchObject({
+      check: 'version-files-missing',
+      subject: `${H} ${T00} v1`,
+      message: expect.stringContaining(gone),
+    });
     // What the old hint said ('recount gc') leaves it there: it is within the K kept versions.
     run(['gc']);
     expect(doctor().map((x) => x.subject)).toEqual([`${H} ${T00} v1`]);
     const cmds = commandsOf(f!.hint!);
     expect(cmds).toEqual([['gc', '--broken']]);
     const gc = run(['--json', ...cmds[0]!]);
-    expect(gc.json.removed).toEqual([expect.objectContaining({ kind: 'version', version: 1, reason: expect.stringContaining('cannot be read') })]);
+    expect(gc.json.removed).toEqual([
+      expect.objectContaining({ kind: 'version', version: 1, reason: expect.stringContaining('cannot be read') }),
+    ]);
     expect(doctor()).toEqual([]);
     // The readable kept version stays a rollback target.
-    expect(run(['--json', 'rollback', H, '--partition', T00, '--version', '2']).json).toMatchObject({ ok: true, to: 2 });
+    expect(run(['--json', 'rollback', H, '--partition', T00, '--version', '2']).json).toMatchObject({
+      ok: true,
+      to: 2,
+    });
   });
 
   it('a published version whose folder is gone: one finding (not a second about its link), and its hint repairs it', async () => {
@@ -69,7 +79,11 @@ describe('doctor on versions whose files are gone, and the repairs it names', ()
     expect(found[0]!.message).toContain('published version');
     expect(found[0]!.hint).toContain('see nothing (its link dangles)');
     const cmds = commandsOf(found[0]!.hint!);
-    expect(cmds).toEqual([['run', H, '--partition', T01], ['rollback', H, '--partition', T01, '--version', '1'], ['gc', '--broken']]);
+    expect(cmds).toEqual([
+      ['run', H, '--partition', T01],
+      ['rollback', H, '--partition', T01, '--version', '1'],
+      ['gc', '--broken'],
+    ]);
     run(cmds[0]!);
     run(cmds[2]!);
     expect(doctor()).toEqual([]);

@@ -51,7 +51,13 @@ describe('recount doctor', () => {
     // The installed DuckDB against the shipped list: whatever it matches is shown, as information when this project cannot hit it.
     const hits = bugsAffecting(loadKnownBugs(), 'duckdb', r.versions.duckdb!);
     expect(of(r.findings, 'engine-bug').map((f) => f.details?.bug)).toEqual(hits.map((b) => b.id));
-    for (const b of hits) expect(isRelevant(b, { columnTypes: new Set(['INTEGER', 'BIGINT', 'VARCHAR', 'DOUBLE', 'TIMESTAMP']), features: new Set() })).toBe(false);
+    for (const b of hits)
+      expect(
+        isRelevant(b, {
+          columnTypes: new Set(['INTEGER', 'BIGINT', 'VARCHAR', 'DOUBLE', 'TIMESTAMP']),
+          features: new Set(),
+        }),
+      ).toBe(false);
   });
 
   it('less free disk than --min-free is a problem', async () => {
@@ -68,11 +74,19 @@ describe('recount doctor', () => {
     rmSync(join(v1Dir, gone));
     const orphan = join(tp.dir, 'data/out/.recount/work/staging/lost-attempt');
     mkdirSync(orphan, { recursive: true });
-    writeFileSync(join(tp.dir, 'analyzers/broken.ts'), analyzer('broken', 'SELECT ad_id, no_such_column FROM events GROUP BY ALL'));
-    writeFileSync(join(tp.dir, 'analyzers/stamped.ts'), analyzer('stamped', 'SELECT ad_id, count(*) AS n, now() AS computed_at FROM events GROUP BY ad_id'));
+    writeFileSync(
+      join(tp.dir, 'analyzers/broken.ts'),
+      analyzer('broken', 'SELECT ad_id, no_such_column FROM events GROUP BY ALL'),
+    );
+    writeFileSync(
+      join(tp.dir, 'analyzers/stamped.ts'),
+      analyzer('stamped', 'SELECT ad_id, count(*) AS n, now() AS computed_at FROM events GROUP BY ad_id'),
+    );
     // T00's published version, as if made by DuckDB 1.4.0 (duckdb#19131: Parquet reader dropping rows).
     const db = new Database(join(tp.dir, '.recount/state.db'));
-    db.prepare("UPDATE versions SET engine_version = 'v1.4.0' WHERE analyzer = ? AND partition_id = ? AND status = 'published'").run(H, T00);
+    db.prepare(
+      "UPDATE versions SET engine_version = 'v1.4.0' WHERE analyzer = ? AND partition_id = ? AND status = 'published'",
+    ).run(H, T00);
     db.close();
 
     const r = tp.cli(['--json', 'doctor', '--min-free', '1B']);
@@ -80,14 +94,26 @@ describe('recount doctor', () => {
     const f: Finding[] = r.json.findings;
     expect(r.json.ok).toBe(false);
 
-    expect(of(f, 'interrupted-publish')).toEqual([expect.objectContaining({ status: 'problem', subject: `${H} ${T01} v2` })]);
-    expect(of(f, 'interrupted-publish')[0]!.message).toContain('readers still see v1; its files are there, so it can be finished');
-    expect(of(f, 'version-files-missing')).toEqual([expect.objectContaining({ status: 'problem', subject: `${H} ${T00} v1` })]);
+    expect(of(f, 'interrupted-publish')).toEqual([
+      expect.objectContaining({ status: 'problem', subject: `${H} ${T01} v2` }),
+    ]);
+    expect(of(f, 'interrupted-publish')[0]!.message).toContain(
+      'readers still see v1; its files are there, so it can be finished',
+    );
+    expect(of(f, 'version-files-missing')).toEqual([
+      expect.objectContaining({ status: 'problem', subject: `${H} ${T00} v1` }),
+    ]);
     expect(of(f, 'version-files-missing')[0]!.message).toContain(gone);
     expect(of(f, 'orphaned-staging').map((x) => [x.status, x.subject])).toEqual([['problem', orphan]]);
     expect(of(f, 'compile').find((x) => x.subject === 'analyzers/broken.ts')).toMatchObject({ status: 'problem' });
     expect(of(f, 'compile').find((x) => x.subject === 'analyzers/broken.ts')!.message).toContain('no_such_column');
-    expect(of(f, 'lint')).toEqual([expect.objectContaining({ status: 'problem', subject: 'analyzers/stamped.ts:1', details: { rule: 'nondeterministic-function' } })]);
+    expect(of(f, 'lint')).toEqual([
+      expect.objectContaining({
+        status: 'problem',
+        subject: 'analyzers/stamped.ts:1',
+        details: { rule: 'nondeterministic-function' },
+      }),
+    ]);
     const buggy = of(f, 'published-by-affected-engine');
     expect(buggy).toEqual([expect.objectContaining({ status: 'problem', subject: `${H} (DuckDB v1.4.0)` })]);
     expect(buggy[0]!.details).toMatchObject({ bug: 'duckdb#19131', partitions: [T00] });

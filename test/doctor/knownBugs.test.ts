@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { affects, bugSeverity, bugsAffecting, compareVersions, describeRelevance, isRelevant, loadKnownBugs } from '../../src/doctor/knownBugs.ts';
+import {
+  affects,
+  bugSeverity,
+  bugsAffecting,
+  compareVersions,
+  describeRelevance,
+  isRelevant,
+  loadKnownBugs,
+} from '../../src/doctor/knownBugs.ts';
 import type { SqlFeature } from '../../src/audit/sqlFeatures.ts';
 
 // The shipped list of DuckDB bugs that return wrong results: every entry cites its issue, and the version
@@ -28,14 +36,22 @@ describe('known engine bugs', () => {
 
   it('a version is affected from `from` up to, not including, `fixedIn`', () => {
     const parquet = bugs.find((b) => b.id === 'duckdb#19131')!;
-    expect(['v1.3.2', 'v1.4.0', 'v1.4.1', 'v1.5.6'].map((v) => affects(parquet, v))).toEqual([false, true, false, false]);
+    expect(['v1.3.2', 'v1.4.0', 'v1.4.1', 'v1.5.6'].map((v) => affects(parquet, v))).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ]);
     expect(bugsAffecting(bugs, 'duckdb', 'v1.4.0').map((b) => b.id)).toEqual(['duckdb#19131', 'duckdb#17757']);
     const open = bugs.find((b) => b.fixedIn === null)!;
     expect(affects(open, 'v99.0.0')).toBe(true);
     expect(affects(open, 'not a version')).toBe(false);
   });
 
-  const profile = (types: string[], features: SqlFeature[] = []) => ({ columnTypes: new Set(types), features: new Set(features) });
+  const profile = (types: string[], features: SqlFeature[] = []) => ({
+    columnTypes: new Set(types),
+    features: new Set(features),
+  });
 
   it('a bug that needs a column type bites only analyzers that have one', () => {
     const blob = bugs.find((b) => b.id === 'duckdb#24994')!;

@@ -17,14 +17,19 @@ describe('provenance queries', () => {
     tp = await makeProject({ hours: 3, rowsPerHour: 1500 });
     const ctx = await tp.open();
     try {
-      for (const p of PARTS) expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, p)).status).toBe('succeeded');
+      for (const p of PARTS)
+        expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, p)).status).toBe('succeeded');
       current = (await ctx.store.getVersion(H, PARTS[0]!, 1))!.engine_version;
     } finally {
       await ctx.close();
     }
     // Two partitions as if published by DuckDB 1.4.0.
     const db = new Database(join(tp.dir, '.recount/state.db'));
-    db.prepare("UPDATE versions SET engine_version = 'v1.4.0' WHERE analyzer = ? AND partition_id IN (?, ?)").run(H, PARTS[0], PARTS[2]);
+    db.prepare("UPDATE versions SET engine_version = 'v1.4.0' WHERE analyzer = ? AND partition_id IN (?, ?)").run(
+      H,
+      PARTS[0],
+      PARTS[2],
+    );
     db.close();
   });
   afterAll(() => tp.cleanup());
@@ -32,7 +37,13 @@ describe('provenance queries', () => {
   it('status --engine-version lists exactly the published versions made with it (with or without the v)', () => {
     const r = tp.cli(['--json', 'status', H, '--engine-version', '1.4.0']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json.versions.map((v: { partition: string; version: number; engineVersion: string }) => [v.partition, v.version, v.engineVersion])).toEqual([
+    expect(
+      r.json.versions.map((v: { partition: string; version: number; engineVersion: string }) => [
+        v.partition,
+        v.version,
+        v.engineVersion,
+      ]),
+    ).toEqual([
       [PARTS[0], 1, 'v1.4.0'],
       [PARTS[2], 1, 'v1.4.0'],
     ]);
@@ -46,7 +57,11 @@ describe('provenance queries', () => {
       [PARTS[2], 2],
     ]);
     const db = new Database(join(tp.dir, '.recount/state.db'), { readonly: true });
-    const published = db.prepare("SELECT partition_id, seq, engine_version FROM versions WHERE analyzer = ? AND status = 'published' ORDER BY partition_id").all(H);
+    const published = db
+      .prepare(
+        "SELECT partition_id, seq, engine_version FROM versions WHERE analyzer = ? AND status = 'published' ORDER BY partition_id",
+      )
+      .all(H);
     db.close();
     expect(published).toEqual([
       { partition_id: PARTS[0], seq: 2, engine_version: current },

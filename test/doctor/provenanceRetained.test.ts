@@ -15,7 +15,11 @@ describe('versions made by an engine version', () => {
   let tp: TestProject;
   beforeAll(async () => {
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    await publishRuns(tp, [[H, T00], [H, T00], [H, T01]]);
+    await publishRuns(tp, [
+      [H, T00],
+      [H, T00],
+      [H, T01],
+    ]);
     // T00 v1 (now retained) and T01 v1 (published), as if made by DuckDB 1.4.0.
     const db = new Database(join(tp.dir, '.recount/state.db'));
     db.prepare("UPDATE versions SET engine_version = 'v1.4.0' WHERE seq = 1").run();
@@ -27,14 +31,22 @@ describe('versions made by an engine version', () => {
     const ctx = await tp.open();
     try {
       const r = await versionsWithEngine(ctx.store, '1.4.0', analyzer);
-      return { published: r.published.map((v) => [v.partition_id, v.seq]), retained: r.retained.map((v) => [v.partition_id, v.seq]), backfill: r.backfill };
+      return {
+        published: r.published.map((v) => [v.partition_id, v.seq]),
+        retained: r.retained.map((v) => [v.partition_id, v.seq]),
+        backfill: r.backfill,
+      };
     } finally {
       await ctx.close();
     }
   };
 
   it('lists the published versions, the retained ones (rollback targets), and a backfill naming the analyzer', async () => {
-    expect(await query()).toEqual({ published: [[T01, 1]], retained: [[T00, 1]], backfill: [`recount backfill ${H} --where engine-version=1.4.0`] });
+    expect(await query()).toEqual({
+      published: [[T01, 1]],
+      retained: [[T00, 1]],
+      backfill: [`recount backfill ${H} --where engine-version=1.4.0`],
+    });
     expect(await query('ad_impressions_daily')).toEqual({ published: [], retained: [], backfill: [] });
   });
 
@@ -42,6 +54,13 @@ describe('versions made by an engine version', () => {
     const [cmd] = (await query()).backfill;
     const r = tp.cli(cmd!.split(' ').slice(1));
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(await query()).toEqual({ published: [], retained: [[T00, 1], [T01, 1]], backfill: [] });
+    expect(await query()).toEqual({
+      published: [],
+      retained: [
+        [T00, 1],
+        [T01, 1],
+      ],
+      backfill: [],
+    });
   });
 });

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -43,7 +52,9 @@ function tree(root: string): Record<string, string> {
 const pendingIntents = (dir: string) => {
   const db = new Database(join(dir, '.recount/state.db'));
   try {
-    return (db.prepare("SELECT analyzer, partition_id, target_seq FROM publish_intents WHERE state = 'pending'").all() as unknown[]);
+    return db
+      .prepare("SELECT analyzer, partition_id, target_seq FROM publish_intents WHERE state = 'pending'")
+      .all() as unknown[];
   } finally {
     db.close();
   }
@@ -56,7 +67,11 @@ describe('read-only commands', () => {
   beforeAll(async () => {
     fresh = await makeProject({ hours: 1, rowsPerHour: 500 });
     tp = await makeProject({ hours: 2, rowsPerHour: 1000 });
-    await publishRuns(tp, [[H, T00], [H, T00], [H, T01]]);
+    await publishRuns(tp, [
+      [H, T00],
+      [H, T00],
+      [H, T01],
+    ]);
     // A publish killed right after its claim, and staging three days old that nobody owns.
     expect(tp.cli(['run', H, '--partition', T01], { RECOUNT_FAULT: 'after-claim' }).signal).toBe('SIGKILL');
     stale = join(tp.dir, 'data/out/.recount/work/staging/stale-attempt');
@@ -73,7 +88,13 @@ describe('read-only commands', () => {
     const before = tree(fresh.dir);
     const r = fresh.cli(['--json', 'doctor', '--min-free', '1B']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.json.findings).toContainEqual(expect.objectContaining({ check: 'state-store', status: 'ok', message: expect.stringContaining('no state store yet') }));
+    expect(r.json.findings).toContainEqual(
+      expect.objectContaining({
+        check: 'state-store',
+        status: 'ok',
+        message: expect.stringContaining('no state store yet'),
+      }),
+    );
     expect(existsSync(join(fresh.dir, '.recount'))).toBe(false);
     expect(tree(fresh.dir)).toEqual(before);
   });
@@ -85,13 +106,28 @@ describe('read-only commands', () => {
 
     const doctor = tp.cli(['--json', 'doctor', '--min-free', '1B']);
     expect(doctor.code).toBe(1);
-    expect(doctor.json.findings).toContainEqual(expect.objectContaining({ check: 'recovery', status: 'info', message: expect.stringContaining(`recovery would finish interrupted publish: ${H} ${T01} v2`) }));
+    expect(doctor.json.findings).toContainEqual(
+      expect.objectContaining({
+        check: 'recovery',
+        status: 'info',
+        message: expect.stringContaining(`recovery would finish interrupted publish: ${H} ${T01} v2`),
+      }),
+    );
 
     const dry = tp.cli(['--json', 'gc', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.json.recovery).toMatchObject({ ran: false, rolledForward: [`${H} ${T01} v2`], removedStaging: ['stale-attempt'] });
+    expect(dry.json.recovery).toMatchObject({
+      ran: false,
+      rolledForward: [`${H} ${T01} v2`],
+      removedStaging: ['stale-attempt'],
+    });
     expect(dry.json.removed).toContainEqual(expect.objectContaining({ kind: 'staging', dir: stale }));
-    expect(dry.json.protected).toContainEqual({ analyzer: H, partition: T01, version: 2, why: expect.stringContaining('target of a pending publish') });
+    expect(dry.json.protected).toContainEqual({
+      analyzer: H,
+      partition: T01,
+      version: 2,
+      why: expect.stringContaining('target of a pending publish'),
+    });
     const dryText = tp.cli(['gc', '--dry-run']);
     expect(dryText.stdout).toContain(`recovery would finish interrupted publish: ${H} ${T01} v2`);
     expect(dryText.stdout).toContain(`would remove staging ${stale}`);
@@ -114,7 +150,14 @@ describe('read-only commands', () => {
     expect(existsSync(stale)).toBe(false);
     expect(pendingIntents(tp.dir)).toEqual([]);
     const clean = tp.cli(['--json', 'gc', '--dry-run']);
-    expect(clean.json.recovery).toEqual({ ran: false, rolledForward: [], abandoned: [], crashedAttempts: [], removedStaging: [], removedSpill: [] });
+    expect(clean.json.recovery).toEqual({
+      ran: false,
+      rolledForward: [],
+      abandoned: [],
+      crashedAttempts: [],
+      removedStaging: [],
+      removedSpill: [],
+    });
     // With nobody holding the state file open (no -wal beside it), reading it leaves no -wal or -shm behind.
     expect(existsSync(join(tp.dir, '.recount/state.db-wal'))).toBe(false);
     const before = tree(tp.dir);

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { duck, makeProject, readPublished, type CliResult, type TestProject } from '../helpers/project.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
@@ -15,9 +25,15 @@ export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hou
 const COUNTS_SQL = 'SELECT ad_id, count(*)::BIGINT AS n FROM events GROUP BY ad_id';
 const ANALYZERS = {
   counts: analyzer('counts', `files: 2, sql: ${JSON.stringify(COUNTS_SQL)}`),
-  bids: analyzer('bids', `keys: ['ad_id'], sql: "SELECT ad_id, sum(bid_price) AS total_bid FROM events GROUP BY ad_id"`),
+  bids: analyzer(
+    'bids',
+    `keys: ['ad_id'], sql: "SELECT ad_id, sum(bid_price) AS total_bid FROM events GROUP BY ad_id"`,
+  ),
   by_price: analyzer('by_price', `sql: "SELECT bid_price, count(*) AS n FROM events GROUP BY bid_price"`),
-  checked: analyzer('checked', `sql: ${JSON.stringify(COUNTS_SQL)}, checks: [{ name: 'no_negative', sql: 'SELECT * FROM output WHERE n < 0' }]`),
+  checked: analyzer(
+    'checked',
+    `sql: ${JSON.stringify(COUNTS_SQL)}, checks: [{ name: 'no_negative', sql: 'SELECT * FROM output WHERE n < 0' }]`,
+  ),
 };
 const H = 'ad_impressions_hourly';
 const HOURLY_FILE = 'analyzers/ad_impressions_hourly.ts';
@@ -168,8 +184,12 @@ describe('bad input through the CLI', () => {
           expect(e.subject).toBe(`${input()}: bid_price`);
           expect(e.hint).toContain('--accept-schema-change');
           // Accepting the change runs the SQL, which cannot sum a VARCHAR: DuckDB's error, with the column named.
-          const accepted = failure(tp.cli(['--json', 'run', H, '--partition', P, '--accept-schema-change']), 1, 'SQL_INVALID');
-          expect(accepted.message).toContain("sum(VARCHAR)");
+          const accepted = failure(
+            tp.cli(['--json', 'run', H, '--partition', P, '--accept-schema-change']),
+            1,
+            'SQL_INVALID',
+          );
+          expect(accepted.message).toContain('sum(VARCHAR)');
           expect(accepted.message).toContain("'bid_price' (VARCHAR in input events)");
           expect(accepted.subject).toBe(`${HOURLY_FILE}: bid_price`);
         } finally {
@@ -181,7 +201,9 @@ describe('bad input through the CLI', () => {
     it('a type change in a partition with no earlier version still names the column', async () => {
       const hour02 = join(tp.dir, 'data/events/dt=2023-10-12/hour=02/part-00000.parquet');
       const original = readFileSync(hour02);
-      await duck(`COPY (SELECT * REPLACE (bid_price::VARCHAR AS bid_price) FROM read_parquet(${lit(backup())})) TO ${lit(hour02)} (FORMAT parquet)`);
+      await duck(
+        `COPY (SELECT * REPLACE (bid_price::VARCHAR AS bid_price) FROM read_parquet(${lit(backup())})) TO ${lit(hour02)} (FORMAT parquet)`,
+      );
       try {
         const e = failure(tp.cli(['--json', 'run', H, '--partition', '2023-10-12T02']), 1, 'SQL_INVALID');
         expect(e.subject).toBe(`${HOURLY_FILE}: bid_price`);
@@ -211,7 +233,10 @@ describe('bad input through the CLI', () => {
   describe('analyzer SQL, keys and checks', () => {
     it('invalid SQL: SQL_INVALID with DuckDB’s error and the analyzer file', async () => {
       await keepsPublished('counts', ['ad_id'], () => {
-        const undo = editFile('analyzers/counts.ts', analyzer('counts', `files: 2, sql: "SELECT ad_id, count(* AS n FROM events GROUP BY ad_id"`));
+        const undo = editFile(
+          'analyzers/counts.ts',
+          analyzer('counts', `files: 2, sql: "SELECT ad_id, count(* AS n FROM events GROUP BY ad_id"`),
+        );
         try {
           const e = failure(tp.cli(['--json', 'run', 'counts', '--partition', P]), 1, 'SQL_INVALID');
           expect(e.message).toContain('analyzers/counts.ts');
@@ -225,7 +250,13 @@ describe('bad input through the CLI', () => {
 
     it('a declared FLOAT key (keys including total_bid): KEY_FLOAT naming the column and the file', async () => {
       await keepsPublished('bids', ['ad_id'], () => {
-        const undo = editFile('analyzers/bids.ts', analyzer('bids', `keys: ['ad_id', 'total_bid'], sql: "SELECT ad_id, sum(bid_price) AS total_bid FROM events GROUP BY ad_id"`));
+        const undo = editFile(
+          'analyzers/bids.ts',
+          analyzer(
+            'bids',
+            `keys: ['ad_id', 'total_bid'], sql: "SELECT ad_id, sum(bid_price) AS total_bid FROM events GROUP BY ad_id"`,
+          ),
+        );
         try {
           const e = failure(tp.cli(['--json', 'run', 'bids', '--partition', P]), 1, 'KEY_FLOAT');
           expect(e.message).toContain("'total_bid' is DOUBLE");
@@ -245,7 +276,13 @@ describe('bad input through the CLI', () => {
 
     it('a failing custom check: CHECK_FAILED, nothing published, up to 10 sample rows in status --json --partition', async () => {
       await keepsPublished('checked', ['ad_id'], () => {
-        const undo = editFile('analyzers/checked.ts', analyzer('checked', `sql: ${JSON.stringify(COUNTS_SQL)}, checks: [{ name: 'no_negative', sql: 'SELECT * FROM output WHERE n >= 1 ORDER BY ad_id' }]`));
+        const undo = editFile(
+          'analyzers/checked.ts',
+          analyzer(
+            'checked',
+            `sql: ${JSON.stringify(COUNTS_SQL)}, checks: [{ name: 'no_negative', sql: 'SELECT * FROM output WHERE n >= 1 ORDER BY ad_id' }]`,
+          ),
+        );
         try {
           const e = failure(tp.cli(['--json', 'run', 'checked', '--partition', P]), 1, 'CHECK_FAILED');
           expect(e.message).toContain("check 'no_negative' failed");
@@ -262,7 +299,9 @@ describe('bad input through the CLI', () => {
           expect(check.failing).toBe(200);
           expect(check.sample).toHaveLength(10);
           for (const row of check.sample) expect(Object.keys(row)).toEqual(['ad_id', 'n']);
-          expect(s.json.lastChecks.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name)).toEqual(['no_negative']);
+          expect(
+            s.json.lastChecks.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name),
+          ).toEqual(['no_negative']);
         } finally {
           undo();
         }
@@ -315,7 +354,11 @@ describe('bad input through the CLI', () => {
 
     it('bad RECOUNT_THREADS: CONFIG_INVALID naming the variable', async () => {
       await keepsPublished(H, ['ad_id', 'user_segment'], () => {
-        const e = failure(tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_THREADS: 'many' }), 2, 'CONFIG_INVALID');
+        const e = failure(
+          tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_THREADS: 'many' }),
+          2,
+          'CONFIG_INVALID',
+        );
         expect(e.subject).toBe('RECOUNT_THREADS');
         expect(e.message).toContain('RECOUNT_THREADS=many');
       });
@@ -326,7 +369,11 @@ describe('bad input through the CLI', () => {
     it('an output root that is not writable (beneath a regular file): OUTPUT_NOT_WRITABLE naming it', async () => {
       await keepsPublished(H, ['ad_id', 'user_segment'], () => {
         const root = join(tp.dir, 'recount.config.ts', 'out');
-        const e = failure(tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_OUTPUT: root }), 1, 'OUTPUT_NOT_WRITABLE');
+        const e = failure(
+          tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_OUTPUT: root }),
+          1,
+          'OUTPUT_NOT_WRITABLE',
+        );
         expect(e.subject).toBe(root);
         expect(e.message).toContain(root);
         expect(e.hint).toContain('RECOUNT_OUTPUT');
@@ -336,7 +383,11 @@ describe('bad input through the CLI', () => {
     it('an output root a filesystem refuses to create (under /proc): OUTPUT_NOT_WRITABLE at once, not a hang', async () => {
       await keepsPublished(H, ['ad_id', 'user_segment'], () => {
         const root = '/proc/recount-test-out';
-        const e = failure(tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_OUTPUT: root }), 1, 'OUTPUT_NOT_WRITABLE');
+        const e = failure(
+          tp.cli(['--json', 'run', H, '--partition', P], { RECOUNT_OUTPUT: root }),
+          1,
+          'OUTPUT_NOT_WRITABLE',
+        );
         expect(e.subject).toBe(root);
       });
     });
@@ -348,8 +399,16 @@ describe('bad input through the CLI', () => {
       expect(r.json.version).toBe(2);
       const after = await snapshot(H, ['ad_id', 'user_segment']);
       expect(after.publishedSeq).toBe(2);
-      expect(JSON.parse(after.rows).map(({ _file, ...row }: Record<string, unknown>) => ({ ...row, total_bid: Number(row.total_bid).toFixed(6) }))).toEqual(
-        JSON.parse(before.rows).map(({ _file, ...row }: Record<string, unknown>) => ({ ...row, total_bid: Number(row.total_bid).toFixed(6) })),
+      expect(
+        JSON.parse(after.rows).map(({ _file, ...row }: Record<string, unknown>) => ({
+          ...row,
+          total_bid: Number(row.total_bid).toFixed(6),
+        })),
+      ).toEqual(
+        JSON.parse(before.rows).map(({ _file, ...row }: Record<string, unknown>) => ({
+          ...row,
+          total_bid: Number(row.total_bid).toFixed(6),
+        })),
       );
     });
   });

@@ -23,7 +23,13 @@ const published = (h: string) => join(dir, `data/out/${H}/dt=2023-10-12/hour=${h
 describe('recount init', () => {
   it('creates the documented project files', () => {
     const r = ok(runCli(['init', dir]));
-    for (const f of ['recount.config.ts', 'analyzers/ad_impressions_hourly.ts', 'analyzers/ad_impressions_daily.ts', 'package.json', '.gitignore']) {
+    for (const f of [
+      'recount.config.ts',
+      'analyzers/ad_impressions_hourly.ts',
+      'analyzers/ad_impressions_daily.ts',
+      'package.json',
+      '.gitignore',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
       expect(r.stdout).toContain(f);
     }
@@ -31,7 +37,7 @@ describe('recount init', () => {
     expect(config).toMatch(/events: \{ root: 'data\/events', grain: 'hour' \}/);
     expect(config).toContain("output: 'data/out'");
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    expect(pkg).toMatchObject({ type: 'module', devDependencies: { recount: `file:${REPO.replace(/\/$/, "")}` } });
+    expect(pkg).toMatchObject({ type: 'module', devDependencies: { recount: `file:${REPO.replace(/\/$/, '')}` } });
     expect(r.stdout).toContain('npx recount gen events');
     expect(r.stdout).toContain('npx recount serve');
   });
@@ -39,7 +45,10 @@ describe('recount init', () => {
   it('npm install in the new project links recount, so npx recount runs there (no registry)', () => {
     const scratch = join(root, 'linked');
     ok(runCli(['init', scratch]));
-    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--offline'], { cwd: scratch, encoding: 'utf8' });
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--offline'], {
+      cwd: scratch,
+      encoding: 'utf8',
+    });
     expect(install.status, install.stderr).toBe(0);
     const version = spawnSync('npx', ['--no-install', 'recount', '--version'], { cwd: scratch, encoding: 'utf8' });
     expect(version.status, version.stderr).toBe(0);
@@ -47,7 +56,10 @@ describe('recount init', () => {
   });
 
   it('refuses to overwrite an existing project (exit 2), leaving its files alone', () => {
-    writeFileSync(join(dir, 'analyzers/ad_impressions_daily.ts'), readFileSync(join(dir, 'analyzers/ad_impressions_daily.ts'), 'utf8') + '// mine\n');
+    writeFileSync(
+      join(dir, 'analyzers/ad_impressions_daily.ts'),
+      readFileSync(join(dir, 'analyzers/ad_impressions_daily.ts'), 'utf8') + '// mine\n',
+    );
     const r = runCli(['--json', 'init', dir]);
     expect(r.code).toBe(2);
     expect(r.json.error.code).toBe('USAGE');
@@ -58,19 +70,77 @@ describe('recount init', () => {
 
 describe('recount gen events', () => {
   beforeAll(() => {
-    const r = ok(cli('--json', 'gen', 'events', '--out', 'data/events', '--hours', '3', '--rows-per-hour', '1500', '--seed', '5', '--ads', '100'));
-    expect(r.json).toMatchObject({ ok: true, rows: 4500, partitions: ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02'] });
+    const r = ok(
+      cli(
+        '--json',
+        'gen',
+        'events',
+        '--out',
+        'data/events',
+        '--hours',
+        '3',
+        '--rows-per-hour',
+        '1500',
+        '--seed',
+        '5',
+        '--ads',
+        '100',
+      ),
+    );
+    expect(r.json).toMatchObject({
+      ok: true,
+      rows: 4500,
+      partitions: ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02'],
+    });
   });
 
   it('is deterministic: the same seed writes byte-identical files, another seed different ones', () => {
-    ok(cli('gen', 'events', '--out', 'data/events-same', '--hours', '3', '--rows-per-hour', '1500', '--seed', '5', '--ads', '100'));
-    const r = ok(cli('gen', 'events', '--out', 'data/events-other', '--hours', '1', '--rows-per-hour', '1500', '--seed', '6', '--ads', '100'));
+    ok(
+      cli(
+        'gen',
+        'events',
+        '--out',
+        'data/events-same',
+        '--hours',
+        '3',
+        '--rows-per-hour',
+        '1500',
+        '--seed',
+        '5',
+        '--ads',
+        '100',
+      ),
+    );
+    const r = ok(
+      cli(
+        'gen',
+        'events',
+        '--out',
+        'data/events-other',
+        '--hours',
+        '1',
+        '--rows-per-hour',
+        '1500',
+        '--seed',
+        '6',
+        '--ads',
+        '100',
+      ),
+    );
     expect(r.stdout).toMatch(/wrote 1500 events in 1 hourly partitions/);
     for (const h of ['00', '01', '02']) {
-      expect(readFileSync(join(hourDir('data/events-same', h), 'part-00000.parquet')).equals(readFileSync(join(hourDir('data/events', h), 'part-00000.parquet')))).toBe(true);
+      expect(
+        readFileSync(join(hourDir('data/events-same', h), 'part-00000.parquet')).equals(
+          readFileSync(join(hourDir('data/events', h), 'part-00000.parquet')),
+        ),
+      ).toBe(true);
       expect(existsSync(join(hourDir('data/events', h), '_SUCCESS'))).toBe(true);
     }
-    expect(readFileSync(join(hourDir('data/events-other', '00'), 'part-00000.parquet')).equals(readFileSync(join(hourDir('data/events', '00'), 'part-00000.parquet')))).toBe(false);
+    expect(
+      readFileSync(join(hourDir('data/events-other', '00'), 'part-00000.parquet')).equals(
+        readFileSync(join(hourDir('data/events', '00'), 'part-00000.parquet')),
+      ),
+    ).toBe(false);
   });
 });
 
@@ -83,15 +153,35 @@ describe('run, status and rollback', () => {
 
   it('run --json reports the attempt', () => {
     const r = ok(cli('run', H, '--partition', '2023-10-12T00', '--json'));
-    expect(r.json).toMatchObject({ ok: true, analyzer: H, partition: '2023-10-12T00', status: 'succeeded', version: 2, files: 4, keys: ['ad_id', 'user_segment'], publishedPath: published('00') });
+    expect(r.json).toMatchObject({
+      ok: true,
+      analyzer: H,
+      partition: '2023-10-12T00',
+      status: 'succeeded',
+      version: 2,
+      files: 4,
+      keys: ['ad_id', 'user_segment'],
+      publishedPath: published('00'),
+    });
     expect(r.json.rows).toBeGreaterThan(0);
-    expect(r.json.checks.map((c: { name: string }) => c.name)).toEqual(['row_count', 'unique_keys', 'not_null_keys', 'key_layout', 'positive_counts', 'non_negative_bids']);
+    expect(r.json.checks.map((c: { name: string }) => c.name)).toEqual([
+      'row_count',
+      'unique_keys',
+      'not_null_keys',
+      'key_layout',
+      'positive_counts',
+      'non_negative_bids',
+    ]);
   });
 
   it('status shows every analyzer, one analyzer, and one partition', () => {
     const all = ok(cli('status', '--json'));
     expect(all.json.analyzers.map((a: { analyzer: string }) => a.analyzer).sort()).toEqual(['ad_impressions_daily', H]);
-    expect(all.json.analyzers.find((a: { analyzer: string }) => a.analyzer === H)).toMatchObject({ published: 1, failing: [], newestPublished: '2023-10-12T00' });
+    expect(all.json.analyzers.find((a: { analyzer: string }) => a.analyzer === H)).toMatchObject({
+      published: 1,
+      failing: [],
+      newestPublished: '2023-10-12T00',
+    });
 
     const one = ok(cli('status', H));
     expect(one.stdout).toMatch(/2023-10-12T00.*v2.*succeeded/);
@@ -103,11 +193,17 @@ describe('run, status and rollback', () => {
       [1, 'retained'],
     ]);
     expect(p.json.attempts).toHaveLength(2);
-    expect(p.json.loads.map((l: { version: number; status: string; table: string }) => [l.version, l.status, l.table])).toEqual([
+    expect(
+      p.json.loads.map((l: { version: number; status: string; table: string }) => [l.version, l.status, l.table]),
+    ).toEqual([
       [2, 'loaded', H],
       [1, 'replaced', H],
     ]);
-    expect(all.json.analyzers.find((a: { analyzer: string }) => a.analyzer === H)).toMatchObject({ loadTable: H, loadsOwed: 0, loadsFailed: 0 });
+    expect(all.json.analyzers.find((a: { analyzer: string }) => a.analyzer === H)).toMatchObject({
+      loadTable: H,
+      loadsOwed: 0,
+      loadsFailed: 0,
+    });
     expect(p.json.lastChecks.every((c: { passed: boolean }) => c.passed)).toBe(true);
   });
 
@@ -177,11 +273,16 @@ describe('backfill', () => {
       const r = ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json'));
       expect(r.json).toMatchObject({ succeeded: 1, skipped: [] });
       expect(r.json.results[0].files).toBe(3);
-      expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json.skipped).toEqual(['2023-10-12T00']);
+      expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json.skipped).toEqual(
+        ['2023-10-12T00'],
+      );
     } finally {
       writeFileSync(file, original);
     }
-    expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json).toMatchObject({ succeeded: 1, skipped: [] });
+    expect(ok(cli('backfill', H, '--from', '2023-10-12T00', '--to', '2023-10-12T00', '--json')).json).toMatchObject({
+      succeeded: 1,
+      skipped: [],
+    });
   });
 
   it('a backfill failure shows a table of failed partitions and how to rerun one', () => {
@@ -207,7 +308,8 @@ describe('recover, help and usage errors', () => {
 
   it('--help lists every command; a command’s --help lists its options', () => {
     const r = ok(runCli(['--help']));
-    for (const c of ['init', 'gen', 'run', 'backfill', 'status', 'rollback', 'recover', 'demo']) expect(r.stdout).toMatch(new RegExp(`\\n +${c}\\b`));
+    for (const c of ['init', 'gen', 'run', 'backfill', 'status', 'rollback', 'recover', 'demo'])
+      expect(r.stdout).toMatch(new RegExp(`\\n +${c}\\b`));
     expect(r.stdout).toContain('--project');
     expect(r.stdout).toContain('--json');
     const run = ok(runCli(['run', '--help']));

@@ -23,7 +23,10 @@ describe('recount files', () => {
     const versionDir = realpathSync(join(tp.dir, 'data/out', H, 'dt=2023-10-12/hour=00'));
     expect(versionDir).toContain(`${sep}.recount${sep}versions${sep}${H}${sep}${P}${sep}v000001`);
     expect(lines).toHaveLength(4);
-    for (const [i, l] of lines.entries()) expect(l).toMatch(new RegExp(`^${versionDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/part-0000${i}-[a-z0-9]+\\.parquet$`));
+    for (const [i, l] of lines.entries())
+      expect(l).toMatch(
+        new RegExp(`^${versionDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/part-0000${i}-[a-z0-9]+\\.parquet$`),
+      );
 
     const json = tp.cli(['--json', 'files', H, '--partition', P]);
     expect(json.code).toBe(0);
@@ -36,7 +39,11 @@ describe('recount files', () => {
     const r = tp.cli(['files', H, '--partition', P, '--view']);
     expect(r.code, r.stderr).toBe(0);
     const files = tp.cli(['--json', 'files', H, '--partition', P]).json;
-    expect(r.stdout.trim()).toMatch(new RegExp(`^CREATE OR REPLACE VIEW "${H}" AS SELECT \\* FROM read_parquet\\(\\[.*\\], hive_partitioning = false\\);$`));
+    expect(r.stdout.trim()).toMatch(
+      new RegExp(
+        `^CREATE OR REPLACE VIEW "${H}" AS SELECT \\* FROM read_parquet\\(\\[.*\\], hive_partitioning = false\\);$`,
+      ),
+    );
     for (const f of files.files) expect(r.stdout).toContain(`'${f.path}'`);
     const [n] = await duck<{ n: string }>(`${r.stdout.trim()} SELECT count(*)::VARCHAR AS n FROM "${H}"`);
     expect(Number(n!.n)).toBe(files.rows);
@@ -47,13 +54,20 @@ describe('recount files', () => {
   it('typed errors: unknown analyzer, malformed partition id (exit 2), nothing published (exit 2), each with a hint', () => {
     const unknown = tp.cli(['--json', 'files', 'nope', '--partition', P]);
     expect(unknown.code).toBe(2);
-    expect(unknown.json.error).toMatchObject({ code: 'ANALYZER_UNKNOWN', subject: 'nope', hint: expect.stringContaining(H) });
+    expect(unknown.json.error).toMatchObject({
+      code: 'ANALYZER_UNKNOWN',
+      subject: 'nope',
+      hint: expect.stringContaining(H),
+    });
     const bad = tp.cli(['--json', 'files', H, '--partition', '2023-10-12T99']);
     expect(bad.code).toBe(2);
     expect(bad.json.error.code).toBe('PARTITION_INVALID');
     const none = tp.cli(['--json', 'files', H, '--partition', '2023-10-13T05']);
     expect(none.code).toBe(2);
-    expect(none.json.error).toMatchObject({ code: 'VERSION_NOT_FOUND', hint: `run it first: recount run ${H} --partition 2023-10-13T05` });
+    expect(none.json.error).toMatchObject({
+      code: 'VERSION_NOT_FOUND',
+      hint: `run it first: recount run ${H} --partition 2023-10-13T05`,
+    });
     expect(none.json.error.message).toContain('nothing is published');
     const text = tp.cli(['files', H, '--partition', '2023-10-13T05']);
     expect(text.stderr).toContain('error [VERSION_NOT_FOUND]');
@@ -65,6 +79,10 @@ describe('recount files', () => {
     rmSync(files[2]);
     const r = tp.cli(['--json', 'files', H, '--partition', P]);
     expect(r.code).toBe(1);
-    expect(r.json.error).toMatchObject({ code: 'VERSION_FILES_MISSING', subject: files[2], hint: expect.stringContaining('recount doctor') });
+    expect(r.json.error).toMatchObject({
+      code: 'VERSION_FILES_MISSING',
+      subject: files[2],
+      hint: expect.stringContaining('recount doctor'),
+    });
   });
 });

@@ -14,10 +14,17 @@ const P = '2023-10-12T00';
 function cannotRun(): string | undefined {
   const uid = process.getuid?.();
   if (uid === undefined) return 'no POSIX user ids on this platform (process.getuid is missing)';
-  if (uid !== 0) return `not root (uid ${uid}): changing a folder's owner and running the CLI as nobody (uid ${NOBODY}) needs root`;
-  const probe = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', ''], { encoding: 'utf8' });
-  if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return 'setpriv is missing (util-linux): it runs the CLI as nobody';
-  if (probe.status !== 0) return `setpriv cannot run node as nobody (uid ${NOBODY}): exit ${probe.status ?? probe.signal}: ${(probe.stderr || String(probe.error ?? '')).trim()}`;
+  if (uid !== 0)
+    return `not root (uid ${uid}): changing a folder's owner and running the CLI as nobody (uid ${NOBODY}) needs root`;
+  const probe = spawnSync(
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', ''],
+    { encoding: 'utf8' },
+  );
+  if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
+    return 'setpriv is missing (util-linux): it runs the CLI as nobody';
+  if (probe.status !== 0)
+    return `setpriv cannot run node as nobody (uid ${NOBODY}): exit ${probe.status ?? probe.signal}: ${(probe.stderr || String(probe.error ?? '')).trim()}`;
   return undefined;
 }
 
@@ -26,11 +33,15 @@ describe('a version folder recount may not write', () => {
   const versions = () => join(tp.dir, 'data/out/.recount/versions/counts', P);
   const link = () => join(tp.dir, 'data/out/counts/dt=2023-10-12/hour=00');
   const asNobody = (args: string[]) => {
-    const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, '--project', tp.dir, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, HOME: tp.dir, NO_COLOR: '1' },
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      'setpriv',
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, '--project', tp.dir, ...args],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: tp.dir, NO_COLOR: '1' },
+        timeout: 120_000,
+      },
+    );
     let json: any;
     try {
       json = JSON.parse(r.stdout);
@@ -47,7 +58,9 @@ describe('a version folder recount may not write', () => {
       examples: false,
       hours: 1,
       rowsPerHour: 500,
-      analyzers: { counts: `import { defineAnalyzer } from 'recount';\nexport default defineAnalyzer({ name: 'counts', inputs: ['events'], grain: 'hour', files: 1, sql: 'SELECT ad_id, count(*)::BIGINT AS n FROM events GROUP BY ad_id' });` },
+      analyzers: {
+        counts: `import { defineAnalyzer } from 'recount';\nexport default defineAnalyzer({ name: 'counts', inputs: ['events'], grain: 'hour', files: 1, sql: 'SELECT ad_id, count(*)::BIGINT AS n FROM events GROUP BY ad_id' });`,
+      },
     });
     expect(tp.cli(['run', 'counts', '--partition', P]).code).toBe(0);
     // The whole project is nobody's, but for the partition's versions folder, which stays root's.

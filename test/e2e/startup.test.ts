@@ -22,12 +22,27 @@ function modulesResolvedBy(args: string[]): { stdout: string; code: number | nul
     `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
   );
   const register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`,
+  );
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { stdout: r.stdout, code: r.status, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
-const HEAVY = ['@duckdb', 'better-sqlite3', '/node_modules/pg/', '/node_modules/kysely/', '/node_modules/tsx/', '/node_modules/zod/', '/node_modules/pino/'];
+const HEAVY = [
+  '@duckdb',
+  'better-sqlite3',
+  '/node_modules/pg/',
+  '/node_modules/kysely/',
+  '/node_modules/tsx/',
+  '/node_modules/zod/',
+  '/node_modules/pino/',
+];
 
 describe('start-up loads only what the command needs', () => {
   it('recount --version loads no bundle, TypeScript loader or database client', () => {

@@ -10,12 +10,28 @@ const P = '2023-10-12T00';
 const BAD: [string, string[], string][] = [
   ['diff --rel abc', ['diff', H, '--partition', P, '--rel', 'abc'], "--rel must be a non-negative number, got 'abc'"],
   ['diff --abs -1', ['diff', H, '--partition', P, '--abs', '-1'], "--abs must be a non-negative number, got '-1'"],
-  ['shadow --rel 1e', ['shadow', H, '--definition', 'x.ts', '--from', P, '--to', P, '--rel', '1e'], "--rel must be a non-negative number, got '1e'"],
+  [
+    'shadow --rel 1e',
+    ['shadow', H, '--definition', 'x.ts', '--from', P, '--to', P, '--rel', '1e'],
+    "--rel must be a non-negative number, got '1e'",
+  ],
   ['audit --abs NaN', ['audit', H, '--partition', P, '--abs', 'NaN'], "--abs must be a non-negative number, got 'NaN'"],
   ['gc --keep 0', ['gc', '--keep', '0'], "--keep must be a whole number of at least 1, got '0'"],
-  ['diff --from 0', ['diff', H, '--partition', P, '--from', '0'], "--from must be a whole number of at least 1, got '0'"],
-  ['diff --to 1.5', ['diff', H, '--partition', P, '--to', '1.5'], "--to must be a whole number of at least 1, got '1.5'"],
-  ['shadow --threads 0', ['shadow', H, '--definition', 'x.ts', '--from', P, '--to', P, '--threads', '0'], "--threads must be a whole number of at least 1, got '0'"],
+  [
+    'diff --from 0',
+    ['diff', H, '--partition', P, '--from', '0'],
+    "--from must be a whole number of at least 1, got '0'",
+  ],
+  [
+    'diff --to 1.5',
+    ['diff', H, '--partition', P, '--to', '1.5'],
+    "--to must be a whole number of at least 1, got '1.5'",
+  ],
+  [
+    'shadow --threads 0',
+    ['shadow', H, '--definition', 'x.ts', '--from', P, '--to', P, '--threads', '0'],
+    "--threads must be a whole number of at least 1, got '0'",
+  ],
 ];
 
 describe('usage errors of diff, shadow, audit, gc and doctor', () => {
@@ -33,19 +49,32 @@ describe('usage errors of diff, shadow, audit, gc and doctor', () => {
   });
 
   it.each(BAD)('%s under --json: one JSON error document on stdout, exit 2', (_, args, says) => {
-    for (const argv of [['--json', ...args], [...args, '--json']]) {
+    for (const argv of [
+      ['--json', ...args],
+      [...args, '--json'],
+    ]) {
       const r = tp.cli(argv);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.json, r.stdout).toMatchObject({ ok: false, error: { code: 'USAGE', message: expect.stringContaining(says) } });
+      expect(r.json, r.stdout).toMatchObject({
+        ok: false,
+        error: { code: 'USAGE', message: expect.stringContaining(says) },
+      });
     }
   });
 
   it('an unknown option or a missing required one under --json is a JSON usage error too', () => {
     const unknown = tp.cli(['--json', 'doctor', '--no-such-option']);
     expect(unknown.code).toBe(2);
-    expect(unknown.json.error).toMatchObject({ code: 'USAGE', message: "unknown option '--no-such-option'", subject: 'recount doctor' });
+    expect(unknown.json.error).toMatchObject({
+      code: 'USAGE',
+      message: "unknown option '--no-such-option'",
+      subject: 'recount doctor',
+    });
     const missing = tp.cli(['--json', 'audit', H]);
     expect(missing.code).toBe(2);
-    expect(missing.json.error).toMatchObject({ code: 'USAGE', message: expect.stringContaining("'--partition <id>' not specified") });
+    expect(missing.json.error).toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining("'--partition <id>' not specified"),
+    });
   });
 });

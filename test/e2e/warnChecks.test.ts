@@ -42,6 +42,8 @@ export default defineAnalyzer({
 
     const j = tp.cli(['--json', 'run', A, '--partition', P]);
     expect(j.code).toBe(0);
-    expect(j.json.checks).toContainEqual(expect.objectContaining({ name: 'no_busy_ads', severity: 'warn', passed: false }));
+    expect(j.json.checks).toContainEqual(
+      expect.objectContaining({ name: 'no_busy_ads', severity: 'warn', passed: false }),
+    );
   });
 });

@@ -54,7 +54,8 @@ export function engineContract(factory: EngineFactory): void {
     let session: EngineSession;
     let dir: string;
     let fixtures: string[];
-    const AGG = 'SELECT ad_id, seg, sum(n) AS total, count(*) AS events, sum(bid) AS bid FROM events GROUP BY ad_id, seg';
+    const AGG =
+      'SELECT ad_id, seg, sum(n) AS total, count(*) AS events, sum(bid) AS bid FROM events GROUP BY ad_id, seg';
 
     beforeAll(async () => {
       dir = factory.dir();
@@ -75,16 +76,22 @@ export function engineContract(factory: EngineFactory): void {
     });
 
     it('a view over exact files reads those files and no other file beside them', async () => {
-      const [row] = await session.query<{ c: string | number; m: string | number }>('SELECT count(*) AS c, max(ad_id) AS m FROM events');
+      const [row] = await session.query<{ c: string | number; m: string | number }>(
+        'SELECT count(*) AS c, max(ad_id) AS m FROM events',
+      );
       expect(Number(row!.c)).toBe(200);
       expect(Number(row!.m)).toBe(99);
       await session.createParquetView('one_file', [fixtures[2]!]);
-      const [only] = await session.query<{ c: string | number; lo: string | number }>('SELECT count(*) AS c, min(ad_id) AS lo FROM one_file');
+      const [only] = await session.query<{ c: string | number; lo: string | number }>(
+        'SELECT count(*) AS c, min(ad_id) AS lo FROM one_file',
+      );
       expect([Number(only!.c), Number(only!.lo)]).toEqual([100, 100]);
     });
 
     it('runs SQL and returns JSON-safe rows (big integers as strings)', async () => {
-      const rows = await session.query<{ ad_id: number; seg: string; total: string; events: string }>(`${AGG} ORDER BY ad_id, seg LIMIT 3`);
+      const rows = await session.query<{ ad_id: number; seg: string; total: string; events: string }>(
+        `${AGG} ORDER BY ad_id, seg LIMIT 3`,
+      );
       expect(rows.map((r) => [Number(r.ad_id), r.seg, Number(r.total), Number(r.events)])).toEqual([
         [0, 'a', 0, 1],
         [0, 'b', 0, 1],
@@ -102,7 +109,9 @@ export function engineContract(factory: EngineFactory): void {
     });
 
     it('reads the partition variables', async () => {
-      const [row] = await session.query<{ id: string }>(`SELECT ${session.dialect.lit('x')} AS x, ${partitionIdSql(session)} AS id`);
+      const [row] = await session.query<{ id: string }>(
+        `SELECT ${session.dialect.lit('x')} AS x, ${partitionIdSql(session)} AS id`,
+      );
       expect(row!.id).toBe(PARTITION.id);
     });
 
@@ -110,10 +119,19 @@ export function engineContract(factory: EngineFactory): void {
       const out = join(dir, 'layout-8');
       mkdirSync(out, { recursive: true });
       // 3 keys over 8 buckets: most buckets are empty and still get their file.
-      const written = await session.writeLayout({ sql: `${AGG} HAVING ad_id < 2 OR (ad_id = 2 AND seg = 'a')`, keys: ['ad_id', 'seg'], files: 8, dir: out });
+      const written = await session.writeLayout({
+        sql: `${AGG} HAVING ad_id < 2 OR (ad_id = 2 AND seg = 'a')`,
+        keys: ['ad_id', 'seg'],
+        files: 8,
+        dir: out,
+      });
       expect(written.fileCount).toBe(8);
       expect(written.files.map((f) => f.name)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => partFileName(i)));
-      expect(readdirSync(out).filter((f) => f.endsWith('.parquet')).sort()).toEqual(written.files.map((f) => f.name));
+      expect(
+        readdirSync(out)
+          .filter((f) => f.endsWith('.parquet'))
+          .sort(),
+      ).toEqual(written.files.map((f) => f.name));
       expect(written.files.reduce((s, f) => s + f.rows, 0)).toBe(5);
 
       const out4 = join(dir, 'layout-4');
@@ -193,10 +211,12 @@ export function engineContract(factory: EngineFactory): void {
 
       const out = join(dir, 'failed-write');
       mkdirSync(out, { recursive: true });
-      const failed = await session.writeLayout({ sql: 'SELECT no_such_column FROM events', keys: ['no_such_column'], files: 2, dir: out }).then(
-        () => undefined,
-        (e: unknown) => explainQueryError(e, 'analyzers/a.ts', PARTITION, [checked]),
-      );
+      const failed = await session
+        .writeLayout({ sql: 'SELECT no_such_column FROM events', keys: ['no_such_column'], files: 2, dir: out })
+        .then(
+          () => undefined,
+          (e: unknown) => explainQueryError(e, 'analyzers/a.ts', PARTITION, [checked]),
+        );
       expect(failed?.code).toBe('INPUT_MISSING_COLUMN');
       expect(existsSync(join(out, partFileName(0)))).toBe(false);
     });

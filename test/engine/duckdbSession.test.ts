@@ -13,9 +13,16 @@ describe('DuckDB engine session', () => {
     // Before the fix, closing the sampling connection and the instance under a running sample killed the process
     // with SIGSEGV or "corrupted double-linked list", or deadlocked it, within a few hundred sessions.
     const dir = tempDir('recount-close-race-');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, join(dir, 'spill'), '400'], { encoding: 'utf8', timeout: 90_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, join(dir, 'spill'), '400'], {
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
     rmSync(dir, { recursive: true, force: true });
-    expect({ signal: r.signal, status: r.status, stderr: r.stderr.slice(-500) }).toEqual({ signal: null, status: 0, stderr: '' });
+    expect({ signal: r.signal, status: r.status, stderr: r.stderr.slice(-500) }).toEqual({
+      signal: null,
+      status: 0,
+      stderr: '',
+    });
     const out = JSON.parse(r.stdout) as { sessions: number; sampled: number };
     expect(out.sessions).toBe(400);
     expect(out.sampled).toBe(400);
@@ -31,7 +38,9 @@ describe('DuckDB engine session', () => {
     first.close();
     const second = await engine.open(options);
     try {
-      const names = (await second.query<{ name: string }>('SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal')).map((r) => r.name);
+      const names = (
+        await second.query<{ name: string }>('SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal')
+      ).map((r) => r.name);
       expect(names).not.toContain('other');
       // The file is free: this attempt can attach it again, read-write.
       await second.exec(`ATTACH '${join(dir, 'other.duckdb')}' AS again`);

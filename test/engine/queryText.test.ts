@@ -15,12 +15,18 @@ describe('analyzer SQL as a subquery', () => {
   });
 
   it('refuses two statements and an empty query, naming where', () => {
-    expect(() => embeddableQuery('SELECT 1; SELECT 2', 'analyzers/a.ts: sql')).toThrow(/analyzers\/a\.ts: sql: holds more than one SQL statement/);
+    expect(() => embeddableQuery('SELECT 1; SELECT 2', 'analyzers/a.ts: sql')).toThrow(
+      /analyzers\/a\.ts: sql: holds more than one SQL statement/,
+    );
     expect(() => embeddableQuery('-- nothing\n', 'analyzers/a.ts: sql')).toThrow(/analyzers\/a\.ts: sql: is empty/);
   });
 
   it('DuckDB runs a query with a trailing comment and semicolon once embedded', async () => {
-    const session = await new DuckDBEngine().open({ memoryBytes: 100_000_000, threads: 1, spillDir: join(tmpdir(), 'recount-test-spill') });
+    const session = await new DuckDBEngine().open({
+      memoryBytes: 100_000_000,
+      threads: 1,
+      spillDir: join(tmpdir(), 'recount-test-spill'),
+    });
     try {
       const q = embeddableQuery('SELECT 41 + 1 AS n; -- the answer', 'x');
       expect(await session.query(`SELECT * FROM ${subquery(q)} WHERE n > 0`)).toEqual([{ n: 42 }]);

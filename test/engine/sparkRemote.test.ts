@@ -11,7 +11,9 @@ describe('Spark Connect connection strings', () => {
   });
 
   it('reads the parameters after /; and passes unknown ones on as headers', () => {
-    const r = parseRemote('sc://spark.example.com:15002/;use_ssl=true;user_id=etl;user_agent=nightly;x-databricks-cluster-id=0123');
+    const r = parseRemote(
+      'sc://spark.example.com:15002/;use_ssl=true;user_id=etl;user_agent=nightly;x-databricks-cluster-id=0123',
+    );
     expect(r).toEqual({
       host: 'spark.example.com',
       port: 15002,
@@ -32,12 +34,21 @@ describe('Spark Connect connection strings', () => {
   });
 
   it('keeps a given session id, which must be a UUID', () => {
-    expect(parseRemote('sc://h/;session_id=8d6a2f5e-1a0b-4c3d-9e8f-001122334455').sessionId).toBe('8d6a2f5e-1a0b-4c3d-9e8f-001122334455');
+    expect(parseRemote('sc://h/;session_id=8d6a2f5e-1a0b-4c3d-9e8f-001122334455').sessionId).toBe(
+      '8d6a2f5e-1a0b-4c3d-9e8f-001122334455',
+    );
     expect(() => parseRemote('sc://h/;session_id=abc')).toThrow(/session_id must be a UUID/);
   });
 
   it('rejects malformed strings with a CONFIG_INVALID error naming the setting, without the token', () => {
-    for (const bad of ['http://h:15002', 'sc://h:99999', 'sc://h/path', 'sc://h/;use_ssl=yes', 'sc://h/;token', 'sc://']) {
+    for (const bad of [
+      'http://h:15002',
+      'sc://h:99999',
+      'sc://h/path',
+      'sc://h/;use_ssl=yes',
+      'sc://h/;token',
+      'sc://',
+    ]) {
       let err: unknown;
       try {
         parseRemote(bad);

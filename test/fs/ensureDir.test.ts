@@ -32,7 +32,7 @@ describe('folders created on the publish path are flushed in their parents', () 
     expect(flushed).toEqual([target]);
   });
 
-  it('a first publish creates the published path\'s folders and .recount/tmp durably', () => {
+  it("a first publish creates the published path's folders and .recount/tmp durably", () => {
     const layout = new OutputLayout(join(dir, 'out'));
     const version = join(dir, 'out', '.recount', 'versions', 'a', '2023-10-12T00', 'v000001');
     ensureDirDurable(version);

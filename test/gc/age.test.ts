@@ -7,7 +7,14 @@ import { formatAge, parseAge } from '../../src/gc/age.ts';
 
 describe('gc ages', () => {
   it('parses the units and plain milliseconds', () => {
-    expect([parseAge('7d', 'x'), parseAge('12h', 'x'), parseAge('30m', 'x'), parseAge('90s', 'x'), parseAge('1w', 'x'), parseAge(500, 'x')]).toEqual([604_800_000, 43_200_000, 1_800_000, 90_000, 604_800_000, 500]);
+    expect([
+      parseAge('7d', 'x'),
+      parseAge('12h', 'x'),
+      parseAge('30m', 'x'),
+      parseAge('90s', 'x'),
+      parseAge('1w', 'x'),
+      parseAge(500, 'x'),
+    ]).toEqual([604_800_000, 43_200_000, 1_800_000, 90_000, 604_800_000, 500]);
     expect(formatAge(36 * 3_600_000)).toBe('1.5 d');
   });
 
@@ -21,6 +28,8 @@ describe('gc ages', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(RecountError);
-    expect((err as RecountError).message).toContain("gc.shadowMaxAge: write an age such as '7d', '12h', '30m' or '90s'");
+    expect((err as RecountError).message).toContain(
+      "gc.shadowMaxAge: write an age such as '7d', '12h', '30m' or '90s'",
+    );
   });
 });

@@ -33,7 +33,13 @@ describe('recount gc', () => {
   const dirs = new Map<number, string>();
   const paths: Record<string, string> = {};
   beforeAll(async () => {
-    tp = await makeProject({ hours: 1, rowsPerHour: 1000, examples: false, config: CONFIG, analyzers: { [A]: ANALYZER } });
+    tp = await makeProject({
+      hours: 1,
+      rowsPerHour: 1000,
+      examples: false,
+      config: CONFIG,
+      analyzers: { [A]: ANALYZER },
+    });
     const ctx = await tp.open();
     try {
       layout = new OutputLayout(ctx.project.outputRoot);
@@ -48,17 +54,39 @@ describe('recount gc', () => {
       // expired (that machine died); and fresh, its process beating its lease.
       await ctx.store.leases.beat('another-host', '1:1', 1, 2 * HOUR);
       await ctx.store.leases.beat('another-host', '2:2', 2);
-      for (const [id, ms, token] of [['remote-old', 2 * HOUR, '1:1'], ['remote-new', 0, '2:2']] as const) {
-        await ctx.store.beginAttempt({ runId: id, attemptId: id, analyzer: A, partitionId: P, trigger: 'run', pid: 1, host: 'another-host', procToken: token, threads: 1, memoryBytes: 1, stagingDir: layout.stagingDir(id) });
+      for (const [id, ms, token] of [
+        ['remote-old', 2 * HOUR, '1:1'],
+        ['remote-new', 0, '2:2'],
+      ] as const) {
+        await ctx.store.beginAttempt({
+          runId: id,
+          attemptId: id,
+          analyzer: A,
+          partitionId: P,
+          trigger: 'run',
+          pid: 1,
+          host: 'another-host',
+          procToken: token,
+          threads: 1,
+          memoryBytes: 1,
+          stagingDir: layout.stagingDir(id),
+        });
         mkdirSync(layout.stagingDir(id), { recursive: true });
         writeFileSync(join(layout.stagingDir(id), 'part-00000.parquet'), 'x');
         age(layout.stagingDir(id), ms);
         paths[id] = layout.stagingDir(id);
       }
       // Shadow namespaces last used 8 days ago and now; audit runs kept 2 hours ago and just now.
-      touchMeta(shadowNamespace(layout, 'old-shadow'), { analyzer: A, definition: 'x.ts', partitions: [P] }, new Date(Date.now() - 8 * 24 * HOUR));
+      touchMeta(
+        shadowNamespace(layout, 'old-shadow'),
+        { analyzer: A, definition: 'x.ts', partitions: [P] },
+        new Date(Date.now() - 8 * 24 * HOUR),
+      );
       touchMeta(shadowNamespace(layout, 'new-shadow'), { analyzer: A, definition: 'x.ts', partitions: [P] });
-      for (const [name, ms] of [['old-audit', 2 * HOUR], ['new-audit', 0]] as const) {
+      for (const [name, ms] of [
+        ['old-audit', 2 * HOUR],
+        ['new-audit', 0],
+      ] as const) {
         paths[name] = join(layout.internal, 'audit', name);
         mkdirSync(paths[name]!, { recursive: true });
         age(paths[name]!, ms);
@@ -73,9 +101,20 @@ describe('recount gc', () => {
     const ctx = await tp.open();
     try {
       const r = await runGc({ ...ctx, layout }, { keep: 1, dryRun: true });
-      expect(r.removed.filter((i) => i.kind === 'version').map((i) => (i as { version: number }).version)).toEqual([5, 4, 1]);
-      expect(r.removed.filter((i) => i.kind !== 'version').map((i) => [i.kind, i.dir]).sort()).toEqual(
-        [['audit', paths['old-audit']], ['shadow', shadowNamespace(layout, 'old-shadow').dir], ['staging', paths['remote-old']]].sort(),
+      expect(r.removed.filter((i) => i.kind === 'version').map((i) => (i as { version: number }).version)).toEqual([
+        5, 4, 1,
+      ]);
+      expect(
+        r.removed
+          .filter((i) => i.kind !== 'version')
+          .map((i) => [i.kind, i.dir])
+          .sort(),
+      ).toEqual(
+        [
+          ['audit', paths['old-audit']],
+          ['shadow', shadowNamespace(layout, 'old-shadow').dir],
+          ['staging', paths['remote-old']],
+        ].sort(),
       );
       expect(r.protected).toEqual([
         { analyzer: A, partition: P, version: 3, why: 'loaded in the warehouse' },
@@ -84,7 +123,9 @@ describe('recount gc', () => {
       expect(r.freedBytes).toBeGreaterThan(0);
       for (const d of dirs.values()) expect(existsSync(d)).toBe(true);
       // With the configured keepVersions (10), no version is beyond K.
-      expect((await runGc({ ...ctx, layout }, { dryRun: true })).removed.filter((i) => i.kind === 'version')).toEqual([]);
+      expect((await runGc({ ...ctx, layout }, { dryRun: true })).removed.filter((i) => i.kind === 'version')).toEqual(
+        [],
+      );
     } finally {
       await ctx.close();
     }
@@ -95,7 +136,9 @@ describe('recount gc', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.dryRun).toBe(false);
     // The dead machine's staging goes with the recovery gc runs first (its owner's lease expired), whatever its age.
-    expect(r.json.removed.map((i: { kind: string; version?: number }) => i.version ?? i.kind).sort()).toEqual([1, 4, 5, 'audit', 'shadow'].sort());
+    expect(r.json.removed.map((i: { kind: string; version?: number }) => i.version ?? i.kind).sort()).toEqual(
+      [1, 4, 5, 'audit', 'shadow'].sort(),
+    );
     for (const seq of [1, 4, 5]) expect(existsSync(dirs.get(seq)!), `v${seq}`).toBe(false);
     for (const seq of [2, 3]) expect(existsSync(dirs.get(seq)!), `v${seq}`).toBe(true);
     expect(existsSync(paths['remote-old']!)).toBe(false);
@@ -107,7 +150,13 @@ describe('recount gc', () => {
 
     const ctx = await tp.open();
     try {
-      expect((await ctx.store.listVersions(A, P)).map((v) => [v.seq, v.status])).toEqual([[5, 'deleted'], [4, 'deleted'], [3, 'retained'], [2, 'published'], [1, 'deleted']]);
+      expect((await ctx.store.listVersions(A, P)).map((v) => [v.seq, v.status])).toEqual([
+        [5, 'deleted'],
+        [4, 'deleted'],
+        [3, 'retained'],
+        [2, 'published'],
+        [1, 'deleted'],
+      ]);
       // The published version still reads; the loaded one can still be published again.
       expect((await readPublished(layout.publishedPath(A, P), ['ad_id'])).length).toBeGreaterThan(0);
       expect(await rollbackPartition(ctx.store, layout, A, P, 3)).toEqual({ from: 2, to: 3 });

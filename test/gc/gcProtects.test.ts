@@ -23,7 +23,11 @@ describe('gc protects pending targets and loaded versions', () => {
     // T01 v1 is loaded into the embedded warehouse; v2 and v3 publish but cannot load (the warehouse URL names a folder).
     expect(tp.cli(['run', H, '--partition', T01]).code).toBe(0);
     mkdirSync(join(tp.dir, 'not-a-database'));
-    for (let i = 0; i < 2; i++) expect(tp.cli(['run', H, '--partition', T01], { RECOUNT_WAREHOUSE: `duckdb:${join(tp.dir, 'not-a-database')}` }).stderr).toContain('WAREHOUSE_UNREACHABLE');
+    for (let i = 0; i < 2; i++)
+      expect(
+        tp.cli(['run', H, '--partition', T01], { RECOUNT_WAREHOUSE: `duckdb:${join(tp.dir, 'not-a-database')}` })
+          .stderr,
+      ).toContain('WAREHOUSE_UNREACHABLE');
     const ctx = await tp.open();
     try {
       layout = new OutputLayout(ctx.project.outputRoot);
@@ -34,14 +38,21 @@ describe('gc protects pending targets and loaded versions', () => {
     }
     // A rollback of T00 to v2 killed in the middle: its intent is pending, v2 (beyond K = 1) is its target.
     // (Of T00's four versions the example keeps three: v1 is gone already.)
-    expect(tp.cli(['rollback', H, '--partition', T00, '--version', '2'], { RECOUNT_FAULT: 'during-publish' }).signal).toBe('SIGKILL');
+    expect(
+      tp.cli(['rollback', H, '--partition', T00, '--version', '2'], { RECOUNT_FAULT: 'during-publish' }).signal,
+    ).toBe('SIGKILL');
   });
   afterAll(() => tp.cleanup());
 
   it('the target of a pending rollback is kept, by a dry run and by gc itself when recovery has not run', async () => {
     const dry = tp.cli(['--json', 'gc', '--keep', '1', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.json.protected).toContainEqual({ analyzer: H, partition: T00, version: 2, why: 'target of a pending rollback: the partition is left alone until it completes' });
+    expect(dry.json.protected).toContainEqual({
+      analyzer: H,
+      partition: T00,
+      version: 2,
+      why: 'target of a pending rollback: the partition is left alone until it completes',
+    });
     expect(dry.json.removed.filter((i: { partition?: string }) => i.partition === T00)).toEqual([]);
     // gc proper on a store whose recovery has not run (another process may be finishing the rollback right now).
     const ctx = await tp.open();
@@ -67,7 +78,9 @@ describe('gc protects pending targets and loaded versions', () => {
       { analyzer: H, partition: T01, version: 2, why: 'a warehouse load of it is pending' },
       { analyzer: H, partition: T01, version: 1, why: 'loaded in the warehouse' },
     ]);
-    const gone = r.json.removed.filter((i: { kind: string }) => i.kind === 'version').map((i: { partition: string; version: number }) => `${i.partition} v${i.version}`);
+    const gone = r.json.removed
+      .filter((i: { kind: string }) => i.kind === 'version')
+      .map((i: { partition: string; version: number }) => `${i.partition} v${i.version}`);
     expect(gone).toEqual([`${T00} v3`]);
     expect(existsSync(dirs.get(`${T00} v2`)!)).toBe(true); // rolled back to: published now
     expect(existsSync(dirs.get(`${T01} v1`)!)).toBe(true); // what the warehouse holds

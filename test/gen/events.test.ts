@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { duck, tempDir } from '../helpers/project.ts';
 import { generateEvents } from '../../src/gen/events.ts';
 import { lit } from '../../src/engine/sql.ts';
-import { RecountError } from '../../src/errors.ts';
+import type { RecountError } from '../../src/errors.ts';
 
 const root = tempDir('recount-gen-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -13,10 +13,40 @@ const glob = (out: string) => lit(join(root, out, '*/*/*.parquet'));
 
 describe('gen events', () => {
   beforeAll(async () => {
-    await generateEvents({ out: join(root, 'a'), start: '2023-10-12T00', hours: 2, rowsPerHour: 20_000, seed: 1, ads: 100 });
-    await generateEvents({ out: join(root, 'b'), start: '2023-10-12T00', hours: 2, rowsPerHour: 20_000, seed: 1, ads: 100, threads: 1 });
-    await generateEvents({ out: join(root, 'c'), start: '2023-10-12T00', hours: 2, rowsPerHour: 20_000, seed: 2, ads: 100 });
-    await generateEvents({ out: join(root, 'skew'), start: '2023-10-12T00', hours: 1, rowsPerHour: 20_000, seed: 1, ads: 100, skew: true });
+    await generateEvents({
+      out: join(root, 'a'),
+      start: '2023-10-12T00',
+      hours: 2,
+      rowsPerHour: 20_000,
+      seed: 1,
+      ads: 100,
+    });
+    await generateEvents({
+      out: join(root, 'b'),
+      start: '2023-10-12T00',
+      hours: 2,
+      rowsPerHour: 20_000,
+      seed: 1,
+      ads: 100,
+      threads: 1,
+    });
+    await generateEvents({
+      out: join(root, 'c'),
+      start: '2023-10-12T00',
+      hours: 2,
+      rowsPerHour: 20_000,
+      seed: 2,
+      ads: 100,
+    });
+    await generateEvents({
+      out: join(root, 'skew'),
+      start: '2023-10-12T00',
+      hours: 1,
+      rowsPerHour: 20_000,
+      seed: 1,
+      ads: 100,
+      skew: true,
+    });
   });
 
   it('writes Hive partitions with _SUCCESS last, as a real writer would', () => {
@@ -36,7 +66,9 @@ describe('gen events', () => {
   });
 
   it('has the documented columns and types', async () => {
-    const cols = await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${lit(file('a', '00'))}, hive_partitioning = false)`);
+    const cols = await duck<{ column_name: string; column_type: string }>(
+      `DESCRIBE SELECT * FROM read_parquet(${lit(file('a', '00'))}, hive_partitioning = false)`,
+    );
     expect(cols.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
       'event_id BIGINT',
       'ts TIMESTAMP',
@@ -67,7 +99,9 @@ describe('gen events', () => {
   });
 
   it('about 85% impressions, 12% clicks, 3% conversions', async () => {
-    const rows = await duck<{ event_type: string; share: number }>(`SELECT event_type, count(*) / sum(count(*)) OVER () AS share FROM read_parquet(${glob('a')}) GROUP BY ALL`);
+    const rows = await duck<{ event_type: string; share: number }>(
+      `SELECT event_type, count(*) / sum(count(*)) OVER () AS share FROM read_parquet(${glob('a')}) GROUP BY ALL`,
+    );
     const share = Object.fromEntries(rows.map((r) => [r.event_type, Number(r.share)]));
     expect(share.impression).toBeCloseTo(0.85, 1);
     expect(share.click).toBeCloseTo(0.12, 1);
@@ -87,7 +121,9 @@ describe('gen events', () => {
 
   it('skew gives a few ads most events, uniform spreads them', async () => {
     const top = async (out: string) => {
-      const [r] = await duck<{ share: number }>(`SELECT max(c) / sum(c) AS share FROM (SELECT count(*) AS c FROM read_parquet(${glob(out)}) GROUP BY ad_id)`);
+      const [r] = await duck<{ share: number }>(
+        `SELECT max(c) / sum(c) AS share FROM (SELECT count(*) AS c FROM read_parquet(${glob(out)}) GROUP BY ad_id)`,
+      );
       return Number(r!.share);
     };
     expect(await top('a')).toBeLessThan(0.03);
@@ -100,14 +136,27 @@ describe('gen events', () => {
       [{ rowsPerHour: -1 }, '--rows-per-hour'],
       [{ seed: 1.5 }, '--seed'],
     ] as const) {
-      const e = await generateEvents({ out: join(root, 'bad'), start: '2023-10-12T00', hours: 1, rowsPerHour: 1, seed: 1, ...opts }).then(
+      const e = await generateEvents({
+        out: join(root, 'bad'),
+        start: '2023-10-12T00',
+        hours: 1,
+        rowsPerHour: 1,
+        seed: 1,
+        ...opts,
+      }).then(
         () => undefined,
         (x: unknown) => x as RecountError,
       );
       expect(e?.code).toBe('USAGE');
       expect(e?.subject).toBe(subject);
     }
-    const bad = await generateEvents({ out: join(root, 'bad'), start: 'tomorrow', hours: 1, rowsPerHour: 1, seed: 1 }).then(
+    const bad = await generateEvents({
+      out: join(root, 'bad'),
+      start: 'tomorrow',
+      hours: 1,
+      rowsPerHour: 1,
+      seed: 1,
+    }).then(
       () => undefined,
       (x: unknown) => x as RecountError,
     );

@@ -12,7 +12,10 @@ const isRoot = () => process.getuid?.() === 0;
 /** Run a shell command for the setup, its output on our stderr; true when it succeeded. */
 function run(command: string): boolean {
   process.stderr.write(`test setup: ${command}\n`);
-  const r = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync('sh', ['-c', command], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return r.status === 0;
 }
 
@@ -21,7 +24,9 @@ export function ensureChromium(path = '/usr/bin/chromium'): string {
   if (existsSync(path)) return path;
   if (hasAptGet() && isRoot()) run('apt-get update -qq && apt-get install -y -qq chromium >/dev/null');
   if (existsSync(path)) return path;
-  throw new Error(`${path} is missing: run 'apt-get install -y chromium' as root (what .ci/run does), then the tests again`);
+  throw new Error(
+    `${path} is missing: run 'apt-get install -y chromium' as root (what .ci/run does), then the tests again`,
+  );
 }
 
 /** Where promtool from Debian's prometheus package is unpacked for the tests (the package is not installed: it would start a Prometheus server). */
@@ -41,7 +46,12 @@ export function promtool(): string | undefined {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    if (!run(`cd '${tmp}' && apt-get download -qq prometheus 2>/dev/null || { ${isRoot() ? 'apt-get update -qq && ' : ''}apt-get download -qq prometheus; }`)) return undefined;
+    if (
+      !run(
+        `cd '${tmp}' && apt-get download -qq prometheus 2>/dev/null || { ${isRoot() ? 'apt-get update -qq && ' : ''}apt-get download -qq prometheus; }`,
+      )
+    )
+      return undefined;
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!deb || !run(`dpkg -x '${join(tmp, deb)}' '${join(tmp, 'x')}'`)) return undefined;
     try {

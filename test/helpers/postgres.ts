@@ -30,7 +30,10 @@ async function freePort(): Promise<number> {
 
 function postgresIds(): { uid: number; gid: number } | undefined {
   try {
-    return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+    return {
+      uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+      gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+    };
   } catch {
     return undefined;
   }
@@ -51,7 +54,16 @@ export async function startPostgres(): Promise<TestPostgres> {
     const ids = postgresIds();
     if (ids) chownSync(dir, ids.uid, ids.gid);
   }
-  const server = new EmbeddedPostgres({ databaseDir, port, user, password, persistent: false, createPostgresUser: isRoot, onLog: () => {}, onError: () => {} });
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user,
+    password,
+    persistent: false,
+    createPostgresUser: isRoot,
+    onLog: () => {},
+    onError: () => {},
+  });
   await server.initialise();
   await server.start();
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;

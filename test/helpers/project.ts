@@ -64,7 +64,12 @@ function cliEnv(env?: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Run the CLI in a child process. */
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? REPO, env: cliEnv(opts.env), encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: cliEnv(opts.env),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   let json: any;
   try {
     json = JSON.parse(r.stdout);
@@ -77,20 +82,37 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
 /** Create a test project from the ad-tech example with generated events. */
 export async function makeProject(opts: TestProjectOptions = {}): Promise<TestProject> {
   const dir = tempDir();
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'recount-test-project', private: true, type: 'module' }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'recount-test-project', private: true, type: 'module' }),
+  );
   mkdirSync(join(dir, 'analyzers'), { recursive: true });
   if (opts.config) writeFileSync(join(dir, 'recount.config.ts'), opts.config);
   else cpSync(join(REPO, 'examples/ad-tech/recount.config.ts'), join(dir, 'recount.config.ts'));
-  if (opts.examples !== false) cpSync(join(REPO, 'examples/ad-tech/analyzers'), join(dir, 'analyzers'), { recursive: true });
-  for (const [name, src] of Object.entries(opts.analyzers ?? {})) writeFileSync(join(dir, 'analyzers', `${name}.ts`), src);
+  if (opts.examples !== false)
+    cpSync(join(REPO, 'examples/ad-tech/analyzers'), join(dir, 'analyzers'), { recursive: true });
+  for (const [name, src] of Object.entries(opts.analyzers ?? {}))
+    writeFileSync(join(dir, 'analyzers', `${name}.ts`), src);
   const hours = opts.hours ?? 2;
   if (hours > 0) {
-    await generateEvents({ out: join(dir, 'data/events'), start: '2023-10-12T00', hours, rowsPerHour: opts.rowsPerHour ?? 5000, seed: opts.seed ?? 7, ads: 200, threads: 1 });
+    await generateEvents({
+      out: join(dir, 'data/events'),
+      start: '2023-10-12T00',
+      hours,
+      rowsPerHour: opts.rowsPerHour ?? 5000,
+      seed: opts.seed ?? 7,
+      ads: 200,
+      threads: 1,
+    });
   }
   return {
     dir,
     cli: (args, env) => runCli(['--project', dir, ...args], { env }),
-    spawnCli: (args, env) => spawn(process.execPath, [CLI, '--project', dir, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawnCli: (args, env) =>
+      spawn(process.execPath, [CLI, '--project', dir, ...args], {
+        env: cliEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     open: async () => {
       const project = await loadProject(dir);
       const store = await openStateStore(project.stateUrl, project.dir);
@@ -105,7 +127,11 @@ export async function duck<T = Record<string, unknown>>(sql: string): Promise<T[
   // An engine of its own, closed before this returns: a database the query attached (a warehouse file, even read-only)
   // is let go at once, not kept with an idle instance for the next attempt while the test runs the CLI against it.
   const engine = new DuckDBEngine();
-  const session = await engine.open({ memoryBytes: 500_000_000, threads: 1, spillDir: join(tmpdir(), 'recount-test-spill') });
+  const session = await engine.open({
+    memoryBytes: 500_000_000,
+    threads: 1,
+    spillDir: join(tmpdir(), 'recount-test-spill'),
+  });
   try {
     return await session.query<T>(sql);
   } finally {
@@ -116,7 +142,9 @@ export async function duck<T = Record<string, unknown>>(sql: string): Promise<T[
 
 /** Every row a reader sees under a published partition path, sorted by the given keys, with its file name. */
 export async function readPublished(path: string, keys: string[]): Promise<Record<string, unknown>[]> {
-  return duck(`SELECT parse_filename(filename) AS _file, * EXCLUDE (filename) FROM read_parquet(${lit(join(path, '*.parquet'))}, filename = true, hive_partitioning = false) ORDER BY ${keys.join(', ')}`);
+  return duck(
+    `SELECT parse_filename(filename) AS _file, * EXCLUDE (filename) FROM read_parquet(${lit(join(path, '*.parquet'))}, filename = true, hive_partitioning = false) ORDER BY ${keys.join(', ')}`,
+  );
 }
 
 /** The name of bucket i's file in a version folder (`part-00002-<tag>.parquet`: each version tags its own names). */

@@ -23,5 +23,7 @@ process.stdin.on('close', () => (done = true));
 process.stdout.write('ready\n');
 const loop = { complete: new Set(args.complete), a: args.a, b: args.b, stop: () => done, pauseMs: args.pauseMs };
 const tally: ReaderTally =
-  args.mode === 'glob' ? await globReader(args.name, args.glob!, loop) : await filesReader(args.name, args.outputRoot!, args.analyzer!, args.partition!, loop);
+  args.mode === 'glob'
+    ? await globReader(args.name, args.glob!, loop)
+    : await filesReader(args.name, args.outputRoot!, args.analyzer!, args.partition!, loop);
 process.stdout.write(`${JSON.stringify(tally)}\n`);

@@ -56,13 +56,19 @@ export function sumTallies(name: string, tallies: readonly ReaderTally[]): Reade
  * `filename` column) how many versions' file tags it read (`part-00003-<tag>.parquet`): a complete read has one.
  */
 export function answerSql(relation: string, a: string, b: string, withTags = false): string {
-  const tags = withTags ? `count(DISTINCT regexp_extract(parse_filename(filename), '^part-\\d+-([a-z0-9]+)\\.parquet$', 1))` : '1';
+  const tags = withTags
+    ? `count(DISTINCT regexp_extract(parse_filename(filename), '^part-\\d+-([a-z0-9]+)\\.parquet$', 1))`
+    : '1';
   return `SELECT count(*)::VARCHAR || '|' || coalesce(sum(${a}), 0)::VARCHAR || '|' || coalesce(sum(${b}), 0)::VARCHAR AS answer, ${tags} AS tags FROM ${relation}`;
 }
 
 /** A DuckDB session for a reader: one thread, so files are opened one after another as the scan reaches them. */
 export function openReader(): Promise<EngineSession> {
-  return new DuckDBEngine().open({ memoryBytes: 300_000_000, threads: 1, spillDir: join(tmpdir(), 'recount-reader-spill') });
+  return new DuckDBEngine().open({
+    memoryBytes: 300_000_000,
+    threads: 1,
+    spillDir: join(tmpdir(), 'recount-reader-spill'),
+  });
 }
 
 // DuckDB's words for a file that is not there (any other error is counted apart, as unexpected).
@@ -77,7 +83,11 @@ function tallyError(t: ReaderTally, err: unknown): void {
   }
 }
 
-function tallyAnswer(t: ReaderTally, row: { answer: string; tags: number | string } | undefined, complete: ReadonlySet<string>): void {
+function tallyAnswer(
+  t: ReaderTally,
+  row: { answer: string; tags: number | string } | undefined,
+  complete: ReadonlySet<string>,
+): void {
   t.answers++;
   if (row !== undefined && complete.has(row.answer) && Number(row.tags) <= 1) t.complete++;
   else {
@@ -106,7 +116,9 @@ export async function globReader(name: string, glob: string, loop: ReaderLoop): 
   try {
     while (!loop.stop()) {
       try {
-        const [r] = await session.query<{ answer: string; tags: number }>(answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false, filename = true)`, loop.a, loop.b, true));
+        const [r] = await session.query<{ answer: string; tags: number }>(
+          answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false, filename = true)`, loop.a, loop.b, true),
+        );
         tallyAnswer(t, r, loop.complete);
       } catch (err) {
         tallyError(t, err);
@@ -120,7 +132,13 @@ export async function globReader(name: string, glob: string, loop: ReaderLoop): 
 }
 
 /** A reader that resolves the partition once (`publishedFiles`, what `recount files` prints) and reads exactly those files. */
-export async function filesReader(name: string, outputRoot: string, analyzer: string, partition: string, loop: ReaderLoop): Promise<ReaderTally> {
+export async function filesReader(
+  name: string,
+  outputRoot: string,
+  analyzer: string,
+  partition: string,
+  loop: ReaderLoop,
+): Promise<ReaderTally> {
   const t = newTally(name);
   const layout = new OutputLayout(outputRoot);
   const session = await openReader();
@@ -128,7 +146,14 @@ export async function filesReader(name: string, outputRoot: string, analyzer: st
     while (!loop.stop()) {
       try {
         const files = publishedFiles(layout, analyzer, partition).files.map((f) => f.path);
-        const [r] = await session.query<{ answer: string; tags: number }>(answerSql(`read_parquet(${fileList(files)}, hive_partitioning = false, filename = true)`, loop.a, loop.b, true));
+        const [r] = await session.query<{ answer: string; tags: number }>(
+          answerSql(
+            `read_parquet(${fileList(files)}, hive_partitioning = false, filename = true)`,
+            loop.a,
+            loop.b,
+            true,
+          ),
+        );
         tallyAnswer(t, r, loop.complete);
       } catch (err) {
         tallyError(t, err);
@@ -142,18 +167,33 @@ export async function filesReader(name: string, outputRoot: string, analyzer: st
 }
 
 /** `recount files --json` in a child process (not blocking this one), then a read of exactly the files it printed. */
-export async function filesCliRead(projectDir: string, analyzer: string, partition: string, session: EngineSession, a: string, b: string): Promise<string> {
+export async function filesCliRead(
+  projectDir: string,
+  analyzer: string,
+  partition: string,
+  session: EngineSession,
+  a: string,
+  b: string,
+): Promise<string> {
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, '--project', projectDir, '--json', 'files', analyzer, '--partition', partition], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, '--project', projectDir, '--json', 'files', analyzer, '--partition', partition],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`recount files exited ${code}: ${out}${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`recount files exited ${code}: ${out}${err}`)),
+    );
   });
   const files = (JSON.parse(stdout) as { files: { path: string }[] }).files.map((f) => f.path);
-  const [r] = await session.query<{ answer: string }>(answerSql(`read_parquet(${fileList(files)}, hive_partitioning = false)`, a, b));
+  const [r] = await session.query<{ answer: string }>(
+    answerSql(`read_parquet(${fileList(files)}, hive_partitioning = false)`, a, b),
+  );
   return r!.answer;
 }
 
@@ -173,9 +213,24 @@ export interface ReaderProcess {
 }
 
 /** Start a reader (see readerProcess.ts) in its own process: it reads on its own threads while this process publishes. */
-export function startReaderProcess(args: { mode: 'glob' | 'files'; name: string; glob?: string; outputRoot?: string; analyzer?: string; partition?: string; complete: Iterable<string>; a: string; b: string; pauseMs?: number }): ReaderProcess {
+export function startReaderProcess(args: {
+  mode: 'glob' | 'files';
+  name: string;
+  glob?: string;
+  outputRoot?: string;
+  analyzer?: string;
+  partition?: string;
+  complete: Iterable<string>;
+  a: string;
+  b: string;
+  pauseMs?: number;
+}): ReaderProcess {
   const script = join(dirname(new URL(import.meta.url).pathname), 'readerProcess.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify({ ...args, complete: [...args.complete] })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, JSON.stringify({ ...args, complete: [...args.complete] })],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   let started: () => void = () => undefined;

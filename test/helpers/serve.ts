@@ -37,7 +37,10 @@ export function startServe(tp: TestProject, args: string[] = [], env: Record<str
     }
   });
   child.stdout!.resume();
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return {
     child,
     logs: () => lines,
@@ -54,7 +57,12 @@ export function startServe(tp: TestProject, args: string[] = [], env: Record<str
 }
 
 /** Poll until `check` returns a truthy value or the time runs out (then throw with `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -64,7 +64,8 @@ describe('autoFileCount: about 128 MB a file', () => {
 describe("writeLayout with files: 'auto' on real DuckDB", () => {
   let session: EngineSession;
   let root: string;
-  const sql = 'SELECT (i % 5000)::INTEGER AS ad_id, (i // 5000)::INTEGER AS day, (i * 7) % 1000 AS n FROM range(20000) t(i)';
+  const sql =
+    'SELECT (i % 5000)::INTEGER AS ad_id, (i // 5000)::INTEGER AS day, (i * 7) % 1000 AS n FROM range(20000) t(i)';
   const keys = ['ad_id', 'day'];
 
   beforeAll(async () => {
@@ -76,7 +77,14 @@ describe("writeLayout with files: 'auto' on real DuckDB", () => {
   async function layout(name: string, target?: number, previous?: number) {
     const dir = join(root, name);
     mkdirSync(dir, { recursive: true });
-    const r = await writeLayout(session, { sql, keys, files: 'auto', dir, targetFileBytes: target, previousFileCount: previous });
+    const r = await writeLayout(session, {
+      sql,
+      keys,
+      files: 'auto',
+      dir,
+      targetFileBytes: target,
+      previousFileCount: previous,
+    });
     return { ...r, dir };
   }
 
@@ -89,7 +97,9 @@ describe("writeLayout with files: 'auto' on real DuckDB", () => {
 
   it('past the target size it splits by hash(keys) into sorted files, leaving no whole-output file behind', async () => {
     const one = await layout('size');
-    const [m] = await duck<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(join(one.dir, 'part-00000.parquet'))})`);
+    const [m] = await duck<{ b: string }>(
+      `SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(join(one.dir, 'part-00000.parquet'))})`,
+    );
     const bytes = Number(m!.b);
     const target = Math.ceil(bytes / 3);
     const r = await layout('split', target);
@@ -109,7 +119,9 @@ describe("writeLayout with files: 'auto' on real DuckDB", () => {
 
   it('a previous file count within the band is kept, so keys stay in their files', async () => {
     const one = await layout('size2');
-    const [m] = await duck<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(join(one.dir, 'part-00000.parquet'))})`);
+    const [m] = await duck<{ b: string }>(
+      `SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(join(one.dir, 'part-00000.parquet'))})`,
+    );
     const target = Math.ceil(Number(m!.b) / 3);
     const r = await layout('kept', target, 2);
     expect(r.fileCount).toBe(2);
@@ -143,7 +155,11 @@ export default defineAnalyzer({ name: 'auto_hourly', inputs: ['events'], grain: 
         expect(r.error).toBeUndefined();
         expect(r.version).toBe(expectedVersion);
         expect(r.files).toBe(1);
-        expect(readdirSync(r.publishedPath!).sort()).toEqual(['_SUCCESS', '_manifest.json', `part-00000-${versionTag(r.attemptId)}.parquet`]);
+        expect(readdirSync(r.publishedPath!).sort()).toEqual([
+          '_SUCCESS',
+          '_manifest.json',
+          `part-00000-${versionTag(r.attemptId)}.parquet`,
+        ]);
         const manifest = JSON.parse(readFileSync(join(r.publishedPath!, '_manifest.json'), 'utf8'));
         expect(manifest.layout.files).toBe(1);
         expect(manifest.keys).toEqual(['ad_id', 'country']);

@@ -66,7 +66,9 @@ describe('the layout scheme names the engine and its version', () => {
     edit((m) => (m.layout = { ...m.layout, engine: 'duckdb', engineVersion: 'v1.4.0' }));
     const r = tp.cli(['backfill', A, '--from', P, '--to', P]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr + r.stdout).toMatch(/a layout change, rerun although its input and SQL are unchanged: v1 its files were laid out by duckdb v1\.4\.0/);
+    expect(r.stderr + r.stdout).toMatch(
+      /a layout change, rerun although its input and SQL are unchanged: v1 its files were laid out by duckdb v1\.4\.0/,
+    );
     expect(r.stdout).toMatch(/1 published, 0 already up to date/);
   });
 });

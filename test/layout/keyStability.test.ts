@@ -5,7 +5,10 @@ import { duck, makeProject, type TestProject } from '../helpers/project.ts';
 import { runPartition, type RunContext } from '../../src/run/runPartition.ts';
 import { getAnalyzer } from '../../src/config/project.ts';
 import { bucketOfFile } from '../../src/layout/bucketing.ts';
-import { duckdbKeyHash as keyHashSql, DUCKDB_LAYOUT_SCHEME as HASH_SCHEME } from '../../src/engine/duckdb/duckdbDialect.ts';
+import {
+  duckdbKeyHash as keyHashSql,
+  DUCKDB_LAYOUT_SCHEME as HASH_SCHEME,
+} from '../../src/engine/duckdb/duckdbDialect.ts';
 import { lit } from '../../src/engine/sql.ts';
 import type { Manifest } from '../../src/commit/manifest.ts';
 
@@ -84,7 +87,9 @@ describe('key stability (I3)', () => {
   });
 
   it('integer-only output is byte-identical across reruns and thread counts (sha256 in the manifests)', () => {
-    const sums = Object.values(dirs).map((d) => manifestOf(d.counts).files.map((f) => [bucketOfFile(f.path), f.sha256, f.rows]));
+    const sums = Object.values(dirs).map((d) =>
+      manifestOf(d.counts).files.map((f) => [bucketOfFile(f.path), f.sha256, f.rows]),
+    );
     expect(sums[0]).toHaveLength(3);
     expect(sums[1]).toEqual(sums[0]);
     expect(sums[2]).toEqual(sums[0]);
@@ -118,15 +123,41 @@ describe('golden file rule: DuckDB hash() of keys', () => {
   // file on the next run (readers mixing versions would see a key twice or not at all): this must fail loudly
   // and the upgrade must come with a new layout rule (HASH_SCHEME) and a full rebuild of published output.
   it.each([
-    ['(ad_id INTEGER 1, user_segment seg_01)', ['1::INTEGER AS ad_id', "'seg_01' AS user_segment"], ['ad_id', 'user_segment'], '16074702871379462845', 1],
-    ['(ad_id INTEGER 137, user_segment seg_19)', ['137::INTEGER AS ad_id', "'seg_19' AS user_segment"], ['ad_id', 'user_segment'], '6108408194074376397', 1],
+    [
+      '(ad_id INTEGER 1, user_segment seg_01)',
+      ['1::INTEGER AS ad_id', "'seg_01' AS user_segment"],
+      ['ad_id', 'user_segment'],
+      '16074702871379462845',
+      1,
+    ],
+    [
+      '(ad_id INTEGER 137, user_segment seg_19)',
+      ['137::INTEGER AS ad_id', "'seg_19' AS user_segment"],
+      ['ad_id', 'user_segment'],
+      '6108408194074376397',
+      1,
+    ],
     ['BIGINT 42', ['42::BIGINT AS id'], ['id'], '7199933130570745587', 3],
-    ['INTEGER 42 hashes as BIGINT 42 (a widened column keeps its files)', ['42::INTEGER AS id'], ['id'], '7199933130570745587', 3],
+    [
+      'INTEGER 42 hashes as BIGINT 42 (a widened column keeps its files)',
+      ['42::INTEGER AS id'],
+      ['id'],
+      '7199933130570745587',
+      3,
+    ],
     ["VARCHAR 'US'", ["'US' AS country"], ['country'], '6757816015173783925', 1],
-    ['(DATE, INTEGER)', ["DATE '2023-10-12' AS day", '7::INTEGER AS ad_id'], ['day', 'ad_id'], '11360899744976439809', 1],
+    [
+      '(DATE, INTEGER)',
+      ["DATE '2023-10-12' AS day", '7::INTEGER AS ad_id'],
+      ['day', 'ad_id'],
+      '11360899744976439809',
+      1,
+    ],
     ['DECIMAL(10,2) 1.50', ['1.5::DECIMAL(10,2) AS price'], ['price'], '11259946367786091803', 3],
   ])('%s', async (_name, cols, keys, hash, file4) => {
-    const [row] = await duck<{ h: string; f: string; v: string }>(`SELECT ${keyHashSql(keys)}::VARCHAR AS h, (${keyHashSql(keys)} % 4)::VARCHAR AS f, version() AS v FROM (SELECT ${cols.join(', ')})`);
+    const [row] = await duck<{ h: string; f: string; v: string }>(
+      `SELECT ${keyHashSql(keys)}::VARCHAR AS h, (${keyHashSql(keys)} % 4)::VARCHAR AS f, version() AS v FROM (SELECT ${cols.join(', ')})`,
+    );
     expect(row!.h, `hash() changed under DuckDB ${row!.v}: the file rule moved`).toBe(hash);
     expect(Number(row!.f)).toBe(file4);
   });

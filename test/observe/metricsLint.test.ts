@@ -16,7 +16,16 @@ async function exposition(): Promise<string> {
     openAlerts: async () => [{ analyzer: 'hourly', severity: 'error', n: 1 }],
     lag: () => new Map([['hourly', 30]]),
   });
-  m.attempt({ analyzer: 'hourly', outcome: 'succeeded', durationMs: 1200, rows: 10, bytes: 2048, files: 2, peakRssBytes: 50e6, spillBytes: 0 });
+  m.attempt({
+    analyzer: 'hourly',
+    outcome: 'succeeded',
+    durationMs: 1200,
+    rows: 10,
+    bytes: 2048,
+    files: 2,
+    peakRssBytes: 50e6,
+    spillBytes: 0,
+  });
   m.checkFailed('hourly', 'positive_counts', 'warn');
   m.oomKill('hourly', 'rss');
   return m.render();
@@ -36,19 +45,43 @@ function lint(text: string): string[] {
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
     const name = /^[^{ ]+/.exec(line)![0];
-    const family = [...types.keys()].find((f) => name === f || (['histogram', 'summary'].includes(types.get(f)!) && /^(_bucket|_sum|_count)$/.test(name.slice(f.length)) && name.startsWith(f)));
+    const family = [...types.keys()].find(
+      (f) =>
+        name === f ||
+        (['histogram', 'summary'].includes(types.get(f)!) &&
+          /^(_bucket|_sum|_count)$/.test(name.slice(f.length)) &&
+          name.startsWith(f)),
+    );
     if (!family) problems.push(`${name}: no # TYPE`);
   }
   for (const [name, type] of types) {
     if (!help.has(name)) problems.push(`${name}: no help text`);
-    if (type === 'counter' && !name.endsWith('_total')) problems.push(`${name}: counter metrics should have "_total" suffix`);
-    if (type !== 'counter' && name.endsWith('_total')) problems.push(`${name}: non-counter metrics should not have "_total" suffix`);
-    if (!['histogram', 'summary'].includes(type) && /_(bucket|count|sum)$/.test(name)) problems.push(`${name}: non-histogram and non-summary metrics should not have "_${/_(\w+)$/.exec(name)![1]}" suffix`);
+    if (type === 'counter' && !name.endsWith('_total'))
+      problems.push(`${name}: counter metrics should have "_total" suffix`);
+    if (type !== 'counter' && name.endsWith('_total'))
+      problems.push(`${name}: non-counter metrics should not have "_total" suffix`);
+    if (!['histogram', 'summary'].includes(type) && /_(bucket|count|sum)$/.test(name))
+      problems.push(
+        `${name}: non-histogram and non-summary metrics should not have "_${/_(\w+)$/.exec(name)![1]}" suffix`,
+      );
     if (/[A-Z]/.test(name)) problems.push(`${name}: metric names should be written in 'snake_case' not 'camelCase'`);
     if (name.includes(':')) problems.push(`${name}: metric names should not contain ':'`);
-    if (/_(counter|gauge|histogram|summary)(_|$)/.test(name)) problems.push(`${name}: metric name should not include type '${/_(counter|gauge|histogram|summary)/.exec(name)![1]}'`);
-    if (/_(milliseconds|microseconds|nanoseconds|minutes|hours|days|weeks|kilobytes|megabytes|gigabytes|bits|percent|celsius)(_|$)/.test(name)) problems.push(`${name}: use base unit (seconds, bytes, ratio) instead`);
-    if (name.split('_').some((part) => ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd'].includes(part))) problems.push(`${name}: metric names should not contain abbreviated units`);
+    if (/_(counter|gauge|histogram|summary)(_|$)/.test(name))
+      problems.push(
+        `${name}: metric name should not include type '${/_(counter|gauge|histogram|summary)/.exec(name)![1]}'`,
+      );
+    if (
+      /_(milliseconds|microseconds|nanoseconds|minutes|hours|days|weeks|kilobytes|megabytes|gigabytes|bits|percent|celsius)(_|$)/.test(
+        name,
+      )
+    )
+      problems.push(`${name}: use base unit (seconds, bytes, ratio) instead`);
+    if (
+      name
+        .split('_')
+        .some((part) => ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd'].includes(part))
+    )
+      problems.push(`${name}: metric names should not contain abbreviated units`);
   }
   return problems;
 }
@@ -64,7 +97,9 @@ describe('/metrics is clean for Prometheus', () => {
     const tool = promtool();
     if (!tool) {
       // No apt-get and no promtool: the JS rules above are the check, as the issue allows; said, not skipped silently.
-      process.stderr.write("promtool unavailable (no apt-get): /metrics checked by the JS rules only; install Debian's prometheus for the full check\n");
+      process.stderr.write(
+        "promtool unavailable (no apt-get): /metrics checked by the JS rules only; install Debian's prometheus for the full check\n",
+      );
       return;
     }
     const r = spawnSync(tool, ['check', 'metrics'], { input: await exposition(), encoding: 'utf8' });

@@ -59,19 +59,33 @@ export default defineConfig({
     const store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     try {
       const open = await store.observe.alerts.list({ status: 'open' });
-      expect(open).toEqual([expect.objectContaining({ kind: 'monitor', severity: 'critical', key: `monitor:${A}/${P}/missing_rows`, analyzer: A, partition_id: P })]);
+      expect(open).toEqual([
+        expect.objectContaining({
+          kind: 'monitor',
+          severity: 'critical',
+          key: `monitor:${A}/${P}/missing_rows`,
+          analyzer: A,
+          partition_id: P,
+        }),
+      ]);
       expect(open[0]!.detail).toMatch(/sample keys: \{"ad_id":"\d+"/);
       // The CLI delivered it before it exited.
-      expect(receiver.bodies.map((b) => `${b.status} ${b.alert.key}`)).toEqual([`firing monitor:${A}/${P}/missing_rows`]);
+      expect(receiver.bodies.map((b) => `${b.status} ${b.alert.key}`)).toEqual([
+        `firing monitor:${A}/${P}/missing_rows`,
+      ]);
 
       expect(tp.cli(['load', A, '--force']).code).toBe(0);
       expect(await cli(tp, ['monitor'])).toBe(0);
       expect(await store.observe.alerts.list({ status: 'open' })).toEqual([]);
-      expect((await store.observe.alerts.list({ status: 'resolved' }))[0]!.resolution).toBe('recount monitor found it fixed');
+      expect((await store.observe.alerts.list({ status: 'resolved' }))[0]!.resolution).toBe(
+        'recount monitor found it fixed',
+      );
       expect(receiver.bodies.map((b) => b.status)).toEqual(['firing', 'resolved']);
 
       // Values changed behind recount's back (same keys, same row count): titled as such, with its repair.
-      await duck(`ATTACH ${lit(join(tp.dir, '.recount/warehouse.duckdb'))} AS wh; UPDATE wh.${A} SET impression_count = impression_count + 1 WHERE ad_id < 5`);
+      await duck(
+        `ATTACH ${lit(join(tp.dir, '.recount/warehouse.duckdb'))} AS wh; UPDATE wh.${A} SET impression_count = impression_count + 1 WHERE ad_id < 5`,
+      );
       expect(await cli(tp, ['monitor'])).toBe(1);
       const changed = await store.observe.alerts.list({ status: 'open' });
       expect(changed).toEqual([expect.objectContaining({ kind: 'monitor', key: `monitor:${A}/${P}/changed_values` })]);

@@ -5,7 +5,12 @@ import { waitFor, type ServeProcess } from '../helpers/serve.ts';
 
 /** The dashboard URL a `recount serve` child logged when it started listening. */
 export async function dashboardUrl(serve: ServeProcess): Promise<string> {
-  const line = await waitFor('dashboard listening', () => serve.logs().find((l) => typeof l.url === 'string' && String(l.msg).startsWith('dashboard listening')), 60_000, 100);
+  const line = await waitFor(
+    'dashboard listening',
+    () => serve.logs().find((l) => typeof l.url === 'string' && String(l.msg).startsWith('dashboard listening')),
+    60_000,
+    100,
+  );
   return line.url as string;
 }
 
@@ -45,7 +50,9 @@ export class Scrape {
   /** Sum over every series of a metric matching the labels. */
   sum(name: string, labels: Record<string, string> = {}): number {
     const f = this.family(name);
-    return (f?.metrics ?? []).filter((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v)).reduce((a, s) => a + Number(s.value ?? s.count ?? 0), 0);
+    return (f?.metrics ?? [])
+      .filter((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v))
+      .reduce((a, s) => a + Number(s.value ?? s.count ?? 0), 0);
   }
 }
 

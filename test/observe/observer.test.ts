@@ -15,9 +15,19 @@ describe('observer alert rules', () => {
   let observer: Observer;
 
   beforeEach(async () => {
-    tp = await makeProject({ examples: false, hours: 3, rowsPerHour: 500, config: observeConfig('{ memoryWarn: 0.5, memoryCritical: 0.8 }'), analyzers: { hourly: hourlyAnalyzer('hourly', 'lagAlertSeconds: 3600,') } });
+    tp = await makeProject({
+      examples: false,
+      hours: 3,
+      rowsPerHour: 500,
+      config: observeConfig('{ memoryWarn: 0.5, memoryCritical: 0.8 }'),
+      analyzers: { hourly: hourlyAnalyzer('hourly', 'lagAlertSeconds: 3600,') },
+    });
     ctx = await tp.open();
-    observer = new Observer(ctx.project, ctx.store, { log: createLogger({ pretty: false, level: 'silent' }), processMetrics: false, healthIntervalMs: 60_000 });
+    observer = new Observer(ctx.project, ctx.store, {
+      log: createLogger({ pretty: false, level: 'silent' }),
+      processMetrics: false,
+      healthIntervalMs: 60_000,
+    });
   });
   afterEach(async () => {
     await observer.stop(100);
@@ -25,17 +35,55 @@ describe('observer alert rules', () => {
     tp.cleanup();
   });
 
-  const event = (e: Partial<AttemptEvent>): AttemptEvent => ({ analyzer: 'hourly', partition: '2023-10-12T01', attemptId: 'a1', outcome: 'succeeded', final: true, durationMs: 1200, peakRssBytes: 100e6, budgetBytes: 1e9, ...e });
-  const open = async () => (await ctx.store.observe.alerts.list({ status: 'open' })).map((a) => `${a.kind} ${a.severity} ${a.key}`).sort();
-  const metrics = async () => new Scrape(parsePrometheusTextFormat(await observer.metrics.render()), await observer.metrics.render());
+  const event = (e: Partial<AttemptEvent>): AttemptEvent => ({
+    analyzer: 'hourly',
+    partition: '2023-10-12T01',
+    attemptId: 'a1',
+    outcome: 'succeeded',
+    final: true,
+    durationMs: 1200,
+    peakRssBytes: 100e6,
+    budgetBytes: 1e9,
+    ...e,
+  });
+  const open = async () =>
+    (await ctx.store.observe.alerts.list({ status: 'open' })).map((a) => `${a.kind} ${a.severity} ${a.key}`).sort();
+  const metrics = async () =>
+    new Scrape(parsePrometheusTextFormat(await observer.metrics.render()), await observer.metrics.render());
 
   it('an OOM kill alerts (warning while retried, critical when final, with the failure); a later success resolves both', async () => {
-    observer.hooks.onAttempt(event({ attemptId: 'a1', outcome: 'oom', final: false, oomReason: 'rss', errorCode: 'OUT_OF_MEMORY', error: 'worker killed: RSS 1100 MB passed the memory budget of 1000 MB', peakRssBytes: 1.1e9 }));
+    observer.hooks.onAttempt(
+      event({
+        attemptId: 'a1',
+        outcome: 'oom',
+        final: false,
+        oomReason: 'rss',
+        errorCode: 'OUT_OF_MEMORY',
+        error: 'worker killed: RSS 1100 MB passed the memory budget of 1000 MB',
+        peakRssBytes: 1.1e9,
+      }),
+    );
     await observer.settled();
-    expect(await open()).toEqual(['memory critical memory:hourly/2023-10-12T01', 'oom_kill warning oom:hourly/2023-10-12T01']);
-    observer.hooks.onAttempt(event({ attemptId: 'a2', outcome: 'oom', final: true, oomReason: 'duckdb', errorCode: 'OUT_OF_MEMORY', error: 'Out of Memory Error: failed to allocate' }));
+    expect(await open()).toEqual([
+      'memory critical memory:hourly/2023-10-12T01',
+      'oom_kill warning oom:hourly/2023-10-12T01',
+    ]);
+    observer.hooks.onAttempt(
+      event({
+        attemptId: 'a2',
+        outcome: 'oom',
+        final: true,
+        oomReason: 'duckdb',
+        errorCode: 'OUT_OF_MEMORY',
+        error: 'Out of Memory Error: failed to allocate',
+      }),
+    );
     await observer.settled();
-    expect(await open()).toEqual(['attempt_failed critical failed:hourly/2023-10-12T01', 'memory critical memory:hourly/2023-10-12T01', 'oom_kill critical oom:hourly/2023-10-12T01']);
+    expect(await open()).toEqual([
+      'attempt_failed critical failed:hourly/2023-10-12T01',
+      'memory critical memory:hourly/2023-10-12T01',
+      'oom_kill critical oom:hourly/2023-10-12T01',
+    ]);
     const m = await metrics();
     expect(m.value('recount_oom_kills_total', { analyzer: 'hourly', reason: 'rss' })).toBe(1);
     expect(m.value('recount_oom_kills_total', { analyzer: 'hourly', reason: 'duckdb' })).toBe(1);
@@ -55,17 +103,44 @@ describe('observer alert rules', () => {
     const t0 = Date.now();
     let i = 0;
     // One sample every 250 ms, as workers send them.
-    const sample = (rss: number) => observer.monitor.sample({ pid: 4242, rss, heapUsed: 30e6, heapTotal: 50e6, external: 5e6, duckdbBytes: rss / 2, spillBytes: 0, attemptId: 'm1', analyzer: 'hourly', partition: '2023-10-12T02', budgetBytes: 1e9 }, t0 + 250 * i++);
+    const sample = (rss: number) =>
+      observer.monitor.sample(
+        {
+          pid: 4242,
+          rss,
+          heapUsed: 30e6,
+          heapTotal: 50e6,
+          external: 5e6,
+          duckdbBytes: rss / 2,
+          spillBytes: 0,
+          attemptId: 'm1',
+          analyzer: 'hourly',
+          partition: '2023-10-12T02',
+          budgetBytes: 1e9,
+        },
+        t0 + 250 * i++,
+      );
     for (const rss of [200e6, 510e6, 600e6, 550e6, 700e6]) sample(rss);
     await waitFor('the warning', async () => (await memory()).length === 1, 5_000, 20);
     for (const rss of [810e6, 900e6, 850e6]) sample(rss);
-    await waitFor('the escalation', async () => (await memory())[0] === 'memory critical memory:hourly/2023-10-12T02', 5_000, 20);
+    await waitFor(
+      'the escalation',
+      async () => (await memory())[0] === 'memory critical memory:hourly/2023-10-12T02',
+      5_000,
+      20,
+    );
     const alerts = (await ctx.store.observe.alerts.list()).filter((a) => a.kind === 'memory');
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]).toMatchObject({ count: 2, attempt_id: 'm1', title: 'hourly 2023-10-12T02: worker memory at 81% of its 1000 MB budget' });
+    expect(alerts[0]).toMatchObject({
+      count: 2,
+      attempt_id: 'm1',
+      title: 'hourly 2023-10-12T02: worker memory at 81% of its 1000 MB budget',
+    });
     // Every sample is kept for the attempt's chart (a young attempt keeps all of them).
     await observer.monitor.flush();
-    expect((await ctx.store.observe.samples.forAttempt('m1')).map((s) => Number(s.rss_bytes))).toEqual([200e6, 510e6, 600e6, 550e6, 700e6, 810e6, 900e6, 850e6]);
+    expect((await ctx.store.observe.samples.forAttempt('m1')).map((s) => Number(s.rss_bytes))).toEqual([
+      200e6, 510e6, 600e6, 550e6, 700e6, 810e6, 900e6, 850e6,
+    ]);
     // The worker's gauges show its last sample while it lives, and go with it.
     expect((await metrics()).value('recount_worker_memory_bytes', { worker: '4242', kind: 'duckdb' })).toBe(425e6);
     live = [];
@@ -80,7 +155,8 @@ describe('observer alert rules', () => {
     expect(observer.lagSeconds.get('hourly')).toBe(3 * 3600);
     const { runPartition } = await import('../../src/run/runPartition.ts');
     const { getAnalyzer } = await import('../../src/config/project.ts');
-    for (const p of ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02']) expect((await runPartition(ctx, getAnalyzer(ctx.project, 'hourly'), p)).status).toBe('succeeded');
+    for (const p of ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02'])
+      expect((await runPartition(ctx, getAnalyzer(ctx.project, 'hourly'), p)).status).toBe('succeeded');
     observer.hooks.onAttempt(event({ attemptId: 'x', partition: '2023-10-12T02' }));
     await waitFor('the lag resolved', async () => !(await open()).some((a) => a.startsWith('lag')), 15_000, 100);
     expect(observer.lagSeconds.get('hourly')).toBe(0);

@@ -3,7 +3,16 @@ import { makeProject, type TestProject } from '../helpers/project.ts';
 import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { dashboardUrl, deadUrl, hourlyAnalyzer, landHour, observeConfig, scrape, startReceiver, type Receiver } from './observeHelpers.ts';
+import {
+  dashboardUrl,
+  deadUrl,
+  hourlyAnalyzer,
+  landHour,
+  observeConfig,
+  scrape,
+  startReceiver,
+  type Receiver,
+} from './observeHelpers.ts';
 
 // One real `recount serve` over three analyzers: `hourly` (fits its 1 GB budget easily), `hungry` (400 MB budget:
 // a worker's ~115 MB is past the 20% warning share, far below the 99% critical one) and `checked` (a blocking
@@ -25,17 +34,29 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
       examples: false,
       hours: 1,
       rowsPerHour: 3000,
-      config: observeConfig(`{ webhooks: ['${receiver.url}', { url: '${dead}', headers: { 'x-team': 'data' } }], memoryWarn: 0.2, memoryCritical: 0.99 }`),
+      config: observeConfig(
+        `{ webhooks: ['${receiver.url}', { url: '${dead}', headers: { 'x-team': 'data' } }], memoryWarn: 0.2, memoryCritical: 0.99 }`,
+      ),
       analyzers: {
         hourly: hourlyAnalyzer('hourly'),
         hungry: hourlyAnalyzer('hungry', "memory: '400MB',"),
-        checked: hourlyAnalyzer('checked', "checks: [{ name: 'no_impressions', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 0' }],"),
+        checked: hourlyAnalyzer(
+          'checked',
+          "checks: [{ name: 'no_impressions', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 0' }],",
+        ),
       },
     });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     serve = startServe(tp, ['--port', '0']);
     base = await dashboardUrl(serve);
-    await waitFor('the first hour published or failed', async () => (await published('hourly', '2023-10-12T00')) && (await published('hungry', '2023-10-12T00')) && (await store.queue.list(['failed'], 'checked')).length === 1, 90_000);
+    await waitFor(
+      'the first hour published or failed',
+      async () =>
+        (await published('hourly', '2023-10-12T00')) &&
+        (await published('hungry', '2023-10-12T00')) &&
+        (await store.queue.list(['failed'], 'checked')).length === 1,
+      90_000,
+    );
   });
 
   afterAll(async () => {
@@ -49,17 +70,26 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
     const v0 = (await published('hourly', '2023-10-12T00'))!;
     const s1 = await waitFor('attempts counted', async () => {
       const s = await scrape(base);
-      return s.value('recount_attempts_total', { analyzer: 'checked', outcome: 'failed' }) === 1 && s.value('recount_attempts_total', { analyzer: 'hungry', outcome: 'succeeded' }) === 1 ? s : undefined;
+      return s.value('recount_attempts_total', { analyzer: 'checked', outcome: 'failed' }) === 1 &&
+        s.value('recount_attempts_total', { analyzer: 'hungry', outcome: 'succeeded' }) === 1
+        ? s
+        : undefined;
     });
     expect(s1.value('recount_attempts_total', { analyzer: 'hourly', outcome: 'succeeded' })).toBe(1);
     expect(s1.value('recount_rows_written_total', { analyzer: 'hourly' })).toBe(Number(v0.rows));
     expect(s1.value('recount_bytes_written_total', { analyzer: 'hourly' })).toBe(Number(v0.bytes));
     expect(s1.value('recount_files_written_total', { analyzer: 'hourly' })).toBe(2);
     expect(s1.value('recount_rows_written_total', { analyzer: 'checked' })).toBe(0);
-    expect(s1.value('recount_check_failures_total', { analyzer: 'checked', check: 'no_impressions', severity: 'error' })).toBe(1);
+    expect(
+      s1.value('recount_check_failures_total', { analyzer: 'checked', check: 'no_impressions', severity: 'error' }),
+    ).toBe(1);
     expect(s1.family('recount_attempt_duration_seconds')?.type).toBe('HISTOGRAM');
-    expect(s1.histogram('recount_attempt_duration_seconds', 'count', { analyzer: 'hourly', outcome: 'succeeded' })).toBe(1);
-    expect(s1.histogram('recount_attempt_duration_seconds', 'sum', { analyzer: 'hourly', outcome: 'succeeded' })).toBeGreaterThan(0);
+    expect(
+      s1.histogram('recount_attempt_duration_seconds', 'count', { analyzer: 'hourly', outcome: 'succeeded' }),
+    ).toBe(1);
+    expect(
+      s1.histogram('recount_attempt_duration_seconds', 'sum', { analyzer: 'hourly', outcome: 'succeeded' }),
+    ).toBeGreaterThan(0);
     expect(s1.family('recount_queue_depth')?.type).toBe('GAUGE');
     // Every analyzer has its series, 0 when nothing is queued or failing, so alert rules never watch an absent series.
     expect(s1.value('recount_queue_depth', { analyzer: 'hungry' })).toBe(0);
@@ -82,19 +112,38 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
       return s.value('recount_attempts_total', { analyzer: 'hourly', outcome: 'succeeded' }) === 2 ? s : undefined;
     });
     expect(s2.value('recount_rows_written_total', { analyzer: 'hourly' })).toBe(Number(v0.rows) + Number(v1.rows));
-    expect(s2.histogram('recount_attempt_duration_seconds', 'count', { analyzer: 'hourly', outcome: 'succeeded' })).toBe(2);
-    await waitFor('lag caught up', async () => (await scrape(base)).value('recount_lag_seconds', { analyzer: 'hourly' }) === 0 || undefined, 30_000);
+    expect(
+      s2.histogram('recount_attempt_duration_seconds', 'count', { analyzer: 'hourly', outcome: 'succeeded' }),
+    ).toBe(2);
+    await waitFor(
+      'lag caught up',
+      async () => (await scrape(base)).value('recount_lag_seconds', { analyzer: 'hourly' }) === 0 || undefined,
+      30_000,
+    );
   });
 
   it('logs JSON lines, with analyzer, partition and attempt ids on every line of an attempt', async () => {
     const lines = serve.logs();
     expect(lines.every((l) => !('raw' in l) || l.raw === '')).toBe(true);
     const ofAttempts = lines.filter((l) => l.attempt !== undefined);
-    expect(ofAttempts.every((l) => typeof l.analyzer === 'string' && typeof l.partition === 'string' && typeof l.time === 'number' && typeof l.level === 'number')).toBe(true);
+    expect(
+      ofAttempts.every(
+        (l) =>
+          typeof l.analyzer === 'string' &&
+          typeof l.partition === 'string' &&
+          typeof l.time === 'number' &&
+          typeof l.level === 'number',
+      ),
+    ).toBe(true);
     const hourly = (await store.listAttempts({ analyzer: 'hourly', partitionId: '2023-10-12T00' }))[0]!.attempt_id;
-    expect(ofAttempts.filter((l) => l.attempt === hourly).map((l) => l.msg)).toEqual(['attempt started', 'attempt succeeded']);
+    expect(ofAttempts.filter((l) => l.attempt === hourly).map((l) => l.msg)).toEqual([
+      'attempt started',
+      'attempt succeeded',
+    ]);
     const checked = (await store.listAttempts({ analyzer: 'checked', partitionId: '2023-10-12T00' }))[0]!.attempt_id;
-    expect(lines.filter((l) => l.attempt === checked && l.level >= 40).map((l) => l.msg)).toContain('run failed for good');
+    expect(lines.filter((l) => l.attempt === checked && l.level >= 40).map((l) => l.msg)).toContain(
+      'run failed for good',
+    );
   });
 
   it('a worker pushed past its warning share raises exactly one alert, however many samples pass it', async () => {
@@ -107,15 +156,33 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
 
     // Run the partition again: its second attempt passes the warning share too.
     const before = await store.listAttempts({ analyzer: 'hungry', partitionId: '2023-10-12T00' });
-    await store.queue.enqueue({ analyzer: 'hungry', partitionId: '2023-10-12T00', reason: 'manual', maxAttempts: 1, sqlHash: 'x' }, { force: true });
-    await waitFor('the rerun', async () => (await store.listAttempts({ analyzer: 'hungry', partitionId: '2023-10-12T00' })).filter((a) => a.status === 'succeeded').length === before.length + 1, 60_000);
+    await store.queue.enqueue(
+      { analyzer: 'hungry', partitionId: '2023-10-12T00', reason: 'manual', maxAttempts: 1, sqlHash: 'x' },
+      { force: true },
+    );
+    await waitFor(
+      'the rerun',
+      async () =>
+        (await store.listAttempts({ analyzer: 'hungry', partitionId: '2023-10-12T00' })).filter(
+          (a) => a.status === 'succeeded',
+        ).length ===
+        before.length + 1,
+      60_000,
+    );
     const memory = await waitFor('the rerun observed', async () => {
       const all = (await store.observe.alerts.list()).filter((a) => a.kind === 'memory');
       const mine = all.filter((a) => a.key === key);
       return mine.length === 1 && Number(mine[0]!.count) >= 2 ? all : undefined;
     });
     const mine = memory.filter((a) => a.key === key);
-    expect(mine).toEqual([expect.objectContaining({ status: 'open', severity: 'warning', analyzer: 'hungry', partition_id: '2023-10-12T00' })]);
+    expect(mine).toEqual([
+      expect.objectContaining({
+        status: 'open',
+        severity: 'warning',
+        analyzer: 'hungry',
+        partition_id: '2023-10-12T00',
+      }),
+    ]);
     expect(mine[0]!.title).toMatch(/worker memory at \d+% of its 400 MB budget/);
     // Nothing for analyzers well within their budgets, and nothing critical.
     expect(memory.filter((a) => a.analyzer !== 'hungry')).toEqual([]);
@@ -125,10 +192,18 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
   it('a webhook receives alerts at a local receiver; a dead receiver is retried in the background while runs go on', async () => {
     const got = await waitFor('the webhook deliveries', () => {
       const kinds = receiver.bodies.map((b) => `${b.alert.kind} ${b.alert.analyzer} ${b.alert.partition}`);
-      return kinds.includes('check_failed checked 2023-10-12T00') && kinds.includes('attempt_failed checked 2023-10-12T00') && kinds.includes('memory hungry 2023-10-12T00') ? receiver.bodies : undefined;
+      return kinds.includes('check_failed checked 2023-10-12T00') &&
+        kinds.includes('attempt_failed checked 2023-10-12T00') &&
+        kinds.includes('memory hungry 2023-10-12T00')
+        ? receiver.bodies
+        : undefined;
     });
     const check = got.find((b) => b.alert.kind === 'check_failed')!;
-    expect(check).toMatchObject({ source: 'recount', status: 'firing', alert: { severity: 'critical', key: 'check:checked/2023-10-12T00/no_impressions' } });
+    expect(check).toMatchObject({
+      source: 'recount',
+      status: 'firing',
+      alert: { severity: 'critical', key: 'check:checked/2023-10-12T00/no_impressions' },
+    });
     expect(check.alert.detail).toMatch(/sample: \[\{"ad_id"/);
     // Each alert reached the live receiver once, despite the retries of the dead one.
     const keys = got.map((b) => `${b.status} ${b.alert.key}`);
@@ -136,13 +211,21 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
 
     // The dead receiver's notifications are still being retried in the background...
     const s = await scrape(base);
-    const deadSink = s.family('recount_alert_notifications_pending')!.metrics.find((m) => dead.includes(m.labels!.sink!.replace('webhook ', '')))!;
+    const deadSink = s
+      .family('recount_alert_notifications_pending')!
+      .metrics.find((m) => dead.includes(m.labels!.sink!.replace('webhook ', '')))!;
     expect(Number(deadSink.value)).toBeGreaterThan(0);
-    expect(s.value('recount_alert_notifications_total', { sink: deadSink.labels!.sink!, outcome: 'retried' })).toBeGreaterThan(0);
-    expect(s.value('recount_alert_notifications_total', { sink: deadSink.labels!.sink!, outcome: 'delivered' })).toBe(0);
+    expect(
+      s.value('recount_alert_notifications_total', { sink: deadSink.labels!.sink!, outcome: 'retried' }),
+    ).toBeGreaterThan(0);
+    expect(s.value('recount_alert_notifications_total', { sink: deadSink.labels!.sink!, outcome: 'delivered' })).toBe(
+      0,
+    );
     // ...while every run raised after those alerts has already finished and published.
     expect(await published('hourly', '2023-10-12T01')).toBeDefined();
     expect(await published('hungry', '2023-10-12T01')).toBeDefined();
-    expect(serve.logs().some((l) => l.msg === 'webhook delivery failed; will retry' && l.problem === 'ECONNREFUSED')).toBe(true);
+    expect(
+      serve.logs().some((l) => l.msg === 'webhook delivery failed; will retry' && l.problem === 'ECONNREFUSED'),
+    ).toBe(true);
   });
 });

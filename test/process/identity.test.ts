@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { currentProcIdentity, currentProcToken, formatProcToken, HOST, isProcessAlive, judgedByPid, parseProcToken } from '../../src/process/identity.ts';
+import {
+  currentProcIdentity,
+  currentProcToken,
+  formatProcToken,
+  HOST,
+  isProcessAlive,
+  judgedByPid,
+  parseProcToken,
+} from '../../src/process/identity.ts';
 
 describe('process liveness', () => {
   it('this process is alive; a token with another start time (a reused pid) is not', () => {
@@ -30,7 +38,7 @@ describe('process liveness', () => {
 });
 
 describe('process identity', () => {
-  it("a token names pid, start time, boot id, pid namespace and a random id, and reads back", () => {
+  it('a token names pid, start time, boot id, pid namespace and a random id, and reads back', () => {
     const me = currentProcIdentity();
     expect(parseProcToken(currentProcToken())).toEqual(me);
     expect(me.boot).toMatch(/^[0-9a-f]{32}$/);

@@ -45,17 +45,23 @@ const FILES = 3;
 /** Deterministic pseudo-random values of very different magnitudes, so the order of a sum matters. */
 function events(): Map<string, number[]> {
   let s = 42;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const next = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const byRegion = new Map<string, number[]>();
   for (let r = 0; r < REGIONS; r++) {
-    byRegion.set(`region-${String(r).padStart(3, '0')}`, Array.from({ length: 40 }, () => next() * 10 ** Math.floor(next() * 8 - 3)));
+    byRegion.set(
+      `region-${String(r).padStart(3, '0')}`,
+      Array.from({ length: 40 }, () => next() * 10 ** Math.floor(next() * 8 - 3)),
+    );
   }
   return byRegion;
 }
 
 /** Stage 2 of one attempt: the per-region sum, adding the values in the order this attempt fetched them. */
 function sumStage(byRegion: Map<string, number[]>, order: 'as fetched' | 'reversed'): Row[] {
-  return [...byRegion].map(([region, vals]) => ({ region, total: (order === 'as fetched' ? vals : [...vals].reverse()).reduce((a, b) => a + b, 0) }));
+  return [...byRegion].map(([region, vals]) => ({
+    region,
+    total: (order === 'as fetched' ? vals : [...vals].reverse()).reduce((a, b) => a + b, 0),
+  }));
 }
 
 /** A hash of the whole row, the double's bits included (Spark hashes every column of the row). */
@@ -70,13 +76,16 @@ function wholeRowHash(row: Row): number {
 /** repartition(n) after SPARK-23207's fix: sort by whole-row hash, then deal round-robin from a fixed start. */
 function roundRobin(rows: Row[], n: number): Row[][] {
   const out: Row[][] = Array.from({ length: n }, () => []);
-  [...rows].sort((a, b) => wholeRowHash(a) - wholeRowHash(b) || a.region.localeCompare(b.region)).forEach((row, i) => {
-    out[i % n]!.push(row);
-  });
+  [...rows]
+    .sort((a, b) => wholeRowHash(a) - wholeRowHash(b) || a.region.localeCompare(b.region))
+    .forEach((row, i) => {
+      out[i % n]!.push(row);
+    });
   return out;
 }
 
-const valuesSql = (rows: Row[]) => `SELECT region, total::DOUBLE AS total FROM (VALUES ${rows.map((r) => `(${lit(r.region)}, ${lit(String(r.total))})`).join(', ')}) t(region, total)`;
+const valuesSql = (rows: Row[]) =>
+  `SELECT region, total::DOUBLE AS total FROM (VALUES ${rows.map((r) => `(${lit(r.region)}, ${lit(String(r.total))})`).join(', ')}) t(region, total)`;
 const schema = [
   { name: 'region', type: 'VARCHAR' },
   { name: 'total', type: 'DOUBLE' },
@@ -95,7 +104,8 @@ describe('the second seed in miniature: a partial retry after round-robin over a
   it('the recomputed float sums differ from the first ones in their last bits', () => {
     const changed = first.filter((r, i) => r.total !== retry[i]!.total);
     expect(changed.length).toBeGreaterThan(REGIONS / 10);
-    for (const [i, r] of first.entries()) expect(Math.abs(r.total - retry[i]!.total)).toBeLessThanOrEqual(1e-12 * Math.abs(r.total));
+    for (const [i, r] of first.entries())
+      expect(Math.abs(r.total - retry[i]!.total)).toBeLessThanOrEqual(1e-12 * Math.abs(r.total));
   });
 
   it('Spark-style: rerunning only task 1 duplicates as many rows as it loses, and recount diff names it', async () => {
@@ -116,12 +126,18 @@ describe('the second seed in miniature: a partial retry after round-robin over a
     const write = async (name: string, parts: Row[][]) => {
       mkdirSync(join(dir, name), { recursive: true });
       const files = parts.map((_, i) => join(dir, name, partFileName(i)));
-      for (const [i, part] of parts.entries()) await session.exec(`COPY (${valuesSql(part)}) TO ${lit(files[i]!)} (FORMAT parquet)`);
+      for (const [i, part] of parts.entries())
+        await session.exec(`COPY (${valuesSql(part)}) TO ${lit(files[i]!)} (FORMAT parquet)`);
       return files;
     };
     const clean = await write('spark-clean', dealtFirst);
     const bad = await write('spark-retried', output);
-    const report = await diffRelations(session, { label: 'fault-free run', files: clean, schema }, { label: 'retried run', files: bad, schema }, { keys: ['region'], tolerance: DEFAULT_TOLERANCE });
+    const report = await diffRelations(
+      session,
+      { label: 'fault-free run', files: clean, schema },
+      { label: 'retried run', files: bad, schema },
+      { keys: ['region'], tolerance: DEFAULT_TOLERANCE },
+    );
     expect(report.badRetry).toMatchObject({ side: 'to', duplicated, missing, sameRowCount: true });
     expect([report.added, report.removed, report.to.extraRows]).toEqual([0, missing, duplicated]);
   });
@@ -138,15 +154,29 @@ describe('the second seed in miniature: a partial retry after round-robin over a
     const b = await layoutOf('recount-retry', retry);
     // The same partial retry: files 0 and 2 from the first attempt, file 1 from the recomputation.
     const combined = [a[0]!, b[1]!, a[2]!];
-    const [c] = await session.query<{ rows: string; regions: string }>(`SELECT count(*) AS rows, count(DISTINCT region) AS regions FROM read_parquet(${fileList(combined)})`);
+    const [c] = await session.query<{ rows: string; regions: string }>(
+      `SELECT count(*) AS rows, count(DISTINCT region) AS regions FROM read_parquet(${fileList(combined)})`,
+    );
     expect([Number(c!.rows), Number(c!.regions)]).toEqual([REGIONS, REGIONS]);
     // Every region sits in the same file in both attempts; only last bits of some sums differ.
     const [moved] = await session.query<{ n: string }>(
       `SELECT count(*) AS n FROM read_parquet(${fileList(a)}, filename = 'f') x JOIN read_parquet(${fileList(b)}, filename = 'f') y USING (region) WHERE parse_filename(x.f) <> parse_filename(y.f)`,
     );
     expect(Number(moved!.n)).toBe(0);
-    const report = await diffRelations(session, { label: 'fault-free run', files: a, schema }, { label: 'retried run', files: combined, schema }, { keys: ['region'], tolerance: DEFAULT_TOLERANCE });
-    expect([report.added, report.removed, report.changed, report.to.extraRows, report.differs, report.badRetry]).toEqual([0, 0, 0, 0, false, undefined]);
+    const report = await diffRelations(
+      session,
+      { label: 'fault-free run', files: a, schema },
+      { label: 'retried run', files: combined, schema },
+      { keys: ['region'], tolerance: DEFAULT_TOLERANCE },
+    );
+    expect([
+      report.added,
+      report.removed,
+      report.changed,
+      report.to.extraRows,
+      report.differs,
+      report.badRetry,
+    ]).toEqual([0, 0, 0, 0, false, undefined]);
     expect(report.columns.find((col) => col.column === 'total')!.differentBits).toBeGreaterThan(0); // the sums did move, within tolerance
   });
 });

@@ -55,9 +55,24 @@ describe('a daily analyzer over hourly partitions republished while it reads the
   const other = new Map<string, string>();
 
   beforeAll(async () => {
-    tp = await makeProject({ hours: 24, rowsPerHour: 1500, seed: 3, examples: false, config: CONFIG, analyzers: { hr: HOURLY, daily: DAILY } });
+    tp = await makeProject({
+      hours: 24,
+      rowsPerHour: 1500,
+      seed: 3,
+      examples: false,
+      config: CONFIG,
+      analyzers: { hr: HOURLY, daily: DAILY },
+    });
     const scratch = join(tp.dir, 'sources/b');
-    await generateEvents({ out: scratch, start: `${DAY}T00`, hours: REPUBLISHED.length, rowsPerHour: 1500, seed: 4, ads: 200, threads: 1 });
+    await generateEvents({
+      out: scratch,
+      start: `${DAY}T00`,
+      hours: REPUBLISHED.length,
+      rowsPerHour: 1500,
+      seed: 4,
+      ads: 200,
+      threads: 1,
+    });
     for (const h of REPUBLISHED) other.set(h, join(scratch, `dt=${DAY}/hour=${h}/part-00000.parquet`));
     ctx = await tp.open();
     const hr = getAnalyzer(ctx.project, 'hr');
@@ -74,7 +89,8 @@ describe('a daily analyzer over hourly partitions republished while it reads the
   it('every daily version equals the daily SQL over one complete version of each hour, and names those versions', async () => {
     const hr = getAnalyzer(ctx.project, 'hr');
     const original = new Map(REPUBLISHED.map((h) => [h, join(tp.dir, `sources/a-${h}.parquet`)]));
-    for (const h of REPUBLISHED) replaceInputFile(join(tp.dir, `data/events/dt=${DAY}/hour=${h}/part-00000.parquet`), original.get(h)!);
+    for (const h of REPUBLISHED)
+      replaceInputFile(join(tp.dir, `data/events/dt=${DAY}/hour=${h}/part-00000.parquet`), original.get(h)!);
 
     let done = false;
     let republishes = 0;
@@ -82,7 +98,10 @@ describe('a daily analyzer over hourly partitions republished while it reads the
       for (let i = 0; !done; i++) {
         const h = REPUBLISHED[i % REPUBLISHED.length]!;
         const useB = Math.floor(i / REPUBLISHED.length) % 2 === 0;
-        replaceInputFile(useB ? other.get(h)! : original.get(h)!, join(tp.dir, `data/events/dt=${DAY}/hour=${h}/part-00000.parquet`));
+        replaceInputFile(
+          useB ? other.get(h)! : original.get(h)!,
+          join(tp.dir, `data/events/dt=${DAY}/hour=${h}/part-00000.parquet`),
+        );
         const r = await runPartition(ctx, hr, `${DAY}T${h}`);
         expect(r.error).toBeUndefined();
         republishes++;
@@ -108,7 +127,9 @@ describe('a daily analyzer over hourly partitions republished while it reads the
       const input = m.provenance.inputs[0]!;
       expect(input.dataset).toBe('hr');
       // The versions read: one of each of the 24 hours, each named with its attempt.
-      expect(input.versions?.map((x) => x.partition)).toEqual(Array.from({ length: 24 }, (_, h) => `${DAY}T${String(h).padStart(2, '0')}`));
+      expect(input.versions?.map((x) => x.partition)).toEqual(
+        Array.from({ length: 24 }, (_, h) => `${DAY}T${String(h).padStart(2, '0')}`),
+      );
       const hourFiles: string[] = [];
       for (const x of input.versions!) {
         expect(x.analyzer).toBe('hr');
@@ -116,7 +137,9 @@ describe('a daily analyzer over hourly partitions republished while it reads the
         const hm = readManifest(hv.dir)!;
         expect(hm.attemptId).toBe(x.attemptId);
         // The input files the fingerprint lists are exactly that version's files.
-        const listed = input.files.filter((f) => f.path.startsWith(`dt=${DAY}/hour=${x.partition.slice(11)}/`)).map((f) => f.path.split('/').pop());
+        const listed = input.files
+          .filter((f) => f.path.startsWith(`dt=${DAY}/hour=${x.partition.slice(11)}/`))
+          .map((f) => f.path.split('/').pop());
         expect(listed).toEqual(hm.files.map((f) => f.path));
         for (const f of listed) expect(f).toContain(`-${versionTag(x.attemptId)}.parquet`);
         hourFiles.push(...hm.files.map((f) => join(hv.dir, f.path)));
@@ -128,7 +151,11 @@ describe('a daily analyzer over hourly partitions republished while it reads the
       const [diff] = await duck<{ missing: string; extra: string; rows: string }>(
         `SELECT (SELECT count(*) FROM (${expected} EXCEPT ALL ${got}))::VARCHAR AS missing, (SELECT count(*) FROM (${got} EXCEPT ALL ${expected}))::VARCHAR AS extra, (SELECT count(*) FROM (${got}))::VARCHAR AS rows`,
       );
-      expect(diff, `daily v${seq} against the hourly versions it names`).toEqual({ missing: '0', extra: '0', rows: String(m.rows) });
+      expect(diff, `daily v${seq} against the hourly versions it names`).toEqual({
+        missing: '0',
+        extra: '0',
+        rows: String(m.rows),
+      });
     }
     // The dailies were computed from more than one version of the republished hours (the test raced something).
     expect(hourVersionsRead.size).toBeGreaterThan(24);
@@ -137,7 +164,9 @@ describe('a daily analyzer over hourly partitions republished while it reads the
     expect(st.code, st.stderr).toBe(0);
     for (const seq of dailies) {
       const m = readManifest((await ctx.store.getVersion('daily', DAY, seq))!.dir)!;
-      expect(st.json.versions.find((x: { version: number }) => x.version === seq).inputVersions).toEqual(m.provenance.inputs[0]!.versions);
+      expect(st.json.versions.find((x: { version: number }) => x.version === seq).inputVersions).toEqual(
+        m.provenance.inputs[0]!.versions,
+      );
     }
     const text = tp.cli(['status', 'daily', '--partition', DAY]);
     expect(text.stdout).toContain(`v${dailies.at(-1)} was computed from hr ${DAY}T00 v`);

@@ -29,7 +29,14 @@ describe('runPartition on the ad-tech example', () => {
       expect(existsSync(join(published, '_SUCCESS'))).toBe(true);
       // Bucket i is part-0000i; the tag after it is the attempt's, so no two versions share a file name (I1).
       const tag = versionTag(r.attemptId);
-      expect(readdirSync(published).sort()).toEqual(['_SUCCESS', '_manifest.json', `part-00000-${tag}.parquet`, `part-00001-${tag}.parquet`, `part-00002-${tag}.parquet`, `part-00003-${tag}.parquet`]);
+      expect(readdirSync(published).sort()).toEqual([
+        '_SUCCESS',
+        '_manifest.json',
+        `part-00000-${tag}.parquet`,
+        `part-00001-${tag}.parquet`,
+        `part-00002-${tag}.parquet`,
+        `part-00003-${tag}.parquet`,
+      ]);
       const expected = await duck(
         `SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM read_parquet(${lit(join(tp.dir, 'data/events/dt=2023-10-12/hour=00/*.parquet'))}) WHERE event_type = 'impression' GROUP BY ALL ORDER BY ad_id, user_segment`,
       );

@@ -46,7 +46,15 @@ describe('a rollback holds its partition', () => {
     // RECOUNT_NO_BUNDLE: the daemon's workers run this checkout's sources, never a bundle cached under a shared node_modules.
     const s = startServe(tp, ['--until-idle'], { RECOUNT_NO_BUNDLE: '1' });
     const { code } = await s.exited();
-    expect(code, JSON.stringify(s.logs().filter((l) => l.raw || l.level >= 40).slice(0, 30))).toBe(0);
+    expect(
+      code,
+      JSON.stringify(
+        s
+          .logs()
+          .filter((l) => l.raw || l.level >= 40)
+          .slice(0, 30),
+      ),
+    ).toBe(0);
     return s.logs();
   };
 

@@ -17,7 +17,8 @@ describe('analyzer lag', () => {
     const ctx = await tp.open();
     try {
       const a = getAnalyzer(ctx.project, 'h');
-      for (const p of ['2023-10-12T01', '2023-10-12T03']) expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
+      for (const p of ['2023-10-12T01', '2023-10-12T03'])
+        expect((await runPartition(ctx, a, p)).status).toBe('succeeded');
     } finally {
       await ctx.close();
     }
@@ -28,7 +29,14 @@ describe('analyzer lag', () => {
     const ctx = await tp.open();
     try {
       const lag = await analyzerLag(ctx.project, ctx.store, getAnalyzer(ctx.project, 'h'));
-      expect(lag).toMatchObject({ newestReady: '2023-10-12T03', newestPublished: '2023-10-12T03', seconds: 0, readyUnpublished: 1, beforeWindow: 1, windowStart: '2023-10-12T01:00:00.000Z' });
+      expect(lag).toMatchObject({
+        newestReady: '2023-10-12T03',
+        newestPublished: '2023-10-12T03',
+        seconds: 0,
+        readyUnpublished: 1,
+        beforeWindow: 1,
+        windowStart: '2023-10-12T01:00:00.000Z',
+      });
       expect(lagWords(lag)).toBe('1 ready, unpublished');
       expect(lagWords({ seconds: 0, readyUnpublished: 0 })).toBe('caught up');
       expect(lagWords({ seconds: 3 * 86_400, readyUnpublished: 2 })).toBe('3.0 d behind; 2 ready, unpublished');
@@ -42,6 +50,8 @@ describe('analyzer lag', () => {
     const r = tp.cli(['status']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/1 ready, unpublished/);
-    expect(r.stdout).toMatch(/h: 1 partition\(s\) with input before 2023-10-12T01 are not published; recount serve only considers partitions from there on/);
+    expect(r.stdout).toMatch(
+      /h: 1 partition\(s\) with input before 2023-10-12T01 are not published; recount serve only considers partitions from there on/,
+    );
   });
 });

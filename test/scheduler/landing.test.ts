@@ -58,10 +58,16 @@ describe('recount serve sees a partition however it lands', () => {
     return { root };
   }
 
-  const watching = () => waitFor('the watcher ready', () => serve!.logs().some((l) => l.msg === 'watching dataset folders'));
+  const watching = () =>
+    waitFor('the watcher ready', () => serve!.logs().some((l) => l.msg === 'watching dataset folders'));
   const publishedBy = (partition: string) =>
-    waitFor(`${partition} published`, async () => (await store!.publishedVersion('hourly', partition)) ?? false, 60_000);
-  const seenByWatcher = (partition: string) => serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === partition);
+    waitFor(
+      `${partition} published`,
+      async () => (await store!.publishedVersion('hourly', partition)) ?? false,
+      60_000,
+    );
+  const seenByWatcher = (partition: string) =>
+    serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === partition);
 
   it('an hour folder renamed into place with _SUCCESS inside', async () => {
     const { root } = await started();
@@ -97,7 +103,8 @@ describe('recount serve sees a partition however it lands', () => {
       // Empty hour folders of years past: nothing to run, but chokidar has to walk and watch every one first.
       for (let d = 0; d < 150; d++) {
         const day = new Date(Date.UTC(2020, 0, 1) + d * 86_400_000).toISOString().slice(0, 10);
-        for (let h = 0; h < 24; h++) mkdirSync(join(r, `dt=${day}`, `hour=${String(h).padStart(2, '0')}`), { recursive: true });
+        for (let h = 0; h < 24; h++)
+          mkdirSync(join(r, `dt=${day}`, `hour=${String(h).padStart(2, '0')}`), { recursive: true });
       }
     });
     const hour = await hourFolder('2023-10-12T11');

@@ -17,7 +17,10 @@ export default defineConfig({
 });
 `;
 
-const ANALYZER = (extra = '', sql = 'SELECT ad_id, user_segment, count(*) AS n FROM events GROUP BY ALL') => `import { defineAnalyzer } from 'recount';
+const ANALYZER = (
+  extra = '',
+  sql = 'SELECT ad_id, user_segment, count(*) AS n FROM events GROUP BY ALL',
+) => `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({ name: 'a', inputs: ['events'], grain: 'hour', start: '2023-10-12T00', files: 2, retries: { max: 1 }, ${extra}
   sql: '${sql}' });
 `;
@@ -34,23 +37,43 @@ describe('recount serve lifecycle', () => {
     tp = serve = store = undefined;
   });
 
-  async function project(serveConfig: string, analyzer: string, hours: number, rows: number, start = '2023-10-12T00'): Promise<TestProject> {
+  async function project(
+    serveConfig: string,
+    analyzer: string,
+    hours: number,
+    rows: number,
+    start = '2023-10-12T00',
+  ): Promise<TestProject> {
     tp = await makeProject({ examples: false, config: CONFIG(serveConfig), analyzers: { a: analyzer }, hours: 0 });
-    if (hours) await generateEvents({ out: join(tp.dir, 'data/events'), start, hours, rowsPerHour: rows, seed: 5, threads: 2 });
+    if (hours)
+      await generateEvents({ out: join(tp.dir, 'data/events'), start, hours, rowsPerHour: rows, seed: 5, threads: 2 });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     return tp;
   }
 
   it('SIGTERM drains: the running attempt finishes and publishes, nothing new starts, state is consistent', async () => {
-    const p = await project('', ANALYZER('', 'SELECT user_id, ad_id, count(*) AS n FROM events GROUP BY ALL'), 3, 1_000_000);
+    const p = await project(
+      '',
+      ANALYZER('', 'SELECT user_id, ad_id, count(*) AS n FROM events GROUP BY ALL'),
+      3,
+      1_000_000,
+    );
     serve = startServe(p);
-    const running = await waitFor('a running attempt', async () => (await store!.listAttempts({ status: 'running' }))[0]);
+    const running = await waitFor(
+      'a running attempt',
+      async () => (await store!.listAttempts({ status: 'running' }))[0],
+    );
     expect(await serve.stop()).toBe(0);
     const a = await store!.getAttempt(running.attempt_id);
     expect(a!.status).toBe('succeeded');
     const started = serve.logs().filter((l) => l.msg === 'attempt started');
     const stopAt = serve.logs().findIndex((l) => l.msg?.startsWith('stopping'));
-    expect(serve.logs().slice(stopAt).filter((l) => l.msg === 'attempt started')).toHaveLength(0);
+    expect(
+      serve
+        .logs()
+        .slice(stopAt)
+        .filter((l) => l.msg === 'attempt started'),
+    ).toHaveLength(0);
     expect(started).toHaveLength(1);
     expect(await store!.queue.list(['running'])).toHaveLength(0);
     expect((await store!.queue.list(['queued'])).length).toBe(2);
@@ -60,15 +83,36 @@ describe('recount serve lifecycle', () => {
 
   it('a cron schedule queues the newest closed partition, and `start` keeps older history out', async () => {
     const previousHour = formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
-    const p = await project('scanIntervalMs: 3600000', ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`), 0, 0);
-    await generateEvents({ out: join(p.dir, 'data/events'), start: '2023-10-12T00', hours: 1, rowsPerHour: 100, seed: 1 });
-    await generateEvents({ out: join(p.dir, 'data/events'), start: previousHour, hours: 1, rowsPerHour: 1000, seed: 1 });
+    const p = await project(
+      'scanIntervalMs: 3600000',
+      ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`),
+      0,
+      0,
+    );
+    await generateEvents({
+      out: join(p.dir, 'data/events'),
+      start: '2023-10-12T00',
+      hours: 1,
+      rowsPerHour: 100,
+      seed: 1,
+    });
+    await generateEvents({
+      out: join(p.dir, 'data/events'),
+      start: previousHour,
+      hours: 1,
+      rowsPerHour: 1000,
+      seed: 1,
+    });
     serve = startServe(p, ['--no-watch']);
     const v = await waitFor('the scheduled partition published', () => store!.publishedVersion('a', previousHour));
     expect(v.seq).toBe(1);
     // The schedule fires every second and queues the newest closed hour; up to date, it is not run again.
-    await waitFor('a scheduled run', () => serve!.logs().some((l) => l.msg === 'queued' && l.reason === 'schedule' && l.partition === previousHour));
-    await waitFor('the scheduled run skipped as up to date', () => serve!.logs().some((l) => l.msg === 'already up to date; not rerun' && l.partition === previousHour));
+    await waitFor('a scheduled run', () =>
+      serve!.logs().some((l) => l.msg === 'queued' && l.reason === 'schedule' && l.partition === previousHour),
+    );
+    await waitFor('the scheduled run skipped as up to date', () =>
+      serve!.logs().some((l) => l.msg === 'already up to date; not rerun' && l.partition === previousHour),
+    );
     expect(await serve.stop()).toBe(0);
     expect(await store!.publishedVersion('a', '2023-10-12T00')).toBeUndefined();
     expect((await store!.listVersions('a', previousHour)).map((x) => x.seq)).toEqual([1]);
@@ -76,9 +120,21 @@ describe('recount serve lifecycle', () => {
 
   it('a cron schedule whose partition has not landed waits for it: no failed run, no attempt', async () => {
     const previousHour = formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
-    const p = await project('scanIntervalMs: 3600000', ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`), 0, 0);
+    const p = await project(
+      'scanIntervalMs: 3600000',
+      ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`),
+      0,
+      0,
+    );
     serve = startServe(p, ['--no-watch']);
-    await waitFor('the schedule fired on a partition not ready', () => serve!.logs().some((l) => l.msg === 'scheduled partition not ready yet; it runs when its inputs land' && l.partition === previousHour));
+    await waitFor('the schedule fired on a partition not ready', () =>
+      serve!
+        .logs()
+        .some(
+          (l) =>
+            l.msg === 'scheduled partition not ready yet; it runs when its inputs land' && l.partition === previousHour,
+        ),
+    );
     expect(await serve.stop()).toBe(0);
     expect(await store!.queue.list(['queued', 'running', 'failed'])).toEqual([]);
     expect(await store!.listAttempts({ analyzer: 'a' })).toEqual([]);

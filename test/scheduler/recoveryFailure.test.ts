@@ -42,12 +42,40 @@ describe('recount serve when recovery fails after an attempt', () => {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(dirname(staging), { recursive: true });
     writeFileSync(staging, 'not a folder');
-    await generateEvents({ out: join(tp.dir, 'data/events'), start: '2023-10-12T00', hours: 1, rowsPerHour: 500, seed: 1, ads: 20, threads: 1 });
+    await generateEvents({
+      out: join(tp.dir, 'data/events'),
+      start: '2023-10-12T00',
+      hours: 1,
+      rowsPerHour: 500,
+      seed: 1,
+      ads: 20,
+      threads: 1,
+    });
 
-    await waitFor('the attempt to end', () => serve!.logs().some((l) => l.msg === 'attempt failed; will retry' || l.msg === 'run failed for good') || serve!.child.exitCode !== null, 90_000);
-    await waitFor('a recovery failure logged after an attempt', () => serve!.logs().some((l) => l.msg === 'recovery failed; the next rescan retries it') || serve!.child.exitCode !== null, 30_000);
+    await waitFor(
+      'the attempt to end',
+      () =>
+        serve!.logs().some((l) => l.msg === 'attempt failed; will retry' || l.msg === 'run failed for good') ||
+        serve!.child.exitCode !== null,
+      90_000,
+    );
+    await waitFor(
+      'a recovery failure logged after an attempt',
+      () =>
+        serve!.logs().some((l) => l.msg === 'recovery failed; the next rescan retries it') ||
+        serve!.child.exitCode !== null,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1500));
-    expect(serve.child.exitCode, JSON.stringify(serve.logs().filter((l) => l.raw).slice(0, 20))).toBeNull();
+    expect(
+      serve.child.exitCode,
+      JSON.stringify(
+        serve
+          .logs()
+          .filter((l) => l.raw)
+          .slice(0, 20),
+      ),
+    ).toBeNull();
     expect(serve.child.signalCode).toBeNull();
 
     rmSync(staging, { force: true });

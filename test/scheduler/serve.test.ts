@@ -18,7 +18,9 @@ export default defineConfig({
 });
 `;
 
-const HOURLY = (opts: { name?: string; sql?: string; memory?: string; retries?: string; load?: string } = {}) => `import { defineAnalyzer } from 'recount';
+const HOURLY = (
+  opts: { name?: string; sql?: string; memory?: string; retries?: string; load?: string } = {},
+) => `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({
   name: '${opts.name ?? 'ad_impressions_hourly'}',
   inputs: ['events'],
@@ -57,7 +59,12 @@ describe('recount serve', () => {
     tp = serve = store = undefined;
   });
 
-  async function project(analyzers: Record<string, string>, configExtra = '', hours = 0, serveExtra = ''): Promise<TestProject> {
+  async function project(
+    analyzers: Record<string, string>,
+    configExtra = '',
+    hours = 0,
+    serveExtra = '',
+  ): Promise<TestProject> {
     tp = await makeProject({ examples: false, config: CONFIG(configExtra, serveExtra), analyzers, hours });
     const s = await openStateStore('sqlite:.recount/state.db', tp.dir);
     store = s;
@@ -99,13 +106,26 @@ describe('recount serve', () => {
     await waitFor('daemon start', () => serve!.logs().some((l) => l.msg === 'daemon started'));
     await landHour(p, '2023-10-12T05');
     await waitFor('first publish (found by the rescan)', () => published('ad_impressions_hourly', '2023-10-12T05'));
-    await waitFor('the folder watched', () => serve!.logs().some((l) => l.msg === 'dataset folder appeared; watching it' && l.dataset === 'events'));
+    await waitFor('the folder watched', () =>
+      serve!.logs().some((l) => l.msg === 'dataset folder appeared; watching it' && l.dataset === 'events'),
+    );
     // An edited analyzer is not picked up by a running daemon: it says so.
     writeFileSync(join(p.dir, 'analyzers/hourly.ts'), HOURLY().replace('files: 2', 'files: 3'));
-    await waitFor('the edit noticed', () => serve!.logs().some((l) => l.level === 40 && String(l.msg).startsWith('a definition changed on disk; restart recount serve') && l.file === 'analyzers/hourly.ts'));
+    await waitFor('the edit noticed', () =>
+      serve!
+        .logs()
+        .some(
+          (l) =>
+            l.level === 40 &&
+            String(l.msg).startsWith('a definition changed on disk; restart recount serve') &&
+            l.file === 'analyzers/hourly.ts',
+        ),
+    );
     await landHour(p, '2023-10-12T06');
     // 'partition ready' is logged by the file watcher only, never by a rescan.
-    await waitFor('the watcher saw _SUCCESS', () => serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === '2023-10-12T06'));
+    await waitFor('the watcher saw _SUCCESS', () =>
+      serve!.logs().some((l) => l.msg === 'partition ready' && l.partition === '2023-10-12T06'),
+    );
     await waitFor('second publish', () => published('ad_impressions_hourly', '2023-10-12T06'));
     expect(await serve.stop()).toBe(0);
   });
@@ -117,7 +137,11 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     const p = await project({ hourly: HOURLY(), daily });
     for (let h = 0; h < 23; h++) await landHour(p, `2023-10-12T${String(h).padStart(2, '0')}`, h + 1, 500);
     serve = startServe(p);
-    await waitFor('23 hours published', async () => (await store!.listPartitions('ad_impressions_hourly')).filter((x) => x.published_seq !== null).length === 23);
+    await waitFor(
+      '23 hours published',
+      async () =>
+        (await store!.listPartitions('ad_impressions_hourly')).filter((x) => x.published_seq !== null).length === 23,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(await published('daily', '2023-10-12')).toBeUndefined();
     await landHour(p, '2023-10-12T23', 24, 500);
@@ -133,17 +157,25 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     const p = await project({ hourly: HOURLY(), broken });
     await landHour(p, '2023-10-12T01');
     const counter = join(p.dir, 'fault-counter');
-    serve = startServe(p, ['--until-idle'], { RECOUNT_FAULT_TRANSIENT: '2', RECOUNT_FAULT_COUNTER: counter, RECOUNT_FAULT_ANALYZER: 'ad_impressions_hourly' });
+    serve = startServe(p, ['--until-idle'], {
+      RECOUNT_FAULT_TRANSIENT: '2',
+      RECOUNT_FAULT_COUNTER: counter,
+      RECOUNT_FAULT_ANALYZER: 'ad_impressions_hourly',
+    });
     const { code } = await serve.exited();
     // Caught up, but one run failed for good: --until-idle exits 1 and says which.
     expect(code).toBe(1);
-    expect(serve.logs().find((l) => String(l.msg).startsWith('idle: '))?.msg).toMatch(/^idle: 1 attempt\(s\) succeeded, 1 run\(s\) failed for good: broken 2023-10-12T01 \[SQL_INVALID\]/);
+    expect(serve.logs().find((l) => String(l.msg).startsWith('idle: '))?.msg).toMatch(
+      /^idle: 1 attempt\(s\) succeeded, 1 run\(s\) failed for good: broken 2023-10-12T01 \[SQL_INVALID\]/,
+    );
     const hourly = await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T01' });
     expect(hourly.map((a) => a.status).sort()).toEqual(['failed', 'failed', 'succeeded']);
     const q = (await store!.queue.list(['succeeded', 'failed'])).filter((x) => x.analyzer === 'ad_impressions_hourly');
     expect(q).toHaveLength(1);
     expect(q[0]!.attempts).toBe(3);
-    const retries = serve.logs().filter((l) => l.msg === 'attempt failed; will retry' && l.analyzer === 'ad_impressions_hourly');
+    const retries = serve
+      .logs()
+      .filter((l) => l.msg === 'attempt failed; will retry' && l.analyzer === 'ad_impressions_hourly');
     expect(retries.map((l) => l.try)).toEqual([1, 2]);
     expect(retries.every((l) => l.retryInMs >= 50 && l.retryInMs <= 400)).toBe(true);
 
@@ -155,15 +187,26 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     // A rescan does not queue it again: same input, same SQL, failed for good.
     serve = startServe(p, ['--until-idle']);
     await serve.exited();
-    expect((await store!.listAttempts({ analyzer: 'broken' })).filter((a) => a.error_code === 'SQL_INVALID')).toHaveLength(1);
+    expect(
+      (await store!.listAttempts({ analyzer: 'broken' })).filter((a) => a.error_code === 'SQL_INVALID'),
+    ).toHaveLength(1);
   });
 
   describe('warehouse loads owed', () => {
     const whRows = async (dir: string, table: string) =>
-      (await duck<{ n: bigint }>(`ATTACH '${join(dir, 'wh/db/warehouse.duckdb')}' AS wh (READ_ONLY); SELECT count(*) AS n FROM wh.main.${table}`))[0]!.n;
+      (
+        await duck<{ n: bigint }>(
+          `ATTACH '${join(dir, 'wh/db/warehouse.duckdb')}' AS wh (READ_ONLY); SELECT count(*) AS n FROM wh.main.${table}`,
+        )
+      )[0]!.n;
 
     it('retries a load that failed (warehouse unreachable) with backoff until it loads, and the table then equals the manifest', async () => {
-      const p = await project({ hourly: HOURLY({ load: 'ad_hourly' }) }, "warehouse: 'duckdb:wh/db/warehouse.duckdb',", 0, ', loadRetries: { backoffMs: 200, maxBackoffMs: 800 }');
+      const p = await project(
+        { hourly: HOURLY({ load: 'ad_hourly' }) },
+        "warehouse: 'duckdb:wh/db/warehouse.duckdb',",
+        0,
+        ', loadRetries: { backoffMs: 200, maxBackoffMs: 800 }',
+      );
       // A regular file where the warehouse's folder should be: every open fails until someone removes it.
       mkdirSync(join(p.dir, 'wh'), { recursive: true });
       writeFileSync(join(p.dir, 'wh/db'), 'not a folder');
@@ -176,7 +219,13 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
         return l && l.status === 'pending' && l.tries >= 2 && l.finished_at !== null ? l : undefined;
       });
       expect(failing.error_code).toBeTruthy();
-      expect(serve.logs().some((l) => l.msg === 'load retry failed; the table keeps its previous rows' && l.partition === '2023-10-12T03')).toBe(true);
+      expect(
+        serve
+          .logs()
+          .some(
+            (l) => l.msg === 'load retry failed; the table keeps its previous rows' && l.partition === '2023-10-12T03',
+          ),
+      ).toBe(true);
       // Backoff: tries are spaced, not a tight loop (the first retry waits 200 ms, then 400, 800, 800 …).
       expect(serve.logs().filter((l) => l.msg === 'load retry started').length).toBeLessThanOrEqual(8);
 
@@ -186,17 +235,26 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
         return l?.status === 'loaded' ? l : undefined;
       });
       expect(loaded.rows).toBe(Number(v.rows));
-      await waitFor('done logged', () => serve!.logs().some((l) => l.msg === 'load retried: done' && l.partition === '2023-10-12T03'));
+      await waitFor('done logged', () =>
+        serve!.logs().some((l) => l.msg === 'load retried: done' && l.partition === '2023-10-12T03'),
+      );
       expect(await serve.stop()).toBe(0);
       expect(Number(await whRows(p.dir, 'ad_hourly'))).toBe(Number(v.rows));
       // Exactly once: the load made no new attempt, and the monitor finds nothing wrong.
-      expect(await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T03' })).toHaveLength(1);
+      expect(
+        await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T03' }),
+      ).toHaveLength(1);
       const m = p.cli(['monitor', '--json']);
       expect(m.code, m.stdout + m.stderr).toBe(0);
     });
 
     it('loads a published version that was never loaded (a load never begun), without rerunning it', async () => {
-      const p = await project({ hourly: HOURLY() }, "warehouse: 'duckdb:wh/db/warehouse.duckdb',", 0, ', loadRetries: { backoffMs: 100, maxBackoffMs: 400 }');
+      const p = await project(
+        { hourly: HOURLY() },
+        "warehouse: 'duckdb:wh/db/warehouse.duckdb',",
+        0,
+        ', loadRetries: { backoffMs: 100, maxBackoffMs: 400 }',
+      );
       await landHour(p, '2023-10-12T04');
       const r = p.cli(['run', 'ad_impressions_hourly', '--partition', '2023-10-12T04']);
       expect(r.code, r.stderr).toBe(0);
@@ -213,7 +271,9 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
       expect(serve.logs().some((l) => l.msg === 'load owed: loading' && l.partition === '2023-10-12T04')).toBe(true);
       expect(await serve.stop()).toBe(0);
       expect(Number(await whRows(p.dir, 'ad_hourly'))).toBe(Number(v.rows));
-      expect(await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T04' })).toHaveLength(1);
+      expect(
+        await store!.listAttempts({ analyzer: 'ad_impressions_hourly', partitionId: '2023-10-12T04' }),
+      ).toHaveLength(1);
     });
   });
 });

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { computeSlots } from '../../src/scheduler/slots.ts';
 
 const GB = 1e9;
-const base = { running: 0, backlog: 0, minWorkers: 1, maxWorkers: 4, freeMemoryBytes: 16 * GB, largestBudgetBytes: 1 * GB };
+const base = {
+  running: 0,
+  backlog: 0,
+  minWorkers: 1,
+  maxWorkers: 4,
+  freeMemoryBytes: 16 * GB,
+  largestBudgetBytes: 1 * GB,
+};
 
 describe('computeSlots', () => {
   it('grows with the backlog up to max workers', () => {

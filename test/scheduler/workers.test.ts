@@ -17,7 +17,10 @@ export default defineConfig({
 `;
 
 /** An analyzer whose GROUP BY has about one group per event: its hash table outgrows a small DuckDB limit. */
-const WIDE = (memory: string, retries = '{ max: 3, backoffMs: 50, maxBackoffMs: 200 }') => `import { defineAnalyzer } from 'recount';
+const WIDE = (
+  memory: string,
+  retries = '{ max: 3, backoffMs: 50, maxBackoffMs: 200 }',
+) => `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({ name: 'wide', inputs: ['events'], grain: 'hour', start: '2023-10-12T00', memory: '${memory}', threads: 2, files: 2,
   retries: ${retries},
   sql: 'SELECT user_id, ad_id, count(*) AS n, sum(bid_price) AS total_bid FROM events GROUP BY ALL' });
@@ -37,7 +40,14 @@ describe('recount serve worker processes', () => {
 
   async function project(analyzer: string, hours: number, rowsPerHour: number): Promise<TestProject> {
     tp = await makeProject({ examples: false, config: CONFIG, analyzers: { wide: analyzer }, hours: 0 });
-    await generateEvents({ out: join(tp.dir, 'data/events'), start: '2023-10-12T00', hours, rowsPerHour, seed: 11, threads: 2 });
+    await generateEvents({
+      out: join(tp.dir, 'data/events'),
+      start: '2023-10-12T00',
+      hours,
+      rowsPerHour,
+      seed: 11,
+      threads: 2,
+    });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     return tp;
   }
@@ -60,10 +70,15 @@ describe('recount serve worker processes', () => {
     serve = startServe(p, ['--until-idle']);
     expect((await serve.exited()).code).toBe(1);
     const attempts = await store!.listAttempts({ analyzer: 'wide' });
-    expect(attempts.map((a) => a.status), JSON.stringify(serve.logs().map((l) => l.msg + ' ' + (l.code ?? '') + (l.error ?? '')))).toEqual(['oom', 'oom', 'oom']);
+    expect(
+      attempts.map((a) => a.status),
+      JSON.stringify(serve.logs().map((l) => l.msg + ' ' + (l.code ?? '') + (l.error ?? ''))),
+    ).toEqual(['oom', 'oom', 'oom']);
     expect(attempts.every((a) => a.error_code === 'OUT_OF_MEMORY')).toBe(true);
     expect(attempts[0]!.error_message).toMatch(/RSS \d+ MB passed the memory budget of 100 MB/);
-    expect(serve.logs().find((l) => l.level >= 40 && /memory budget of wide leaves DuckDB almost nothing/.test(l.msg))).toBeDefined();
+    expect(
+      serve.logs().find((l) => l.level >= 40 && /memory budget of wide leaves DuckDB almost nothing/.test(l.msg)),
+    ).toBeDefined();
     const started = serve.logs().filter((l) => l.msg === 'attempt started');
     expect(started.map((l) => l.threads)).toEqual([2, 1, 1]);
     // The watchdog killed it (the process passed its budget): DuckDB's limit goes down too, but never under its 16 MiB floor.
@@ -78,7 +93,7 @@ describe('recount serve worker processes', () => {
   it("DuckDB's own out-of-memory (here in a check) is recorded as oom and retried with fewer threads at the same limit; a drain keeps it queued", async () => {
     // The check aggregates a list of 30 M integers: no spill can hold it under DuckDB's limit of this budget.
     const hungry = WIDE('400MB', '{ max: 3, backoffMs: 50, maxBackoffMs: 100 }').replace(
-      "files: 2,",
+      'files: 2,',
       "files: 2, checks: [{ name: 'hungry', sql: 'SELECT * FROM (SELECT list(i) AS l FROM range(30000000) t(i)) WHERE len(l) < 0' }],",
     );
     const p = await project(hungry, 1, 5_000);
@@ -90,7 +105,15 @@ describe('recount serve worker processes', () => {
     expect(queued).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'OUT_OF_MEMORY' });
     // status shows the queue item with the smaller configuration its retry gets, and the attempt's memory figures.
     const st = p.cli(['--json', 'status', 'wide', '--partition', '2023-10-12T00']);
-    expect(st.json.queue).toEqual([expect.objectContaining({ state: 'queued', attempts: 1, maxAttempts: 3, nextThreads: 1, lastError: expect.objectContaining({ code: 'OUT_OF_MEMORY' }) })]);
+    expect(st.json.queue).toEqual([
+      expect.objectContaining({
+        state: 'queued',
+        attempts: 1,
+        maxAttempts: 3,
+        nextThreads: 1,
+        lastError: expect.objectContaining({ code: 'OUT_OF_MEMORY' }),
+      }),
+    ]);
     expect(st.json.attempts[0]).toMatchObject({ status: 'oom', threads: 2, duckdbLimitBytes: expect.any(Number) });
     expect(st.json.budgetBytes).toBe(400e6);
     serve = startServe(p, ['--until-idle']);
@@ -115,7 +138,10 @@ describe('recount serve worker processes', () => {
   it('a worker killed mid-attempt has its attempt recorded as crashed and requeued; the output ends correct', async () => {
     const p = await project(WIDE('2GB'), 1, 1_500_000);
     serve = startServe(p);
-    const running = await waitFor('a running attempt', async () => (await store!.listAttempts({ analyzer: 'wide', status: 'running' }))[0]);
+    const running = await waitFor(
+      'a running attempt',
+      async () => (await store!.listAttempts({ analyzer: 'wide', status: 'running' }))[0],
+    );
     await new Promise((r) => setTimeout(r, 300));
     process.kill(running.pid, 'SIGKILL');
     const v = await waitFor('publish after the retry', () => store!.publishedVersion('wide', '2023-10-12T00'), 90_000);
@@ -125,7 +151,10 @@ describe('recount serve worker processes', () => {
     expect(killed.error_message).toMatch(/died/);
     expect(v.attempt_id).not.toBe(killed.attempt_id);
     // The publish is visible a moment before the worker records its attempt as succeeded.
-    await waitFor('the retry recorded succeeded', async () => (await store!.getAttempt(v.attempt_id))?.status === 'succeeded');
+    await waitFor(
+      'the retry recorded succeeded',
+      async () => (await store!.getAttempt(v.attempt_id))?.status === 'succeeded',
+    );
     expect(await serve.stop()).toBe(0);
     // Recovery removed the killed worker's DuckDB spill folder (the worker itself never could).
     expect(existsSync(join(p.dir, '.recount/spill', killed.attempt_id))).toBe(false);
@@ -140,7 +169,10 @@ export default defineAnalyzer({ name: 'wide', inputs: ['events'], grain: 'hour',
   sql: 'SELECT ad_id, user_segment, count(*) AS n FROM events GROUP BY ALL' });`;
     const p = await project(hourly, 12, 20_000);
     serve = startServe(p);
-    await waitFor('three partitions published', async () => (await store!.listPartitions('wide')).filter((x) => x.published_seq !== null).length >= 3);
+    await waitFor(
+      'three partitions published',
+      async () => (await store!.listPartitions('wide')).filter((x) => x.published_seq !== null).length >= 3,
+    );
     await serve.kill();
     const afterKill = await store!.queue.list(['queued', 'running']);
     expect(afterKill.length).toBeGreaterThan(0);

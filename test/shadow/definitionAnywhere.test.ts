@@ -10,7 +10,8 @@ import { makeProject, tempDir, type TestProject } from '../helpers/project.ts';
 
 const H = 'ad_impressions_hourly';
 const P = '2023-10-12T00';
-const SQL = "SELECT ad_id, user_segment, count(*) + 1 AS impression_count, sum(bid_price) AS total_bid FROM events WHERE event_type = 'impression' GROUP BY ad_id, user_segment";
+const SQL =
+  "SELECT ad_id, user_segment, count(*) + 1 AS impression_count, sum(bid_price) AS total_bid FROM events WHERE event_type = 'impression' GROUP BY ad_id, user_segment";
 
 const CANDIDATES: Record<string, string> = {
   'with_import.ts': `import { defineAnalyzer } from 'recount';
@@ -46,15 +47,19 @@ describe('shadow --definition outside the project', () => {
   });
 
   it('the folder holding the candidates has no package.json up to the root', () => {
-    for (let d = elsewhere; d !== dirname(d); d = dirname(d)) expect(existsSync(join(d, 'package.json')), d).toBe(false);
+    for (let d = elsewhere; d !== dirname(d); d = dirname(d))
+      expect(existsSync(join(d, 'package.json')), d).toBe(false);
   });
 
-  it.each(['with_import.ts', 'plain_object.ts', 'with_helper.ts'])('%s loads and runs in shadow: every key changed by one', (file) => {
-    const r = tp.cli(['--json', 'shadow', H, '--definition', join(elsewhere, file), '--from', P, '--to', P]);
-    expect(r.json?.error, r.stdout + r.stderr).toBeUndefined();
-    expect(r.code).toBe(1);
-    const [p] = r.json.partitions;
-    expect(p).toMatchObject({ status: 'compared', added: 0, removed: 0, unchanged: 0 });
-    expect(p.changed).toBeGreaterThan(0);
-  });
+  it.each(['with_import.ts', 'plain_object.ts', 'with_helper.ts'])(
+    '%s loads and runs in shadow: every key changed by one',
+    (file) => {
+      const r = tp.cli(['--json', 'shadow', H, '--definition', join(elsewhere, file), '--from', P, '--to', P]);
+      expect(r.json?.error, r.stdout + r.stderr).toBeUndefined();
+      expect(r.code).toBe(1);
+      const [p] = r.json.partitions;
+      expect(p).toMatchObject({ status: 'compared', added: 0, removed: 0, unchanged: 0 });
+      expect(p.changed).toBeGreaterThan(0);
+    },
+  );
 });

@@ -19,8 +19,10 @@ export default defineAnalyzer({ name: '${name}', inputs: ['events'], grain: 'hou
 describe('shadow namespaces and candidates', () => {
   let tp: TestProject;
   const file = (n: string) => join(tp.dir, 'candidates', n);
-  const shadow = (def: string, ...more: string[]) => tp.cli(['--json', 'shadow', H, '--definition', file(def), '--from', P, '--to', P, ...more]);
-  const versionsIn = (ns: string) => readdirSync(join(tp.dir, 'data/out/.recount/shadow', ns, 'out/.recount/versions', H, P)).sort();
+  const shadow = (def: string, ...more: string[]) =>
+    tp.cli(['--json', 'shadow', H, '--definition', file(def), '--from', P, '--to', P, ...more]);
+  const versionsIn = (ns: string) =>
+    readdirSync(join(tp.dir, 'data/out/.recount/shadow', ns, 'out/.recount/versions', H, P)).sort();
   beforeAll(async () => {
     tp = await makeProject({ hours: 1, rowsPerHour: 1000 });
     mkdirSync(join(tp.dir, 'candidates'));
@@ -34,16 +36,28 @@ describe('shadow namespaces and candidates', () => {
   it('a candidate named otherwise runs in the production analyzer’s place, and says so', () => {
     const r = shadow('renamed.ts');
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.json.warnings).toEqual([expect.stringContaining(`names its analyzer 'hourly_candidate': the shadow runs it as '${H}'`)]);
+    expect(r.json.warnings).toEqual([
+      expect.stringContaining(`names its analyzer 'hourly_candidate': the shadow runs it as '${H}'`),
+    ]);
     expect(r.stderr).toContain("warning: candidates/renamed.ts names its analyzer 'hourly_candidate'");
   });
 
   it('the same definition again carries on in its namespace; another definition under that name is refused (exit 2) and changes nothing', () => {
-    expect(shadow('plus_one.ts', '--name', 'ns').json.partitions[0]).toMatchObject({ status: 'compared', shadowVersion: 1 });
-    expect(shadow('plus_one.ts', '--name', 'ns').json.partitions[0]).toMatchObject({ status: 'compared', shadowVersion: 2 });
+    expect(shadow('plus_one.ts', '--name', 'ns').json.partitions[0]).toMatchObject({
+      status: 'compared',
+      shadowVersion: 1,
+    });
+    expect(shadow('plus_one.ts', '--name', 'ns').json.partitions[0]).toMatchObject({
+      status: 'compared',
+      shadowVersion: 2,
+    });
     const other = shadow('plus_two.ts', '--name', 'ns');
     expect(other.code).toBe(2);
-    expect(other.json.error).toMatchObject({ code: 'USAGE', message: `shadow namespace 'ns' holds runs of another definition (${file('plus_one.ts')}, as it was then), not of this candidate for ${H}`, hint: expect.stringContaining('recount shadow --drop ns') });
+    expect(other.json.error).toMatchObject({
+      code: 'USAGE',
+      message: `shadow namespace 'ns' holds runs of another definition (${file('plus_one.ts')}, as it was then), not of this candidate for ${H}`,
+      hint: expect.stringContaining('recount shadow --drop ns'),
+    });
     expect(versionsIn('ns')).toEqual(['v000001', 'v000002']);
     // Editing the file is another definition too.
     writeFileSync(file('plus_one.ts'), candidate(H, ' + 100'));
@@ -51,7 +65,19 @@ describe('shadow namespaces and candidates', () => {
   });
 
   it('a candidate of another analyzer under a used name is refused', () => {
-    const r = tp.cli(['--json', 'shadow', 'ad_impressions_daily', '--definition', join(tp.dir, 'analyzers/ad_impressions_daily.ts'), '--from', '2023-10-12', '--to', '2023-10-12', '--name', 'ns']);
+    const r = tp.cli([
+      '--json',
+      'shadow',
+      'ad_impressions_daily',
+      '--definition',
+      join(tp.dir, 'analyzers/ad_impressions_daily.ts'),
+      '--from',
+      '2023-10-12',
+      '--to',
+      '2023-10-12',
+      '--name',
+      'ns',
+    ]);
     expect(r.code).toBe(2);
     expect(r.json.error.message).toContain(`holds runs of analyzer ${H}`);
   });
@@ -59,7 +85,11 @@ describe('shadow namespaces and candidates', () => {
   it('--drop of an unknown name is a usage error (exit 2) naming the namespaces there are', () => {
     const r = tp.cli(['--json', 'shadow', '--drop', 'nope']);
     expect(r.code).toBe(2);
-    expect(r.json.error).toMatchObject({ code: 'USAGE', message: "no shadow namespace named 'nope'", hint: 'shadow namespaces: ns, renamed' });
+    expect(r.json.error).toMatchObject({
+      code: 'USAGE',
+      message: "no shadow namespace named 'nope'",
+      hint: 'shadow namespaces: ns, renamed',
+    });
     expect(tp.cli(['--json', 'shadow', '--drop', 'ns']).json).toEqual({ ok: true, dropped: 'ns' });
   });
 });

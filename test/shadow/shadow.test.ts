@@ -65,10 +65,14 @@ describe('recount shadow', () => {
     tp = await makeProject({ hours: 2, rowsPerHour: 3000 });
     mkdirSync(join(tp.dir, 'candidates'));
     writeFileSync(join(tp.dir, 'candidates/hourly_v2.ts'), CANDIDATE);
-    copyFileSync(join(REPO, 'examples/ad-tech/analyzers/ad_impressions_hourly.ts'), join(tp.dir, 'candidates/hourly_same.ts'));
+    copyFileSync(
+      join(REPO, 'examples/ad-tech/analyzers/ad_impressions_hourly.ts'),
+      join(tp.dir, 'candidates/hourly_same.ts'),
+    );
     const ctx = await tp.open();
     try {
-      for (const p of PARTS) expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, p)).status).toBe('succeeded');
+      for (const p of PARTS)
+        expect((await runPartition(ctx, ctx.project.analyzers.get(H)!, p)).status).toBe('succeeded');
       // Expected counts, read independently from production's published files.
       for (const p of PARTS) {
         const path = new OutputLayout(ctx.project.outputRoot).publishedPath(H, p);
@@ -77,7 +81,12 @@ describe('recount shadow', () => {
                   count(*) FILTER (WHERE ad_id = 8) AS changed, count(*) FILTER (WHERE ad_id NOT IN (7, 8, 9)) AS unchanged
            FROM read_parquet(${lit(join(path, '*.parquet'))})`,
         );
-        expected.set(p, { added: Number(r!.added), removed: Number(r!.removed), changed: Number(r!.changed), unchanged: Number(r!.unchanged) });
+        expected.set(p, {
+          added: Number(r!.added),
+          removed: Number(r!.removed),
+          changed: Number(r!.changed),
+          unchanged: Number(r!.unchanged),
+        });
         expect(Number(r!.changed)).toBeGreaterThan(0);
         expect(Number(r!.added)).toBeGreaterThan(0);
       }
@@ -89,17 +98,41 @@ describe('recount shadow', () => {
 
   it('reports the added, removed and changed keys of each partition and the total, without touching production (exit 1)', async () => {
     const before = await productionSnapshot(tp);
-    const r = tp.cli(['--json', 'shadow', H, '--definition', join(tp.dir, 'candidates/hourly_v2.ts'), '--from', PARTS[0]!, '--to', PARTS[1]!, '--name', 'cand']);
+    const r = tp.cli([
+      '--json',
+      'shadow',
+      H,
+      '--definition',
+      join(tp.dir, 'candidates/hourly_v2.ts'),
+      '--from',
+      PARTS[0]!,
+      '--to',
+      PARTS[1]!,
+      '--name',
+      'cand',
+    ]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.json.partitions.map((p: { partition: string }) => p.partition)).toEqual(PARTS);
     for (const p of r.json.partitions) {
-      expect({ added: p.added, removed: p.removed, changed: p.changed, unchanged: p.unchanged }, p.partition).toEqual(expected.get(p.partition));
+      expect({ added: p.added, removed: p.removed, changed: p.changed, unchanged: p.unchanged }, p.partition).toEqual(
+        expected.get(p.partition),
+      );
       expect(p).toMatchObject({ status: 'compared', productionVersion: 1, shadowVersion: 1, differs: true });
-      expect(p.diff.columns.find((c: { column: string }) => c.column === 'impression_count').changed).toBe(expected.get(p.partition)!.changed);
+      expect(p.diff.columns.find((c: { column: string }) => c.column === 'impression_count').changed).toBe(
+        expected.get(p.partition)!.changed,
+      );
       expect(p.diff.columns.find((c: { column: string }) => c.column === 'total_bid').changed).toBe(0);
     }
     const sum = (k: 'added' | 'removed' | 'changed') => [...expected.values()].reduce((s, e) => s + e[k], 0);
-    expect(r.json.totals).toMatchObject({ partitions: 2, compared: 2, failed: 0, differing: 2, added: sum('added'), removed: sum('removed'), changed: sum('changed') });
+    expect(r.json.totals).toMatchObject({
+      partitions: 2,
+      compared: 2,
+      failed: 0,
+      differing: 2,
+      added: sum('added'),
+      removed: sum('removed'),
+      changed: sum('changed'),
+    });
 
     // Production is exactly as it was: same links, versions, attempts and loads; its warehouse file untouched.
     expect(await productionSnapshot(tp)).toEqual(before);
@@ -122,17 +155,25 @@ describe('recount shadow', () => {
   it('an unchanged definition shows every key unchanged', async () => {
     const ctx = await tp.open();
     try {
-      const report = await runShadow(ctx, { analyzer: H, definitionFile: join(tp.dir, 'candidates/hourly_same.ts'), from: PARTS[0]!, to: PARTS[1]!, tolerance: DEFAULT_TOLERANCE });
+      const report = await runShadow(ctx, {
+        analyzer: H,
+        definitionFile: join(tp.dir, 'candidates/hourly_same.ts'),
+        from: PARTS[0]!,
+        to: PARTS[1]!,
+        tolerance: DEFAULT_TOLERANCE,
+      });
       expect(report.name).toBe('hourly_same');
       expect(report.differs).toBe(false);
       for (const p of report.partitions) {
         const e = expected.get(p.partition)!;
         expect([p.added, p.removed, p.changed, p.unchanged]).toEqual([0, 0, 0, e.removed + e.changed + e.unchanged]);
       }
-      expect(listShadows(new OutputLayout(ctx.project.outputRoot)).map((l) => [l.ns.name, l.meta?.partitions])).toEqual([
-        ['cand', PARTS],
-        ['hourly_same', PARTS],
-      ]);
+      expect(listShadows(new OutputLayout(ctx.project.outputRoot)).map((l) => [l.ns.name, l.meta?.partitions])).toEqual(
+        [
+          ['cand', PARTS],
+          ['hourly_same', PARTS],
+        ],
+      );
     } finally {
       await ctx.close();
     }

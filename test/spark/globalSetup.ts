@@ -27,7 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Few shuffle partitions: the test data is tiny and 200 empty tasks per shuffle cost seconds on 2 cores.
     conf: { 'spark.sql.shuffle.partitions': '4' },
   });
-  console.log(`spark: Spark Connect server at ${server.remote} (pid ${server.pid}) up in ${server.startSeconds.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s with install; log ${server.logFile}`);
+  console.log(
+    `spark: Spark Connect server at ${server.remote} (pid ${server.pid}) up in ${server.startSeconds.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s with install; log ${server.logFile}`,
+  );
   project.provide('sparkRemote', server.remote);
   project.provide('sparkUiUrl', server.uiUrl);
   return async () => {

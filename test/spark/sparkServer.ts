@@ -24,7 +24,10 @@ function connectJar(home: string, version: string): string {
 }
 
 /** Installs pyspark==version with pip into the cache unless it is there; returns SPARK_HOME and the seconds spent. */
-export function installSpark(version = SPARK_VERSION, log: (line: string) => void = () => {}): { home: string; seconds: number; installed: boolean } {
+export function installSpark(
+  version = SPARK_VERSION,
+  log: (line: string) => void = () => {},
+): { home: string; seconds: number; installed: boolean } {
   const home = sparkHome(version);
   if (existsSync(connectJar(home, version))) return { home, seconds: 0, installed: false };
   const started = Date.now();
@@ -35,12 +38,28 @@ export function installSpark(version = SPARK_VERSION, log: (line: string) => voi
   rmSync(tmp, { recursive: true, force: true });
   const pip = findPip();
   log(`spark: installing pyspark==${version} into ${target} (about 455 MB) with ${pip.join(' ')}`);
-  const res = spawnSync(pip[0], [...pip.slice(1), 'install', '--no-deps', '--no-cache-dir', '--disable-pip-version-check', '--quiet', '--target', tmp, `pyspark==${version}`], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const res = spawnSync(
+    pip[0],
+    [
+      ...pip.slice(1),
+      'install',
+      '--no-deps',
+      '--no-cache-dir',
+      '--disable-pip-version-check',
+      '--quiet',
+      '--target',
+      tmp,
+      `pyspark==${version}`,
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   if (res.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`pip install pyspark==${version} failed (exit ${res.status ?? res.signal}); check that PyPI is reachable and Python 3 with pip is installed`);
+    throw new Error(
+      `pip install pyspark==${version} failed (exit ${res.status ?? res.signal}); check that PyPI is reachable and Python 3 with pip is installed`,
+    );
   }
   try {
     renameSync(tmp, target);
@@ -49,7 +68,10 @@ export function installSpark(version = SPARK_VERSION, log: (line: string) => voi
     rmSync(tmp, { recursive: true, force: true });
     if (!existsSync(connectJar(home, version))) throw err;
   }
-  if (!existsSync(connectJar(home, version))) throw new Error(`pyspark ${version} installed into ${target} has no Spark Connect jar ${connectJar(home, version)}`);
+  if (!existsSync(connectJar(home, version)))
+    throw new Error(
+      `pyspark ${version} installed into ${target} has no Spark Connect jar ${connectJar(home, version)}`,
+    );
   return { home, seconds: (Date.now() - started) / 1000, installed: true };
 }
 
@@ -77,7 +99,8 @@ export function findJavaHome(): string {
   const candidates: string[] = [];
   if (process.env.JAVA_HOME) candidates.push(process.env.JAVA_HOME);
   if (existsSync('/usr/lib/jvm')) {
-    for (const name of readdirSync('/usr/lib/jvm').sort()) if (/(^|-)(17|21)(\.|-|$)/.test(name)) candidates.push(join('/usr/lib/jvm', name));
+    for (const name of readdirSync('/usr/lib/jvm').sort())
+      if (/(^|-)(17|21)(\.|-|$)/.test(name)) candidates.push(join('/usr/lib/jvm', name));
   }
   for (const home of candidates) {
     const java = join(home, 'bin', 'java');
@@ -86,7 +109,9 @@ export function findJavaHome(): string {
   }
   const which = spawnSync('sh', ['-c', 'readlink -f "$(command -v java)"'], { encoding: 'utf8' }).stdout.trim();
   if (which && (javaMajor(which) === 17 || javaMajor(which) === 21)) return join(which, '..', '..');
-  throw new Error('Spark 4 needs Java 17 or 21: install one (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME');
+  throw new Error(
+    'Spark 4 needs Java 17 or 21: install one (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME',
+  );
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -164,11 +189,15 @@ export async function startSparkConnect(opts: StartOptions = {}): Promise<SparkS
   };
   const submit = [
     join(home, 'bin', 'spark-submit'),
-    '--class', 'org.apache.spark.sql.connect.service.SparkConnectServer',
-    '--master', opts.master ?? 'local[2]',
-    '--driver-memory', opts.driverMemory ?? '1g',
+    '--class',
+    'org.apache.spark.sql.connect.service.SparkConnectServer',
+    '--master',
+    opts.master ?? 'local[2]',
+    '--driver-memory',
+    opts.driverMemory ?? '1g',
     ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
-    '--name', 'recount-spark-connect',
+    '--name',
+    'recount-spark-connect',
     connectJar(home, version),
   ];
   const quoted = submit.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -184,7 +213,13 @@ kill -TERM $child 2>/dev/null; wait $child`
   const child = spawn('bash', ['-c', script], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, SPARK_HOME: home, JAVA_HOME: javaHome, SPARK_LOCAL_IP: '127.0.0.1', PYSPARK_PYTHON: process.env.PYSPARK_PYTHON ?? 'python3' },
+    env: {
+      ...process.env,
+      SPARK_HOME: home,
+      JAVA_HOME: javaHome,
+      SPARK_LOCAL_IP: '127.0.0.1',
+      PYSPARK_PYTHON: process.env.PYSPARK_PYTHON ?? 'python3',
+    },
   });
   child.unref();
   let exited: string | undefined;
@@ -192,10 +227,13 @@ kill -TERM $child 2>/dev/null; wait $child`
   const timeoutMs = opts.timeoutMs ?? 240_000;
   const tail = () => readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
   while (!(await canConnect(port))) {
-    if (exited) throw new Error(`the Spark Connect server stopped while starting (${exited}); log ${logFile}:\n${tail()}`);
+    if (exited)
+      throw new Error(`the Spark Connect server stopped while starting (${exited}); log ${logFile}:\n${tail()}`);
     if (Date.now() - started > timeoutMs) {
       killGroup(child.pid!, 'SIGKILL');
-      throw new Error(`the Spark Connect server did not accept connections on port ${port} within ${timeoutMs / 1000} s; log ${logFile}:\n${tail()}`);
+      throw new Error(
+        `the Spark Connect server did not accept connections on port ${port} within ${timeoutMs / 1000} s; log ${logFile}:\n${tail()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

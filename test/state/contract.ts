@@ -49,7 +49,18 @@ const staged = (attemptId: string, seq: number, partitionId = '2023-10-12T00'): 
 
 const owner = { host: 'test-host', token: '1:1' };
 const policy = { limit: 5, concurrency: () => 5, order: () => 'oldest' as const };
-const req = (analyzer: string, partitionId: string, extra: Partial<{ inputFingerprint: string; sqlHash: string }> = {}) => ({ analyzer, partitionId, reason: 'new-data', maxAttempts: 3, sqlHash: extra.sqlHash ?? 'sql1', inputFingerprint: extra.inputFingerprint ?? 'fp1' });
+const req = (
+  analyzer: string,
+  partitionId: string,
+  extra: Partial<{ inputFingerprint: string; sqlHash: string }> = {},
+) => ({
+  analyzer,
+  partitionId,
+  reason: 'new-data',
+  maxAttempts: 3,
+  sqlHash: extra.sqlHash ?? 'sql1',
+  inputFingerprint: extra.inputFingerprint ?? 'fp1',
+});
 
 /** The behaviour every StateStore implementation must have; run against SQLite and PostgreSQL. */
 export function stateStoreContract(name: string, factory: StoreFactory): void {
@@ -72,7 +83,12 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
 
     it('an attempt starts from the partition version counter and records its outcome', async () => {
       expect(await store.beginAttempt(attempt('x1'))).toEqual({ baseSeq: 0 });
-      await store.finishAttempt('x1', { status: 'failed', peakRssBytes: 123, spillBytes: 5, error: { code: 'SQL_INVALID', message: 'bad', hint: 'fix' } });
+      await store.finishAttempt('x1', {
+        status: 'failed',
+        peakRssBytes: 123,
+        spillBytes: 5,
+        error: { code: 'SQL_INVALID', message: 'bad', hint: 'fix' },
+      });
       const a = await store.getAttempt('x1');
       expect(a).toMatchObject({ status: 'failed', error_code: 'SQL_INVALID', error_hint: 'fix' });
       expect(Number(a!.peak_rss_bytes)).toBe(123);
@@ -103,14 +119,20 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.getPartition('a', '2023-10-12T00'))!.published_seq).toBe(2);
     });
 
-    it.runIf(factory.concurrentInProcess)('two connections racing to publish the same partition from the same base produce exactly one winner', async () => {
-      const other = await ctx.second();
-      await store.beginAttempt(attempt('r1'));
-      await store.beginAttempt(attempt('r2'));
-      const results = await Promise.all([store.claimPublish(staged('r1', 1), 0), other.claimPublish(staged('r2', 1), 0)]);
-      expect(results.filter((r) => r.won)).toHaveLength(1);
-      await other.close();
-    });
+    it.runIf(factory.concurrentInProcess)(
+      'two connections racing to publish the same partition from the same base produce exactly one winner',
+      async () => {
+        const other = await ctx.second();
+        await store.beginAttempt(attempt('r1'));
+        await store.beginAttempt(attempt('r2'));
+        const results = await Promise.all([
+          store.claimPublish(staged('r1', 1), 0),
+          other.claimPublish(staged('r2', 1), 0),
+        ]);
+        expect(results.filter((r) => r.won)).toHaveLength(1);
+        await other.close();
+      },
+    );
 
     it('a rollback intent republishes a retained version; an abandoned publish leaves the previous one', async () => {
       await store.beginAttempt(attempt('b1'));
@@ -134,12 +156,19 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
 
     it('a rollback is owned, holds its partition until released or a publish replaces it, and pruning spares its target', async () => {
       const P = '2023-10-12T00';
-      for (const [id, seq] of [['h1', 1], ['h2', 2], ['h3', 3]] as const) {
+      for (const [id, seq] of [
+        ['h1', 1],
+        ['h2', 2],
+        ['h3', 3],
+      ] as const) {
         await store.beginAttempt(attempt(id));
         const c = await store.claimPublish(staged(id, seq), seq - 1);
         await store.completeIntent(c.won ? c.intent.id : -1);
       }
-      const rb = await store.claimRollback('a', P, 1, '/versions/a/2023-10-12T00/v1', { owner: { host: 'other-host', token: '7:7' }, holdInput: 'fp-then' });
+      const rb = await store.claimRollback('a', P, 1, '/versions/a/2023-10-12T00/v1', {
+        owner: { host: 'other-host', token: '7:7' },
+        holdInput: 'fp-then',
+      });
       expect(rb.won && [rb.intent.owner_host, rb.intent.owner_token]).toEqual(['other-host', '7:7']);
       // A pending rollback's target is never pruned; another retained version is.
       expect(await store.deleteVersionUnlessClaimed('a', P, 1)).toBe(false);
@@ -169,7 +198,17 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
 
     it('records check results with their sample rows', async () => {
       await store.beginAttempt(attempt('c1'));
-      await store.recordChecks('c1', [{ name: 'unique_keys', kind: 'builtin', severity: 'error', passed: false, failing: 2, sample: [{ k: 1, copies: 2 }], message: 'dup' }]);
+      await store.recordChecks('c1', [
+        {
+          name: 'unique_keys',
+          kind: 'builtin',
+          severity: 'error',
+          passed: false,
+          failing: 2,
+          sample: [{ k: 1, copies: 2 }],
+          message: 'dup',
+        },
+      ]);
       const [r] = await store.checkResults('c1');
       expect(r).toMatchObject({ name: 'unique_keys', passed: 0, message: 'dup' });
       expect(Number(r!.failing)).toBe(2);
@@ -200,18 +239,40 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
           await store.queue.enqueue(req('old', `2023-10-12T${h}`));
           await store.queue.enqueue(req('new', `2023-10-12T${h}`));
         }
-        const claimed = await store.queue.claim(owner, { limit: 3, concurrency: (a) => (a === 'new' ? 1 : 5), order: (a) => (a === 'new' ? 'newest' : 'oldest') });
-        expect(claimed.map((c) => `${c.analyzer} ${c.partition_id}`).sort()).toEqual(['new 2023-10-12T03', 'old 2023-10-12T00', 'old 2023-10-12T01']);
-        const more = await store.queue.claim(owner, { limit: 10, concurrency: (a) => (a === 'new' ? 1 : 5), order: () => 'oldest' });
+        const claimed = await store.queue.claim(owner, {
+          limit: 3,
+          concurrency: (a) => (a === 'new' ? 1 : 5),
+          order: (a) => (a === 'new' ? 'newest' : 'oldest'),
+        });
+        expect(claimed.map((c) => `${c.analyzer} ${c.partition_id}`).sort()).toEqual([
+          'new 2023-10-12T03',
+          'old 2023-10-12T00',
+          'old 2023-10-12T01',
+        ]);
+        const more = await store.queue.claim(owner, {
+          limit: 10,
+          concurrency: (a) => (a === 'new' ? 1 : 5),
+          order: () => 'oldest',
+        });
         expect(more.map((c) => `${c.analyzer} ${c.partition_id}`)).toEqual(['old 2023-10-12T02', 'old 2023-10-12T03']);
       });
 
       it('does not hand out an item before its backoff ends, and a claim is taken once', async () => {
         await store.queue.enqueue(req('a', '2023-10-12T00'));
         const [item] = await store.queue.claim(owner, policy);
-        await store.queue.retryLater(item!.id, { notBefore: new Date(Date.now() + 60_000), errorCode: 'INTERNAL', error: 'x', threads: 1, memoryBytes: 1000 });
+        await store.queue.retryLater(item!.id, {
+          notBefore: new Date(Date.now() + 60_000),
+          errorCode: 'INTERNAL',
+          error: 'x',
+          threads: 1,
+          memoryBytes: 1000,
+        });
         expect(await store.queue.claim(owner, policy)).toHaveLength(0);
-        await store.queue.retryLater(item!.id, { notBefore: new Date(Date.now() - 1), errorCode: 'INTERNAL', error: 'x' });
+        await store.queue.retryLater(item!.id, {
+          notBefore: new Date(Date.now() - 1),
+          errorCode: 'INTERNAL',
+          error: 'x',
+        });
         const [again] = await store.queue.claim(owner, policy);
         expect(again!.threads).toBe(1);
         expect(Number(again!.memory_bytes)).toBe(1000);
@@ -224,7 +285,10 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         // Concurrency above the backlog: this is about never handing one item out twice (a daemon that starts its
         // claim after the other committed counts the other's running items against the per-analyzer limit).
         const wide = { ...policy, limit: 4, concurrency: () => 10 };
-        const [x, y] = await Promise.all([store.queue.claim(owner, wide), other.queue.claim({ host: 'h2', token: '2:2' }, wide)]);
+        const [x, y] = await Promise.all([
+          store.queue.claim(owner, wide),
+          other.queue.claim({ host: 'h2', token: '2:2' }, wide),
+        ]);
         const ids = [...x, ...y].map((i) => i.id);
         expect(new Set(ids).size).toBe(ids.length);
         expect(ids.length).toBe(6);
@@ -248,10 +312,29 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         await store.queue.startAttempt(item!.id, 'x2');
         await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'INTERNAL', error: 'x' });
         expect((await store.queue.get(item!.id))!.attempts).toBe(2);
-        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
-        expect((await store.queue.get(item!.id))).toMatchObject({ attempts: 1, state: 'queued', last_error_code: 'ABANDONED' });
-        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
-        await store.queue.retryLater(item!.id, { notBefore: new Date(), errorCode: 'ABANDONED', error: 'x', refundAttempt: true });
+        await store.queue.retryLater(item!.id, {
+          notBefore: new Date(),
+          errorCode: 'ABANDONED',
+          error: 'x',
+          refundAttempt: true,
+        });
+        expect(await store.queue.get(item!.id)).toMatchObject({
+          attempts: 1,
+          state: 'queued',
+          last_error_code: 'ABANDONED',
+        });
+        await store.queue.retryLater(item!.id, {
+          notBefore: new Date(),
+          errorCode: 'ABANDONED',
+          error: 'x',
+          refundAttempt: true,
+        });
+        await store.queue.retryLater(item!.id, {
+          notBefore: new Date(),
+          errorCode: 'ABANDONED',
+          error: 'x',
+          refundAttempt: true,
+        });
         expect((await store.queue.get(item!.id))!.attempts).toBe(0);
       });
     });
@@ -284,7 +367,13 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       it('an owner on this host name in another pid namespace or boot (another container) is judged by its lease, not by a local pid', async () => {
         // Tokens spelled out here (pid:start:boot:pidns:nonce), as another container's recount records them.
         const [pid, start] = currentProcToken().split(':');
-        const me = { pid, start, boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', ''), pidNs: /\d+/.exec(readlinkSync('/proc/self/ns/pid'))![0], nonce: 'n' };
+        const me = {
+          pid,
+          start,
+          boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', ''),
+          pidNs: /\d+/.exec(readlinkSync('/proc/self/ns/pid'))![0],
+          nonce: 'n',
+        };
         const formatProcToken = (t: typeof me) => `${t.pid}:${t.start}:${t.boot}:${t.pidNs}:${t.nonce}`;
         // Pid 1 of another container: it exists here too (another process), and this process's own pid with its own
         // start time would pass a pid check; neither may decide the fate of a process in another namespace.

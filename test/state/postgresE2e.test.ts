@@ -24,7 +24,10 @@ describe('recount with its state store on PostgreSQL', () => {
     const first = tp.cli(['--json', 'run', 'ad_impressions_hourly', '--partition', '2023-10-12T00'], env);
     expect(first.code).toBe(0);
     expect(first.json.version).toBe(1);
-    const killed = tp.cli(['run', 'ad_impressions_hourly', '--partition', '2023-10-12T00'], { ...env, RECOUNT_FAULT: 'after-claim' });
+    const killed = tp.cli(['run', 'ad_impressions_hourly', '--partition', '2023-10-12T00'], {
+      ...env,
+      RECOUNT_FAULT: 'after-claim',
+    });
     expect(killed.signal).toBe('SIGKILL');
     const status = tp.cli(['--json', 'status', 'ad_impressions_hourly', '--partition', '2023-10-12T00'], env);
     expect(status.code).toBe(0);

@@ -50,7 +50,9 @@ describe('bad warehouse input (PostgreSQL)', () => {
 
   it('wrong credentials: WAREHOUSE_AUTH naming the user, never a password; the load is recorded failed (waits for the fix), exit 2', async () => {
     const secret = 'Wr0ng-Secret-9';
-    const r = tp.cli(['load', A, '--partition', P0, '--force'], { RECOUNT_WAREHOUSE: `postgres://recount:${secret}@127.0.0.1:${server.port}/bad` });
+    const r = tp.cli(['load', A, '--partition', P0, '--force'], {
+      RECOUNT_WAREHOUSE: `postgres://recount:${secret}@127.0.0.1:${server.port}/bad`,
+    });
     // 2: the configuration is at fault, as for any bad setting; an unreachable server exits 1 (below).
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('WAREHOUSE_AUTH');
@@ -74,7 +76,9 @@ describe('bad warehouse input (PostgreSQL)', () => {
   });
 
   it('monitor against a database that does not exist says what to fix, and nothing about a load', async () => {
-    const r = tp.cli(['monitor'], { RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${server.port}/no_such_db` });
+    const r = tp.cli(['monitor'], {
+      RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${server.port}/no_such_db`,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('WAREHOUSE_UNREACHABLE');
     expect(r.stderr).toContain('create the database first, or fix its name in the warehouse URL');
@@ -83,12 +87,17 @@ describe('bad warehouse input (PostgreSQL)', () => {
 
   it('an unreachable host makes recount load exit 1 with the load recorded pending (retried)', async () => {
     const port = await closedPort();
-    const r = tp.cli(['load', A, '--partition', P0, '--force'], { RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${port}/bad` });
+    const r = tp.cli(['load', A, '--partition', P0, '--force'], {
+      RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${port}/bad`,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('the load is recorded as pending: recount load --pending retries it');
     const ctx = await tp.open();
     try {
-      expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({ status: 'pending', error_code: 'WAREHOUSE_UNREACHABLE' });
+      expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({
+        status: 'pending',
+        error_code: 'WAREHOUSE_UNREACHABLE',
+      });
     } finally {
       await ctx.close();
     }
@@ -97,7 +106,9 @@ describe('bad warehouse input (PostgreSQL)', () => {
 
   it('unreachable host: the run still publishes, warns, records the load pending; --pending loads it later', async () => {
     const port = await closedPort();
-    const r = tp.cli(['--json', 'run', A, '--partition', P1], { RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${port}/bad` });
+    const r = tp.cli(['--json', 'run', A, '--partition', P1], {
+      RECOUNT_WAREHOUSE: `postgres://recount:${server.password}@127.0.0.1:${port}/bad`,
+    });
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, status: 'succeeded', version: 1 });
     const warning = (r.json.warnings as string[]).find((w) => w.includes('WAREHOUSE_UNREACHABLE'));
@@ -106,7 +117,14 @@ describe('bad warehouse input (PostgreSQL)', () => {
     expect(r.stdout + r.stderr).not.toContain(server.password);
     const ctx = await tp.open();
     try {
-      expect(await ctx.store.loads.pending({ analyzer: A })).toContainEqual(expect.objectContaining({ partition_id: P1, version_seq: 1, status: 'pending', error_code: 'WAREHOUSE_UNREACHABLE' }));
+      expect(await ctx.store.loads.pending({ analyzer: A })).toContainEqual(
+        expect.objectContaining({
+          partition_id: P1,
+          version_seq: 1,
+          status: 'pending',
+          error_code: 'WAREHOUSE_UNREACHABLE',
+        }),
+      );
       expect((await tableState(url, tp.dir, A)).stats.has(P1)).toBe(false);
       const retry = tp.cli(['--json', 'load', '--pending']);
       expect(retry.code, retry.stderr).toBe(0);
@@ -123,17 +141,34 @@ describe('bad warehouse input (PostgreSQL)', () => {
     try {
       const r = tp.cli(['--json', 'load', A, '--partition', P0, '--force']);
       expect(r.code).toBe(1);
-      expect(r.json.loads[0]).toMatchObject({ status: 'failed', error: { code: 'WAREHOUSE_SCHEMA', subject: `${A}.impression_count` } });
-      expect(r.json.loads[0].error.message).toContain('impression_count is text in the table but bigint in this version');
+      expect(r.json.loads[0]).toMatchObject({
+        status: 'failed',
+        error: { code: 'WAREHOUSE_SCHEMA', subject: `${A}.impression_count` },
+      });
+      expect(r.json.loads[0].error.message).toContain(
+        'impression_count is text in the table but bigint in this version',
+      );
       await intact();
     } finally {
-      await byHand(url, tp.dir, `ALTER TABLE ${A} ALTER COLUMN impression_count TYPE bigint USING impression_count::bigint`);
+      await byHand(
+        url,
+        tp.dir,
+        `ALTER TABLE ${A} ALTER COLUMN impression_count TYPE bigint USING impression_count::bigint`,
+      );
     }
   });
 
   it('a trigger that duplicates rows fails reconciliation: rolled back, LOAD_MISMATCH naming the key, raised in the state store', async () => {
-    await byHand(url, tp.dir, `CREATE FUNCTION dup_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${A} SELECT NEW.*; RETURN NULL; END $$`);
-    await byHand(url, tp.dir, `CREATE TRIGGER dup AFTER INSERT ON ${A} FOR EACH ROW WHEN (pg_trigger_depth() < 1 AND NEW.ad_id = 3) EXECUTE FUNCTION dup_row()`);
+    await byHand(
+      url,
+      tp.dir,
+      `CREATE FUNCTION dup_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${A} SELECT NEW.*; RETURN NULL; END $$`,
+    );
+    await byHand(
+      url,
+      tp.dir,
+      `CREATE TRIGGER dup AFTER INSERT ON ${A} FOR EACH ROW WHEN (pg_trigger_depth() < 1 AND NEW.ad_id = 3) EXECUTE FUNCTION dup_row()`,
+    );
     try {
       const r = tp.cli(['--json', 'load', A, '--partition', P0, '--force']);
       expect(r.code).toBe(1);
@@ -164,12 +199,22 @@ describe('bad warehouse input (PostgreSQL)', () => {
       expect(r.json.loads[0].error).toMatchObject({ code: 'VERSION_FILES_MISSING', subject: gone });
       expect(r.json.loads[0].error.message).toContain(gone.split('/').pop()!);
       expect(r.json.loads[0].error.hint).toContain(`recount run ${A} --partition ${P0}`);
-      expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({ status: 'failed', error_code: 'VERSION_FILES_MISSING' });
+      expect(await ctx.store.loads.get(A, P0, 1)).toMatchObject({
+        status: 'failed',
+        error_code: 'VERSION_FILES_MISSING',
+      });
       await intact();
       // The monitor raises a load that needs a fix.
       const m = tp.cli(['--json', 'monitor']);
       expect(m.code).toBe(1);
-      expect(m.json.findings).toContainEqual(expect.objectContaining({ table: A, partition: P0, problem: 'load_failed', detail: expect.stringContaining('VERSION_FILES_MISSING') }));
+      expect(m.json.findings).toContainEqual(
+        expect.objectContaining({
+          table: A,
+          partition: P0,
+          problem: 'load_failed',
+          detail: expect.stringContaining('VERSION_FILES_MISSING'),
+        }),
+      );
     } finally {
       await ctx.close();
     }

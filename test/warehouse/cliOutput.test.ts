@@ -28,9 +28,18 @@ describe('warehouse output of run, backfill, load and monitor', () => {
     const warehouse = `duckdb:${join(tp.dir, '.recount/warehouse.duckdb')}`;
     const text = tp.cli(['run', A, '--partition', P0]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`loaded into ${A} \\(${warehouse.replace(/[.]/g, '\\.')}\\): v1, [\\d,]+ rows`));
+    expect(text.stdout).toMatch(
+      new RegExp(`loaded into ${A} \\(${warehouse.replace(/[.]/g, '\\.')}\\): v1, [\\d,]+ rows`),
+    );
     const json = tp.cli(['--json', 'run', A, '--partition', P1]);
-    expect(json.json.load).toMatchObject({ status: 'loaded', table: A, warehouse, version: 1, rows: json.json.rows, partition: P1 });
+    expect(json.json.load).toMatchObject({
+      status: 'loaded',
+      table: A,
+      warehouse,
+      version: 1,
+      rows: json.json.rows,
+      partition: P1,
+    });
     const backfill = tp.cli(['backfill', A, '--from', P0, '--to', P2, '--force']);
     expect(backfill.code).toBe(0);
     expect(backfill.stdout).toMatch(new RegExp(`loaded into ${A} \\(.*\\): 3 partition\\(s\\), [\\d,]+ rows`));
@@ -65,7 +74,9 @@ describe('warehouse output of run, backfill, load and monitor', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^\s*load: \{[^}]*\},?\n/m, ''));
     const r = tp.cli(['monitor', D]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`analyzer ${D} has no load table, so there is nothing to check; analyzers with one: ${A}`);
+    expect(r.stdout).toContain(
+      `analyzer ${D} has no load table, so there is nothing to check; analyzers with one: ${A}`,
+    );
     expect(r.stdout).not.toContain('no analyzer has a load table');
   });
 });

@@ -33,7 +33,15 @@ describe.each(['duckdb', 'postgres'] as const)('a load killed mid-way (%s wareho
 
       for (const [i, fault] of (['during-load-copy', 'before-load-commit'] as const).entries()) {
         // New input, so the next version has other rows than v1.
-        await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 20_000 - 4_000 * (i + 1), seed: 40 + i, ads: 150 + 20 * i, threads: 1 });
+        await generateEvents({
+          out: join(tp.dir, 'data/events'),
+          start: P,
+          hours: 1,
+          rowsPerHour: 20_000 - 4_000 * (i + 1),
+          seed: 40 + i,
+          ads: 150 + 20 * i,
+          threads: 1,
+        });
         const killed = tp.cli(['run', A, '--partition', P], { RECOUNT_FAULT: fault });
         expect(killed.signal, `${fault}: ${killed.stderr}`).toBe('SIGKILL');
         const seq = i + 2;
@@ -52,7 +60,11 @@ describe.each(['duckdb', 'postgres'] as const)('a load killed mid-way (%s wareho
       st = await tableState(url, tp.dir, A);
       expect(st.stats.get(P)).toEqual({ partition: P, rows: v3.rows, checksum: v3.checksum });
       expect(st.loads.get(P)).toMatchObject({ version: 3, rows: v3.rows, checksum: v3.checksum });
-      expect(await ctx.store.loads.get(A, P, 3)).toMatchObject({ status: 'loaded', rows: v3.rows, checksum: v3.checksum });
+      expect(await ctx.store.loads.get(A, P, 3)).toMatchObject({
+        status: 'loaded',
+        rows: v3.rows,
+        checksum: v3.checksum,
+      });
       expect(await ctx.store.loads.pending({ analyzer: A, includeFailed: true })).toEqual([]);
       const monitor = tp.cli(['--json', 'monitor']);
       expect(monitor.code, JSON.stringify(monitor.json?.findings)).toBe(0);

@@ -23,9 +23,14 @@ describe('the DuckDB warehouse file held by another process', () => {
     child.stdout!.on('data', (d) => (stdout += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      const busy = tp.cli(['--json', 'load', A, '--partition', P, '--force'], { RECOUNT_WAREHOUSE_LOCK_TIMEOUT_MS: '300' });
+      const busy = tp.cli(['--json', 'load', A, '--partition', P, '--force'], {
+        RECOUNT_WAREHOUSE_LOCK_TIMEOUT_MS: '300',
+      });
       expect(busy.code).toBe(1);
-      expect(busy.json.error).toMatchObject({ code: 'WAREHOUSE_BUSY', subject: join(tp.dir, '.recount/warehouse.duckdb') });
+      expect(busy.json.error).toMatchObject({
+        code: 'WAREHOUSE_BUSY',
+        subject: join(tp.dir, '.recount/warehouse.duckdb'),
+      });
       expect(busy.json.error.hint).toContain('recount load --pending');
     } finally {
       holder.closeSync();

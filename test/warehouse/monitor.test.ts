@@ -53,10 +53,19 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     let v1: Awaited<ReturnType<typeof versionStats>>;
     try {
       const a = getAnalyzer(ctx.project, A);
-      for (const p of [P0, P1, P2]) expect((await runPartition(ctx, a, p)).load).toMatchObject({ status: 'loaded', version: 1 });
+      for (const p of [P0, P1, P2])
+        expect((await runPartition(ctx, a, p)).load).toMatchObject({ status: 'loaded', version: 1 });
       v1 = await versionStats(ctx.store, A, P2, 1);
       // New input for hour 02: v2 has other keys (fewer ads), and is what the table holds after its load.
-      await generateEvents({ out: join(tp.dir, 'data/events'), start: P2, hours: 1, rowsPerHour: 2500, seed: 99, ads: 120, threads: 1 });
+      await generateEvents({
+        out: join(tp.dir, 'data/events'),
+        start: P2,
+        hours: 1,
+        rowsPerHour: 2500,
+        seed: 99,
+        ads: 120,
+        threads: 1,
+      });
       expect((await runPartition(ctx, a, P2)).load).toMatchObject({ status: 'loaded', version: 2 });
     } finally {
       await ctx.close();
@@ -66,20 +75,43 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     expect(clean.tables.find((t) => t.table === A)).toMatchObject({ partitions: 3, problems: 0 });
 
     const dt = (h: number) => `dt = DATE '2023-10-12' AND hour = ${h}`;
-    await byHand(url, tp.dir, `INSERT INTO ${A} SELECT * FROM ${A} WHERE ${dt(0)} ORDER BY ad_id, user_segment LIMIT 1`);
+    await byHand(
+      url,
+      tp.dir,
+      `INSERT INTO ${A} SELECT * FROM ${A} WHERE ${dt(0)} ORDER BY ad_id, user_segment LIMIT 1`,
+    );
     await byHand(url, tp.dir, `DELETE FROM ${A} WHERE ${dt(1)} AND ad_id = 7`);
     await byHand(url, tp.dir, `DELETE FROM ${A} WHERE ${dt(2)}`);
-    await byHand(url, tp.dir, `INSERT INTO ${A} (ad_id, user_segment, impression_count, total_bid, dt, hour) VALUES ${await valuesOf(v1!.files, 2)}`);
+    await byHand(
+      url,
+      tp.dir,
+      `INSERT INTO ${A} (ad_id, user_segment, impression_count, total_bid, dt, hour) VALUES ${await valuesOf(v1!.files, 2)}`,
+    );
 
     const r = tp.cli(['--json', 'monitor']);
     expect(r.code).toBe(1);
-    const findings = r.json.findings as { table: string; partition: string; problem: string; detail: string; keys?: number; repair: string; sampleKeys: { key: Record<string, string>; count: number }[] }[];
-    const of = (p: string, problem: string) => findings.find((f) => f.table === A && f.partition === p && f.problem === problem);
+    const findings = r.json.findings as {
+      table: string;
+      partition: string;
+      problem: string;
+      detail: string;
+      keys?: number;
+      repair: string;
+      sampleKeys: { key: Record<string, string>; count: number }[];
+    }[];
+    const of = (p: string, problem: string) =>
+      findings.find((f) => f.table === A && f.partition === p && f.problem === problem);
 
     const duplicated = of(P0, 'duplicate_keys');
-    expect(duplicated?.sampleKeys).toEqual([{ key: { ad_id: expect.any(String), user_segment: expect.any(String) }, count: 2 }]);
+    expect(duplicated?.sampleKeys).toEqual([
+      { key: { ad_id: expect.any(String), user_segment: expect.any(String) }, count: 2 },
+    ]);
     // How many keys are duplicated in all, and the command that repairs the partition.
-    expect(duplicated).toMatchObject({ keys: 1, detail: expect.stringContaining('1 key(s) held by more than one row'), repair: `recount load ${A} --partition ${P0} --force` });
+    expect(duplicated).toMatchObject({
+      keys: 1,
+      detail: expect.stringContaining('1 key(s) held by more than one row'),
+      repair: `recount load ${A} --partition ${P0} --force`,
+    });
     const deleted = of(P1, 'missing_rows');
     expect(deleted?.sampleKeys.length).toBeGreaterThan(0);
     expect(deleted!.sampleKeys.every((k) => k.key.ad_id === '7')).toBe(true);
@@ -89,7 +121,18 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     // The text form names table, partition, problem and sample keys too.
     const text = tp.cli(['monitor', A]);
     expect(text.code).toBe(1);
-    for (const s of [A, P0, 'duplicate_keys', `user_segment=${duplicated!.sampleKeys[0]!.key.user_segment}`, P1, 'missing_rows', 'ad_id=7', P2, 'stale_version']) expect(text.stdout).toContain(s);
+    for (const s of [
+      A,
+      P0,
+      'duplicate_keys',
+      `user_segment=${duplicated!.sampleKeys[0]!.key.user_segment}`,
+      P1,
+      'missing_rows',
+      'ad_id=7',
+      P2,
+      'stale_version',
+    ])
+      expect(text.stdout).toContain(s);
 
     // Reloading by hand repairs every partition.
     expect(tp.cli(['load', A, '--force']).code).toBe(0);
@@ -97,10 +140,20 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
   });
 
   it('names a partition whose table still holds an older version than the published one', async () => {
-    await byHand(url, tp.dir, `UPDATE recount_loads SET version = 1 WHERE table_name = '${A}' AND partition_id = '${P2}'`);
+    await byHand(
+      url,
+      tp.dir,
+      `UPDATE recount_loads SET version = 1 WHERE table_name = '${A}' AND partition_id = '${P2}'`,
+    );
     const r = tp.cli(['--json', 'monitor', A]);
     expect(r.code).toBe(1);
-    expect(r.json.findings).toContainEqual(expect.objectContaining({ partition: P2, problem: 'stale_version', detail: expect.stringContaining('holds v1, but v2 is published') }));
+    expect(r.json.findings).toContainEqual(
+      expect.objectContaining({
+        partition: P2,
+        problem: 'stale_version',
+        detail: expect.stringContaining('holds v1, but v2 is published'),
+      }),
+    );
     // recount load catches a table up with what is published.
     const load = tp.cli(['--json', 'load', A]);
     expect(load.json.loads).toEqual([expect.objectContaining({ partition: P2, version: 2, status: 'loaded' })]);
@@ -116,7 +169,15 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     try {
       const a = getAnalyzer(ctx.project, A);
       for (const seed of [5, 6]) {
-        await generateEvents({ out: join(tp.dir, 'data/events'), start: P0, hours: 1, rowsPerHour: 6000, seed, ads: 10, threads: 1 });
+        await generateEvents({
+          out: join(tp.dir, 'data/events'),
+          start: P0,
+          hours: 1,
+          rowsPerHour: 6000,
+          seed,
+          ads: 10,
+          threads: 1,
+        });
         const r = await runPartition(ctx, a, P0);
         expect(r.load).toMatchObject({ status: 'loaded' });
         versions.push(r.version!);
@@ -133,18 +194,35 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     // The table gets the older version's rows back, by hand: same keys, same count, other values.
     const dt = `dt = DATE '2023-10-12' AND hour = 0`;
     await byHand(url, tp.dir, `DELETE FROM ${A} WHERE ${dt}`);
-    await byHand(url, tp.dir, `INSERT INTO ${A} (ad_id, user_segment, impression_count, total_bid, dt, hour) VALUES ${await valuesOf(older.files, 0)}`);
+    await byHand(
+      url,
+      tp.dir,
+      `INSERT INTO ${A} (ad_id, user_segment, impression_count, total_bid, dt, hour) VALUES ${await valuesOf(older.files, 0)}`,
+    );
     const stale = tp.cli(['--json', 'monitor', A]);
     expect(stale.code).toBe(1);
     expect(stale.json.findings).toEqual([
-      expect.objectContaining({ partition: P0, problem: 'stale_version', detail: expect.stringContaining(`its rows are those of v${versions[0]}, not of v${versions[1]}`), repair: `recount load ${A} --partition ${P0} --force` }),
+      expect.objectContaining({
+        partition: P0,
+        problem: 'stale_version',
+        detail: expect.stringContaining(`its rows are those of v${versions[0]}, not of v${versions[1]}`),
+        repair: `recount load ${A} --partition ${P0} --force`,
+      }),
     ]);
     expect(tp.cli(['load', A, '--partition', P0, '--force']).code).toBe(0);
     expect((await sweep()).findings).toEqual([]);
 
     // One count and one DOUBLE sum changed by UPDATE: both keys named, nothing else reported.
-    await byHand(url, tp.dir, `UPDATE ${A} SET impression_count = impression_count + 1000 WHERE ${dt} AND ad_id = 3 AND user_segment = 'seg_01'`);
-    await byHand(url, tp.dir, `UPDATE ${A} SET total_bid = total_bid + 0.5 WHERE ${dt} AND ad_id = 4 AND user_segment = 'seg_02'`);
+    await byHand(
+      url,
+      tp.dir,
+      `UPDATE ${A} SET impression_count = impression_count + 1000 WHERE ${dt} AND ad_id = 3 AND user_segment = 'seg_01'`,
+    );
+    await byHand(
+      url,
+      tp.dir,
+      `UPDATE ${A} SET total_bid = total_bid + 0.5 WHERE ${dt} AND ad_id = 4 AND user_segment = 'seg_02'`,
+    );
     const changed = await sweep();
     expect(changed.findings).toEqual([
       expect.objectContaining({
@@ -160,19 +238,37 @@ describe.each(['duckdb', 'postgres'] as const)('recount monitor (%s warehouse)',
     ]);
     const text = tp.cli(['monitor', A]);
     expect(text.code).toBe(1);
-    for (const s of ['changed_values', 'ad_id=3, user_segment=seg_01', `recount load ${A}`, `--partition ${P0} --force`]) expect(text.stdout).toContain(s);
+    for (const s of [
+      'changed_values',
+      'ad_id=3, user_segment=seg_01',
+      `recount load ${A}`,
+      `--partition ${P0} --force`,
+    ])
+      expect(text.stdout).toContain(s);
     expect(tp.cli(['load', A, '--partition', P0, '--force']).code).toBe(0);
     expect((await sweep()).findings).toEqual([]);
   });
 
   it('names a column changed by hand, with the ALTER TABLE that puts it back, and still checks the rows', async () => {
-    await byHand(url, tp.dir, kind === 'postgres' ? `ALTER TABLE ${A} ALTER COLUMN impression_count TYPE text` : `ALTER TABLE ${A} ALTER impression_count TYPE VARCHAR`);
+    await byHand(
+      url,
+      tp.dir,
+      kind === 'postgres'
+        ? `ALTER TABLE ${A} ALTER COLUMN impression_count TYPE text`
+        : `ALTER TABLE ${A} ALTER impression_count TYPE VARCHAR`,
+    );
     await byHand(url, tp.dir, `DELETE FROM ${A} WHERE dt = DATE '2023-10-12' AND hour = 1 AND ad_id = 7`);
     const r = tp.cli(['--json', 'monitor', A]);
     expect(r.code).toBe(1);
-    const drift = (r.json.findings as { problem: string; partition: string; detail: string; repair: string }[]).filter((f) => f.problem === 'schema_changed');
-    expect(drift).toEqual([expect.objectContaining({ partition: '*', detail: expect.stringContaining('column impression_count is') })]);
-    expect(drift[0]!.repair).toMatch(/^ALTER TABLE "ad_impressions_hourly" ALTER COLUMN "impression_count" TYPE (bigint|BIGINT) USING "impression_count"::(bigint|BIGINT)$/);
+    const drift = (r.json.findings as { problem: string; partition: string; detail: string; repair: string }[]).filter(
+      (f) => f.problem === 'schema_changed',
+    );
+    expect(drift).toEqual([
+      expect.objectContaining({ partition: '*', detail: expect.stringContaining('column impression_count is') }),
+    ]);
+    expect(drift[0]!.repair).toMatch(
+      /^ALTER TABLE "ad_impressions_hourly" ALTER COLUMN "impression_count" TYPE (bigint|BIGINT) USING "impression_count"::(bigint|BIGINT)$/,
+    );
     expect(r.json.findings).toContainEqual(expect.objectContaining({ partition: P1, problem: 'missing_rows' }));
     // The repair given is the statement that fixes it.
     await byHand(url, tp.dir, drift[0]!.repair);

@@ -17,7 +17,8 @@ function side(rows: readonly Row[]): DiffSide & { lookups: number[] } {
     keysOf: async (hashes) => {
       lookups.push(hashes.size);
       const out = new Map<string, Record<string, string | null>>();
-      for (const [id] of rows) if (hashes.has(hashText(hi(id), lo(id)))) out.set(hashText(hi(id), lo(id)), { id: String(id) });
+      for (const [id] of rows)
+        if (hashes.has(hashText(hi(id), lo(id)))) out.set(hashText(hi(id), lo(id)), { id: String(id) });
       return out;
     },
   };
@@ -29,7 +30,11 @@ describe('the monitor’s bounded partition diff', () => {
     const table: Row[] = version
       .filter(([id]) => id % 10_000 !== 7) // 5 keys missing
       .map(([id, v]): Row => (id % 12_500 === 1 ? [id, v + 1] : [id, v])) // 4 keys with another value
-      .concat([[50_001, 0], [50_002, 0], [50_003, 0]]) // 3 keys the version lacks
+      .concat([
+        [50_001, 0],
+        [50_002, 0],
+        [50_003, 0],
+      ]) // 3 keys the version lacks
       .concat([[10, 30]]); // a duplicated row: duplicate_keys, not a difference
     const t = side(table);
     // A too-small size hint: the index grows as the version streams in.

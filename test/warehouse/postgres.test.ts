@@ -40,17 +40,41 @@ describe('recount’s JavaScript hashes equal PostgreSQL’s', () => {
   it('hashtextextended for every tail length and multi-byte text, hashint8extended for edge integers', async () => {
     const s = await shared();
     const url = await s.createDatabase('hashes');
-    const texts = [...Array.from({ length: 30 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123'.slice(0, i)), 'ünïcødé ✓ 日本語', "quote ' and \\ backslash"];
-    const ints = [0n, 1n, -1n, 2147483647n, -2147483648n, 2147483648n, -2147483649n, 9223372036854775807n, -9223372036854775808n, 1234567890123n];
+    const texts = [
+      ...Array.from({ length: 30 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123'.slice(0, i)),
+      'ünïcødé ✓ 日本語',
+      "quote ' and \\ backslash",
+    ];
+    const ints = [
+      0n,
+      1n,
+      -1n,
+      2147483647n,
+      -2147483648n,
+      2147483648n,
+      -2147483649n,
+      9223372036854775807n,
+      -9223372036854775808n,
+      1234567890123n,
+    ];
     const rows = await withClient(url, async (c) => {
-      const t = await c.query<{ s: string; seed: number; h: string }>(`SELECT s, seed, hashtextextended(s, seed)::text AS h FROM unnest($1::text[]) s, unnest(ARRAY[1, 2, 13]) seed`, [texts]);
-      const i = await c.query<{ v: string; seed: number; h: string }>(`SELECT v::text, seed, hashint8extended(v, seed)::text AS h FROM unnest($1::bigint[]) v, unnest(ARRAY[1, 7]) seed`, [ints.map(String)]);
+      const t = await c.query<{ s: string; seed: number; h: string }>(
+        `SELECT s, seed, hashtextextended(s, seed)::text AS h FROM unnest($1::text[]) s, unnest(ARRAY[1, 2, 13]) seed`,
+        [texts],
+      );
+      const i = await c.query<{ v: string; seed: number; h: string }>(
+        `SELECT v::text, seed, hashint8extended(v, seed)::text AS h FROM unnest($1::bigint[]) v, unnest(ARRAY[1, 7]) seed`,
+        [ints.map(String)],
+      );
       return { t: t.rows, i: i.rows };
     });
     const enc = new TextEncoder();
     for (const r of rows.t) {
       hashBytes(enc.encode(r.s), r.seed);
-      expect(BigInt.asIntN(64, (BigInt(hashHi) << 32n) | BigInt(hashLo)).toString(), `text '${r.s}' seed ${r.seed}`).toBe(r.h);
+      expect(
+        BigInt.asIntN(64, (BigInt(hashHi) << 32n) | BigInt(hashLo)).toString(),
+        `text '${r.s}' seed ${r.seed}`,
+      ).toBe(r.h);
     }
     for (const r of rows.i) expect(hashInt64(BigInt(r.v), r.seed).toString(), `int ${r.v} seed ${r.seed}`).toBe(r.h);
     hashUint32(5, 3);
@@ -60,16 +84,31 @@ describe('recount’s JavaScript hashes equal PostgreSQL’s', () => {
   it('hashfloat8extended and hashfloat4extended for zeros, NaN, infinities, subnormals and ordinary values', async () => {
     const s = await shared();
     const url = await s.createDatabase('floathashes');
-    const values = ['0', '-0', 'NaN', 'Infinity', '-Infinity', '4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '0.1', '-123.456', '1e22', '3'];
-    const rows = await withClient(url, async (c) =>
-      (
-        await c.query<{ v: string; seed: string; h8: string; h4: string }>(
-          `SELECT v, seed::text, hashfloat8extended(v::float8, seed)::text AS h8, hashfloat4extended(v::float4, seed)::text AS h4
+    const values = [
+      '0',
+      '-0',
+      'NaN',
+      'Infinity',
+      '-Infinity',
+      '4.9e-324',
+      '2.2250738585072014e-308',
+      '1.7976931348623157e308',
+      '0.1',
+      '-123.456',
+      '1e22',
+      '3',
+    ];
+    const rows = await withClient(
+      url,
+      async (c) =>
+        (
+          await c.query<{ v: string; seed: string; h8: string; h4: string }>(
+            `SELECT v, seed::text, hashfloat8extended(v::float8, seed)::text AS h8, hashfloat4extended(v::float4, seed)::text AS h4
            FROM unnest($1::text[]) v, unnest(ARRAY[1, 5, 2147483647]::bigint[]) seed WHERE v NOT IN ('4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '1e22')
            UNION ALL SELECT v, seed::text, hashfloat8extended(v::float8, seed)::text, NULL FROM unnest($1::text[]) v, unnest(ARRAY[1, 5]::bigint[]) seed WHERE v IN ('4.9e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '1e22')`,
-          [values],
-        )
-      ).rows,
+            [values],
+          )
+        ).rows,
     );
     expect(rows).toHaveLength(8 * 3 + 4 * 2);
     const js = (v: number, seed: number) => {
@@ -85,4 +124,3 @@ describe('recount’s JavaScript hashes equal PostgreSQL’s', () => {
     expect(js(-0, 5)).toBe('5');
   });
 });
-

@@ -14,11 +14,18 @@ import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 /** The example's recount.config.ts with a warehouse URL added (the URL is written as given). */
 export function configWithWarehouse(url: string): string {
   const base = readFileSync(join(REPO, 'examples/ad-tech/recount.config.ts'), 'utf8');
-  return base.replace("state: 'sqlite:.recount/state.db',", `state: 'sqlite:.recount/state.db',\n  warehouse: ${JSON.stringify(url)},`);
+  return base.replace(
+    "state: 'sqlite:.recount/state.db',",
+    `state: 'sqlite:.recount/state.db',\n  warehouse: ${JSON.stringify(url)},`,
+  );
 }
 
 /** What a warehouse table holds, read through a fresh connection: recount_loads and per-partition stats. */
-export async function tableState(url: string, projectDir: string, table: string): Promise<{ loads: Map<string, LoadRecord>; stats: Map<string, PartitionStats>; record?: TableRecord }> {
+export async function tableState(
+  url: string,
+  projectDir: string,
+  table: string,
+): Promise<{ loads: Map<string, LoadRecord>; stats: Map<string, PartitionStats>; record?: TableRecord }> {
   const wh = await openWarehouse(url, projectDir);
   try {
     const record = (await wh.tables()).find((t) => t.table === table);
@@ -31,14 +38,21 @@ export async function tableState(url: string, projectDir: string, table: string)
 }
 
 /** Rows and key checksum of a published version, computed from its own Parquet files. */
-export async function versionStats(store: StateStore, analyzer: string, partition: string, seq: number): Promise<{ rows: number; checksum: string; files: string[] }> {
+export async function versionStats(
+  store: StateStore,
+  analyzer: string,
+  partition: string,
+  seq: number,
+): Promise<{ rows: number; checksum: string; files: string[] }> {
   const v = await store.getVersion(analyzer, partition, seq);
   const manifest = readManifest(v!.dir)!;
   const files = manifest.files.map((f) => join(v!.dir, f.path));
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)).getRowObjectsJson() as { column_name: string; column_type: string }[];
+    const described = (
+      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)
+    ).getRowObjectsJson() as { column_name: string; column_type: string }[];
     const columns = described.map((d) => ({ name: d.column_name, type: d.column_type }));
     const c = await versionChecksum(conn, files, keyPlan(columns, manifest.keys));
     return { ...c, files };
@@ -85,7 +99,11 @@ export interface ProjectOnWarehouse {
  * A test project on the embedded DuckDB warehouse, or on a database of its own on a PostgreSQL server started for
  * it: what the suites that run against both warehouses set up first.
  */
-export async function projectOn(kind: 'duckdb' | 'postgres', database: string, opts: TestProjectOptions): Promise<ProjectOnWarehouse> {
+export async function projectOn(
+  kind: 'duckdb' | 'postgres',
+  database: string,
+  opts: TestProjectOptions,
+): Promise<ProjectOnWarehouse> {
   let server: TestPostgres | undefined;
   let url = EMBEDDED;
   if (kind === 'postgres') {

@@ -5,7 +5,9 @@ import { maskUrl, parseWarehouseUrl, passwordsOf, redact, redactError } from '..
 describe('warehouse URLs', () => {
   it('masks the password of a URL, in the user part and in a password= parameter', () => {
     expect(maskUrl('postgres://bob:s3cr%40t@db.example:5432/wh')).toBe('postgres://bob:***@db.example:5432/wh');
-    expect(maskUrl('postgresql://bob@db/wh?sslmode=require&password=p4ss')).toBe('postgresql://bob@db/wh?sslmode=require&password=***');
+    expect(maskUrl('postgresql://bob@db/wh?sslmode=require&password=p4ss')).toBe(
+      'postgresql://bob@db/wh?sslmode=require&password=***',
+    );
     expect(maskUrl('duckdb:.recount/warehouse.duckdb')).toBe('duckdb:.recount/warehouse.duckdb');
   });
 
@@ -29,14 +31,24 @@ describe('warehouse URLs', () => {
 
   it('redacts a password from any text, raw and percent-encoded, and from an error’s message, subject and hint', () => {
     expect(redact('auth failed for s3cr@t (s3cr%40t)', ['s3cr@t'])).toBe('auth failed for *** (***)');
-    const e = redactError(new RecountError('WAREHOUSE_LOAD', 'server said s3cr@t', { subject: 'x s3cr@t', hint: 'not s3cr%40t' }), 'postgres://bob:s3cr%40t@h/db');
+    const e = redactError(
+      new RecountError('WAREHOUSE_LOAD', 'server said s3cr@t', { subject: 'x s3cr@t', hint: 'not s3cr%40t' }),
+      'postgres://bob:s3cr%40t@h/db',
+    );
     expect([e.message, e.subject, e.hint].join(' ')).not.toMatch(/s3cr/);
     expect(e.code).toBe('WAREHOUSE_LOAD');
   });
 
   it('resolves duckdb: paths against the project and refuses other schemes with the URL masked', () => {
-    expect(parseWarehouseUrl('duckdb:.recount/w.duckdb', '/p')).toMatchObject({ kind: 'duckdb', path: '/p/.recount/w.duckdb' });
-    expect(parseWarehouseUrl('postgres://u:pw@h:1/d', '/p')).toMatchObject({ kind: 'postgres', display: 'postgres://u:***@h:1/d', secrets: ['pw'] });
+    expect(parseWarehouseUrl('duckdb:.recount/w.duckdb', '/p')).toMatchObject({
+      kind: 'duckdb',
+      path: '/p/.recount/w.duckdb',
+    });
+    expect(parseWarehouseUrl('postgres://u:pw@h:1/d', '/p')).toMatchObject({
+      kind: 'postgres',
+      display: 'postgres://u:***@h:1/d',
+      secrets: ['pw'],
+    });
     let err: RecountError | undefined;
     try {
       parseWarehouseUrl('mysql://u:topsecret@h/d', '/p');

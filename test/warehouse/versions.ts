@@ -31,11 +31,15 @@ export async function writeVersion(root: string, spec: VersionSpec): Promise<Ver
   const files: string[] = [];
   for (let i = 0; i < n; i++) {
     const f = join(dir, `part-${String(i).padStart(5, '0')}.parquet`);
-    await duck(`COPY (SELECT * FROM (${spec.sql}) WHERE hash(${keyList}) % ${n} = ${i} ORDER BY ${keyList}) TO ${lit(f)} (FORMAT parquet)`);
+    await duck(
+      `COPY (SELECT * FROM (${spec.sql}) WHERE hash(${keyList}) % ${n} = ${i} ORDER BY ${keyList}) TO ${lit(f)} (FORMAT parquet)`,
+    );
     files.push(f);
   }
   // The schema of the files, as a load reads them (HUGEINT, for one, is written to Parquet as DOUBLE).
-  const columns = (await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${fileList(files)})`)).map((c) => ({ name: c.column_name, type: c.column_type }));
+  const columns = (
+    await duck<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${fileList(files)})`)
+  ).map((c) => ({ name: c.column_name, type: c.column_type }));
   const [count] = await duck<{ n: string }>(`SELECT count(*)::BIGINT AS n FROM (${spec.sql})`);
   return { analyzer, partition, version: spec.version, dir, files, rows: Number(count!.n), columns, keys: spec.keys };
 }

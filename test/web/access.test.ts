@@ -16,7 +16,12 @@ describe('dashboard access', () => {
   let base: string;
 
   beforeAll(async () => {
-    tp = await makeProject({ examples: false, hours: 0, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly') } });
+    tp = await makeProject({
+      examples: false,
+      hours: 0,
+      config: observeConfig('{}'),
+      analyzers: { hourly: hourlyAnalyzer('hourly') },
+    });
   });
   afterAll(async () => {
     if (serve && serve.child.exitCode === null) await serve.stop();
@@ -39,7 +44,11 @@ describe('dashboard access', () => {
       expect((await get(base + path, { authorization: 'Bearer wrong' })).status, path).toBe(401);
       expect((await get(base + path, { cookie: 'recount_token=wrong' })).status, path).toBe(401);
     }
-    const post = await fetch(`${base}actions/rerun`, { method: 'POST', body: new URLSearchParams({ analyzer: 'hourly', partition: '2023-10-12T00' }), redirect: 'manual' });
+    const post = await fetch(`${base}actions/rerun`, {
+      method: 'POST',
+      body: new URLSearchParams({ analyzer: 'hourly', partition: '2023-10-12T00' }),
+      redirect: 'manual',
+    });
     expect(post.status).toBe(401);
 
     const metrics = await get(`${base}metrics`, { authorization: `Bearer ${TOKEN}` });
@@ -63,16 +72,33 @@ describe('dashboard access', () => {
     const session = page.headers.get('set-cookie')!.split(';')[0]!;
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
     const cookies = `${auth.cookie}; ${session}`;
-    const form = (extra: Record<string, string> = {}) => new URLSearchParams({ analyzer: 'hourly', from: '2023-10-12T00', to: '2023-10-12T01', ...extra });
-    const post = (body: URLSearchParams, headers: Record<string, string>) => fetch(`${base}actions/backfill`, { method: 'POST', body, headers: { cookie: cookies, ...headers }, redirect: 'manual' });
+    const form = (extra: Record<string, string> = {}) =>
+      new URLSearchParams({ analyzer: 'hourly', from: '2023-10-12T00', to: '2023-10-12T01', ...extra });
+    const post = (body: URLSearchParams, headers: Record<string, string>) =>
+      fetch(`${base}actions/backfill`, {
+        method: 'POST',
+        body,
+        headers: { cookie: cookies, ...headers },
+        redirect: 'manual',
+      });
 
     expect((await post(form(), {})).status).toBe(403);
     expect((await post(form({ _csrf: 'forged' }), {})).status).toBe(403);
     expect((await post(form({ _csrf: csrf }), { origin: 'http://evil.example' })).status).toBe(403);
     expect((await post(form({ _csrf: csrf }), { 'sec-fetch-site': 'cross-site' })).status).toBe(403);
-    const other = await fetch(`${base}actions/backfill`, { method: 'POST', body: form({ _csrf: csrf }), headers: { cookie: `${auth.cookie}; recount_session=someone-else` }, redirect: 'manual' });
+    const other = await fetch(`${base}actions/backfill`, {
+      method: 'POST',
+      body: form({ _csrf: csrf }),
+      headers: { cookie: `${auth.cookie}; recount_session=someone-else` },
+      redirect: 'manual',
+    });
     expect(other.status).toBe(403);
-    await waitFor('the refusals logged', () => serve!.logs().filter((l) => l.msg === 'dashboard action refused as cross-site').length === 5, 5_000, 50);
+    await waitFor(
+      'the refusals logged',
+      () => serve!.logs().filter((l) => l.msg === 'dashboard action refused as cross-site').length === 5,
+      5_000,
+      50,
+    );
 
     const ok = await post(form({ _csrf: csrf }), { origin: base.replace(/\/$/, ''), 'sec-fetch-site': 'same-origin' });
     expect(ok.status).toBe(303);

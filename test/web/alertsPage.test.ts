@@ -12,17 +12,35 @@ describe('dashboard alerts page with many alerts', () => {
     const r = await fetch(`${base}alerts${q}`);
     expect(r.status).toBe(200);
     const text = await r.text();
-    return { text, rows: [...text.matchAll(/<tr data-alert="(\d+)" data-kind="([a-z_]+)"/g)].map((m) => ({ id: Number(m[1]), kind: m[2] })) };
+    return {
+      text,
+      rows: [...text.matchAll(/<tr data-alert="(\d+)" data-kind="([a-z_]+)"/g)].map((m) => ({
+        id: Number(m[1]),
+        kind: m[2],
+      })),
+    };
   };
 
   beforeAll(async () => {
-    tp = await makeProject({ examples: false, hours: 0, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly') } });
+    tp = await makeProject({
+      examples: false,
+      hours: 0,
+      config: observeConfig('{}'),
+      analyzers: { hourly: hourlyAnalyzer('hourly') },
+    });
     const ctx = await tp.open();
     try {
       for (let i = 0; i < 120; i++) {
         const partition = `2023-10-${String(1 + Math.floor(i / 24)).padStart(2, '0')}T${String(i % 24).padStart(2, '0')}`;
         const kind = i < 70 ? 'check_failed' : 'oom_kill';
-        await ctx.store.observe.alerts.raise({ kind, severity: 'critical', key: `${kind}:hourly/${partition}`, analyzer: 'hourly', partition, title: `hourly ${partition}: ${kind}` });
+        await ctx.store.observe.alerts.raise({
+          kind,
+          severity: 'critical',
+          key: `${kind}:hourly/${partition}`,
+          analyzer: 'hourly',
+          partition,
+          title: `hourly ${partition}: ${kind}`,
+        });
       }
     } finally {
       await ctx.close();

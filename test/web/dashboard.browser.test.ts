@@ -30,14 +30,38 @@ describe('dashboard in a browser', () => {
     // Installs Debian's chromium when it is missing and apt-get can (root); else fails saying what to run.
     const executablePath = ensureChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
-    tp = await makeProject({ examples: false, hours: 3, rowsPerHour: 2000, config: observeConfig('{}'), analyzers: { hourly: hourlyAnalyzer('hourly', "checks: [{ name: 'few_big_segments', severity: 'warn', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 3 LIMIT 4' }], load: { table: 'hourly' },") } });
+    tp = await makeProject({
+      examples: false,
+      hours: 3,
+      rowsPerHour: 2000,
+      config: observeConfig('{}'),
+      analyzers: {
+        hourly: hourlyAnalyzer(
+          'hourly',
+          "checks: [{ name: 'few_big_segments', severity: 'warn', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 3 LIMIT 4' }], load: { table: 'hourly' },",
+        ),
+      },
+    });
     store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     serve = startServe(tp, ['--port', '0']);
     base = await dashboardUrl(serve);
-    await waitFor('three hours published', async () => (await store.listPartitions('hourly')).filter((p) => p.published_seq !== null).length === 3, 90_000);
+    await waitFor(
+      'three hours published',
+      async () => (await store.listPartitions('hourly')).filter((p) => p.published_seq !== null).length === 3,
+      90_000,
+    );
     browser = await chromium.launch({
       executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (err) => {
@@ -69,7 +93,10 @@ describe('dashboard in a browser', () => {
 
     // Click the cell of 2023-10-12T01 on the canvas.
     const cell = await page.evaluate(() => (window as any).recountGrid.cellCenter('2023-10-12T01'));
-    await page.mouse.click(cell.x - (await page.evaluate(() => window.scrollX)), cell.y - (await page.evaluate(() => window.scrollY)));
+    await page.mouse.click(
+      cell.x - (await page.evaluate(() => window.scrollX)),
+      cell.y - (await page.evaluate(() => window.scrollY)),
+    );
     await page.waitForURL(/\/analyzers\/hourly\/partitions\/2023-10-12T01$/);
     await expect.poll(() => page.locator('details.attempt').count()).toBe(1);
     expect(await page.locator('details.attempt').first().getAttribute('data-status')).toBe('succeeded');
@@ -107,31 +134,60 @@ describe('dashboard in a browser', () => {
 
     // Roll back to v1 from the versions table.
     await page.getByRole('button', { name: 'Roll back to v1' }).click();
-    await expect.poll(() => page.locator('.flash').textContent()).toContain('Rolled back hourly 2023-10-12T01 from v2 to v1');
+    await expect
+      .poll(() => page.locator('.flash').textContent())
+      .toContain('Rolled back hourly 2023-10-12T01 from v2 to v1');
     expect((await store.getPartition('hourly', '2023-10-12T01'))!.published_seq).toBe(1);
     // The warehouse follows (I5): a worker loads v1 over v2, and v2's record says it was replaced.
     await expect
-      .poll(async () => (await store.loads.list({ analyzer: 'hourly', partitionId: '2023-10-12T01' })).map((l) => `v${l.version_seq} ${l.status}`), { timeout: 60_000, interval: 500 })
+      .poll(
+        async () =>
+          (await store.loads.list({ analyzer: 'hourly', partitionId: '2023-10-12T01' })).map(
+            (l) => `v${l.version_seq} ${l.status}`,
+          ),
+        { timeout: 60_000, interval: 500 },
+      )
       .toEqual(['v2 replaced', 'v1 loaded']);
     await page.reload();
-    expect(await page.locator('h2:has-text("Warehouse load") ~ table tbody tr').first().textContent()).toMatch(/v2.*replaced/);
+    expect(await page.locator('h2:has-text("Warehouse load") ~ table tbody tr').first().textContent()).toMatch(
+      /v2.*replaced/,
+    );
     await shot('partition-rollback');
 
     // The alerts page lists the warn check's alerts, with their kind to filter by.
-    await page.getByRole('link', { name: /^Alerts/ }).first().click();
+    await page
+      .getByRole('link', { name: /^Alerts/ })
+      .first()
+      .click();
     await page.waitForURL(/\/alerts$/);
     expect(await page.locator('tr[data-kind="check_failed"]').count()).toBeGreaterThan(0);
     await shot('alerts');
   });
 
   it('draws a year of hourly partitions in one canvas, about one screen high, and a click opens the right partition', async () => {
-    const states: PartitionState[] = ['published', 'published', 'published', 'published', 'failed', 'stale_failed', 'missing', 'queued', 'running', 'none'];
+    const states: PartitionState[] = [
+      'published',
+      'published',
+      'published',
+      'published',
+      'failed',
+      'stale_failed',
+      'missing',
+      'queued',
+      'running',
+      'none',
+    ];
     const start = Date.UTC(2023, 0, 1);
-    const cells: GridCell[] = Array.from({ length: 8760 }, (_, i) => ({ id: formatPartitionId(new Date(start + i * 3_600_000), 'hour'), state: i > 8700 ? 'missing' : states[(i * 7 + (i >> 5)) % (i % 97 === 0 ? 10 : 4)]! }));
+    const cells: GridCell[] = Array.from({ length: 8760 }, (_, i) => ({
+      id: formatPartitionId(new Date(start + i * 3_600_000), 'hour'),
+      state: i > 8700 ? 'missing' : states[(i * 7 + (i >> 5)) % (i % 97 === 0 ? 10 : 4)]!,
+    }));
     const section = gridSection(gridPayload('hour', cells, '#'), stateCounts(cells), 'test');
     // A fresh page: the dashboard's Content-Security-Policy would stay with the old document.
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.setContent(`<!doctype html><html><head><style>${STYLE}</style></head><body><main>${section.value}</main></body></html>`);
+    await page.setContent(
+      `<!doctype html><html><head><style>${STYLE}</style></head><body><main>${section.value}</main></body></html>`,
+    );
     expect(await page.evaluate(() => (window as any).recountGrid.cells)).toBe(8760);
     const box = (await page.locator('canvas#grid').boundingBox())!;
     expect(box.width).toBeLessThanOrEqual(1440);

@@ -25,7 +25,15 @@ describe('dashboard: a held partition', () => {
     tp = await makeProject({ hours: 0, examples: false, analyzers: { counts: COUNTS } });
     ctx = await tp.open();
     for (const seed of [1, 2]) {
-      await generateEvents({ out: join(tp.dir, 'data/events'), start: P, hours: 1, rowsPerHour: 500, seed, ads: 20, threads: 1 });
+      await generateEvents({
+        out: join(tp.dir, 'data/events'),
+        start: P,
+        hours: 1,
+        rowsPerHour: 500,
+        seed,
+        ads: 20,
+        threads: 1,
+      });
       expect((await runPartition(ctx, getAnalyzer(ctx.project, 'counts'), P)).status).toBe('succeeded');
     }
   });
@@ -35,12 +43,16 @@ describe('dashboard: a held partition', () => {
   });
 
   const page = () => partitionPage(ctx, PC, getAnalyzer(ctx.project, 'counts'), parsePartition(P, 'hour'));
-  const cell = async () => (await partitionCells(ctx.project, ctx.store, getAnalyzer(ctx.project, 'counts'))).find((c) => c.id === P)?.state;
+  const cell = async () =>
+    (await partitionCells(ctx.project, ctx.store, getAnalyzer(ctx.project, 'counts'))).find((c) => c.id === P)?.state;
 
   it('a rollback from the dashboard holds the partition: the page and the grid say so, and the release button ends it', async () => {
     expect(await cell()).toBe('published');
     expect(await page()).not.toContain('Release the hold');
-    const r = await ACTIONS['/actions/rollback']!(ctx, new URLSearchParams({ analyzer: 'counts', partition: P, version: '1' }));
+    const r = await ACTIONS['/actions/rollback']!(
+      ctx,
+      new URLSearchParams({ analyzer: 'counts', partition: P, version: '1' }),
+    );
     expect(r.ok).toBe(true);
     expect(r.text).toContain('held there');
     const html = await page();

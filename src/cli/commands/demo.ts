@@ -24,7 +24,10 @@ export function registerDemo(program: Command): void {
     .option('--dir <dir>', 'demo project folder', 'recount-demo')
     .option('--rows-per-hour <n>', 'events per hour', wholeNumber('--rows-per-hour', 1), 50_000)
     .option('--engine <engine>', "run the analyzers on 'duckdb' or 'spark' (Spark Connect at --spark-remote)", 'duckdb')
-    .option('--spark-remote <sc>', 'Spark Connect server for --engine spark (default: RECOUNT_SPARK_REMOTE, else sc://localhost:15002)')
+    .option(
+      '--spark-remote <sc>',
+      'Spark Connect server for --engine spark (default: RECOUNT_SPARK_REMOTE, else sc://localhost:15002)',
+    )
     .action(
       action(async (out, g, opts: { dir: string; rowsPerHour: number; engine: string; sparkRemote?: string }) => {
         const engineChoice = demoEngine(opts.engine, opts.sparkRemote);
@@ -33,7 +36,13 @@ export function registerDemo(program: Command): void {
         if (!existsSync(join(dir, 'recount.config.ts'))) initProject(dir);
         out.info(`project: ${dir}`);
         const day = '2023-10-12';
-        const gen = await generateEvents({ out: join(dir, 'data/events'), start: `${day}T00`, hours: 24, rowsPerHour: opts.rowsPerHour, seed: 1 });
+        const gen = await generateEvents({
+          out: join(dir, 'data/events'),
+          start: `${day}T00`,
+          hours: 24,
+          rowsPerHour: opts.rowsPerHour,
+          seed: 1,
+        });
         out.info(`generated ${thousands(gen.rows)} events in 24 hourly partitions`);
         return withSession(dir, async (s) => {
           // --engine spark runs this demo's attempts on Spark; the project's config is left as it is.
@@ -42,11 +51,16 @@ export function registerDemo(program: Command): void {
           const daily = onEngine(getAnalyzer(s.project, 'ad_impressions_daily'));
           if (engineChoice) out.info(`engine: Spark at ${redactRemote(engineChoice.remote)}`);
           const results: AttemptResult[] = [];
-          for (const p of partitionRange(`${day}T00`, `${day}T23`, 'hour')) results.push(await runPartition(s, hourly, p.id, { trigger: 'demo' }));
+          for (const p of partitionRange(`${day}T00`, `${day}T23`, 'hour'))
+            results.push(await runPartition(s, hourly, p.id, { trigger: 'demo' }));
           results.push(await runPartition(s, daily, day, { trigger: 'demo' }));
           const failed = results.filter((r) => r.status !== 'succeeded');
 
-          const session = await new DuckDBEngine().open({ memoryBytes: 500_000_000, threads: 2, spillDir: join(dir, '.recount/spill/demo') });
+          const session = await new DuckDBEngine().open({
+            memoryBytes: 500_000_000,
+            threads: 2,
+            spillDir: join(dir, '.recount/spill/demo'),
+          });
           const glob = join(s.project.outputRoot, 'ad_impressions_daily', '*', '*.parquet');
           const top = await session.query<Record<string, unknown>>(
             `SELECT ad_id, sum(impression_count)::BIGINT AS impressions, round(sum(total_bid), 2) AS total_bid FROM read_parquet(${lit(glob)}) GROUP BY ad_id ORDER BY impressions DESC, ad_id LIMIT 5`,
@@ -69,7 +83,12 @@ export function registerDemo(program: Command): void {
           } finally {
             await wh.close();
           }
-          const warehouse = { url: wh.display, loaded: loads.filter((l) => !l.error).length, failed: loadFailures.length, topAds: fromWarehouse };
+          const warehouse = {
+            url: wh.display,
+            loaded: loads.filter((l) => !l.error).length,
+            failed: loadFailures.length,
+            topAds: fromWarehouse,
+          };
 
           const summary = [hourly, daily].map((a) => {
             const rs = results.filter((r) => r.analyzer === a.name);
@@ -83,22 +102,46 @@ export function registerDemo(program: Command): void {
               output: join(s.project.outputRoot, a.name),
             };
           });
-          out.result({ ok: failed.length === 0 && loadFailures.length === 0, project: dir, summary, topAds: top, warehouse, failures: failed.map(attemptJson) }, () => {
-            const t = table(['analyzer', 'partitions', 'published', 'rows', 'files', 'size', 'output']);
-            for (const r of summary) t.push([r.analyzer, r.partitions, r.published, thousands(r.rows), r.files, formatBytes(r.bytes), r.output]);
-            out.info(t.toString());
-            for (const f of failed) out.info(`failed: ${f.analyzer} ${f.partition}: ${f.error?.message}`);
-            out.info(`\ntop ads of ${day}, read straight from the published Parquet (${glob}):`);
-            const tt = table(['ad_id', 'impressions', 'total_bid']);
-            for (const r of top) tt.push([String(r.ad_id), String(r.impressions), String(r.total_bid)]);
-            out.info(tt.toString());
-            out.info(`\nthe same day in the warehouse (${warehouse.url}): ${warehouse.loaded} partition(s) loaded, one transaction each; the daily table joined with its hourly partitions:`);
-            const wt = table(['ad_id', 'daily impressions', 'sum of hourly', 'hours seen']);
-            for (const r of fromWarehouse) wt.push([String(r.ad_id), String(r.daily_impressions), String(r.hourly_impressions), String(r.hours)]);
-            out.info(wt.toString());
-            for (const l of loadFailures) out.warn(loadWarning(l));
-            out.info(`\ndone in ${duration(Date.now() - started)}. Next: npx recount --project ${opts.dir} status ad_impressions_hourly`);
-          });
+          out.result(
+            {
+              ok: failed.length === 0 && loadFailures.length === 0,
+              project: dir,
+              summary,
+              topAds: top,
+              warehouse,
+              failures: failed.map(attemptJson),
+            },
+            () => {
+              const t = table(['analyzer', 'partitions', 'published', 'rows', 'files', 'size', 'output']);
+              for (const r of summary)
+                t.push([
+                  r.analyzer,
+                  r.partitions,
+                  r.published,
+                  thousands(r.rows),
+                  r.files,
+                  formatBytes(r.bytes),
+                  r.output,
+                ]);
+              out.info(t.toString());
+              for (const f of failed) out.info(`failed: ${f.analyzer} ${f.partition}: ${f.error?.message}`);
+              out.info(`\ntop ads of ${day}, read straight from the published Parquet (${glob}):`);
+              const tt = table(['ad_id', 'impressions', 'total_bid']);
+              for (const r of top) tt.push([String(r.ad_id), String(r.impressions), String(r.total_bid)]);
+              out.info(tt.toString());
+              out.info(
+                `\nthe same day in the warehouse (${warehouse.url}): ${warehouse.loaded} partition(s) loaded, one transaction each; the daily table joined with its hourly partitions:`,
+              );
+              const wt = table(['ad_id', 'daily impressions', 'sum of hourly', 'hours seen']);
+              for (const r of fromWarehouse)
+                wt.push([String(r.ad_id), String(r.daily_impressions), String(r.hourly_impressions), String(r.hours)]);
+              out.info(wt.toString());
+              for (const l of loadFailures) out.warn(loadWarning(l));
+              out.info(
+                `\ndone in ${duration(Date.now() - started)}. Next: npx recount --project ${opts.dir} status ad_impressions_hourly`,
+              );
+            },
+          );
           return failed.length || loadFailures.length ? 1 : 0;
         });
       }),
@@ -109,7 +152,10 @@ export function registerDemo(program: Command): void {
 function demoEngine(engine: string, remote: string | undefined): Extract<EngineChoice, { name: 'spark' }> | undefined {
   if (engine === 'duckdb') return undefined;
   if (engine !== 'spark') {
-    throw new RecountError('USAGE', `--engine ${engine}: expected duckdb or spark`, { subject: '--engine', hint: 'recount demo --engine spark --spark-remote sc://host:15002' });
+    throw new RecountError('USAGE', `--engine ${engine}: expected duckdb or spark`, {
+      subject: '--engine',
+      hint: 'recount demo --engine spark --spark-remote sc://host:15002',
+    });
   }
   return { name: 'spark', remote: remote ?? (process.env.RECOUNT_SPARK_REMOTE || 'sc://localhost:15002'), conf: {} };
 }

@@ -16,7 +16,10 @@ export function registerFiles(program: Command): void {
     .description("print the exact files of a partition's published version (real paths inside its version folder)")
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id')
-    .option('--view [name]', 'print a DuckDB CREATE VIEW over exactly those files (view named after the analyzer unless NAME)')
+    .option(
+      '--view [name]',
+      'print a DuckDB CREATE VIEW over exactly those files (view named after the analyzer unless NAME)',
+    )
     .action(
       action(async (out, g, name: string, opts: { partition: string; view?: string | boolean }) => {
         const project = await loadProject(g.project);
@@ -24,7 +27,10 @@ export function registerFiles(program: Command): void {
         const p = parsePartition(opts.partition, analyzer.grain);
         const v = publishedFiles(new OutputLayout(project.outputRoot), analyzer.name, p.id);
         const paths = v.files.map((f) => f.path);
-        const view = opts.view === undefined ? undefined : duckdbViewSql(typeof opts.view === 'string' ? opts.view : analyzer.name, paths);
+        const view =
+          opts.view === undefined
+            ? undefined
+            : duckdbViewSql(typeof opts.view === 'string' ? opts.view : analyzer.name, paths);
         out.result({ ok: true, ...v, ...(view ? { view } : {}) }, () => {
           if (view) out.info(view);
           else for (const f of paths) out.info(f);

@@ -19,14 +19,43 @@ export function registerGen(program: Command): void {
     .option('--ads <n>', 'distinct ad ids', wholeNumber('--ads', 1), 1000)
     .option('--skew', 'skewed ad popularity (a few ads get most events)')
     .action(
-      action(async (out, g, kind: string, opts: { out: string; start: string; hours: number; rowsPerHour: number; seed: number; ads: number; skew?: boolean }) => {
-        if (kind !== 'events') throw new RecountError('USAGE', `unknown data set kind '${kind}'`, { subject: kind, hint: "recount gen events --out DIR ..." });
-        const started = Date.now();
-        const root = resolve(g.project, opts.out);
-        const r = await generateEvents({ out: root, start: opts.start, hours: opts.hours, rowsPerHour: opts.rowsPerHour, seed: opts.seed, ads: opts.ads, skew: opts.skew });
-        out.result({ ok: true, out: root, partitions: r.partitions, rows: r.rows }, () =>
-          out.info(`wrote ${r.rows} events in ${r.partitions.length} hourly partitions (${r.partitions[0]} .. ${r.partitions.at(-1)}) under ${root} in ${duration(Date.now() - started)}`),
-        );
-      }),
+      action(
+        async (
+          out,
+          g,
+          kind: string,
+          opts: {
+            out: string;
+            start: string;
+            hours: number;
+            rowsPerHour: number;
+            seed: number;
+            ads: number;
+            skew?: boolean;
+          },
+        ) => {
+          if (kind !== 'events')
+            throw new RecountError('USAGE', `unknown data set kind '${kind}'`, {
+              subject: kind,
+              hint: 'recount gen events --out DIR ...',
+            });
+          const started = Date.now();
+          const root = resolve(g.project, opts.out);
+          const r = await generateEvents({
+            out: root,
+            start: opts.start,
+            hours: opts.hours,
+            rowsPerHour: opts.rowsPerHour,
+            seed: opts.seed,
+            ads: opts.ads,
+            skew: opts.skew,
+          });
+          out.result({ ok: true, out: root, partitions: r.partitions, rows: r.rows }, () =>
+            out.info(
+              `wrote ${r.rows} events in ${r.partitions.length} hourly partitions (${r.partitions[0]} .. ${r.partitions.at(-1)}) under ${root} in ${duration(Date.now() - started)}`,
+            ),
+          );
+        },
+      ),
     );
 }

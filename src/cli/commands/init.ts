@@ -10,7 +10,10 @@ import { PACKAGE_ROOT } from '../../paths.ts';
 export function initProject(dir: string): string[] {
   const root = resolve(dir);
   if (existsSync(join(root, 'recount.config.ts'))) {
-    throw new RecountError('USAGE', `${root} already has a recount.config.ts`, { subject: root, hint: 'pick an empty folder, or edit the existing project' });
+    throw new RecountError('USAGE', `${root} already has a recount.config.ts`, {
+      subject: root,
+      hint: 'pick an empty folder, or edit the existing project',
+    });
   }
   const written: string[] = [];
   for (const [path, text] of Object.entries(projectTemplate())) {
@@ -37,9 +40,15 @@ export function registerInit(program: Command): void {
           for (const f of files) out.info(`  ${f}`);
           out.info('\nnext:');
           out.info(`  cd ${root}`);
-          out.info(`  npm install        # links recount (${PACKAGE_ROOT}) into the project: npx recount, and types for your editor`);
-          out.info('  npx recount gen events --out data/events --start 2023-10-12T00 --hours 24 --rows-per-hour 100000 --seed 1');
-          out.info('  npx recount serve  # runs every ready hour, then the daily rollup; dashboard on http://127.0.0.1:7878/');
+          out.info(
+            `  npm install        # links recount (${PACKAGE_ROOT}) into the project: npx recount, and types for your editor`,
+          );
+          out.info(
+            '  npx recount gen events --out data/events --start 2023-10-12T00 --hours 24 --rows-per-hour 100000 --seed 1',
+          );
+          out.info(
+            '  npx recount serve  # runs every ready hour, then the daily rollup; dashboard on http://127.0.0.1:7878/',
+          );
           out.info('or by hand:');
           out.info('  npx recount backfill ad_impressions_hourly --from 2023-10-12T00 --to 2023-10-12T23');
           out.info('  npx recount run ad_impressions_daily --partition 2023-10-12');

@@ -13,14 +13,22 @@ import { alertMonitorFindings } from '../../observe/alerts/monitorAlerts.ts';
 // What to say when no table was swept: the named analyzer has no table, or none has.
 function nothingSwept(s: CliSession, name: string | undefined): string {
   const withTable = [...s.project.analyzers.values()].filter((a) => a.load).map((a) => a.name);
-  if (name && withTable.length) return `analyzer ${name} has no load table, so there is nothing to check; analyzers with one: ${withTable.join(', ')}`;
+  if (name && withTable.length)
+    return `analyzer ${name} has no load table, so there is nothing to check; analyzers with one: ${withTable.join(', ')}`;
   if (name) return `analyzer ${name} has no load table, and no other analyzer has one`;
   return 'no analyzer has a load table';
 }
 
 function render(s: CliSession, name: string | undefined, report: MonitorReport, info: (text: string) => void): void {
   const t = table(['table', 'analyzer', 'partitions', 'rows', 'problems']);
-  for (const r of report.tables) t.push([r.table, r.analyzer, r.partitions, thousands(r.rows), r.problems ? status('failed').replace('failed', String(r.problems)) : 'ok']);
+  for (const r of report.tables)
+    t.push([
+      r.table,
+      r.analyzer,
+      r.partitions,
+      thousands(r.rows),
+      r.problems ? status('failed').replace('failed', String(r.problems)) : 'ok',
+    ]);
   info(`warehouse ${report.warehouse}`);
   info(report.tables.length ? t.toString() : nothingSwept(s, name));
   if (!report.findings.length) return;
@@ -40,7 +48,9 @@ function render(s: CliSession, name: string | undefined, report: MonitorReport, 
 export function registerMonitor(program: Command): void {
   program
     .command('monitor')
-    .description('check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong')
+    .description(
+      'check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong',
+    )
     .argument('[analyzer]', 'only this analyzer’s table')
     .option('--sample <n>', 'sample keys per finding', positiveInt('--sample'), 5)
     .action(

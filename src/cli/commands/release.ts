@@ -9,7 +9,9 @@ import { withSession } from '../session.ts';
 export function registerRelease(program: Command): void {
   program
     .command('release')
-    .description("release a partition a rollback holds: recount serve and backfill rerun it again when its definition changed")
+    .description(
+      'release a partition a rollback holds: recount serve and backfill rerun it again when its definition changed',
+    )
     .argument('<analyzer>', 'analyzer name')
     .requiredOption('--partition <id>', 'partition id')
     .action(
@@ -25,7 +27,9 @@ export function registerRelease(program: Command): void {
             });
           }
           out.result({ ok: true, analyzer: analyzer.name, partition: p.id, released: { version: released } }, () => {
-            out.info(`${analyzer.name} ${p.id}: released the hold at v${released}; recount serve reruns it if its definition or input changed`);
+            out.info(
+              `${analyzer.name} ${p.id}: released the hold at v${released}; recount serve reruns it if its definition or input changed`,
+            );
           });
         }),
       ),

@@ -17,26 +17,32 @@ export function registerRun(program: Command): void {
     .option('--memory <size>', 'DuckDB memory limit, e.g. 512MB (default: the analyzer’s)')
     .option('--accept-schema-change', 'accept an input column whose type changed since the published version')
     .action(
-      action(async (out, g, name: string, opts: { partition: string; threads?: number; memory?: string; acceptSchemaChange?: boolean }) =>
-        withSession(g.project, async (s) => {
-          for (const l of describeRecovery(s.recovery)) out.warn(l);
-          const analyzer = getAnalyzer(s.project, name);
-          const r = await runPartition(s, analyzer, opts.partition, {
-            trigger: 'run',
-            threads: opts.threads,
-            memoryBytes: opts.memory ? parseSize(opts.memory, '--memory') : undefined,
-            acceptSchemaChange: opts.acceptSchemaChange,
-          });
-          for (const w of r.warnings) out.warn(w);
-          if (r.error && !g.json) return out.error(r.error);
-          out.result({ ok: r.status !== 'failed', ...attemptJson(r) }, () => {
-            out.info(attemptLine(r));
-            for (const l of warnCheckLines(r)) out.info(l);
-            if (r.publishedPath) out.info(`  published at ${r.publishedPath}`);
-            if (r.load) out.info(loadLine(r.load));
-          });
-          return r.status === 'failed' ? r.error!.exitCode : 0;
-        }),
+      action(
+        async (
+          out,
+          g,
+          name: string,
+          opts: { partition: string; threads?: number; memory?: string; acceptSchemaChange?: boolean },
+        ) =>
+          withSession(g.project, async (s) => {
+            for (const l of describeRecovery(s.recovery)) out.warn(l);
+            const analyzer = getAnalyzer(s.project, name);
+            const r = await runPartition(s, analyzer, opts.partition, {
+              trigger: 'run',
+              threads: opts.threads,
+              memoryBytes: opts.memory ? parseSize(opts.memory, '--memory') : undefined,
+              acceptSchemaChange: opts.acceptSchemaChange,
+            });
+            for (const w of r.warnings) out.warn(w);
+            if (r.error && !g.json) return out.error(r.error);
+            out.result({ ok: r.status !== 'failed', ...attemptJson(r) }, () => {
+              out.info(attemptLine(r));
+              for (const l of warnCheckLines(r)) out.info(l);
+              if (r.publishedPath) out.info(`  published at ${r.publishedPath}`);
+              if (r.load) out.info(loadLine(r.load));
+            });
+            return r.status === 'failed' ? r.error!.exitCode : 0;
+          }),
       ),
     );
 }

@@ -18,83 +18,131 @@ export function registerServe(program: Command): void {
     .option('--min-workers <n>', 'worker processes kept even when idle', positiveInt('--min-workers'))
     .option('--max-workers <n>', 'most worker processes at once', wholeNumber('--max-workers', 1))
     .option('--scan-interval <ms>', 'periodic rescan of every dataset, in ms', wholeNumber('--scan-interval', 1))
-    .option('--drain-timeout <ms>', 'on SIGTERM, how long running attempts may finish before they are abandoned', positiveInt('--drain-timeout'), 30_000)
+    .option(
+      '--drain-timeout <ms>',
+      'on SIGTERM, how long running attempts may finish before they are abandoned',
+      positiveInt('--drain-timeout'),
+      30_000,
+    )
     .option('--until-idle', 'exit once nothing is queued or running (catch up, then stop)')
     .option('--no-watch', 'do not watch files; rely on the periodic rescan')
-    .option('--port <port>', `dashboard and /metrics port (0 picks a free one; default ${DEFAULT_PORT})`, positiveInt('--port'))
+    .option(
+      '--port <port>',
+      `dashboard and /metrics port (0 picks a free one; default ${DEFAULT_PORT})`,
+      positiveInt('--port'),
+    )
     .option('--host <host>', 'address the dashboard listens on; beyond loopback it needs --token', '127.0.0.1')
-    .option('--token <token>', 'every dashboard and /metrics request must carry it (Bearer header, or ?token= once in a browser); default $RECOUNT_TOKEN')
+    .option(
+      '--token <token>',
+      'every dashboard and /metrics request must carry it (Bearer header, or ?token= once in a browser); default $RECOUNT_TOKEN',
+    )
     .option('--no-dashboard', 'serve no dashboard and no /metrics')
     .action(
-      action(async (_out, g, opts: { minWorkers?: number; maxWorkers?: number; scanInterval?: number; drainTimeout: number; untilIdle?: boolean; watch: boolean; port?: number; host: string; token?: string; dashboard: boolean }) => {
-        const token = opts.token ?? (process.env.RECOUNT_TOKEN || undefined);
-        if (opts.dashboard) assertSafeBinding(opts.host, token);
-        const project = await loadProject(g.project);
-        const store = await openStateStore(project.stateUrl, project.dir);
-        const log = createLogger({ pretty: g.json ? false : undefined });
-        const serve = project.config.serve;
-        const maxWorkers = opts.maxWorkers ?? serve.maxWorkers;
-        const scanIntervalMs = opts.scanInterval ?? serve.scanIntervalMs;
-        const observer = new Observer(project, store, { log, healthIntervalMs: Math.min(30_000, Math.max(2_000, scanIntervalMs)) });
-        const daemon = new Daemon(project, store, {
-          minWorkers: Math.min(opts.minWorkers ?? serve.minWorkers, maxWorkers),
-          maxWorkers,
-          scanIntervalMs,
-          watch: opts.watch,
-          log,
-          ...observer.hooks,
-        });
-        let dashboard: Dashboard | undefined;
-        let stopping: Promise<void> | undefined;
-        const stop = (signal: string) => {
-          log.info({ signal }, 'stopping: draining running attempts');
-          stopping ??= daemon
-            .stop(opts.drainTimeout)
-            .then(() => observer.stop())
-            .then(() => dashboard?.close());
-          return stopping;
-        };
-        let done!: () => void;
-        const finished = new Promise<void>((resolve) => (done = resolve));
-        process.once('SIGTERM', () => void stop('SIGTERM').then(done));
-        process.once('SIGINT', () => void stop('SIGINT').then(done));
-        let started = false;
-        if (opts.dashboard) {
-          try {
-            dashboard = await startDashboard({ project, store, metrics: observer.metrics, alerter: observer.alerter, kick: () => void (started && daemon.tick().then(() => daemon.retryLoads())), lag: () => observer.lagSeconds }, { host: opts.host, port: opts.port ?? DEFAULT_PORT, token, log });
-            log.info({ url: dashboard.url, host: opts.host, port: dashboard.port, token: Boolean(token) }, `dashboard listening on ${dashboard.url} (metrics on ${dashboard.url}metrics)`);
-          } catch (err) {
-            // The default port may be taken (a second daemon on this machine): run without a dashboard rather than not at all.
-            if (opts.port !== undefined) {
-              await store.close();
-              throw err;
+      action(
+        async (
+          _out,
+          g,
+          opts: {
+            minWorkers?: number;
+            maxWorkers?: number;
+            scanInterval?: number;
+            drainTimeout: number;
+            untilIdle?: boolean;
+            watch: boolean;
+            port?: number;
+            host: string;
+            token?: string;
+            dashboard: boolean;
+          },
+        ) => {
+          const token = opts.token ?? (process.env.RECOUNT_TOKEN || undefined);
+          if (opts.dashboard) assertSafeBinding(opts.host, token);
+          const project = await loadProject(g.project);
+          const store = await openStateStore(project.stateUrl, project.dir);
+          const log = createLogger({ pretty: g.json ? false : undefined });
+          const serve = project.config.serve;
+          const maxWorkers = opts.maxWorkers ?? serve.maxWorkers;
+          const scanIntervalMs = opts.scanInterval ?? serve.scanIntervalMs;
+          const observer = new Observer(project, store, {
+            log,
+            healthIntervalMs: Math.min(30_000, Math.max(2_000, scanIntervalMs)),
+          });
+          const daemon = new Daemon(project, store, {
+            minWorkers: Math.min(opts.minWorkers ?? serve.minWorkers, maxWorkers),
+            maxWorkers,
+            scanIntervalMs,
+            watch: opts.watch,
+            log,
+            ...observer.hooks,
+          });
+          let dashboard: Dashboard | undefined;
+          let stopping: Promise<void> | undefined;
+          const stop = (signal: string) => {
+            log.info({ signal }, 'stopping: draining running attempts');
+            stopping ??= daemon
+              .stop(opts.drainTimeout)
+              .then(() => observer.stop())
+              .then(() => dashboard?.close());
+            return stopping;
+          };
+          let done!: () => void;
+          const finished = new Promise<void>((resolve) => (done = resolve));
+          process.once('SIGTERM', () => void stop('SIGTERM').then(done));
+          process.once('SIGINT', () => void stop('SIGINT').then(done));
+          let started = false;
+          if (opts.dashboard) {
+            try {
+              dashboard = await startDashboard(
+                {
+                  project,
+                  store,
+                  metrics: observer.metrics,
+                  alerter: observer.alerter,
+                  kick: () => void (started && daemon.tick().then(() => daemon.retryLoads())),
+                  lag: () => observer.lagSeconds,
+                },
+                { host: opts.host, port: opts.port ?? DEFAULT_PORT, token, log },
+              );
+              log.info(
+                { url: dashboard.url, host: opts.host, port: dashboard.port, token: Boolean(token) },
+                `dashboard listening on ${dashboard.url} (metrics on ${dashboard.url}metrics)`,
+              );
+            } catch (err) {
+              // The default port may be taken (a second daemon on this machine): run without a dashboard rather than not at all.
+              if (opts.port !== undefined) {
+                await store.close();
+                throw err;
+              }
+              log.warn(
+                { err: (err as Error).message },
+                'dashboard not started; the daemon runs without it (pass --port to choose a free port)',
+              );
             }
-            log.warn({ err: (err as Error).message }, 'dashboard not started; the daemon runs without it (pass --port to choose a free port)');
           }
-        }
-        await daemon.start();
-        started = true;
-        observer.start(daemon);
-        if (opts.untilIdle) {
-          const check = setInterval(async () => {
-            if (await daemon.isIdle()) {
-              clearInterval(check);
-              await stop('idle');
-              done();
-            }
-          }, 500);
-        }
-        await finished;
-        await store.close();
-        const failed = daemon.summary.failedForGood;
-        if (opts.untilIdle) {
-          const line = `idle: ${daemon.summary.succeeded} attempt(s) succeeded, ${failed.length} run(s) failed for good${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''} (recount status shows why)` : ''}`;
-          if (failed.length) log.error({ succeeded: daemon.summary.succeeded, failedForGood: failed.length }, line);
-          else log.info({ succeeded: daemon.summary.succeeded, failedForGood: 0 }, line);
-        }
-        log.flush?.();
-        // Catching up (--until-idle) is a job: it fails when a run failed for good, as `recount backfill` does.
-        return opts.untilIdle && failed.length ? 1 : 0;
-      }),
+          await daemon.start();
+          started = true;
+          observer.start(daemon);
+          if (opts.untilIdle) {
+            const check = setInterval(async () => {
+              if (await daemon.isIdle()) {
+                clearInterval(check);
+                await stop('idle');
+                done();
+              }
+            }, 500);
+          }
+          await finished;
+          await store.close();
+          const failed = daemon.summary.failedForGood;
+          if (opts.untilIdle) {
+            const line = `idle: ${daemon.summary.succeeded} attempt(s) succeeded, ${failed.length} run(s) failed for good${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''} (recount status shows why)` : ''}`;
+            if (failed.length) log.error({ succeeded: daemon.summary.succeeded, failedForGood: failed.length }, line);
+            else log.info({ succeeded: daemon.summary.succeeded, failedForGood: 0 }, line);
+          }
+          log.flush?.();
+          // Catching up (--until-idle) is a job: it fails when a run failed for good, as `recount backfill` does.
+          return opts.untilIdle && failed.length ? 1 : 0;
+        },
+      ),
     );
 }

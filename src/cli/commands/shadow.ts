@@ -33,68 +33,111 @@ function line(r: ShadowPartition): string {
 /** `recount shadow <analyzer> --definition FILE --from ID --to ID`: a candidate definition over production inputs, diffed against production. */
 export function registerShadow(program: Command): void {
   jsonUsageErrors(program.command('shadow'))
-    .description('run a candidate definition over production inputs into a shadow namespace and diff every partition against production')
+    .description(
+      'run a candidate definition over production inputs into a shadow namespace and diff every partition against production',
+    )
     .argument('[analyzer]', 'analyzer name')
     .option('--definition <file>', 'candidate analyzer file (export default defineAnalyzer({...}))')
     .option('--from <id>', 'first partition (inclusive)')
     .option('--to <id>', 'last partition (inclusive)')
     .option('--name <name>', 'shadow namespace (default: the definition file name)')
-    .option('--abs <x>', `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`, usageParser(parseToleranceValue('--abs')))
-    .option('--rel <x>', `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`, usageParser(parseToleranceValue('--rel')))
+    .option(
+      '--abs <x>',
+      `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`,
+      usageParser(parseToleranceValue('--abs')),
+    )
+    .option(
+      '--rel <x>',
+      `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`,
+      usageParser(parseToleranceValue('--rel')),
+    )
     .option('--threads <n>', 'DuckDB threads per run', wholeNumber('--threads', 1))
     .option('--details', 'print the full diff of every differing partition')
     .option('--drop <name>', 'remove a shadow namespace and everything in it')
     .option('--list', 'list shadow namespaces')
     .action(
       action(async (out, g, name: string | undefined, opts: ShadowCliOptions) =>
-        withSession(g.project, async (s) => {
-          if (opts.list) {
-            const all = listShadows(s.layout).map((l) => ({ name: l.ns.name, analyzer: l.meta?.analyzer ?? null, definition: l.meta?.definition ?? null, partitions: l.meta?.partitions ?? [], lastUsed: l.lastUsed.toISOString(), dir: l.ns.dir }));
-            out.result({ ok: true, shadows: all }, () => {
-              const t = table(['name', 'analyzer', 'partitions', 'last used']);
-              for (const x of all) t.push([x.name, x.analyzer ?? '-', String(x.partitions.length), x.lastUsed]);
-              out.info(all.length ? t.toString() : 'no shadow namespaces');
+        withSession(
+          g.project,
+          async (s) => {
+            if (opts.list) {
+              const all = listShadows(s.layout).map((l) => ({
+                name: l.ns.name,
+                analyzer: l.meta?.analyzer ?? null,
+                definition: l.meta?.definition ?? null,
+                partitions: l.meta?.partitions ?? [],
+                lastUsed: l.lastUsed.toISOString(),
+                dir: l.ns.dir,
+              }));
+              out.result({ ok: true, shadows: all }, () => {
+                const t = table(['name', 'analyzer', 'partitions', 'last used']);
+                for (const x of all) t.push([x.name, x.analyzer ?? '-', String(x.partitions.length), x.lastUsed]);
+                out.info(all.length ? t.toString() : 'no shadow namespaces');
+              });
+              return 0;
+            }
+            if (opts.drop) {
+              dropShadow(s.layout, opts.drop);
+              out.result({ ok: true, dropped: opts.drop }, () => out.info(`dropped shadow namespace ${opts.drop}`));
+              return 0;
+            }
+            const missing = [
+              !name && '<analyzer>',
+              !opts.definition && '--definition',
+              !opts.from && '--from',
+              !opts.to && '--to',
+            ].filter(Boolean);
+            if (missing.length) {
+              throw new RecountError('USAGE', `shadow needs ${missing.join(', ')}`, {
+                subject: 'recount shadow',
+                hint: 'recount shadow <analyzer> --definition FILE --from ID --to ID (or --drop NAME, --list)',
+              });
+            }
+            const bar =
+              !g.json && process.stderr.isTTY
+                ? new cliProgress.SingleBar(
+                    {
+                      format: ' {bar} {value}/{total} partitions | {partition} | differing: {differing}',
+                      stream: process.stderr,
+                      hideCursor: true,
+                    },
+                    cliProgress.Presets.shades_classic,
+                  )
+                : undefined;
+            let differing = 0;
+            const report = await runShadow(s, {
+              analyzer: name!,
+              definitionFile: opts.definition!,
+              from: opts.from!,
+              to: opts.to!,
+              name: opts.name,
+              threads: opts.threads,
+              tolerance: { abs: opts.abs ?? DEFAULT_TOLERANCE.abs, rel: opts.rel ?? DEFAULT_TOLERANCE.rel },
+              onProgress: (e) => {
+                if (e.done === 0) bar?.start(e.total, 0, { partition: e.partition, differing });
+                if (!e.result) return bar?.update({ partition: e.partition });
+                if (e.result.differs) differing++;
+                bar?.update(e.done, { partition: e.partition, differing });
+                if (!bar && !g.json) out.info(line(e.result));
+              },
             });
-            return 0;
-          }
-          if (opts.drop) {
-            dropShadow(s.layout, opts.drop);
-            out.result({ ok: true, dropped: opts.drop }, () => out.info(`dropped shadow namespace ${opts.drop}`));
-            return 0;
-          }
-          const missing = [!name && '<analyzer>', !opts.definition && '--definition', !opts.from && '--from', !opts.to && '--to'].filter(Boolean);
-          if (missing.length) {
-            throw new RecountError('USAGE', `shadow needs ${missing.join(', ')}`, { subject: 'recount shadow', hint: 'recount shadow <analyzer> --definition FILE --from ID --to ID (or --drop NAME, --list)' });
-          }
-          const bar = !g.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} partitions | {partition} | differing: {differing}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
-          let differing = 0;
-          const report = await runShadow(s, {
-            analyzer: name!,
-            definitionFile: opts.definition!,
-            from: opts.from!,
-            to: opts.to!,
-            name: opts.name,
-            threads: opts.threads,
-            tolerance: { abs: opts.abs ?? DEFAULT_TOLERANCE.abs, rel: opts.rel ?? DEFAULT_TOLERANCE.rel },
-            onProgress: (e) => {
-              if (e.done === 0) bar?.start(e.total, 0, { partition: e.partition, differing });
-              if (!e.result) return bar?.update({ partition: e.partition });
-              if (e.result.differs) differing++;
-              bar?.update(e.done, { partition: e.partition, differing });
-              if (!bar && !g.json) out.info(line(e.result));
-            },
-          });
-          bar?.stop();
-          for (const w of report.warnings) out.warn(w);
-          const t = report.totals;
-          out.result({ ok: !report.differs, ...report }, () => {
-            if (bar) for (const r of report.partitions) out.info(line(r));
-            out.info(`total: ${t.partitions} partitions, ${t.differing} differ, ${t.failed} failed — +${t.added} added, -${t.removed} removed, ~${t.changed} changed, ${t.unchanged} unchanged`);
-            if (opts.details) for (const r of report.partitions.filter((x) => x.diff?.differs)) out.info([`${r.partition}:`, ...renderDiff(r.diff!)].join('\n'));
-            out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);
-          });
-          return report.differs ? 1 : 0;
-        }, { readOnly: Boolean(opts.list || opts.drop) }),
+            bar?.stop();
+            for (const w of report.warnings) out.warn(w);
+            const t = report.totals;
+            out.result({ ok: !report.differs, ...report }, () => {
+              if (bar) for (const r of report.partitions) out.info(line(r));
+              out.info(
+                `total: ${t.partitions} partitions, ${t.differing} differ, ${t.failed} failed — +${t.added} added, -${t.removed} removed, ~${t.changed} changed, ${t.unchanged} unchanged`,
+              );
+              if (opts.details)
+                for (const r of report.partitions.filter((x) => x.diff?.differs))
+                  out.info([`${r.partition}:`, ...renderDiff(r.diff!)].join('\n'));
+              out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);
+            });
+            return report.differs ? 1 : 0;
+          },
+          { readOnly: Boolean(opts.list || opts.drop) },
+        ),
       ),
     );
 }

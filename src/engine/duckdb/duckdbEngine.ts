@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { subquery } from '../queryText.ts';
 import type { DuckDBInstance, DuckDBConnection } from '@duckdb/node-api';
 import { attemptLimits, openDuckDB } from './settings.ts';
-import type { Column, Engine, EngineOptions, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import type {
+  Column,
+  Engine,
+  EngineOptions,
+  EngineSession,
+  LayoutRequest,
+  PartitionVariables,
+  WrittenLayout,
+} from '../engine.ts';
 import { fileList, ident, lit } from '../sql.ts';
 import { DUCKDB_LAYOUT_SCHEME } from '../../layout/schemes.ts';
 import { duckdbDialect } from './duckdbDialect.ts';
@@ -76,7 +84,9 @@ class DuckDBSession implements EngineSession {
   }
 
   async createParquetView(name: string, paths: readonly string[]): Promise<void> {
-    await this.exec(`CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(paths)}, hive_partitioning = false)`);
+    await this.exec(
+      `CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(paths)}, hive_partitioning = false)`,
+    );
   }
 
   async setPartitionVariables(vars: PartitionVariables): Promise<void> {
@@ -130,7 +140,9 @@ class DuckDBSession implements EngineSession {
           // The attempt's catalog, and any database its SQL attached (a file attached, even read-only, holds that
           // file's lock for as long as the instance lives): the next attempt starts with none of them.
           const attached = (
-            await this.conn.runAndReadAll(`SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`)
+            await this.conn.runAndReadAll(
+              `SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`,
+            )
           ).getRowObjectsJson() as { name: string }[];
           for (const { name } of attached) await this.conn.run(`DETACH ${ident(name)}`);
         } catch {
@@ -188,7 +200,8 @@ export class DuckDBEngine implements Engine {
   private async session(instance: DuckDBInstance, options: EngineOptions): Promise<EngineSession> {
     const conn = await instance.connect();
     try {
-      for (const [name, value] of Object.entries(attemptLimits(options))) await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
+      for (const [name, value] of Object.entries(attemptLimits(options)))
+        await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
       if (!this.version) {
         const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
         this.version = String(row?.v ?? 'unknown');
@@ -230,4 +243,3 @@ export class DuckDBEngine implements Engine {
     this.takeIdle()?.closeSync();
   }
 }
-

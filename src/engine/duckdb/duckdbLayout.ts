@@ -19,7 +19,16 @@ async function copyCount(session: EngineSession, sql: string): Promise<number> {
 
 // One COPY per bucket: an empty bucket still gets its file (DuckDB writes the schema with no rows).
 // `whole`: the buckets are cut from a staged whole file (files: 'auto'), whose write the during-query fault already covered.
-async function writeBuckets(session: EngineSession, relation: string, keys: readonly string[], files: number, dir: string, tag: string | undefined, hashColumn?: string, whole = false): Promise<StagedFile[]> {
+async function writeBuckets(
+  session: EngineSession,
+  relation: string,
+  keys: readonly string[],
+  files: number,
+  dir: string,
+  tag: string | undefined,
+  hashColumn?: string,
+  whole = false,
+): Promise<StagedFile[]> {
   const out: StagedFile[] = [];
   const hash = hashColumn ? ident(hashColumn) : duckdbKeyHash(keys);
   const exclude = hashColumn ? ` EXCLUDE (${ident(hashColumn)})` : '';
@@ -45,11 +54,15 @@ export async function writeDuckdbLayout(session: EngineSession, request: LayoutR
   const { sql, keys, dir, tag } = request;
   if (request.files === 1 || request.files === 'auto') {
     const single = join(dir, partFileName(0, tag));
-    const copy = session.query(`COPY (SELECT * FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`);
+    const copy = session.query(
+      `COPY (SELECT * FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)}) TO ${lit(single)} (FORMAT parquet)`,
+    );
     faultWhileWriting('during-query', single, copy);
     const rows = Number((await copy)[0]?.Count ?? 0);
     if (request.files === 1) return { files: [{ name: partFileName(0, tag), rows }], fileCount: 1 };
-    const [size] = await session.query<{ b: string }>(`SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(single)})`);
+    const [size] = await session.query<{ b: string }>(
+      `SELECT sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(single)})`,
+    );
     const count = autoFileCount(Number(size?.b ?? 0), request.previousFileCount, request.targetFileBytes);
     if (count === 1) return { files: [{ name: partFileName(0, tag), rows }], fileCount: 1 };
     const whole = join(dir, '_whole.parquet');
@@ -59,7 +72,9 @@ export async function writeDuckdbLayout(session: EngineSession, request: LayoutR
     return { files, fileCount: count };
   }
   const hashColumn = '__recount_hash';
-  await session.exec(`CREATE TEMP TABLE __recount_result AS SELECT *, ${duckdbKeyHash(keys)} AS ${hashColumn} FROM ${subquery(sql)}`);
+  await session.exec(
+    `CREATE TEMP TABLE __recount_result AS SELECT *, ${duckdbKeyHash(keys)} AS ${hashColumn} FROM ${subquery(sql)}`,
+  );
   try {
     const files = await writeBuckets(session, '__recount_result', keys, request.files, dir, tag, hashColumn);
     return { files, fileCount: request.files };

@@ -45,7 +45,11 @@ export function duckdbSettings(profile: DuckDBProfile): Record<string, string> {
 }
 
 /** The settings one attempt changes on an instance it shares with the attempts before it: memory limit, threads, spill folder. */
-export function attemptLimits(limits: { memoryBytes: number; threads: number; spillDir: string }): Record<string, string> {
+export function attemptLimits(limits: {
+  memoryBytes: number;
+  threads: number;
+  spillDir: string;
+}): Record<string, string> {
   return {
     memory_limit: `${Math.max(1, Math.floor(limits.memoryBytes / 1_000_000))}MB`,
     threads: String(limits.threads),

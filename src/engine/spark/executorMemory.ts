@@ -13,7 +13,12 @@ export interface ExecutorMemory {
 
 interface ExecutorSummary {
   memoryMetrics?: { usedOnHeapStorageMemory?: number; usedOffHeapStorageMemory?: number };
-  peakMemoryMetrics?: { JVMHeapMemory?: number; JVMOffHeapMemory?: number; OnHeapExecutionMemory?: number; OffHeapExecutionMemory?: number };
+  peakMemoryMetrics?: {
+    JVMHeapMemory?: number;
+    JVMOffHeapMemory?: number;
+    OnHeapExecutionMemory?: number;
+    OffHeapExecutionMemory?: number;
+  };
 }
 
 /** Where the driver's UI of a session's application is: `http://<remote host>:<spark.ui.port>`, and the application id. */
@@ -25,7 +30,9 @@ export interface SparkUi {
 /** Sample the executors' memory once; undefined when the UI cannot be reached in time (memory is then unknown, not zero). */
 export async function sampleExecutorMemory(ui: SparkUi, timeoutMs = 2_000): Promise<ExecutorMemory | undefined> {
   try {
-    const res = await fetch(`${ui.url}/api/v1/applications/${encodeURIComponent(ui.appId)}/executors`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${ui.url}/api/v1/applications/${encodeURIComponent(ui.appId)}/executors`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!res.ok) return undefined;
     const list = (await res.json()) as ExecutorSummary[];
     const sum = (f: (e: ExecutorSummary) => number | undefined) => list.reduce((s, e) => s + (f(e) ?? 0), 0);
@@ -33,8 +40,12 @@ export async function sampleExecutorMemory(ui: SparkUi, timeoutMs = 2_000): Prom
       executors: list.length,
       usedOnHeapBytes: sum((e) => e.memoryMetrics?.usedOnHeapStorageMemory),
       usedOffHeapBytes: sum((e) => e.memoryMetrics?.usedOffHeapStorageMemory),
-      peakExecutionBytes: sum((e) => (e.peakMemoryMetrics?.OnHeapExecutionMemory ?? 0) + (e.peakMemoryMetrics?.OffHeapExecutionMemory ?? 0)),
-      peakJvmBytes: sum((e) => (e.peakMemoryMetrics?.JVMHeapMemory ?? 0) + (e.peakMemoryMetrics?.JVMOffHeapMemory ?? 0)),
+      peakExecutionBytes: sum(
+        (e) => (e.peakMemoryMetrics?.OnHeapExecutionMemory ?? 0) + (e.peakMemoryMetrics?.OffHeapExecutionMemory ?? 0),
+      ),
+      peakJvmBytes: sum(
+        (e) => (e.peakMemoryMetrics?.JVMHeapMemory ?? 0) + (e.peakMemoryMetrics?.JVMOffHeapMemory ?? 0),
+      ),
     };
   } catch {
     return undefined;

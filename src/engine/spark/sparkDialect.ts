@@ -31,9 +31,12 @@ export const sparkDialect: SqlDialect = {
   stagedRows: (paths) =>
     paths
       .map(
-        (p) => `SELECT *, _metadata.file_name AS __file, CAST(regexp_extract(_metadata.file_name, 'part-([0-9]+)', 1) AS BIGINT) AS __file_index,
+        (
+          p,
+        ) => `SELECT *, _metadata.file_name AS __file, CAST(regexp_extract(_metadata.file_name, 'part-([0-9]+)', 1) AS BIGINT) AS __file_index,
                 _metadata.row_index AS __row FROM ${parquetPath(p)}`,
       )
       .join('\nUNION ALL\n'),
-  fileRowsSql: (paths) => `SELECT count(*) FROM (${paths.map((p) => `SELECT 1 FROM ${parquetPath(p)}`).join(' UNION ALL ')}) files`,
+  fileRowsSql: (paths) =>
+    `SELECT count(*) FROM (${paths.map((p) => `SELECT 1 FROM ${parquetPath(p)}`).join(' UNION ALL ')}) files`,
 };

@@ -1,8 +1,24 @@
 import { mkdirSync } from 'node:fs';
-import type { Column, Engine, EngineOptions, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import type {
+  Column,
+  Engine,
+  EngineOptions,
+  EngineSession,
+  LayoutRequest,
+  PartitionVariables,
+  WrittenLayout,
+} from '../engine.ts';
 import { DuckDBEngine } from '../duckdb/duckdbEngine.ts';
 import { SPARK_LAYOUT_SCHEME } from '../../layout/schemes.ts';
-import { commandPlan, createOrReplaceTempView, readParquet, sql, sqlCommand, tableRows, SparkConnectClient } from './connect/index.ts';
+import {
+  commandPlan,
+  createOrReplaceTempView,
+  readParquet,
+  sql,
+  sqlCommand,
+  tableRows,
+  SparkConnectClient,
+} from './connect/index.ts';
 import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
 import { sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
@@ -136,7 +152,13 @@ export class SparkEngine implements Engine {
       await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}) });
       const version = await client.sparkVersion();
       const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
-      const ui = conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false' ? { url: `http://${uiHost(client.remote.host)}:${conf['spark.ui.port'] ?? '4040'}`, appId: conf['spark.app.id'] } : undefined;
+      const ui =
+        conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false'
+          ? {
+              url: `http://${uiHost(client.remote.host)}:${conf['spark.ui.port'] ?? '4040'}`,
+              appId: conf['spark.app.id'],
+            }
+          : undefined;
       return new SparkSession(client, version, options, ui);
     } catch (err) {
       await client.close().catch(() => undefined);

@@ -4,7 +4,16 @@ import type { LayoutRequest, StagedFile, WrittenLayout } from '../engine.ts';
 import { RecountError } from '../../errors.ts';
 import { faultPoint } from '../../fault.ts';
 import { autoFileCount, partFileName } from '../../layout/bucketing.ts';
-import { commandPlan, readParquet, repartitionByKeys, sortWithinPartitions, sql, tableRows, writeParquet, type SparkConnectClient } from './connect/index.ts';
+import {
+  commandPlan,
+  readParquet,
+  repartitionByKeys,
+  sortWithinPartitions,
+  sql,
+  tableRows,
+  writeParquet,
+  type SparkConnectClient,
+} from './connect/index.ts';
 import type { Relation } from './connect/gen/spark/connect/relations_pb.ts';
 import { parquetPath, sparkDialect } from './sparkDialect.ts';
 
@@ -26,7 +35,12 @@ export interface FileBucket {
  * The bucket each written file holds, by Spark's own hash of the keys of every row (never the task number in
  * the file's name): a file whose rows hash to two buckets, or two files holding one bucket, fail the attempt.
  */
-export async function bucketsOfFiles(client: SparkConnectClient, folder: string, keys: readonly string[], files: number): Promise<FileBucket[]> {
+export async function bucketsOfFiles(
+  client: SparkConnectClient,
+  folder: string,
+  keys: readonly string[],
+  files: number,
+): Promise<FileBucket[]> {
   const bucket = sparkDialect.bucketOf(keys, files);
   const rows = await query<{ file: string; rows: string; lo: number; hi: number }>(
     client,
@@ -35,17 +49,25 @@ export async function bucketsOfFiles(client: SparkConnectClient, folder: string,
   const seen = new Map<number, string>();
   return rows.map((r) => {
     if (r.lo !== r.hi) {
-      throw new RecountError('INTERNAL', `Spark wrote ${r.file} with rows of buckets ${r.lo} to ${r.hi}: a file must hold one bucket`, {
-        subject: join(folder, r.file),
-        hint: 'nothing was published; rerun the partition, and report this (the write was not a repartition by key)',
-      });
+      throw new RecountError(
+        'INTERNAL',
+        `Spark wrote ${r.file} with rows of buckets ${r.lo} to ${r.hi}: a file must hold one bucket`,
+        {
+          subject: join(folder, r.file),
+          hint: 'nothing was published; rerun the partition, and report this (the write was not a repartition by key)',
+        },
+      );
     }
     const other = seen.get(r.lo);
     if (other) {
-      throw new RecountError('INTERNAL', `Spark wrote two files of bucket ${r.lo}: ${other} and ${r.file} (a task's output committed twice)`, {
-        subject: folder,
-        hint: 'nothing was published; rerun the partition',
-      });
+      throw new RecountError(
+        'INTERNAL',
+        `Spark wrote two files of bucket ${r.lo}: ${other} and ${r.file} (a task's output committed twice)`,
+        {
+          subject: folder,
+          hint: 'nothing was published; rerun the partition',
+        },
+      );
     }
     seen.set(r.lo, r.file);
     return { file: r.file, rows: Number(r.rows), bucket: r.lo };
@@ -65,8 +87,14 @@ async function query<T>(client: SparkConnectClient, text: string): Promise<T[]> 
  */
 async function withoutCoalescing<T>(client: SparkConnectClient, files: number, fn: () => Promise<T>): Promise<T> {
   const key = 'spark.sql.adaptive.coalescePartitions.enabled';
-  const conf = await client.getConf([key, 'spark.sql.shuffle.partitions', 'spark.sql.adaptive.coalescePartitions.initialPartitionNum']);
-  const shufflePartitions = Number(conf['spark.sql.adaptive.coalescePartitions.initialPartitionNum'] || conf['spark.sql.shuffle.partitions'] || 200);
+  const conf = await client.getConf([
+    key,
+    'spark.sql.shuffle.partitions',
+    'spark.sql.adaptive.coalescePartitions.initialPartitionNum',
+  ]);
+  const shufflePartitions = Number(
+    conf['spark.sql.adaptive.coalescePartitions.initialPartitionNum'] || conf['spark.sql.shuffle.partitions'] || 200,
+  );
   if (shufflePartitions !== files || conf[key] === 'false') return fn();
   await client.setConf({ [key]: 'false' });
   try {
@@ -106,11 +134,15 @@ export async function writeSparkLayout(client: SparkConnectClient, request: Layo
       const parts = writtenFiles(whole);
       const bytes = parts.reduce((s, f) => s + statSync(join(whole, f)).size, 0);
       fileCount = autoFileCount(bytes, request.previousFileCount, request.targetFileBytes);
-      source = parts.length ? readParquet(parts.map((f) => join(whole, f))) : sql(`SELECT * FROM (\n${request.sql}\n) q LIMIT 0`);
+      source = parts.length
+        ? readParquet(parts.map((f) => join(whole, f)))
+        : sql(`SELECT * FROM (\n${request.sql}\n) q LIMIT 0`);
     } else {
       fileCount = request.files;
     }
-    const writing = withoutCoalescing(client, fileCount, () => write(client, sortWithinPartitions(repartitionByKeys(source, fileCount, [...keys]), [...keys]), out));
+    const writing = withoutCoalescing(client, fileCount, () =>
+      write(client, sortWithinPartitions(repartitionByKeys(source, fileCount, [...keys]), [...keys]), out),
+    );
     if (request.files !== 'auto') faultPoint('during-query');
     await writing;
 
@@ -139,12 +171,22 @@ export async function writeSparkLayout(client: SparkConnectClient, request: Layo
 }
 
 /** An empty Parquet file with the output's schema, written by Spark (an empty result is written as one such file). */
-async function emptyFile(client: SparkConnectClient, querySql: string, written: string | undefined, folder: string): Promise<string> {
-  const relation = written ? sql(`SELECT * FROM ${parquetPath(written)} LIMIT 0`) : sql(`SELECT * FROM (\n${querySql}\n) q LIMIT 0`);
+async function emptyFile(
+  client: SparkConnectClient,
+  querySql: string,
+  written: string | undefined,
+  folder: string,
+): Promise<string> {
+  const relation = written
+    ? sql(`SELECT * FROM ${parquetPath(written)} LIMIT 0`)
+    : sql(`SELECT * FROM (\n${querySql}\n) q LIMIT 0`);
   await write(client, relation, folder);
   const [file] = writtenFiles(folder);
   if (!file) {
-    throw new RecountError('INTERNAL', `Spark wrote no file for an empty result into ${folder}`, { subject: folder, hint: 'rerun the partition' });
+    throw new RecountError('INTERNAL', `Spark wrote no file for an empty result into ${folder}`, {
+      subject: folder,
+      hint: 'rerun the partition',
+    });
   }
   return join(folder, file);
 }

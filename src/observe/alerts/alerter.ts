@@ -32,7 +32,12 @@ const DIGEST_LINES = 30;
  */
 export function digestNotice(held: readonly AlertNotice[]): AlertNotice {
   const severity = held.some((n) => n.severity === 'critical') ? 'critical' : 'warning';
-  const lines = held.slice(0, DIGEST_LINES).map((n) => `${n.status === 'resolved' ? 'RESOLVED' : n.severity.toUpperCase()}: ${n.title}${n.count > 1 ? ` (x${n.count})` : ''}`);
+  const lines = held
+    .slice(0, DIGEST_LINES)
+    .map(
+      (n) =>
+        `${n.status === 'resolved' ? 'RESOLVED' : n.severity.toUpperCase()}: ${n.title}${n.count > 1 ? ` (x${n.count})` : ''}`,
+    );
   if (held.length > DIGEST_LINES) lines.push(`… and ${held.length - DIGEST_LINES} more`);
   lines.push('every alert is in the state store and on the dashboard’s alerts page');
   const times = held.map((n) => n.lastAt).sort();
@@ -177,7 +182,10 @@ export class Alerter {
       this.held.delete(n.id);
       this.held.set(n.id, n);
       if (this.held.size > MAX_HELD) this.held.delete(this.held.keys().next().value!);
-      this.opts.logger.warn({ alert: n.id, key: n.key, held: this.held.size }, 'alert notification held back by the rate limit (sent in a digest when the limit allows; kept in the store and on the dashboard)');
+      this.opts.logger.warn(
+        { alert: n.id, key: n.key, held: this.held.size },
+        'alert notification held back by the rate limit (sent in a digest when the limit allows; kept in the store and on the dashboard)',
+      );
       this.scheduleHeld();
       return;
     }
@@ -202,7 +210,10 @@ export class Alerter {
 
   private take(): boolean {
     const now = this.now();
-    this.tokens = Math.min(this.opts.maxPerMinute, this.tokens + ((now - this.refilledAt) / 60_000) * this.opts.maxPerMinute);
+    this.tokens = Math.min(
+      this.opts.maxPerMinute,
+      this.tokens + ((now - this.refilledAt) / 60_000) * this.opts.maxPerMinute,
+    );
     this.refilledAt = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

@@ -7,10 +7,22 @@ import { LogSink } from './sinks/logSink.ts';
 import { WebhookSink } from './sinks/webhookSink.ts';
 
 /** Build the alerter a project's `alerts` config describes: the log, plus one webhook sink per URL. */
-export function alerterFromConfig(cfg: ConfigDefinition['alerts'], store: StateStore, log: Logger, metrics?: RecountMetrics, webhook: { tries?: number; baseDelayMs?: number; timeoutMs?: number } = {}): Alerter {
+export function alerterFromConfig(
+  cfg: ConfigDefinition['alerts'],
+  store: StateStore,
+  log: Logger,
+  metrics?: RecountMetrics,
+  webhook: { tries?: number; baseDelayMs?: number; timeoutMs?: number } = {},
+): Alerter {
   const sinks = cfg.webhooks.map((w) => {
     const { url, headers } = typeof w === 'string' ? { url: w, headers: undefined } : w;
-    const sink: WebhookSink = new WebhookSink({ url, headers, log, ...webhook, onOutcome: (o) => metrics?.notification(sink.name, o) });
+    const sink: WebhookSink = new WebhookSink({
+      url,
+      headers,
+      log,
+      ...webhook,
+      onOutcome: (o) => metrics?.notification(sink.name, o),
+    });
     metrics?.watchSink(sink.name, () => sink.pending());
     return sink;
   });

@@ -21,7 +21,13 @@ const PROBLEM_TEXT: Record<Problem, string> = {
  * Turn a `recount monitor` sweep into alerts: one per (analyzer, partition, problem) found, and the open monitor
  * alerts of the swept tables that the sweep no longer finds are resolved. Sinks get `flushMs` to deliver.
  */
-export async function alertMonitorFindings(project: Project, store: StateStore, log: Logger, report: MonitorReport, flushMs = 3_000): Promise<void> {
+export async function alertMonitorFindings(
+  project: Project,
+  store: StateStore,
+  log: Logger,
+  report: MonitorReport,
+  flushMs = 3_000,
+): Promise<void> {
   const alerter = alerterFromConfig(project.config.alerts, store, log);
   const found = new Set<string>();
   for (const f of report.findings) {
@@ -35,7 +41,9 @@ export async function alertMonitorFindings(project: Project, store: StateStore, 
       analyzer: f.analyzer,
       partition: f.partition,
       title: `${f.analyzer} ${f.partition === '*' ? '(whole table)' : f.partition}: ${PROBLEM_TEXT[f.problem]} (${f.table})`,
-      detail: [f.detail, keys ? `sample keys: ${keys}` : '', f.repair ? `repair: ${f.repair}` : ''].filter(Boolean).join('\n'),
+      detail: [f.detail, keys ? `sample keys: ${keys}` : '', f.repair ? `repair: ${f.repair}` : '']
+        .filter(Boolean)
+        .join('\n'),
     });
   }
   for (const t of report.tables) {

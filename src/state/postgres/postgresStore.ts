@@ -9,7 +9,10 @@ const INT8_OID = 20;
 
 /** pg type parsers for this store only: BIGINT columns (rows, bytes) come back as numbers, not strings. */
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 /**
@@ -24,13 +27,21 @@ export async function openPostgresStore(url: string): Promise<KyselyStateStore> 
     client.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new RecountError('STATE_STORE', `cannot reach the state store ${redactUrl(url)}: ${redactUrl((err as Error).message)}`, {
-      subject: redactUrl(url),
-      hint: 'check host, port, database, user and password of state (recount.config.ts or RECOUNT_STATE)',
-      cause: err,
-    });
+    throw new RecountError(
+      'STATE_STORE',
+      `cannot reach the state store ${redactUrl(url)}: ${redactUrl((err as Error).message)}`,
+      {
+        subject: redactUrl(url),
+        hint: 'check host, port, database, user and password of state (recount.config.ts or RECOUNT_STATE)',
+        cause: err,
+      },
+    );
   }
-  const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) }), 'postgres', redactUrl(url));
+  const store = new KyselyStateStore(
+    new Kysely<StateSchema>({ dialect: new PostgresDialect({ pool }) }),
+    'postgres',
+    redactUrl(url),
+  );
   await store.migrate();
   return store;
 }

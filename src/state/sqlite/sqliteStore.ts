@@ -23,7 +23,11 @@ export async function openSqliteStore(file: string): Promise<KyselyStateStore> {
       cause: err,
     });
   }
-  const store = new KyselyStateStore(new Kysely<StateSchema>({ dialect: new ImmediateSqliteDialect({ database }) }), 'sqlite', `sqlite:${file}`);
+  const store = new KyselyStateStore(
+    new Kysely<StateSchema>({ dialect: new ImmediateSqliteDialect({ database }) }),
+    'sqlite',
+    `sqlite:${file}`,
+  );
   // Migrate under the write lock: two processes opening a new state file at once would otherwise both
   // create the tables, and the second would fail with "table already exists" (Kysely takes no lock on SQLite).
   if (await store.migrationsCurrent()) return store;

@@ -7,7 +7,15 @@ import type { Partition } from '../../catalog/partition.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
 import { faultPoint } from '../../fault.ts';
 import { ident, lit } from '../../engine/sql.ts';
-import { checksumOf, checksumsByPartition, keyPlan, keysOfHashes, scanRowHashes, type HashPlanEntry, type RowHashSink } from '../checksum.ts';
+import {
+  checksumOf,
+  checksumsByPartition,
+  keyPlan,
+  keysOfHashes,
+  scanRowHashes,
+  type HashPlanEntry,
+  type RowHashSink,
+} from '../checksum.ts';
 import { keyCountsOf, keyCountsSql } from '../keyCounts.ts';
 import type { WarehouseDialect } from '../dialect.ts';
 import { runLoad, type LoadTransaction } from '../loadProtocol.ts';
@@ -15,7 +23,17 @@ import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues }
 import { readVersion, versionChecksum } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, quoteTable } from '../typeMap.ts';
-import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
+import type {
+  KeyCounts,
+  LoadRecord,
+  LoadRequest,
+  LoadResult,
+  PartitionStats,
+  TableRecord,
+  VersionSource,
+  Warehouse,
+  WarehouseColumn,
+} from '../warehouse.ts';
 
 /*
  * The embedded warehouse is one DuckDB file, and DuckDB lets one process at a time open a file for writing.
@@ -39,7 +57,8 @@ interface SharedFile {
   schemas: Map<string, { columns?: WarehouseColumn[]; record?: TableRecord }>;
 }
 
-const sameRecord = (a: TableRecord | undefined, b: TableRecord) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+const sameRecord = (a: TableRecord | undefined, b: TableRecord) =>
+  a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
 // Open files of this process by path; a promise, so two opens at once share one instance.
 const open = new Map<string, Promise<SharedFile>>();
@@ -157,7 +176,12 @@ class DuckDBWarehouse implements Warehouse {
         await this.conn.run('COMMIT');
         for (const [table, l] of learned) {
           if (l.changed) this.file.schemas.delete(table);
-          else this.file.schemas.set(table, { ...this.file.schemas.get(table), ...(l.columns ? { columns: l.columns } : {}), ...(l.record ? { record: l.record } : {}) });
+          else
+            this.file.schemas.set(table, {
+              ...this.file.schemas.get(table),
+              ...(l.columns ? { columns: l.columns } : {}),
+              ...(l.record ? { record: l.record } : {}),
+            });
         }
         return result;
       } catch (err) {
@@ -165,24 +189,31 @@ class DuckDBWarehouse implements Warehouse {
         await this.conn.run('ROLLBACK').catch(() => undefined);
         const e = asRecountError(err, 'WAREHOUSE_LOAD');
         if (e.code === 'WAREHOUSE_LOAD' && !(err instanceof RecountError)) {
-          throw new RecountError('WAREHOUSE_LOAD', `loading ${req.source.analyzer} ${req.source.partition.id} v${req.source.version} into ${req.table.name} (${this.display}) failed: ${e.message}`, {
-            subject: `${req.table.name} ${req.source.partition.id}`,
-            hint: 'the load was rolled back and the previous rows stay; fix the cause',
-            cause: err,
-          });
+          throw new RecountError(
+            'WAREHOUSE_LOAD',
+            `loading ${req.source.analyzer} ${req.source.partition.id} v${req.source.version} into ${req.table.name} (${this.display}) failed: ${e.message}`,
+            {
+              subject: `${req.table.name} ${req.source.partition.id}`,
+              hint: 'the load was rolled back and the previous rows stay; fix the cause',
+              cause: err,
+            },
+          );
         }
         throw e;
       }
     });
   }
 
-  private transaction(learned: Map<string, { columns?: WarehouseColumn[]; record?: TableRecord; changed?: boolean }>): LoadTransaction {
+  private transaction(
+    learned: Map<string, { columns?: WarehouseColumn[]; record?: TableRecord; changed?: boolean }>,
+  ): LoadTransaction {
     const conn = this.conn;
     const learn = (table: string) => learned.get(table) ?? learned.set(table, {}).get(table)!;
     return {
       lockPartition: async () => undefined,
       lockTable: async () => undefined,
-      loadRecord: async (table, partition) => (await this.loadRecords(`table_name = ${lit(table)} AND partition_id = ${lit(partition)}`))[0],
+      loadRecord: async (table, partition) =>
+        (await this.loadRecords(`table_name = ${lit(table)} AND partition_id = ${lit(partition)}`))[0],
       tableRecord: async (table) => {
         const known = learn(table).changed ? undefined : this.file.schemas.get(table)?.record;
         return known ?? (learn(table).record = (await this.tableRecords(`table_name = ${lit(table)}`))[0]);
@@ -198,7 +229,10 @@ class DuckDBWarehouse implements Warehouse {
         learn(table).changed = true;
         const { schema } = splitName(table);
         if (schema !== 'main') await conn.run(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
-        const defs = [...cols.map((c) => `${ident(c.name)} ${c.type}`), ...part.map((c) => `${ident(c.name)} ${c.type} NOT NULL`)];
+        const defs = [
+          ...cols.map((c) => `${ident(c.name)} ${c.type}`),
+          ...part.map((c) => `${ident(c.name)} ${c.type} NOT NULL`),
+        ];
         await conn.run(`CREATE TABLE ${quoteTable(table)} (${defs.join(', ')})`);
       },
       addColumns: async (table, cols: readonly WantedColumn[]) => {
@@ -223,7 +257,13 @@ class DuckDBWarehouse implements Warehouse {
           `INSERT INTO recount_tables VALUES (${lit(t.table)}, ${lit(t.analyzer)}, ${lit(t.grain)}, ${lit(JSON.stringify(t.keys))}, ${lit(JSON.stringify(t.columns))}, now())
            ON CONFLICT (table_name) DO UPDATE SET analyzer = excluded.analyzer, grain = excluded.grain, keys_json = excluded.keys_json, columns_json = excluded.columns_json, updated_at = excluded.updated_at`,
         );
-        l.record = { table: t.table, analyzer: t.analyzer, grain: t.grain, keys: [...t.keys], columns: t.columns.map((c) => ({ name: c.name, type: c.type })) };
+        l.record = {
+          table: t.table,
+          analyzer: t.analyzer,
+          grain: t.grain,
+          keys: [...t.keys],
+          columns: t.columns.map((c) => ({ name: c.name, type: c.type })),
+        };
       },
     };
   }
@@ -237,7 +277,9 @@ class DuckDBWarehouse implements Warehouse {
     const select = [...names, ...values.map((v, i) => `${v} AS ${ident(part[i]!.name)}`)].join(', ');
     let inserted = 0;
     for (const [i, f] of source.files.entries()) {
-      const r = await this.conn.run(`INSERT INTO ${quoteTable(table)} (${target}) SELECT ${select} FROM ${readVersion([f])}`);
+      const r = await this.conn.run(
+        `INSERT INTO ${quoteTable(table)} (${target}) SELECT ${select} FROM ${readVersion([f])}`,
+      );
       inserted += r.rowsChanged;
       if (i === 0) faultPoint('during-load-copy');
     }
@@ -245,22 +287,60 @@ class DuckDBWarehouse implements Warehouse {
     return inserted;
   }
 
-  private async keyCountsIn(table: string, p: Partition, keys: readonly string[], atLeast: number, limit: number): Promise<KeyCounts> {
-    return keyCountsOf(await this.rows(keyCountsSql(table, partitionPredicate(p), keys, 'VARCHAR', atLeast, limit)), keys, limit);
+  private async keyCountsIn(
+    table: string,
+    p: Partition,
+    keys: readonly string[],
+    atLeast: number,
+    limit: number,
+  ): Promise<KeyCounts> {
+    return keyCountsOf(
+      await this.rows(keyCountsSql(table, partitionPredicate(p), keys, 'VARCHAR', atLeast, limit)),
+      keys,
+      limit,
+    );
   }
 
   private async loadRecords(where?: string): Promise<LoadRecord[]> {
-    const rows = await this.rows<{ table_name: string; partition_id: string; analyzer: string; version: number; rows: string; checksum: string; loaded_at: string }>(
+    const rows = await this.rows<{
+      table_name: string;
+      partition_id: string;
+      analyzer: string;
+      version: number;
+      rows: string;
+      checksum: string;
+      loaded_at: string;
+    }>(
       `SELECT table_name, partition_id, analyzer, version, rows, checksum, strftime(loaded_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS loaded_at FROM recount_loads ${where ? `WHERE ${where}` : ''} ORDER BY table_name, partition_id`,
     );
-    return rows.map((r) => ({ table: r.table_name, partition: r.partition_id, analyzer: r.analyzer, version: Number(r.version), rows: Number(r.rows), checksum: r.checksum, loadedAt: r.loaded_at }));
+    return rows.map((r) => ({
+      table: r.table_name,
+      partition: r.partition_id,
+      analyzer: r.analyzer,
+      version: Number(r.version),
+      rows: Number(r.rows),
+      checksum: r.checksum,
+      loadedAt: r.loaded_at,
+    }));
   }
 
   private async tableRecords(where?: string): Promise<TableRecord[]> {
-    const rows = await this.rows<{ table_name: string; analyzer: string; grain: 'hour' | 'day'; keys_json: string; columns_json: string }>(
+    const rows = await this.rows<{
+      table_name: string;
+      analyzer: string;
+      grain: 'hour' | 'day';
+      keys_json: string;
+      columns_json: string;
+    }>(
       `SELECT table_name, analyzer, grain, keys_json, columns_json FROM recount_tables ${where ? `WHERE ${where}` : ''} ORDER BY table_name`,
     );
-    return rows.map((r) => ({ table: r.table_name, analyzer: r.analyzer, grain: r.grain, keys: JSON.parse(r.keys_json), columns: JSON.parse(r.columns_json) }));
+    return rows.map((r) => ({
+      table: r.table_name,
+      analyzer: r.analyzer,
+      grain: r.grain,
+      keys: JSON.parse(r.keys_json),
+      columns: JSON.parse(r.columns_json),
+    }));
   }
 
   async init(): Promise<void> {
@@ -285,13 +365,23 @@ class DuckDBWarehouse implements Warehouse {
     const rows = await this.rows<{ column_name: string; data_type: string; is_nullable: string }>(
       `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = ${lit(schema)} AND table_name = ${lit(name)} ORDER BY ordinal_position`,
     );
-    return rows.length ? rows.map((r) => ({ name: r.column_name, type: r.data_type, nullable: r.is_nullable === 'YES' })) : undefined;
+    return rows.length
+      ? rows.map((r) => ({ name: r.column_name, type: r.data_type, nullable: r.is_nullable === 'YES' }))
+      : undefined;
   }
 
   partitionStats(t: TableRecord, values?: readonly HashPlanEntry[]): Promise<PartitionStats[]> {
     return this.exclusive(async () => {
-      const byPartition = await checksumsByPartition(this.conn, quoteTable(t.table), partitionIdSql(t.grain, 'VARCHAR'), keyPlan(t.columns, t.keys), values);
-      return [...byPartition].map(([partition, s]) => ({ partition, ...s })).sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0)); // partition ids are ASCII; localeCompare would load ICU's collator
+      const byPartition = await checksumsByPartition(
+        this.conn,
+        quoteTable(t.table),
+        partitionIdSql(t.grain, 'VARCHAR'),
+        keyPlan(t.columns, t.keys),
+        values,
+      );
+      return [...byPartition]
+        .map(([partition, s]) => ({ partition, ...s }))
+        .sort((a, b) => (a.partition < b.partition ? -1 : a.partition > b.partition ? 1 : 0)); // partition ids are ASCII; localeCompare would load ICU's collator
     });
   }
 
@@ -300,11 +390,30 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   scanRowHashes(t: TableRecord, p: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void> {
-    return this.exclusive(() => scanRowHashes(this.conn, `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, keyPlan(t.columns, t.keys), values, sink));
+    return this.exclusive(() =>
+      scanRowHashes(
+        this.conn,
+        `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`,
+        keyPlan(t.columns, t.keys),
+        values,
+        sink,
+      ),
+    );
   }
 
-  keysOfHashes(t: TableRecord, p: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>> {
-    return this.exclusive(() => keysOfHashes(this.conn, `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, keyPlan(t.columns, t.keys), hashes));
+  keysOfHashes(
+    t: TableRecord,
+    p: Partition,
+    hashes: ReadonlySet<string>,
+  ): Promise<Map<string, Record<string, string | null>>> {
+    return this.exclusive(() =>
+      keysOfHashes(
+        this.conn,
+        `${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`,
+        keyPlan(t.columns, t.keys),
+        hashes,
+      ),
+    );
   }
 
   query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
@@ -329,7 +438,12 @@ class DuckDBWarehouse implements Warehouse {
 export async function openDuckDBWarehouse(path: string, opts: { lockTimeoutMs?: number } = {}): Promise<Warehouse> {
   let pending = open.get(path);
   if (!pending) {
-    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({ instance, refs: 0, queue: new SerialQueue(), schemas: new Map() }));
+    pending = createInstance(path, opts.lockTimeoutMs ?? 60_000).then((instance) => ({
+      instance,
+      refs: 0,
+      queue: new SerialQueue(),
+      schemas: new Map(),
+    }));
     open.set(path, pending);
     pending.catch(() => open.delete(path));
   }
@@ -340,7 +454,11 @@ export async function openDuckDBWarehouse(path: string, opts: { lockTimeoutMs?: 
     await wh.init();
   } catch (err) {
     await wh.close();
-    throw new RecountError('WAREHOUSE_UNREACHABLE', `cannot use the warehouse file ${path}: ${(err as Error).message}`, { subject: path, hint: 'check the file is a DuckDB database recount can write', cause: err });
+    throw new RecountError(
+      'WAREHOUSE_UNREACHABLE',
+      `cannot use the warehouse file ${path}: ${(err as Error).message}`,
+      { subject: path, hint: 'check the file is a DuckDB database recount can write', cause: err },
+    );
   }
   return wh;
 }

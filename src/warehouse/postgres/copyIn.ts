@@ -54,10 +54,16 @@ function makeFifo(path: string): boolean {
  * at once in bounded memory. Where mkfifo is missing, DuckDB writes a temporary file that is then streamed.
  * Rows travel as batches of bytes in one COPY: never one INSERT per row.
  */
-export async function copyQueryIn(client: pg.Client, copySql: string, duck: DuckDBConnection, selectSql: string): Promise<number> {
+export async function copyQueryIn(
+  client: pg.Client,
+  copySql: string,
+  duck: DuckDBConnection,
+  selectSql: string,
+): Promise<number> {
   const dir = loadTempDir('copy');
   const path = join(dir, 'rows.csv');
-  const duckCopy = (target: string) => `COPY (${selectSql}) TO ${lit(target)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`;
+  const duckCopy = (target: string) =>
+    `COPY (${selectSql}) TO ${lit(target)} (FORMAT csv, HEADER false, USE_TMP_FILE false)`;
   try {
     const copy = client.query(copyFrom(copySql));
     if (!makeFifo(path)) {

@@ -10,7 +10,17 @@ import { partitionColumns, partitionIdSql, partitionPredicate, partitionValues }
 import { openScratchDuckDB, readVersion, versionChecksum, type ScratchDuckDB } from '../scratchDuckdb.ts';
 import type { WantedColumn } from '../schemaPlan.ts';
 import { mapType, postgresType, quoteTable } from '../typeMap.ts';
-import type { KeyCounts, LoadRecord, LoadRequest, LoadResult, PartitionStats, TableRecord, VersionSource, Warehouse, WarehouseColumn } from '../warehouse.ts';
+import type {
+  KeyCounts,
+  LoadRecord,
+  LoadRequest,
+  LoadResult,
+  PartitionStats,
+  TableRecord,
+  VersionSource,
+  Warehouse,
+  WarehouseColumn,
+} from '../warehouse.ts';
 import { copyQueryIn } from './copyIn.ts';
 import { copyRowHashesOut } from './copyOut.ts';
 import { pgError } from './errors.ts';
@@ -38,7 +48,12 @@ const ALIASES: Record<string, string> = {
 
 /** A PostgreSQL type name in one spelling: format_type's long forms and aliases folded, varchar's length dropped. */
 export function normalizePgType(type: string): string {
-  const t = type.toLowerCase().replace(/\s+/g, ' ').replace(/\s*,\s*/g, ',').trim().replace(/^character varying\(\d+\)$/, 'character varying');
+  const t = type
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*,\s*/g, ',')
+    .trim()
+    .replace(/^character varying\(\d+\)$/, 'character varying');
   return ALIASES[t] ?? t;
 }
 
@@ -56,7 +71,10 @@ export const postgresDialect: WarehouseDialect = {
 // Dates and times come back as the server's text, not as JavaScript Dates in the local time zone.
 const TEXT_TYPES = new Set([1082, 1083, 1114, 1184, 1266]);
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (TEXT_TYPES.has(oid) ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    TEXT_TYPES.has(oid)
+      ? (v: string) => v
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
 function lockKey(kind: string, ...parts: string[]): string {
@@ -134,14 +152,19 @@ class PostgresWarehouse implements Warehouse {
         const scratch = () => (opened ??= openScratchDuckDB());
         await this.q('BEGIN');
         try {
-          const result = await runLoad(this.transaction(scratch), postgresDialect, req, async (plan, signal) => versionChecksum(await (await scratch()).connect(), source.files, plan, signal));
+          const result = await runLoad(this.transaction(scratch), postgresDialect, req, async (plan, signal) =>
+            versionChecksum(await (await scratch()).connect(), source.files, plan, signal),
+          );
           await this.q('COMMIT');
           return result;
         } catch (err) {
           if (!this.broken) await this.q('ROLLBACK').catch(() => undefined);
           throw err;
         } finally {
-          await opened?.then((d) => d.close(), () => undefined);
+          await opened?.then(
+            (d) => d.close(),
+            () => undefined,
+          );
         }
       },
       `${table.name} ${source.partition.id}`,
@@ -159,19 +182,25 @@ class PostgresWarehouse implements Warehouse {
       lockTable: async (table) => {
         await this.q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey('ddl', table)]);
       },
-      loadRecord: async (table, partition) => (await this.loadRecords('WHERE table_name = $1 AND partition_id = $2', [table, partition]))[0],
+      loadRecord: async (table, partition) =>
+        (await this.loadRecords('WHERE table_name = $1 AND partition_id = $2', [table, partition]))[0],
       tableRecord: async (table) => (await this.tableRecords('WHERE table_name = $1', [table]))[0],
       columns: (table) => this.tableColumns(table),
       createTable: async (table, cols, part) => {
         const [schema, name] = table.includes('.') ? table.split('.') : [undefined, table];
         if (schema) await this.q(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
-        const defs = [...cols.map((c) => `${ident(c.name)} ${c.type}`), ...part.map((c) => `${ident(c.name)} ${c.type} NOT NULL`)];
+        const defs = [
+          ...cols.map((c) => `${ident(c.name)} ${c.type}`),
+          ...part.map((c) => `${ident(c.name)} ${c.type} NOT NULL`),
+        ];
         await this.q(`CREATE TABLE ${quoteTable(table)} (${defs.join(', ')})`);
         // BRIN, not B-tree: a load appends a partition's rows together, so block ranges map to partitions; it
         // makes DELETE and per-partition reads skip the rest of the table at almost no cost to COPY (a B-tree on
         // the partition columns doubled COPY time here). New ranges are summarized by autovacuum; autosummarize
         // is off because a big load would flood the server log with "summarization request not recorded".
-        await this.q(`CREATE INDEX ${ident(`${name!.slice(0, 40)}_recount_partition`)} ON ${quoteTable(table)} USING brin (${part.map((c) => ident(c.name)).join(', ')})`);
+        await this.q(
+          `CREATE INDEX ${ident(`${name!.slice(0, 40)}_recount_partition`)} ON ${quoteTable(table)} USING brin (${part.map((c) => ident(c.name)).join(', ')})`,
+        );
       },
       addColumns: async (table, cols: readonly WantedColumn[]) => {
         for (const c of cols) await this.q(`ALTER TABLE ${quoteTable(table)} ADD COLUMN ${ident(c.name)} ${c.type}`);
@@ -179,7 +208,10 @@ class PostgresWarehouse implements Warehouse {
       deletePartition: async (table, p) => {
         await this.q(`DELETE FROM ${quoteTable(table)} WHERE ${partitionPredicate(p)}`);
       },
-      insertRows: async (table, source) => (source.files.length ? copyQueryIn(this.client, copySql(table, source), await (await scratch()).connect(), copySelect(source)) : 0),
+      insertRows: async (table, source) =>
+        source.files.length
+          ? copyQueryIn(this.client, copySql(table, source), await (await scratch()).connect(), copySelect(source))
+          : 0,
       stats: (table, p, plan) => this.stats(table, p, plan),
       duplicateKeys: (table, p, keys, limit) => this.keyCountsIn(table, p, keys, 2, limit),
       record: async (load, t) => {
@@ -204,24 +236,62 @@ class PostgresWarehouse implements Warehouse {
     return { rows: Number(row!.rows), checksum: row!.checksum };
   }
 
-  private async keyCountsIn(table: string, p: Partition, keys: readonly string[], atLeast: number, limit: number): Promise<KeyCounts> {
-    return keyCountsOf(await this.q(keyCountsSql(table, partitionPredicate(p), keys, 'text', atLeast, limit)), keys, limit);
+  private async keyCountsIn(
+    table: string,
+    p: Partition,
+    keys: readonly string[],
+    atLeast: number,
+    limit: number,
+  ): Promise<KeyCounts> {
+    return keyCountsOf(
+      await this.q(keyCountsSql(table, partitionPredicate(p), keys, 'text', atLeast, limit)),
+      keys,
+      limit,
+    );
   }
 
   private async loadRecords(where = '', values: unknown[] = []): Promise<LoadRecord[]> {
-    const rows = await this.q<{ table_name: string; partition_id: string; analyzer: string; version: number; rows: string; checksum: string; loaded_at: string }>(
+    const rows = await this.q<{
+      table_name: string;
+      partition_id: string;
+      analyzer: string;
+      version: number;
+      rows: string;
+      checksum: string;
+      loaded_at: string;
+    }>(
       `SELECT table_name, partition_id, analyzer, version, rows, checksum, to_char(loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS loaded_at FROM recount_loads ${where} ORDER BY table_name, partition_id`,
       values,
     );
-    return rows.map((r) => ({ table: r.table_name, partition: r.partition_id, analyzer: r.analyzer, version: Number(r.version), rows: Number(r.rows), checksum: r.checksum, loadedAt: r.loaded_at }));
+    return rows.map((r) => ({
+      table: r.table_name,
+      partition: r.partition_id,
+      analyzer: r.analyzer,
+      version: Number(r.version),
+      rows: Number(r.rows),
+      checksum: r.checksum,
+      loadedAt: r.loaded_at,
+    }));
   }
 
   private async tableRecords(where = '', values: unknown[] = []): Promise<TableRecord[]> {
-    const rows = await this.q<{ table_name: string; analyzer: string; grain: 'hour' | 'day'; keys_json: string; columns_json: string }>(
+    const rows = await this.q<{
+      table_name: string;
+      analyzer: string;
+      grain: 'hour' | 'day';
+      keys_json: string;
+      columns_json: string;
+    }>(
       `SELECT table_name, analyzer, grain, keys_json, columns_json FROM recount_tables ${where} ORDER BY table_name`,
       values,
     );
-    return rows.map((r) => ({ table: r.table_name, analyzer: r.analyzer, grain: r.grain, keys: JSON.parse(r.keys_json), columns: JSON.parse(r.columns_json) }));
+    return rows.map((r) => ({
+      table: r.table_name,
+      analyzer: r.analyzer,
+      grain: r.grain,
+      keys: JSON.parse(r.keys_json),
+      columns: JSON.parse(r.columns_json),
+    }));
   }
 
   private async tableColumns(table: string): Promise<WarehouseColumn[] | undefined> {
@@ -238,7 +308,9 @@ class PostgresWarehouse implements Warehouse {
   }
 
   loads(table?: string): Promise<LoadRecord[]> {
-    return this.serial('reading recount_loads', () => (table ? this.loadRecords('WHERE table_name = $1', [table]) : this.loadRecords()));
+    return this.serial('reading recount_loads', () =>
+      table ? this.loadRecords('WHERE table_name = $1', [table]) : this.loadRecords(),
+    );
   }
 
   columns(table: string): Promise<WarehouseColumn[] | undefined> {
@@ -250,23 +322,40 @@ class PostgresWarehouse implements Warehouse {
       const rows = await this.q<{ partition: string; rows: string; checksum: string; value_checksum?: string }>(
         `SELECT ${partitionIdSql(t.grain, 'text')} AS partition, count(*)::bigint AS rows, coalesce(sum(${pgRowHashSql(keyPlan(t.columns, t.keys))}), 0)::text AS checksum
            ${values ? `, coalesce(sum(${pgRowHashSql(values)}), 0)::text AS value_checksum` : ''}
-         FROM ${quoteTable(t.table)} GROUP BY ${partitionColumns(t.grain).map((c) => ident(c.name)).join(', ')} ORDER BY 1`,
+         FROM ${quoteTable(t.table)} GROUP BY ${partitionColumns(t.grain)
+           .map((c) => ident(c.name))
+           .join(', ')} ORDER BY 1`,
       );
-      return rows.map((r) => ({ partition: r.partition, rows: Number(r.rows), checksum: r.checksum, ...(values ? { valueChecksum: r.value_checksum! } : {}) }));
+      return rows.map((r) => ({
+        partition: r.partition,
+        rows: Number(r.rows),
+        checksum: r.checksum,
+        ...(values ? { valueChecksum: r.value_checksum! } : {}),
+      }));
     });
   }
 
   keyCounts(t: TableRecord, p: Partition, opts: { atLeast: number; limit: number }): Promise<KeyCounts> {
-    return this.serial(`scanning table ${t.table}`, () => this.keyCountsIn(t.table, p, t.keys, opts.atLeast, opts.limit));
+    return this.serial(`scanning table ${t.table}`, () =>
+      this.keyCountsIn(t.table, p, t.keys, opts.atLeast, opts.limit),
+    );
   }
 
   scanRowHashes(t: TableRecord, p: Partition, values: readonly HashPlanEntry[], sink: RowHashSink): Promise<void> {
     return this.serial(`scanning table ${t.table}`, () =>
-      copyRowHashesOut(this.client, `SELECT ${pgRowHashSql(keyPlan(t.columns, t.keys))} AS k, ${pgRowHashSql(values)} AS v FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`, sink),
+      copyRowHashesOut(
+        this.client,
+        `SELECT ${pgRowHashSql(keyPlan(t.columns, t.keys))} AS k, ${pgRowHashSql(values)} AS v FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}`,
+        sink,
+      ),
     );
   }
 
-  keysOfHashes(t: TableRecord, p: Partition, hashes: ReadonlySet<string>): Promise<Map<string, Record<string, string | null>>> {
+  keysOfHashes(
+    t: TableRecord,
+    p: Partition,
+    hashes: ReadonlySet<string>,
+  ): Promise<Map<string, Record<string, string | null>>> {
     return this.serial(`scanning table ${t.table}`, async () => {
       const out = new Map<string, Record<string, string | null>>();
       if (hashes.size === 0) return out;
@@ -275,7 +364,8 @@ class PostgresWarehouse implements Warehouse {
         `SELECT h::text AS __h, ${t.keys.map((_, i) => `__v${i}`).join(', ')} FROM (SELECT (${pgRowHashSql(keyPlan(t.columns, t.keys))}) AS h, ${shown} FROM ${quoteTable(t.table)} WHERE ${partitionPredicate(p)}) s WHERE h = ANY($1::bigint[])`,
         [[...hashes]],
       );
-      for (const r of rows) if (!out.has(r.__h!)) out.set(r.__h!, Object.fromEntries(t.keys.map((k, i) => [k, r[`__v${i}`] ?? null])));
+      for (const r of rows)
+        if (!out.has(r.__h!)) out.set(r.__h!, Object.fromEntries(t.keys.map((k, i) => [k, r[`__v${i}`] ?? null])));
       return out;
     });
   }
@@ -298,13 +388,26 @@ function copySql(table: string, source: VersionSource): string {
 function copySelect(source: VersionSource): string {
   const part = partitionColumns(source.partition.grain);
   const values = partitionValues(source.partition);
-  const cols = [...source.columns.map((c) => `${mapType(c.type).csv(ident(c.name))} AS ${ident(c.name)}`), ...values.map((v, i) => `${v} AS ${ident(part[i]!.name)}`)];
+  const cols = [
+    ...source.columns.map((c) => `${mapType(c.type).csv(ident(c.name))} AS ${ident(c.name)}`),
+    ...values.map((v, i) => `${v} AS ${ident(part[i]!.name)}`),
+  ];
   return `SELECT ${cols.join(', ')} FROM ${readVersion(source.files)}`;
 }
 
 /** Connect to a PostgreSQL warehouse (creating recount_loads and recount_tables if missing). */
-export async function openPostgresWarehouse(connectionString: string, display: string, secrets: readonly string[], opts: PostgresWarehouseOptions = {}): Promise<Warehouse> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000, application_name: 'recount', types });
+export async function openPostgresWarehouse(
+  connectionString: string,
+  display: string,
+  secrets: readonly string[],
+  opts: PostgresWarehouseOptions = {},
+): Promise<Warehouse> {
+  const client = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    application_name: 'recount',
+    types,
+  });
   const wh = new PostgresWarehouse(client, display, secrets);
   try {
     await client.connect();

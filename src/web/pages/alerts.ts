@@ -29,10 +29,18 @@ function alertsHref(v: Omit<AlertsView, 'status'> & { status?: 'open' | 'resolve
 /** Alerts, newest first, by status tab, kind and page: what, where, how often, since when; resolve by hand. */
 export async function alertsPage(ctx: DashboardContext, pc: PageContext, filter: AlertsView): Promise<string> {
   const byKind = await ctx.store.observe.alerts.countByKind({ status: filter.status, analyzer: filter.analyzer });
-  const total = filter.kind ? (byKind.find((k) => k.kind === filter.kind)?.n ?? 0) : byKind.reduce((s, k) => s + k.n, 0);
+  const total = filter.kind
+    ? (byKind.find((k) => k.kind === filter.kind)?.n ?? 0)
+    : byKind.reduce((s, k) => s + k.n, 0);
   const pages = Math.max(1, Math.ceil(total / ALERTS_PER_PAGE));
   const page = Math.min(Math.max(1, filter.page ?? 1), pages);
-  const alerts = await ctx.store.observe.alerts.list({ status: filter.status, analyzer: filter.analyzer, kind: filter.kind, limit: ALERTS_PER_PAGE, offset: (page - 1) * ALERTS_PER_PAGE });
+  const alerts = await ctx.store.observe.alerts.list({
+    status: filter.status,
+    analyzer: filter.analyzer,
+    kind: filter.kind,
+    limit: ALERTS_PER_PAGE,
+    offset: (page - 1) * ALERTS_PER_PAGE,
+  });
   const recent = await ctx.store.observe.alerts.list({ analyzer: filter.analyzer, limit: 2000 });
   const statusNow = filter.status ?? 'all';
   const on = 'background:#1d2330;color:#fff;border-color:#1d2330';
@@ -40,14 +48,26 @@ export async function alertsPage(ctx: DashboardContext, pc: PageContext, filter:
     html`<a href="${alertsHref({ status, analyzer: filter.analyzer, kind: filter.kind })}" class="btn" style="${statusNow === status ? on : ''}">${label}</a> `;
   const kindChip = (kind: string | undefined, label: string, n: number) =>
     html`<a href="${alertsHref({ status: statusNow, analyzer: filter.analyzer, kind })}" class="btn" data-kind-filter="${kind ?? 'all'}" style="${filter.kind === kind ? on : ''}">${label} <span class="muted">${n}</span></a> `;
-  const chips = byKind.length > 1 || filter.kind ? html`<p>${kindChip(undefined, 'every kind', byKind.reduce((s, k) => s + k.n, 0))}${byKind.map((k) => kindChip(k.kind, k.kind.replace('_', ' '), k.n))}</p>` : '';
+  const chips =
+    byKind.length > 1 || filter.kind
+      ? html`<p>${kindChip(
+          undefined,
+          'every kind',
+          byKind.reduce((s, k) => s + k.n, 0),
+        )}${byKind.map((k) => kindChip(k.kind, k.kind.replace('_', ' '), k.n))}</p>`
+      : '';
   const first = total === 0 ? 0 : (page - 1) * ALERTS_PER_PAGE + 1;
   const pager =
     pages > 1
       ? html`<p class="muted" data-pager>${first}–${first + alerts.length - 1} of ${total} · ${page > 1 ? html`<a href="${alertsHref({ ...filter, status: statusNow, page: page - 1 })}">‹ newer</a>` : 'newer'} · page ${page} of ${pages} · ${page < pages ? html`<a href="${alertsHref({ ...filter, status: statusNow, page: page + 1 })}">older ›</a>` : 'older'}</p>`
       : '';
   const rows = alerts.map((a) => {
-    const color = a.status === 'resolved' ? '#8a94a6' : a.severity === 'critical' ? STATE_STYLE.failed.color : STATE_STYLE.stale_failed.color;
+    const color =
+      a.status === 'resolved'
+        ? '#8a94a6'
+        : a.severity === 'critical'
+          ? STATE_STYLE.failed.color
+          : STATE_STYLE.stale_failed.color;
     const where = a.analyzer
       ? html`<a href="/analyzers/${encodeURIComponent(a.analyzer)}">${a.analyzer}</a>${a.partition_id ? html` <a class="mono" href="/analyzers/${encodeURIComponent(a.analyzer)}/partitions/${encodeURIComponent(a.partition_id)}">${a.partition_id}</a>` : ''}`
       : html`<span class="muted">–</span>`;
@@ -65,5 +85,7 @@ ${pager}`;
 // The where column names the analyzer and partition already: drop them from the front of the title.
 function shortTitle(title: string, analyzer: string | null, partition: string | null): string {
   const prefix = [analyzer, partition].filter(Boolean).join(' ') + ': ';
-  return analyzer && title.startsWith(prefix) ? title.slice(prefix.length).replace(/^./, (c) => c.toUpperCase()) : title;
+  return analyzer && title.startsWith(prefix)
+    ? title.slice(prefix.length).replace(/^./, (c) => c.toUpperCase())
+    : title;
 }

@@ -10,15 +10,28 @@ import { lagOf } from './overview.ts';
 
 /** One analyzer: its partition grid (a year of hours on one screen), backfill, recent durations, failing partitions. */
 export async function analyzerPage(ctx: DashboardContext, pc: PageContext, a: Analyzer): Promise<string> {
-  const [cells, attempts, lagSeconds, alerts] = await Promise.all([partitionCells(ctx.project, ctx.store, a), ctx.store.listAttempts({ analyzer: a.name, limit: 80 }), lagOf(ctx, a), ctx.store.observe.alerts.list({ status: 'open', analyzer: a.name, limit: 50 })]);
+  const [cells, attempts, lagSeconds, alerts] = await Promise.all([
+    partitionCells(ctx.project, ctx.store, a),
+    ctx.store.listAttempts({ analyzer: a.name, limit: 80 }),
+    lagOf(ctx, a),
+    ctx.store.observe.alerts.list({ status: 'open', analyzer: a.name, limit: 50 }),
+  ]);
   const base = `/analyzers/${encodeURIComponent(a.name)}/partitions/`;
   const counts = stateCounts(cells);
-  const failing = cells.filter((c) => c.state === 'failed' || c.state === 'stale_failed').reverse().slice(0, 20);
+  const failing = cells
+    .filter((c) => c.state === 'failed' || c.state === 'stale_failed')
+    .reverse()
+    .slice(0, 20);
   const active = (counts.get('running') ?? 0) + (counts.get('queued') ?? 0);
   const chart = attempts
     .filter((x) => x.finished_at)
     .reverse()
-    .map((x) => ({ id: x.attempt_id, label: x.partition_id, ms: between(x.started_at, x.finished_at), status: x.status }));
+    .map((x) => ({
+      id: x.attempt_id,
+      label: x.partition_id,
+      ms: between(x.started_at, x.finished_at),
+      status: x.status,
+    }));
   const first = cells[0]?.id ?? '';
   const last = cells.at(-1)?.id ?? '';
   const body = html`<div class="crumbs"><a href="/">Analyzers</a> /</div>

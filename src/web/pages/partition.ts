@@ -13,7 +13,12 @@ import { actionForm, badge, layout } from './layout.ts';
 const CHARTED_ATTEMPTS = 5;
 
 /** One partition: versions (with rollback), attempts (timeline, checks with failing rows, errors, memory charts), warehouse loads. */
-export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: Analyzer, p: Partition): Promise<string> {
+export async function partitionPage(
+  ctx: DashboardContext,
+  pc: PageContext,
+  a: Analyzer,
+  p: Partition,
+): Promise<string> {
   const { store, project } = ctx;
   const [partition, versions, attempts, active, loads, alerts] = await Promise.all([
     store.getPartition(a.name, p.id),
@@ -27,20 +32,43 @@ export async function partitionPage(ctx: DashboardContext, pc: PageContext, a: A
   const published = partition?.published_seq ?? null;
   const latest = attempts[0];
   const state =
-    queued === 'running' || latest?.status === 'running' ? 'running'
-    : queued === 'queued' ? 'queued'
-    : latest && isFailedStatus(latest.status) ? (published !== null ? 'stale_failed' : 'failed')
-    : published !== null ? (partition?.held_seq != null ? 'held' : 'published')
-    : 'missing';
+    queued === 'running' || latest?.status === 'running'
+      ? 'running'
+      : queued === 'queued'
+        ? 'queued'
+        : latest && isFailedStatus(latest.status)
+          ? published !== null
+            ? 'stale_failed'
+            : 'failed'
+          : published !== null
+            ? partition?.held_seq != null
+              ? 'held'
+              : 'published'
+            : 'missing';
   const path = new OutputLayout(project.outputRoot).publishedPath(a.name, p);
   const analyzerHref = `/analyzers/${encodeURIComponent(a.name)}`;
 
   const versionRows = versions.map((v) => {
-    const rollback = v.status === 'retained' ? actionForm(pc, '/actions/rollback', { analyzer: a.name, partition: p.id, version: v.seq }, `Roll back to v${v.seq}`, { cls: 'danger' }) : '';
+    const rollback =
+      v.status === 'retained'
+        ? actionForm(
+            pc,
+            '/actions/rollback',
+            { analyzer: a.name, partition: p.id, version: v.seq },
+            `Roll back to v${v.seq}`,
+            { cls: 'danger' },
+          )
+        : '';
     return html`<tr><td><b>v${v.seq}</b></td><td>${badge(v.status, statusColor(v.status))}</td><td class="num">${count(v.rows)}</td><td class="num">${count(v.files)}</td><td class="num">${bytes(v.bytes)}</td><td>${when(v.created_at)}</td><td>${when(v.published_at)}</td><td class="mono">${v.attempt_id}</td><td>${rollback}</td></tr>`;
   });
 
-  const items = [...attempts].reverse().map((x, i) => ({ id: x.attempt_id, label: `#${i + 1} ${x.status}`, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : Date.now(), status: x.status }));
+  const items = [...attempts].reverse().map((x, i) => ({
+    id: x.attempt_id,
+    label: `#${i + 1} ${x.status}`,
+    startMs: Date.parse(x.started_at),
+    endMs: x.finished_at ? Date.parse(x.finished_at) : Date.now(),
+    status: x.status,
+  }));
   const details: Html[] = [];
   for (const [i, x] of attempts.entries()) {
     const checks = await store.checkResults(x.attempt_id);
@@ -59,15 +87,31 @@ ${alerts.length ? html`<h2>Open alerts</h2><table><tbody>${alerts.map((al) => ht
 <h2>Attempts <span class="muted">${attempts.length}</span></h2>${attempts.length ? html`<div class="chart">${timeline(items)}</div>` : html`<p class="muted">No attempt yet.</p>`}
 <div id="attempts">${details}</div>
 <h2>Warehouse load</h2>${loadsSection(a, loads)}`;
-  return layout(pc, `${a.name} ${p.id}`, 'overview', body, { refreshSeconds: queued || latest?.status === 'running' ? 2 : undefined });
+  return layout(pc, `${a.name} ${p.id}`, 'overview', body, {
+    refreshSeconds: queued || latest?.status === 'running' ? 2 : undefined,
+  });
 }
 
-function attemptDetail(ctx: DashboardContext, x: AttemptRow, checks: readonly CheckResultRow[], samples: Awaited<ReturnType<DashboardContext['store']['observe']['samples']['forAttempt']>>, n: number, open: boolean): Html {
+function attemptDetail(
+  ctx: DashboardContext,
+  x: AttemptRow,
+  checks: readonly CheckResultRow[],
+  samples: Awaited<ReturnType<DashboardContext['store']['observe']['samples']['forAttempt']>>,
+  n: number,
+  open: boolean,
+): Html {
   const cfg = ctx.project.config.alerts;
   const ms = between(x.started_at, x.finished_at);
   const timings = x.timings_json ? (JSON.parse(x.timings_json) as Record<string, number>) : undefined;
   const budget = samples.find((s) => s.budget_bytes != null)?.budget_bytes;
-  const points = samples.map((s) => ({ atMs: Number(s.at_ms), rss: Number(s.rss_bytes), heap: Number(s.heap_bytes), external: Number(s.external_bytes), duckdb: s.duckdb_bytes == null ? null : Number(s.duckdb_bytes), spill: s.spill_bytes == null ? null : Number(s.spill_bytes) }));
+  const points = samples.map((s) => ({
+    atMs: Number(s.at_ms),
+    rss: Number(s.rss_bytes),
+    heap: Number(s.heap_bytes),
+    external: Number(s.external_bytes),
+    duckdb: s.duckdb_bytes == null ? null : Number(s.duckdb_bytes),
+    spill: s.spill_bytes == null ? null : Number(s.spill_bytes),
+  }));
   return html`<details class="attempt card" ${open ? 'open' : ''} data-attempt="${x.attempt_id}" data-status="${x.status}"><summary><span class="dot" style="background:${statusColor(x.status)}"></span>#${n} ${x.status} · <span class="mono">${x.attempt_id}</span> · ${when(x.started_at)} · ${duration(ms)}</summary>
 <div class="row" style="margin-top:10px"><div class="kv">
 <span class="k">rows</span><span>${count(x.rows)}</span><span class="k">files</span><span>${count(x.files)}</span><span class="k">bytes</span><span>${bytes(x.bytes)}</span>
@@ -96,14 +140,21 @@ function fmt(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function loadsSection(a: Analyzer, loads: Awaited<ReturnType<DashboardContext['store']['observe']['reads']['loadsOf']>>): Html {
+function loadsSection(
+  a: Analyzer,
+  loads: Awaited<ReturnType<DashboardContext['store']['observe']['reads']['loadsOf']>>,
+): Html {
   if (loads === undefined) return html`<p class="muted">This state store has no warehouse loads table.</p>`;
   // `load` is read loosely: the warehouse settings may not exist in every version of the config schema.
   const target = (a as { load?: { table?: string } }).load?.table;
-  if (loads.length === 0) return html`<p class="muted">${target ? `No load into ${target} recorded yet.` : 'This analyzer has no load target.'}</p>`;
+  if (loads.length === 0)
+    return html`<p class="muted">${target ? `No load into ${target} recorded yet.` : 'This analyzer has no load target.'}</p>`;
   const holds = loads.find((l) => l.status === 'loaded');
-  const summary = holds ? html`<p>${html`<span class="mono">${holds.table}</span>`} holds v${holds.versionSeq} (${count(holds.rows)} rows).</p>` : html`<p class="muted">${target ?? 'The table'} holds no version of this partition recount loaded.</p>`;
+  const summary = holds
+    ? html`<p>${html`<span class="mono">${holds.table}</span>`} holds v${holds.versionSeq} (${count(holds.rows)} rows).</p>`
+    : html`<p class="muted">${target ?? 'The table'} holds no version of this partition recount loaded.</p>`;
   return html`${summary}<table><thead><tr><th>version</th><th>table</th><th>status</th><th class="num">rows</th><th class="num">tries</th><th>requested</th><th>finished</th><th>error</th></tr></thead><tbody>${loads.map(
-    (l) => html`<tr><td>v${l.versionSeq}</td><td class="mono">${l.table}</td><td>${badge(l.status, statusColor(l.status))}</td><td class="num">${count(l.rows)}</td><td class="num">${l.tries}</td><td>${when(l.requestedAt)}</td><td>${when(l.finishedAt)}</td><td class="error">${l.errorCode ? `[${l.errorCode}] ${l.errorMessage ?? ''}` : ''}</td></tr>`,
+    (l) =>
+      html`<tr><td>v${l.versionSeq}</td><td class="mono">${l.table}</td><td>${badge(l.status, statusColor(l.status))}</td><td class="num">${count(l.rows)}</td><td class="num">${l.tries}</td><td>${when(l.requestedAt)}</td><td>${when(l.finishedAt)}</td><td class="error">${l.errorCode ? `[${l.errorCode}] ${l.errorMessage ?? ''}` : ''}</td></tr>`,
   )}</tbody></table>`;
 }

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertPublishedComplete, assertReaderSeesOnlyCommitted, type PublishedView } from '../../helpers/invariants.ts';
+import {
+  assertPublishedComplete,
+  assertReaderSeesOnlyCommitted,
+  type PublishedView,
+} from '../../helpers/invariants.ts';
 import { REPO } from '../../helpers/project.ts';
 import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, hour, useCrashProject } from '../harness.ts';
 import { sparkRemote } from '../../spark/remote.ts';
@@ -36,7 +40,9 @@ describe('a recount run on Spark killed by SIGKILL at each fault point while a p
   }
 
   for (const point of ATTEMPT_POINTS) {
-    const expectation = AFTER_SWITCH.includes(point) ? 'the new version is visible and complete' : 'the previous version stays visible and complete';
+    const expectation = AFTER_SWITCH.includes(point)
+      ? 'the new version is visible and complete'
+      : 'the previous version stays visible and complete';
     it(`${point}: ${expectation}; the retry publishes the fault-free rows once and leaves no staging behind`, async () => {
       const prev = await previous();
       const before = await cp.attemptIds(partition);

@@ -4,10 +4,22 @@ import { checkSparkEndpoints } from '../../../src/doctor/sparkEndpoint.ts';
 import { sparkRemote } from '../../spark/remote.ts';
 
 const project = (remote: string) =>
-  buildProject('/proj', 'recount.config.ts', { datasets: { events: { root: 'data/events', grain: 'hour' } }, engine: { spark: { remote } } }, [
-    { file: 'analyzers/hourly.ts', value: { name: 'hourly', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a' } },
-    { file: 'analyzers/local.ts', value: { name: 'local', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a', engine: 'duckdb' } },
-  ], {});
+  buildProject(
+    '/proj',
+    'recount.config.ts',
+    { datasets: { events: { root: 'data/events', grain: 'hour' } }, engine: { spark: { remote } } },
+    [
+      {
+        file: 'analyzers/hourly.ts',
+        value: { name: 'hourly', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a' },
+      },
+      {
+        file: 'analyzers/local.ts',
+        value: { name: 'local', inputs: ['events'], grain: 'hour', sql: 'SELECT 1 AS a', engine: 'duckdb' },
+      },
+    ],
+    {},
+  );
 
 describe('doctor: the Spark Connect endpoints of the project', () => {
   it('an endpoint that answers is ok, with its Spark version and the analyzers on it', async () => {

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecountError } from '../../../src/errors.ts';
-import { SparkConnectClient, sql, tableRows, readParquet, createOrReplaceTempView, commandPlan, table } from '../../../src/engine/spark/connect/index.ts';
+import {
+  SparkConnectClient,
+  sql,
+  tableRows,
+  readParquet,
+  createOrReplaceTempView,
+  commandPlan,
+  table,
+} from '../../../src/engine/spark/connect/index.ts';
 import { freePort, SPARK_VERSION } from '../../spark/sparkServer.ts';
 import { sparkRemote } from '../../spark/remote.ts';
 import { tempDir } from '../../helpers/project.ts';
@@ -27,7 +35,11 @@ describe('Spark Connect client', () => {
   });
 
   it('runs SELECT 1 in a session and returns the rows as Arrow', async () => {
-    const t = await client.collect(sql("SELECT 1 AS one, 'a' AS s, CAST(9007199254740993 AS BIGINT) AS big, DATE'2023-10-12' AS d, CAST(1.25 AS DECIMAL(10,2)) AS dec"));
+    const t = await client.collect(
+      sql(
+        "SELECT 1 AS one, 'a' AS s, CAST(9007199254740993 AS BIGINT) AS big, DATE'2023-10-12' AS d, CAST(1.25 AS DECIMAL(10,2)) AS dec",
+      ),
+    );
     expect(t.numRows).toBe(1);
     expect(t.schema.fields.map((f) => f.name)).toEqual(['one', 's', 'big', 'd', 'dec']);
     expect(tableRows(t)).toEqual([{ one: 1, s: 'a', big: '9007199254740993', d: '2023-10-12', dec: '1.25' }]);
@@ -41,7 +53,11 @@ describe('Spark Connect client', () => {
   });
 
   it('tells a query’s schema without running it (AnalyzePlan)', async () => {
-    const fields = await client.schema(sql("SELECT id, CAST(id AS INT) AS i, 'x' AS s, id * 1.5D AS f, CAST(id AS DECIMAL(18,2)) AS d, array(id) AS a FROM range(3)"));
+    const fields = await client.schema(
+      sql(
+        "SELECT id, CAST(id AS INT) AS i, 'x' AS s, id * 1.5D AS f, CAST(id AS DECIMAL(18,2)) AS d, array(id) AS a FROM range(3)",
+      ),
+    );
     expect(fields).toEqual([
       { name: 'id', type: 'bigint', nullable: false },
       { name: 'i', type: 'int', nullable: false },
@@ -81,7 +97,9 @@ describe('Spark Connect client', () => {
       ['c.parquet', 'SELECT range AS id, range % 3 AS k FROM range(100, 1100)'], // in the folder, not in the list
     ]);
     await client.execute(commandPlan(createOrReplaceTempView(readParquet([files[0]!, files[1]!]), 'events')));
-    const rows = tableRows(await client.collect(sql('SELECT k, count(*) AS n, sum(id) AS s FROM events GROUP BY k ORDER BY k')));
+    const rows = tableRows(
+      await client.collect(sql('SELECT k, count(*) AS n, sum(id) AS s FROM events GROUP BY k ORDER BY k')),
+    );
     expect(rows).toEqual([
       { k: '0', n: '9', s: '108' },
       { k: '1', n: '8', s: '92' },
@@ -95,7 +113,11 @@ describe('Spark Connect client', () => {
     expect(err.code).toBe('SQL_INVALID');
     expect(err.message).toMatch(/PARSE_SYNTAX_ERROR/);
     expect(err.hint).toContain(client.endpoint);
-    expect(err.details).toMatchObject({ errorClass: 'PARSE_SYNTAX_ERROR', sqlState: '42601', endpoint: client.endpoint });
+    expect(err.details).toMatchObject({
+      errorClass: 'PARSE_SYNTAX_ERROR',
+      sqlState: '42601',
+      endpoint: client.endpoint,
+    });
 
     const col = await rejection(client.schema(sql('SELECT nope FROM range(1)')));
     expect(col.code).toBe('SQL_INVALID');

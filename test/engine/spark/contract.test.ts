@@ -13,7 +13,12 @@ const dirs: string[] = [];
 engineContract({
   name: 'spark',
   layoutScheme: SPARK_LAYOUT_SCHEME,
-  open: (spillDir) => new SparkEngine({ remote: sparkRemote(), conf: { 'spark.sql.shuffle.partitions': '4' } }).open({ memoryBytes: 300_000_000, threads: 2, spillDir }),
+  open: (spillDir) =>
+    new SparkEngine({ remote: sparkRemote(), conf: { 'spark.sql.shuffle.partitions': '4' } }).open({
+      memoryBytes: 300_000_000,
+      threads: 2,
+      spillDir,
+    }),
   dir() {
     const dir = tempDir('recount-spark-contract-');
     dirs.push(dir);

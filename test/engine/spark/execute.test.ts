@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecuteStream, SparkConnectClient, arrowTable, relationPlan, sql } from '../../../src/engine/spark/connect/index.ts';
+import {
+  ExecuteStream,
+  SparkConnectClient,
+  arrowTable,
+  relationPlan,
+  sql,
+} from '../../../src/engine/spark/connect/index.ts';
 import { RecountError } from '../../../src/errors.ts';
 import { sparkRemote, sparkUiUrl } from '../../spark/remote.ts';
 

@@ -6,9 +6,15 @@ import { sparkRemote } from '../../spark/remote.ts';
 
 describe("Spark executors' memory from the driver's REST API", () => {
   it('a session reports the memory its executors use once a query with a shuffle and a sort has run', async () => {
-    const session = await new SparkEngine({ remote: sparkRemote() }).open({ memoryBytes: 1, threads: 1, spillDir: join(tmpdir(), 'recount-spark-mem') });
+    const session = await new SparkEngine({ remote: sparkRemote() }).open({
+      memoryBytes: 1,
+      threads: 1,
+      spillDir: join(tmpdir(), 'recount-spark-mem'),
+    });
     try {
-      await session.query('SELECT k, count(*) AS n FROM (SELECT id % 1000 AS k FROM range(2000000)) GROUP BY k ORDER BY n DESC, k LIMIT 3');
+      await session.query(
+        'SELECT k, count(*) AS n FROM (SELECT id % 1000 AS k FROM range(2000000)) GROUP BY k ORDER BY n DESC, k LIMIT 3',
+      );
       let bytes = 0;
       // The executors report their peaks with their heartbeats: give them a few.
       for (let i = 0; i < 40 && bytes === 0; i++) {

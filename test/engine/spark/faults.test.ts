@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ExecuteStream, SparkConnectClient, arrowTable, parseRemote, relationPlan, sql } from '../../../src/engine/spark/connect/index.ts';
+import {
+  ExecuteStream,
+  SparkConnectClient,
+  arrowTable,
+  parseRemote,
+  relationPlan,
+  sql,
+} from '../../../src/engine/spark/connect/index.ts';
 import { RecountError } from '../../../src/errors.ts';
 import { sparkRemote } from '../../spark/remote.ts';
 import { startTcpProxy } from './tcpProxy.ts';
@@ -12,16 +19,21 @@ describe('Spark Connect over a connection that fails', () => {
     const client = SparkConnectClient.connect(`sc://127.0.0.1:${proxy.port}`);
     try {
       let cuts = 0;
-      const stream = new ExecuteStream(client, relationPlan(sql("SELECT id, repeat('y', 64) AS pad FROM range(0, 150000, 1, 2)")), {
-        onResponse: (res) => {
-          if (res.responseType.case === 'arrowBatch' && cuts === 0) {
-            cuts++;
-            proxy.cut();
-          }
+      const stream = new ExecuteStream(
+        client,
+        relationPlan(sql("SELECT id, repeat('y', 64) AS pad FROM range(0, 150000, 1, 2)")),
+        {
+          onResponse: (res) => {
+            if (res.responseType.case === 'arrowBatch' && cuts === 0) {
+              cuts++;
+              proxy.cut();
+            }
+          },
         },
-      });
+      );
       const batches: Uint8Array[] = [];
-      for await (const res of stream) if (res.responseType.case === 'arrowBatch') batches.push(res.responseType.value.data);
+      for await (const res of stream)
+        if (res.responseType.case === 'arrowBatch') batches.push(res.responseType.value.data);
       expect(cuts).toBe(1);
       expect(stream.reattaches).toBeGreaterThanOrEqual(1);
       const ids = arrowTable(batches).getChild('id')!.toArray() as BigInt64Array;
@@ -43,7 +55,10 @@ describe('Spark Connect over a connection that fails', () => {
       let started!: () => void;
       const running = new Promise<void>((r) => (started = r));
       const result = client
-        .collect(sql('SELECT sum(a.id * b.id) AS s FROM range(0, 200000000) a CROSS JOIN range(0, 1000) b'), { operationId, onResponse: () => started() })
+        .collect(sql('SELECT sum(a.id * b.id) AS s FROM range(0, 200000000) a CROSS JOIN range(0, 1000) b'), {
+          operationId,
+          onResponse: () => started(),
+        })
         .catch((e: unknown) => e);
       await running;
       await proxy.close(); // as if the server died: connections reset, nothing listens any more

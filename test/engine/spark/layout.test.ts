@@ -26,8 +26,14 @@ describe('Spark Connect: key-hashed Parquet output', () => {
     const dir = tempDir('recount-spark-layout-in-');
     // Two input files of events: ad_id x segment keys, with a float measure that must never pick a file.
     input = await writeParquetWithDuckDB(dir, [
-      ['part-0.parquet', "SELECT (range % 97)::INTEGER AS ad_id, ['a','b','c'][(range % 3) + 1] AS seg, range * 0.1 AS bid FROM range(0, 5000)"],
-      ['part-1.parquet', "SELECT (range % 89)::INTEGER AS ad_id, ['a','b','c'][(range % 3) + 1] AS seg, range * 0.1 AS bid FROM range(5000, 9000)"],
+      [
+        'part-0.parquet',
+        "SELECT (range % 97)::INTEGER AS ad_id, ['a','b','c'][(range % 3) + 1] AS seg, range * 0.1 AS bid FROM range(0, 5000)",
+      ],
+      [
+        'part-1.parquet',
+        "SELECT (range % 89)::INTEGER AS ad_id, ['a','b','c'][(range % 3) + 1] AS seg, range * 0.1 AS bid FROM range(5000, 9000)",
+      ],
     ]);
     await client.execute(commandPlan(createOrReplaceTempView(readParquet(input), 'events')));
   });
@@ -38,7 +44,9 @@ describe('Spark Connect: key-hashed Parquet output', () => {
   /** Writes the hourly-style aggregate bucketed by keys into a new folder; returns the folder. */
   async function writeBucketed(n: number, keys: string[]): Promise<string> {
     const out = join(tempDir('recount-spark-layout-out-'), 'staging');
-    const query = sql('SELECT ad_id, seg, count(*) AS impressions, sum(bid) AS total_bid FROM events GROUP BY ad_id, seg');
+    const query = sql(
+      'SELECT ad_id, seg, count(*) AS impressions, sum(bid) AS total_bid FROM events GROUP BY ad_id, seg',
+    );
     await client.execute(commandPlan(writeParquet(sortWithinPartitions(repartitionByKeys(query, n, keys), keys), out)));
     return out;
   }
@@ -50,12 +58,16 @@ describe('Spark Connect: key-hashed Parquet output', () => {
       await client.setConf({ ...KEY_LAYOUT_CONF, 'spark.sql.shuffle.partitions': shufflePartitions });
       const out = await writeBucketed(n, keys);
 
-      const files = readdirSync(out).filter((f) => f.endsWith('.parquet')).sort();
+      const files = readdirSync(out)
+        .filter((f) => f.endsWith('.parquet'))
+        .sort();
       expect(files.length).toBe(n);
       // Spark's own hash says which bucket each key belongs in.
       const expected = new Map(
         tableRows<{ ad_id: number; seg: string; bucket: number }>(
-          await client.collect(sql(`SELECT ad_id, seg, pmod(hash(ad_id, seg), ${n}) AS bucket FROM events GROUP BY ad_id, seg`)),
+          await client.collect(
+            sql(`SELECT ad_id, seg, pmod(hash(ad_id, seg), ${n}) AS bucket FROM events GROUP BY ad_id, seg`),
+          ),
         ).map((r) => [`${r.ad_id}|${r.seg}`, r.bucket]),
       );
       expect(expected.size).toBe(97 * 3);
@@ -64,21 +76,28 @@ describe('Spark Connect: key-hashed Parquet output', () => {
       for (const f of files) {
         const bucket = Number(/^part-(\d{5})-/.exec(f)?.[1]);
         // One file read alone keeps its row order in DuckDB.
-        const rows = await duckdbRows<{ ad_id: number; seg: string; impressions: string }>(`SELECT * FROM read_parquet('${join(out, f)}')`);
+        const rows = await duckdbRows<{ ad_id: number; seg: string; impressions: string }>(
+          `SELECT * FROM read_parquet('${join(out, f)}')`,
+        );
         total += rows.length;
         for (const r of rows) expect(expected.get(`${r.ad_id}|${r.seg}`), `${r.ad_id}|${r.seg} in ${f}`).toBe(bucket);
         const sorted = [...rows].sort((a, b) => a.ad_id - b.ad_id || (a.seg < b.seg ? -1 : a.seg > b.seg ? 1 : 0));
         expect(rows, `${f} is sorted by key`).toEqual(sorted);
       }
       expect(total).toBe(expected.size);
-      const [sums] = await duckdbRows<{ n: string }>(`SELECT sum(impressions)::BIGINT AS n FROM read_parquet('${out}/*.parquet')`);
+      const [sums] = await duckdbRows<{ n: string }>(
+        `SELECT sum(impressions)::BIGINT AS n FROM read_parquet('${out}/*.parquet')`,
+      );
       expect(sums!.n).toBe('9000');
     });
   }
 
   it('needs KEY_LAYOUT_CONF: without it Spark drops repartition(n, keys) after a GROUP BY on the keys into n partitions and coalesces', async () => {
     // Why KEY_LAYOUT_CONF exists. Should a Spark version stop doing this, this test says so.
-    await client.setConf({ 'spark.sql.adaptive.coalescePartitions.enabled': 'true', 'spark.sql.shuffle.partitions': '4' });
+    await client.setConf({
+      'spark.sql.adaptive.coalescePartitions.enabled': 'true',
+      'spark.sql.shuffle.partitions': '4',
+    });
     const out = await writeBucketed(4, ['ad_id', 'seg']);
     expect(readdirSync(out).filter((f) => f.endsWith('.parquet')).length).toBeLessThan(4);
   });

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/project.ts';
-import { commandPlan, repartitionByKeys, sql, writeParquet, SparkConnectClient } from '../../../src/engine/spark/connect/index.ts';
+import {
+  commandPlan,
+  repartitionByKeys,
+  sql,
+  writeParquet,
+  SparkConnectClient,
+} from '../../../src/engine/spark/connect/index.ts';
 import { bucketsOfFiles } from '../../../src/engine/spark/sparkLayout.ts';
 import { RecountError } from '../../../src/errors.ts';
 import { sparkRemote } from '../../spark/remote.ts';
@@ -21,8 +27,18 @@ describe("Spark's written files are named by the bucket Spark's own hash gives t
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const write = (query: string, folder: string, mode: 'errorIfExists' | 'append' = 'errorIfExists', partitions?: number) =>
-    client.execute(commandPlan(writeParquet(partitions ? repartitionByKeys(sql(query), partitions, ['id']) : sql(query), folder, { mode })), { reattachable: false });
+  const write = (
+    query: string,
+    folder: string,
+    mode: 'errorIfExists' | 'append' = 'errorIfExists',
+    partitions?: number,
+  ) =>
+    client.execute(
+      commandPlan(
+        writeParquet(partitions ? repartitionByKeys(sql(query), partitions, ['id']) : sql(query), folder, { mode }),
+      ),
+      { reattachable: false },
+    );
 
   it('a repartition by the key gives one bucket a file, with its rows counted', async () => {
     const folder = join(dir, 'good');
@@ -35,7 +51,10 @@ describe("Spark's written files are named by the bucket Spark's own hash gives t
   it('a file whose rows hash to two buckets fails the attempt', async () => {
     const folder = join(dir, 'mixed');
     await write('SELECT id FROM range(40)', folder);
-    const err = await bucketsOfFiles(client, folder, ['id'], 4).then(() => undefined, (e: unknown) => e);
+    const err = await bucketsOfFiles(client, folder, ['id'], 4).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(RecountError);
     expect((err as RecountError).message).toMatch(/with rows of buckets \d+ to \d+/);
   });
@@ -44,7 +63,10 @@ describe("Spark's written files are named by the bucket Spark's own hash gives t
     const folder = join(dir, 'twice');
     await write('SELECT CAST(7 AS BIGINT) AS id', folder);
     await write('SELECT CAST(7 AS BIGINT) AS id', folder, 'append');
-    const err = await bucketsOfFiles(client, folder, ['id'], 4).then(() => undefined, (e: unknown) => e);
+    const err = await bucketsOfFiles(client, folder, ['id'], 4).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as RecountError).message).toMatch(/two files of bucket/);
   });
 });

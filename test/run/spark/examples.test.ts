@@ -19,7 +19,8 @@ async function runAll(tp: TestProject, analyzer: string, partitions: string[]): 
   const ctx = await tp.open();
   try {
     const out: AttemptResult[] = [];
-    for (const p of partitions) out.push(await runPartition(ctx, getAnalyzer(ctx.project, analyzer), p, { threads: 1 }));
+    for (const p of partitions)
+      out.push(await runPartition(ctx, getAnalyzer(ctx.project, analyzer), p, { threads: 1 }));
     return out;
   } finally {
     await ctx.close();
@@ -37,7 +38,11 @@ function manifest(tp: TestProject, analyzer: string, partition: string): any {
 
 /** Rows by key, integers as numbers and the float sum rounded within tolerance. */
 function normalised(rows: Record<string, unknown>[]): Record<string, unknown>[] {
-  return rows.map(({ _file, ...r }) => ({ ...r, impression_count: Number(r.impression_count), total_bid: Number(Number(r.total_bid).toFixed(6)) }));
+  return rows.map(({ _file, ...r }) => ({
+    ...r,
+    impression_count: Number(r.impression_count),
+    total_bid: Number(Number(r.total_bid).toFixed(6)),
+  }));
 }
 
 describe('the example analyzers on DuckDB and on Spark', () => {
@@ -85,7 +90,9 @@ describe('the example analyzers on DuckDB and on Spark', () => {
     expect(again!.status).toBe('succeeded');
     expect(again!.version).toBe(2);
     const rerun = await readPublished(published(spark, 'ad_impressions_hourly', partition), KEYS);
-    expect(rerun.map((r) => [r.ad_id, r.user_segment, r._file])).toEqual(fromSpark.map((r) => [r.ad_id, r.user_segment, r._file]));
+    expect(rerun.map((r) => [r.ad_id, r.user_segment, r._file])).toEqual(
+      fromSpark.map((r) => [r.ad_id, r.user_segment, r._file]),
+    );
   });
 
   it('switching an analyzer to the other engine is a layout change: the DuckDB version is not up to date for Spark', async () => {
@@ -107,7 +114,10 @@ describe('the example analyzers on DuckDB and on Spark', () => {
     // The Spark project's daily reads the same hourly output: DuckDB's, copied over (24 Spark runs would only cost time).
     const { cpSync, rmSync } = await import('node:fs');
     rmSync(join(spark.dir, 'data/out/ad_impressions_hourly'), { recursive: true, force: true });
-    cpSync(join(duckdb.dir, 'data/out/ad_impressions_hourly'), join(spark.dir, 'data/out/ad_impressions_hourly'), { recursive: true, dereference: true });
+    cpSync(join(duckdb.dir, 'data/out/ad_impressions_hourly'), join(spark.dir, 'data/out/ad_impressions_hourly'), {
+      recursive: true,
+      dereference: true,
+    });
     const [d] = await runAll(duckdb, 'ad_impressions_daily', ['2023-10-12']);
     const [s] = await runAll(spark, 'ad_impressions_daily', ['2023-10-12']);
     expect(d!.error).toBeUndefined();

@@ -16,14 +16,19 @@ export async function schemaOf(client: SparkTransport, plan: Plan): Promise<Spar
     ...client.requestBase(),
     analyze: { case: 'schema', value: { plan } },
   });
-  if (res.result.case !== 'schema' || !res.result.value.schema) throw new Error(`AnalyzePlan on ${client.endpoint} returned no schema`);
+  if (res.result.case !== 'schema' || !res.result.value.schema)
+    throw new Error(`AnalyzePlan on ${client.endpoint} returned no schema`);
   return structFields(res.result.value.schema);
 }
 
 /** The fields of a struct type (a result schema); a non-struct type becomes one column named `value`. */
 export function structFields(type: DataType): SparkField[] {
   if (type.kind.case === 'struct') {
-    return type.kind.value.fields.map((f) => ({ name: f.name, type: f.dataType ? typeName(f.dataType) : 'unknown', nullable: f.nullable }));
+    return type.kind.value.fields.map((f) => ({
+      name: f.name,
+      type: f.dataType ? typeName(f.dataType) : 'unknown',
+      nullable: f.nullable,
+    }));
   }
   return [{ name: 'value', type: typeName(type), nullable: true }];
 }
@@ -77,12 +82,17 @@ export async function sparkVersion(client: SparkTransport): Promise<string> {
     ...client.requestBase(),
     analyze: { case: 'sparkVersion', value: {} },
   });
-  if (res.result.case !== 'sparkVersion') throw new Error(`AnalyzePlan on ${client.endpoint} returned no Spark version`);
+  if (res.result.case !== 'sparkVersion')
+    throw new Error(`AnalyzePlan on ${client.endpoint} returned no Spark version`);
   return res.result.value.version;
 }
 
 /** Spark's plan for a relation as text (`EXPLAIN FORMATTED` by default): for debugging and tests of the layout. */
-export async function explain(client: SparkTransport, plan: Plan, mode: 'simple' | 'extended' | 'formatted' = 'formatted'): Promise<string> {
+export async function explain(
+  client: SparkTransport,
+  plan: Plan,
+  mode: 'simple' | 'extended' | 'formatted' = 'formatted',
+): Promise<string> {
   const modes = { simple: 1, extended: 2, formatted: 5 } as const;
   const res = await client.unary('AnalyzePlan', AnalyzePlanRequestSchema, AnalyzePlanResponseSchema, {
     ...client.requestBase(),

@@ -4,11 +4,26 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@bufbuild/protobuf';
 import type { Table } from 'apache-arrow';
 import { RECOUNT_VERSION } from '../../../version.ts';
 import { RecountError } from '../../../errors.ts';
-import { FetchErrorDetailsRequestSchema, FetchErrorDetailsResponseSchema, ReleaseSessionRequestSchema, ReleaseSessionResponseSchema, UserContextSchema, type Plan, type UserContext } from './gen/spark/connect/base_pb.ts';
+import {
+  FetchErrorDetailsRequestSchema,
+  FetchErrorDetailsResponseSchema,
+  ReleaseSessionRequestSchema,
+  ReleaseSessionResponseSchema,
+  UserContextSchema,
+  type Plan,
+  type UserContext,
+} from './gen/spark/connect/base_pb.ts';
 import type { Relation } from './gen/spark/connect/relations_pb.ts';
 import { endpointOf, parseRemote, type Remote } from './remote.ts';
 import { isServiceError, sparkErrorInfo, toRecountError } from './errors.ts';
@@ -53,8 +68,19 @@ export class SparkConnectClient implements SparkTransport {
     this.remote = remote;
     this.endpoint = endpointOf(remote);
     this.sessionId = remote.sessionId ?? randomUUID();
-    this.userContext = create(UserContextSchema, { userId: remote.userId ?? safeUserName(), userName: remote.userId ?? safeUserName() });
-    this.clientType = [`recount/${RECOUNT_VERSION}`, 'spark-connect-ts', `node/${process.version}`, opts.clientType, remote.userAgent].filter(Boolean).join(' ');
+    this.userContext = create(UserContextSchema, {
+      userId: remote.userId ?? safeUserName(),
+      userName: remote.userId ?? safeUserName(),
+    });
+    this.clientType = [
+      `recount/${RECOUNT_VERSION}`,
+      'spark-connect-ts',
+      `node/${process.version}`,
+      opts.clientType,
+      remote.userAgent,
+    ]
+      .filter(Boolean)
+      .join(' ');
     this.unaryTimeoutMs = opts.unaryTimeoutMs ?? 600_000;
     let creds = remote.useSsl ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
     if (remote.token !== undefined) {
@@ -85,7 +111,12 @@ export class SparkConnectClient implements SparkTransport {
   }
 
   /** Fields every request starts with: session id, user context, client type, the server-side session id seen so far. */
-  requestBase(): { sessionId: string; userContext: UserContext; clientType: string; clientObservedServerSideSessionId?: string } {
+  requestBase(): {
+    sessionId: string;
+    userContext: UserContext;
+    clientType: string;
+    clientObservedServerSideSessionId?: string;
+  } {
     return {
       sessionId: this.sessionId,
       userContext: this.userContext,
@@ -136,7 +167,12 @@ export class SparkConnectClient implements SparkTransport {
   }
 
   /** One server-streaming call (`ExecutePlan`, `ReattachExecute`); the caller maps errors with `toError`. */
-  serverStream<I extends DescMessage, O extends DescMessage>(method: string, inSchema: I, outSchema: O, request: MessageInitShape<I>): grpc.ClientReadableStream<MessageShape<O>> {
+  serverStream<I extends DescMessage, O extends DescMessage>(
+    method: string,
+    inSchema: I,
+    outSchema: O,
+    request: MessageInitShape<I>,
+  ): grpc.ClientReadableStream<MessageShape<O>> {
     this.assertOpen();
     return this.channel.makeServerStreamRequest(
       SERVICE + method,
@@ -155,11 +191,15 @@ export class SparkConnectClient implements SparkTransport {
   async toError(err: unknown, action: string, operationId?: string): Promise<RecountError> {
     if (err instanceof RecountError) return err;
     if (!isServiceError(err)) {
-      return new RecountError('ENGINE_FAILED', `${action} on Spark Connect ${this.endpoint} failed: ${err instanceof Error ? err.message : String(err)}`, {
-        subject: this.endpoint,
-        hint: `see the Spark driver's log on ${this.endpoint}`,
-        cause: err,
-      });
+      return new RecountError(
+        'ENGINE_FAILED',
+        `${action} on Spark Connect ${this.endpoint} failed: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          subject: this.endpoint,
+          hint: `see the Spark driver's log on ${this.endpoint}`,
+          cause: err,
+        },
+      );
     }
     const info = sparkErrorInfo(err);
     if (info.errorId && !this.closed) {
@@ -191,7 +231,10 @@ export class SparkConnectClient implements SparkTransport {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new RecountError('INTERNAL', `the Spark Connect session ${this.sessionId} on ${this.endpoint} is closed`, { subject: this.endpoint });
+    if (this.closed)
+      throw new RecountError('INTERNAL', `the Spark Connect session ${this.sessionId} on ${this.endpoint} is closed`, {
+        subject: this.endpoint,
+      });
   }
 
   /** Runs a plan and gathers its results (Arrow table, SQL command result); see `executePlan`. */
@@ -240,7 +283,13 @@ export class SparkConnectClient implements SparkTransport {
     if (this.closed) return;
     await Promise.all([...this.pending]);
     try {
-      await this.unary('ReleaseSession', ReleaseSessionRequestSchema, ReleaseSessionResponseSchema, { sessionId: this.sessionId, userContext: this.userContext, clientType: this.clientType }, { timeoutMs: 5_000, rawErrors: true });
+      await this.unary(
+        'ReleaseSession',
+        ReleaseSessionRequestSchema,
+        ReleaseSessionResponseSchema,
+        { sessionId: this.sessionId, userContext: this.userContext, clientType: this.clientType },
+        { timeoutMs: 5_000, rawErrors: true },
+      );
     } catch {
       // The server may be gone already; its session times out by itself.
     } finally {

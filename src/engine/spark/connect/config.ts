@@ -6,7 +6,9 @@ import type { SparkTransport } from './transport.ts';
 export async function setConf(client: SparkTransport, pairs: Record<string, string>): Promise<void> {
   await client.unary('Config', ConfigRequestSchema, ConfigResponseSchema, {
     ...client.requestBase(),
-    operation: { opType: { case: 'set', value: { pairs: Object.entries(pairs).map(([key, value]) => ({ key, value })) } } },
+    operation: {
+      opType: { case: 'set', value: { pairs: Object.entries(pairs).map(([key, value]) => ({ key, value })) } },
+    },
   });
 }
 
@@ -29,4 +31,6 @@ export async function getConf(client: SparkTransport, keys: string[]): Promise<R
  * then coalesces the remaining shuffle into fewer partitions: keys end in the wrong files (seen on Spark 4.1.3,
  * test/engine/spark/layout.test.ts). Without coalescing, the shuffle left keeps n partitions and the same hash.
  */
-export const KEY_LAYOUT_CONF: Readonly<Record<string, string>> = Object.freeze({ 'spark.sql.adaptive.coalescePartitions.enabled': 'false' });
+export const KEY_LAYOUT_CONF: Readonly<Record<string, string>> = Object.freeze({
+  'spark.sql.adaptive.coalescePartitions.enabled': 'false',
+});

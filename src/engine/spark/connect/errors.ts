@@ -31,7 +31,11 @@ interface ErrorInfoMsg {
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
 
 // google.rpc.Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
-function decodeStatus(bytes: Uint8Array): { code: number; message: string; details: { typeUrl: string; value: Uint8Array }[] } {
+function decodeStatus(bytes: Uint8Array): {
+  code: number;
+  message: string;
+  details: { typeUrl: string; value: Uint8Array }[];
+} {
   const r = new BinaryReader(bytes);
   const out = { code: 0, message: '', details: [] as { typeUrl: string; value: Uint8Array }[] };
   while (r.pos < r.len) {
@@ -147,7 +151,10 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
   const ec = info.errorClass ?? '';
   const msg = info.message;
 
-  if (info.grpcCode === grpcStatus.UNAVAILABLE || (info.grpcCode === grpcStatus.DEADLINE_EXCEEDED && !info.errorClass)) {
+  if (
+    info.grpcCode === grpcStatus.UNAVAILABLE ||
+    (info.grpcCode === grpcStatus.DEADLINE_EXCEEDED && !info.errorClass)
+  ) {
     return make(
       'ENGINE_UNREACHABLE',
       `${ctx.action} failed: ${where} is unreachable (${firstLine})`,
@@ -161,14 +168,21 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
       `check the token=… and user_id=… of the connection string for ${ctx.endpoint} (engine.spark.remote or RECOUNT_SPARK_REMOTE)`,
     );
   }
-  if (ec === 'OPERATION_CANCELED' || /OPERATION_CANCELED|was cancelled|cancelled job group|interrupted/i.test(ec + ' ' + firstLine) || info.grpcCode === grpcStatus.CANCELLED) {
+  if (
+    ec === 'OPERATION_CANCELED' ||
+    /OPERATION_CANCELED|was cancelled|cancelled job group|interrupted/i.test(ec + ' ' + firstLine) ||
+    info.grpcCode === grpcStatus.CANCELLED
+  ) {
     return make(
       'ENGINE_INTERRUPTED',
       `${ctx.action} on ${where} was interrupted${ctx.operationId ? ` (operation ${ctx.operationId})` : ''}: ${firstLine}`,
       'the operation was cancelled (by recount, a timeout or an operator); nothing of it was published, rerun the partition',
     );
   }
-  if (hasClass(info, /OutOfMemoryError|SparkOutOfMemoryError/) || /OutOfMemoryError|Java heap space|UNABLE_TO_ACQUIRE_MEMORY|executor lost|ExecutorLostFailure/i.test(ec + ' ' + msg)) {
+  if (
+    hasClass(info, /OutOfMemoryError|SparkOutOfMemoryError/) ||
+    /OutOfMemoryError|Java heap space|UNABLE_TO_ACQUIRE_MEMORY|executor lost|ExecutorLostFailure/i.test(ec + ' ' + msg)
+  ) {
     return make(
       'OUT_OF_MEMORY',
       `${ctx.action} on ${where} ran out of memory: ${firstLine}`,
@@ -176,9 +190,17 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
     );
   }
   if (/No space left on device/i.test(msg)) {
-    return make('DISK_FULL', `${ctx.action} on ${where}: a disk filled up: ${firstLine}`, 'free space on the Spark local dirs (spark.local.dir) and on the output volume, then rerun; the previous version stays published');
+    return make(
+      'DISK_FULL',
+      `${ctx.action} on ${where}: a disk filled up: ${firstLine}`,
+      'free space on the Spark local dirs (spark.local.dir) and on the output volume, then rerun; the previous version stays published',
+    );
   }
-  if (ec === 'PATH_NOT_FOUND' || /^FAILED_READ_FILE\.FILE_NOT_EXIST/.test(ec) || hasClass(info, /FileNotFoundException/)) {
+  if (
+    ec === 'PATH_NOT_FOUND' ||
+    /^FAILED_READ_FILE\.FILE_NOT_EXIST/.test(ec) ||
+    hasClass(info, /FileNotFoundException/)
+  ) {
     const path = info.messageParameters?.path;
     return make(
       'INPUT_MISSING',
@@ -187,9 +209,17 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
       path,
     );
   }
-  if (/^FAILED_READ_FILE/.test(ec) || /CANNOT_READ_FILE_FOOTER|not a Parquet file|ParquetDecodingException|Could not read footer/i.test(ec + ' ' + msg)) {
+  if (
+    /^FAILED_READ_FILE/.test(ec) ||
+    /CANNOT_READ_FILE_FOOTER|not a Parquet file|ParquetDecodingException|Could not read footer/i.test(ec + ' ' + msg)
+  ) {
     const path = info.messageParameters?.path;
-    return make('INPUT_CORRUPT', `${ctx.action} on ${where}: an input file could not be read: ${firstLine}`, `check ${path ?? 'the input files'}: rewrite or remove the corrupt file and mark the partition ready again`, path);
+    return make(
+      'INPUT_CORRUPT',
+      `${ctx.action} on ${where}: an input file could not be read: ${firstLine}`,
+      `check ${path ?? 'the input files'}: rewrite or remove the corrupt file and mark the partition ready again`,
+      path,
+    );
   }
   if (ec.startsWith('INVALID_HANDLE')) {
     // OPERATION_ABANDONED / OPERATION_ALREADY_EXISTS / OPERATION_NOT_FOUND / SESSION_CHANGED: a stale or reused id.
@@ -199,7 +229,13 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
       `the server no longer knows this session or operation${ctx.operationId ? ` (${ctx.operationId})` : ''} — it restarted, timed the operation out, or the id was used before; retry the attempt with a new operation id`,
     );
   }
-  if (/^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|AMBIGUOUS_|MISSING_AGGREGATION|MISSING_GROUP_BY|GROUP_BY_|WRONG_NUM_ARGS|INVALID_SQL_SYNTAX|NON_)/.test(ec) || info.sqlState?.startsWith('42') || (!ec && hasClass(info, /AnalysisException|ParseException/))) {
+  if (
+    /^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|AMBIGUOUS_|MISSING_AGGREGATION|MISSING_GROUP_BY|GROUP_BY_|WRONG_NUM_ARGS|INVALID_SQL_SYNTAX|NON_)/.test(
+      ec,
+    ) ||
+    info.sqlState?.startsWith('42') ||
+    (!ec && hasClass(info, /AnalysisException|ParseException/))
+  ) {
     const column = info.messageParameters?.objectName;
     return make(
       'SQL_INVALID',

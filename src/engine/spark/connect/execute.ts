@@ -4,7 +4,15 @@
 // consumed are released as it goes (ReleaseExecute), all of them at the end.
 import { randomUUID } from 'node:crypto';
 import { status as grpcStatus, type ClientReadableStream } from '@grpc/grpc-js';
-import { DataType as ArrowType, Table, tableFromIPC, type Decimal, type List, type Map_, type Struct } from 'apache-arrow';
+import {
+  DataType as ArrowType,
+  Table,
+  tableFromIPC,
+  type Decimal,
+  type List,
+  type Map_,
+  type Struct,
+} from 'apache-arrow';
 type DataType_ = ArrowType;
 import { RecountError } from '../../../errors.ts';
 import {
@@ -62,7 +70,12 @@ function retryableDrop(err: unknown): boolean {
 }
 
 function isOperationNotFound(err: unknown): boolean {
-  return isServiceError(err) && /OPERATION_NOT_FOUND|INVALID_HANDLE\.OPERATION_NOT_FOUND/.test(`${sparkErrorInfo(err).errorClass ?? ''} ${err.details}`);
+  return (
+    isServiceError(err) &&
+    /OPERATION_NOT_FOUND|INVALID_HANDLE\.OPERATION_NOT_FOUND/.test(
+      `${sparkErrorInfo(err).errorClass ?? ''} ${err.details}`,
+    )
+  );
 }
 
 /**
@@ -104,7 +117,10 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
         operationId: this.operationId,
         plan: this.plan,
         tags: this.opts.tags ?? [],
-        requestOptions: this.opts.reattachable === false ? [] : [{ requestOption: { case: 'reattachOptions', value: { reattachable: true } } }],
+        requestOptions:
+          this.opts.reattachable === false
+            ? []
+            : [{ requestOption: { case: 'reattachOptions', value: { reattachable: true } } }],
       });
     }
     return this.client.serverStream('ReattachExecute', ReattachExecuteRequestSchema, ExecutePlanResponseSchema, {
@@ -157,9 +173,14 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
           continue;
         }
         if (++tries > maxReattaches) {
-          throw await this.client.toError(failure ?? new Error('the response stream ended before the result was complete'), 'ReattachExecute', this.operationId);
+          throw await this.client.toError(
+            failure ?? new Error('the response stream ended before the result was complete'),
+            'ReattachExecute',
+            this.operationId,
+          );
         }
-        if (!this.dropping && tries > 1) await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (tries - 1), 3_000)));
+        if (!this.dropping && tries > 1)
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** (tries - 1), 3_000)));
         this.reattaches++;
         first = false;
       }
@@ -178,11 +199,15 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
     } catch {
       // The operation may have ended meanwhile.
     }
-    return new RecountError('ENGINE_INTERRUPTED', `operation ${this.operationId} on Spark Connect ${this.client.endpoint} was interrupted by recount`, {
-      subject: this.client.endpoint,
-      hint: 'the operation was cancelled before it finished; nothing of it was published, rerun the partition',
-      details: { operationId: this.operationId, endpoint: this.client.endpoint },
-    });
+    return new RecountError(
+      'ENGINE_INTERRUPTED',
+      `operation ${this.operationId} on Spark Connect ${this.client.endpoint} was interrupted by recount`,
+      {
+        subject: this.client.endpoint,
+        hint: 'the operation was cancelled before it finished; nothing of it was published, rerun the partition',
+        details: { operationId: this.operationId, endpoint: this.client.endpoint },
+      },
+    );
   }
 
   // Tells the server it may drop responses up to this one; one release in flight at a time.
@@ -193,7 +218,11 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
         'ReleaseExecute',
         ReleaseExecuteRequestSchema,
         ReleaseExecuteResponseSchema,
-        { ...this.client.requestBase(), operationId: this.operationId, release: { case: 'releaseUntil', value: { responseId } } },
+        {
+          ...this.client.requestBase(),
+          operationId: this.operationId,
+          release: { case: 'releaseUntil', value: { responseId } },
+        },
         { timeoutMs: 30_000, rawErrors: true },
       )
       .then(
@@ -220,7 +249,11 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
 }
 
 /** Runs a plan to its end and gathers the result: Arrow batches as one table, the schema, a SQL command's result. */
-export async function executePlan(client: SparkTransport, plan: Plan, opts: ExecuteOptions = {}): Promise<ExecuteResult> {
+export async function executePlan(
+  client: SparkTransport,
+  plan: Plan,
+  opts: ExecuteOptions = {},
+): Promise<ExecuteResult> {
   const stream = new ExecuteStream(client, plan, opts);
   const batches: Uint8Array[] = [];
   let schema: DataType | undefined;
@@ -239,7 +272,14 @@ export async function executePlan(client: SparkTransport, plan: Plan, opts: Exec
       default:
     }
   }
-  return { operationId: stream.operationId, table: batches.length ? arrowTable(batches) : undefined, schema, sqlCommandResult, reattaches: stream.reattaches, responses };
+  return {
+    operationId: stream.operationId,
+    table: batches.length ? arrowTable(batches) : undefined,
+    schema,
+    sqlCommandResult,
+    reattaches: stream.reattaches,
+    responses,
+  };
 }
 
 /** Decodes Spark's Arrow batches (each a complete IPC stream) into one table. */
@@ -277,28 +317,37 @@ export function tableRows<T = Record<string, unknown>>(table: Table): T[] {
 type Convert = (v: unknown) => unknown;
 
 function converter(type: DataType_): Convert {
-  const nullable = (f: Convert): Convert => (v) => (v === null || v === undefined ? null : f(v));
-  if (ArrowType.isInt(type) || ArrowType.isFloat(type)) return nullable((v) => (typeof v === 'bigint' ? v.toString() : v));
+  const nullable =
+    (f: Convert): Convert =>
+    (v) =>
+      v === null || v === undefined ? null : f(v);
+  if (ArrowType.isInt(type) || ArrowType.isFloat(type))
+    return nullable((v) => (typeof v === 'bigint' ? v.toString() : v));
   if (ArrowType.isDecimal(type)) {
     const scale = (type as Decimal).scale;
     return nullable((v) => decimalString(BigInt(String(v)), scale));
   }
   if (ArrowType.isDate(type)) return nullable((v) => new Date(Number(v)).toISOString().slice(0, 10));
   if (ArrowType.isTimestamp(type)) return nullable((v) => new Date(Number(v)).toISOString());
-  if (ArrowType.isBinary(type) || ArrowType.isFixedSizeBinary(type) || ArrowType.isLargeBinary(type)) return nullable((v) => Buffer.from(v as Uint8Array).toString('base64'));
+  if (ArrowType.isBinary(type) || ArrowType.isFixedSizeBinary(type) || ArrowType.isLargeBinary(type))
+    return nullable((v) => Buffer.from(v as Uint8Array).toString('base64'));
   if (ArrowType.isList(type) || ArrowType.isFixedSizeList(type)) {
     const child = converter((type as List).children[0]!.type);
     return nullable((v) => [...(v as Iterable<unknown>)].map(child));
   }
   if (ArrowType.isStruct(type)) {
     const kids = (type as Struct).children.map((c) => [c.name, converter(c.type)] as const);
-    return nullable((v) => Object.fromEntries(kids.map(([name, f]) => [name, f((v as Record<string, unknown>)[name])])));
+    return nullable((v) =>
+      Object.fromEntries(kids.map(([name, f]) => [name, f((v as Record<string, unknown>)[name])])),
+    );
   }
   if (ArrowType.isMap(type)) {
     const entry = (type as Map_).children[0]!.type as Struct;
     const key = converter(entry.children[0]!.type);
     const value = converter(entry.children[1]!.type);
-    return nullable((v) => Object.fromEntries([...(v as Iterable<[unknown, unknown]>)].map(([k, x]) => [String(key(k)), value(x)])));
+    return nullable((v) =>
+      Object.fromEntries([...(v as Iterable<[unknown, unknown]>)].map(([k, x]) => [String(key(k)), value(x)])),
+    );
   }
   return nullable((v) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -1,7 +1,15 @@
 // A Spark Connect client for recount: sessions, plans, execution with reattach, schemas, settings, interrupts, typed errors.
 export { SparkConnectClient, type ClientOptions } from './client.ts';
 export { parseRemote, endpointOf, redactRemote, DEFAULT_SPARK_CONNECT_PORT, type Remote } from './remote.ts';
-export { ExecuteStream, executePlan, collect, arrowTable, tableRows, type ExecuteOptions, type ExecuteResult } from './execute.ts';
+export {
+  ExecuteStream,
+  executePlan,
+  collect,
+  arrowTable,
+  tableRows,
+  type ExecuteOptions,
+  type ExecuteResult,
+} from './execute.ts';
 export { schemaOf, sparkVersion, structFields, typeName, explain, type SparkField } from './analyze.ts';
 export { setConf, getConf, KEY_LAYOUT_CONF } from './config.ts';
 export { interrupt, type InterruptTarget } from './interrupt.ts';

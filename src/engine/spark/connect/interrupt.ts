@@ -1,5 +1,9 @@
 // Interrupt: cancels running operations of this session on the server (their Spark jobs are cancelled too).
-import { InterruptRequestSchema, InterruptRequest_InterruptType, InterruptResponseSchema } from './gen/spark/connect/base_pb.ts';
+import {
+  InterruptRequestSchema,
+  InterruptRequest_InterruptType,
+  InterruptResponseSchema,
+} from './gen/spark/connect/base_pb.ts';
 import type { InterruptTarget, SparkTransport } from './transport.ts';
 
 export type { InterruptTarget };
@@ -10,8 +14,17 @@ export async function interrupt(client: SparkTransport, target: InterruptTarget)
     target === 'all'
       ? { interruptType: InterruptRequest_InterruptType.ALL }
       : 'operationId' in target
-        ? { interruptType: InterruptRequest_InterruptType.OPERATION_ID, interrupt: { case: 'operationId' as const, value: target.operationId } }
-        : { interruptType: InterruptRequest_InterruptType.TAG, interrupt: { case: 'operationTag' as const, value: target.tag } };
-  const res = await client.unary('Interrupt', InterruptRequestSchema, InterruptResponseSchema, { ...client.requestBase(), ...which });
+        ? {
+            interruptType: InterruptRequest_InterruptType.OPERATION_ID,
+            interrupt: { case: 'operationId' as const, value: target.operationId },
+          }
+        : {
+            interruptType: InterruptRequest_InterruptType.TAG,
+            interrupt: { case: 'operationTag' as const, value: target.tag },
+          };
+  const res = await client.unary('Interrupt', InterruptRequestSchema, InterruptResponseSchema, {
+    ...client.requestBase(),
+    ...which,
+  });
   return res.interruptedIds;
 }

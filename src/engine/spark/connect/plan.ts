@@ -4,7 +4,12 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { PlanSchema, type Plan } from './gen/spark/connect/base_pb.ts';
 import { CommandSchema, WriteOperation_SaveMode, type Command } from './gen/spark/connect/commands_pb.ts';
-import { ExpressionSchema, Expression_SortOrder_NullOrdering, Expression_SortOrder_SortDirection, type Expression } from './gen/spark/connect/expressions_pb.ts';
+import {
+  ExpressionSchema,
+  Expression_SortOrder_NullOrdering,
+  Expression_SortOrder_SortDirection,
+  type Expression,
+} from './gen/spark/connect/expressions_pb.ts';
 import { RelationSchema, type Relation } from './gen/spark/connect/relations_pb.ts';
 
 let nextPlanId = 0n;
@@ -15,7 +20,9 @@ function relation(relType: MessageInitShape<typeof RelationSchema>['relType']): 
 
 /** A column by name: quoted with backticks, so any name (dots, spaces) stays one column. */
 export function column(name: string): Expression {
-  return create(ExpressionSchema, { exprType: { case: 'unresolvedAttribute', value: { unparsedIdentifier: quoteIdentifier(name) } } });
+  return create(ExpressionSchema, {
+    exprType: { case: 'unresolvedAttribute', value: { unparsedIdentifier: quoteIdentifier(name) } },
+  });
 }
 
 /** A Spark SQL expression as text, e.g. `pmod(hash(ad_id), 4)`. */
@@ -35,7 +42,10 @@ export function sql(query: string): Relation {
 
 /** A table or (temp) view by name. */
 export function table(name: string): Relation {
-  return relation({ case: 'read', value: { readType: { case: 'namedTable', value: { unparsedIdentifier: name, options: {} } } } });
+  return relation({
+    case: 'read',
+    value: { readType: { case: 'namedTable', value: { unparsedIdentifier: name, options: {} } } },
+  });
 }
 
 /** Options of readParquet. */
@@ -57,7 +67,12 @@ export function readParquet(paths: string[], opts: ReadParquetOptions = {}): Rel
     value: {
       readType: {
         case: 'dataSource',
-        value: { format: 'parquet', paths, options: opts.options ?? {}, ...(opts.schema ? { schema: opts.schema } : {}) },
+        value: {
+          format: 'parquet',
+          paths,
+          options: opts.options ?? {},
+          ...(opts.schema ? { schema: opts.schema } : {}),
+        },
       },
     },
   });
@@ -69,8 +84,12 @@ export function readParquet(paths: string[], opts: ReadParquetOptions = {}): Rel
  * with KEY_LAYOUT_CONF (config.ts), or adaptive execution may merge partitions and break the layout.
  */
 export function repartitionByKeys(input: Relation, numPartitions: number, keys: string[]): Relation {
-  if (keys.length === 0) throw new Error('repartitionByKeys needs at least one key (without keys Spark deals rows round-robin)');
-  return relation({ case: 'repartitionByExpression', value: { input, numPartitions, partitionExprs: keys.map(column) } });
+  if (keys.length === 0)
+    throw new Error('repartitionByKeys needs at least one key (without keys Spark deals rows round-robin)');
+  return relation({
+    case: 'repartitionByExpression',
+    value: { input, numPartitions, partitionExprs: keys.map(column) },
+  });
 }
 
 /** `sortWithinPartitions(keys)`: each partition sorted by the keys ascending (nulls first, Spark's default), no shuffle. */
@@ -91,7 +110,10 @@ export function sortWithinPartitions(input: Relation, keys: string[]): Relation 
 
 /** Keeps only these columns (or expressions), in this order. */
 export function select(input: Relation, columns: (string | Expression)[]): Relation {
-  return relation({ case: 'project', value: { input, expressions: columns.map((c) => (typeof c === 'string' ? column(c) : c)) } });
+  return relation({
+    case: 'project',
+    value: { input, expressions: columns.map((c) => (typeof c === 'string' ? column(c) : c)) },
+  });
 }
 
 /** How a write treats an existing path. */
@@ -117,14 +139,22 @@ export function writeParquet(input: Relation, path: string, opts: WriteParquetOp
   return create(CommandSchema, {
     commandType: {
       case: 'writeOperation',
-      value: { input, source: 'parquet', saveType: { case: 'path', value: path }, mode: saveModes[opts.mode ?? 'errorIfExists'], options: opts.options ?? {} },
+      value: {
+        input,
+        source: 'parquet',
+        saveType: { case: 'path', value: path },
+        mode: saveModes[opts.mode ?? 'errorIfExists'],
+        options: opts.options ?? {},
+      },
     },
   });
 }
 
 /** Command `createOrReplaceTempView(name)`: the relation becomes a view of this session. */
 export function createOrReplaceTempView(input: Relation, name: string): Command {
-  return create(CommandSchema, { commandType: { case: 'createDataframeView', value: { input, name, isGlobal: false, replace: true } } });
+  return create(CommandSchema, {
+    commandType: { case: 'createDataframeView', value: { input, name, isGlobal: false, replace: true } },
+  });
 }
 
 /** Command running one SQL statement eagerly (DDL, SET, INSERT, …); its result relation comes back in the response. */

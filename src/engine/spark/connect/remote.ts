@@ -54,7 +54,8 @@ export function parseRemote(remote: string): Remote {
           out.token = value;
           break;
         case 'use_ssl':
-          if (value !== 'true' && value !== 'false') throw invalid(remote, `use_ssl must be true or false, not "${value}"`);
+          if (value !== 'true' && value !== 'false')
+            throw invalid(remote, `use_ssl must be true or false, not "${value}"`);
           out.useSsl = value === 'true';
           break;
         case 'user_id':

@@ -14,7 +14,12 @@ export interface SparkTransport {
   /** `host:port`, for messages. */
   readonly endpoint: string;
   /** Fields every request starts with. */
-  requestBase(): { sessionId: string; userContext: UserContext; clientType: string; clientObservedServerSideSessionId?: string };
+  requestBase(): {
+    sessionId: string;
+    userContext: UserContext;
+    clientType: string;
+    clientObservedServerSideSessionId?: string;
+  };
   /** Remembers the server's session id from a response. */
   observe(response: { serverSideSessionId?: string }): void;
   /** One unary call of the service; failures become RecountErrors unless `rawErrors`. */
@@ -26,7 +31,12 @@ export interface SparkTransport {
     opts?: { operationId?: string; timeoutMs?: number; rawErrors?: boolean },
   ): Promise<MessageShape<O>>;
   /** One server-streaming call; the caller maps errors with `toError`. */
-  serverStream<I extends DescMessage, O extends DescMessage>(method: string, inSchema: I, outSchema: O, request: MessageInitShape<I>): ClientReadableStream<MessageShape<O>>;
+  serverStream<I extends DescMessage, O extends DescMessage>(
+    method: string,
+    inSchema: I,
+    outSchema: O,
+    request: MessageInitShape<I>,
+  ): ClientReadableStream<MessageShape<O>>;
   /** A RecountError for a failed call, naming the endpoint. */
   toError(err: unknown, action: string, operationId?: string): Promise<RecountError>;
   /** Interrupts operations; returns the ids interrupted. */

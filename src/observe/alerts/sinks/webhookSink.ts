@@ -115,13 +115,19 @@ export class WebhookSink implements AlertSink {
       }
       if (attempt >= tries || this.closed) {
         this.opts.onOutcome?.('failed');
-        this.opts.log.error({ sink: this.name, alert: n.id, tries: attempt, problem }, 'webhook delivery failed; giving up on this notification');
+        this.opts.log.error(
+          { sink: this.name, alert: n.id, tries: attempt, problem },
+          'webhook delivery failed; giving up on this notification',
+        );
         return;
       }
       const base = Math.min(this.opts.maxDelayMs ?? 60_000, (this.opts.baseDelayMs ?? 1_000) * 2 ** (attempt - 1));
       const delay = Math.round(base * (0.8 + Math.random() * 0.4));
       this.opts.onOutcome?.('retried');
-      this.opts.log.warn({ sink: this.name, alert: n.id, try: attempt, of: tries, problem, retryInMs: delay }, 'webhook delivery failed; will retry');
+      this.opts.log.warn(
+        { sink: this.name, alert: n.id, try: attempt, of: tries, problem, retryInMs: delay },
+        'webhook delivery failed; will retry',
+      );
       await this.sleep(delay);
     }
   }
