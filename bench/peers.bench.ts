@@ -164,7 +164,8 @@ async function faults(source: string, expectedMs: Map<string, number>, rowsOut: 
     let last: RunResult | undefined;
     let attempts = 0;
     for (let k = 0; k < KILLS; k++) {
-      const at = Math.round(500 + random() * Math.max(1000, span * 0.8));
+      // within 15–80 % of the tool's own backfill time, so the kill lands in the work (not always in start-up) and before the end
+      const at = Math.round(Math.max(300, span * (0.15 + 0.65 * random())));
       attempts++;
       last = await runCmd(tool.backfill(ws), { killAfterMs: at });
       if (!last.killed) break; // finished before its kill instant
