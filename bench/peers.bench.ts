@@ -20,12 +20,28 @@ import { cachedEvents } from './lib/dataCache.ts';
 import { DATA_DIR, RESULTS_DIR } from './lib/paths.ts';
 import { writeCsv, type Cell } from './lib/csv.ts';
 import { mb, median } from './lib/stats.ts';
-import { hours, prng, readPartition, ReadTally, referenceByPartition, runCmd, startReader, subsetRoot, verify, writeReference, type RunResult, type Verdict } from './peers/harness.ts';
+import {
+  hours,
+  prng,
+  readPartition,
+  ReadTally,
+  referenceByPartition,
+  runCmd,
+  startReader,
+  subsetRoot,
+  verify,
+  writeReference,
+  type RunResult,
+  type Verdict,
+} from './peers/harness.ts';
 import { TOOLS, toolVersion, type Tool, type Workspace } from './peers/tools.ts';
 
 const env = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const ROWS = env('BENCH_PEERS_ROWS', 20_000);
-const NS = (process.env.BENCH_PEERS_NS ?? '24,168').split(',').map(Number).filter((n) => n > 0);
+const NS = (process.env.BENCH_PEERS_NS ?? '24,168')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const BIG = env('BENCH_PEERS_BIG_EVENTS', 20_000_000);
 const FAULT_N = env('BENCH_PEERS_FAULT_N', 24);
 const KILLS = env('BENCH_PEERS_KILLS', 2);
@@ -59,7 +75,9 @@ async function setup(tool: Tool, ws: Workspace): Promise<number> {
 function verdictText(v: Verdict): string {
   if (v.error) return `unreadable: ${v.error}`;
   const bad = v.duplicates + v.missing + v.extra + v.wrong;
-  return bad === 0 ? 'correct' : `WRONG (dup ${v.duplicates}, missing ${v.missing}, extra ${v.extra}, wrong values ${v.wrong})`;
+  return bad === 0
+    ? 'correct'
+    : `WRONG (dup ${v.duplicates}, missing ${v.missing}, extra ${v.extra}, wrong values ${v.wrong})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -78,15 +96,36 @@ interface SpeedRow {
   load: string;
 }
 
-async function speedRound(tool: Tool, label: string, events: string, ids: readonly string[], reference: string, round: number, rows: SpeedRow[]): Promise<void> {
+async function speedRound(
+  tool: Tool,
+  label: string,
+  events: string,
+  ids: readonly string[],
+  reference: string,
+  round: number,
+  rows: SpeedRow[],
+): Promise<void> {
   const ws = freshWorkspace(`speed-${label}-${tool.name.replace(/ /g, '-')}`, events, ids);
   const setupMs = await setup(tool, ws);
   const l = load();
   const r = await runCmd(tool.backfill(ws));
   const v = await verify(tool.output(ws), reference, false);
-  const row: SpeedRow = { tool: tool.name, n: ids.length, events: 0, round, wallMs: r.ms, setupMs, peakRssBytes: r.peakTreeRss, exit: r.code === 0 ? 'ok' : `exit ${r.code ?? r.signal}`, verdict: verdictText(v), load: l };
+  const row: SpeedRow = {
+    tool: tool.name,
+    n: ids.length,
+    events: 0,
+    round,
+    wallMs: r.ms,
+    setupMs,
+    peakRssBytes: r.peakTreeRss,
+    exit: r.code === 0 ? 'ok' : `exit ${r.code ?? r.signal}`,
+    verdict: verdictText(v),
+    load: l,
+  };
   rows.push(row);
-  log(`  ${label} round ${round} ${tool.name.padEnd(17)} ${s1(r.ms).padStart(7)} s  ${(r.ms / ids.length).toFixed(0).padStart(6)} ms/partition  peak RSS ${mb(r.peakTreeRss)} MB  ${row.exit}  ${row.verdict}  (load ${l})${r.code !== 0 ? `\n    ${r.stderrTail.split('\n').slice(-3).join('\n    ')}` : ''}`);
+  log(
+    `  ${label} round ${round} ${tool.name.padEnd(17)} ${s1(r.ms).padStart(7)} s  ${(r.ms / ids.length).toFixed(0).padStart(6)} ms/partition  peak RSS ${mb(r.peakTreeRss)} MB  ${row.exit}  ${row.verdict}  (load ${l})${r.code !== 0 ? `\n    ${r.stderrTail.split('\n').slice(-3).join('\n    ')}` : ''}`,
+  );
   rmSync(ws.dir, { recursive: true, force: true });
 }
 
@@ -97,7 +136,9 @@ async function speed(source: string, rowsOut: SpeedRow[]): Promise<void> {
     const reference = join(WORK, `ref-${n}.parquet`);
     await writeReference(events, false, reference);
     const rounds = env('BENCH_PEERS_ROUNDS', n <= 24 ? 2 : 1);
-    log(`\n(1) speed: ${n} hourly partitions of ${ROWS.toLocaleString('en-US')} events, ${rounds} round(s) interleaved`);
+    log(
+      `\n(1) speed: ${n} hourly partitions of ${ROWS.toLocaleString('en-US')} events, ${rounds} round(s) interleaved`,
+    );
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 === 1 ? tools : [...tools].reverse();
       for (const tool of order) await speedRound(tool, `N=${n}`, events, ids, reference, round, rowsOut);
@@ -153,12 +194,19 @@ async function faults(source: string, expectedMs: Map<string, number>, rowsOut: 
   await writeReference(events, false, reference);
   const expect = await referenceByPartition(reference);
   const random = prng(SEED);
-  log(`\n(2) faults: ${FAULT_N} partitions, up to ${KILLS} SIGKILLs of the whole process tree at seeded random instants, then the tool's retry; a reader reads meanwhile`);
+  log(
+    `\n(2) faults: ${FAULT_N} partitions, up to ${KILLS} SIGKILLs of the whole process tree at seeded random instants, then the tool's retry; a reader reads meanwhile`,
+  );
   for (const tool of tools) {
     const ws = freshWorkspace(`faults-${tool.name.replace(/ /g, '-')}`, events, ids);
     await setup(tool, ws);
     const tally = new ReadTally();
-    const reader = startReader(() => tool.output(ws), () => ids[Math.floor(random() * ids.length)]!, expect, tally);
+    const reader = startReader(
+      () => tool.output(ws),
+      () => ids[Math.floor(random() * ids.length)]!,
+      expect,
+      tally,
+    );
     const span = expectedMs.get(tool.name) ?? 30_000;
     const killsAt: number[] = [];
     let last: RunResult | undefined;
@@ -181,16 +229,29 @@ async function faults(source: string, expectedMs: Map<string, number>, rowsOut: 
     // (3) rerun one partition RERUNS times while a reader reads only it.
     const target = ids[Math.min(5, ids.length - 1)]!;
     const rerunTally = new ReadTally();
-    const rerunReader = startReader(() => tool.output(ws), () => target, expect, rerunTally, 10);
+    const rerunReader = startReader(
+      () => tool.output(ws),
+      () => target,
+      expect,
+      rerunTally,
+      10,
+    );
     let rerunFailures = 0;
     let rerunFailure = '';
     for (let i = 0; i < RERUNS; i++) {
       const r = await runCmd(tool.rerun(ws, target));
       if (r.code !== 0) {
         rerunFailures++;
-        rerunFailure ||= (r.stderrTail.match(/"msg":"([^"]+)"/)?.[1] ?? r.stderrTail.split('\n').filter(Boolean).slice(-1)[0] ?? '').slice(0, 300);
+        rerunFailure ||= (
+          r.stderrTail.match(/"msg":"([^"]+)"/)?.[1] ??
+          r.stderrTail.split('\n').filter(Boolean).slice(-1)[0] ??
+          ''
+        ).slice(0, 300);
       }
-      if (r.code !== 0) log(`    rerun ${i + 1} of ${target} exited ${r.code ?? r.signal}: ${r.stderrTail.split('\n').slice(-8).join(' | ')}`);
+      if (r.code !== 0)
+        log(
+          `    rerun ${i + 1} of ${target} exited ${r.code ?? r.signal}: ${r.stderrTail.split('\n').slice(-8).join(' | ')}`,
+        );
     }
     await rerunReader.stop();
     const after = await verify(tool.output(ws), reference, false);
@@ -224,9 +285,15 @@ async function faults(source: string, expectedMs: Map<string, number>, rowsOut: 
       rerunFailure,
     };
     rowsOut.push(row);
-    log(`  ${tool.name.padEnd(17)} killed at ${row.killAtMs || '-'} ms; after retry: ${verdictText(v)}; after ${RERUNS} reruns of ${target}: ${verdictText(after)}`);
-    log(`  ${''.padEnd(17)} reads during backfill: ${tally.total} (complete ${tally.counts.complete}, absent ${tally.counts.absent}, MIXED ${tally.counts.mixed}, error ${tally.counts.error}${tally.topError() ? `: ${tally.topError()}` : ''})`);
-    log(`  ${''.padEnd(17)} reads during reruns: ${rerunTally.total} (complete ${rerunTally.counts.complete}, absent ${rerunTally.counts.absent}, MIXED ${rerunTally.counts.mixed}, error ${rerunTally.counts.error}${rerunTally.topError() ? `: ${rerunTally.topError()}` : ''})`);
+    log(
+      `  ${tool.name.padEnd(17)} killed at ${row.killAtMs || '-'} ms; after retry: ${verdictText(v)}; after ${RERUNS} reruns of ${target}: ${verdictText(after)}`,
+    );
+    log(
+      `  ${''.padEnd(17)} reads during backfill: ${tally.total} (complete ${tally.counts.complete}, absent ${tally.counts.absent}, MIXED ${tally.counts.mixed}, error ${tally.counts.error}${tally.topError() ? `: ${tally.topError()}` : ''})`,
+    );
+    log(
+      `  ${''.padEnd(17)} reads during reruns: ${rerunTally.total} (complete ${rerunTally.counts.complete}, absent ${rerunTally.counts.absent}, MIXED ${rerunTally.counts.mixed}, error ${rerunTally.counts.error}${rerunTally.topError() ? `: ${rerunTally.topError()}` : ''})`,
+    );
     rmSync(ws.dir, { recursive: true, force: true });
   }
 }
@@ -249,7 +316,9 @@ async function floatKeys(source: string, rowsOut: FloatRow[]): Promise<void> {
   const events = subsetRoot(source, ids, join(DATA_DIR, `peers-events-${ROWS}x4`));
   const reference = join(WORK, 'ref-float.parquet');
   await writeReference(events, true, reference);
-  log(`\n(4) seed 003: round(bid_price, 1) AS bid_bucket (DOUBLE) among the GROUP BY keys; 4 partitions, then one rerun`);
+  log(
+    `\n(4) seed 003: round(bid_price, 1) AS bid_bucket (DOUBLE) among the GROUP BY keys; 4 partitions, then one rerun`,
+  );
   for (const tool of tools) {
     const ws = freshWorkspace(`float-${tool.name.replace(/ /g, '-')}`, events, ids, true);
     await setup(tool, ws);
@@ -257,7 +326,13 @@ async function floatKeys(source: string, rowsOut: FloatRow[]): Promise<void> {
     const r = await runCmd(tool.rerun(ws, ids[1]!));
     const v = await verify(tool.output(ws), reference, true);
     const refused = b.code !== 0 && r.code !== 0;
-    const message = refused ? (b.stderrTail.match(/"msg":"([^"]+)"/)?.[1] ?? b.stderrTail.split('\n').filter(Boolean).slice(-1)[0] ?? '').slice(0, 200) : '';
+    const message = refused
+      ? (
+          b.stderrTail.match(/"msg":"([^"]+)"/)?.[1] ??
+          b.stderrTail.split('\n').filter(Boolean).slice(-1)[0] ??
+          ''
+        ).slice(0, 200)
+      : '';
     const row: FloatRow = {
       tool: tool.name,
       backfillExit: b.code === 0 ? 'ok' : `exit ${b.code ?? b.signal}`,
@@ -268,22 +343,36 @@ async function floatKeys(source: string, rowsOut: FloatRow[]): Promise<void> {
       message,
     };
     rowsOut.push(row);
-    log(`  ${tool.name.padEnd(17)} backfill ${row.backfillExit}, rerun ${row.rerunExit}: ${row.verdict}${message ? ` — ${message}` : ''}`);
+    log(
+      `  ${tool.name.padEnd(17)} backfill ${row.backfillExit}, rerun ${row.rerunExit}: ${row.verdict}${message ? ` — ${message}` : ''}`,
+    );
     rmSync(ws.dir, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function table(versions: Map<string, string>, speedRows: SpeedRow[], faultRows: FaultRow[], floatRows: FloatRow[]): string {
+function table(
+  versions: Map<string, string>,
+  speedRows: SpeedRow[],
+  faultRows: FaultRow[],
+  floatRows: FloatRow[],
+): string {
   const lines: string[] = [];
-  const rawMed = (n: number, ev: number) => median(speedRows.filter((r) => r.tool === 'raw duckdb' && r.n === n && r.events === ev && r.exit === 'ok').map((r) => r.wallMs));
+  const rawMed = (n: number, ev: number) =>
+    median(
+      speedRows
+        .filter((r) => r.tool === 'raw duckdb' && r.n === n && r.events === ev && r.exit === 'ok')
+        .map((r) => r.wallMs),
+    );
   const sizes = [...new Set(speedRows.map((r) => `${r.n}:${r.events}`))];
   const sizeHead = sizes.map((s) => {
     const [n, ev] = s.split(':').map(Number);
     return ev ? `1 × ${(ev / 1e6).toFixed(0)} M events: wall, over raw` : `N=${n}: wall / partition, over raw`;
   });
-  lines.push(`| tool | version | output | ${sizeHead.join(' | ')} | marginal / partition, over raw; fixed start | peak RSS | duplicates | missing | mixed reads | reads refused / failed | float key (seed 003) |`);
+  lines.push(
+    `| tool | version | output | ${sizeHead.join(' | ')} | marginal / partition, over raw; fixed start | peak RSS | duplicates | missing | mixed reads | reads refused / failed | float key (seed 003) |`,
+  );
   lines.push(`| --- | --- | --- | ${sizes.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- | --- |`);
   for (const tool of tools) {
     const cells = sizes.map((s) => {
@@ -295,20 +384,32 @@ function table(versions: Map<string, string>, speedRows: SpeedRow[], faultRows: 
       const wrong = ok.some((r) => r.verdict !== 'correct') ? ' **WRONG**' : '';
       const per = median(ok.map((r) => r.wallMs)) / n;
       const over = (median(ok.map((r) => r.wallMs)) - rawMed(n, ev)) / n;
-      return tool.name === 'raw duckdb' ? `${per.toFixed(0)} ms${wrong}` : `${per.toFixed(0)} ms, +${over.toFixed(0)} ms${wrong}`;
+      return tool.name === 'raw duckdb'
+        ? `${per.toFixed(0)} ms${wrong}`
+        : `${per.toFixed(0)} ms, +${over.toFixed(0)} ms${wrong}`;
     });
     // Marginal cost of one more partition, from the two smallest-events N: startup (fixed) separated from per-partition work.
     const ns = [...new Set(speedRows.filter((r) => r.events === 0).map((r) => r.n))].sort((a, b) => a - b);
     let marginal = '';
     if (ns.length >= 2) {
       const [a, b] = [ns[0]!, ns[ns.length - 1]!];
-      const med = (t: string, n: number) => median(speedRows.filter((r) => r.tool === t && r.n === n && r.events === 0 && r.exit === 'ok').map((r) => r.wallMs));
+      const med = (t: string, n: number) =>
+        median(
+          speedRows.filter((r) => r.tool === t && r.n === n && r.events === 0 && r.exit === 'ok').map((r) => r.wallMs),
+        );
       const slope = (t: string) => (med(t, b) - med(t, a)) / (b - a);
       const m = slope(tool.name);
       const fixed = med(tool.name, a) - a * m;
-      if (Number.isFinite(m)) marginal = tool.name === 'raw duckdb' ? `${m.toFixed(0)} ms; start ${s1(fixed)} s` : `${m.toFixed(0)} ms, +${(m - slope('raw duckdb')).toFixed(0)} ms; start ${s1(fixed)} s`;
+      if (Number.isFinite(m))
+        marginal =
+          tool.name === 'raw duckdb'
+            ? `${m.toFixed(0)} ms; start ${s1(fixed)} s`
+            : `${m.toFixed(0)} ms, +${(m - slope('raw duckdb')).toFixed(0)} ms; start ${s1(fixed)} s`;
     }
-    const peak = Math.max(0, ...speedRows.filter((r) => r.tool === tool.name && r.events === 0).map((r) => r.peakRssBytes));
+    const peak = Math.max(
+      0,
+      ...speedRows.filter((r) => r.tool === tool.name && r.events === 0).map((r) => r.peakRssBytes),
+    );
     const f = faultRows.find((r) => r.tool === tool.name);
     const fl = floatRows.find((r) => r.tool === tool.name);
     const refusedReads = f ? `${f.readsError + f.rerunErrors} of ${f.reads + f.rerunReads}` : '';
@@ -326,7 +427,9 @@ async function main(): Promise<void> {
   for (const [name, v] of versions) log(`${name.padEnd(17)} ${v}`);
   const maxN = Math.max(FAULT_N, 4, ...NS);
   const data = await cachedEvents({ start: FIRST, hours: maxN, rowsPerHour: ROWS, seed: 1 }, log);
-  log(`events: ${data.rows.toLocaleString('en-US')} in ${data.partitions.length} hourly partitions (${data.root}); load ${load()} on ${2} shared cores`);
+  log(
+    `events: ${data.rows.toLocaleString('en-US')} in ${data.partitions.length} hourly partitions (${data.root}); load ${load()} on ${2} shared cores`,
+  );
 
   const speedRows: SpeedRow[] = [];
   const faultRows: FaultRow[] = [];
@@ -335,9 +438,24 @@ async function main(): Promise<void> {
   const report = (final: boolean) => {
     const speedCols = ['tool', 'n', 'events', 'round', 'wallMs', 'setupMs', 'peakRssBytes', 'exit', 'verdict', 'load'];
     const files = [
-      writeCsv('peers-speed', speedCols, speedRows.map((r) => ({ ...r, wallMs: Math.round(r.wallMs), setupMs: Math.round(r.setupMs) }) as unknown as Record<string, Cell>)),
-      writeCsv('peers-faults', Object.keys(faultRows[0] ?? { tool: '' }), faultRows as unknown as Record<string, Cell>[]),
-      writeCsv('peers-float', Object.keys(floatRows[0] ?? { tool: '' }), floatRows as unknown as Record<string, Cell>[]),
+      writeCsv(
+        'peers-speed',
+        speedCols,
+        speedRows.map(
+          (r) =>
+            ({ ...r, wallMs: Math.round(r.wallMs), setupMs: Math.round(r.setupMs) }) as unknown as Record<string, Cell>,
+        ),
+      ),
+      writeCsv(
+        'peers-faults',
+        Object.keys(faultRows[0] ?? { tool: '' }),
+        faultRows as unknown as Record<string, Cell>[],
+      ),
+      writeCsv(
+        'peers-float',
+        Object.keys(floatRows[0] ?? { tool: '' }),
+        floatRows as unknown as Record<string, Cell>[],
+      ),
     ];
     const md = table(versions, speedRows, faultRows, floatRows);
     const mdPath = join(RESULTS_DIR, 'peers.md');
@@ -350,7 +468,12 @@ async function main(): Promise<void> {
   if (SECTIONS.has('speed')) await speed(data.root, speedRows);
   report(false);
   // Kill instants are drawn within each tool's own backfill time of the fault range (from the speed runs when there are any).
-  const expectedMs = new Map(tools.map((t) => [t.name, median(speedRows.filter((r) => r.tool === t.name && r.n === FAULT_N && r.events === 0).map((r) => r.wallMs))]));
+  const expectedMs = new Map(
+    tools.map((t) => [
+      t.name,
+      median(speedRows.filter((r) => r.tool === t.name && r.n === FAULT_N && r.events === 0).map((r) => r.wallMs)),
+    ]),
+  );
   for (const [k, v] of expectedMs) if (!Number.isFinite(v)) expectedMs.delete(k);
   if (SECTIONS.has('faults') || SECTIONS.has('rerun')) await faults(data.root, expectedMs, faultRows);
   report(false);
@@ -358,7 +481,6 @@ async function main(): Promise<void> {
   report(false);
   if (SECTIONS.has('big') && BIG > 0) await big(speedRows);
   report(true);
-
 }
 
 await main();

@@ -31,8 +31,15 @@ export function subsetRoot(source: string, ids: readonly string[], dest: string)
   return dest;
 }
 
-async function withDuckdb<T>(path: string, readOnly: boolean, fn: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(path, { threads: '1', ...(readOnly ? { access_mode: 'READ_ONLY' } : {}) });
+async function withDuckdb<T>(
+  path: string,
+  readOnly: boolean,
+  fn: (q: (sql: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
+): Promise<T> {
+  const instance = await DuckDBInstance.create(path, {
+    threads: '1',
+    ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
+  });
   const conn = await instance.connect();
   try {
     return await fn(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
@@ -95,7 +102,13 @@ export async function verify(src: OutputSource, reference: string, floatKeys: bo
                (SELECT count(*) FROM od ANTI JOIN ref USING (${keys}))::BIGINT AS extra,
                (SELECT count(*) FROM od JOIN ref r USING (${keys})
                  WHERE od.n = 1 AND (od.c <> r.impression_count OR abs(od.s - r.total_bid) > 1e-9 * greatest(1, abs(r.total_bid))))::BIGINT AS wrong`);
-      return { rows: Number(r!.rows), duplicates: Number(r!.duplicates), missing: Number(r!.missing), extra: Number(r!.extra), wrong: Number(r!.wrong) };
+      return {
+        rows: Number(r!.rows),
+        duplicates: Number(r!.duplicates),
+        missing: Number(r!.missing),
+        extra: Number(r!.extra),
+        wrong: Number(r!.wrong),
+      };
     });
   } catch (err) {
     return { rows: 0, duplicates: 0, missing: -1, extra: 0, wrong: 0, error: (err as Error).message.split('\n')[0] };
@@ -105,7 +118,9 @@ export async function verify(src: OutputSource, reference: string, floatKeys: bo
 /** Expected per-partition figures (rows, sum of counts) from the reference. */
 export async function referenceByPartition(reference: string): Promise<Map<string, { rows: number; count: number }>> {
   return withDuckdb(':memory:', false, async (q) => {
-    const rows = await q(`SELECT strftime(hour_start, '%Y-%m-%dT%H') AS p, count(*)::BIGINT AS rows, sum(impression_count)::BIGINT AS c FROM read_parquet(${lit(reference)}) GROUP BY 1`);
+    const rows = await q(
+      `SELECT strftime(hour_start, '%Y-%m-%dT%H') AS p, count(*)::BIGINT AS rows, sum(impression_count)::BIGINT AS c FROM read_parquet(${lit(reference)}) GROUP BY 1`,
+    );
     return new Map(rows.map((r) => [String(r.p), { rows: Number(r.rows), count: Number(r.c) }]));
   });
 }
@@ -114,13 +129,19 @@ export async function referenceByPartition(reference: string): Promise<Map<strin
 export type ReadOutcome = 'complete' | 'absent' | 'mixed' | 'error';
 
 /** Read one partition as a concurrent user would and classify it against the reference. */
-export async function readPartition(src: OutputSource, partition: string, expect: { rows: number; count: number }): Promise<{ outcome: ReadOutcome; error?: string }> {
+export async function readPartition(
+  src: OutputSource,
+  partition: string,
+  expect: { rows: number; count: number },
+): Promise<{ outcome: ReadOutcome; error?: string }> {
   const path = src.kind === 'duckdb' ? src.file : ':memory:';
   if (src.kind === 'parquet' && !existsSync(join(src.root, folderOf(partition)))) return { outcome: 'absent' };
   if (src.kind === 'duckdb' && !existsSync(src.file)) return { outcome: 'absent' };
   try {
     return await withDuckdb(path, src.kind === 'duckdb', async (q) => {
-      const [r] = await q(`SELECT count(*)::BIGINT AS rows, count(DISTINCT (ad_id, user_segment))::BIGINT AS keys, coalesce(sum(impression_count), 0)::BIGINT AS c FROM (${outputSelect(src, false, partition)})`);
+      const [r] = await q(
+        `SELECT count(*)::BIGINT AS rows, count(DISTINCT (ad_id, user_segment))::BIGINT AS keys, coalesce(sum(impression_count), 0)::BIGINT AS c FROM (${outputSelect(src, false, partition)})`,
+      );
       const rows = Number(r!.rows);
       if (rows === 0) return { outcome: 'absent' as const };
       const ok = rows === expect.rows && Number(r!.keys) === expect.rows && Number(r!.c) === expect.count;
@@ -154,7 +175,13 @@ export class ReadTally {
 }
 
 /** A reader that keeps reading partitions chosen by `pick` until stopped. */
-export function startReader(src: () => OutputSource, pick: () => string, expect: Map<string, { rows: number; count: number }>, tally: ReadTally, pauseMs = 50): { stop(): Promise<void> } {
+export function startReader(
+  src: () => OutputSource,
+  pick: () => string,
+  expect: Map<string, { rows: number; count: number }>,
+  tally: ReadTally,
+  pauseMs = 50,
+): { stop(): Promise<void> } {
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -210,7 +237,12 @@ export interface RunResult {
  */
 export async function runCmd(cmd: Cmd, opts: { killAfterMs?: number; timeoutMs?: number } = {}): Promise<RunResult> {
   const t0 = performance.now();
-  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { cwd: cmd.cwd, env: { ...process.env, ...cmd.env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), {
+    cwd: cmd.cwd,
+    env: { ...process.env, ...cmd.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -219,7 +251,10 @@ export async function runCmd(cmd: Cmd, opts: { killAfterMs?: number; timeoutMs?:
   let killed = false;
   const sample = setInterval(() => {
     const pid = child.pid!;
-    peak = Math.max(peak, [pid, ...descendants(pid)].reduce((s, p) => s + rssOf(p), 0));
+    peak = Math.max(
+      peak,
+      [pid, ...descendants(pid)].reduce((s, p) => s + rssOf(p), 0),
+    );
   }, 50);
   const killTree = () => {
     const pid = child.pid!;
@@ -240,7 +275,9 @@ export async function runCmd(cmd: Cmd, opts: { killAfterMs?: number; timeoutMs?:
   };
   const killer = opts.killAfterMs !== undefined ? setTimeout(killTree, opts.killAfterMs) : undefined;
   const timeout = setTimeout(killTree, opts.timeoutMs ?? 1_200_000);
-  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.on('exit', (c, s) => resolve([c, s])),
+  );
   clearInterval(sample);
   if (killer) clearTimeout(killer);
   clearTimeout(timeout);

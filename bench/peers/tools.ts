@@ -78,8 +78,16 @@ const raw: Tool = {
   venv: 'raw',
   native: 'Parquet per partition (1 file)',
   setup: () => undefined,
-  backfill: (ws) => ({ argv: [py('raw'), join(PEERS_DIR, 'raw/backfill.py'), ws.events, join(ws.dir, 'out'), ws.first, ws.last], cwd: ws.dir, env: floatEnv(ws) }),
-  rerun: (ws, p) => ({ argv: [py('raw'), join(PEERS_DIR, 'raw/backfill.py'), ws.events, join(ws.dir, 'out'), p, p], cwd: ws.dir, env: floatEnv(ws) }),
+  backfill: (ws) => ({
+    argv: [py('raw'), join(PEERS_DIR, 'raw/backfill.py'), ws.events, join(ws.dir, 'out'), ws.first, ws.last],
+    cwd: ws.dir,
+    env: floatEnv(ws),
+  }),
+  rerun: (ws, p) => ({
+    argv: [py('raw'), join(PEERS_DIR, 'raw/backfill.py'), ws.events, join(ws.dir, 'out'), p, p],
+    cwd: ws.dir,
+    env: floatEnv(ws),
+  }),
   output: (ws) => ({ kind: 'parquet', root: join(ws.dir, 'out') }),
   retryText: 'python bench/peers/raw/backfill.py EVENTS OUT FROM TO (again)',
 };
@@ -88,14 +96,21 @@ const raw: Tool = {
 function recountProject(ws: Workspace): string {
   const dir = join(ws.dir, 'project');
   mkdirSync(dir, { recursive: true });
-  const p = makeBenchProject({ datasetRoots: { events: ws.events }, analyzers: [{ name: ANALYZER, example: ANALYZER, load: false }], config: { serve: { scanIntervalMs: 1000 } } });
+  const p = makeBenchProject({
+    datasetRoots: { events: ws.events },
+    analyzers: [{ name: ANALYZER, example: ANALYZER, load: false }],
+    config: { serve: { scanIntervalMs: 1000 } },
+  });
   // makeBenchProject writes a temp folder; keep it inside the workspace so one rm cleans up everything.
   for (const f of ['package.json', 'recount.config.ts']) writeFileSync(join(dir, f), readFileSync(join(p.dir, f)));
   mkdirSync(join(dir, 'analyzers'), { recursive: true });
   let analyzer = readFileSync(join(p.dir, 'analyzers', `${ANALYZER}.ts`), 'utf8');
   if (ws.floatKeys) {
     // The same analyzer with round(bid_price, 1) among the keys: recount's answer is to refuse it (I3).
-    analyzer = analyzer.replace('export default { ...base,', `export default { ...base, sql: ${JSON.stringify(FLOAT_SQL)},`);
+    analyzer = analyzer.replace(
+      'export default { ...base,',
+      `export default { ...base, sql: ${JSON.stringify(FLOAT_SQL)},`,
+    );
   }
   writeFileSync(join(dir, 'analyzers', `${ANALYZER}.ts`), analyzer);
   p.cleanup();
@@ -113,7 +128,10 @@ const recountCli = (ws: Workspace, args: string[]): Cmd => ({
   env: { NO_COLOR: '1', FORCE_COLOR: '0', RECOUNT_LOG_FORMAT: 'json', RECOUNT_LOG_LEVEL: 'warn' },
 });
 
-const recountOutput = (ws: Workspace): OutputSource => ({ kind: 'parquet', root: join(ws.dir, 'project/data/out', ANALYZER) });
+const recountOutput = (ws: Workspace): OutputSource => ({
+  kind: 'parquet',
+  root: join(ws.dir, 'project/data/out', ANALYZER),
+});
 
 const recountBackfill: Tool = {
   name: 'recount backfill',
@@ -136,20 +154,57 @@ const recountServe: Tool = {
   retryText: 'recount serve --until-idle (again)',
 };
 
-const sqlmeshEnv = (ws: Workspace): Record<string, string> => ({ PEERS_DB: join(ws.dir, 'warehouse_sqlmesh.duckdb'), PEERS_EVENTS: ws.events, ...floatEnv(ws) });
+const sqlmeshEnv = (ws: Workspace): Record<string, string> => ({
+  PEERS_DB: join(ws.dir, 'warehouse_sqlmesh.duckdb'),
+  PEERS_EVENTS: ws.events,
+  ...floatEnv(ws),
+});
 const sqlmesh: Tool = {
   name: 'sqlmesh',
   venv: 'sqlmesh',
   native: 'DuckDB table (INCREMENTAL_BY_TIME_RANGE, batch_size 1)',
   // The project's first `plan` creates the model's table and view; the backfill is `sqlmesh run`.
-  setup: (ws) => ({ argv: [bin('sqlmesh', 'sqlmesh'), '-p', join(PEERS_DIR, 'sqlmesh'), 'plan', '--auto-apply', '--no-prompts', '--skip-backfill'], cwd: ws.dir, env: sqlmeshEnv(ws) }),
-  backfill: (ws) => ({ argv: [bin('sqlmesh', 'sqlmesh'), '-p', join(PEERS_DIR, 'sqlmesh'), 'run', '--end', sqlTs(nextHour(ws.last))], cwd: ws.dir, env: sqlmeshEnv(ws) }),
-  rerun: (ws, p) => ({
-    argv: [bin('sqlmesh', 'sqlmesh'), '-p', join(PEERS_DIR, 'sqlmesh'), 'plan', '--restate-model', 'peers.ad_impressions_hourly', '--start', sqlTs(p), '--end', sqlTs(nextHour(p)), '--auto-apply', '--no-prompts'],
+  setup: (ws) => ({
+    argv: [
+      bin('sqlmesh', 'sqlmesh'),
+      '-p',
+      join(PEERS_DIR, 'sqlmesh'),
+      'plan',
+      '--auto-apply',
+      '--no-prompts',
+      '--skip-backfill',
+    ],
     cwd: ws.dir,
     env: sqlmeshEnv(ws),
   }),
-  output: (ws) => ({ kind: 'duckdb', file: join(ws.dir, 'warehouse_sqlmesh.duckdb'), table: 'peers.ad_impressions_hourly' }),
+  backfill: (ws) => ({
+    argv: [bin('sqlmesh', 'sqlmesh'), '-p', join(PEERS_DIR, 'sqlmesh'), 'run', '--end', sqlTs(nextHour(ws.last))],
+    cwd: ws.dir,
+    env: sqlmeshEnv(ws),
+  }),
+  rerun: (ws, p) => ({
+    argv: [
+      bin('sqlmesh', 'sqlmesh'),
+      '-p',
+      join(PEERS_DIR, 'sqlmesh'),
+      'plan',
+      '--restate-model',
+      'peers.ad_impressions_hourly',
+      '--start',
+      sqlTs(p),
+      '--end',
+      sqlTs(nextHour(p)),
+      '--auto-apply',
+      '--no-prompts',
+    ],
+    cwd: ws.dir,
+    env: sqlmeshEnv(ws),
+  }),
+  output: (ws) => ({
+    kind: 'duckdb',
+    file: join(ws.dir, 'warehouse_sqlmesh.duckdb'),
+    table: 'peers.ad_impressions_hourly',
+  }),
   retryText: "sqlmesh run --end 'END' (again: runs the intervals not recorded as done)",
 };
 
@@ -162,7 +217,18 @@ const dbtEnv = (ws: Workspace): Record<string, string> => ({
   ...floatEnv(ws),
 });
 const dbtRun = (ws: Workspace, from: string, toExclusive: string): Cmd => ({
-  argv: [bin('dbt', 'dbt'), 'run', '--project-dir', join(PEERS_DIR, 'dbt'), '--profiles-dir', join(PEERS_DIR, 'dbt'), '--event-time-start', sqlTs(from), '--event-time-end', sqlTs(toExclusive)],
+  argv: [
+    bin('dbt', 'dbt'),
+    'run',
+    '--project-dir',
+    join(PEERS_DIR, 'dbt'),
+    '--profiles-dir',
+    join(PEERS_DIR, 'dbt'),
+    '--event-time-start',
+    sqlTs(from),
+    '--event-time-end',
+    sqlTs(toExclusive),
+  ],
   cwd: ws.dir,
   env: dbtEnv(ws),
 });
@@ -175,10 +241,16 @@ const dbt: Tool = {
   rerun: (ws, p) => dbtRun(ws, p, nextHour(p)),
   output: (ws) => ({ kind: 'duckdb', file: join(ws.dir, 'warehouse_dbt.duckdb'), table: 'main.ad_impressions_hourly' }),
   // `dbt retry` needs run_results.json, which a killed dbt never writes: the retry is the same run again.
-  retryText: "dbt run --event-time-start 'START' --event-time-end 'END' (again; `dbt retry` has no run_results.json after a kill)",
+  retryText:
+    "dbt run --event-time-start 'START' --event-time-end 'END' (again; `dbt retry` has no run_results.json after a kill)",
 };
 
-const dagsterEnv = (ws: Workspace): Record<string, string> => ({ DAGSTER_HOME: join(ws.dir, 'dagster-home'), PEERS_EVENTS: ws.events, PEERS_OUT: join(ws.dir, 'out'), ...floatEnv(ws) });
+const dagsterEnv = (ws: Workspace): Record<string, string> => ({
+  DAGSTER_HOME: join(ws.dir, 'dagster-home'),
+  PEERS_EVENTS: ws.events,
+  PEERS_OUT: join(ws.dir, 'out'),
+  ...floatEnv(ws),
+});
 const dagster: Tool = {
   name: 'dagster',
   venv: 'dagster',
@@ -187,8 +259,16 @@ const dagster: Tool = {
     mkdirSync(join(ws.dir, 'dagster-home'), { recursive: true });
     return undefined;
   },
-  backfill: (ws) => ({ argv: [py('dagster'), join(PEERS_DIR, 'dagster/backfill.py'), dagsterKey(ws.first), dagsterKey(ws.last)], cwd: join(PEERS_DIR, 'dagster'), env: dagsterEnv(ws) }),
-  rerun: (ws, p) => ({ argv: [py('dagster'), join(PEERS_DIR, 'dagster/backfill.py'), dagsterKey(p), dagsterKey(p)], cwd: join(PEERS_DIR, 'dagster'), env: dagsterEnv(ws) }),
+  backfill: (ws) => ({
+    argv: [py('dagster'), join(PEERS_DIR, 'dagster/backfill.py'), dagsterKey(ws.first), dagsterKey(ws.last)],
+    cwd: join(PEERS_DIR, 'dagster'),
+    env: dagsterEnv(ws),
+  }),
+  rerun: (ws, p) => ({
+    argv: [py('dagster'), join(PEERS_DIR, 'dagster/backfill.py'), dagsterKey(p), dagsterKey(p)],
+    cwd: join(PEERS_DIR, 'dagster'),
+    env: dagsterEnv(ws),
+  }),
   output: (ws) => ({ kind: 'parquet', root: join(ws.dir, 'out') }),
   retryText: 'python bench/peers/dagster/backfill.py FROM TO (again)',
 };
@@ -200,12 +280,29 @@ export const TOOLS: readonly Tool[] = [raw, recountBackfill, recountServe, sqlme
 export function toolVersion(tool: Tool): string {
   if (!tool.venv) {
     const pkg = JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string };
-    const nodeApi = JSON.parse(readFileSync(join(REPO_DIR, 'node_modules/@duckdb/node-api/package.json'), 'utf8')) as { version: string };
+    const nodeApi = JSON.parse(readFileSync(join(REPO_DIR, 'node_modules/@duckdb/node-api/package.json'), 'utf8')) as {
+      version: string;
+    };
     return `recount ${pkg.version}, @duckdb/node-api ${nodeApi.version}`;
   }
-  const pkgs: Record<string, string[]> = { raw: ['duckdb'], sqlmesh: ['sqlmesh', 'duckdb'], dbt: ['dbt-core', 'dbt-duckdb', 'duckdb'], dagster: ['dagster', 'dagster-duckdb', 'duckdb'] };
+  const pkgs: Record<string, string[]> = {
+    raw: ['duckdb'],
+    sqlmesh: ['sqlmesh', 'duckdb'],
+    dbt: ['dbt-core', 'dbt-duckdb', 'duckdb'],
+    dagster: ['dagster', 'dagster-duckdb', 'duckdb'],
+  };
   const names = pkgs[tool.venv]!;
-  const r = spawnSync(py(tool.venv), ['-c', `import importlib.metadata as m; print(', '.join(n + ' ' + m.version(n) for n in ${JSON.stringify(names)}))`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${tool.name}: cannot read versions from ${py(tool.venv)} — run bench/peers/setup.sh first\n${r.stderr}`);
+  const r = spawnSync(
+    py(tool.venv),
+    [
+      '-c',
+      `import importlib.metadata as m; print(', '.join(n + ' ' + m.version(n) for n in ${JSON.stringify(names)}))`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `${tool.name}: cannot read versions from ${py(tool.venv)} — run bench/peers/setup.sh first\n${r.stderr}`,
+    );
   return r.stdout.trim();
 }
