@@ -11,6 +11,7 @@ function definitionOf(a: Analyzer): Record<string, unknown> {
     versionsToKeep: _v,
     sqlHash: _s,
     definitionHash: _d,
+    engineChoice: _e,
     ...definition
   } = a;
   return definition;
