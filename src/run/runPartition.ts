@@ -14,7 +14,8 @@ import { chooseKeys } from '../layout/keys.ts';
 import { versionTag, writeLayout } from '../layout/bucketing.ts';
 import { runChecks } from '../checks/runChecks.ts';
 import { blocksPublish, type CheckResult } from '../checks/check.ts';
-import { readManifest, writeManifestAndFolder, type Manifest } from '../commit/manifest.ts';
+import { readManifest, writeManifestAndFolder } from '../commit/manifest.ts';
+import { buildManifest } from './buildManifest.ts';
 import { hashAndFlush } from '../commit/stagedFile.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { publishVersion, pruneVersions } from '../commit/publish.ts';
@@ -294,51 +295,22 @@ export async function runPartition(
     const bytes = files.reduce((s, f) => s + f.bytes, 0);
     const seq = baseSeq + 1;
     const peakRssBytes = sampler.stop();
-    const manifest: Manifest = {
-      format: 'recount.manifest/1',
-      analyzer: analyzer.name,
-      partition: partition.id,
-      version: seq,
+    const manifest = buildManifest({
+      analyzer,
+      partition,
+      seq,
       attemptId,
-      createdAt: new Date().toISOString(),
-      rows,
-      bytes,
+      createdAt: new Date(),
       files,
-      schema: columns,
-      keys: keyChoice.keys,
-      keySource: keyChoice.source,
-      layout: {
-        files: written.fileCount,
-        rule: session.layoutScheme,
-        sort: keyChoice.keys,
-        engine: session.engine,
-        engineVersion: session.version,
-      },
-      checks: checks.map(({ name, kind, severity, passed, failing }) => ({ name, kind, severity, passed, failing })),
-      provenance: {
-        inputs: inputs.map((i) => ({
-          dataset: i.dataset.name,
-          partitions: i.partitions,
-          files: i.files.map(({ path, size, mtimeMs }) => ({ path, size, mtimeMs })),
-          fingerprint: i.fingerprint,
-          ...(i.versions ? { versions: i.versions } : {}),
-          schema: i.schema,
-        })),
-        inputFingerprint,
-        sqlHash: analyzer.sqlHash,
-        recountVersion: RECOUNT_VERSION,
-        engine: session.engine,
-        engineVersion: session.version,
-        threads,
-        memoryLimitBytes: memoryBytes,
-        host: HOST,
-        startedAt: new Date(started).toISOString(),
-        timingsMs: { ...timings },
-        peakRssBytes,
-        duckdbPeakBytes: enginePeaks.peakMemoryBytes,
-        spillBytes: enginePeaks.peakSpillBytes,
-      },
-    };
+      columns,
+      keys: keyChoice,
+      fileCount: written.fileCount,
+      engine: { name: session.engine, version: session.version, layoutScheme: session.layoutScheme },
+      checks,
+      inputs,
+      inputFingerprint,
+      run: { threads, memoryBytes, host: HOST, startedAt: new Date(started), timings, peakRssBytes, ...enginePeaks },
+    });
     const engineVersion = session.version;
     session.close();
     session = undefined;
