@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { OutputLayout } from '../../src/commit/paths.ts';
 import { makeProject, runCli, type TestProject } from '../helpers/project.ts';
 import {
   assertPublishedComplete,
@@ -43,18 +44,36 @@ function prng(seed: number): () => number {
 }
 
 /** Run the CLI in a child and SIGKILL it after `delayMs` (unless it finished first). */
+/**
+ * Start `recount run` and SIGKILL it: `startupKillMs` after it started, or (undefined) `attemptKillMs` after its
+ * attempt began, seen as its staging folder appearing under `stagingRoot`. Timed from the attempt itself, the kill
+ * lands inside it however long the process takes to start (which the bundle and config caches made much shorter
+ * and more variable than the attempt).
+ */
 function runAndKill(
   tp: TestProject,
-  delayMs: number,
+  stagingRoot: string,
+  when: { startupKillMs: number } | { attemptKillMs: number },
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const timers: NodeJS.Timeout[] = [];
+    const kill = () => child.kill('SIGKILL');
+    if ('startupKillMs' in when) timers.push(setTimeout(kill, when.startupKillMs));
+    else {
+      const staged = () => existsSync(stagingRoot) && readdirSync(stagingRoot).length > 0;
+      const poll = setInterval(() => {
+        if (!staged()) return;
+        clearInterval(poll);
+        timers.push(setTimeout(kill, when.attemptKillMs));
+      }, 2);
+      timers.push(poll);
+    }
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
       resolve({ code, signal, stderr });
     });
   });
@@ -132,10 +151,14 @@ describe('recount run killed by SIGKILL at random instants', () => {
       );
       await ctx.close();
 
-      // Most instants inside the attempt (the last attemptMs of a run), some in the start-up before it.
-      const attemptStart = runMs - attemptMs;
-      const delayMs = Math.floor(attemptStart - 0.2 * attemptMs + prng(seed)() * 1.2 * attemptMs);
-      const killed = await runAndKill(tp, delayMs);
+      // Most instants inside the attempt (a little past its end too), one in eight in the start-up before it.
+      const r = prng(seed)();
+      const when =
+        r < 0.125
+          ? { startupKillMs: Math.floor((r / 0.125) * startupMs) }
+          : { attemptKillMs: Math.floor(((r - 0.125) / 0.875) * 1.1 * attemptMs) };
+      const delayMs = 'startupKillMs' in when ? when.startupKillMs : when.attemptKillMs;
+      const killed = await runAndKill(tp, new OutputLayout(out()).stagingRoot, when);
       // Killed, or (a late instant) finished cleanly first: either way the invariants must hold.
       expect(
         killed.signal === 'SIGKILL' || killed.code === 0,
@@ -148,7 +171,7 @@ describe('recount run killed by SIGKILL at random instants', () => {
       const where = killed.signal ? await whereItDied(before, prev.version) : 'it had already finished';
       landed.push(where);
       console.log(
-        `seed ${seed}: killed after ${delayMs} ms (start-up ${startupMs} ms, attempt ${attemptMs} ms, whole run ${runMs} ms), ${where}`,
+        `seed ${seed}: killed ${'startupKillMs' in when ? 'after start' : 'into the attempt'} ${delayMs} ms (start-up ${startupMs} ms, attempt ${attemptMs} ms, whole run ${runMs} ms), ${where}`,
       );
 
       const retry = runCli(['--project', tp.dir, '--json', 'run', ANALYZER, '--partition', PARTITION]);
