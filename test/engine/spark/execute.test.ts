@@ -58,7 +58,7 @@ describe('Spark Connect execution', () => {
     const a = client.collect(sql(LONG), { signal: ac.signal }).catch((e: unknown) => e);
     setTimeout(() => ac.abort(), 1500);
     const errA = (await a) as RecountError;
-    expect(errA.code).toBe('ENGINE_INTERRUPTED');
+    expect(errA.code, errA.message).toBe('ENGINE_INTERRUPTED');
 
     const b = client.collect(sql(LONG), { tags: ['recount-test'] }).catch((e: unknown) => e);
     let ids: string[] = [];

@@ -184,6 +184,12 @@ export class ExecuteStream implements AsyncIterable<ExecutePlanResponse> {
         this.reattaches++;
         first = false;
       }
+    } catch (err) {
+      // Aborted by the caller: whatever the stream failed with meanwhile (a cancelled call, a server error about
+      // the cancelled job), the operation ends as interrupted by recount.
+      if (signal?.aborted && !(err instanceof RecountError && err.code === 'ENGINE_INTERRUPTED'))
+        throw await this.interrupted();
+      throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.call?.cancel();
