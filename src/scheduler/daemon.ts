@@ -114,10 +114,6 @@ export class Daemon implements DaemonShared {
     return this.dispatcher.tick();
   }
 
-  kick(): Promise<void> {
-    return this.dispatcher.tick();
-  }
-
   /** Load what the warehouse is owed, in workers (see LoadRetrier). */
   retryLoads(): Promise<void> {
     return this.loadRetrier.retryLoads();

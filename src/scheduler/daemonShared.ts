@@ -65,7 +65,7 @@ export interface DaemonShared {
   /** True once `stop()` began: nothing new is started. */
   readonly stopping: boolean;
   /** Claim due runs into free slots (the dispatcher's tick). */
-  kick(): Promise<void>;
+  tick(): Promise<void>;
   /** Recover, or log why it could not (the next rescan retries it). */
   recoverOrWarn(log: Logger): Promise<void>;
 }

@@ -21,10 +21,10 @@ export class Discoverer {
   constructor(private readonly shared: DaemonShared) {
     this.enqueueCtx = { project: shared.project, store: shared.store, log: shared.opts.log };
     this.watcher = new DatasetWatcher(shared.project, shared.opts.log, {
-      landed: (ds, p) => void this.scanAffected(ds.name, p).then(() => this.shared.kick()),
+      landed: (ds, p) => void this.scanAffected(ds.name, p).then(() => this.shared.tick()),
       watched: (datasets) => {
         const readers = [...new Set(datasets.flatMap((d) => readersOf(this.shared.project, d.name)))];
-        void this.scan({ analyzers: readers }).then(() => this.shared.kick());
+        void this.scan({ analyzers: readers }).then(() => this.shared.tick());
       },
       stopping: () => this.shared.stopping,
     });
@@ -133,6 +133,6 @@ export class Discoverer {
       );
       return;
     }
-    await this.shared.kick();
+    await this.shared.tick();
   }
 }

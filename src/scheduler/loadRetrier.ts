@@ -32,7 +32,7 @@ export class LoadRetrier {
         if (Date.parse(owed.lastAt) + backoffDelay(policy, owed.tries, () => 1) > Date.now()) continue;
         const job = this.load(owed).finally(() => {
           shared.loadJobs.delete(key);
-          void shared.kick();
+          void shared.tick();
         });
         shared.loadJobs.set(key, job);
       }
