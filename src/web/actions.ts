@@ -4,8 +4,7 @@ import { OutputLayout } from '../commit/paths.ts';
 import { rollbackPartition } from '../commit/rollback.ts';
 import { currentInputFingerprint } from '../run/hold.ts';
 import { RecountError } from '../errors.ts';
-import { combinedFingerprint, resolveInputs } from '../run/fingerprint.ts';
-import { DEFAULT_RETRY } from '../scheduler/retry.ts';
+import { enqueueRun } from '../scheduler/enqueueRun.ts';
 import type { DashboardContext } from './context.ts';
 
 /** What an action did: a message for the page it redirects to. */
@@ -31,31 +30,17 @@ function field(form: URLSearchParams, name: string): string {
   return v;
 }
 
-/** Queue a run of one partition into the daemon's queue; false when one is already queued or running. */
+/** Queue a run of one partition into the daemon's queue (a person asked: even after a failure with the same input). */
 async function enqueue(
   ctx: DashboardContext,
   a: Analyzer,
   p: Partition,
   reason: 'manual' | 'backfill',
-): Promise<'queued' | 'busy' | 'not-ready'> {
-  let fingerprint: string;
-  try {
-    fingerprint = combinedFingerprint(resolveInputs(ctx.project, a, p));
-  } catch {
-    return 'not-ready';
-  }
-  const item = await ctx.store.queue.enqueue(
-    {
-      analyzer: a.name,
-      partitionId: p.id,
-      reason,
-      maxAttempts: (a.retries ?? DEFAULT_RETRY).max,
-      sqlHash: a.definitionHash,
-      inputFingerprint: fingerprint,
-    },
-    { force: true },
-  );
-  return item ? 'queued' : 'busy';
+): Promise<{ state: 'queued' | 'busy' | 'not-ready'; error?: unknown }> {
+  const r = await enqueueRun(ctx, a, p, { reason, force: true });
+  // With a reason given, enqueueRun neither skips an up-to-date partition nor a held one: the dispatcher does.
+  if (r.state === 'not-ready') return r;
+  return { state: r.state === 'queued' ? 'queued' : 'busy' };
 }
 
 /** Rerun one partition (reason 'manual': the daemon runs it even when it is up to date). */
@@ -64,16 +49,12 @@ export async function rerunAction(ctx: DashboardContext, form: URLSearchParams):
   const p = parsePartition(field(form, 'partition'), a.grain);
   const location = partitionHref(a.name, p.id);
   const r = await enqueue(ctx, a, p, 'manual');
-  if (r === 'not-ready') {
-    try {
-      resolveInputs(ctx.project, a, p);
-    } catch (err) {
-      const e = err as RecountError;
-      return { ok: false, text: `Not queued: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`, location };
-    }
+  if (r.state === 'not-ready') {
+    const e = r.error as RecountError;
+    return { ok: false, text: `Not queued: ${e.message}${e.hint ? ` — ${e.hint}` : ''}`, location };
   }
   ctx.kick?.();
-  return r === 'queued'
+  return r.state === 'queued'
     ? { ok: true, text: `Rerun of ${a.name} ${p.id} queued.`, location }
     : { ok: false, text: `${a.name} ${p.id} already has a run queued or running.`, location };
 }
@@ -92,7 +73,7 @@ export async function backfillAction(ctx: DashboardContext, form: URLSearchParam
   }
   const reason = form.get('force') ? 'manual' : 'backfill';
   const n = { queued: 0, busy: 0, 'not-ready': 0 };
-  for (const p of parts) n[await enqueue(ctx, a, p, reason)]++;
+  for (const p of parts) n[(await enqueue(ctx, a, p, reason)).state]++;
   ctx.kick?.();
   const extra = [
     n.busy ? `${n.busy} already queued or running` : '',

@@ -1,0 +1,76 @@
+import { newAttemptId } from '../run/runPartition.ts';
+import type { OwedLoad } from '../state/loadStore.ts';
+import { planMemory } from '../worker/budget.ts';
+import type { DaemonShared } from './daemonShared.ts';
+import { backoffDelay } from './retry.ts';
+
+/**
+ * The load retrier: loads what the warehouse is owed (I5) in worker processes, sharing the worker slots with
+ * attempts and never beside an attempt of the same partition.
+ */
+export class LoadRetrier {
+  constructor(private readonly shared: DaemonShared) {}
+
+  /**
+   * Load what the warehouse is owed (I5): a load that failed for a passing reason (unreachable, busy, a failed
+   * COPY), one killed mid-way, or none at all when a worker died between publish and load. Each is retried
+   * in a worker with exponential backoff (serve.loadRetries) until it loads; a load that needs a fix first
+   * (incompatible table, mismatch, files gone) stays `failed` for \`recount load --pending\`.
+   */
+  async retryLoads(): Promise<void> {
+    const { shared } = this;
+    if (shared.stopping) return;
+    const withLoad = [...shared.project.analyzers.values()].filter((a) => a.load).map((a) => a.name);
+    if (withLoad.length === 0) return;
+    const policy = { max: Infinity, ...shared.project.config.serve.loadRetries };
+    try {
+      for (const owed of await shared.store.loads.owed(withLoad)) {
+        const key = `${owed.analyzer}/${owed.partitionId}`;
+        if (shared.stopping || shared.running.size + shared.loadJobs.size >= shared.opts.maxWorkers) return;
+        if (shared.loadJobs.has(key) || shared.runningKeys.has(key)) continue;
+        // No jitter: loads run one per slot, and a fixed due time keeps a rescan from starting one early.
+        if (Date.parse(owed.lastAt) + backoffDelay(policy, owed.tries, () => 1) > Date.now()) continue;
+        const job = this.load(owed).finally(() => {
+          shared.loadJobs.delete(key);
+          void shared.tick();
+        });
+        shared.loadJobs.set(key, job);
+      }
+    } catch (err) {
+      shared.opts.log.error({ err }, 'retrying warehouse loads failed');
+    }
+  }
+
+  private async load({
+    analyzer,
+    partitionId: partition,
+    versionSeq: version,
+    tries,
+    errorCode,
+  }: OwedLoad): Promise<void> {
+    const a = this.shared.project.analyzers.get(analyzer)!;
+    const log = this.shared.opts.log.child({ analyzer, partition, version });
+    log.info(
+      { table: a.load!.table, try: tries + 1, lastError: errorCode },
+      tries === 0 ? 'load owed: loading' : 'load retry started',
+    );
+    const outcome = await this.shared.pool.load({
+      jobId: `load-${newAttemptId()}`,
+      analyzer,
+      partition,
+      version,
+      plan: planMemory(a.memoryBytes, a.threadCount),
+    });
+    if (outcome.kind === 'report' && outcome.report.status !== 'failed')
+      log.info(
+        { rows: outcome.report.rows, durationMs: Math.round(outcome.report.durationMs), status: outcome.report.status },
+        'load retried: done',
+      );
+    else if (outcome.kind === 'report')
+      log.warn(
+        { code: outcome.report.error?.code, error: outcome.report.error?.message },
+        'load retry failed; the table keeps its previous rows',
+      );
+    else log.warn({ outcome: outcome.kind }, 'load retry: the worker died; the table keeps its previous rows');
+  }
+}
