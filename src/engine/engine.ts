@@ -103,7 +103,18 @@ export interface EngineSession {
   memoryBytes(): Promise<number>;
   /** Bytes spilled to disk now. */
   spillBytes(): Promise<number>;
+  /** Memory of the engine's executors outside this process (Spark), as last sampled by `memoryBytes`; none for an embedded engine. */
+  executorMemory?(): readonly ExecutorMemorySample[];
   close(): void;
+}
+
+/** One remote executor's memory (Spark's REST API): storage in use, peak execution memory, and its max. */
+export interface ExecutorMemorySample {
+  readonly executor: string;
+  readonly onHeapUsedBytes: number;
+  readonly offHeapUsedBytes: number;
+  readonly peakExecutionBytes: number;
+  readonly maxBytes: number;
 }
 
 /** A SQL engine recount runs analyzers on: DuckDB embedded, or Spark through Spark Connect. */

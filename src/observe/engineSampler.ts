@@ -1,7 +1,14 @@
-import type { EngineSession } from '../engine/engine.ts';
+import type { EngineSession, ExecutorMemorySample } from '../engine/engine.ts';
 
-/** DuckDB memory and spill of the attempt running in this process now (0 when none), for the worker's memory reports. */
-export const currentEngineUsage = { memoryBytes: 0, spillBytes: 0 };
+/**
+ * Engine memory and spill of the attempt running in this process now (0 when none), and the memory of its remote
+ * executors (Spark; empty otherwise), for the worker's memory reports.
+ */
+export const currentEngineUsage: {
+  memoryBytes: number;
+  spillBytes: number;
+  executors: readonly ExecutorMemorySample[];
+} = { memoryBytes: 0, spillBytes: 0, executors: [] };
 
 /** Samples an engine session's own memory and spill accounting while an attempt runs, keeping the peaks. */
 export class EngineSampler {
@@ -35,6 +42,7 @@ export class EngineSampler {
       if (this.timer) {
         currentEngineUsage.memoryBytes = mem;
         currentEngineUsage.spillBytes = spill;
+        currentEngineUsage.executors = this.session.executorMemory?.() ?? [];
       }
     } catch {
       // The session may close between samples; a missed sample only lowers the peak by one interval.
@@ -50,6 +58,7 @@ export class EngineSampler {
       await this.sample();
       currentEngineUsage.memoryBytes = 0;
       currentEngineUsage.spillBytes = 0;
+      currentEngineUsage.executors = [];
     }
     return { peakMemoryBytes: this.peakMemoryBytes, peakSpillBytes: this.peakSpillBytes };
   }

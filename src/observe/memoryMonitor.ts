@@ -1,3 +1,4 @@
+import type { ExecutorMemorySample } from '../engine/engine.ts';
 import type { Logger } from './log.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { AttemptMemorySample, MemorySampleStore } from '../state/memorySampleStore.ts';
@@ -55,6 +56,7 @@ export function memoryAlertKey(analyzer: string, partition: string): string {
  */
 export class MemoryMonitor {
   private readonly watches = new Map<string, Watch>();
+  private readonly executorWatches = new Map<string, { level: 0 | 1 | 2 }>();
   private buffer: AttemptMemorySample[] = [];
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -67,6 +69,7 @@ export class MemoryMonitor {
   /** Take one worker sample (called for every sample; cheap unless a threshold is crossed). */
   sample(s: MonitoredSample, now = Date.now()): void {
     this.opts.metrics?.workerSample(s);
+    if (s.executors?.length && s.attemptId && s.analyzer && s.partition) this.executorSample(s, now);
     if (!s.attemptId || !s.analyzer || !s.partition || !s.budgetBytes) return;
     let w = this.watches.get(s.attemptId);
     if (!w) {
@@ -100,6 +103,39 @@ export class MemoryMonitor {
   }
 
   /**
+   * A Spark attempt's executors: exported while it runs, and alerting like a worker's budget when an executor's
+   * memory in use (storage plus peak execution) passes the warning or critical share of its max.
+   */
+  private executorSample(s: MonitoredSample, now: number): void {
+    const attemptId = s.attemptId!;
+    this.opts.metrics?.executorSample(attemptId, s.analyzer!, s.executors!);
+    let w = this.executorWatches.get(attemptId);
+    if (!w) {
+      w = { level: 0 };
+      this.executorWatches.set(attemptId, w);
+    }
+    const worst = executorPressure(s.executors!);
+    if (!worst) return;
+    const level = worst.share >= this.opts.criticalShare ? 2 : worst.share >= this.opts.warnShare ? 1 : 0;
+    if (level <= w.level) return;
+    w.level = level;
+    const critical = level === 2;
+    const mb = (b: number) => `${Math.round(b / 1e6)} MB`;
+    void this.opts.alerter
+      .raise({
+        kind: 'memory',
+        severity: critical ? 'critical' : 'warning',
+        key: memoryAlertKey(s.analyzer!, s.partition!),
+        analyzer: s.analyzer!,
+        partition: s.partition!,
+        attemptId,
+        title: `${s.analyzer} ${s.partition}: Spark executor ${worst.executor} memory at ${pct(worst.share)} of its ${mb(worst.maxBytes)}`,
+        detail: `Executor ${worst.executor} used ${mb(worst.usedBytes)} (storage plus peak execution memory) at ${new Date(now).toISOString()}, past the ${critical ? 'critical' : 'warning'} share of ${pct(critical ? this.opts.criticalShare : this.opts.warnShare)} (attempt ${attemptId}). Raise spark.executor.memory or spark.sql.shuffle.partitions in the analyzer's Spark conf if it keeps happening.`,
+      })
+      .catch((err) => this.opts.log.error({ err }, 'could not raise a memory alert'));
+  }
+
+  /**
    * An attempt ended: check its final peak (a short attempt may end between two samples) and keep a last point
    * for a worker that was killed. Returns, for an attempt that stayed below the warning share, why the partition's
    * memory alert may be resolved (the caller resolves it if it is open).
@@ -126,6 +162,9 @@ export class MemoryMonitor {
           }
         : undefined);
     this.watches.delete(e.attemptId);
+    const executorLevel = this.executorWatches.get(e.attemptId)?.level ?? 0;
+    this.executorWatches.delete(e.attemptId);
+    this.opts.metrics?.executorsEnded(e.attemptId);
     if (!w) return undefined;
     w.peak = Math.max(w.peak, e.peakRssBytes);
     if (e.killed && e.peakRssBytes > 0)
@@ -138,7 +177,7 @@ export class MemoryMonitor {
         budgetBytes: w.budgetBytes,
       });
     await this.check(e.attemptId, w, w.peak);
-    return w.level === 0 && !e.killed
+    return w.level === 0 && executorLevel === 0 && !e.killed
       ? `attempt ${e.attemptId} peaked at ${pct(w.peak / w.budgetBytes)} of its budget`
       : undefined;
   }
@@ -184,6 +223,20 @@ export class MemoryMonitor {
       })
       .catch((err) => this.opts.log.error({ err }, 'could not raise a memory alert'));
   }
+}
+
+/** The executor under the most memory pressure: its memory in use (storage plus peak execution) against its max. */
+export function executorPressure(
+  executors: readonly ExecutorMemorySample[],
+): { executor: string; share: number; usedBytes: number; maxBytes: number } | undefined {
+  let worst: { executor: string; share: number; usedBytes: number; maxBytes: number } | undefined;
+  for (const e of executors) {
+    if (e.maxBytes <= 0) continue;
+    const usedBytes = e.onHeapUsedBytes + e.offHeapUsedBytes + e.peakExecutionBytes;
+    const share = usedBytes / e.maxBytes;
+    if (!worst || share > worst.share) worst = { executor: e.executor, share, usedBytes, maxBytes: e.maxBytes };
+  }
+  return worst;
 }
 
 function pct(x: number): string {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ExecutorMemorySample } from '../engine/engine.ts';
 import type { LoadCount } from '../state/observeReads.ts';
 
 /** What the metrics read when scraped (values that live elsewhere: the daemon, the state store). */
@@ -41,6 +42,8 @@ export interface WorkerMemory {
   readonly external: number;
   readonly duckdbBytes?: number;
   readonly spillBytes?: number;
+  /** Remote executors' memory of a Spark attempt (absent otherwise). */
+  readonly executors?: readonly ExecutorMemorySample[];
 }
 
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -61,6 +64,9 @@ export class RecountMetrics {
   private readonly attemptPeakRss: Gauge<'analyzer'>;
   private readonly attemptSpill: Gauge<'analyzer'>;
   private readonly workerMemory: Gauge<'worker' | 'kind'>;
+  private readonly executorMemory: Gauge<'analyzer' | 'executor' | 'kind'>;
+  /** The executor series each running Spark attempt set, removed when it ends. */
+  private readonly executorSeries = new Map<string, { analyzer: string; executors: Set<string> }>();
   private readonly notifications: Counter<'sink' | 'outcome'>;
   private readonly seenWorkers = new Set<number>();
   private readonly pendingBySink = new Map<string, () => number>();
@@ -121,6 +127,12 @@ export class RecountMetrics {
       name: 'recount_attempt_spill_bytes',
       help: 'Peak bytes DuckDB spilled to disk in the last finished attempt of each analyzer.',
       labelNames: ['analyzer'],
+      registers,
+    });
+    this.executorMemory = new Gauge({
+      name: 'recount_spark_executor_memory_bytes',
+      help: "Memory of the Spark executors of each running Spark attempt, from the driver's REST API, by kind: on_heap_used and off_heap_used (storage), peak_execution (peak execution memory, on- and off-heap), max (unified memory).",
+      labelNames: ['analyzer', 'executor', 'kind'],
       registers,
     });
     this.workerMemory = new Gauge({
@@ -268,6 +280,33 @@ export class RecountMetrics {
     this.workerMemory.set({ worker, kind: 'external' }, s.external);
     this.workerMemory.set({ worker, kind: 'duckdb' }, s.duckdbBytes ?? 0);
     this.workerMemory.set({ worker, kind: 'spill' }, s.spillBytes ?? 0);
+  }
+
+  /** Record the executors' memory of a running Spark attempt. */
+  executorSample(attemptId: string, analyzer: string, executors: readonly ExecutorMemorySample[]): void {
+    let seen = this.executorSeries.get(attemptId);
+    if (!seen) {
+      seen = { analyzer, executors: new Set() };
+      this.executorSeries.set(attemptId, seen);
+    }
+    for (const e of executors) {
+      seen.executors.add(e.executor);
+      const labels = { analyzer, executor: e.executor };
+      this.executorMemory.set({ ...labels, kind: 'on_heap_used' }, e.onHeapUsedBytes);
+      this.executorMemory.set({ ...labels, kind: 'off_heap_used' }, e.offHeapUsedBytes);
+      this.executorMemory.set({ ...labels, kind: 'peak_execution' }, e.peakExecutionBytes);
+      this.executorMemory.set({ ...labels, kind: 'max' }, e.maxBytes);
+    }
+  }
+
+  /** A Spark attempt ended: its executor series go. */
+  executorsEnded(attemptId: string): void {
+    const seen = this.executorSeries.get(attemptId);
+    if (!seen) return;
+    this.executorSeries.delete(attemptId);
+    for (const executor of seen.executors)
+      for (const kind of ['on_heap_used', 'off_heap_used', 'peak_execution', 'max'])
+        this.executorMemory.remove({ analyzer: seen.analyzer, executor, kind });
   }
 
   /** Count an alert notification outcome of a sink. */

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { packagePath } from '../paths.ts';
 import { SNAPSHOT_HEADROOM, WORKER_JEMALLOC_CONF, type MemoryPlan } from './budget.ts';
+import type { ExecutorMemorySample } from '../engine/engine.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 import { readRss } from './rss.ts';
 
@@ -26,6 +27,8 @@ export interface WorkerMemorySample {
   /** DuckDB's own memory and spill of the running attempt (0 between attempts). */
   readonly duckdbBytes?: number;
   readonly spillBytes?: number;
+  /** Remote executors' memory of a Spark attempt (absent otherwise). */
+  readonly executors?: readonly ExecutorMemorySample[];
   /** The attempt the worker is running (its analyzer, partition and memory budget), if any. */
   readonly attemptId?: string;
   readonly analyzer?: string;
@@ -132,6 +135,7 @@ export class WorkerPool {
           arrayBuffers: m.arrayBuffers,
           duckdbBytes: m.duckdbBytes,
           spillBytes: m.spillBytes,
+          ...(m.executors ? { executors: m.executors } : {}),
           ...w.current,
         });
       }

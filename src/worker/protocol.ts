@@ -1,3 +1,5 @@
+import type { ExecutorMemorySample } from '../engine/engine.ts';
+
 /** A message from the daemon to a worker process. */
 export type ToWorker =
   | {
@@ -38,4 +40,6 @@ export type FromWorker =
       arrayBuffers: number;
       duckdbBytes?: number;
       spillBytes?: number;
+      /** Remote executors' memory of a Spark attempt (absent otherwise). */
+      executors?: readonly ExecutorMemorySample[];
     };

@@ -32,6 +32,7 @@ const sendMemory = () => {
     arrayBuffers: m.arrayBuffers,
     duckdbBytes: currentEngineUsage.memoryBytes,
     spillBytes: currentEngineUsage.spillBytes,
+    ...(currentEngineUsage.executors.length > 0 ? { executors: currentEngineUsage.executors } : {}),
   });
 };
 const memoryTimer = setInterval(sendMemory, 250);

@@ -21,7 +21,7 @@ import {
 } from './connect/index.ts';
 import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
-import { sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
+import { type ExecutorSample, sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
 
 /** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
 export interface SparkEngineOptions {
@@ -57,6 +57,7 @@ class SparkSession implements EngineSession {
   private parser: Promise<EngineSession> | undefined;
   private sampledAt = 0;
   private lastMemory = 0;
+  private lastExecutors: readonly ExecutorSample[] = [];
   private closed = false;
 
   constructor(
@@ -118,9 +119,16 @@ class SparkSession implements EngineSession {
     if (this.ui && !this.closed && Date.now() - this.sampledAt >= 1_000) {
       this.sampledAt = Date.now();
       const m = await sampleExecutorMemory(this.ui);
-      if (m) this.lastMemory = m.usedOnHeapBytes + m.usedOffHeapBytes + m.peakExecutionBytes;
+      if (m) {
+        this.lastMemory = m.usedOnHeapBytes + m.usedOffHeapBytes + m.peakExecutionBytes;
+        this.lastExecutors = m.perExecutor;
+      }
     }
     return this.lastMemory;
+  }
+
+  executorMemory(): readonly ExecutorSample[] {
+    return this.lastExecutors;
   }
 
   spillBytes(): Promise<number> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { SparkEngine } from '../../../src/engine/spark/sparkEngine.ts';
+import { RecountMetrics } from '../../../src/observe/metrics.ts';
 import { sparkRemote } from '../../spark/remote.ts';
 
 describe("Spark executors' memory from the driver's REST API", () => {
@@ -22,6 +23,24 @@ describe("Spark executors' memory from the driver's REST API", () => {
         bytes = await session.memoryBytes();
       }
       expect(bytes).toBeGreaterThan(0);
+      // Per executor, as the memory monitor exports them on /metrics while the attempt runs.
+      const executors = session.executorMemory?.() ?? [];
+      expect(executors.length).toBeGreaterThan(0);
+      expect(executors.some((e) => e.maxBytes > 0)).toBe(true);
+      const metrics = new RecountMetrics({
+        analyzers: () => ['a'],
+        running: () => 1,
+        workerPids: () => [],
+        queueCounts: async () => [],
+        loadCounts: async () => [],
+        openAlerts: async () => [],
+        lag: () => new Map(),
+      });
+      metrics.executorSample('att-1', 'a', executors);
+      const max = (await metrics.render())
+        .split('\n')
+        .find((l) => l.startsWith('recount_spark_executor_memory_bytes{') && l.includes('kind="max"'));
+      expect(Number(max?.split(' ').at(-1))).toBeGreaterThan(0);
     } finally {
       session.close();
     }
