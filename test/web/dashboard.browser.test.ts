@@ -103,7 +103,14 @@ describe('dashboard in a browser', () => {
     // The warn check failed (the publish went ahead): its sample rows are on the page.
     expect(await page.locator('table.checks').textContent()).toContain('few_big_segments');
     expect(await page.locator('.sample table tbody tr').count()).toBe(4);
-    expect(await page.locator('svg[aria-label="memory over time"]').count()).toBe(1);
+    // Memory samples are stored every 2 s, so the chart can come a moment after the publish: reload until it does.
+    await expect
+      .poll(async () => {
+        const count = await page.locator('svg[aria-label="memory over time"]').count();
+        if (count === 0) await page.reload();
+        return count;
+      })
+      .toBe(1);
     await shot('partition');
 
     await page.getByRole('button', { name: 'Rerun this partition' }).click();
