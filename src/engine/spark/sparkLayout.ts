@@ -5,7 +5,9 @@ import { RecountError } from '../../errors.ts';
 import { faultPoint } from '../../fault.ts';
 import { autoFileCount, partFileName } from '../../layout/bucketing.ts';
 import {
+  COALESCE_PARTITIONS,
   commandPlan,
+  KEY_LAYOUT_CONF,
   readParquet,
   repartitionByKeys,
   sortWithinPartitions,
@@ -86,7 +88,7 @@ async function query<T>(client: SparkConnectClient, text: string): Promise<T[]> 
  * coalescing, which the rest of the query gains from, is left on; the written files are verified either way.
  */
 async function withoutCoalescing<T>(client: SparkConnectClient, files: number, fn: () => Promise<T>): Promise<T> {
-  const key = 'spark.sql.adaptive.coalescePartitions.enabled';
+  const key = COALESCE_PARTITIONS;
   const conf = await client.getConf([
     key,
     'spark.sql.shuffle.partitions',
@@ -96,7 +98,7 @@ async function withoutCoalescing<T>(client: SparkConnectClient, files: number, f
     conf['spark.sql.adaptive.coalescePartitions.initialPartitionNum'] || conf['spark.sql.shuffle.partitions'] || 200,
   );
   if (shufflePartitions !== files || conf[key] === 'false') return fn();
-  await client.setConf({ [key]: 'false' });
+  await client.setConf(KEY_LAYOUT_CONF);
   try {
     return await fn();
   } finally {

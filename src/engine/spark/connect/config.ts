@@ -24,6 +24,9 @@ export async function getConf(client: SparkTransport, keys: string[]): Promise<R
   return out;
 }
 
+/** Adaptive execution's partition coalescing: what a key-hashed write must turn off (see KEY_LAYOUT_CONF). */
+export const COALESCE_PARTITIONS = 'spark.sql.adaptive.coalescePartitions.enabled';
+
 /**
  * Settings a session needs for a key-hashed write (`repartitionByKeys` + `writeParquet`) to give exactly n files.
  * When the query already shuffles by the same keys into as many partitions (a GROUP BY on the keys with
@@ -32,5 +35,5 @@ export async function getConf(client: SparkTransport, keys: string[]): Promise<R
  * test/engine/spark/layout.test.ts). Without coalescing, the shuffle left keeps n partitions and the same hash.
  */
 export const KEY_LAYOUT_CONF: Readonly<Record<string, string>> = Object.freeze({
-  'spark.sql.adaptive.coalescePartitions.enabled': 'false',
+  [COALESCE_PARTITIONS]: 'false',
 });

@@ -11,7 +11,7 @@ export {
   type ExecuteResult,
 } from './execute.ts';
 export { schemaOf, sparkVersion, structFields, typeName, explain, type SparkField } from './analyze.ts';
-export { setConf, getConf, KEY_LAYOUT_CONF } from './config.ts';
+export { setConf, getConf, COALESCE_PARTITIONS, KEY_LAYOUT_CONF } from './config.ts';
 export { interrupt, type InterruptTarget } from './interrupt.ts';
 export { sparkErrorInfo, toRecountError, type SparkErrorInfo, type SparkErrorContext } from './errors.ts';
 export {
