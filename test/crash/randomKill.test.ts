@@ -44,57 +44,53 @@ function prng(seed: number): () => number {
 }
 
 /** Run the CLI in a child and SIGKILL it after `delayMs` (unless it finished first). */
+/** How a watched run ended, and when its attempt's staging folder appeared (undefined if it never did). */
+interface WatchedRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  readonly stagedAt?: number;
+  readonly exitedAt: number;
+}
+
 /**
- * Start `recount run` and SIGKILL it: `startupKillMs` after it started, or (undefined) `attemptKillMs` after its
- * attempt began, seen as its staging folder appearing under `stagingRoot`. Timed from the attempt itself, the kill
- * lands inside it however long the process takes to start (which the bundle and config caches made much shorter
- * and more variable than the attempt).
+ * Start `recount run`, note when its attempt began (its staging folder appearing under `stagingRoot`), and SIGKILL
+ * it `startupKillMs` after it started or `attemptKillMs` after its attempt began, if asked. Timed from the attempt
+ * itself, a kill lands inside it however long the process takes to start (which the bundle and config caches made
+ * much shorter and more variable than the attempt).
  */
-function runAndKill(
+function runWatched(
   tp: TestProject,
   stagingRoot: string,
-  when: { startupKillMs: number } | { attemptKillMs: number },
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  when?: { startupKillMs: number } | { attemptKillMs: number },
+): Promise<WatchedRun> {
   return new Promise((resolve, reject) => {
     const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
     let stderr = '';
+    let stagedAt: number | undefined;
     child.stderr!.on('data', (d) => (stderr += d));
-    const timers: NodeJS.Timeout[] = [];
     const kill = () => child.kill('SIGKILL');
-    if ('startupKillMs' in when) timers.push(setTimeout(kill, when.startupKillMs));
-    else {
-      const staged = () => existsSync(stagingRoot) && readdirSync(stagingRoot).length > 0;
-      const poll = setInterval(() => {
-        if (!staged()) return;
-        clearInterval(poll);
-        timers.push(setTimeout(kill, when.attemptKillMs));
-      }, 2);
-      timers.push(poll);
-    }
+    const timers: NodeJS.Timeout[] = [];
+    if (when && 'startupKillMs' in when) timers.push(setTimeout(kill, when.startupKillMs));
+    const poll = setInterval(() => {
+      if (stagedAt !== undefined || !existsSync(stagingRoot) || readdirSync(stagingRoot).length === 0) return;
+      stagedAt = Date.now();
+      if (when && 'attemptKillMs' in when) timers.push(setTimeout(kill, when.attemptKillMs));
+    }, 2);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearInterval(poll);
       for (const t of timers) clearTimeout(t);
-      resolve({ code, signal, stderr });
+      resolve({ code, signal, stderr, stagedAt, exitedAt: Date.now() });
     });
   });
 }
 
 /** Run `recount run` to its end and return the milliseconds from its staging folder appearing to its exit. */
-function timeFromStagingToExit(tp: TestProject, stagingRoot: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
-    let stagedAt: number | undefined;
-    const poll = setInterval(() => {
-      if (stagedAt === undefined && existsSync(stagingRoot) && readdirSync(stagingRoot).length > 0)
-        stagedAt = Date.now();
-    }, 2);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      if (code !== 0) reject(new Error(`the timing run exited ${code}`));
-      else resolve(stagedAt === undefined ? 0 : Date.now() - stagedAt);
-    });
-  });
+async function timeFromStagingToExit(tp: TestProject, stagingRoot: string): Promise<number> {
+  const run = await runWatched(tp, stagingRoot);
+  if (run.code !== 0) throw new Error(`the timing run exited ${run.code}: ${run.stderr}`);
+  return run.stagedAt === undefined ? 0 : run.exitedAt - run.stagedAt;
 }
 
 describe('recount run killed by SIGKILL at random instants', () => {
@@ -180,7 +176,7 @@ describe('recount run killed by SIGKILL at random instants', () => {
           ? { startupKillMs: Math.floor((r / 0.125) * startupMs) }
           : { attemptKillMs: Math.floor(((r - 0.125) / 0.875) * 1.1 * attemptMs) };
       const delayMs = 'startupKillMs' in when ? when.startupKillMs : when.attemptKillMs;
-      const killed = await runAndKill(tp, new OutputLayout(out()).stagingRoot, when);
+      const killed = await runWatched(tp, new OutputLayout(out()).stagingRoot, when);
       // Killed, or (a late instant) finished cleanly first: either way the invariants must hold.
       expect(
         killed.signal === 'SIGKILL' || killed.code === 0,
