@@ -7,7 +7,7 @@ import {
   type PublishedView,
 } from '../../helpers/invariants.ts';
 import { REPO } from '../../helpers/project.ts';
-import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, hour, useCrashProject } from '../harness.ts';
+import { AFTER_SWITCH, ANALYZER, ATTEMPT_POINTS, assertReadersI1, hour, useCrashProject } from '../harness.ts';
 import { sparkRemote } from '../../spark/remote.ts';
 import { SPARK_LAYOUT_SCHEME } from '../../../src/layout/schemes.ts';
 import { OutputLayout } from '../../../src/commit/paths.ts';
@@ -46,6 +46,8 @@ describe('a recount run on Spark killed by SIGKILL at each fault point while a p
     it(`${point}: ${expectation}; the retry publishes the fault-free rows once and leaves no staging behind`, async () => {
       const prev = await previous();
       const before = await cp.attemptIds(partition);
+      // Readers in their own processes (the README's glob and `recount files`) read through the kill and the retry.
+      const readers = await cp.startReaders(partition);
 
       const killed = cp.run(partition, point);
       expect(killed.signal, `${point}: ${killed.stderr}`).toBe('SIGKILL');
@@ -61,6 +63,7 @@ describe('a recount run on Spark killed by SIGKILL at each fault point while a p
 
       const view = await cp.retryAndAssert(partition, before, { point, seq: prev.version + 1 });
       expect(view.manifest.provenance.engine).toBe('spark');
+      assertReadersI1(await readers.stop(), point);
       const staging = new OutputLayout(cp.out).stagingRoot;
       if (existsSync(staging)) expect(readdirSync(staging)).toEqual([]);
     });
