@@ -7,6 +7,9 @@ import type { Project } from '../config/project.ts';
 import type { Logger } from '../observe/log.ts';
 import { markersUnder, partitionOfMarker } from './discovery.ts';
 
+/** When a new folder's markers are looked up again, after the one look at once (see onFolder). */
+const FOLDER_LOOK_AGAIN_MS = [500, 2_000, 10_000];
+
 /** What the watcher reports: a partition landed, or datasets are now watched (rescan what landed meanwhile). */
 export interface WatcherEvents {
   readonly landed: (dataset: Dataset, partition: Partition) => void;
@@ -20,6 +23,7 @@ export class DatasetWatcher {
   private readonly watchedRoots = new Set<string>();
   private watching = false;
   private definitionWatcher: FSWatcher | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly project: Project,
@@ -61,8 +65,19 @@ export class DatasetWatcher {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(this.watchers.map((w) => w.close()));
     await this.definitionWatcher?.close();
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
   }
 
   /**
@@ -88,10 +103,23 @@ export class DatasetWatcher {
       this.events.landed(ds, p);
     };
     // A folder renamed into place arrives whole: its markers are looked up at once rather than left to the
-    // events chokidar may or may not send for the files inside it.
+    // events chokidar may or may not send for the files inside it. chokidar reads a new folder before it watches
+    // it, so a file written in between (a partition copied in file by file, _SUCCESS last, right after its mkdir)
+    // sends no event: the folder is looked at again once chokidar has surely started watching it.
     const onFolder = (path: string) => {
       const ds = datasetOf(path);
-      if (ds) for (const marker of markersUnder(ds, path.slice(ds.root.length + 1))) onMarker(join(ds.root, marker));
+      if (!ds) return;
+      const seen = new Set<string>();
+      const look = () => {
+        if (this.events.stopping()) return;
+        for (const marker of markersUnder(ds, path.slice(ds.root.length + 1)))
+          if (!seen.has(marker)) {
+            seen.add(marker);
+            onMarker(join(ds.root, marker));
+          }
+      };
+      look();
+      for (const ms of FOLDER_LOOK_AGAIN_MS) this.later(look, ms);
     };
     watcher.on('add', onMarker).on('change', onMarker).on('addDir', onFolder);
     watcher.on('ready', () => {
