@@ -92,21 +92,58 @@ export function buildProject(
   sources: readonly AnalyzerSource[],
   env: NodeJS.ProcessEnv = process.env,
 ): Project {
+  const config = parseConfig(configFile, rawConfig, env);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  const outputRoot = abs(config.output);
+  const datasets = new Map<string, Dataset>();
+  for (const [name, ds] of Object.entries(config.datasets)) {
+    datasets.set(name, { name, root: abs(ds.root), grain: ds.grain });
+  }
+  const analyzers = buildAnalyzers(configFile, config, sources, datasets, env);
+  for (const a of analyzers.values()) {
+    datasets.set(a.name, { name: a.name, root: resolve(outputRoot, a.name), grain: a.grain, producer: a.name });
+  }
+  assertInputsKnown(configFile, analyzers, datasets);
+  assertAcyclic(analyzers);
+  assertOwnTables(analyzers);
+  return {
+    dir,
+    configFile,
+    config,
+    outputRoot,
+    stateUrl: config.state,
+    warehouseUrl: config.warehouse,
+    spillDir: abs(config.spill),
+    datasets,
+    analyzers,
+  };
+}
+
+/** The config validated after RECOUNT_* overrides; an invalid field is named in the file or variable that set it. */
+function parseConfig(configFile: string, rawConfig: unknown, env: NodeJS.ProcessEnv): ConfigDefinition {
   const parsed = configSchema.safeParse(applyEnvOverrides(rawConfig, env));
-  if (!parsed.success) {
-    const variable = overridingVariable(firstPath(parsed.error), env);
-    if (variable) {
-      throw new RecountError('CONFIG_INVALID', `${variable}=${env[variable]}: ${formatIssues(parsed.error)}`, {
-        subject: variable,
-        hint: `${variable} overrides ${firstPath(parsed.error)} of ${configFile}; unset it or give it a valid value`,
-      });
-    }
-    throw new RecountError('CONFIG_INVALID', `${configFile}: ${formatIssues(parsed.error)}`, {
-      subject: `${configFile}: ${firstPath(parsed.error)}`,
-      hint: 'fix the field named above (see the Configuration section of the README)',
+  if (parsed.success) return parsed.data;
+  const variable = overridingVariable(firstPath(parsed.error), env);
+  if (variable) {
+    throw new RecountError('CONFIG_INVALID', `${variable}=${env[variable]}: ${formatIssues(parsed.error)}`, {
+      subject: variable,
+      hint: `${variable} overrides ${firstPath(parsed.error)} of ${configFile}; unset it or give it a valid value`,
     });
   }
-  const config = parsed.data;
+  throw new RecountError('CONFIG_INVALID', `${configFile}: ${formatIssues(parsed.error)}`, {
+    subject: `${configFile}: ${firstPath(parsed.error)}`,
+    hint: 'fix the field named above (see the Configuration section of the README)',
+  });
+}
+
+/** Validate every analyzer module: each a valid definition, its name unique and not that of a dataset. */
+function buildAnalyzers(
+  configFile: string,
+  config: ConfigDefinition,
+  sources: readonly AnalyzerSource[],
+  datasets: ReadonlyMap<string, Dataset>,
+  env: NodeJS.ProcessEnv,
+): Map<string, Analyzer> {
   // Checked before the analyzers, which inherit it: a bad default must be named where it was set.
   const memoryVariable = overridingVariable('defaults.memory', env);
   const defaultMemoryBytes = parseSize(
@@ -115,14 +152,6 @@ export function buildProject(
       ? `${memoryVariable} (overrides defaults.memory of ${configFile})`
       : `${configFile}: defaults.memory`,
   );
-  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
-  const outputRoot = abs(config.output);
-
-  const datasets = new Map<string, Dataset>();
-  for (const [name, ds] of Object.entries(config.datasets)) {
-    datasets.set(name, { name, root: abs(ds.root), grain: ds.grain });
-  }
-
   const analyzers = new Map<string, Analyzer>();
   for (const src of sources) {
     const res = analyzerSchema.safeParse(src.value);
@@ -133,15 +162,11 @@ export function buildProject(
       });
     }
     const a = res.data;
-    const where = `${src.file}: ${a.name}`;
     if (analyzers.has(a.name)) {
       throw new RecountError(
         'CONFIG_INVALID',
         `${src.file}: analyzer '${a.name}' is also defined in ${analyzers.get(a.name)!.file}`,
-        {
-          subject: src.file,
-          hint: 'give every analyzer a unique name',
-        },
+        { subject: src.file, hint: 'give every analyzer a unique name' },
       );
     }
     if (datasets.has(a.name)) {
@@ -154,46 +179,59 @@ export function buildProject(
         },
       );
     }
-    analyzers.set(a.name, {
-      ...a,
-      // Run as subqueries: a trailing ';' is dropped here (sqlHash below stays that of the SQL as written).
-      sql: embeddableQuery(a.sql, `${src.file}: sql`),
-      checks: (a.checks ?? []).map((c) => ({ ...c, sql: embeddableQuery(c.sql, `${src.file}: checks.${c.name}.sql`) })),
-      file: src.file,
-      memoryBytes: a.memory === undefined ? defaultMemoryBytes : parseSize(a.memory, `${where}: memory`),
-      threadCount: a.threads ?? config.defaults.threads,
-      engineChoice: resolveEngine(a.engine ?? config.engine, env),
-      fileCount: a.files ?? config.defaults.files,
-      versionsToKeep: a.keepVersions ?? config.keepVersions,
-      sqlHash: createHash('sha256').update(a.sql).digest('hex'),
-      definitionHash: createHash('sha256')
-        .update(
-          JSON.stringify({
-            sql: a.sql,
-            keys: a.keys ?? null,
-            files: a.files ?? config.defaults.files,
-            checks: a.checks ?? [],
-            memory: a.memory ?? config.defaults.memory,
-            threads: a.threads ?? config.defaults.threads,
-          }),
-        )
-        .digest('hex'),
-    });
+    analyzers.set(a.name, resolveAnalyzer(a, src.file, config, defaultMemoryBytes, env));
   }
+  return analyzers;
+}
 
-  for (const a of analyzers.values()) {
-    datasets.set(a.name, { name: a.name, root: resolve(outputRoot, a.name), grain: a.grain, producer: a.name });
-  }
+/** An analyzer definition with the project's defaults applied, its SQL made embeddable, and its hashes. */
+function resolveAnalyzer(
+  a: AnalyzerDefinition,
+  file: string,
+  config: ConfigDefinition,
+  defaultMemoryBytes: number,
+  env: NodeJS.ProcessEnv,
+): Analyzer {
+  return {
+    ...a,
+    // Run as subqueries: a trailing ';' is dropped here (sqlHash below stays that of the SQL as written).
+    sql: embeddableQuery(a.sql, `${file}: sql`),
+    checks: (a.checks ?? []).map((c) => ({ ...c, sql: embeddableQuery(c.sql, `${file}: checks.${c.name}.sql`) })),
+    file,
+    memoryBytes: a.memory === undefined ? defaultMemoryBytes : parseSize(a.memory, `${file}: ${a.name}: memory`),
+    threadCount: a.threads ?? config.defaults.threads,
+    engineChoice: resolveEngine(a.engine ?? config.engine, env),
+    fileCount: a.files ?? config.defaults.files,
+    versionsToKeep: a.keepVersions ?? config.keepVersions,
+    sqlHash: createHash('sha256').update(a.sql).digest('hex'),
+    definitionHash: createHash('sha256')
+      .update(
+        JSON.stringify({
+          sql: a.sql,
+          keys: a.keys ?? null,
+          files: a.files ?? config.defaults.files,
+          checks: a.checks ?? [],
+          memory: a.memory ?? config.defaults.memory,
+          threads: a.threads ?? config.defaults.threads,
+        }),
+      )
+      .digest('hex'),
+  };
+}
+
+/** Every input of every analyzer is a declared dataset or another analyzer, and none is named 'output'. */
+function assertInputsKnown(
+  configFile: string,
+  analyzers: ReadonlyMap<string, Analyzer>,
+  datasets: ReadonlyMap<string, Dataset>,
+): void {
   for (const a of analyzers.values()) {
     a.inputs.forEach((input, i) => {
       if (input === 'output') {
         throw new RecountError(
           'CONFIG_INVALID',
           `${a.file}: inputs.${i}: 'output' is reserved for the staged output in checks`,
-          {
-            subject: `${a.file}: inputs.${i}`,
-            hint: 'rename the dataset',
-          },
+          { subject: `${a.file}: inputs.${i}`, hint: 'rename the dataset' },
         );
       }
       if (!datasets.has(input)) {
@@ -204,7 +242,10 @@ export function buildProject(
       }
     });
   }
-  assertAcyclic(analyzers);
+}
+
+/** No two analyzers load into one warehouse table: a load replaces whole partitions of its table. */
+function assertOwnTables(analyzers: ReadonlyMap<string, Analyzer>): void {
   const tables = new Map<string, Analyzer>();
   for (const a of analyzers.values()) {
     if (!a.load) continue;
@@ -221,17 +262,6 @@ export function buildProject(
     }
     tables.set(a.load.table, a);
   }
-  return {
-    dir,
-    configFile,
-    config,
-    outputRoot,
-    stateUrl: config.state,
-    warehouseUrl: config.warehouse,
-    spillDir: abs(config.spill),
-    datasets,
-    analyzers,
-  };
 }
 
 function assertAcyclic(analyzers: ReadonlyMap<string, Analyzer>): void {
