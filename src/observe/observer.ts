@@ -1,4 +1,4 @@
-import { isFailedStatus } from '../state/types.ts';
+import { type AttemptTable, isFailedStatus } from '../state/types.ts';
 import { SerialQueue } from '../serialQueue.ts';
 import type { Project } from '../config/project.ts';
 import type { StateStore } from '../state/store.ts';
@@ -10,6 +10,14 @@ import { RecountMetrics } from './metrics.ts';
 import { MemoryMonitor, memoryAlertKey } from './memoryMonitor.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import { alerterFromConfig } from './alerts/fromConfig.ts';
+import {
+  checkAlertPrefix,
+  checkFailedAlert,
+  failedAlertKey,
+  failedForGoodAlert,
+  oomAlert,
+  oomAlertKey,
+} from './attemptAlerts.ts';
 
 /** What the observer needs to know of the daemon it watches. */
 export interface ObservedDaemon {
@@ -124,10 +132,40 @@ export class Observer {
     await this.alerter.flush(flushMs);
   }
 
+  /** Record a finished attempt: its metrics, its memory verdict, and the alerts it raises or resolves. */
   private async attempt(e: AttemptEvent): Promise<void> {
     const row = await this.store.getAttempt(e.attemptId);
     const killed = e.outcome === 'oom' || e.outcome === 'crashed';
     if (killed && e.peakRssBytes > 0) await this.store.observe.reads.fillPeakRss(e.attemptId, e.peakRssBytes);
+    this.countAttempt(e, row);
+    const calm = await this.monitor.attemptEnded({
+      attemptId: e.attemptId,
+      analyzer: e.analyzer,
+      partition: e.partition,
+      peakRssBytes: e.peakRssBytes,
+      budgetBytes: e.budgetBytes,
+      killed,
+    });
+    // One read of what is open for this partition; resolves are only issued for alerts that are (most attempts resolve nothing).
+    const open = new Set(
+      (await this.store.observe.alerts.list({ status: 'open', analyzer: e.analyzer, partition: e.partition })).map(
+        (a) => a.key,
+      ),
+    );
+    const resolve = (key: string, why: string) =>
+      open.has(key) ? this.alerter.resolve(key, why) : Promise.resolve(undefined);
+    if (calm) await resolve(memoryAlertKey(e.analyzer, e.partition), calm);
+    await this.checkAlerts(e, open, resolve);
+    if (e.outcome === 'oom') await this.alerter.raise(oomAlert(e));
+    if (isFailedStatus(e.outcome) && e.final) await this.alerter.raise(failedForGoodAlert(e, row));
+    if (e.outcome === 'succeeded' || e.outcome === 'superseded') {
+      await resolve(failedAlertKey(e), `attempt ${e.attemptId} ${e.outcome}`);
+      await resolve(oomAlertKey(e), `attempt ${e.attemptId} ${e.outcome}`);
+    }
+  }
+
+  /** Metrics of a finished attempt; what it published is read from its stored row. */
+  private countAttempt(e: AttemptEvent, row: AttemptTable | undefined): void {
     this.metrics.attempt({
       analyzer: e.analyzer,
       outcome: e.outcome,
@@ -139,79 +177,25 @@ export class Observer {
       spillBytes: row?.spill_bytes == null ? e.spillBytes : Number(row.spill_bytes),
     });
     if (e.outcome === 'oom') this.metrics.oomKill(e.analyzer, e.oomReason ?? 'rss');
-    const calm = await this.monitor.attemptEnded({
-      attemptId: e.attemptId,
-      analyzer: e.analyzer,
-      partition: e.partition,
-      peakRssBytes: e.peakRssBytes,
-      budgetBytes: e.budgetBytes,
-      killed,
-    });
+  }
 
-    const where = `${e.analyzer}/${e.partition}`;
-    // One read of what is open for this partition; resolves are only issued for alerts that are (most attempts resolve nothing).
-    const open = new Set(
-      (await this.store.observe.alerts.list({ status: 'open', analyzer: e.analyzer, partition: e.partition })).map(
-        (a) => a.key,
-      ),
-    );
-    const resolve = (key: string, why: string) =>
-      open.has(key) ? this.alerter.resolve(key, why) : Promise.resolve(undefined);
-    if (calm) await resolve(memoryAlertKey(e.analyzer, e.partition), calm);
+  /** Raise an alert per failing check of the attempt; resolve the partition's open check alerts that passed. */
+  private async checkAlerts(
+    e: AttemptEvent,
+    open: ReadonlySet<string>,
+    resolve: (key: string, why: string) => Promise<unknown>,
+  ): Promise<void> {
     const checks = await this.store.checkResults(e.attemptId);
     const failing = checks.filter((c) => c.passed !== 1);
     for (const c of failing) {
       this.metrics.checkFailed(e.analyzer, c.name, c.severity);
-      const sample = JSON.parse(c.sample_json) as unknown[];
-      await this.alerter.raise({
-        kind: 'check_failed',
-        severity: c.severity === 'error' ? 'critical' : 'warning',
-        key: `check:${where}/${c.name}`,
-        analyzer: e.analyzer,
-        partition: e.partition,
-        attemptId: e.attemptId,
-        title: `${e.analyzer} ${e.partition}: check ${c.name} failed on ${Number(c.failing)} row${Number(c.failing) === 1 ? '' : 's'}${c.severity === 'error' ? ' (not published)' : ''}`,
-        detail:
-          [c.message, sample.length ? `sample: ${JSON.stringify(sample.slice(0, 3))}` : '']
-            .filter(Boolean)
-            .join('\n') || undefined,
-      });
+      await this.alerter.raise(checkFailedAlert(e, c));
     }
-    if (checks.length > 0) {
-      const stillFailing = new Set(failing.map((c) => `check:${where}/${c.name}`));
-      for (const key of open)
-        if (key.startsWith(`check:${where}/`) && !stillFailing.has(key))
-          await resolve(key, `passed in attempt ${e.attemptId}`);
-    }
-    if (e.outcome === 'oom') {
-      await this.alerter.raise({
-        kind: 'oom_kill',
-        severity: e.final ? 'critical' : 'warning',
-        key: `oom:${where}`,
-        analyzer: e.analyzer,
-        partition: e.partition,
-        attemptId: e.attemptId,
-        title: `${e.analyzer} ${e.partition}: out of memory (${e.oomReason ?? 'rss'})${e.final ? ', no retries left' : ', retrying smaller'}`,
-        detail: e.error,
-      });
-    }
-    if (isFailedStatus(e.outcome) && e.final) {
-      await this.alerter.raise({
-        kind: 'attempt_failed',
-        severity: 'critical',
-        key: `failed:${where}`,
-        analyzer: e.analyzer,
-        partition: e.partition,
-        attemptId: e.attemptId,
-        title: `${e.analyzer} ${e.partition}: failed for good [${e.errorCode ?? e.outcome}]`,
-        detail:
-          `${row?.error_message ?? e.error ?? ''}${row?.error_hint ? `\nhint: ${row.error_hint}` : ''}` || undefined,
-      });
-    }
-    if (e.outcome === 'succeeded' || e.outcome === 'superseded') {
-      await resolve(`failed:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
-      await resolve(`oom:${where}`, `attempt ${e.attemptId} ${e.outcome}`);
-    }
+    if (checks.length === 0) return;
+    const prefix = checkAlertPrefix(e);
+    const stillFailing = new Set(failing.map((c) => `${prefix}${c.name}`));
+    for (const key of open)
+      if (key.startsWith(prefix) && !stillFailing.has(key)) await resolve(key, `passed in attempt ${e.attemptId}`);
   }
 
   private scheduleHealth(delayMs: number): void {
