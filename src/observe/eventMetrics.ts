@@ -32,59 +32,51 @@ export function createEventMetrics(
   seenWorkers: Set<number>,
 ): EventMetrics {
   const registers = [registry];
-  const perAnalyzer = { labelNames: ['analyzer'] as const, registers };
-  const byOutcome = { labelNames: ['analyzer', 'outcome'] as const, registers };
+  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+    new Counter({ name, help, labelNames, registers });
+  const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[]) =>
+    new Gauge({ name, help, labelNames, registers });
   return {
-    attempts: new Counter({
-      name: 'recount_attempts_total',
-      help: 'Attempts finished, by analyzer and outcome (succeeded, superseded, failed, oom, crashed).',
-      ...byOutcome,
-    }),
+    attempts: counter(
+      'recount_attempts_total',
+      'Attempts finished, by analyzer and outcome (succeeded, superseded, failed, oom, crashed).',
+      ['analyzer', 'outcome'],
+    ),
     duration: new Histogram({
       name: 'recount_attempt_duration_seconds',
       help: 'Wall time of attempts, from dispatch to outcome.',
+      labelNames: ['analyzer', 'outcome'],
       buckets: DURATION_BUCKETS,
-      ...byOutcome,
-    }),
-    rows: new Counter({ name: 'recount_rows_written_total', help: 'Rows of published versions.', ...perAnalyzer }),
-    bytes: new Counter({
-      name: 'recount_bytes_written_total',
-      help: 'Parquet bytes of published versions.',
-      ...perAnalyzer,
-    }),
-    files: new Counter({
-      name: 'recount_files_written_total',
-      help: 'Parquet files of published versions.',
-      ...perAnalyzer,
-    }),
-    checkFailures: new Counter({
-      name: 'recount_check_failures_total',
-      help: 'Checks that failed, by analyzer, check and severity (error blocks the publish, warn does not).',
-      labelNames: ['analyzer', 'check', 'severity'],
       registers,
     }),
-    oomKills: new Counter({
-      name: 'recount_oom_kills_total',
-      help: 'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).',
-      labelNames: ['analyzer', 'reason'],
-      registers,
-    }),
-    attemptPeakRss: new Gauge({
-      name: 'recount_attempt_peak_rss_bytes',
-      help: 'Peak worker RSS of the last finished attempt of each analyzer.',
-      ...perAnalyzer,
-    }),
-    attemptSpill: new Gauge({
-      name: 'recount_attempt_spill_bytes',
-      help: 'Peak bytes DuckDB spilled to disk in the last finished attempt of each analyzer.',
-      ...perAnalyzer,
-    }),
-    executorMemory: new Gauge({
-      name: 'recount_spark_executor_memory_bytes',
-      help: "Memory of the Spark executors of each running Spark attempt, from the driver's REST API, by kind: on_heap_used and off_heap_used (storage), peak_execution (peak execution memory, on- and off-heap), max (unified memory).",
-      labelNames: ['analyzer', 'executor', 'kind'],
-      registers,
-    }),
+    rows: counter('recount_rows_written_total', 'Rows of published versions.', ['analyzer']),
+    bytes: counter('recount_bytes_written_total', 'Parquet bytes of published versions.', ['analyzer']),
+    files: counter('recount_files_written_total', 'Parquet files of published versions.', ['analyzer']),
+    checkFailures: counter(
+      'recount_check_failures_total',
+      'Checks that failed, by analyzer, check and severity (error blocks the publish, warn does not).',
+      ['analyzer', 'check', 'severity'],
+    ),
+    oomKills: counter(
+      'recount_oom_kills_total',
+      'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).',
+      ['analyzer', 'reason'],
+    ),
+    attemptPeakRss: gauge(
+      'recount_attempt_peak_rss_bytes',
+      'Peak worker RSS of the last finished attempt of each analyzer.',
+      ['analyzer'],
+    ),
+    attemptSpill: gauge(
+      'recount_attempt_spill_bytes',
+      'Peak bytes DuckDB spilled to disk in the last finished attempt of each analyzer.',
+      ['analyzer'],
+    ),
+    executorMemory: gauge(
+      'recount_spark_executor_memory_bytes',
+      "Memory of the Spark executors of each running Spark attempt, from the driver's REST API, by kind: on_heap_used and off_heap_used (storage), peak_execution (peak execution memory, on- and off-heap), max (unified memory).",
+      ['analyzer', 'executor', 'kind'],
+    ),
     workerMemory: new Gauge({
       name: 'recount_worker_memory_bytes',
       help: 'Memory of each live worker process by kind: rss, heap_used, heap_total, external (V8), duckdb (duckdb_memory()), spill (duckdb_temporary_files()).',
