@@ -1,0 +1,153 @@
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DUCKDB_LAYOUT_SCHEME } from '../../layout/schemes.ts';
+import type { Column, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import { subquery } from '../queryText.ts';
+import { fileList, ident, lit } from '../sql.ts';
+import { utcWallTime } from '../utcWallTime.ts';
+import { duckdbDialect } from './duckdbDialect.ts';
+import { writeDuckdbLayout } from './duckdbLayout.ts';
+
+/** A timestamp literal DuckDB reads as UTC wall time. */
+function timestampLit(d: Date): string {
+  return `TIMESTAMP ${lit(utcWallTime(d))}`;
+}
+
+/** Where a session's instance goes when the session closes: back to its engine for the next attempt, or closed. */
+export interface Release {
+  /** close() was called; `released` settles once the instance is reset and handed back. */
+  closing(released: Promise<void>): void;
+  /** The instance, and whether another attempt may use it. */
+  done(instance: DuckDBInstance, reusable: boolean): void;
+}
+
+/**
+ * One attempt's DuckDB session: its own catalog on an instance of the engine, and a second connection that reads
+ * memory and spill while a query runs; close() resets the instance and hands it back (or closes it).
+ */
+export class DuckDBSession implements EngineSession {
+  readonly engine = 'duckdb';
+  readonly layoutScheme = DUCKDB_LAYOUT_SCHEME;
+  readonly dialect = duckdbDialect;
+  /** A second connection, so memory and spill can be read while the main one runs a query. */
+  private monitor: Promise<DuckDBConnection> | undefined;
+  /** Monitor queries run one at a time; close() must not pull their connection or instance from under them. */
+  private monitorTail: Promise<unknown> = Promise.resolve();
+  private monitorBusy = 0;
+  private monitorConn: DuckDBConnection | undefined;
+  private closed = false;
+  /** A statement of this session failed: its instance is not trusted for another attempt (it may be out of memory). */
+  private failed = false;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    readonly version: string,
+    /** The attempt's own in-memory catalog: every view and table the attempt makes goes there, and goes with it. */
+    readonly catalog: string,
+    private readonly release: Release,
+  ) {}
+
+  private async guard<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.guard(() => this.conn.run(sql));
+  }
+
+  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const reader = await this.guard(() => this.conn.runAndReadAll(sql));
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  async describe(sql: string): Promise<Column[]> {
+    const rows = await this.query<{ column_name: string; column_type: string }>(`DESCRIBE ${subquery(sql)}`);
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  parquetSchema(path: string): Promise<Column[]> {
+    return this.describe(`SELECT * FROM read_parquet(${lit(path)}, hive_partitioning = false)`);
+  }
+
+  async readFully(path: string): Promise<void> {
+    await this.query(`SELECT max(hash(COLUMNS(*))) FROM read_parquet(${lit(path)}, hive_partitioning = false)`);
+  }
+
+  async createParquetView(name: string, paths: readonly string[]): Promise<void> {
+    await this.exec(
+      `CREATE OR REPLACE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${fileList(paths)}, hive_partitioning = false)`,
+    );
+  }
+
+  async setPartitionVariables(vars: PartitionVariables): Promise<void> {
+    await this.exec(`SET VARIABLE partition_id = ${lit(vars.id)}`);
+    await this.exec(`SET VARIABLE partition_start = ${timestampLit(vars.start)}`);
+    await this.exec(`SET VARIABLE partition_end = ${timestampLit(vars.end)}`);
+  }
+
+  sqlParser(): Promise<EngineSession> {
+    return Promise.resolve(this);
+  }
+
+  writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
+    return writeDuckdbLayout(this, request);
+  }
+
+  private monitorValue(sql: string): Promise<number> {
+    if (this.closed) return Promise.resolve(0);
+    this.monitorBusy++;
+    const run = this.monitorTail.then(async () => {
+      if (this.closed) return 0;
+      this.monitor ??= this.instance.connect();
+      const conn = (this.monitorConn = await this.monitor);
+      if (this.closed) return 0;
+      const [row] = (await conn.runAndReadAll(sql)).getRowObjectsJson();
+      return Number(row?.b ?? 0);
+    });
+    this.monitorTail = run.catch(() => undefined).finally(() => this.monitorBusy--);
+    return run;
+  }
+
+  memoryBytes(): Promise<number> {
+    return this.monitorValue('SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS b FROM duckdb_memory()');
+  }
+
+  spillBytes(): Promise<number> {
+    return this.monitorValue('SELECT coalesce(sum(size), 0)::BIGINT AS b FROM duckdb_temporary_files()');
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // A monitor query may be running on a libuv thread: disconnecting its connection or closing the instance
+    // under it crashed workers (SIGSEGV, "corrupted double-linked list") or hung them. Release once it settles.
+    // Then the attempt's catalog is detached (its views and tables freed) before the instance serves another attempt.
+    const reset = async () => {
+      let reusable = !this.failed;
+      if (reusable) {
+        try {
+          await this.conn.run('USE memory');
+          // The attempt's catalog, and any database its SQL attached (a file attached, even read-only, holds that
+          // file's lock for as long as the instance lives): the next attempt starts with none of them.
+          const attached = (
+            await this.conn.runAndReadAll(
+              `SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`,
+            )
+          ).getRowObjectsJson() as { name: string }[];
+          for (const { name } of attached) await this.conn.run(`DETACH ${ident(name)}`);
+        } catch {
+          reusable = false;
+        }
+      }
+      this.conn.closeSync();
+      this.monitorConn?.closeSync();
+      this.release.done(this.instance, reusable);
+    };
+    this.release.closing((this.monitorBusy === 0 ? reset() : this.monitorTail.then(reset)).catch(() => undefined));
+  }
+}
