@@ -16,8 +16,16 @@ export function shadowDefinitionHash(a: Analyzer): string {
     memory: _mem,
     threads: _th,
     keepVersions: _k,
-    ...rest
+    engineChoice,
+    engine,
+    ...definition
   } = a;
+  // The engine is part of it, but not where its server is: RECOUNT_SPARK_REMOTE may point elsewhere on each run.
+  // (On DuckDB the fields are as they always were, so namespaces made before this keep their identity.)
+  const rest =
+    engineChoice.name === 'spark'
+      ? { ...definition, engineChoice: { name: 'spark', conf: engineChoice.conf } }
+      : { ...definition, engine, engineChoice };
   // Keys sorted at every level, so the hash does not depend on the order fields were written in.
   const stable = (v: unknown): unknown =>
     Array.isArray(v)
@@ -34,8 +42,12 @@ export function shadowDefinitionHash(a: Analyzer): string {
     .digest('hex');
 }
 
-/** Default namespace name: the candidate file's name without its extension. */
-export function defaultShadowName(definitionFile: string): string {
-  const base = definitionFile.split(/[\\/]/).at(-1) ?? 'shadow';
-  return base.replace(/\.(ts|mts|js|mjs)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+/**
+ * Default namespace name: the candidate file's name without its extension; without a candidate, the analyzer's
+ * name; either followed by `-<engine>` when it runs on an engine named on the command line.
+ */
+export function defaultShadowName(definitionFile: string | undefined, analyzer = 'shadow', engine?: string): string {
+  const base = definitionFile ? (definitionFile.split(/[\\/]/).at(-1) ?? 'shadow') : analyzer;
+  const name = base.replace(/\.(ts|mts|js|mjs)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
+  return engine ? `${name}-${engine}` : name;
 }

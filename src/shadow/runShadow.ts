@@ -4,7 +4,7 @@ import { partitionRange } from '../catalog/partition.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
-import { asRecountError } from '../errors.ts';
+import { asRecountError, RecountError } from '../errors.ts';
 import { openStateStore } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import { runPartition, type RunContext } from '../run/runPartition.ts';
@@ -16,6 +16,8 @@ import { loadDefinition } from './loadDefinition.ts';
 import { defaultShadowName, shadowDefinitionHash } from './identity.ts';
 import { assertSameDefinition, shadowNamespace, touchMeta, type Namespace } from './namespace.ts';
 import { namespaceProject } from './namespaceProject.ts';
+import { diffSide } from './diffSide.ts';
+import { assertEngineReachable, engineChoiceFor, type EngineName } from './otherEngine.ts';
 import { failedPartition, totalsOf, type ShadowPartition, type ShadowReport } from './shadowReport.ts';
 
 export type { ShadowPartition, ShadowReport } from './shadowReport.ts';
@@ -31,10 +33,13 @@ export interface ShadowContext {
 /** Options of a shadow run. */
 export interface ShadowOptions {
   readonly analyzer: string;
-  readonly definitionFile: string;
+  /** The candidate analyzer file; without it, the analyzer's current definition (on `engine`). */
+  readonly definitionFile?: string;
+  /** Run on this engine instead of the analyzer's own (its remote from the config or RECOUNT_SPARK_REMOTE). */
+  readonly engine?: EngineName;
   readonly from: string;
   readonly to: string;
-  /** Namespace name (default: the definition file's name). */
+  /** Namespace name (default: the definition file's name, else the analyzer's; `-<engine>` after it with `engine`). */
   readonly name?: string;
   readonly tolerance: Tolerance;
   readonly threads?: number;
@@ -48,34 +53,51 @@ interface ShadowPlan {
   readonly ns: Namespace;
   readonly project: Project;
   readonly analyzer: Analyzer;
-  readonly definition: { analyzer: string; definition: string; definitionSha256: string };
+  readonly definition: { analyzer: string; definition: string; definitionSha256: string; engine: string };
   readonly warnings: string[];
 }
 
-/** Load the candidate, put it in place of the production analyzer, and pick (and guard) its namespace. */
+/** A USAGE error unless the shadow has something to try: a candidate definition, another engine, or both. */
+function assertSomethingToTry(opts: ShadowOptions): void {
+  if (opts.definitionFile || opts.engine) return;
+  throw new RecountError('USAGE', `shadow ${opts.analyzer} needs --definition FILE or --engine NAME`, {
+    subject: 'recount shadow',
+    hint: `recount shadow ${opts.analyzer} --definition FILE, or --engine spark|duckdb to run the current definition on that engine`,
+  });
+}
+
+/**
+ * Load the candidate (or take the current definition), put it in place of the production analyzer on the engine
+ * asked for, and pick (and guard) its namespace.
+ */
 async function planShadow(ctx: ShadowContext, opts: ShadowOptions): Promise<ShadowPlan> {
+  assertSomethingToTry(opts);
   const production = getAnalyzer(ctx.project, opts.analyzer);
-  const candidate = await loadDefinition(ctx.project.dir, opts.definitionFile);
+  const choice = opts.engine ? engineChoiceFor(ctx.project, production, opts.engine) : undefined;
+  const candidate = opts.definitionFile ? await loadDefinition(ctx.project.dir, opts.definitionFile) : undefined;
   const warnings: string[] = [];
-  if (typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
+  if (candidate && typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
     warnings.push(
       `${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`,
     );
   }
   const ns = shadowNamespace(
     new OutputLayout(ctx.project.outputRoot),
-    opts.name ?? defaultShadowName(candidate.absPath),
+    opts.name ?? defaultShadowName(candidate?.absPath, production.name, opts.engine),
   );
-  const project = namespaceProject(ctx.project, ns.outputRoot, ns.stateFile, {
-    analyzer: production.name,
-    file: candidate.file,
-    value: candidate.value,
-  });
-  const analyzer = getAnalyzer(project, production.name);
+  const project = namespaceProject(
+    ctx.project,
+    ns.outputRoot,
+    ns.stateFile,
+    candidate && { analyzer: production.name, file: candidate.file, value: candidate.value },
+  );
+  const built = getAnalyzer(project, production.name);
+  const analyzer = choice ? { ...built, engineChoice: choice } : built;
   const definition = {
     analyzer: analyzer.name,
-    definition: candidate.absPath,
+    definition: candidate?.absPath ?? `${production.file} (current)`,
     definitionSha256: shadowDefinitionHash(analyzer),
+    engine: analyzer.engineChoice.name,
   };
   assertSameDefinition(ns, definition);
   return { ns, project, analyzer, definition, warnings };
@@ -95,14 +117,11 @@ async function comparePartition(
   const published = await ctx.store.publishedVersion(analyzer, partition);
   const production = published ? await openVersion(ctx.store, analyzer, partition, published.seq) : undefined;
   const keys = production?.manifest.keys ?? shadow.manifest.keys;
-  const diff = await diffRelations(
-    session,
-    production
-      ? { label: `production v${production.seq}`, files: production.files, schema: production.manifest.schema }
-      : { label: 'production (nothing published)', files: [], schema: shadow.manifest.schema },
-    { label: `shadow v${shadow.seq}`, files: shadow.files, schema: shadow.manifest.schema },
-    { keys, tolerance: opts.tolerance, samples: opts.samples },
-  );
+  const to = await diffSide(session, 'shadow ', shadow);
+  const from = production
+    ? await diffSide(session, 'production ', production)
+    : { label: 'production (nothing published)', files: [], schema: to.schema };
+  const diff = await diffRelations(session, from, to, { keys, tolerance: opts.tolerance, samples: opts.samples });
   const { added, removed, changed, unchanged, differs } = diff;
   const versions = { productionVersion: production?.seq ?? null, shadowVersion: shadow.seq };
   return { partition, status: 'compared', ...versions, added, removed, changed, unchanged, differs, diff };
@@ -138,6 +157,8 @@ async function shadowPartition(
 export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promise<ShadowReport> {
   const { ns, project, analyzer, definition, warnings } = await planShadow(ctx, opts);
   const partitions = partitionRange(opts.from, opts.to, analyzer.grain);
+  // Before the namespace is made or changed: an unreachable Spark is one error naming it, not one per partition.
+  await assertEngineReachable(analyzer.engineChoice);
   touchMeta(ns, { ...definition, partitions: [] });
   const nsStore = await openStateStore(project.stateUrl, project.dir);
   const results: ShadowPartition[] = [];
@@ -161,6 +182,7 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     name: ns.name,
     analyzer: analyzer.name,
     definition: definition.definition,
+    engine: definition.engine,
     namespace: ns.dir,
     partitions: results,
     totals,

@@ -33,6 +33,8 @@ export interface ShadowReport {
   readonly name: string;
   readonly analyzer: string;
   readonly definition: string;
+  /** The engine the shadow ran on (`duckdb`, `spark`); each side of every diff is labelled with its own. */
+  readonly engine: string;
   /** The namespace folder: `<output>/.recount/shadow/<name>`. */
   readonly namespace: string;
   readonly partitions: ShadowPartition[];

@@ -5,7 +5,8 @@ import { RecountError } from '../../errors.ts';
 import { diffLine, renderDiff } from '../diffReport.ts';
 import { dropShadow, listShadows } from '../../shadow/namespace.ts';
 import { runShadow, type ShadowPartition, type ShadowReport } from '../../shadow/runShadow.ts';
-import { action, jsonUsageErrors, wholeNumber, type GlobalOptions } from '../command.ts';
+import { action, jsonUsageErrors, usageParser, wholeNumber, type GlobalOptions } from '../command.ts';
+import { parseEngineName, type EngineName } from '../../shadow/otherEngine.ts';
 import { table } from '../format.ts';
 import type { Output } from '../output.ts';
 import { toleranceOf, toleranceOptions, type ToleranceCliOptions } from '../toleranceOptions.ts';
@@ -13,6 +14,8 @@ import { withSession, type CliSession } from '../session.ts';
 
 interface ShadowCliOptions extends ToleranceCliOptions {
   definition?: string;
+  engine?: EngineName;
+  partition?: string;
   from?: string;
   to?: string;
   name?: string;
@@ -22,8 +25,8 @@ interface ShadowCliOptions extends ToleranceCliOptions {
   details?: boolean;
 }
 
-function line(r: ShadowPartition): string {
-  if (r.status === 'failed') return `${pc.red('✗')} ${r.partition}: [${r.error?.code}] ${r.error?.message}`;
+function line(analyzer: string, r: ShadowPartition): string {
+  if (r.status === 'failed') return `${pc.red('✗')} ${analyzer} ${r.partition}: [${r.error?.code}] ${r.error?.message}`;
   const mark = r.differs ? pc.yellow('≠') : pc.green('=');
   const vs = `production ${r.productionVersion === null ? '(none)' : `v${r.productionVersion}`} vs shadow v${r.shadowVersion}`;
   return `${mark} ${r.partition}: ${r.diff ? diffLine(r.diff) : ''} (${vs})${r.diff?.badRetry ? ` — ${pc.red('bad-retry pattern')}` : ''}`;
@@ -35,31 +38,42 @@ function listNamespaces(out: Output, s: CliSession): number {
     name: l.ns.name,
     analyzer: l.meta?.analyzer ?? null,
     definition: l.meta?.definition ?? null,
+    engine: l.meta?.engine ?? null,
     partitions: l.meta?.partitions ?? [],
     lastUsed: l.lastUsed.toISOString(),
     dir: l.ns.dir,
   }));
   out.result({ ok: true, shadows: all }, () => {
-    const t = table(['name', 'analyzer', 'partitions', 'last used']);
-    for (const x of all) t.push([x.name, x.analyzer ?? '-', String(x.partitions.length), x.lastUsed]);
+    const t = table(['name', 'analyzer', 'engine', 'partitions', 'last used']);
+    for (const x of all) t.push([x.name, x.analyzer ?? '-', x.engine ?? '-', String(x.partitions.length), x.lastUsed]);
     out.info(all.length ? t.toString() : 'no shadow namespaces');
   });
   return 0;
 }
 
-/** A USAGE error naming every missing argument of a shadow run. */
-function assertRunArguments(name: string | undefined, opts: ShadowCliOptions): void {
+/** The partitions to run, from `--partition ID` or `--from ID --to ID`; a USAGE error naming what is missing or extra. */
+function runArguments(
+  name: string | undefined,
+  opts: ShadowCliOptions,
+): { analyzer: string; from: string; to: string } {
+  const from = opts.from ?? opts.partition;
+  const to = opts.to ?? opts.partition;
   const missing = [
     !name && '<analyzer>',
-    !opts.definition && '--definition',
-    !opts.from && '--from',
-    !opts.to && '--to',
+    !opts.definition && !opts.engine && '--definition or --engine',
+    !from && '--from (or --partition)',
+    !to && '--to (or --partition)',
   ].filter(Boolean);
-  if (!missing.length) return;
-  throw new RecountError('USAGE', `shadow needs ${missing.join(', ')}`, {
-    subject: 'recount shadow',
-    hint: 'recount shadow <analyzer> --definition FILE --from ID --to ID (or --drop NAME, --list)',
-  });
+  const hint =
+    'recount shadow <analyzer> --definition FILE --from ID --to ID, or --engine spark|duckdb --partition ID (or --drop NAME, --list)';
+  if (opts.partition && (opts.from || opts.to))
+    throw new RecountError('USAGE', 'shadow takes --partition or --from/--to, not both', {
+      subject: '--partition',
+      hint,
+    });
+  if (missing.length)
+    throw new RecountError('USAGE', `shadow needs ${missing.join(', ')}`, { subject: 'recount shadow', hint });
+  return { analyzer: name!, from: from!, to: to! };
 }
 
 /** A progress bar on a terminal (none under --json or when stderr is not one). */
@@ -78,7 +92,7 @@ function progressBar(g: GlobalOptions): cliProgress.SingleBar | undefined {
 /** The report: per partition (unless printed as they came), the total, the full diffs asked for, where it lives. */
 function printReport(out: Output, report: ShadowReport, opts: { perPartition: boolean; details?: boolean }): void {
   const t = report.totals;
-  if (opts.perPartition) for (const r of report.partitions) out.info(line(r));
+  if (opts.perPartition) for (const r of report.partitions) out.info(line(report.analyzer, r));
   out.info(
     `total: ${t.partitions} partitions, ${t.differing} differ, ${t.failed} failed — +${t.added} added, -${t.removed} removed, ~${t.changed} changed, ${t.unchanged} unchanged`,
   );
@@ -96,14 +110,13 @@ async function shadowRun(
   name: string | undefined,
   opts: ShadowCliOptions,
 ): Promise<number> {
-  assertRunArguments(name, opts);
+  const args = runArguments(name, opts);
   const bar = progressBar(g);
   let differing = 0;
   const report = await runShadow(s, {
-    analyzer: name!,
-    definitionFile: opts.definition!,
-    from: opts.from!,
-    to: opts.to!,
+    ...args,
+    definitionFile: opts.definition,
+    engine: opts.engine,
     name: opts.name,
     threads: opts.threads,
     tolerance: toleranceOf(opts),
@@ -112,7 +125,7 @@ async function shadowRun(
       if (!e.result) return bar?.update({ partition: e.partition });
       if (e.result.differs) differing++;
       bar?.update(e.done, { partition: e.partition, differing });
-      if (!bar && !g.json) out.info(line(e.result));
+      if (!bar && !g.json) out.info(line(args.analyzer, e.result));
     },
   });
   bar?.stop();
@@ -123,7 +136,10 @@ async function shadowRun(
   return report.differs ? 1 : 0;
 }
 
-/** `recount shadow <analyzer> --definition FILE --from ID --to ID`: a candidate definition over production inputs, diffed against production. */
+/**
+ * `recount shadow <analyzer> --definition FILE --from ID --to ID`: a candidate definition over production inputs,
+ * diffed against production; `--engine spark|duckdb` runs it (or the current definition) on another engine.
+ */
 export function registerShadow(program: Command): void {
   const cmd = jsonUsageErrors(program.command('shadow'))
     .description(
@@ -131,9 +147,15 @@ export function registerShadow(program: Command): void {
     )
     .argument('[analyzer]', 'analyzer name')
     .option('--definition <file>', 'candidate analyzer file (export default defineAnalyzer({...}))')
+    .option(
+      '--engine <name>',
+      "run on this engine (duckdb or spark) instead of the analyzer's own: without --definition, its current definition",
+      usageParser((v) => parseEngineName(v, '--engine')),
+    )
+    .option('--partition <id>', 'one partition (for --from ID --to ID)')
     .option('--from <id>', 'first partition (inclusive)')
     .option('--to <id>', 'last partition (inclusive)')
-    .option('--name <name>', 'shadow namespace (default: the definition file name)');
+    .option('--name <name>', 'shadow namespace (default: the definition file name, else the analyzer; then -<engine>)');
   toleranceOptions(cmd)
     .option('--threads <n>', 'DuckDB threads per run', wholeNumber('--threads', 1))
     .option('--details', 'print the full diff of every differing partition')
