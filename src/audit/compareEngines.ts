@@ -5,6 +5,7 @@ import { diffRelations, type DiffReport } from '../diff/diffRelations.ts';
 import type { Tolerance } from '../diff/tolerance.ts';
 import { openVersion, type VersionFiles } from '../diff/versionFiles.ts';
 import { diffSide } from '../shadow/diffSide.ts';
+import { enginesDisagree } from '../shadow/engineVerdict.ts';
 
 /** One engine's run of a partition: the scratch version it made, or why it made none. */
 export interface EngineRun {
@@ -23,6 +24,7 @@ export interface EngineComparison {
   readonly removed: number;
   readonly changed: number;
   readonly unchanged: number;
+  /** The engines disagree (a change of integer or float width alone does not count: see enginesDisagree). */
   readonly differs: boolean;
   readonly diff: DiffReport;
 }
@@ -71,7 +73,8 @@ export async function compareEngines(
       tolerance: opts.tolerance,
       samples: opts.samples,
     });
-    const { added, removed, changed, unchanged, differs } = diff;
+    const { added, removed, changed, unchanged } = diff;
+    const differs = enginesDisagree(diff);
     comparisons.push({ from: base!.engine, to: o.engine, added, removed, changed, unchanged, differs, diff });
   }
   const agree = runs.every((r) => r.status === 'succeeded') && comparisons.every((c) => !c.differs);

@@ -17,6 +17,7 @@ import { defaultShadowName, shadowDefinitionHash } from './identity.ts';
 import { assertSameDefinition, shadowNamespace, touchMeta, type Namespace } from './namespace.ts';
 import { namespaceProject } from './namespaceProject.ts';
 import { diffSide } from './diffSide.ts';
+import { enginesDisagree } from './engineVerdict.ts';
 import { assertEngineReachable, engineChoiceFor, type EngineName } from './otherEngine.ts';
 import { failedPartition, totalsOf, type ShadowPartition, type ShadowReport } from './shadowReport.ts';
 
@@ -122,7 +123,9 @@ async function comparePartition(
     ? await diffSide(session, 'production ', production)
     : { label: 'production (nothing published)', files: [], schema: to.schema };
   const diff = await diffRelations(session, from, to, { keys, tolerance: opts.tolerance, samples: opts.samples });
-  const { added, removed, changed, unchanged, differs } = diff;
+  const { added, removed, changed, unchanged } = diff;
+  const acrossEngines = production && production.manifest.provenance.engine !== shadow.manifest.provenance.engine;
+  const differs = acrossEngines ? enginesDisagree(diff) : diff.differs;
   const versions = { productionVersion: production?.seq ?? null, shadowVersion: shadow.seq };
   return { partition, status: 'compared', ...versions, added, removed, changed, unchanged, differs, diff };
 }

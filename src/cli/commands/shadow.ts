@@ -97,7 +97,7 @@ function printReport(out: Output, report: ShadowReport, opts: { perPartition: bo
     `total: ${t.partitions} partitions, ${t.differing} differ, ${t.failed} failed — +${t.added} added, -${t.removed} removed, ~${t.changed} changed, ${t.unchanged} unchanged`,
   );
   if (opts.details)
-    for (const r of report.partitions.filter((x) => x.diff?.differs))
+    for (const r of report.partitions.filter((x) => x.differs && x.diff))
       out.info([`${r.partition}:`, ...renderDiff(r.diff!)].join('\n'));
   out.info(`shadow output: ${report.namespace} (remove it with: recount shadow --drop ${report.name})`);
 }

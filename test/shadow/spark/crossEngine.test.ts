@@ -20,6 +20,10 @@ const HASHED = `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({ name: 'ad_hash_bucket', inputs: ['events'], grain: 'hour',
   sql: 'SELECT ad_id, CAST(hash(ad_id) % 7 AS BIGINT) AS bucket, count(*) AS n FROM events GROUP BY ad_id', files: 2 });
 `;
+const SUMMED = `import { defineAnalyzer } from 'recount';
+export default defineAnalyzer({ name: 'ad_sums', inputs: ['events'], grain: 'hour',
+  sql: 'SELECT ad_id, sum(ad_id) AS ad_sum, count(*) AS n FROM events GROUP BY ad_id', files: 2 });
+`;
 const DUCKDB_ONLY = `import { defineAnalyzer } from 'recount';
 export default defineAnalyzer({ name: 'ad_list', inputs: ['events'], grain: 'hour',
   sql: 'SELECT ad_id, len(list_value(ad_id, ad_id)) AS pair, count(*) AS n FROM events GROUP BY ad_id', files: 2 });
@@ -52,11 +56,11 @@ describe('an analyzer moved between DuckDB and Spark', () => {
       hours: 2,
       rowsPerHour: 400,
       seed: 5,
-      analyzers: { ad_hash_bucket: HASHED, ad_list: DUCKDB_ONLY },
+      analyzers: { ad_hash_bucket: HASHED, ad_list: DUCKDB_ONLY, ad_sums: SUMMED },
     });
     const ctx = await tp.open();
     try {
-      for (const a of [H, 'ad_hash_bucket', 'ad_list'])
+      for (const a of [H, 'ad_hash_bucket', 'ad_list', 'ad_sums'])
         expect((await runPartition(ctx, getAnalyzer(ctx.project, a), P, { threads: 1 })).status).toBe('succeeded');
     } finally {
       await ctx.close();
@@ -84,6 +88,14 @@ describe('an analyzer moved between DuckDB and Spark', () => {
     expect(p.diff.to.label).toBe('shadow v1 (spark)');
     const meta = JSON.parse(readFileSync(join(r.json.namespace, 'shadow.json'), 'utf8'));
     expect(meta).toMatchObject({ analyzer: H, engine: 'spark' });
+  });
+
+  it('shadow --engine spark: a sum typed HUGEINT by DuckDB and BIGINT by Spark, with equal values, agrees (exit 0)', () => {
+    const r = tp.cli(['--json', 'shadow', 'ad_sums', '--engine', 'spark', '--partition', P], env());
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [p] = r.json.partitions;
+    expect(p).toMatchObject({ status: 'compared', differs: false, added: 0, removed: 0, changed: 0 });
+    expect(p.diff.schema.typeChanged).toContainEqual({ column: 'ad_sum', from: 'HUGEINT', to: 'BIGINT' });
   });
 
   it('shadow --engine spark: hash() differs between the engines: a disagreement with the differing keys (exit 1)', async () => {
