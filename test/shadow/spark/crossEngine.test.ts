@@ -126,17 +126,26 @@ describe('an analyzer moved between DuckDB and Spark', () => {
     expect(await production(tp)).toEqual(before);
   });
 
-  it('audit --engines duckdb,spark: a table per analyzer; the example agrees, hash() disagrees (exit 1)', async () => {
-    const r = tp.cli(['--json', 'audit', H, 'ad_hash_bucket', '--engines', 'duckdb,spark'], env());
+  it("audit --engines duckdb,spark: a table per analyzer; the example agrees, hash() disagrees, Spark's SQL error is reported (exit 1)", async () => {
+    const r = tp.cli(['--json', 'audit', H, 'ad_hash_bucket', 'ad_list', '--engines', 'duckdb,spark'], env());
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.json).toMatchObject({ ok: false, agree: false, engines: ['duckdb', 'spark'], scratch: null });
-    const [example, hashed] = r.json.analyzers;
+    const [example, hashed, duckdbOnly] = r.json.analyzers;
     expect(example).toMatchObject({ analyzer: H, agree: true });
     expect(example.partitions.map((p: { partition: string }) => p.partition)).toEqual([P]);
     expect(example.partitions[0].comparisons[0]).toMatchObject({ from: 'duckdb', to: 'spark', differs: false });
     expect(hashed).toMatchObject({ analyzer: 'ad_hash_bucket', agree: false });
     expect(hashed.partitions[0].comparisons[0].changed).toBeGreaterThan(0);
     expect(hashed.partitions[0].comparisons[0].diff.samples.changed.length).toBeGreaterThan(0);
+    expect(duckdbOnly).toMatchObject({ analyzer: 'ad_list', agree: false });
+    expect(duckdbOnly.partitions[0].runs).toMatchObject([
+      { engine: 'duckdb', status: 'succeeded' },
+      {
+        engine: 'spark',
+        status: 'failed',
+        error: { code: 'SQL_INVALID', message: expect.stringContaining('analyzers/ad_list.ts') },
+      },
+    ]);
     expect(await production(tp)).toEqual(before);
 
     const text = tp.cli(['audit', 'ad_hash_bucket', '--engines', 'duckdb,spark', '--partition', P], env());
