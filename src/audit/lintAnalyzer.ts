@@ -1,5 +1,5 @@
 import type { Analyzer, Project } from '../config/project.ts';
-import type { Column, Engine } from '../engine/engine.ts';
+import type { Column, Engine, EngineSession } from '../engine/engine.ts';
 import { ident } from '../engine/sql.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import { lintSql, type LintFinding } from './lint.ts';
@@ -21,6 +21,17 @@ export interface AnalyzerCheck {
   readonly lint: LintFinding[];
   /** SQL constructs the query uses that known engine bugs may need; undefined when it does not parse. */
   readonly features?: SqlFeature[];
+}
+
+/** Lint an analyzer's SQL with what recount knows of it: its file, inputs, keys and (when planned) output columns. */
+export function lintAnalyzer(session: EngineSession, analyzer: Analyzer, columns?: Column[]): Promise<LintFinding[]> {
+  return lintSql(session, {
+    sql: analyzer.sql,
+    file: analyzer.file,
+    inputs: analyzer.inputs,
+    keys: analyzer.keys,
+    columns,
+  });
 }
 
 /**
@@ -61,13 +72,7 @@ export async function checkAnalyzer(
       let lint: LintFinding[];
       let features: SqlFeature[] | undefined;
       try {
-        lint = await lintSql(session, {
-          sql: analyzer.sql,
-          file: analyzer.file,
-          inputs: analyzer.inputs,
-          keys: analyzer.keys,
-          columns,
-        });
+        lint = await lintAnalyzer(session, analyzer, columns);
         features = [...(await sqlFeatures(session, analyzer.sql, analyzer.file))].sort();
       } catch (err) {
         lint = [];

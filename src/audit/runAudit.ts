@@ -9,13 +9,14 @@ import type { Engine } from '../engine/engine.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { resolveInputs } from '../run/fingerprint.ts';
 import { openStateStore } from '../state/open.ts';
-import { runPartition } from '../run/runPartition.ts';
+import { runPartition, type RunContext } from '../run/runPartition.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import type { Tolerance } from '../diff/tolerance.ts';
 import { openVersion } from '../diff/versionFiles.ts';
 import { namespaceProject } from '../shadow/namespaceProject.ts';
 import { compareRuns, type AuditedRun, type RunComparison } from './compareRuns.ts';
-import { lintSql, type LintFinding } from './lint.ts';
+import type { LintFinding } from './lint.ts';
+import { lintAnalyzer } from './lintAnalyzer.ts';
 import { viewPartitionInputs } from './inputViews.ts';
 
 /** Thread counts the runs of an audit use, in order: different ones, so a parallelism-dependent result shows. */
@@ -84,6 +85,86 @@ function assertInputsReady(project: Project, analyzer: Analyzer, partition: Part
   }
 }
 
+/** Run one partition `opts.runs` times with different thread counts into a scratch store; stop after a first failure. */
+async function runRepeatedly(
+  ctx: RunContext,
+  analyzer: Analyzer,
+  partition: Partition,
+  opts: AuditOptions,
+): Promise<{ runs: AuditRun[]; audited: AuditedRun[] }> {
+  const runs: AuditRun[] = [];
+  const audited: AuditedRun[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const threads = AUDIT_THREADS[i % AUDIT_THREADS.length]!;
+    const r = await runPartition(ctx, analyzer, partition.id, { threads, trigger: 'audit' });
+    let run: AuditRun;
+    if (r.status === 'succeeded' && r.version !== undefined) {
+      const v = await openVersion(ctx.store, analyzer.name, partition.id, r.version);
+      audited.push({ run: i + 1, threads, manifest: v.manifest, files: v.files });
+      const files = v.manifest.files.map(({ path, rows, sha256 }) => ({ path, rows, sha256 }));
+      run = { run: i + 1, threads, status: 'succeeded', rows: v.manifest.rows, files };
+    } else {
+      const e = r.error ?? asRecountError(new Error(r.warnings.at(-1) ?? 'not published'));
+      run = { run: i + 1, threads, status: 'failed', error: { code: e.code, message: e.message, hint: e.hint } };
+    }
+    runs.push(run);
+    opts.onRun?.(run);
+    // Nothing to compare the other runs with: they would fail the same way, N times over.
+    if (i === 0 && run.status === 'failed') break;
+  }
+  return { runs, audited };
+}
+
+/** Lint the SQL (with its output columns, when it plans over the partition's inputs) and compare the runs that succeeded. */
+async function lintAndCompare(
+  env: { project: Project; engine: Engine; spillDir: string },
+  analyzer: Analyzer,
+  partition: Partition,
+  audited: AuditedRun[],
+  tolerance: Tolerance,
+): Promise<{ lint: LintFinding[]; comparison?: RunComparison }> {
+  return withDiffSession({ engine: env.engine, spillDir: env.spillDir }, async (session) => {
+    let columns: Awaited<ReturnType<typeof session.describe>> | undefined;
+    try {
+      await viewPartitionInputs(session, env.project, analyzer, partition);
+      columns = await session.describe(analyzer.sql);
+    } catch {
+      columns = undefined; // the runs report why the query does not run; lint what parses
+    }
+    const lint = await lintAnalyzer(session, analyzer, columns);
+    const comparison = audited.length >= 2 ? await compareRuns(session, audited, tolerance) : undefined;
+    return { lint, comparison };
+  });
+}
+
+/** One line per problem the runs, their comparison and the lint show; lint errors last (the CLI prints those apart). */
+function problemsOf(
+  runs: AuditRun[],
+  comparison: RunComparison | undefined,
+  lint: LintFinding[],
+  tolerance: Tolerance,
+): string[] {
+  const problems: string[] = [];
+  for (const r of runs.filter((x) => x.status === 'failed'))
+    problems.push(`run ${r.run} (threads ${r.threads}) failed: [${r.error?.code}] ${r.error?.message}`);
+  if (comparison) {
+    if (comparison.keyMoves > 0)
+      problems.push(`${comparison.keyMoves} key(s) landed in a different file between runs (I3 requires 0)`);
+    if (comparison.rowSetChanges > 0)
+      problems.push(
+        `the set of keys differs between runs (${comparison.rowSetChanges} keys added, removed or duplicated)`,
+      );
+    for (const c of comparison.columns.filter((x) => x.keysBeyondTolerance > 0)) {
+      problems.push(
+        `column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${tolerance.abs}, rel ${tolerance.rel})` : ''}`,
+      );
+    }
+  }
+  for (const f of lint.filter((x) => x.severity === 'error'))
+    problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
+  return problems;
+}
+
 /**
  * Run one partition N times with different thread counts into a scratch namespace (production inputs,
  * no publish, no load) and compare the runs: columns whose values differ, keys that moved file (must be 0),
@@ -102,90 +183,25 @@ export async function runAudit(ctx: { project: Project; engine: Engine }, opts: 
   // Every run stays until the comparison: a scratch run must not prune the versions of earlier runs.
   const analyzer = { ...getAnalyzer(project, production.name), versionsToKeep: opts.runs + 1 };
   const store = await openStateStore(project.stateUrl, project.dir);
-  const runs: AuditRun[] = [];
-  const audited: AuditedRun[] = [];
-  let lint: LintFinding[] = [];
-  let comparison: RunComparison | undefined;
   try {
-    for (let i = 0; i < opts.runs; i++) {
-      const threads = AUDIT_THREADS[i % AUDIT_THREADS.length]!;
-      const r = await runPartition({ project, store, engine: ctx.engine }, analyzer, partition.id, {
-        threads,
-        trigger: 'audit',
-      });
-      let run: AuditRun;
-      if (r.status === 'succeeded' && r.version !== undefined) {
-        const v = await openVersion(store, analyzer.name, partition.id, r.version);
-        audited.push({ run: i + 1, threads, manifest: v.manifest, files: v.files });
-        run = {
-          run: i + 1,
-          threads,
-          status: 'succeeded',
-          rows: v.manifest.rows,
-          files: v.manifest.files.map(({ path, rows, sha256 }) => ({ path, rows, sha256 })),
-        };
-      } else {
-        const e = r.error ?? asRecountError(new Error(r.warnings.at(-1) ?? 'not published'));
-        run = { run: i + 1, threads, status: 'failed', error: { code: e.code, message: e.message, hint: e.hint } };
-      }
-      runs.push(run);
-      opts.onRun?.(run);
-      // Nothing to compare the other runs with: they would fail the same way, N times over.
-      if (i === 0 && run.status === 'failed') break;
-    }
-    await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
-      let columns: Awaited<ReturnType<typeof session.describe>> | undefined;
-      try {
-        await viewPartitionInputs(session, project, analyzer, partition);
-        columns = await session.describe(analyzer.sql);
-      } catch {
-        columns = undefined; // the runs report why the query does not run; lint what parses
-      }
-      lint = await lintSql(session, {
-        sql: analyzer.sql,
-        file: analyzer.file,
-        inputs: analyzer.inputs,
-        keys: analyzer.keys,
-        columns,
-      });
-      if (audited.length >= 2) comparison = await compareRuns(session, audited, opts.tolerance);
-    });
+    const { runs, audited } = await runRepeatedly({ project, store, engine: ctx.engine }, analyzer, partition, opts);
+    const env = { project, engine: ctx.engine, spillDir: ctx.project.spillDir };
+    const { lint, comparison } = await lintAndCompare(env, analyzer, partition, audited, opts.tolerance);
+    const columns = comparison?.columns ?? [];
+    return {
+      analyzer: analyzer.name,
+      partition: partition.id,
+      runs,
+      lint,
+      comparison,
+      varyingColumns: columns.filter((c) => c.keysDiffering > 0).map((c) => c.column),
+      unstableColumns: columns.filter((c) => c.keysBeyondTolerance > 0).map((c) => c.column),
+      tolerance: opts.tolerance,
+      problems: problemsOf(runs, comparison, lint, opts.tolerance),
+      scratch: opts.keep ? scratch : null,
+    };
   } finally {
     await store.close();
     if (!opts.keep) rmSync(scratch, { recursive: true, force: true });
   }
-
-  const varyingColumns = comparison?.columns.filter((c) => c.keysDiffering > 0).map((c) => c.column) ?? [];
-  const unstableColumns = comparison?.columns.filter((c) => c.keysBeyondTolerance > 0).map((c) => c.column) ?? [];
-  const problems: string[] = [];
-  for (const r of runs.filter((x) => x.status === 'failed'))
-    problems.push(`run ${r.run} (threads ${r.threads}) failed: [${r.error?.code}] ${r.error?.message}`);
-  if (comparison) {
-    if (comparison.keyMoves > 0)
-      problems.push(`${comparison.keyMoves} key(s) landed in a different file between runs (I3 requires 0)`);
-    if (comparison.rowSetChanges > 0)
-      problems.push(
-        `the set of keys differs between runs (${comparison.rowSetChanges} keys added, removed or duplicated)`,
-      );
-    for (const c of comparison.columns.filter((x) => x.keysBeyondTolerance > 0)) {
-      problems.push(
-        `column ${c.column} (${c.type}) differs between runs for ${c.keysBeyondTolerance} key(s)${c.float ? ` beyond the tolerance (abs ${opts.tolerance.abs}, rel ${opts.tolerance.rel})` : ''}`,
-      );
-    }
-  }
-  // Lint errors come last: the CLI prints lint findings on their own and lists only the problems before them.
-  for (const f of lint.filter((x) => x.severity === 'error'))
-    problems.push(`lint ${f.rule}${f.line ? ` (line ${f.line})` : ''}: ${f.message}`);
-  return {
-    analyzer: analyzer.name,
-    partition: partition.id,
-    runs,
-    lint,
-    comparison,
-    varyingColumns,
-    unstableColumns,
-    tolerance: opts.tolerance,
-    problems,
-    scratch: opts.keep ? scratch : null,
-  };
 }

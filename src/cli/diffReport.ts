@@ -7,6 +7,28 @@ function short(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
+/** One column's counts in a column table: how many keys differ, two ways, and the largest difference. */
+export interface ColumnCounts {
+  readonly column: string;
+  readonly type: string;
+  readonly counts: readonly [number, number];
+  readonly maxAbsDiff: number | null;
+}
+
+/** A table of columns that differ: name, type, the two counts under `headers`, and the largest |difference|. */
+export function columnTable(headers: readonly [string, string], columns: readonly ColumnCounts[]): string {
+  const t = table(['column', 'type', ...headers, 'max |difference|']);
+  for (const c of columns)
+    t.push([
+      c.column,
+      c.type,
+      String(c.counts[0]),
+      String(c.counts[1]),
+      c.maxAbsDiff === null ? '-' : c.maxAbsDiff.toPrecision(3),
+    ]);
+  return t.toString();
+}
+
 /** A one-line verdict: `+3 added, -2 removed, ~5 changed, 120 unchanged`. */
 export function diffLine(r: DiffReport): string {
   const parts = [`+${r.added} added`, `-${r.removed} removed`, `~${r.changed} changed`, `${r.unchanged} unchanged`];
@@ -34,16 +56,12 @@ export function renderDiff(r: DiffReport): string[] {
   for (const t of s.typeChanged) lines.push(`column ${t.column} changed type: ${t.from} -> ${t.to}`);
   const moved = r.columns.filter((c) => c.differentBits > 0);
   if (moved.length) {
-    const ct = table(['column', 'type', 'changed', 'differs in any bit', 'max |difference|']);
-    for (const c of moved)
-      ct.push([
-        c.column,
-        c.type,
-        String(c.changed),
-        String(c.differentBits),
-        c.maxAbsDiff === null ? '-' : c.maxAbsDiff.toPrecision(3),
-      ]);
-    lines.push(ct.toString());
+    lines.push(
+      columnTable(
+        ['changed', 'differs in any bit'],
+        moved.map((c) => ({ ...c, counts: [c.changed, c.differentBits] })),
+      ),
+    );
     if (moved.some((c) => c.float && c.changed === 0))
       lines.push(
         `float differences within tolerance (abs ${r.tolerance.abs}, rel ${r.tolerance.rel}) are not counted as changes`,

@@ -11,6 +11,8 @@ export interface ShadowMeta {
   readonly definition: string;
   /** sha256 of the candidate definition the namespace's runs were made from (absent in namespaces made before it was recorded). */
   readonly definitionSha256?: string;
+  /** The engine the runs were made on (absent in namespaces made before it was recorded: the project's). */
+  readonly engine?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly partitions: string[];
@@ -64,7 +66,13 @@ export function readMeta(ns: Namespace): ShadowMeta | undefined {
 /** Create or update a namespace's description; the partitions run are added to those already there. */
 export function touchMeta(
   ns: Namespace,
-  m: { analyzer: string; definition: string; definitionSha256?: string; partitions: readonly string[] },
+  m: {
+    analyzer: string;
+    definition: string;
+    definitionSha256?: string;
+    engine?: string;
+    partitions: readonly string[];
+  },
   now = new Date(),
 ): ShadowMeta {
   mkdirSync(ns.dir, { recursive: true });
@@ -75,6 +83,7 @@ export function touchMeta(
     analyzer: m.analyzer,
     definition: m.definition,
     ...(m.definitionSha256 ? { definitionSha256: m.definitionSha256 } : {}),
+    ...(m.engine ? { engine: m.engine } : {}),
     createdAt: before?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
     partitions: [...new Set([...(before?.partitions ?? []), ...m.partitions])].sort(),

@@ -1,21 +1,28 @@
-import { createHash } from 'node:crypto';
 import type { Analyzer, Project } from '../config/project.ts';
 import { getAnalyzer } from '../config/project.ts';
 import { partitionRange } from '../catalog/partition.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { recover } from '../commit/recovery.ts';
 import type { Engine, EngineSession } from '../engine/engine.ts';
-import { asRecountError } from '../errors.ts';
+import { asRecountError, RecountError } from '../errors.ts';
 import { openStateStore } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
-import { runPartition } from '../run/runPartition.ts';
-import { diffRelations, type DiffReport } from '../diff/diffRelations.ts';
+import { runPartition, type RunContext } from '../run/runPartition.ts';
+import { diffRelations } from '../diff/diffRelations.ts';
 import { withDiffSession } from '../diff/diffVersions.ts';
 import type { Tolerance } from '../diff/tolerance.ts';
 import { openVersion } from '../diff/versionFiles.ts';
 import { loadDefinition } from './loadDefinition.ts';
+import { defaultShadowName, shadowDefinitionHash } from './identity.ts';
 import { assertSameDefinition, shadowNamespace, touchMeta, type Namespace } from './namespace.ts';
 import { namespaceProject } from './namespaceProject.ts';
+import { diffSide } from './diffSide.ts';
+import { enginesDisagree } from './engineVerdict.ts';
+import { assertEngineReachable, engineChoiceFor, type EngineName } from './otherEngine.ts';
+import { failedPartition, totalsOf, type ShadowPartition, type ShadowReport } from './shadowReport.ts';
+
+export type { ShadowPartition, ShadowReport } from './shadowReport.ts';
+export { defaultShadowName } from './identity.ts';
 
 /** What a shadow run needs from production: the project, its state store and an engine. */
 export interface ShadowContext {
@@ -24,52 +31,16 @@ export interface ShadowContext {
   readonly engine: Engine;
 }
 
-/** One partition of a shadow run: the candidate's version against production's. */
-export interface ShadowPartition {
-  readonly partition: string;
-  readonly status: 'compared' | 'failed';
-  readonly productionVersion: number | null;
-  readonly shadowVersion: number | null;
-  readonly added: number;
-  readonly removed: number;
-  readonly changed: number;
-  readonly unchanged: number;
-  readonly differs: boolean;
-  readonly diff?: DiffReport;
-  readonly error?: { code: string; message: string; hint?: string };
-}
-
-/** The whole shadow run. */
-export interface ShadowReport {
-  readonly name: string;
-  readonly analyzer: string;
-  readonly definition: string;
-  /** The namespace folder: `<output>/.recount/shadow/<name>`. */
-  readonly namespace: string;
-  readonly partitions: ShadowPartition[];
-  readonly totals: {
-    partitions: number;
-    compared: number;
-    failed: number;
-    differing: number;
-    added: number;
-    removed: number;
-    changed: number;
-    unchanged: number;
-  };
-  /** True when some partition failed or differs from production beyond the tolerance. */
-  readonly differs: boolean;
-  /** What the user should know about how the candidate was run (e.g. its name was replaced). */
-  readonly warnings: string[];
-}
-
 /** Options of a shadow run. */
 export interface ShadowOptions {
   readonly analyzer: string;
-  readonly definitionFile: string;
+  /** The candidate analyzer file; without it, the analyzer's current definition (on `engine`). */
+  readonly definitionFile?: string;
+  /** Run on this engine instead of the analyzer's own (its remote from the config or RECOUNT_SPARK_REMOTE). */
+  readonly engine?: EngineName;
   readonly from: string;
   readonly to: string;
-  /** Namespace name (default: the definition file's name). */
+  /** Namespace name (default: the definition file's name, else the analyzer's; `-<engine>` after it with `engine`). */
   readonly name?: string;
   readonly tolerance: Tolerance;
   readonly threads?: number;
@@ -78,45 +49,62 @@ export interface ShadowOptions {
   readonly onProgress?: (e: { partition: string; done: number; total: number; result?: ShadowPartition }) => void;
 }
 
+/** A shadow run set up: its namespace, the project as the namespace sees it, and the candidate analyzer in it. */
+interface ShadowPlan {
+  readonly ns: Namespace;
+  readonly project: Project;
+  readonly analyzer: Analyzer;
+  readonly definition: { analyzer: string; definition: string; definitionSha256: string; engine: string };
+  readonly warnings: string[];
+}
+
+/** A USAGE error unless the shadow has something to try: a candidate definition, another engine, or both. */
+function assertSomethingToTry(opts: ShadowOptions): void {
+  if (opts.definitionFile || opts.engine) return;
+  throw new RecountError('USAGE', `shadow ${opts.analyzer} needs --definition FILE or --engine NAME`, {
+    subject: 'recount shadow',
+    hint: `recount shadow ${opts.analyzer} --definition FILE, or --engine spark|duckdb to run the current definition on that engine`,
+  });
+}
+
 /**
- * What identifies a candidate's runs: the analyzer as recount validated it (SQL, keys, files, checks, grain,
- * inputs, ...), so an edit to the file — or to a helper it imports — is a different definition; its memory,
- * threads and retention are not part of it.
+ * Load the candidate (or take the current definition), put it in place of the production analyzer on the engine
+ * asked for, and pick (and guard) its namespace.
  */
-function definitionHash(a: Analyzer): string {
-  // Where it came from and how much memory or how many threads it gets do not change its output.
-  const {
-    file: _file,
-    memoryBytes: _m,
-    threadCount: _t,
-    versionsToKeep: _v,
-    memory: _mem,
-    threads: _th,
-    keepVersions: _k,
-    ...rest
-  } = a;
-  // Keys sorted at every level, so the hash does not depend on the order fields were written in.
-  const stable = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(stable)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v)
-              .sort(([x], [y]) => x.localeCompare(y))
-              .map(([k, x]) => [k, stable(x)]),
-          )
-        : v;
-  return createHash('sha256')
-    .update(JSON.stringify(stable(rest)))
-    .digest('hex');
+async function planShadow(ctx: ShadowContext, opts: ShadowOptions): Promise<ShadowPlan> {
+  assertSomethingToTry(opts);
+  const production = getAnalyzer(ctx.project, opts.analyzer);
+  const choice = opts.engine ? engineChoiceFor(ctx.project, production, opts.engine) : undefined;
+  const candidate = opts.definitionFile ? await loadDefinition(ctx.project.dir, opts.definitionFile) : undefined;
+  const warnings: string[] = [];
+  if (candidate && typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
+    warnings.push(
+      `${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`,
+    );
+  }
+  const ns = shadowNamespace(
+    new OutputLayout(ctx.project.outputRoot),
+    opts.name ?? defaultShadowName(candidate?.absPath, production.name, opts.engine),
+  );
+  const project = namespaceProject(
+    ctx.project,
+    ns.outputRoot,
+    ns.stateFile,
+    candidate && { analyzer: production.name, file: candidate.file, value: candidate.value },
+  );
+  const built = getAnalyzer(project, production.name);
+  const analyzer = choice ? { ...built, engineChoice: choice } : built;
+  const definition = {
+    analyzer: analyzer.name,
+    definition: candidate?.absPath ?? `${production.file} (current)`,
+    definitionSha256: shadowDefinitionHash(analyzer),
+    engine: analyzer.engineChoice.name,
+  };
+  assertSameDefinition(ns, definition);
+  return { ns, project, analyzer, definition, warnings };
 }
 
-/** Default namespace name: the candidate file's name without its extension. */
-export function defaultShadowName(definitionFile: string): string {
-  const base = definitionFile.split(/[\\/]/).at(-1) ?? 'shadow';
-  return base.replace(/\.(ts|mts|js|mjs)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
+/** Diff the shadow's version of a partition against production's published one (or nothing, if none is). */
 async function comparePartition(
   session: EngineSession,
   ctx: ShadowContext,
@@ -130,26 +118,38 @@ async function comparePartition(
   const published = await ctx.store.publishedVersion(analyzer, partition);
   const production = published ? await openVersion(ctx.store, analyzer, partition, published.seq) : undefined;
   const keys = production?.manifest.keys ?? shadow.manifest.keys;
-  const diff = await diffRelations(
-    session,
-    production
-      ? { label: `production v${production.seq}`, files: production.files, schema: production.manifest.schema }
-      : { label: 'production (nothing published)', files: [], schema: shadow.manifest.schema },
-    { label: `shadow v${shadow.seq}`, files: shadow.files, schema: shadow.manifest.schema },
-    { keys, tolerance: opts.tolerance, samples: opts.samples },
-  );
-  return {
-    partition,
-    status: 'compared',
-    productionVersion: production?.seq ?? null,
-    shadowVersion: shadow.seq,
-    added: diff.added,
-    removed: diff.removed,
-    changed: diff.changed,
-    unchanged: diff.unchanged,
-    differs: diff.differs,
-    diff,
-  };
+  const to = await diffSide(session, 'shadow ', shadow);
+  const from = production
+    ? await diffSide(session, 'production ', production)
+    : { label: 'production (nothing published)', files: [], schema: to.schema };
+  const diff = await diffRelations(session, from, to, { keys, tolerance: opts.tolerance, samples: opts.samples });
+  const { added, removed, changed, unchanged } = diff;
+  const acrossEngines = production && production.manifest.provenance.engine !== shadow.manifest.provenance.engine;
+  const differs = acrossEngines ? enginesDisagree(diff) : diff.differs;
+  const versions = { productionVersion: production?.seq ?? null, shadowVersion: shadow.seq };
+  return { partition, status: 'compared', ...versions, added, removed, changed, unchanged, differs, diff };
+}
+
+/** Run one partition in the namespace and compare it; a failed run or diff is a failed partition, not an error. */
+async function shadowPartition(
+  session: EngineSession,
+  ctx: ShadowContext,
+  nsCtx: RunContext,
+  analyzer: Analyzer,
+  partition: string,
+  opts: ShadowOptions,
+): Promise<ShadowPartition> {
+  const run = await runPartition(nsCtx, analyzer, partition, { trigger: 'shadow', threads: opts.threads });
+  if (run.status !== 'succeeded' || run.version === undefined) {
+    const e = run.error ?? asRecountError(new Error(run.warnings.at(-1) ?? 'not published'));
+    const production = (await ctx.store.getPartition(analyzer.name, partition))?.published_seq ?? null;
+    return failedPartition(partition, { production, shadow: null }, e);
+  }
+  try {
+    return await comparePartition(session, ctx, nsCtx.store, analyzer.name, partition, run.version, opts);
+  } catch (err) {
+    return failedPartition(partition, { production: null, shadow: run.version }, asRecountError(err));
+  }
 }
 
 /**
@@ -158,31 +158,10 @@ async function comparePartition(
  * never the published path, never the warehouse), then diff each partition against production's published version.
  */
 export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promise<ShadowReport> {
-  const production = getAnalyzer(ctx.project, opts.analyzer);
-  const candidate = await loadDefinition(ctx.project.dir, opts.definitionFile);
-  const warnings: string[] = [];
-  if (typeof candidate.value.name === 'string' && candidate.value.name !== production.name) {
-    warnings.push(
-      `${candidate.file} names its analyzer '${candidate.value.name}': the shadow runs it as '${production.name}', in place of the production analyzer it is compared with`,
-    );
-  }
-  const ns: Namespace = shadowNamespace(
-    new OutputLayout(ctx.project.outputRoot),
-    opts.name ?? defaultShadowName(candidate.absPath),
-  );
-  const project = namespaceProject(ctx.project, ns.outputRoot, ns.stateFile, {
-    analyzer: production.name,
-    file: candidate.file,
-    value: candidate.value,
-  });
-  const analyzer = getAnalyzer(project, production.name);
+  const { ns, project, analyzer, definition, warnings } = await planShadow(ctx, opts);
   const partitions = partitionRange(opts.from, opts.to, analyzer.grain);
-  const definition = {
-    analyzer: analyzer.name,
-    definition: candidate.absPath,
-    definitionSha256: definitionHash(analyzer),
-  };
-  assertSameDefinition(ns, definition);
+  // Before the namespace is made or changed: an unreachable Spark is one error naming it, not one per partition.
+  await assertEngineReachable(analyzer.engineChoice);
   touchMeta(ns, { ...definition, partitions: [] });
   const nsStore = await openStateStore(project.stateUrl, project.dir);
   const results: ShadowPartition[] = [];
@@ -192,41 +171,7 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
       for (const [i, p] of partitions.entries()) {
         opts.onProgress?.({ partition: p.id, done: i, total: partitions.length });
-        const run = await runPartition(nsCtx, analyzer, p.id, { trigger: 'shadow', threads: opts.threads });
-        let result: ShadowPartition;
-        if (run.status !== 'succeeded' || run.version === undefined) {
-          const e = run.error ?? asRecountError(new Error(run.warnings.at(-1) ?? 'not published'));
-          result = {
-            partition: p.id,
-            status: 'failed',
-            productionVersion: (await ctx.store.getPartition(analyzer.name, p.id))?.published_seq ?? null,
-            shadowVersion: null,
-            added: 0,
-            removed: 0,
-            changed: 0,
-            unchanged: 0,
-            differs: true,
-            error: { code: e.code, message: e.message, hint: e.hint },
-          };
-        } else {
-          try {
-            result = await comparePartition(session, ctx, nsStore, analyzer.name, p.id, run.version, opts);
-          } catch (err) {
-            const e = asRecountError(err);
-            result = {
-              partition: p.id,
-              status: 'failed',
-              productionVersion: null,
-              shadowVersion: run.version,
-              added: 0,
-              removed: 0,
-              changed: 0,
-              unchanged: 0,
-              differs: true,
-              error: { code: e.code, message: e.message, hint: e.hint },
-            };
-          }
-        }
+        const result = await shadowPartition(session, ctx, nsCtx, analyzer, p.id, opts);
         results.push(result);
         opts.onProgress?.({ partition: p.id, done: i + 1, total: partitions.length, result });
       }
@@ -235,21 +180,12 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
     await nsStore.close();
     touchMeta(ns, { ...definition, partitions: results.map((r) => r.partition) });
   }
-  const sum = (f: (r: ShadowPartition) => number) => results.reduce((s, r) => s + f(r), 0);
-  const totals = {
-    partitions: results.length,
-    compared: results.filter((r) => r.status === 'compared').length,
-    failed: results.filter((r) => r.status === 'failed').length,
-    differing: results.filter((r) => r.differs).length,
-    added: sum((r) => r.added),
-    removed: sum((r) => r.removed),
-    changed: sum((r) => r.changed),
-    unchanged: sum((r) => r.unchanged),
-  };
+  const totals = totalsOf(results);
   return {
     name: ns.name,
     analyzer: analyzer.name,
-    definition: candidate.absPath,
+    definition: definition.definition,
+    engine: definition.engine,
     namespace: ns.dir,
     partitions: results,
     totals,

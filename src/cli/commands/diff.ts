@@ -3,13 +3,13 @@ import { getAnalyzer } from '../../config/project.ts';
 import { parsePartition } from '../../catalog/partition.ts';
 import { diffVersions } from '../../diff/diffVersions.ts';
 import { renderDiff } from '../diffReport.ts';
-import { DEFAULT_TOLERANCE, parseToleranceValue } from '../../diff/tolerance.ts';
-import { action, jsonUsageErrors, positiveInt, usageParser, wholeNumber } from '../command.ts';
+import { toleranceOf, toleranceOptions } from '../toleranceOptions.ts';
+import { action, jsonUsageErrors, positiveInt, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
 
 /** `recount diff <analyzer> --partition ID [--from V] [--to V]`: row-level diff of two versions joined on the keys. */
 export function registerDiff(program: Command): void {
-  jsonUsageErrors(program.command('diff'))
+  const cmd = jsonUsageErrors(program.command('diff'))
     .description(
       'compare two versions of a partition row by row, joined on the keys (default: the one published before, and the published one)',
     )
@@ -20,17 +20,8 @@ export function registerDiff(program: Command): void {
       'version to compare from (default: the one published before the published one, e.g. the one rolled back from; with --to, the newest kept one before it)',
       wholeNumber('--from', 1),
     )
-    .option('--to <v>', 'newer version (default: the published one)', wholeNumber('--to', 1))
-    .option(
-      '--abs <x>',
-      `absolute tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.abs})`,
-      usageParser(parseToleranceValue('--abs')),
-    )
-    .option(
-      '--rel <x>',
-      `relative tolerance for FLOAT/DOUBLE columns (default ${DEFAULT_TOLERANCE.rel})`,
-      usageParser(parseToleranceValue('--rel')),
-    )
+    .option('--to <v>', 'newer version (default: the published one)', wholeNumber('--to', 1));
+  toleranceOptions(cmd)
     .option('--samples <n>', 'sample rows per kind of difference', positiveInt('--samples'), 5)
     .action(
       action(
@@ -45,7 +36,7 @@ export function registerDiff(program: Command): void {
             async (s) => {
               const analyzer = getAnalyzer(s.project, name);
               const p = parsePartition(opts.partition, analyzer.grain);
-              const tolerance = { abs: opts.abs ?? DEFAULT_TOLERANCE.abs, rel: opts.rel ?? DEFAULT_TOLERANCE.rel };
+              const tolerance = toleranceOf(opts);
               // diff only reads (no recovery): say when this partition has a publish recovery would still finish.
               for (const i of s.pendingRecovery?.rollForward ?? []) {
                 if (i.analyzer === analyzer.name && i.partition_id === p.id)
