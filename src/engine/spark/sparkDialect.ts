@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import type { SqlDialect } from '../engine.ts';
 
 /** A Spark SQL identifier: in backticks, inner backticks doubled. */
@@ -15,6 +16,23 @@ export function parquetPath(path: string): string {
   return `parquet.${sparkIdent(path)}`;
 }
 
+/** Characters a Hadoop glob gives a meaning to (Spark globs a path holding any of them). */
+const GLOB_CHARS = /[{}[\]*?\\,]/g;
+
+/**
+ * Exact files of one folder as ONE Spark relation, `parquet.`<folder>/{a.parquet,b.parquet}``: Spark resolves a
+ * relation by inferring its Parquet schema in a job of its own, so one relation per file cost a job per file. The
+ * folder's glob characters are escaped; names holding any, or files of several folders, get one relation each.
+ */
+export function parquetFiles(paths: readonly string[]): string[] {
+  const folder = dirname(paths[0] ?? '');
+  const names = paths.map((p) => basename(p));
+  if (paths.length < 2 || paths.some((p) => dirname(p) !== folder) || names.some((n) => n.match(GLOB_CHARS))) {
+    return paths.map(parquetPath);
+  }
+  return [parquetPath(`${folder.replace(GLOB_CHARS, (c) => `\\${c}`)}/{${names.join(',')}}`)];
+}
+
 /** Spark's stable hash of a row's keys: Murmur3 with seed 42, what `repartition(n, keys)` uses. */
 export function sparkKeyHash(keys: readonly string[]): string {
   return `hash(${keys.map(sparkIdent).join(', ')})`;
@@ -27,16 +45,18 @@ export const sparkDialect: SqlDialect = {
   // repartition(n, keys) sends a row to pmod(hash(keys), n): the bucket is the task, which names its file.
   bucketOf: (keys, files) => `pmod(${sparkKeyHash(keys)}, ${files})`,
   keyTuple: (keys) => `struct(${keys.map(sparkIdent).join(', ')})`,
-  // One relation per exact file (a temp view hides `_metadata`, a folder would read files beside them).
+  // Exact files, never their folder, which would read files beside them (a temp view would hide `_metadata`).
   stagedRows: (paths) =>
-    paths
+    parquetFiles(paths)
       .map(
         (
           p,
         ) => `SELECT *, _metadata.file_name AS __file, CAST(regexp_extract(_metadata.file_name, 'part-([0-9]+)', 1) AS BIGINT) AS __file_index,
-                _metadata.row_index AS __row FROM ${parquetPath(p)}`,
+                _metadata.row_index AS __row FROM ${p}`,
       )
       .join('\nUNION ALL\n'),
   fileRowsSql: (paths) =>
-    `SELECT count(*) FROM (${paths.map((p) => `SELECT 1 FROM ${parquetPath(p)}`).join(' UNION ALL ')}) files`,
+    `SELECT count(*) FROM (${parquetFiles(paths)
+      .map((p) => `SELECT 1 FROM ${p}`)
+      .join(' UNION ALL ')}) files`,
 };

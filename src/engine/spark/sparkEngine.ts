@@ -21,6 +21,7 @@ import {
 } from './connect/index.ts';
 import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
+import { footerRows } from './footerRows.ts';
 import { type ExecutorSample, sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
 
 /** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
@@ -99,7 +100,9 @@ class SparkSession implements EngineSession {
   }
 
   async writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
-    const written = await writeSparkLayout(this.client, request);
+    const written = await writeSparkLayout(this.client, request, async (paths) =>
+      footerRows(await this.sqlParser(), paths),
+    );
     // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size:
     // as many shuffle partitions as files, instead of the query's (200 by default), saves seconds of empty tasks.
     await this.client.setConf({ 'spark.sql.shuffle.partitions': String(Math.max(1, written.fileCount)) });

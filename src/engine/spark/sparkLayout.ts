@@ -12,12 +12,11 @@ import {
   repartitionByKeys,
   sortWithinPartitions,
   sql,
-  tableRows,
   writeParquet,
   type SparkConnectClient,
 } from './connect/index.ts';
 import type { Relation } from './connect/gen/spark/connect/relations_pb.ts';
-import { parquetPath, sparkDialect } from './sparkDialect.ts';
+import { parquetPath } from './sparkDialect.ts';
 
 /** The Parquet files a Spark write left in a folder (`part-<task>-<uuid>-c000.snappy.parquet`), without its _SUCCESS and .crc files. */
 function writtenFiles(folder: string): string[] {
@@ -26,58 +25,39 @@ function writtenFiles(folder: string): string[] {
     .sort();
 }
 
-/** What one written file holds: its rows and the one bucket all of them hash to. */
-export interface FileBucket {
-  readonly file: string;
-  readonly rows: number;
-  readonly bucket: number;
+/** The Spark task number in an output file's name (`part-00003-<uuid>-c000.snappy.parquet` -> 3). */
+function taskOf(file: string): number {
+  return Number(/^part-(\d+)-/.exec(file)?.[1] ?? Number.NaN);
 }
 
 /**
- * The bucket each written file holds, by Spark's own hash of the keys of every row (never the task number in
- * the file's name): a file whose rows hash to two buckets, or two files holding one bucket, fail the attempt.
+ * The file of each bucket, by the task that wrote it: under `repartition(files, keys)` task i receives exactly
+ * the rows with pmod(hash(keys), files) = i, and one task writes one file (maxRecordsPerFile 0). Nothing here reads
+ * a row: that every row is in the file of its bucket is the key_layout check's to prove, over the renamed files,
+ * in the checks' one Spark job, before anything is published. Two files of one task (a task's output committed
+ * twice) or a task outside the buckets fail the attempt here.
  */
-export async function bucketsOfFiles(
-  client: SparkConnectClient,
-  folder: string,
-  keys: readonly string[],
-  files: number,
-): Promise<FileBucket[]> {
-  const bucket = sparkDialect.bucketOf(keys, files);
-  const rows = await query<{ file: string; rows: string; lo: number; hi: number }>(
-    client,
-    `SELECT _metadata.file_name AS file, count(*) AS rows, min(${bucket}) AS lo, max(${bucket}) AS hi FROM ${parquetPath(folder)} GROUP BY _metadata.file_name`,
-  );
-  const seen = new Map<number, string>();
-  return rows.map((r) => {
-    if (r.lo !== r.hi) {
-      throw new RecountError(
-        'INTERNAL',
-        `Spark wrote ${r.file} with rows of buckets ${r.lo} to ${r.hi}: a file must hold one bucket`,
-        {
-          subject: join(folder, r.file),
-          hint: 'nothing was published; rerun the partition, and report this (the write was not a repartition by key)',
-        },
-      );
+export function bucketFiles(folder: string, parts: readonly string[], files: number): Map<number, string> {
+  const byBucket = new Map<number, string>();
+  for (const file of parts) {
+    const task = taskOf(file);
+    if (!Number.isInteger(task) || task >= files) {
+      throw new RecountError('INTERNAL', `Spark wrote ${file}, not the file of one of the ${files} buckets`, {
+        subject: join(folder, file),
+        hint: 'nothing was published; rerun the partition, and report this (the write was not a repartition by key)',
+      });
     }
-    const other = seen.get(r.lo);
+    const other = byBucket.get(task);
     if (other) {
       throw new RecountError(
         'INTERNAL',
-        `Spark wrote two files of bucket ${r.lo}: ${other} and ${r.file} (a task's output committed twice)`,
-        {
-          subject: folder,
-          hint: 'nothing was published; rerun the partition',
-        },
+        `Spark wrote two files of bucket ${task}: ${other} and ${file} (a task's output committed twice)`,
+        { subject: folder, hint: 'nothing was published; rerun the partition' },
       );
     }
-    seen.set(r.lo, r.file);
-    return { file: r.file, rows: Number(r.rows), bucket: r.lo };
-  });
-}
-
-async function query<T>(client: SparkConnectClient, text: string): Promise<T[]> {
-  return tableRows<T>(await client.collect(sql(text)));
+    byBucket.set(task, file);
+  }
+  return byBucket;
 }
 
 /**
@@ -118,10 +98,15 @@ async function write(client: SparkConnectClient, relation: Relation, folder: str
 /**
  * Write the query's result into `dir` in the deterministic layout on Spark: `repartition(files, keys)` (row ->
  * task pmod(hash(keys), files)) and `sortWithinPartitions(keys)`, written by Spark into a private folder of the
- * staging, then every file renamed to `part-<bucket>.parquet` by the bucket its rows hash to. Spark writes no
- * file for an empty bucket: it gets an empty file with the schema, so bucket i is always file i.
+ * staging, then every file renamed to `part-<bucket>.parquet` by the task that wrote it (see bucketFiles; the
+ * checks prove every row is in its bucket's file). Spark writes no file for an empty bucket: it gets an empty file
+ * with the schema, so bucket i is always file i. Each file's rows are read from its footer, by the local DuckDB.
  */
-export async function writeSparkLayout(client: SparkConnectClient, request: LayoutRequest): Promise<WrittenLayout> {
+export async function writeSparkLayout(
+  client: SparkConnectClient,
+  request: LayoutRequest,
+  fileRows: (paths: readonly string[]) => Promise<number[]>,
+): Promise<WrittenLayout> {
   const { keys, dir } = request;
   const scratch = [join(dir, '_spark_whole'), join(dir, '_spark_out'), join(dir, '_spark_empty')] as const;
   const [whole, out, empty] = scratch;
@@ -149,23 +134,21 @@ export async function writeSparkLayout(client: SparkConnectClient, request: Layo
     await writing;
 
     const parts = writtenFiles(out);
-    const held = parts.length ? await bucketsOfFiles(client, out, keys, fileCount) : [];
-    const byBucket = new Map(held.map((h) => [h.bucket, h]));
-    const staged: StagedFile[] = [];
-    let template: string | undefined = parts.find((f) => !held.some((h) => h.file === f));
+    const byBucket = bucketFiles(out, parts, fileCount);
+    // The empty file's schema is read from the written folder before any file leaves it.
+    const template =
+      byBucket.size < fileCount ? await emptyFile(client, request.sql, parts.length ? out : undefined, empty) : '';
+    const names: string[] = [];
     for (let i = 0; i < fileCount; i++) {
       const name = partFileName(i, request.tag);
-      const h = byBucket.get(i);
-      if (h) {
-        renameSync(join(out, h.file), join(dir, name));
-        staged.push({ name, rows: h.rows });
-      } else {
-        template ??= await emptyFile(client, request.sql, parts.length ? out : undefined, empty);
-        copyFileSync(template.startsWith('/') ? template : join(out, template), join(dir, name));
-        staged.push({ name, rows: 0 });
-      }
+      const file = byBucket.get(i);
+      if (file) renameSync(join(out, file), join(dir, name));
+      else copyFileSync(template, join(dir, name));
+      names.push(name);
       if (i === 0) faultPoint('after-first-file-staged');
     }
+    const rows = await fileRows(names.map((n) => join(dir, n)));
+    const staged: StagedFile[] = names.map((name, i) => ({ name, rows: rows[i]! }));
     return { files: staged, fileCount };
   } finally {
     for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
