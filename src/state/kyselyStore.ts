@@ -5,7 +5,7 @@ import { AttemptStore, type AttemptFilter } from './attemptStore.ts';
 import { IntentStore } from './intentStore.ts';
 import { LEASE_BEAT_MS, LeaseStore } from './leaseStore.ts';
 import { LoadStore } from './loadStore.ts';
-import type { StateDialect } from './migrations.ts';
+import type { StateDialect } from './stateDialect.ts';
 import { migrateToLatest, migrationsCurrent } from './migrator.ts';
 import { ObserveStore } from './observeStore.ts';
 import { PartitionStore } from './partitionStore.ts';

@@ -1,6 +1,7 @@
 import { type Kysely, type MigrationProvider, Migrator } from 'kysely';
 import { RecountError } from '../errors.ts';
-import { migrations, type StateDialect } from './migrations.ts';
+import { migrations } from './migrations.ts';
+import type { StateDialect } from './stateDialect.ts';
 import type { StateSchema } from './types.ts';
 
 const MIGRATION_TABLE = 'recount_migrations';
