@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { StateDialect } from './migrations.ts';
+import type { StateDialect } from './stateDialect.ts';
 import type { StateSchema } from './types.ts';
 
 /** How often a process that owns work beats its lease. */

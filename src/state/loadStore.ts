@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { LoadRow, LoadStatus, StateSchema } from './types.ts';
 import { VersionChecksumStore } from './versionChecksumStore.ts';
-
-const now = () => new Date().toISOString();
+import { partitionKey } from './partitionKey.ts';
+import { now } from './timestamp.ts';
 
 /** How one load of one version ended, as the state store records it. */
 export interface LoadRecordOutcome {
@@ -58,8 +58,7 @@ export class LoadStore {
         error_hint: o.error?.hint ?? null,
         finished_at: now(),
       })
-      .where('analyzer', '=', analyzer)
-      .where('partition_id', '=', partitionId)
+      .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
       .where('version_seq', '=', versionSeq)
       .execute();
     // One version's rows at a time in a partition: the one loaded before is no longer in the table, so a
@@ -68,8 +67,7 @@ export class LoadStore {
       await this.db
         .updateTable('loads')
         .set({ status: 'replaced' })
-        .where('analyzer', '=', analyzer)
-        .where('partition_id', '=', partitionId)
+        .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
         .where('version_seq', '!=', versionSeq)
         .where('status', '=', 'loaded')
         .execute();
@@ -162,8 +160,7 @@ export class LoadStore {
     return this.db
       .selectFrom('loads')
       .selectAll()
-      .where('analyzer', '=', analyzer)
-      .where('partition_id', '=', partitionId)
+      .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
       .where('version_seq', '=', versionSeq)
       .executeTakeFirst();
   }
@@ -178,8 +175,7 @@ export async function beginLoad(
   await db
     .insertInto('loads')
     .values({
-      analyzer: l.analyzer,
-      partition_id: l.partitionId,
+      ...partitionKey(l.analyzer, l.partitionId),
       version_seq: l.versionSeq,
       table_name: l.table,
       status: 'pending',

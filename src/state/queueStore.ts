@@ -1,7 +1,17 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { partitionKey } from './partitionKey.ts';
+import { now } from './timestamp.ts';
 import type { QueueRow, StateSchema } from './types.ts';
 
-const now = () => new Date().toISOString();
+/** The queue item's tries less one (never below zero): a try that ended by no fault of the attempt is given back. */
+function attemptGivenBack(eb: ExpressionBuilder<StateSchema, 'run_queue'>) {
+  return eb
+    .case()
+    .when('attempts', '>', 0)
+    .then(eb(eb.ref('attempts'), '-', 1))
+    .else(0)
+    .end();
+}
 
 /** A run to queue. */
 export interface EnqueueRequest {
@@ -49,8 +59,7 @@ export class QueueStore {
       const existing = await trx
         .selectFrom('run_queue')
         .selectAll()
-        .where('analyzer', '=', req.analyzer)
-        .where('partition_id', '=', req.partitionId)
+        .where((eb) => eb.and(partitionKey(req.analyzer, req.partitionId)))
         .orderBy('id', 'desc')
         .limit(5)
         .execute();
@@ -69,8 +78,7 @@ export class QueueStore {
       return trx
         .insertInto('run_queue')
         .values({
-          analyzer: req.analyzer,
-          partition_id: req.partitionId,
+          ...partitionKey(req.analyzer, req.partitionId),
           reason: req.reason,
           state: 'queued',
           attempts: 0,
@@ -186,12 +194,7 @@ export class QueueStore {
         // A try that ended by no fault of its own (the daemon stopped) does not count against max attempts.
         ...(r.refundAttempt
           ? {
-              attempts: eb
-                .case()
-                .when('attempts', '>', 0)
-                .then(eb(eb.ref('attempts'), '-', 1))
-                .else(0)
-                .end(),
+              attempts: attemptGivenBack(eb),
             }
           : {}),
         state: 'queued',
@@ -235,12 +238,7 @@ export class QueueStore {
         .updateTable('run_queue')
         .set((eb) => ({
           state: 'queued',
-          attempts: eb
-            .case()
-            .when('attempts', '>', 0)
-            .then(eb(eb.ref('attempts'), '-', 1))
-            .else(0)
-            .end(),
+          attempts: attemptGivenBack(eb),
           owner_host: null,
           owner_token: null,
           updated_at: now(),

@@ -1,0 +1,2 @@
+/** SQL dialects the state store runs on. */
+export type StateDialect = 'sqlite' | 'postgres';
