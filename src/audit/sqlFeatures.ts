@@ -1,5 +1,6 @@
 import type { EngineSession } from '../engine/engine.ts';
 import { parseSql } from '../layout/keys.ts';
+import { hasOrderBy, walkSqlTree } from './sqlTree.ts';
 
 /** SQL constructs a known engine bug may need before it can bite (data/known-engine-bugs.json, relevantIf.sqlFeatures). */
 export const SQL_FEATURES = ['having', 'join', 'aggregate-filter', 'grouping-sets', 'ordered-aggregate'] as const;
@@ -7,18 +8,10 @@ export const SQL_FEATURES = ['having', 'join', 'aggregate-filter', 'grouping-set
 /** One of SQL_FEATURES. */
 export type SqlFeature = (typeof SQL_FEATURES)[number];
 
-type Node = Record<string, unknown>;
-
 /** Which of SQL_FEATURES a parsed statement uses (DuckDB's json_serialize_sql tree), anywhere: CTEs and subqueries included. */
 export function featuresOfTree(root: unknown): Set<SqlFeature> {
   const found = new Set<SqlFeature>();
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item);
-      return;
-    }
-    if (!value || typeof value !== 'object') return;
-    const n = value as Node;
+  walkSqlTree(root, (n) => {
     if (n.type === 'SELECT_NODE') {
       if (n.having) found.add('having');
       if (Array.isArray(n.group_sets) && n.group_sets.length > 1) found.add('grouping-sets');
@@ -26,12 +19,9 @@ export function featuresOfTree(root: unknown): Set<SqlFeature> {
     if (n.type === 'JOIN') found.add('join');
     if (n.class === 'FUNCTION') {
       if (n.filter) found.add('aggregate-filter');
-      const orders = (n.order_bys as { orders?: unknown[] } | undefined)?.orders;
-      if (Array.isArray(orders) && orders.length > 0) found.add('ordered-aggregate');
+      if (hasOrderBy(n)) found.add('ordered-aggregate');
     }
-    for (const v of Object.values(n)) visit(v);
-  };
-  visit(root);
+  });
   return found;
 }
 
