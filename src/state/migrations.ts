@@ -267,5 +267,18 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
         await db.schema.alterTable('publish_intents').addColumn('owner_token', 'text').execute();
       },
     },
+    '0008_spark_memory': {
+      async up(db: Kysely<any>) {
+        // A Spark attempt's executors in its memory samples, summed over executors (src/engine/spark/executorMemory.ts):
+        // storage in use on and off heap, peak execution memory, and their unified max.
+        for (const column of [
+          'spark_on_heap_bytes',
+          'spark_off_heap_bytes',
+          'spark_execution_bytes',
+          'spark_max_bytes',
+        ])
+          await db.schema.alterTable('memory_samples').addColumn(column, 'bigint').execute();
+      },
+    },
   };
 }
