@@ -1,7 +1,7 @@
 import type { ExecutorMemorySample } from '../engine/engine.ts';
 import type { Logger } from './log.ts';
 import type { Alerter } from './alerts/alerter.ts';
-import type { AttemptMemorySample, MemorySampleStore } from '../state/memorySampleStore.ts';
+import type { AttemptMemorySample, MemorySampleStore, SparkExecutorTotals } from '../state/memorySampleStore.ts';
 import type { RecountMetrics, WorkerMemory } from './metrics.ts';
 
 /** A worker's memory sample, attributed to the attempt it runs (if any). */
@@ -97,6 +97,7 @@ export class MemoryMonitor {
         duckdbBytes: s.duckdbBytes,
         spillBytes: s.spillBytes,
         budgetBytes: s.budgetBytes,
+        ...(s.executors?.length ? { spark: executorTotals(s.executors) } : {}),
       });
     }
     this.check(s.attemptId, w, s.rss);
@@ -237,6 +238,17 @@ export function executorPressure(
     if (!worst || share > worst.share) worst = { executor: e.executor, share, usedBytes, maxBytes: e.maxBytes };
   }
   return worst;
+}
+
+/** A Spark attempt's executors summed, as its memory samples keep them. */
+export function executorTotals(executors: readonly ExecutorMemorySample[]): SparkExecutorTotals {
+  const sum = (f: (e: ExecutorMemorySample) => number) => executors.reduce((t, e) => t + f(e), 0);
+  return {
+    onHeapBytes: sum((e) => e.onHeapUsedBytes),
+    offHeapBytes: sum((e) => e.offHeapUsedBytes),
+    executionBytes: sum((e) => e.peakExecutionBytes),
+    maxBytes: sum((e) => e.maxBytes),
+  };
 }
 
 function pct(x: number): string {

@@ -11,6 +11,17 @@ export interface AttemptMemorySample {
   readonly duckdbBytes?: number;
   readonly spillBytes?: number;
   readonly budgetBytes?: number;
+  /** A Spark attempt's executors at that instant, summed over them. */
+  readonly spark?: SparkExecutorTotals;
+}
+
+/** Memory of a Spark attempt's executors, summed: what its chart draws against their max. */
+export interface SparkExecutorTotals {
+  readonly onHeapBytes: number;
+  readonly offHeapBytes: number;
+  /** Peak execution memory (Spark's API has no current figure). */
+  readonly executionBytes: number;
+  readonly maxBytes: number;
 }
 
 /** Per-attempt memory samples in the state store: what an attempt's memory chart is drawn from. */
@@ -29,6 +40,10 @@ export class MemorySampleStore {
       duckdb_bytes: s.duckdbBytes ?? null,
       spill_bytes: s.spillBytes ?? null,
       budget_bytes: s.budgetBytes ?? null,
+      spark_on_heap_bytes: s.spark?.onHeapBytes ?? null,
+      spark_off_heap_bytes: s.spark?.offHeapBytes ?? null,
+      spark_execution_bytes: s.spark?.executionBytes ?? null,
+      spark_max_bytes: s.spark?.maxBytes ?? null,
     }));
     // Chunked: SQLite caps the number of bound parameters of one statement.
     for (let i = 0; i < rows.length; i += 100) {

@@ -4,6 +4,7 @@ import { createCoreTables } from './migrations/coreTables.ts';
 import { createLoadsTable } from './migrations/loadsTable.ts';
 import { createProcessLeasesTable } from './migrations/processLeases.ts';
 import { addRollbackHold } from './migrations/rollbackHold.ts';
+import { addSparkMemoryColumns } from './migrations/sparkMemory.ts';
 import { createRunQueue } from './migrations/runQueue.ts';
 import type { SchemaStep } from './migrations/schemaStep.ts';
 import { createVersionChecksumsTable } from './migrations/versionChecksums.ts';
@@ -23,6 +24,7 @@ const SCHEMA_STEPS: readonly (readonly [name: string, step: SchemaStep])[] = [
   ['0005_version_checksums', createVersionChecksumsTable],
   ['0006_process_leases', createProcessLeasesTable],
   ['0007_rollback_hold', addRollbackHold],
+  ['0008_spark_memory', addSparkMemoryColumns],
 ];
 
 /** Schema migrations of the state store, by name, for Kysely's Migrator (and for a check of which are applied). */

@@ -249,6 +249,11 @@ export interface MemorySampleTable {
   duckdb_bytes: number | null;
   spill_bytes: number | null;
   budget_bytes: number | null;
+  /** A Spark attempt's executors, summed: storage in use on and off heap, peak execution memory, unified max. */
+  spark_on_heap_bytes: number | null;
+  spark_off_heap_bytes: number | null;
+  spark_execution_bytes: number | null;
+  spark_max_bytes: number | null;
 }
 
 /** An alert as read back. */

@@ -2,7 +2,8 @@ import type { Analyzer } from '../../config/project.ts';
 import type { Partition } from '../../catalog/partition.ts';
 import { OutputLayout } from '../../commit/paths.ts';
 import { isFailedStatus, type AttemptRow, type CheckResultRow } from '../../state/types.ts';
-import { memoryChart, timeline } from '../charts.ts';
+import { timeline } from '../charts.ts';
+import { memoryChart } from '../memoryChart.ts';
 import type { DashboardContext, PageContext } from '../context.ts';
 import { between, bytes, count, duration, when } from '../format.ts';
 import { html, type Html } from '../html.ts';
@@ -111,6 +112,10 @@ function attemptDetail(
     external: Number(s.external_bytes),
     duckdb: s.duckdb_bytes == null ? null : Number(s.duckdb_bytes),
     spill: s.spill_bytes == null ? null : Number(s.spill_bytes),
+    sparkStorage:
+      s.spark_on_heap_bytes == null ? null : Number(s.spark_on_heap_bytes) + Number(s.spark_off_heap_bytes ?? 0),
+    sparkExecution: s.spark_execution_bytes == null ? null : Number(s.spark_execution_bytes),
+    sparkMax: s.spark_max_bytes == null ? null : Number(s.spark_max_bytes),
   }));
   return html`<details class="attempt card" ${open ? 'open' : ''} data-attempt="${x.attempt_id}" data-status="${x.status}"><summary><span class="dot" style="background:${statusColor(x.status)}"></span>#${n} ${x.status} · <span class="mono">${x.attempt_id}</span> · ${when(x.started_at)} · ${duration(ms)}</summary>
 <div class="row" style="margin-top:10px"><div class="kv">

@@ -133,10 +133,170 @@ function hasClass(info: SparkErrorInfo, re: RegExp): boolean {
   return [info.exceptionClass, ...(info.classes ?? [])].some((c) => c !== undefined && re.test(c));
 }
 
+/**
+ * Texts of Spark 4.1 that mean memory ran out (from its error-conditions.json and its YARN, Kubernetes and scheduler
+ * messages): a task that could not get execution memory, a JVM out of heap, an executor killed by its container for
+ * its memory, or lost while it ran a task (in practice mostly memory: GC thrash until its heartbeat timed out).
+ */
+const SPARK_OOM_TEXT = new RegExp(
+  [
+    'OutOfMemoryError',
+    'Java heap space',
+    'GC overhead limit exceeded',
+    'UNABLE_TO_ACQUIRE_MEMORY',
+    'AGGREGATE_OUT_OF_MEMORY',
+    'POINTER_ARRAY_OUT_OF_MEMORY',
+    'SPILL_OUT_OF_MEMORY',
+    'Not enough memory to build and broadcast',
+    'not enough memory to build hash map',
+    'bytes memory to build hash relation',
+    'Could not allocate memory to grow BytesToBytesMap',
+    'Container killed by YARN for exceeding (physical|virtual) memory limits',
+    'possible container OOM',
+    'ExecutorLostFailure',
+    'executor lost',
+  ].join('|'),
+  'i',
+);
+
+/** True when a Spark failure is memory running out (a retry with more shuffle partitions may pass), not the query's fault. */
+export function isSparkOutOfMemory(info: SparkErrorInfo): boolean {
+  return hasClass(info, /OutOfMemoryError/) || SPARK_OOM_TEXT.test(`${info.errorClass ?? ''} ${info.message}`);
+}
+
+/** What a rule is given: the failure, where it happened, and a maker of the error with its details. */
+interface RuleInput {
+  readonly info: SparkErrorInfo;
+  readonly ctx: SparkErrorContext;
+  /** `Spark Connect <endpoint>`. */
+  readonly where: string;
+  /** The error class, or ''. */
+  readonly ec: string;
+  /** The message's first non-empty line, at most 2,000 characters. */
+  readonly firstLine: string;
+  readonly make: (code: ErrorCode, message: string, hint: string, subject?: string) => RecountError;
+}
+
+/** One kind of Spark failure: when it applies, and the RecountError it becomes. */
+interface Rule {
+  readonly when: (r: RuleInput) => boolean;
+  readonly error: (r: RuleInput) => RecountError;
+}
+
+const SQL_ERROR_CLASS =
+  /^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|AMBIGUOUS_|MISSING_AGGREGATION|MISSING_GROUP_BY|GROUP_BY_|WRONG_NUM_ARGS|INVALID_SQL_SYNTAX|NON_)/;
+
+/** The rules in order: the first that applies decides (an unreachable server before anything its message says). */
+const RULES: readonly Rule[] = [
+  {
+    when: ({ info }) =>
+      info.grpcCode === grpcStatus.UNAVAILABLE || (info.grpcCode === grpcStatus.DEADLINE_EXCEEDED && !info.errorClass),
+    error: ({ ctx, where, firstLine, make }) =>
+      make(
+        'ENGINE_UNREACHABLE',
+        `${ctx.action} failed: ${where} is unreachable (${firstLine})`,
+        `check that the Spark Connect server at ${ctx.endpoint} is running and reachable from this host (engine.spark.remote or RECOUNT_SPARK_REMOTE); nothing was published, and the attempt can be retried once the server is back`,
+      ),
+  },
+  {
+    when: ({ info }) => info.grpcCode === grpcStatus.UNAUTHENTICATED || info.grpcCode === grpcStatus.PERMISSION_DENIED,
+    error: ({ ctx, where, firstLine, make }) =>
+      make(
+        'ENGINE_AUTH',
+        `${ctx.action} failed: ${where} refused the credentials (${firstLine})`,
+        `check the token=… and user_id=… of the connection string for ${ctx.endpoint} (engine.spark.remote or RECOUNT_SPARK_REMOTE)`,
+      ),
+  },
+  {
+    when: ({ info, ec, firstLine }) =>
+      ec === 'OPERATION_CANCELED' ||
+      /OPERATION_CANCELED|was cancelled|cancelled job group|interrupted/i.test(`${ec} ${firstLine}`) ||
+      info.grpcCode === grpcStatus.CANCELLED,
+    error: ({ ctx, where, firstLine, make }) =>
+      make(
+        'ENGINE_INTERRUPTED',
+        `${ctx.action} on ${where} was interrupted${ctx.operationId ? ` (operation ${ctx.operationId})` : ''}: ${firstLine}`,
+        'the operation was cancelled (by recount, a timeout or an operator); nothing of it was published, rerun the partition',
+      ),
+  },
+  {
+    when: ({ info }) => isSparkOutOfMemory(info),
+    error: ({ ctx, where, firstLine, make }) =>
+      make(
+        'OUT_OF_MEMORY',
+        `${ctx.action} on ${where} ran out of memory: ${firstLine}`,
+        'give the Spark executors more memory (spark.executor.memory) or raise spark.sql.shuffle.partitions so each task holds less; the attempt is retried',
+      ),
+  },
+  {
+    when: ({ info }) => /No space left on device/i.test(info.message),
+    error: ({ ctx, where, firstLine, make }) =>
+      make(
+        'DISK_FULL',
+        `${ctx.action} on ${where}: a disk filled up: ${firstLine}`,
+        'free space on the Spark local dirs (spark.local.dir) and on the output volume, then rerun; the previous version stays published',
+      ),
+  },
+  {
+    when: ({ info, ec }) =>
+      ec === 'PATH_NOT_FOUND' ||
+      /^FAILED_READ_FILE\.FILE_NOT_EXIST/.test(ec) ||
+      hasClass(info, /FileNotFoundException/),
+    error: ({ info, ctx, where, firstLine, make }) => {
+      const path = info.messageParameters?.path;
+      return make(
+        'INPUT_MISSING',
+        `${ctx.action} on ${where}: an input file is missing: ${firstLine}`,
+        `check that ${path ?? 'the input files'} exist on storage the Spark cluster sees (the same path on every node, e.g. a shared mount); a partition rewritten meanwhile is read again on the retry`,
+        path,
+      );
+    },
+  },
+  {
+    when: ({ info, ec }) =>
+      /^FAILED_READ_FILE/.test(ec) ||
+      /CANNOT_READ_FILE_FOOTER|not a Parquet file|ParquetDecodingException|Could not read footer/i.test(
+        `${ec} ${info.message}`,
+      ),
+    error: ({ info, ctx, where, firstLine, make }) => {
+      const path = info.messageParameters?.path;
+      return make(
+        'INPUT_CORRUPT',
+        `${ctx.action} on ${where}: an input file could not be read: ${firstLine}`,
+        `check ${path ?? 'the input files'}: rewrite or remove the corrupt file and mark the partition ready again`,
+        path,
+      );
+    },
+  },
+  {
+    // OPERATION_ABANDONED / OPERATION_ALREADY_EXISTS / OPERATION_NOT_FOUND / SESSION_CHANGED: a stale or reused id.
+    when: ({ ec }) => ec.startsWith('INVALID_HANDLE'),
+    error: ({ ctx, where, ec, firstLine, make }) =>
+      make(
+        'ENGINE_FAILED',
+        `${ctx.action} on ${where} [${ec}]: ${firstLine}`,
+        `the server no longer knows this session or operation${ctx.operationId ? ` (${ctx.operationId})` : ''} — it restarted, timed the operation out, or the id was used before; retry the attempt with a new operation id`,
+      ),
+  },
+  {
+    when: ({ info, ec }) =>
+      SQL_ERROR_CLASS.test(ec) ||
+      info.sqlState?.startsWith('42') === true ||
+      (!ec && hasClass(info, /AnalysisException|ParseException/)),
+    error: ({ info, ctx, ec, firstLine, make }) => {
+      const column = info.messageParameters?.objectName;
+      return make(
+        'SQL_INVALID',
+        `Spark rejected the SQL${ec ? ` [${ec}]` : ''}: ${firstLine}`,
+        `fix the query${column ? ` (${column})` : ''}: it runs as Spark SQL on ${ctx.endpoint}, whose dialect differs from DuckDB's in places`,
+        column,
+      );
+    },
+  },
+];
+
 /** Turns a Spark Connect failure into a RecountError with a code, the thing at fault and what to do. */
 export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cause?: unknown): RecountError {
-  const where = `Spark Connect ${ctx.endpoint}`;
-  const firstLine = (info.message.split('\n').find((l) => l.trim() !== '') ?? info.message).trim().slice(0, 2000);
   const details: Record<string, unknown> = {
     endpoint: ctx.endpoint,
     grpcCode: info.grpcCode,
@@ -146,107 +306,20 @@ export function toRecountError(info: SparkErrorInfo, ctx: SparkErrorContext, cau
     ...(info.exceptionClass ? { exceptionClass: info.exceptionClass } : {}),
     ...(info.messageParameters ? { messageParameters: info.messageParameters } : {}),
   };
-  const make = (code: ErrorCode, message: string, hint: string, subject?: string) =>
-    new RecountError(code, message, { subject: subject ?? ctx.endpoint, hint, cause, details });
-  const ec = info.errorClass ?? '';
-  const msg = info.message;
-
-  if (
-    info.grpcCode === grpcStatus.UNAVAILABLE ||
-    (info.grpcCode === grpcStatus.DEADLINE_EXCEEDED && !info.errorClass)
-  ) {
-    return make(
-      'ENGINE_UNREACHABLE',
-      `${ctx.action} failed: ${where} is unreachable (${firstLine})`,
-      `check that the Spark Connect server at ${ctx.endpoint} is running and reachable from this host (engine.spark.remote or RECOUNT_SPARK_REMOTE); nothing was published, and the attempt can be retried once the server is back`,
-    );
-  }
-  if (info.grpcCode === grpcStatus.UNAUTHENTICATED || info.grpcCode === grpcStatus.PERMISSION_DENIED) {
-    return make(
-      'ENGINE_AUTH',
-      `${ctx.action} failed: ${where} refused the credentials (${firstLine})`,
-      `check the token=… and user_id=… of the connection string for ${ctx.endpoint} (engine.spark.remote or RECOUNT_SPARK_REMOTE)`,
-    );
-  }
-  if (
-    ec === 'OPERATION_CANCELED' ||
-    /OPERATION_CANCELED|was cancelled|cancelled job group|interrupted/i.test(ec + ' ' + firstLine) ||
-    info.grpcCode === grpcStatus.CANCELLED
-  ) {
-    return make(
-      'ENGINE_INTERRUPTED',
-      `${ctx.action} on ${where} was interrupted${ctx.operationId ? ` (operation ${ctx.operationId})` : ''}: ${firstLine}`,
-      'the operation was cancelled (by recount, a timeout or an operator); nothing of it was published, rerun the partition',
-    );
-  }
-  if (
-    hasClass(info, /OutOfMemoryError|SparkOutOfMemoryError/) ||
-    /OutOfMemoryError|Java heap space|UNABLE_TO_ACQUIRE_MEMORY|executor lost|ExecutorLostFailure/i.test(ec + ' ' + msg)
-  ) {
-    return make(
-      'OUT_OF_MEMORY',
-      `${ctx.action} on ${where} ran out of memory: ${firstLine}`,
-      'give the Spark executors more memory (spark.executor.memory) or raise spark.sql.shuffle.partitions so each task holds less; the attempt is retried',
-    );
-  }
-  if (/No space left on device/i.test(msg)) {
-    return make(
-      'DISK_FULL',
-      `${ctx.action} on ${where}: a disk filled up: ${firstLine}`,
-      'free space on the Spark local dirs (spark.local.dir) and on the output volume, then rerun; the previous version stays published',
-    );
-  }
-  if (
-    ec === 'PATH_NOT_FOUND' ||
-    /^FAILED_READ_FILE\.FILE_NOT_EXIST/.test(ec) ||
-    hasClass(info, /FileNotFoundException/)
-  ) {
-    const path = info.messageParameters?.path;
-    return make(
-      'INPUT_MISSING',
-      `${ctx.action} on ${where}: an input file is missing: ${firstLine}`,
-      `check that ${path ?? 'the input files'} exist on storage the Spark cluster sees (the same path on every node, e.g. a shared mount); a partition rewritten meanwhile is read again on the retry`,
-      path,
-    );
-  }
-  if (
-    /^FAILED_READ_FILE/.test(ec) ||
-    /CANNOT_READ_FILE_FOOTER|not a Parquet file|ParquetDecodingException|Could not read footer/i.test(ec + ' ' + msg)
-  ) {
-    const path = info.messageParameters?.path;
-    return make(
-      'INPUT_CORRUPT',
-      `${ctx.action} on ${where}: an input file could not be read: ${firstLine}`,
-      `check ${path ?? 'the input files'}: rewrite or remove the corrupt file and mark the partition ready again`,
-      path,
-    );
-  }
-  if (ec.startsWith('INVALID_HANDLE')) {
-    // OPERATION_ABANDONED / OPERATION_ALREADY_EXISTS / OPERATION_NOT_FOUND / SESSION_CHANGED: a stale or reused id.
-    return make(
-      'ENGINE_FAILED',
-      `${ctx.action} on ${where} [${ec}]: ${firstLine}`,
-      `the server no longer knows this session or operation${ctx.operationId ? ` (${ctx.operationId})` : ''} — it restarted, timed the operation out, or the id was used before; retry the attempt with a new operation id`,
-    );
-  }
-  if (
-    /^(PARSE_|UNRESOLVED_|TABLE_OR_VIEW_NOT_FOUND|DATATYPE_MISMATCH|AMBIGUOUS_|MISSING_AGGREGATION|MISSING_GROUP_BY|GROUP_BY_|WRONG_NUM_ARGS|INVALID_SQL_SYNTAX|NON_)/.test(
-      ec,
-    ) ||
-    info.sqlState?.startsWith('42') ||
-    (!ec && hasClass(info, /AnalysisException|ParseException/))
-  ) {
-    const column = info.messageParameters?.objectName;
-    return make(
-      'SQL_INVALID',
-      `Spark rejected the SQL${ec ? ` [${ec}]` : ''}: ${firstLine}`,
-      `fix the query${column ? ` (${column})` : ''}: it runs as Spark SQL on ${ctx.endpoint}, whose dialect differs from DuckDB's in places`,
-      column,
-    );
-  }
-  return make(
+  const r: RuleInput = {
+    info,
+    ctx,
+    where: `Spark Connect ${ctx.endpoint}`,
+    ec: info.errorClass ?? '',
+    firstLine: (info.message.split('\n').find((l) => l.trim() !== '') ?? info.message).trim().slice(0, 2000),
+    make: (code, message, hint, subject) =>
+      new RecountError(code, message, { subject: subject ?? ctx.endpoint, hint, cause, details }),
+  };
+  const rule = RULES.find((x) => x.when(r));
+  if (rule) return rule.error(r);
+  return r.make(
     'ENGINE_FAILED',
-    `${ctx.action} failed on ${where}${ec ? ` [${ec}]` : ''}: ${firstLine}`,
+    `${ctx.action} failed on ${r.where}${r.ec ? ` [${r.ec}]` : ''}: ${r.firstLine}`,
     `see the Spark driver's log on ${ctx.endpoint}${ctx.operationId ? ` for operation ${ctx.operationId}` : ''}; the attempt can be retried`,
   );
 }
