@@ -152,6 +152,8 @@ export interface SparkServer {
   startSeconds: number;
   /** Stops the server (SIGTERM, then SIGKILL after 15 s) and waits for it to exit. */
   stop(): Promise<void>;
+  /** The server's JVM (the watchdog shell's child when started with ownerPid), for tests that kill it; undefined once gone. */
+  jvmPid(): number | undefined;
 }
 
 /** Options of startSparkConnect. */
@@ -254,7 +256,27 @@ kill -TERM $child 2>/dev/null; wait $child`
       await gone;
       clearTimeout(timer);
     },
+    jvmPid: () => (exited ? undefined : opts.ownerPid ? childOf(pid) : pid),
   };
+}
+
+/** The JVM among a process's children (spark-submit execs into it; the watchdog's `sleep 1` is a child too). */
+function childOf(pid: number): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    const jvm = children.find((c) => commOf(c) === 'java');
+    return jvm ? Number(jvm) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function commOf(pid: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined; // exited meanwhile
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
