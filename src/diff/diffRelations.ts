@@ -118,7 +118,7 @@ export async function diffRelations(
   const added = Number(sets!.added);
   const removed = Number(sets!.removed);
   const schema = schemaDiff(from.schema, to.schema);
-  const cmp = await compareColumns(session, {
+  const comparison = await compareColumns(session, {
     views: { from: FROM_VIEW, to: TO_VIEW },
     from: from.schema,
     to: to.schema,
@@ -134,9 +134,9 @@ export async function diffRelations(
     to: toSummary,
     added,
     removed,
-    changed: cmp.changed,
-    unchanged: cmp.pairs - cmp.changed,
-    columns: cmp.columns,
+    changed: comparison.changed,
+    unchanged: comparison.pairs - comparison.changed,
+    columns: comparison.columns,
     schema,
     badRetry: detectBadRetry(fromSummary, toSummary, added, removed),
     samples: {
@@ -146,12 +146,12 @@ export async function diffRelations(
         ...(fromSummary.extraRows ? await samples.duplicated(FROM_VIEW, from.label) : []),
         ...(toSummary.extraRows ? await samples.duplicated(TO_VIEW, to.label) : []),
       ],
-      changed: cmp.samples,
+      changed: comparison.samples,
     },
     differs:
       added > 0 ||
       removed > 0 ||
-      cmp.changed > 0 ||
+      comparison.changed > 0 ||
       fromSummary.extraRows > 0 ||
       toSummary.extraRows > 0 ||
       schema.onlyFrom.length + schema.onlyTo.length + schema.typeChanged.length > 0,

@@ -6,7 +6,7 @@ import { runPartition } from '../run/runPartition.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { loadVersion } from '../warehouse/loader.ts';
 import { currentEngineUsage } from '../observe/engineSampler.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 
 // A worker process: loads the project once, then runs one attempt at a time as the daemon asks.
 const projectDir = process.argv[2];
@@ -38,93 +38,94 @@ const sendMemory = () => {
 const memoryTimer = setInterval(sendMemory, 250);
 memoryTimer.unref();
 
+// One message at a time, in the order they came.
 let queue = Promise.resolve();
 process.on('message', (msg: ToWorker) => {
-  if (msg.type === 'stop') {
-    queue = queue.then(async () => {
-      await store.close();
-      process.exit(0);
-    });
-    return;
-  }
-  if (msg.type === 'load') {
-    queue = queue.then(async () => {
-      const t0 = performance.now();
-      try {
-        const v = await store.getVersion(msg.analyzer, msg.partition, msg.version);
-        if (!v)
-          throw new RecountError(
-            'VERSION_NOT_FOUND',
-            `${msg.analyzer} ${msg.partition} v${msg.version} is not in the state store`,
-            { subject: `${msg.analyzer} ${msg.partition}`, hint: 'it was removed meanwhile; nothing to load' },
-          );
-        const o = await loadVersion({ project, store }, getAnalyzer(project, msg.analyzer), v);
-        send({
-          type: 'result',
-          report: {
-            attemptId: msg.jobId,
-            status: o.error ? 'failed' : o.status === 'superseded' ? 'superseded' : 'succeeded',
-            version: o.version,
-            rows: o.rows,
-            durationMs: o.ms,
-            peakRssBytes: process.memoryUsage.rss(),
-            error: o.error ? { code: o.error.code, message: o.error.message, hint: o.error.hint } : undefined,
-          },
-        });
-      } catch (err) {
-        const e = asRecountError(err);
-        send({
-          type: 'result',
-          report: {
-            attemptId: msg.jobId,
-            status: 'failed',
-            durationMs: performance.now() - t0,
-            peakRssBytes: process.memoryUsage.rss(),
-            error: { code: e.code, message: e.message, hint: e.hint },
-          },
-        });
-      }
-    });
-    return;
-  }
-  queue = queue.then(async () => {
-    // A sample as the attempt starts and as it ends, so even an attempt shorter than the interval has its memory chart.
-    sendMemory();
-    try {
-      const r = await runPartition({ project, store, engine }, getAnalyzer(project, msg.analyzer), msg.partition, {
-        attemptId: msg.attemptId,
-        threads: msg.threads,
-        memoryBytes: msg.duckdbBytes,
-        trigger: msg.trigger,
-      });
-      sendMemory();
-      send({
-        type: 'result',
-        report: {
-          attemptId: r.attemptId,
-          status: r.status,
-          version: r.version,
-          rows: r.rows,
-          durationMs: r.durationMs,
-          peakRssBytes: r.peakRssBytes,
-          spillBytes: r.spillBytes,
-          error: r.error ? { code: r.error.code, message: r.error.message, hint: r.error.hint } : undefined,
-        },
-      });
-    } catch (err) {
-      const e = asRecountError(err);
-      send({
-        type: 'result',
-        report: {
-          attemptId: msg.attemptId,
-          status: 'failed',
-          durationMs: 0,
-          peakRssBytes: process.memoryUsage.rss(),
-          error: { code: e.code, message: e.message, hint: e.hint },
-        },
-      });
-    }
-  });
+  queue = queue.then(() => handleMessage(msg));
 });
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });
+
+/** Stop, load a version, or run an attempt. */
+async function handleMessage(msg: ToWorker): Promise<void> {
+  if (msg.type === 'stop') {
+    await store.close();
+    process.exit(0);
+  }
+  if (msg.type === 'load') return loadOwedVersion(msg);
+  return runAttempt(msg);
+}
+
+/** Run one attempt of a partition and report its outcome. */
+async function runAttempt(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  // A sample as the attempt starts and as it ends, so even an attempt shorter than the interval has its memory chart.
+  sendMemory();
+  try {
+    const r = await runPartition({ project, store, engine }, getAnalyzer(project, msg.analyzer), msg.partition, {
+      attemptId: msg.attemptId,
+      threads: msg.threads,
+      memoryBytes: msg.duckdbBytes,
+      trigger: msg.trigger,
+    });
+    sendMemory();
+    send({
+      type: 'result',
+      report: {
+        attemptId: r.attemptId,
+        status: r.status,
+        version: r.version,
+        rows: r.rows,
+        durationMs: r.durationMs,
+        peakRssBytes: r.peakRssBytes,
+        spillBytes: r.spillBytes,
+        error: r.error ? errorFields(r.error) : undefined,
+      },
+    });
+  } catch (err) {
+    send({ type: 'result', report: failureReport(msg.attemptId, 0, err) });
+  }
+}
+
+/** Load a published version into the analyzer's warehouse table (a load owed) and report it as an attempt. */
+async function loadOwedVersion(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const v = await store.getVersion(msg.analyzer, msg.partition, msg.version);
+    if (!v)
+      throw new RecountError(
+        'VERSION_NOT_FOUND',
+        `${msg.analyzer} ${msg.partition} v${msg.version} is not in the state store`,
+        { subject: `${msg.analyzer} ${msg.partition}`, hint: 'it was removed meanwhile; nothing to load' },
+      );
+    const o = await loadVersion({ project, store }, getAnalyzer(project, msg.analyzer), v);
+    send({
+      type: 'result',
+      report: {
+        attemptId: msg.jobId,
+        status: o.error ? 'failed' : o.status === 'superseded' ? 'superseded' : 'succeeded',
+        version: o.version,
+        rows: o.rows,
+        durationMs: o.ms,
+        peakRssBytes: process.memoryUsage.rss(),
+        error: o.error ? errorFields(o.error) : undefined,
+      },
+    });
+  } catch (err) {
+    send({ type: 'result', report: failureReport(msg.jobId, performance.now() - t0, err) });
+  }
+}
+
+/** The report of a job that threw instead of reporting an outcome. */
+function failureReport(attemptId: string, durationMs: number, err: unknown): AttemptReport {
+  return {
+    attemptId,
+    status: 'failed',
+    durationMs,
+    peakRssBytes: process.memoryUsage.rss(),
+    error: errorFields(asRecountError(err)),
+  };
+}
+
+function errorFields(e: { code: string; message: string; hint?: string }): NonNullable<AttemptReport['error']> {
+  return { code: e.code, message: e.message, hint: e.hint };
+}
