@@ -1,120 +1,113 @@
 import { Command, CommanderError, Help } from 'commander';
 import { RECOUNT_VERSION } from '../version.ts';
+import { RecountError } from '../errors.ts';
 import { exit, jsonUsageErrors } from './command.ts';
 
-/** A command of the CLI: how the overview lists it, and its module, imported only when that command runs. */
-interface CommandEntry {
+/** How `recount --help` lists a command without loading it: its usage and its one line of description. */
+interface CommandOverview {
   readonly term: string;
   readonly description: string;
-  readonly load: () => Promise<(program: Command) => void>;
 }
 
 /**
- * Every command, in the order `recount --help` lists them. A command's module (and what it needs: DuckDB, SQLite,
- * PostgreSQL, the project's TypeScript) is imported only when that command runs, so `recount --help` and
- * `recount init` start in a fraction of the time. The overview's lines are kept here; a test checks them
- * against the commands' own declarations.
+ * Every command, in the order `recount --help` lists them. A command's module, `commands/<name>.ts` (and what it
+ * needs: DuckDB, SQLite, PostgreSQL, the project's TypeScript), is imported only when that command runs, so
+ * `recount --help` and `recount init` start in a fraction of the time. The overview's lines are kept here; a test
+ * checks them against the commands' own declarations.
  */
-export const COMMANDS: Record<string, CommandEntry> = {
+export const COMMANDS: Record<string, CommandOverview> = {
   init: {
     term: 'init [dir]',
     description: 'create a project: recount.config.ts, dataset events at data/events, two example analyzers',
-    load: async () => (await import('./commands/init.ts')).registerInit,
   },
-  gen: {
-    term: 'gen [options] <kind>',
-    description: 'generate deterministic synthetic data sets',
-    load: async () => (await import('./commands/gen.ts')).registerGen,
-  },
+  gen: { term: 'gen [options] <kind>', description: 'generate deterministic synthetic data sets' },
   run: {
     term: 'run [options] <analyzer>',
     description: 'run an analyzer on one partition and publish the result atomically',
-    load: async () => (await import('./commands/run.ts')).registerRun,
   },
   backfill: {
     term: 'backfill [options] <analyzer>',
     description: 'run an analyzer over a range of partitions; a failed partition is reported, the rest still run',
-    load: async () => (await import('./commands/backfill.ts')).registerBackfill,
   },
   status: {
     term: 'status [options] [analyzer]',
     description: 'show analyzers, their partitions, versions, attempts and check results',
-    load: async () => (await import('./commands/status.ts')).registerStatus,
   },
   rollback: {
     term: 'rollback [options] <analyzer>',
     description: 'publish an older kept version of a partition again (atomically)',
-    load: async () => (await import('./commands/rollback.ts')).registerRollback,
   },
   release: {
     term: 'release [options] <analyzer>',
     description:
       'release a partition a rollback holds: recount serve and backfill rerun it again when its definition changed',
-    load: async () => (await import('./commands/release.ts')).registerRelease,
   },
   recover: {
     term: 'recover',
     description:
       'finish publishes interrupted by a crash and remove orphaned staging (every command does this on start)',
-    load: async () => (await import('./commands/recover.ts')).registerRecover,
   },
   demo: {
     term: 'demo [options]',
     description: 'generate a day of ad-tech events, run both example analyzers, and show the result',
-    load: async () => (await import('./commands/demo.ts')).registerDemo,
   },
   serve: {
     term: 'serve [options]',
     description: 'run as a daemon: watch inputs, queue runs, run them in worker processes with retries',
-    load: async () => (await import('./commands/serve.ts')).registerServe,
   },
   diff: {
     term: 'diff [options] <analyzer>',
     description:
       'compare two versions of a partition row by row, joined on the keys (default: the one published before, and the published one)',
-    load: async () => (await import('./commands/diff.ts')).registerDiff,
   },
   shadow: {
     term: 'shadow [options] [analyzer]',
     description:
       'run a candidate definition over production inputs into a shadow namespace and diff every partition against production',
-    load: async () => (await import('./commands/shadow.ts')).registerShadow,
   },
   audit: {
     term: 'audit [options] <analyzer>',
     description:
       'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL',
-    load: async () => (await import('./commands/audit.ts')).registerAudit,
   },
   doctor: {
     term: 'doctor [options]',
     description:
       'check the config, every analyzer (EXPLAIN and lint), free disk, state-store integrity and engine versions against known engine bugs; changes nothing',
-    load: async () => (await import('./commands/doctor.ts')).registerDoctor,
   },
   gc: {
     term: 'gc [options]',
     description:
       'remove versions beyond K per partition, old shadow namespaces, kept audit runs and stale staging; never the published or loaded version',
-    load: async () => (await import('./commands/gc.ts')).registerGc,
   },
   load: {
     term: 'load [options] [analyzer]',
     description: 'load published versions into the warehouse table of an analyzer (each partition in one transaction)',
-    load: async () => (await import('./commands/load.ts')).registerLoad,
   },
   monitor: {
     term: 'monitor [options] [analyzer]',
     description:
       'check every loaded warehouse table, per partition: duplicate keys, missing, extra or changed rows, versions that are no longer published, columns changed by hand; exit 1 when anything is wrong',
-    load: async () => (await import('./commands/monitor.ts')).registerMonitor,
   },
   files: {
     term: 'files [options] <analyzer>',
     description: "print the exact files of a partition's published version (real paths inside its version folder)",
-    load: async () => (await import('./commands/files.ts')).registerFiles,
   },
 };
+
+/** A command's registration: `register<Name>` of its module `commands/<name>.ts`, imported now. */
+async function loadCommand(name: string): Promise<(program: Command) => void> {
+  // One template for every command: the bundler makes each file under commands/ a chunk of its own, loaded here.
+  const module = (await import(`./commands/${name}.ts`)) as Record<string, unknown>;
+  const exportName = `register${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+  const register = module[exportName];
+  if (typeof register !== 'function')
+    throw new RecountError('INTERNAL', `src/cli/commands/${name}.ts exports no ${exportName}`, {
+      subject: `src/cli/commands/${name}.ts`,
+      hint: `export function ${exportName}(program: Command) from it, as every command does`,
+    });
+  return register as (program: Command) => void;
+}
 
 function baseProgram(): Command {
   return (
@@ -140,7 +133,7 @@ function finish(program: Command): Command {
 /** Build the recount command line with every command declared in full (imports every command's module). */
 export async function buildProgram(): Promise<Command> {
   const program = baseProgram();
-  for (const entry of Object.values(COMMANDS)) (await entry.load())(program);
+  for (const name of Object.keys(COMMANDS)) (await loadCommand(name))(program);
   return finish(program);
 }
 
@@ -151,8 +144,7 @@ export async function buildProgram(): Promise<Command> {
 export async function programFor(args: readonly string[]): Promise<Command> {
   const program = baseProgram();
   const name = commandName(args);
-  const entry = name === undefined ? undefined : COMMANDS[name];
-  if (entry) (await entry.load())(program);
+  if (name !== undefined && Object.hasOwn(COMMANDS, name)) (await loadCommand(name))(program);
   else {
     for (const [n, e] of Object.entries(COMMANDS)) program.command(n).description(e.description);
     program.configureHelp({

@@ -65,6 +65,14 @@ describe('start-up loads only what the command needs', () => {
     expect(r.modules.filter((m) => HEAVY.some((h) => m.includes(h)))).toEqual([]);
   });
 
+  it('a word that is no command, even one every object has (constructor, toString), gets the overview, not a crash', async () => {
+    for (const word of ['constructor', 'toString', 'nosuch']) {
+      const program = await programFor([word]);
+      expect(program.commands.map((c) => c.name())).toContain('backfill');
+      expect(program.commands.every((c) => c.options.length === 0)).toBe(true);
+    }
+  });
+
   it('the overview recount --help prints without loading the commands is the one the commands declare', async () => {
     const full = (await buildProgram()).helpInformation();
     const light = (await programFor(['--help'])).helpInformation();

@@ -14,17 +14,29 @@ import {
   type LoadOutcome,
 } from '../../warehouse/loader.ts';
 import { redactError } from '../../warehouse/url.ts';
+import type { Warehouse } from '../../warehouse/warehouse.ts';
 import { action } from '../command.ts';
-import { duration, loadJson, status, table, wrap } from '../format.ts';
+import { duration, loadJson, status, wrap } from '../format.ts';
+import type { Output } from '../output.ts';
 import { describeRecovery, withSession, type CliSession } from '../session.ts';
+import { tableOf } from '../tableOf.ts';
+
+/** The options of `recount load`. */
+interface LoadOptions {
+  partition?: string;
+  pending?: boolean;
+  force?: boolean;
+}
+
+/** A published version to load into its analyzer's warehouse table. */
+interface LoadTodo {
+  analyzer: Analyzer;
+  version: VersionRow;
+}
 
 // What to load: one partition, the owed loads (--pending), or every published partition the table lacks.
-async function targets(
-  s: CliSession,
-  analyzers: Analyzer[],
-  opts: { partition?: string; pending?: boolean; force?: boolean },
-): Promise<{ analyzer: Analyzer; version: VersionRow }[]> {
-  const out: { analyzer: Analyzer; version: VersionRow }[] = [];
+async function targets(s: CliSession, analyzers: Analyzer[], opts: LoadOptions): Promise<LoadTodo[]> {
+  const out: LoadTodo[] = [];
   for (const a of analyzers) {
     if (opts.partition) {
       const p = parsePartition(opts.partition, a.grain);
@@ -65,99 +77,109 @@ export function registerLoad(program: Command): void {
     .option('--pending', 'retry the loads that failed or were interrupted (recorded pending or failed)')
     .option('--force', 'reload even partitions that already hold the published version (repairs rows changed by hand)')
     .action(
-      action(
-        async (out, g, name: string | undefined, opts: { partition?: string; pending?: boolean; force?: boolean }) =>
-          withSession(g.project, async (s) => {
-            for (const l of describeRecovery(s.recovery)) out.warn(l);
-            if (opts.partition && opts.pending)
-              throw new RecountError('USAGE', '--partition and --pending do not go together', {
-                subject: '--pending',
-                hint: 'load one partition, or retry every owed load',
-              });
-            if (opts.partition && !name)
-              throw new RecountError('USAGE', '--partition needs an analyzer', {
-                subject: '--partition',
-                hint: 'recount load <analyzer> --partition <id>',
-              });
-            const analyzers = name
-              ? [getAnalyzer(s.project, name)]
-              : [...s.project.analyzers.values()].filter((a) => a.load);
-            analyzers.forEach(loadTarget);
-            const started = Date.now();
-            let wh: Awaited<ReturnType<typeof openProjectWarehouse>>;
-            try {
-              wh = await openProjectWarehouse(s.project);
-            } catch (err) {
-              // Nothing can load now; record the reason on every load owed so status and monitor show it.
-              const error = redactError(asRecountError(err, 'WAREHOUSE_UNREACHABLE'), s.project.warehouseUrl);
-              const owed = opts.partition || opts.pending ? await targets(s, analyzers, opts) : [];
-              for (const t of owed) {
-                await s.store.loads.begin({
-                  analyzer: t.analyzer.name,
-                  partitionId: t.version.partition_id,
-                  versionSeq: Number(t.version.seq),
-                  table: t.analyzer.load!.table,
-                });
-                await s.store.loads.finish(t.analyzer.name, t.version.partition_id, Number(t.version.seq), {
-                  status: loadStatusFor(error),
-                  error: { code: error.code, message: error.message, hint: error.hint },
-                });
-              }
-              // Exit code as for any error: 2 when the configuration is at fault (the URL, the credentials), else 1.
-              throw owed.length ? withLoadNote(error, loadStatusFor(error), name) : error;
-            }
-            const outcomes: LoadOutcome[] = [];
-            try {
-              const todo =
-                opts.partition || opts.pending || opts.force
-                  ? await targets(s, analyzers, opts)
-                  : (
-                      await Promise.all(
-                        analyzers.map(async (a) =>
-                          (await partitionsBehind(s.store, a, wh)).map((version) => ({ analyzer: a, version })),
-                        ),
-                      )
-                    ).flat();
-              for (const t of todo) {
-                const o = await loadVersion({ ...s, warehouse: wh }, t.analyzer, t.version, { force: opts.force });
-                outcomes.push(o);
-                if (!g.json)
-                  out.info(
-                    `${o.error ? status('failed').replace('failed', '✗') : status('succeeded').replace('succeeded', '✓')} ${o.analyzer} ${o.partition} v${o.version} -> ${o.table}: ${o.status}${o.rows !== undefined ? ` (${thousands(o.rows)} rows, ${duration(Math.round(o.ms))})` : ''}${o.error ? ` [${o.error.code}] ${o.error.message}` : ''}`,
-                  );
-              }
-            } finally {
-              await wh.close();
-            }
-            const bad = outcomes.filter((o) => o.error);
-            out.result({ ok: bad.length === 0, warehouse: wh.display, loads: outcomes.map(loadJson) }, () => {
-              if (!outcomes.length) {
-                out.info(
-                  `nothing to load: recount_loads records the published version of every partition (${wh.display})`,
-                );
-                out.info(
-                  `rows changed in the table behind recount's back are found by recount monitor and repaired with recount load <analyzer> --partition <id> --force`,
-                );
-              } else
-                out.info(
-                  `${outcomes.length - bad.length} of ${outcomes.length} partition(s) done in ${duration(Date.now() - started)} (${wh.display})`,
-                );
-              if (bad.length) {
-                const t = table(['analyzer', 'partition', 'version', 'status', 'error']);
-                for (const b of bad)
-                  t.push([
-                    b.analyzer,
-                    b.partition,
-                    `v${b.version}`,
-                    status(b.status),
-                    wrap(`[${b.error!.code}] ${b.error!.message}`, 72),
-                  ]);
-                out.info(t.toString());
-                out.info(`hints: ${[...new Set(bad.map((b) => b.error!.hint).filter(Boolean))].join(' | ')}`);
-              }
-            });
-            return bad.length ? Math.max(...bad.map((b) => b.error!.exitCode)) : 0;
-          }),
+      action(async (out, g, name: string | undefined, opts: LoadOptions) =>
+        withSession(g.project, (s) => load(out, s, name, opts, g.json)),
       ),
     );
+}
+
+async function load(out: Output, s: CliSession, name: string | undefined, opts: LoadOptions, json: boolean) {
+  for (const l of describeRecovery(s.recovery)) out.warn(l);
+  if (opts.partition && opts.pending)
+    throw new RecountError('USAGE', '--partition and --pending do not go together', {
+      subject: '--pending',
+      hint: 'load one partition, or retry every owed load',
+    });
+  if (opts.partition && !name)
+    throw new RecountError('USAGE', '--partition needs an analyzer', {
+      subject: '--partition',
+      hint: 'recount load <analyzer> --partition <id>',
+    });
+  const analyzers = name ? [getAnalyzer(s.project, name)] : [...s.project.analyzers.values()].filter((a) => a.load);
+  analyzers.forEach(loadTarget);
+  const started = Date.now();
+  const wh = await openOrRecordUnreachable(s, analyzers, opts, name);
+  const outcomes: LoadOutcome[] = [];
+  try {
+    for (const t of await loadsToDo(s, analyzers, opts, wh)) {
+      const o = await loadVersion({ ...s, warehouse: wh }, t.analyzer, t.version, { force: opts.force });
+      outcomes.push(o);
+      if (!json) out.info(outcomeLine(o));
+    }
+  } finally {
+    await wh.close();
+  }
+  const bad = outcomes.filter((o) => o.error);
+  out.result({ ok: bad.length === 0, warehouse: wh.display, loads: outcomes.map(loadJson) }, () =>
+    reportLoads(out, wh.display, outcomes, bad, Date.now() - started),
+  );
+  return bad.length ? Math.max(...bad.map((b) => b.error!.exitCode)) : 0;
+}
+
+/**
+ * Open the project's warehouse. When it cannot be opened nothing can load now: the reason is recorded on every
+ * load owed (one partition, or --pending) so status and monitor show it, and the error is thrown.
+ */
+async function openOrRecordUnreachable(
+  s: CliSession,
+  analyzers: Analyzer[],
+  opts: LoadOptions,
+  name: string | undefined,
+): Promise<Warehouse> {
+  try {
+    return await openProjectWarehouse(s.project);
+  } catch (err) {
+    const error = redactError(asRecountError(err, 'WAREHOUSE_UNREACHABLE'), s.project.warehouseUrl);
+    const owed = opts.partition || opts.pending ? await targets(s, analyzers, opts) : [];
+    for (const t of owed) {
+      await s.store.loads.begin({
+        analyzer: t.analyzer.name,
+        partitionId: t.version.partition_id,
+        versionSeq: Number(t.version.seq),
+        table: t.analyzer.load!.table,
+      });
+      await s.store.loads.finish(t.analyzer.name, t.version.partition_id, Number(t.version.seq), {
+        status: loadStatusFor(error),
+        error: { code: error.code, message: error.message, hint: error.hint },
+      });
+    }
+    // Exit code as for any error: 2 when the configuration is at fault (the URL, the credentials), else 1.
+    throw owed.length ? withLoadNote(error, loadStatusFor(error), name) : error;
+  }
+}
+
+/** The loads asked for, or by default every published partition each table lacks. */
+async function loadsToDo(s: CliSession, analyzers: Analyzer[], opts: LoadOptions, wh: Warehouse): Promise<LoadTodo[]> {
+  if (opts.partition || opts.pending || opts.force) return targets(s, analyzers, opts);
+  const behind = await Promise.all(
+    analyzers.map(async (a) => (await partitionsBehind(s.store, a, wh)).map((version) => ({ analyzer: a, version }))),
+  );
+  return behind.flat();
+}
+
+function outcomeLine(o: LoadOutcome): string {
+  return `${o.error ? status('failed').replace('failed', '✗') : status('succeeded').replace('succeeded', '✓')} ${o.analyzer} ${o.partition} v${o.version} -> ${o.table}: ${o.status}${o.rows !== undefined ? ` (${thousands(o.rows)} rows, ${duration(Math.round(o.ms))})` : ''}${o.error ? ` [${o.error.code}] ${o.error.message}` : ''}`;
+}
+
+function reportLoads(out: Output, warehouse: string, outcomes: LoadOutcome[], bad: LoadOutcome[], elapsedMs: number) {
+  if (!outcomes.length) {
+    out.info(`nothing to load: recount_loads records the published version of every partition (${warehouse})`);
+    out.info(
+      `rows changed in the table behind recount's back are found by recount monitor and repaired with recount load <analyzer> --partition <id> --force`,
+    );
+  } else
+    out.info(
+      `${outcomes.length - bad.length} of ${outcomes.length} partition(s) done in ${duration(elapsedMs)} (${warehouse})`,
+    );
+  if (!bad.length) return;
+  out.info(
+    tableOf(['analyzer', 'partition', 'version', 'status', 'error'], bad, (b) => [
+      b.analyzer,
+      b.partition,
+      `v${b.version}`,
+      status(b.status),
+      wrap(`[${b.error!.code}] ${b.error!.message}`, 72),
+    ]),
+  );
+  out.info(`hints: ${[...new Set(bad.map((b) => b.error!.hint).filter(Boolean))].join(' | ')}`);
 }

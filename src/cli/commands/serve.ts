@@ -1,14 +1,30 @@
 import type { Command } from 'commander';
 import { loadProject } from '../../config/load.ts';
+import type { Project } from '../../config/project.ts';
 import { openStateStore } from '../../state/open.ts';
+import type { StateStore } from '../../state/store.ts';
 import { Daemon } from '../../scheduler/daemon.ts';
-import { createLogger } from '../../observe/log.ts';
+import { createLogger, type Logger } from '../../observe/log.ts';
 import { Observer } from '../../observe/observer.ts';
 import { assertSafeBinding, startDashboard, type Dashboard } from '../../web/server.ts';
-import { action, positiveInt, wholeNumber } from '../command.ts';
+import { action, type GlobalOptions, positiveInt, wholeNumber } from '../command.ts';
 
 /** Default port of the dashboard and /metrics. */
 export const DEFAULT_PORT = 7878;
+
+/** The options of `recount serve`. */
+interface ServeOptions {
+  minWorkers?: number;
+  maxWorkers?: number;
+  scanInterval?: number;
+  drainTimeout: number;
+  untilIdle?: boolean;
+  watch: boolean;
+  port?: number;
+  host: string;
+  token?: string;
+  dashboard: boolean;
+}
 
 /** `recount serve`: run until stopped, triggering analyzers as their inputs become ready. */
 export function registerServe(program: Command): void {
@@ -37,112 +53,119 @@ export function registerServe(program: Command): void {
       'every dashboard and /metrics request must carry it (Bearer header, or ?token= once in a browser); default $RECOUNT_TOKEN',
     )
     .option('--no-dashboard', 'serve no dashboard and no /metrics')
-    .action(
-      action(
-        async (
-          _out,
-          g,
-          opts: {
-            minWorkers?: number;
-            maxWorkers?: number;
-            scanInterval?: number;
-            drainTimeout: number;
-            untilIdle?: boolean;
-            watch: boolean;
-            port?: number;
-            host: string;
-            token?: string;
-            dashboard: boolean;
-          },
-        ) => {
-          const token = opts.token ?? (process.env.RECOUNT_TOKEN || undefined);
-          if (opts.dashboard) assertSafeBinding(opts.host, token);
-          const project = await loadProject(g.project);
-          const store = await openStateStore(project.stateUrl, project.dir);
-          const log = createLogger({ pretty: g.json ? false : undefined });
-          const serve = project.config.serve;
-          const maxWorkers = opts.maxWorkers ?? serve.maxWorkers;
-          const scanIntervalMs = opts.scanInterval ?? serve.scanIntervalMs;
-          const observer = new Observer(project, store, {
-            log,
-            healthIntervalMs: Math.min(30_000, Math.max(2_000, scanIntervalMs)),
-          });
-          const daemon = new Daemon(project, store, {
-            minWorkers: Math.min(opts.minWorkers ?? serve.minWorkers, maxWorkers),
-            maxWorkers,
-            scanIntervalMs,
-            watch: opts.watch,
-            log,
-            ...observer.hooks,
-          });
-          let dashboard: Dashboard | undefined;
-          let stopping: Promise<void> | undefined;
-          const stop = (signal: string) => {
-            log.info({ signal }, 'stopping: draining running attempts');
-            stopping ??= daemon
-              .stop(opts.drainTimeout)
-              .then(() => observer.stop())
-              .then(() => dashboard?.close());
-            return stopping;
-          };
-          let done!: () => void;
-          const finished = new Promise<void>((resolve) => (done = resolve));
-          process.once('SIGTERM', () => void stop('SIGTERM').then(done));
-          process.once('SIGINT', () => void stop('SIGINT').then(done));
-          let started = false;
-          if (opts.dashboard) {
-            try {
-              dashboard = await startDashboard(
-                {
-                  project,
-                  store,
-                  metrics: observer.metrics,
-                  alerter: observer.alerter,
-                  kick: () => void (started && daemon.tick().then(() => daemon.retryLoads())),
-                  lag: () => observer.lagSeconds,
-                },
-                { host: opts.host, port: opts.port ?? DEFAULT_PORT, token, log },
-              );
-              log.info(
-                { url: dashboard.url, host: opts.host, port: dashboard.port, token: Boolean(token) },
-                `dashboard listening on ${dashboard.url} (metrics on ${dashboard.url}metrics)`,
-              );
-            } catch (err) {
-              // The default port may be taken (a second daemon on this machine): run without a dashboard rather than not at all.
-              if (opts.port !== undefined) {
-                await store.close();
-                throw err;
-              }
-              log.warn(
-                { err: (err as Error).message },
-                'dashboard not started; the daemon runs without it (pass --port to choose a free port)',
-              );
-            }
-          }
-          await daemon.start();
-          started = true;
-          observer.start(daemon);
-          if (opts.untilIdle) {
-            const check = setInterval(async () => {
-              if (await daemon.isIdle()) {
-                clearInterval(check);
-                await stop('idle');
-                done();
-              }
-            }, 500);
-          }
-          await finished;
-          await store.close();
-          const failed = daemon.summary.failedForGood;
-          if (opts.untilIdle) {
-            const line = `idle: ${daemon.summary.succeeded} attempt(s) succeeded, ${failed.length} run(s) failed for good${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''} (recount status shows why)` : ''}`;
-            if (failed.length) log.error({ succeeded: daemon.summary.succeeded, failedForGood: failed.length }, line);
-            else log.info({ succeeded: daemon.summary.succeeded, failedForGood: 0 }, line);
-          }
-          log.flush?.();
-          // Catching up (--until-idle) is a job: it fails when a run failed for good, as `recount backfill` does.
-          return opts.untilIdle && failed.length ? 1 : 0;
-        },
-      ),
+    .action(action(async (_out, g, opts: ServeOptions) => serve(g, opts)));
+}
+
+/** Run the daemon (and its dashboard) until SIGTERM, SIGINT or, with --until-idle, nothing is left to do. */
+async function serve(g: GlobalOptions, opts: ServeOptions): Promise<number> {
+  const token = opts.token ?? (process.env.RECOUNT_TOKEN || undefined);
+  if (opts.dashboard) assertSafeBinding(opts.host, token);
+  const project = await loadProject(g.project);
+  const store = await openStateStore(project.stateUrl, project.dir);
+  const log = createLogger({ pretty: g.json ? false : undefined });
+  const { observer, daemon } = createDaemon(project, store, log, opts);
+  let dashboard: Dashboard | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping: draining running attempts');
+    stopping ??= daemon
+      .stop(opts.drainTimeout)
+      .then(() => observer.stop())
+      .then(() => dashboard?.close());
+    return stopping;
+  };
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  process.once('SIGTERM', () => void stop('SIGTERM').then(done));
+  process.once('SIGINT', () => void stop('SIGINT').then(done));
+  let started = false;
+  if (opts.dashboard) {
+    // The dashboard's "run now" kicks the daemon once it has started.
+    const kick = () => void (started && daemon.tick().then(() => daemon.retryLoads()));
+    dashboard = await startDashboardOrWarn(project, store, observer, kick, { ...opts, token }, log);
+  }
+  await daemon.start();
+  started = true;
+  observer.start(daemon);
+  if (opts.untilIdle) stopWhenIdle(daemon, () => stop('idle').then(done));
+  await finished;
+  await store.close();
+  const failed = daemon.summary.failedForGood;
+  if (opts.untilIdle) logIdleSummary(log, daemon);
+  log.flush?.();
+  // Catching up (--until-idle) is a job: it fails when a run failed for good, as `recount backfill` does.
+  return opts.untilIdle && failed.length ? 1 : 0;
+}
+
+/** The daemon and the observer that records its metrics, memory and alerts, with the project's serve settings. */
+function createDaemon(project: Project, store: StateStore, log: Logger, opts: ServeOptions) {
+  const serve = project.config.serve;
+  const maxWorkers = opts.maxWorkers ?? serve.maxWorkers;
+  const scanIntervalMs = opts.scanInterval ?? serve.scanIntervalMs;
+  const observer = new Observer(project, store, {
+    log,
+    healthIntervalMs: Math.min(30_000, Math.max(2_000, scanIntervalMs)),
+  });
+  const daemon = new Daemon(project, store, {
+    minWorkers: Math.min(opts.minWorkers ?? serve.minWorkers, maxWorkers),
+    maxWorkers,
+    scanIntervalMs,
+    watch: opts.watch,
+    log,
+    ...observer.hooks,
+  });
+  return { observer, daemon };
+}
+
+/**
+ * Start the dashboard and /metrics. The default port may be taken (a second daemon on this machine): then the
+ * daemon runs without a dashboard rather than not at all; a port asked for with --port must be had.
+ */
+async function startDashboardOrWarn(
+  project: Project,
+  store: StateStore,
+  observer: Observer,
+  kick: () => void,
+  opts: ServeOptions,
+  log: Logger,
+): Promise<Dashboard | undefined> {
+  try {
+    const dashboard = await startDashboard(
+      { project, store, metrics: observer.metrics, alerter: observer.alerter, kick, lag: () => observer.lagSeconds },
+      { host: opts.host, port: opts.port ?? DEFAULT_PORT, token: opts.token, log },
     );
+    log.info(
+      { url: dashboard.url, host: opts.host, port: dashboard.port, token: Boolean(opts.token) },
+      `dashboard listening on ${dashboard.url} (metrics on ${dashboard.url}metrics)`,
+    );
+    return dashboard;
+  } catch (err) {
+    if (opts.port !== undefined) {
+      await store.close();
+      throw err;
+    }
+    log.warn(
+      { err: (err as Error).message },
+      'dashboard not started; the daemon runs without it (pass --port to choose a free port)',
+    );
+    return undefined;
+  }
+}
+
+/** --until-idle: stop once nothing is queued or running. */
+function stopWhenIdle(daemon: Daemon, stop: () => void): void {
+  const check = setInterval(async () => {
+    if (await daemon.isIdle()) {
+      clearInterval(check);
+      stop();
+    }
+  }, 500);
+}
+
+/** --until-idle: one line on what the catch-up did, an error when a run failed for good. */
+function logIdleSummary(log: Logger, daemon: Daemon): void {
+  const { succeeded, failedForGood: failed } = daemon.summary;
+  const line = `idle: ${succeeded} attempt(s) succeeded, ${failed.length} run(s) failed for good${failed.length ? `: ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''} (recount status shows why)` : ''}`;
+  if (failed.length) log.error({ succeeded, failedForGood: failed.length }, line);
+  else log.info({ succeeded, failedForGood: 0 }, line);
 }

@@ -1,0 +1,91 @@
+import type { Partition } from '../../../catalog/partition.ts';
+import type { Analyzer } from '../../../config/project.ts';
+import { layoutChange, isUpToDate } from '../../../run/fingerprint.ts';
+import { checkHold } from '../../../run/hold.ts';
+import { type AttemptResult, runPartition } from '../../../run/runPartition.ts';
+import { openWarehouse } from '../../../warehouse/open.ts';
+import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { attemptLine, loadLine, warnCheckLines } from '../../format.ts';
+import type { Output } from '../../output.ts';
+import { partitionProgressBar } from '../../progressBar.ts';
+import type { CliSession } from '../../session.ts';
+
+/** How to run a backfill: rerun what is up to date or held (--force, --where), with how many threads. */
+export interface BackfillRunOptions {
+  readonly force: boolean;
+  readonly threads?: number;
+  readonly json: boolean;
+}
+
+/** What a backfill did: the attempts it ran, and the partitions it left alone as up to date or held by a rollback. */
+export interface BackfillOutcome {
+  readonly results: AttemptResult[];
+  readonly skipped: string[];
+  readonly held: string[];
+  readonly failed: number;
+}
+
+/** Run every partition in turn, continuing past failures; a line per attempt, or a progress bar on a terminal. */
+export async function runBackfill(
+  out: Output,
+  s: CliSession,
+  analyzer: Analyzer,
+  partitions: Partition[],
+  opts: BackfillRunOptions,
+): Promise<BackfillOutcome> {
+  const bar = partitionProgressBar(opts.json, 'failed');
+  bar?.start(partitions.length, 0, { partition: '', failed: 0 });
+  const outcome = { results: [] as AttemptResult[], skipped: [] as string[], held: [] as string[], failed: 0 };
+  // One warehouse for the whole backfill, not one open (and, for a DuckDB file, one checkpoint on close) per
+  // partition. A DuckDB warehouse file is then held for the backfill's duration. If it cannot be opened now,
+  // each load tries on its own and is recorded as pending when it fails, as without this.
+  let warehouse: Warehouse | undefined;
+  if (analyzer.load && partitions.length > 1)
+    warehouse = await openWarehouse(s.project.warehouseUrl, s.project.dir).catch(() => undefined);
+  try {
+    for (const p of partitions) {
+      bar?.update({ partition: p.id });
+      const r = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts);
+      if (r === 'up-to-date') outcome.skipped.push(p.id);
+      else if (r === 'held') outcome.held.push(p.id);
+      else {
+        outcome.results.push(r);
+        if (r.status === 'failed') outcome.failed++;
+        if (!bar && !opts.json) {
+          out.info(attemptLine(r));
+          for (const l of warnCheckLines(r)) out.info(l);
+          if (r.load) out.info(loadLine(r.load));
+        }
+      }
+      bar?.increment(1, { failed: outcome.failed });
+    }
+  } finally {
+    await warehouse?.close();
+  }
+  bar?.stop();
+  return outcome;
+}
+
+/** Run one partition unless it is up to date or held by a rollback (never, with force). */
+async function backfillPartition(
+  out: Output,
+  s: CliSession & { warehouse?: Warehouse },
+  analyzer: Analyzer,
+  p: Partition,
+  opts: BackfillRunOptions,
+): Promise<AttemptResult | 'up-to-date' | 'held'> {
+  // Up to date comes first: a held partition is reported as held only when it would otherwise rerun.
+  const upToDate = !opts.force && (await isUpToDate(s.store, s.project, analyzer, p));
+  const hold = opts.force || upToDate ? undefined : await checkHold(s.store, s.project, analyzer, p);
+  if (hold?.state === 'released' && !opts.json)
+    out.info(`${analyzer.name} ${p.id}: hold of the rollback to v${hold.seq} released: ${hold.reason}`);
+  if (upToDate) return 'up-to-date';
+  if (hold?.state === 'held') return 'held';
+  const published = opts.force ? undefined : await s.store.publishedVersion(analyzer.name, p.id);
+  const change = published && layoutChange(analyzer, published.dir);
+  if (change)
+    out.warn(
+      `${analyzer.name} ${p.id}: a layout change, rerun although its input and SQL are unchanged: v${published.seq} ${change}`,
+    );
+  return runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads, respectHold: !opts.force });
+}
