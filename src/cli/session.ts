@@ -8,7 +8,7 @@ import { recover, type RecoveryReport } from '../commit/recovery.ts';
 import type { RunContext } from '../run/runPartition.ts';
 import { asRecountError } from '../errors.ts';
 import { openStateStoreReadOnly } from '../doctor/readOnlyStore.ts';
-import { planRecovery, type RecoveryPlan } from '../doctor/recoveryPlan.ts';
+import { planRecovery, type RecoveryPlan } from '../commit/recoveryPlan.ts';
 
 /** A loaded project with its state store open and any crashed publish recovered. */
 export interface CliSession extends RunContext {

@@ -31,6 +31,13 @@ export interface EngineCheckOptions {
  * the analyzers could not be read, it is a warning that relevance is unknown.
  */
 export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Finding[]> {
+  const findings = installedFindings(opts);
+  if (opts.store) findings.push(...(await publishedFindings(opts, opts.store)));
+  return findings;
+}
+
+/** The installed DuckDB and recount against the known bugs. */
+function installedFindings(opts: EngineCheckOptions): Finding[] {
   const findings: Finding[] = [];
   const installed: [KnownBug['engine'], string, string][] = [
     ['duckdb', opts.duckdbVersion, 'DuckDB'],
@@ -67,14 +74,16 @@ export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Fin
       });
     }
   }
-  if (!opts.store) return findings;
+  return findings;
+}
 
-  // Which published outputs did an affected engine (DuckDB or recount itself) produce? Grouped by analyzer and recorded version.
+/** Published outputs made by an engine (DuckDB or recount itself) with a known bug, grouped by analyzer and recorded version. */
+async function publishedFindings(opts: EngineCheckOptions, store: StateStore): Promise<Finding[]> {
   const groups = new Map<
     string,
     { engine: KnownBug['engine']; analyzer: string; version: string; partitions: string[] }
   >();
-  for (const v of await publishedVersions(opts.store)) {
+  for (const v of await publishedVersions(store)) {
     for (const [engine, version] of [
       ['duckdb', v.engine_version],
       ['recount', v.recount_version],
@@ -85,6 +94,7 @@ export async function checkEngineVersions(opts: EngineCheckOptions): Promise<Fin
       groups.set(key, g);
     }
   }
+  const findings: Finding[] = [];
   const profiles = new Map((opts.analyzers ?? []).map((a) => [a.analyzer, a]));
   for (const g of groups.values()) {
     const name = g.engine === 'duckdb' ? 'DuckDB' : 'recount';

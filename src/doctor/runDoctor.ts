@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { loadProject } from '../config/load.ts';
 import type { Project } from '../config/project.ts';
 import { OutputLayout } from '../commit/paths.ts';
+import { planRecovery, plannedOf, type RecoveryPlan } from '../commit/recoveryPlan.ts';
 import type { Engine } from '../engine/engine.ts';
 import { asRecountError } from '../errors.ts';
 import type { StateStore } from '../state/store.ts';
@@ -17,7 +18,7 @@ import { loadKnownBugs, type AnalyzerProfile, type KnownBug } from './knownBugs.
 import { SQL_FEATURES } from '../audit/sqlFeatures.ts';
 import { checkStateIntegrity } from './stateIntegrity.ts';
 import { openStateStoreReadOnly } from './readOnlyStore.ts';
-import { describeRecoveryPlan, planIsEmpty, planRecovery } from './recoveryPlan.ts';
+import { describeRecoveryPlan, planIsEmpty } from './describeRecovery.ts';
 
 /** Everything `recount doctor` found. */
 export interface DoctorReport {
@@ -62,60 +63,21 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
 }
 
+/** What the checks of one doctor run share: its options, its scratch folder, and the engine version once read. */
+interface Diagnosis {
+  readonly opts: DoctorOptions;
+  readonly scratch: string;
+  readonly findings: Finding[];
+  duckdb: string | null;
+}
+
 async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorReport> {
-  const findings: Finding[] = [];
-  let project: Project | undefined;
-  try {
-    project = await loadProject(opts.projectDir, process.env, { readOnly: true });
-    findings.push({
-      check: 'config',
-      status: 'ok',
-      subject: project.configFile,
-      message: `${project.configFile} and ${project.analyzers.size} analyzer(s) load and validate`,
-    });
-  } catch (err) {
-    const e = asRecountError(err);
-    findings.push({ check: 'config', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
-  }
-  let duckdb: string | null = null;
+  const d: Diagnosis = { opts, scratch, findings: [], duckdb: null };
+  const project = await loadChecked(d);
   if (project) {
-    const profiles: AnalyzerProfile[] = [];
-    for (const a of project.analyzers.values()) {
-      const c = await checkAnalyzer({ project, engine: opts.engine, spillDir: join(scratch, 'spill') }, a);
-      const columnTypes = new Set<string>();
-      for (const cols of [c.columns ?? [], ...Object.values(c.inputColumns)])
-        for (const col of cols) columnTypes.add(col.type);
-      // SQL that does not parse cannot be ruled out: every feature counts as present.
-      profiles.push({ analyzer: a.name, columnTypes, features: new Set(c.features ?? SQL_FEATURES) });
-      if (c.compiles) {
-        findings.push({
-          check: 'compile',
-          status: 'ok',
-          subject: a.file,
-          message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})`,
-        });
-      } else {
-        const noData = c.schemaFrom.missing.length > 0;
-        findings.push({
-          check: 'compile',
-          status: noData ? 'warning' : 'problem',
-          subject: a.file,
-          message: `${a.name}: ${c.error}`,
-          hint: noData ? 'nothing to check it against until an input partition is ready' : `fix the sql of ${a.file}`,
-        });
-      }
-      for (const f of c.lint) {
-        findings.push({
-          check: 'lint',
-          status: f.severity === 'error' ? 'problem' : 'warning',
-          subject: `${a.file}${f.line ? `:${f.line}` : ''}`,
-          message: `${a.name}: ${f.rule}: ${f.message}`,
-          details: { rule: f.rule },
-        });
-      }
-    }
+    const profiles = await checkAnalyzers(d, project);
     const largestMemoryBytes = Math.max(0, ...[...project.analyzers.values()].map((a) => a.memoryBytes));
-    findings.push(
+    d.findings.push(
       ...checkDisk({
         outputRoot: project.outputRoot,
         spillDir: project.spillDir,
@@ -123,75 +85,141 @@ async function diagnose(opts: DoctorOptions, scratch: string): Promise<DoctorRep
         largestMemoryBytes,
       }),
     );
-    findings.push(...(await checkSparkEndpoints(project)));
-
-    let store: StateStore | undefined;
-    try {
-      const opened = await openStateStoreReadOnly(project.stateUrl, project.dir);
-      store = opened.store;
-      const layout = new OutputLayout(project.outputRoot);
-      const plan = await planRecovery(store, layout);
-      const integrity = await checkStateIntegrity(store, layout, plan);
-      findings.push(...integrity);
-      if (!opened.exists)
-        findings.push({
-          check: 'state-store',
-          status: 'ok',
-          subject: store.url,
-          message: 'no state store yet: nothing has run (doctor does not create it)',
-        });
-      else if (!integrity.some((f) => f.status === 'problem' || f.status === 'warning'))
-        findings.push({
-          check: 'state-store',
-          status: 'ok',
-          subject: store.url,
-          message: 'the state store agrees with the output files',
-        });
-      if (!planIsEmpty(plan))
-        findings.push({
-          check: 'recovery',
-          status: 'info',
-          subject: store.url,
-          message: describeRecoveryPlan(plan).join('; '),
-          details: {
-            plan: {
-              rollForward: plan.rollForward.length,
-              abandon: plan.abandon.length,
-              crashed: plan.crashed.length,
-              staging: plan.staging.map((x) => x.dir),
-            },
-          },
-        });
-      duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-      findings.push(
-        ...(await checkEngineVersions({
-          bugs: opts.bugs ?? loadKnownBugs(),
-          duckdbVersion: duckdb,
-          recountVersion: RECOUNT_VERSION,
-          analyzers: profiles,
-          store,
-        })),
-      );
-    } catch (err) {
-      const e = asRecountError(err);
-      findings.push({ check: 'state-store', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
-    } finally {
-      await store?.close();
-    }
-  }
-  if (!project) {
+    d.findings.push(...(await checkSparkEndpoints(project)));
+    await checkState(d, project, profiles);
+  } else {
     // No project to check against: still say whether the installed engine has a known bug.
-    duckdb = await duckdbVersion(opts.engine, join(scratch, 'version'));
-    findings.push(
-      ...(await checkEngineVersions({
-        bugs: opts.bugs ?? loadKnownBugs(),
-        duckdbVersion: duckdb,
-        recountVersion: RECOUNT_VERSION,
-        analyzers: undefined,
-      })),
-    );
+    await checkEngines(d, undefined, undefined);
   }
   const counts = { ok: 0, info: 0, warning: 0, problem: 0 };
-  for (const f of findings) counts[f.status]++;
-  return { ok: counts.problem === 0, versions: { recount: RECOUNT_VERSION, duckdb }, findings, counts };
+  for (const f of d.findings) counts[f.status]++;
+  return {
+    ok: counts.problem === 0,
+    versions: { recount: RECOUNT_VERSION, duckdb: d.duckdb },
+    findings: d.findings,
+    counts,
+  };
+}
+
+/** The project, if its config and analyzers load and validate (a finding either way). */
+async function loadChecked(d: Diagnosis): Promise<Project | undefined> {
+  try {
+    const project = await loadProject(d.opts.projectDir, process.env, { readOnly: true });
+    d.findings.push({
+      check: 'config',
+      status: 'ok',
+      subject: project.configFile,
+      message: `${project.configFile} and ${project.analyzers.size} analyzer(s) load and validate`,
+    });
+    return project;
+  } catch (err) {
+    const e = asRecountError(err);
+    d.findings.push({ check: 'config', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
+    return undefined;
+  }
+}
+
+/** Plan and lint every analyzer over its inputs' schema; returns each one's column types and SQL constructs. */
+async function checkAnalyzers(d: Diagnosis, project: Project): Promise<AnalyzerProfile[]> {
+  const profiles: AnalyzerProfile[] = [];
+  for (const a of project.analyzers.values()) {
+    const c = await checkAnalyzer({ project, engine: d.opts.engine, spillDir: join(d.scratch, 'spill') }, a);
+    const columnTypes = new Set<string>();
+    for (const cols of [c.columns ?? [], ...Object.values(c.inputColumns)])
+      for (const col of cols) columnTypes.add(col.type);
+    // SQL that does not parse cannot be ruled out: every feature counts as present.
+    profiles.push({ analyzer: a.name, columnTypes, features: new Set(c.features ?? SQL_FEATURES) });
+    if (c.compiles) {
+      d.findings.push({
+        check: 'compile',
+        status: 'ok',
+        subject: a.file,
+        message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})`,
+      });
+    } else {
+      const noData = c.schemaFrom.missing.length > 0;
+      d.findings.push({
+        check: 'compile',
+        status: noData ? 'warning' : 'problem',
+        subject: a.file,
+        message: `${a.name}: ${c.error}`,
+        hint: noData ? 'nothing to check it against until an input partition is ready' : `fix the sql of ${a.file}`,
+      });
+    }
+    for (const f of c.lint) {
+      d.findings.push({
+        check: 'lint',
+        status: f.severity === 'error' ? 'problem' : 'warning',
+        subject: `${a.file}${f.line ? `:${f.line}` : ''}`,
+        message: `${a.name}: ${f.rule}: ${f.message}`,
+        details: { rule: f.rule },
+      });
+    }
+  }
+  return profiles;
+}
+
+/** The state store against the files, what recovery would do, and the engines that made the published versions. */
+async function checkState(d: Diagnosis, project: Project, profiles: AnalyzerProfile[]): Promise<void> {
+  let store: StateStore | undefined;
+  try {
+    const opened = await openStateStoreReadOnly(project.stateUrl, project.dir);
+    store = opened.store;
+    const layout = new OutputLayout(project.outputRoot);
+    const plan = await planRecovery(store, layout);
+    const integrity = await checkStateIntegrity(store, layout, plan);
+    d.findings.push(...integrity);
+    const clean = !integrity.some((f) => f.status === 'problem' || f.status === 'warning');
+    if (!opened.exists || clean)
+      d.findings.push({
+        check: 'state-store',
+        status: 'ok',
+        subject: store.url,
+        message: opened.exists
+          ? 'the state store agrees with the output files'
+          : 'no state store yet: nothing has run (doctor does not create it)',
+      });
+    if (!planIsEmpty(plan)) d.findings.push(recoveryFinding(store.url, plan));
+    await checkEngines(d, profiles, store);
+  } catch (err) {
+    const e = asRecountError(err);
+    d.findings.push({ check: 'state-store', status: 'problem', subject: e.subject, message: e.message, hint: e.hint });
+  } finally {
+    await store?.close();
+  }
+}
+
+function recoveryFinding(subject: string, plan: RecoveryPlan): Finding {
+  return {
+    check: 'recovery',
+    status: 'info',
+    subject,
+    message: describeRecoveryPlan(plan).join('; '),
+    details: {
+      plan: {
+        rollForward: plannedOf(plan, 'finish-publish').length,
+        abandon: plannedOf(plan, 'abandon-publish').length,
+        crashed: plannedOf(plan, 'record-crashed').length,
+        staging: plannedOf(plan, 'remove-staging').map((x) => x.dir),
+      },
+    },
+  };
+}
+
+/** The installed DuckDB (and, with a store, the engines recorded in published versions) against the known bugs. */
+async function checkEngines(
+  d: Diagnosis,
+  analyzers: AnalyzerProfile[] | undefined,
+  store: StateStore | undefined,
+): Promise<void> {
+  d.duckdb = await duckdbVersion(d.opts.engine, join(d.scratch, 'version'));
+  d.findings.push(
+    ...(await checkEngineVersions({
+      bugs: d.opts.bugs ?? loadKnownBugs(),
+      duckdbVersion: d.duckdb,
+      recountVersion: RECOUNT_VERSION,
+      analyzers,
+      store,
+    })),
+  );
 }

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OutputLayout } from '../commit/paths.ts';
+import { intentLabel, plannedOf, planRecovery, type RecoveryPlan } from '../commit/recoveryPlan.ts';
 import type { StateStore } from '../state/store.ts';
+import type { PartitionRow, VersionRow } from '../state/types.ts';
 import type { Finding } from './finding.ts';
-import { planRecovery, type RecoveryPlan } from './recoveryPlan.ts';
 import { describeLink, inspectPublishedLink } from './publishedLink.ts';
 import { unreadableReason } from './versionHealth.ts';
 import { loadedVersions, versionKey } from '../gc/loaded.ts';
@@ -21,10 +22,24 @@ export async function checkStateIntegrity(
   layout: OutputLayout,
   plan?: RecoveryPlan,
 ): Promise<Finding[]> {
+  const findings = recoveryFindings(plan ?? (await planRecovery(store, layout)));
+  const known = new Set<string>();
+  const loaded = (await loadedVersions(store)).keys;
+  for (const p of await store.listPartitions()) {
+    const versions = await store.listVersions(p.analyzer, p.partition_id);
+    for (const v of versions) known.add(v.dir);
+    findings.push(...partitionFindings(layout, p, versions, loaded));
+  }
+  findings.push(...orphanedVersionFolders(layout, known));
+  return findings;
+}
+
+/** What the recovery plan says about publishes, attempts and staging, as findings. */
+function recoveryFindings(plan: RecoveryPlan): Finding[] {
   const findings: Finding[] = [];
-  const r = plan ?? (await planRecovery(store, layout));
-  for (const intent of r.inFlight) {
-    const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
+  const inFlight = plannedOf(plan, 'leave-publish').map((a) => a.intent);
+  for (const intent of inFlight) {
+    const label = intentLabel(intent);
     findings.push({
       check: 'publish-in-progress',
       status: 'info',
@@ -32,9 +47,11 @@ export async function checkStateIntegrity(
       message: `${label} is being published by a running attempt (${intent.attempt_id})`,
     });
   }
-  for (const intent of [...r.rollForward, ...r.abandon]) {
-    const label = `${intent.analyzer} ${intent.partition_id} v${intent.target_seq}`;
-    const filesThere = r.rollForward.includes(intent);
+  const rollForward = plannedOf(plan, 'finish-publish').map((a) => a.intent);
+  const abandon = plannedOf(plan, 'abandon-publish').map((a) => a.intent);
+  for (const intent of [...rollForward, ...abandon]) {
+    const label = intentLabel(intent);
+    const filesThere = rollForward.includes(intent);
     findings.push({
       check: 'interrupted-publish',
       status: 'problem',
@@ -50,7 +67,7 @@ export async function checkStateIntegrity(
       },
     });
   }
-  for (const a of r.crashed) {
+  for (const { attempt: a } of plannedOf(plan, 'record-crashed')) {
     findings.push({
       check: 'crashed-attempt',
       status: 'warning',
@@ -60,8 +77,8 @@ export async function checkStateIntegrity(
     });
   }
   // Staging of an interrupted publish is reported with that publish, not as an orphan.
-  const claimed = new Set([...r.rollForward, ...r.abandon, ...r.inFlight].map((i) => i.attempt_id));
-  for (const { name, dir, owner } of r.staging.filter((x) => !claimed.has(x.name))) {
+  const claimed = new Set([...rollForward, ...abandon, ...inFlight].map((i) => i.attempt_id));
+  for (const { name, dir, owner } of plannedOf(plan, 'remove-staging').filter((x) => !claimed.has(x.name))) {
     findings.push({
       check: 'orphaned-staging',
       status: 'problem',
@@ -70,78 +87,102 @@ export async function checkStateIntegrity(
       hint: "run 'recount recover' or 'recount gc' to remove it",
     });
   }
+  return findings;
+}
 
-  const known = new Set<string>();
-  const loaded = (await loadedVersions(store)).keys;
-  for (const p of await store.listPartitions()) {
-    const versions = await store.listVersions(p.analyzer, p.partition_id);
-    const broken = new Map<number, string>();
-    for (const v of versions) {
-      known.add(v.dir);
-      if (v.status !== 'published' && v.status !== 'retained') continue;
-      const why = unreadableReason(v.dir);
-      if (why) broken.set(v.seq, why);
-    }
-    const run = `recount run ${p.analyzer} --partition ${p.partition_id}`;
-    const forget = `'recount gc --broken' forgets it (marks it deleted and removes what is left of its folder)`;
-    for (const v of versions.filter((x) => broken.has(x.seq))) {
-      const label = `${v.analyzer} ${v.partition_id} v${v.seq}`;
-      let hint: string;
-      if (v.status === 'published') {
-        const fallback = versions.find((x) => x.status === 'retained' && !broken.has(x.seq));
-        const rollback = fallback
-          ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')`
-          : '';
-        hint = `readers of the published path see ${existsSync(v.dir) ? 'incomplete data' : 'nothing (its link dangles)'}: publish a new version ('${run}')${rollback}; v${v.seq} then stays as an older version that cannot be read: ${forget}`;
-      } else if (loaded.has(versionKey(v.analyzer, v.partition_id, v.seq))) {
-        hint = `it can no longer be rolled back to; it is the version the warehouse holds, so gc keeps it until a newer one is loaded ('recount load ${p.analyzer} --partition ${p.partition_id}'); after that ${forget}`;
-      } else {
-        hint = `it can no longer be rolled back to; ${forget}`;
-      }
-      findings.push({
-        check: 'version-files-missing',
-        status: 'problem',
-        subject: label,
-        message: `${v.status} version ${label}: ${broken.get(v.seq)}`,
-        hint,
-        details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
-      });
-    }
-    // A published version whose files are gone is reported above, with what repairs it: its link is part of that.
-    if (p.published_seq !== null && p.pending_intent === null && !broken.has(p.published_seq)) {
-      const v = versions.find((x) => x.seq === p.published_seq);
-      const link = layout.publishedPath(p.analyzer, p.partition_id);
-      const state = inspectPublishedLink(link, v?.dir ?? '');
-      if (state.state !== 'ok') {
-        findings.push({
-          check: 'published-link',
-          status: 'problem',
-          subject: link,
-          message: describeLink(link, state, p.published_seq),
-          hint:
-            state.state === 'not-a-link'
-              ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
-              : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
-          details: { analyzer: p.analyzer, partition: p.partition_id, version: p.published_seq, link: state.state },
-        });
-      }
-    }
+/** A partition's kept versions whose files cannot be read, and a published link that does not point at its version. */
+function partitionFindings(
+  layout: OutputLayout,
+  p: PartitionRow,
+  versions: readonly VersionRow[],
+  loaded: ReadonlySet<string>,
+): Finding[] {
+  const findings: Finding[] = [];
+  const broken = new Map<number, string>();
+  for (const v of versions) {
+    if (v.status !== 'published' && v.status !== 'retained') continue;
+    const why = unreadableReason(v.dir);
+    if (why) broken.set(v.seq, why);
   }
+  for (const v of versions.filter((x) => broken.has(x.seq))) {
+    const label = `${v.analyzer} ${v.partition_id} v${v.seq}`;
+    findings.push({
+      check: 'version-files-missing',
+      status: 'problem',
+      subject: label,
+      message: `${v.status} version ${label}: ${broken.get(v.seq)}`,
+      hint: brokenVersionHint(p, v, versions, broken, loaded),
+      details: { analyzer: v.analyzer, partition: v.partition_id, version: v.seq, status: v.status, dir: v.dir },
+    });
+  }
+  // A published version whose files are gone is reported above, with what repairs it: its link is part of that.
+  if (p.published_seq !== null && p.pending_intent === null && !broken.has(p.published_seq)) {
+    const link = publishedLinkFinding(layout, p, versions);
+    if (link) findings.push(link);
+  }
+  return findings;
+}
 
-  if (existsSync(layout.versionsRoot)) {
-    for (const analyzer of readdirSync(layout.versionsRoot)) {
-      for (const partition of readdirSync(join(layout.versionsRoot, analyzer))) {
-        for (const v of readdirSync(join(layout.versionsRoot, analyzer, partition))) {
-          const dir = join(layout.versionsRoot, analyzer, partition, v);
-          if (known.has(dir)) continue;
-          findings.push({
-            check: 'orphaned-version-folder',
-            status: 'warning',
-            subject: dir,
-            message: `version folder ${dir} is not in the state store`,
-            hint: 'nothing reads it; remove it by hand if you did not put it there',
-          });
-        }
+function brokenVersionHint(
+  p: PartitionRow,
+  v: VersionRow,
+  versions: readonly VersionRow[],
+  broken: ReadonlyMap<number, string>,
+  loaded: ReadonlySet<string>,
+): string {
+  const run = `recount run ${p.analyzer} --partition ${p.partition_id}`;
+  const forget = `'recount gc --broken' forgets it (marks it deleted and removes what is left of its folder)`;
+  if (v.status === 'published') {
+    const fallback = versions.find((x) => x.status === 'retained' && !broken.has(x.seq));
+    const rollback = fallback
+      ? ` or roll back to v${fallback.seq} ('recount rollback ${p.analyzer} --partition ${p.partition_id} --version ${fallback.seq}')`
+      : '';
+    return `readers of the published path see ${existsSync(v.dir) ? 'incomplete data' : 'nothing (its link dangles)'}: publish a new version ('${run}')${rollback}; v${v.seq} then stays as an older version that cannot be read: ${forget}`;
+  }
+  if (loaded.has(versionKey(v.analyzer, v.partition_id, v.seq)))
+    return `it can no longer be rolled back to; it is the version the warehouse holds, so gc keeps it until a newer one is loaded ('recount load ${p.analyzer} --partition ${p.partition_id}'); after that ${forget}`;
+  return `it can no longer be rolled back to; ${forget}`;
+}
+
+function publishedLinkFinding(
+  layout: OutputLayout,
+  p: PartitionRow,
+  versions: readonly VersionRow[],
+): Finding | undefined {
+  const v = versions.find((x) => x.seq === p.published_seq);
+  const link = layout.publishedPath(p.analyzer, p.partition_id);
+  const state = inspectPublishedLink(link, v?.dir ?? '');
+  if (state.state === 'ok') return undefined;
+  const run = `recount run ${p.analyzer} --partition ${p.partition_id}`;
+  return {
+    check: 'published-link',
+    status: 'problem',
+    subject: link,
+    message: describeLink(link, state, p.published_seq!),
+    hint:
+      state.state === 'not-a-link'
+        ? `something other than recount wrote there: move it away, then publish a new version ('${run}')`
+        : `publish a new version, which makes the link again ('${run}'); v${p.published_seq} stays kept`,
+    details: { analyzer: p.analyzer, partition: p.partition_id, version: p.published_seq, link: state.state },
+  };
+}
+
+/** Version folders under the output root that the state store does not know. */
+function orphanedVersionFolders(layout: OutputLayout, known: ReadonlySet<string>): Finding[] {
+  if (!existsSync(layout.versionsRoot)) return [];
+  const findings: Finding[] = [];
+  for (const analyzer of readdirSync(layout.versionsRoot)) {
+    for (const partition of readdirSync(join(layout.versionsRoot, analyzer))) {
+      for (const v of readdirSync(join(layout.versionsRoot, analyzer, partition))) {
+        const dir = join(layout.versionsRoot, analyzer, partition, v);
+        if (known.has(dir)) continue;
+        findings.push({
+          check: 'orphaned-version-folder',
+          status: 'warning',
+          subject: dir,
+          message: `version folder ${dir} is not in the state store`,
+          hint: 'nothing reads it; remove it by hand if you did not put it there',
+        });
       }
     }
   }

@@ -6,6 +6,7 @@ import { renderDiff } from '../diffReport.ts';
 import { toleranceOf, toleranceOptions } from '../toleranceOptions.ts';
 import { action, jsonUsageErrors, positiveInt, wholeNumber } from '../command.ts';
 import { withSession } from '../session.ts';
+import { plannedOf } from '../../commit/recoveryPlan.ts';
 
 /** `recount diff <analyzer> --partition ID [--from V] [--to V]`: row-level diff of two versions joined on the keys. */
 export function registerDiff(program: Command): void {
@@ -38,7 +39,7 @@ export function registerDiff(program: Command): void {
               const p = parsePartition(opts.partition, analyzer.grain);
               const tolerance = toleranceOf(opts);
               // diff only reads (no recovery): say when this partition has a publish recovery would still finish.
-              for (const i of s.pendingRecovery?.rollForward ?? []) {
+              for (const { intent: i } of s.pendingRecovery ? plannedOf(s.pendingRecovery, 'finish-publish') : []) {
                 if (i.analyzer === analyzer.name && i.partition_id === p.id)
                   out.warn(
                     `an interrupted ${i.kind} of v${i.target_seq} is pending; this diff compares what is recorded now (published: ${i.from_seq === null ? 'nothing' : `v${i.from_seq}`}); 'recount recover' finishes it`,

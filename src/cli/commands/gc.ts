@@ -4,7 +4,7 @@ import { formatBytes } from '../../config/size.ts';
 import { runGc, type GcItem } from '../../gc/runGc.ts';
 import { action, jsonUsageErrors, wholeNumber } from '../command.ts';
 import { describeRecovery, withSession } from '../session.ts';
-import { describeRecoveryPlan, planAsReport } from '../../doctor/recoveryPlan.ts';
+import { describeRecoveryPlan, planAsReport } from '../../doctor/describeRecovery.ts';
 
 function label(i: GcItem): string {
   return i.kind === 'version' || i.kind === 'deleted-version-folder'
@@ -39,12 +39,12 @@ export function registerGc(program: Command): void {
               keep: opts.keep,
               dryRun: opts.dryRun,
               broken: opts.broken,
-              recoveryStaging: plan?.staging.map((x) => x.name),
+              recovery: plan,
             });
             const recovery = plan ? { ran: false, ...planAsReport(plan) } : { ran: true, ...s.recovery };
             out.result({ ok: r.errors.length === 0, ...r, recovery }, () => {
               // Staging recovery would remove is listed below with what gc would remove.
-              const lines = plan ? describeRecoveryPlan({ ...plan, staging: [] }) : describeRecovery(s.recovery);
+              const lines = plan ? describeRecoveryPlan(plan, { staging: false }) : describeRecovery(s.recovery);
               if (!plan && s.recovery.removedStaging.length)
                 lines.push(
                   `recovery removed ${s.recovery.removedStaging.length} staging folder(s) no live attempt owned: ${s.recovery.removedStaging.join(', ')}`,
