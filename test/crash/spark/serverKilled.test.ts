@@ -42,6 +42,33 @@ function sparkWriting(stagingRoot: string): boolean {
   return readdirSync(stagingRoot).some((a) => existsSync(join(stagingRoot, a, '_spark_out')));
 }
 
+/** A `recount files` reader of the partition in its own process, whose complete answer is the version in `dir`'s. */
+async function startFilesReader(out: string, dir: string) {
+  const glob = lit(join(dir, '*.parquet'));
+  const [{ answer }] = await duck<{ answer: string }>(
+    answerSql(`read_parquet(${glob}, hive_partitioning = false)`, 'ad_id', 'impression_count'),
+  );
+  const reader = startReaderProcess({
+    ...{ mode: 'files', name: 'files', outputRoot: out, analyzer: ANALYZER, partition: PARTITION },
+    ...{ complete: [answer!], a: 'ad_id', b: 'impression_count', pauseMs: 10 },
+  });
+  await reader.ready;
+  return reader;
+}
+
+/** How the state store recorded an attempt: its status and error code. */
+async function attemptOutcome(tp: TestProject, attemptId: string): Promise<unknown[]> {
+  const ctx = await tp.open();
+  try {
+    const a = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).find(
+      (x) => x.attempt_id === attemptId,
+    );
+    return [a?.status, a?.error_code];
+  } finally {
+    await ctx.close();
+  }
+}
+
 describe('the Spark Connect server killed while an attempt runs on it', () => {
   let port: number;
   let server: SparkServer | undefined;
@@ -73,22 +100,7 @@ describe('the Spark Connect server killed while an attempt runs on it', () => {
     const prev = (await assertPublishedComplete(out(), ANALYZER, PARTITION))!;
     expect(prev.version).toBe(1);
 
-    const glob = join(prev.dir, '*.parquet');
-    const [{ answer }] = await duck<{ answer: string }>(
-      answerSql(`read_parquet(${lit(glob)}, hive_partitioning = false)`, 'ad_id', 'impression_count'),
-    );
-    const reader = startReaderProcess({
-      mode: 'files',
-      name: 'files',
-      outputRoot: out(),
-      analyzer: ANALYZER,
-      partition: PARTITION,
-      complete: [answer!],
-      a: 'ad_id',
-      b: 'impression_count',
-      pauseMs: 10,
-    });
-    await reader.ready;
+    const reader = await startFilesReader(out(), prev.dir);
 
     const stagingRoot = new OutputLayout(out()).stagingRoot;
     const attempt = runOnce(tp, ANALYZER, PARTITION);
@@ -110,15 +122,7 @@ describe('the Spark Connect server killed while an attempt runs on it', () => {
     expect([now.version, now.manifest.attemptId]).toEqual([1, prev.manifest.attemptId]);
     await assertReaderSeesOnlyCommitted(out(), ANALYZER);
     expect(existsSync(stagingRoot) ? readdirSync(stagingRoot) : []).toEqual([]);
-    const ctx = await tp.open();
-    try {
-      const a = (await ctx.store.listAttempts({ analyzer: ANALYZER, partitionId: PARTITION })).find(
-        (x) => x.attempt_id === failed.attemptId,
-      );
-      expect([a?.status, a?.error_code]).toEqual(['failed', 'ENGINE_UNREACHABLE']);
-    } finally {
-      await ctx.close();
-    }
+    expect(await attemptOutcome(tp, failed.attemptId)).toEqual(['failed', 'ENGINE_UNREACHABLE']);
 
     server = await startSparkConnect({ port, ownerPid: process.pid });
     const retry = await runOnce(tp, ANALYZER, PARTITION);

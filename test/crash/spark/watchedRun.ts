@@ -1,0 +1,55 @@
+// A `recount run` child killed at an instant timed from its attempt's start, for the seeded random-kill tests
+// (the same watching as test/crash/randomKill.test.ts, for any analyzer and partition).
+import { existsSync, readdirSync } from 'node:fs';
+import type { TestProject } from '../../helpers/project.ts';
+
+/** How a watched run ended, and when its attempt's staging folder appeared (undefined if it never did). */
+export interface WatchedRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  readonly stagedAt?: number;
+  readonly exitedAt: number;
+}
+
+/** mulberry32: a tiny seeded PRNG, so a failing seed replays the same kill instant. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Start `recount run <analyzer> --partition <partition>`, note when its attempt began (its staging folder appearing
+ * under `stagingRoot`), and SIGKILL it `attemptKillMs` after that, if asked. Timed from the attempt itself, a kill
+ * lands inside it however long the process takes to start.
+ */
+export function runWatched(
+  tp: TestProject,
+  run: { analyzer: string; partition: string; stagingRoot: string },
+  attemptKillMs?: number,
+): Promise<WatchedRun> {
+  return new Promise((resolve, reject) => {
+    const child = tp.spawnCli(['run', run.analyzer, '--partition', run.partition]);
+    let stderr = '';
+    let stagedAt: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    child.stderr!.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => {
+      if (stagedAt !== undefined || !existsSync(run.stagingRoot) || readdirSync(run.stagingRoot).length === 0) return;
+      stagedAt = Date.now();
+      if (attemptKillMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), attemptKillMs);
+    }, 2);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ code, signal, stderr, stagedAt, exitedAt: Date.now() });
+    });
+  });
+}
