@@ -25,6 +25,7 @@ import type { StateStore } from '../state/store.ts';
 import { MemorySampler } from '../observe/memorySampler.ts';
 import { EngineSampler } from '../observe/engineSampler.ts';
 import { planMemory } from '../worker/budget.ts';
+import { sparkRetrySettings } from './sparkRetry.ts';
 import { RECOUNT_VERSION } from '../version.ts';
 import { loadAfterPublish, loadTableOf, loadWarning, type LoadOutcome } from '../warehouse/loader.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
@@ -140,7 +141,10 @@ export async function runPartition(
 
   // DuckDB starts (a new instance, on its own threads) while the state store records the attempt: on a small
   // partition both are a large part of the run. The session is taken inside the attempt, or closed unused.
-  const opening = engine.open({ memoryBytes, threads, spillDir });
+  // After out-of-memory attempts of this partition, a Spark attempt runs with smaller tasks (and says so).
+  const sparkRetry = engine.name === 'spark' ? await sparkRetrySettings(store, analyzer, partition.id) : undefined;
+  if (sparkRetry) warnings.push(sparkRetry.note);
+  const opening = engine.open({ memoryBytes, threads, spillDir, ...(sparkRetry ? { conf: sparkRetry.conf } : {}) });
   opening.catch(() => undefined);
   let sessionTaken = false;
   const closeUntaken = async () => {
@@ -173,6 +177,7 @@ export async function runPartition(
       threads,
       memoryBytes,
       stagingDir,
+      ...(sparkRetry ? { sparkConf: sparkRetry.conf } : {}),
     }));
   } catch (err) {
     sampler.stop();

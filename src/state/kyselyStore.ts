@@ -170,6 +170,7 @@ export class KyselyStateStore implements StateStore {
           threads: a.threads,
           memory_bytes: a.memoryBytes,
           staging_dir: a.stagingDir,
+          spark_conf: a.sparkConf ? JSON.stringify(a.sparkConf) : null,
           started_at: now(),
           finished_at: null,
           rows: null,

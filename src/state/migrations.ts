@@ -278,6 +278,8 @@ export function migrations(dialect: StateDialect): Record<string, Migration> {
           'spark_max_bytes',
         ])
           await db.schema.alterTable('memory_samples').addColumn(column, 'bigint').execute();
+        // The Spark settings an attempt ran with after out-of-memory attempts of its partition (JSON; src/engine/spark/oomRetry.ts).
+        await db.schema.alterTable('attempts').addColumn('spark_conf', 'text').execute();
       },
     },
   };

@@ -382,6 +382,7 @@ export function registerStatus(program: Command): void {
               duckdbLimitBytes: Number(a.memory_bytes),
               duckdbPeakBytes: a.duckdb_peak_bytes === null ? null : Number(a.duckdb_peak_bytes),
               spillBytes: a.spill_bytes === null ? null : Number(a.spill_bytes),
+              sparkConf: a.spark_conf ? (JSON.parse(a.spark_conf) as Record<string, string>) : null,
               error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null,
             })),
             loads: loads.map((l) => ({
