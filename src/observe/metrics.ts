@@ -113,7 +113,7 @@ export class RecountMetrics {
     });
     this.oomKills = new Counter({
       name: 'recount_oom_kills_total',
-      help: 'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).',
+      help: 'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit), spark (executors or driver).',
       labelNames: ['analyzer', 'reason'],
       registers,
     });
