@@ -10,6 +10,8 @@ export interface EngineOptions {
   readonly memoryBytes: number;
   readonly threads: number;
   readonly spillDir: string;
+  /** Session settings of this attempt over the engine's own (Spark's smaller tasks after out-of-memory attempts). */
+  readonly conf?: Readonly<Record<string, string>>;
 }
 
 /** One staged output file, named by the bucket it holds (`part-00003.parquet` holds bucket 3). */

@@ -59,7 +59,7 @@ export function createEventMetrics(
     ),
     oomKills: counter(
       'recount_oom_kills_total',
-      'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit).',
+      'Attempts ended for memory: rss (killed past the budget), v8-heap, duckdb (its memory_limit), spark (executors or driver).',
       ['analyzer', 'reason'],
     ),
     attemptPeakRss: gauge(

@@ -14,6 +14,7 @@ import { resolveAttemptInputs } from './attempt/resolve.ts';
 import { sealStaged } from './attempt/seal.ts';
 import { makeStagingDir, planOutput, writeStaged } from './attempt/stage.ts';
 import type { AttemptResult, RunContext, RunOptions } from './attempt/types.ts';
+import { withSparkRetry } from './sparkRetry.ts';
 
 export { newAttemptId } from './attempt/attempt.ts';
 export type { AttemptResult, RunContext, RunOptions } from './attempt/types.ts';
@@ -29,7 +30,8 @@ export async function runPartition(
   partitionId: string,
   opts: RunOptions = {},
 ): Promise<AttemptResult> {
-  const attempt = planAttempt(ctx, analyzer, parsePartition(partitionId, analyzer.grain), opts);
+  // After out-of-memory attempts of this partition, a Spark attempt runs with smaller tasks (and says so).
+  const attempt = await withSparkRetry(planAttempt(ctx, analyzer, parsePartition(partitionId, analyzer.grain), opts));
   const engine = new AttemptEngine(attempt.engine, attempt);
   let baseSeq: number;
   try {

@@ -4,6 +4,7 @@ import type { Logger } from '../observe/log.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
 import type { StateStore } from '../state/store.ts';
 import type { WorkerMemorySample, WorkerPool } from '../worker/pool.ts';
+import type { OomReason } from './judgeOutcome.ts';
 
 /** Settings of a daemon, from the config's `serve` block and the command line. */
 export interface DaemonOptions {
@@ -35,7 +36,7 @@ export interface AttemptEvent {
   /** The attempt's memory budget (what memory alerts measure shares of). */
   readonly budgetBytes?: number;
   /** Why an out-of-memory attempt ended: killed past its RSS budget, V8 heap exhausted, or DuckDB's own limit. */
-  readonly oomReason?: 'rss' | 'v8-heap' | 'duckdb';
+  readonly oomReason?: OomReason;
 }
 
 /** What the daemon did since it started: `serve --until-idle` reports it and exits 1 when runs failed for good. */

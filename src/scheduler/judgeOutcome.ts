@@ -4,6 +4,9 @@ import { isRetryable } from './retry.ts';
 /** How a retry shrinks after running out of memory: DuckDB's own limit hit (fewer threads, same limit) or the process's budget (both lower). */
 export type Degrade = 'threads' | 'threads-and-limit';
 
+/** What ran out of memory: the worker's RSS or V8 heap, DuckDB at its own limit, or Spark (an executor or the driver). */
+export type OomReason = 'rss' | 'v8-heap' | 'duckdb' | 'spark';
+
 /** What the daemon makes of one attempt's outcome; `settle` carries it out. */
 export type Verdict =
   /** The drain killed it, not its own fault: requeue and give the try back. */
@@ -22,7 +25,7 @@ export type Verdict =
       readonly retry: boolean;
       readonly degrade?: Degrade;
       /** Why an out-of-memory happened, for the metrics. */
-      readonly oomReason?: 'rss' | 'v8-heap' | 'duckdb';
+      readonly oomReason?: OomReason;
     };
 
 /** What the judgement needs besides the outcome. */
@@ -35,6 +38,8 @@ export interface JudgeContext {
   /** The worker's V8 heap limit, and where a heap snapshot goes, for the message of a V8 out-of-memory. */
   readonly heapMb: number;
   readonly postmortemDir: string;
+  /** The engine the attempt ran on (`duckdb` when absent). */
+  readonly engine?: string;
 }
 
 /**
@@ -54,8 +59,7 @@ export function judgeOutcome(outcome: WorkerOutcome, ctx: JudgeContext): Verdict
       message: report.error?.message ?? 'failed',
       workerDied: false,
       recoverIntent: true,
-      // DuckDB stopped at its own limit: a lower limit cannot help, fewer threads (less state per thread) can.
-      ...(oom ? { degrade: 'threads' as const, oomReason: 'duckdb' as const } : {}),
+      ...(oom ? reportedOom(ctx) : {}),
     });
   }
   if (outcome.kind === 'oom') {
@@ -80,6 +84,16 @@ export function judgeOutcome(outcome: WorkerOutcome, ctx: JudgeContext): Verdict
     workerDied: true,
     recoverIntent: false,
   });
+}
+
+/**
+ * How an out-of-memory the worker reported is retried. DuckDB stopped at its own limit: a lower limit cannot help,
+ * fewer threads (less state per thread) can. Spark's memory is its executors', not the worker's: the worker's plan
+ * stays, and the retry runs with smaller Spark tasks, which it derives from its partition's out-of-memory streak
+ * (src/engine/spark/oomRetry.ts).
+ */
+function reportedOom(ctx: JudgeContext): { degrade?: Degrade; oomReason: OomReason } {
+  return ctx.engine === 'spark' ? { oomReason: 'spark' } : { degrade: 'threads', oomReason: 'duckdb' };
 }
 
 function failed(ctx: JudgeContext, verdict: Omit<Extract<Verdict, { kind: 'failed' }>, 'kind' | 'retry'>): Verdict {

@@ -36,6 +36,7 @@ export async function settleOutcome(
     maxTries: policy.max,
     heapMb: run.plan.heapMb,
     postmortemDir: shared.project.config.serve.postmortemDir,
+    engine: run.analyzer.engineChoice.name,
   });
   if (verdict.kind === 'abandoned') {
     await settleAbandoned(shared, run);

@@ -19,6 +19,7 @@ export function startedAttemptRow(a: NewAttempt, baseSeq: number): Insertable<At
     threads: a.threads,
     memory_bytes: a.memoryBytes,
     staging_dir: a.stagingDir,
+    spark_conf: a.sparkConf ? JSON.stringify(a.sparkConf) : null,
     started_at: now(),
     finished_at: null,
     rows: null,

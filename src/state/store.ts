@@ -25,6 +25,8 @@ export interface NewAttempt {
   readonly threads: number;
   readonly memoryBytes: number;
   readonly stagingDir: string;
+  /** Spark settings it runs with after out-of-memory attempts of its partition. */
+  readonly sparkConf?: Readonly<Record<string, string>>;
 }
 
 /** How an attempt ended. */

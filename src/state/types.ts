@@ -76,6 +76,8 @@ export interface AttemptTable {
   /** Peak bytes spilled to disk and peak DuckDB memory by its own accounting. */
   spill_bytes: number | null;
   duckdb_peak_bytes: number | null;
+  /** The Spark settings it ran with after out-of-memory attempts of its partition (JSON), else null. */
+  spark_conf: string | null;
 }
 
 export interface VersionTable {

@@ -45,6 +45,19 @@ describe('judgeOutcome', () => {
       },
     },
     {
+      name: 'Spark out of memory: retried, the worker plan kept (the retry runs Spark with smaller tasks)',
+      outcome: report('failed', 'OUT_OF_MEMORY'),
+      ctx: { engine: 'spark' },
+      expected: {
+        kind: 'failed',
+        status: 'oom',
+        retry: true,
+        oomReason: 'spark',
+        workerDied: false,
+        recoverIntent: true,
+      },
+    },
+    {
       name: 'watchdog kill: fewer threads and a lower limit',
       outcome: rssKill,
       expected: {
@@ -98,5 +111,9 @@ describe('judgeOutcome', () => {
     expect(rss.kind === 'failed' && rss.message).toBe('worker killed: RSS 600 MB passed the memory budget of 512 MB');
     expect(heap.kind === 'failed' && heap.message).toContain('limit 64 MB');
     expect(heap.kind === 'failed' && heap.message).toContain('.recount/postmortem');
+  });
+
+  it("keeps the worker's threads and DuckDB limit after a Spark out of memory (they do not hold Spark's memory)", () => {
+    expect(judgeOutcome(report('failed', 'OUT_OF_MEMORY'), { ...ctx, engine: 'spark' })).not.toHaveProperty('degrade');
   });
 });

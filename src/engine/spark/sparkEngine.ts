@@ -160,7 +160,7 @@ export class SparkEngine implements Engine {
     mkdirSync(options.spillDir, { recursive: true });
     const client = SparkConnectClient.connect(this.options.remote);
     try {
-      await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}) });
+      await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) });
       const version = await client.sparkVersion();
       const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
       const ui =

@@ -26,6 +26,8 @@ export interface Attempt {
   readonly spillDir: string;
   readonly threads: number;
   readonly memoryBytes: number;
+  /** Spark settings adapted after out-of-memory attempts of the partition (src/run/sparkRetry.ts); none otherwise. */
+  readonly sparkConf?: Record<string, string>;
   /** When the attempt started (ms since the epoch). */
   readonly started: number;
   readonly warnings: string[];

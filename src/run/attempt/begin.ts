@@ -32,6 +32,7 @@ export async function recordAttemptStart(attempt: Attempt): Promise<number> {
     threads: attempt.threads,
     memoryBytes: attempt.memoryBytes,
     stagingDir: attempt.stagingDir,
+    ...(attempt.sparkConf ? { sparkConf: attempt.sparkConf } : {}),
   });
   return baseSeq;
 }

@@ -122,12 +122,19 @@ function attemptDetail(
 <span class="k">rows</span><span>${count(x.rows)}</span><span class="k">files</span><span>${count(x.files)}</span><span class="k">bytes</span><span>${bytes(x.bytes)}</span>
 <span class="k">version</span><span>${x.version_seq === null ? '–' : `v${x.version_seq}`}</span><span class="k">threads</span><span>${x.threads}</span><span class="k">DuckDB limit</span><span>${bytes(x.memory_bytes)}</span>
 <span class="k">peak RSS</span><span>${bytes(x.peak_rss_bytes)}</span><span class="k">DuckDB peak</span><span>${bytes(x.duckdb_peak_bytes)}</span><span class="k">spilled</span><span>${bytes(x.spill_bytes)}</span>
-<span class="k">worker</span><span class="mono">pid ${x.pid} on ${x.host}</span></div>
+<span class="k">worker</span><span class="mono">pid ${x.pid} on ${x.host}</span>${sparkConfRow(x.spark_conf)}</div>
 ${timings ? html`<div class="grow"><table><thead><tr><th>stage</th><th class="num">time</th></tr></thead><tbody>${Object.entries(timings).map(([k, v]) => html`<tr><td>${k}</td><td class="num">${duration(v)}</td></tr>`)}</tbody></table></div>` : ''}</div>
 ${x.error_code ? html`<h3 class="error">Error ${x.error_code}</h3><pre>${x.error_message ?? ''}</pre>${x.error_hint ? html`<div><b>What to do:</b> ${x.error_hint}</div>` : ''}` : ''}
 ${checks.length ? html`<h3>Checks</h3><table class="checks"><thead><tr><th>check</th><th>severity</th><th>result</th><th class="num">failing rows</th><th>sample</th></tr></thead><tbody>${checks.map(checkRow)}</tbody></table>` : ''}
 <h3>Memory</h3><div class="chart">${memoryChart(points, { budget: budget == null ? null : Number(budget), warnShare: cfg.memoryWarn, criticalShare: cfg.memoryCritical, startMs: Date.parse(x.started_at), endMs: x.finished_at ? Date.parse(x.finished_at) : undefined, peakRss: x.peak_rss_bytes == null ? null : Number(x.peak_rss_bytes) })}</div>
 </details>`;
+}
+
+/** The Spark settings an attempt ran with after out-of-memory attempts of its partition (src/engine/spark/oomRetry.ts). */
+function sparkConfRow(json: string | null): Html | string {
+  if (!json) return '';
+  const conf = Object.entries(JSON.parse(json) as Record<string, string>);
+  return html`<span class="k">after out of memory</span><span class="mono">${conf.map(([k, v]) => `${k}=${v}`).join(', ')}</span>`;
 }
 
 function checkRow(c: CheckResultRow): Html {

@@ -48,6 +48,7 @@ function attemptJson(a: AttemptRow) {
     duckdbLimitBytes: Number(a.memory_bytes),
     duckdbPeakBytes: numberOrNull(a.duckdb_peak_bytes),
     spillBytes: numberOrNull(a.spill_bytes),
+    sparkConf: a.spark_conf ? (JSON.parse(a.spark_conf) as Record<string, string>) : null,
     error: a.error_code ? { code: a.error_code, message: a.error_message, hint: a.error_hint } : null,
   };
 }

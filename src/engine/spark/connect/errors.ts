@@ -225,7 +225,7 @@ const RULES: readonly Rule[] = [
       make(
         'OUT_OF_MEMORY',
         `${ctx.action} on ${where} ran out of memory: ${firstLine}`,
-        'give the Spark executors more memory (spark.executor.memory) or raise spark.sql.shuffle.partitions so each task holds less; the attempt is retried',
+        'the attempt is retried with smaller tasks (twice the shuffle partitions, half the partition sizes, no broadcast joins); if it keeps failing, give the Spark executors more memory (spark.executor.memory, spark.executor.memoryOverhead) or raise spark.sql.shuffle.partitions in the analyzer’s Spark conf',
       ),
   },
   {
