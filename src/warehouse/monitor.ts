@@ -5,7 +5,7 @@ import { parsePartition } from '../catalog/partition.ts';
 import type { StateStore } from '../state/store.ts';
 import { keyPlan, valuePlan, type HashPlanEntry, type RowsChecksums } from './checksum.ts';
 import { keptVersionChecksums, keptVersions, versionDiffSide, type KeptVersion } from './keptVersions.ts';
-import { formatKey } from './loadProtocol.ts';
+import { formatKey } from './formatKey.ts';
 import { diffPartition, type DiffSide } from './monitorDiff.ts';
 import { partitionPredicate } from './partitionColumns.ts';
 import { schemaDrift } from './schemaDrift.ts';
