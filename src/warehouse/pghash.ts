@@ -21,44 +21,51 @@ function rot(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-function mix(): void {
-  a = (a - c) | 0;
-  a ^= rot(c, 4);
+/** One mixing step of lookup3: x -= y; x ^= rot(y, k). */
+function mixStep(x: number, y: number, k: number): number {
+  return ((x - y) | 0) ^ rot(y, k);
+}
+
+/** One final step of lookup3: x ^= y; x -= rot(y, k). */
+function finalStep(x: number, y: number, k: number): number {
+  return ((x ^ y) - rot(y, k)) | 0;
+}
+
+// Three of lookup3's mixing steps, each mixing one word with the one before it and adding the third.
+function mixRound(k1: number, k2: number, k3: number): void {
+  a = mixStep(a, c, k1);
   c = (c + b) | 0;
-  b = (b - a) | 0;
-  b ^= rot(a, 6);
+  b = mixStep(b, a, k2);
   a = (a + c) | 0;
-  c = (c - b) | 0;
-  c ^= rot(b, 8);
-  b = (b + a) | 0;
-  a = (a - c) | 0;
-  a ^= rot(c, 16);
-  c = (c + b) | 0;
-  b = (b - a) | 0;
-  b ^= rot(a, 19);
-  a = (a + c) | 0;
-  c = (c - b) | 0;
-  c ^= rot(b, 4);
+  c = mixStep(c, b, k3);
   b = (b + a) | 0;
 }
 
+// lookup3's mix(a, b, c).
+function mix(): void {
+  mixRound(4, 6, 8);
+  mixRound(16, 19, 4);
+}
+
+// Three of lookup3's final steps.
+function finalRound(k1: number, k2: number, k3: number): void {
+  c = finalStep(c, b, k1);
+  a = finalStep(a, c, k2);
+  b = finalStep(b, a, k3);
+}
+
+// lookup3's final(a, b, c), leaving the 64-bit result as (b, c) in hashHi and hashLo.
 function finish(): void {
-  c ^= b;
-  c = (c - rot(b, 14)) | 0;
-  a ^= c;
-  a = (a - rot(c, 11)) | 0;
-  b ^= a;
-  b = (b - rot(a, 25)) | 0;
-  c ^= b;
-  c = (c - rot(b, 16)) | 0;
-  a ^= c;
-  a = (a - rot(c, 4)) | 0;
-  b ^= a;
-  b = (b - rot(a, 14)) | 0;
-  c ^= b;
-  c = (c - rot(b, 24)) | 0;
+  finalRound(14, 11, 25);
+  finalRound(16, 4, 14);
+  c = finalStep(c, b, 24);
   hashHi = b | 0;
   hashLo = c >>> 0;
+}
+
+/** Four bytes at i as a little-endian 32-bit word. */
+function wordAt(k: Uint8Array, i: number): number {
+  return k[i]! | (k[i + 1]! << 8) | (k[i + 2]! << 16) | (k[i + 3]! << 24);
 }
 
 function seedState(len: number, seed: number): void {
@@ -76,37 +83,20 @@ export function hashBytes(k: Uint8Array, seed: number): void {
   seedState(len, seed);
   let i = 0;
   while (len >= 12) {
-    a = (a + (k[i]! | (k[i + 1]! << 8) | (k[i + 2]! << 16) | (k[i + 3]! << 24))) | 0;
-    b = (b + (k[i + 4]! | (k[i + 5]! << 8) | (k[i + 6]! << 16) | (k[i + 7]! << 24))) | 0;
-    c = (c + (k[i + 8]! | (k[i + 9]! << 8) | (k[i + 10]! << 16) | (k[i + 11]! << 24))) | 0;
+    a = (a + wordAt(k, i)) | 0;
+    b = (b + wordAt(k, i + 4)) | 0;
+    c = (c + wordAt(k, i + 8)) | 0;
     mix();
     i += 12;
     len -= 12;
   }
-  // The tail, little-endian; the lowest byte of c stays reserved for the length, as in lookup3.
-  switch (len) {
-    case 11:
-      c = (c + (k[i + 10]! << 24)) | 0; // falls through
-    case 10:
-      c = (c + (k[i + 9]! << 16)) | 0; // falls through
-    case 9:
-      c = (c + (k[i + 8]! << 8)) | 0; // falls through
-    case 8:
-      b = (b + (k[i + 7]! << 24)) | 0; // falls through
-    case 7:
-      b = (b + (k[i + 6]! << 16)) | 0; // falls through
-    case 6:
-      b = (b + (k[i + 5]! << 8)) | 0; // falls through
-    case 5:
-      b = (b + k[i + 4]!) | 0; // falls through
-    case 4:
-      a = (a + (k[i + 3]! << 24)) | 0; // falls through
-    case 3:
-      a = (a + (k[i + 2]! << 16)) | 0; // falls through
-    case 2:
-      a = (a + (k[i + 1]! << 8)) | 0; // falls through
-    case 1:
-      a = (a + k[i]!) | 0;
+  // The tail, little-endian: bytes 0-3 into a, 4-7 into b, 8-10 into c from its second byte (the lowest stays
+  // reserved for the length, as in lookup3).
+  for (let j = 0; j < len; j++) {
+    const byte = k[i + j]!;
+    if (j < 4) a = (a + (byte << (8 * j))) | 0;
+    else if (j < 8) b = (b + (byte << (8 * (j - 4)))) | 0;
+    else c = (c + (byte << (8 * (j - 7)))) | 0;
   }
   finish();
 }

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ident, lit } from '../../engine/sql.ts';
 import { faultPoint } from '../../fault.ts';
 import { checksumOf } from '../checksum.ts';
-import type { LoadTransaction } from '../loadProtocol.ts';
+import type { LoadTransaction } from '../loadTransaction.ts';
 import { partitionPredicate } from '../partitionColumns.ts';
 import {
   addColumnSql,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ident } from '../../engine/sql.ts';
-import type { LoadTransaction } from '../loadProtocol.ts';
+import type { LoadTransaction } from '../loadTransaction.ts';
 import { partitionPredicate } from '../partitionColumns.ts';
 import {
   addColumnSql,
