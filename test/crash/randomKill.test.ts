@@ -9,6 +9,7 @@ import {
   assertRecovered,
   cleanCopy,
 } from '../helpers/invariants.ts';
+import { prng, runWatched as runWatchedOf, type KillAt } from './watchedRun.ts';
 
 // A real `recount run` child is killed with SIGKILL at an instant picked by a seeded PRNG, anywhere from
 // about the middle of its start-up to the length of a fault-free run (both measured here); a reader must see one complete version right after,
@@ -31,60 +32,9 @@ export default defineAnalyzer({
 });
 `;
 
-/** mulberry32: a tiny seeded PRNG, so a failing seed replays the same kill instant. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Run the CLI in a child and SIGKILL it after `delayMs` (unless it finished first). */
-/** How a watched run ended, and when its attempt's staging folder appeared (undefined if it never did). */
-interface WatchedRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stderr: string;
-  readonly stagedAt?: number;
-  readonly exitedAt: number;
-}
-
-/**
- * Start `recount run`, note when its attempt began (its staging folder appearing under `stagingRoot`), and SIGKILL
- * it `startupKillMs` after it started or `attemptKillMs` after its attempt began, if asked. Timed from the attempt
- * itself, a kill lands inside it however long the process takes to start (which the bundle and config caches made
- * much shorter and more variable than the attempt).
- */
-function runWatched(
-  tp: TestProject,
-  stagingRoot: string,
-  when?: { startupKillMs: number } | { attemptKillMs: number },
-): Promise<WatchedRun> {
-  return new Promise((resolve, reject) => {
-    const child = tp.spawnCli(['run', ANALYZER, '--partition', PARTITION]);
-    let stderr = '';
-    let stagedAt: number | undefined;
-    child.stderr!.on('data', (d) => (stderr += d));
-    const kill = () => child.kill('SIGKILL');
-    const timers: NodeJS.Timeout[] = [];
-    if (when && 'startupKillMs' in when) timers.push(setTimeout(kill, when.startupKillMs));
-    const poll = setInterval(() => {
-      if (stagedAt !== undefined || !existsSync(stagingRoot) || readdirSync(stagingRoot).length === 0) return;
-      stagedAt = Date.now();
-      if (when && 'attemptKillMs' in when) timers.push(setTimeout(kill, when.attemptKillMs));
-    }, 2);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearInterval(poll);
-      for (const t of timers) clearTimeout(t);
-      resolve({ code, signal, stderr, stagedAt, exitedAt: Date.now() });
-    });
-  });
-}
+/** `recount run` of this test's analyzer and partition, watched (see ./watchedRun.ts). */
+const runWatched = (tp: TestProject, stagingRoot: string, when?: KillAt) =>
+  runWatchedOf(tp, { analyzer: ANALYZER, partition: PARTITION, stagingRoot }, when);
 
 /** Run `recount run` to its end and return the milliseconds from its staging folder appearing to its exit. */
 async function timeFromStagingToExit(tp: TestProject, stagingRoot: string): Promise<number> {

@@ -15,7 +15,7 @@ import { answerSql, startReaderProcess, sumTallies } from '../../helpers/readers
 import { sparkRemote } from '../../spark/remote.ts';
 import { sparkConfigSource } from '../../run/spark/sparkProject.ts';
 import { ANALYZER, assertReadersI1, hour } from '../harness.ts';
-import { prng, runWatched } from './watchedRun.ts';
+import { prng, runWatched } from '../watchedRun.ts';
 
 // `recount run` on Spark killed with SIGKILL at instants a seeded PRNG picks inside its attempt (timed from its
 // staging folder appearing, over the length of a fault-free attempt), while a glob reader and a `recount files`
@@ -103,7 +103,7 @@ describe('recount run on Spark killed by SIGKILL at random instants, with concur
     for (const seed of SEEDS) {
       const prev = (await assertPublishedComplete(out(), ANALYZER, PARTITION))!;
       const delayMs = Math.floor(prng(seed)() * 1.1 * attemptMs);
-      const killed = await runWatched(tp, run, delayMs);
+      const killed = await runWatched(tp, run, { attemptKillMs: delayMs });
       const where = `seed ${seed}: ${delayMs} ms into a ${attemptMs} ms attempt`;
       expect(killed.signal === 'SIGKILL' || killed.code === 0, `${where}: ${killed.stderr}`).toBe(true);
       landed.push(`${where}, ${killed.signal ? `killed ${stagedState(stagingRoot)}` : 'finished first'}`);
