@@ -9,7 +9,7 @@ import Table from 'cli-table3';
 import { getAnalyzer, type Analyzer } from '../src/config/project.ts';
 import { Daemon, type AttemptEvent } from '../src/scheduler/daemon.ts';
 import { Observer } from '../src/observe/observer.ts';
-import { createLogger } from '../src/observe/log.ts';
+import { createLogger } from '../src/log.ts';
 import { startDashboard, type Dashboard } from '../src/web/server.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -21,7 +21,7 @@ import { OutputLayout } from '../src/commit/paths.ts';
 import { newAttemptId } from '../src/run/runPartition.ts';
 import { openStateStore } from '../src/state/open.ts';
 import type { StateStore } from '../src/state/store.ts';
-import { planMemory } from '../src/worker/budget.ts';
+import { planMemory } from '../src/run/budget.ts';
 import { WorkerPool } from '../src/worker/pool.ts';
 import { DEFAULT_RETRY } from '../src/scheduler/retry.ts';
 import { cachedEvents } from './lib/dataCache.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Table from 'cli-table3';
 import { getAnalyzer } from '../src/config/project.ts';
-import { planMemory } from '../src/worker/budget.ts';
+import { planMemory } from '../src/run/budget.ts';
 import { fileList, ident, lit } from '../src/engine/sql.ts';
 import { cachedEvents } from './lib/dataCache.ts';
 import { makeBenchProject } from './lib/project.ts';

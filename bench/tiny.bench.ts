@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadProject } from '../src/config/load.ts';
 import { getAnalyzer } from '../src/config/project.ts';
-import { planMemory } from '../src/worker/budget.ts';
+import { planMemory } from '../src/run/budget.ts';
 import { openStateStore } from '../src/state/open.ts';
 import { cachedEvents } from './lib/dataCache.ts';
 import { makeBenchProject } from './lib/project.ts';

@@ -10,7 +10,7 @@ import { fsyncPath, writeFileAndFolderDurable } from '../fs/fsync.ts';
 import type { OutputLayout } from './paths.ts';
 import { currentProcToken, HOST } from '../process/identity.ts';
 import { tempLinkName } from './tempLink.ts';
-import { loadedVersions, versionKey } from '../gc/loaded.ts';
+import { loadedVersions, versionKey } from '../state/loadedVersions.ts';
 
 /**
  * Point the published path at a version folder in one step: a new symlink is made under .recount/tmp

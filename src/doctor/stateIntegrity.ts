@@ -7,7 +7,7 @@ import type { PartitionRow, VersionRow } from '../state/types.ts';
 import type { Finding } from './finding.ts';
 import { describeLink, inspectPublishedLink } from './publishedLink.ts';
 import { unreadableReason } from './versionHealth.ts';
-import { loadedVersions, versionKey } from '../gc/loaded.ts';
+import { loadedVersions, versionKey } from '../state/loadedVersions.ts';
 
 const RECOVER =
   "run 'recount recover' (every command that writes, such as run, backfill or gc, does this first): it finishes the publish, or keeps the previous version if the files are gone";

@@ -8,7 +8,7 @@ import type { PartitionRow, PublishIntent, VersionRow } from '../state/types.ts'
 import { auditRoot } from '../audit/runAudit.ts';
 import { listShadows } from '../shadow/namespace.ts';
 import { parseAge } from './age.ts';
-import { loadedVersions, versionKey } from './loaded.ts';
+import { loadedVersions, versionKey } from '../state/loadedVersions.ts';
 import { unreadableReason } from '../doctor/versionHealth.ts';
 
 /** One thing gc removes (or, in a dry run, would remove). */

@@ -1,5 +1,5 @@
 import type { ExecutorMemorySample } from '../engine/engine.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../log.ts';
 import type { Alerter } from './alerts/alerter.ts';
 import type { AttemptMemorySample, MemorySampleStore, SparkExecutorTotals } from '../state/memorySampleStore.ts';
 import type { RecountMetrics, WorkerMemory } from './metrics.ts';

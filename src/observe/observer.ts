@@ -5,7 +5,7 @@ import type { StateStore } from '../state/store.ts';
 import type { AttemptEvent } from '../scheduler/daemon.ts';
 import type { WorkerMemorySample } from '../worker/pool.ts';
 import { analyzerLag } from '../scheduler/lag.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../log.ts';
 import { RecountMetrics } from './metrics.ts';
 import { MemoryMonitor, memoryAlertKey } from './memoryMonitor.ts';
 import type { Alerter } from './alerts/alerter.ts';

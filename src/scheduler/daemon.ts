@@ -4,7 +4,7 @@ import { ownerAlive } from '../commit/liveness.ts';
 import { recover } from '../commit/recovery.ts';
 import { parseSize } from '../config/size.ts';
 import type { Project } from '../config/project.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import { currentProcToken, HOST } from '../process/identity.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
 import type { StateStore } from '../state/store.ts';

@@ -1,6 +1,6 @@
 import type { Project } from '../config/project.ts';
 import type { OutputLayout } from '../commit/paths.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
 import type { StateStore } from '../state/store.ts';
 import type { WorkerMemorySample, WorkerPool } from '../worker/pool.ts';

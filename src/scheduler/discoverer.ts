@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import { formatPartitionId, type Partition, parsePartition } from '../catalog/partition.ts';
 import type { Analyzer } from '../config/project.ts';
 import { RecountError } from '../errors.ts';
-import { MIN_DUCKDB_BYTES, PROCESS_RESERVE_BYTES } from '../worker/budget.ts';
+import { MIN_DUCKDB_BYTES, PROCESS_RESERVE_BYTES } from '../run/budget.ts';
 import type { DaemonShared } from './daemonShared.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, readersOf } from './discovery.ts';
 import { type EnqueueContext, enqueueRun } from './enqueueRun.ts';

@@ -5,7 +5,7 @@ import { isUpToDate } from '../run/fingerprint.ts';
 import { checkHold } from '../run/hold.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import type { QueueRow } from '../state/types.ts';
-import { planMemory } from '../worker/budget.ts';
+import { planMemory } from '../run/budget.ts';
 import type { DaemonShared } from './daemonShared.ts';
 import { settleOutcome } from './settle.ts';
 import { computeSlots } from './slots.ts';

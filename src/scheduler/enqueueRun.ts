@@ -1,6 +1,6 @@
 import type { Analyzer, Project } from '../config/project.ts';
 import type { Partition } from '../catalog/partition.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import { combinedFingerprint, layoutChange, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { checkHold } from '../run/hold.ts';
 import type { StateStore } from '../state/store.ts';

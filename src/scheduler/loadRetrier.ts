@@ -1,6 +1,6 @@
 import { newAttemptId } from '../run/runPartition.ts';
 import type { OwedLoad } from '../state/loadStore.ts';
-import { planMemory } from '../worker/budget.ts';
+import { planMemory } from '../run/budget.ts';
 import type { DaemonShared } from './daemonShared.ts';
 import { backoffDelay } from './retry.ts';
 

@@ -1,8 +1,8 @@
 import type { Analyzer } from '../config/project.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import { HOST } from '../process/identity.ts';
 import type { QueueRow } from '../state/types.ts';
-import { type planMemory, smallerPlan } from '../worker/budget.ts';
+import { type planMemory, smallerPlan } from '../run/budget.ts';
 import type { WorkerOutcome } from '../worker/pool.ts';
 import type { DaemonShared } from './daemonShared.ts';
 import { judgeOutcome, type Verdict } from './judgeOutcome.ts';

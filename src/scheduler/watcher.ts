@@ -4,7 +4,7 @@ import { type FSWatcher, watch } from 'chokidar';
 import type { Dataset } from '../catalog/dataset.ts';
 import type { Partition } from '../catalog/partition.ts';
 import type { Project } from '../config/project.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import { markersUnder, partitionOfMarker } from './discovery.ts';
 
 /** When a new folder's markers are looked up again, after the one look at once (see onFolder). */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RecountError } from '../errors.ts';
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import { Access, isLoopback } from './auth.ts';
 import type { DashboardContext } from './context.ts';
 import { send, TEXT } from './http.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../observe/log.ts';
+import type { Logger } from '../log.ts';
 import type { Access } from './auth.ts';
 import type { DashboardContext, PageContext } from './context.ts';
 

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { packagePath } from '../paths.ts';
-import { SNAPSHOT_HEADROOM, WORKER_JEMALLOC_CONF, type MemoryPlan } from './budget.ts';
+import { SNAPSHOT_HEADROOM, WORKER_JEMALLOC_CONF, type MemoryPlan } from '../run/budget.ts';
 import type { ExecutorMemorySample } from '../engine/engine.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 import { readRss } from './rss.ts';

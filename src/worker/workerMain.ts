@@ -5,7 +5,7 @@ import { DuckDBEngine } from '../engine/duckdb/duckdbEngine.ts';
 import { runPartition } from '../run/runPartition.ts';
 import { asRecountError, RecountError } from '../errors.ts';
 import { loadVersion } from '../warehouse/loader.ts';
-import { currentEngineUsage } from '../observe/engineSampler.ts';
+import { currentEngineUsage } from '../engine/engineSampler.ts';
 import type { AttemptReport, FromWorker, ToWorker } from './protocol.ts';
 
 // A worker process: loads the project once, then runs one attempt at a time as the daemon asks.

@@ -5,7 +5,7 @@ import { tempDir } from '../helpers/project.ts';
 import { waitFor } from '../helpers/serve.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
-import { createLogger, type Logger } from '../../src/observe/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { Alerter } from '../../src/observe/alerts/alerter.ts';
 import { LogSink } from '../../src/observe/alerts/sinks/logSink.ts';
 import { WebhookSink } from '../../src/observe/alerts/sinks/webhookSink.ts';

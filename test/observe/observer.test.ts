@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeProject, type TestProject } from '../helpers/project.ts';
 import { waitFor } from '../helpers/serve.ts';
-import { createLogger } from '../../src/observe/log.ts';
+import { createLogger } from '../../src/log.ts';
 import { Observer } from '../../src/observe/observer.ts';
 import type { AttemptEvent } from '../../src/scheduler/daemon.ts';
 import { hourlyAnalyzer, observeConfig, Scrape } from './observeHelpers.ts';

@@ -7,7 +7,7 @@ import { RecountMetrics } from '../../src/observe/metrics.ts';
 import type { Alerter } from '../../src/observe/alerts/alerter.ts';
 import type { AlertInput } from '../../src/state/alert.ts';
 import type { AttemptMemorySample, MemorySampleStore } from '../../src/state/memorySampleStore.ts';
-import type { Logger } from '../../src/observe/log.ts';
+import type { Logger } from '../../src/log.ts';
 
 // An answer of /api/v1/applications/{id}/executors written by hand in Spark 4's format (not captured from a server):
 // a local driver, a busy executor with off-heap memory, and a dead executor.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, isRetryable } from '../../src/scheduler/retry.ts';
-import { MIN_DUCKDB_BYTES, planMemory, smallerPlan } from '../../src/worker/budget.ts';
+import { MIN_DUCKDB_BYTES, planMemory, smallerPlan } from '../../src/run/budget.ts';
 
 describe('retry policy', () => {
   it('never retries errors that would recur on the same input and SQL', () => {

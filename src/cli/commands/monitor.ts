@@ -7,7 +7,7 @@ import { sweepWarehouse, type MonitorReport } from '../../warehouse/monitor.ts';
 import { action, positiveInt } from '../command.ts';
 import { status, table, wrap } from '../format.ts';
 import { withSession, type CliSession } from '../session.ts';
-import { createLogger } from '../../observe/log.ts';
+import { createLogger } from '../../log.ts';
 import { alertMonitorFindings } from '../../observe/alerts/monitorAlerts.ts';
 
 // What to say when no table was swept: the named analyzer has no table, or none has.

@@ -4,7 +4,7 @@ import type { Project } from '../../config/project.ts';
 import { openStateStore } from '../../state/open.ts';
 import type { StateStore } from '../../state/store.ts';
 import { Daemon } from '../../scheduler/daemon.ts';
-import { createLogger, type Logger } from '../../observe/log.ts';
+import { createLogger, type Logger } from '../../log.ts';
 import { Observer } from '../../observe/observer.ts';
 import { assertSafeBinding, startDashboard, type Dashboard } from '../../web/server.ts';
 import { action, type GlobalOptions, positiveInt, wholeNumber } from '../command.ts';

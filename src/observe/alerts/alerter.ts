@@ -1,5 +1,5 @@
 import { SerialQueue } from '../../serialQueue.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 import type { AlertRow } from '../../state/types.ts';
 import type { AlertInput, AlertNotice } from '../../state/alert.ts';
 import type { AlertStore } from '../../state/alertStore.ts';

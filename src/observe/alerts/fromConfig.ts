@@ -1,6 +1,6 @@
 import type { ConfigDefinition } from '../../config/schema.ts';
 import type { StateStore } from '../../state/store.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 import type { RecountMetrics } from '../metrics.ts';
 import { Alerter } from './alerter.ts';
 import { LogSink } from './sinks/logSink.ts';

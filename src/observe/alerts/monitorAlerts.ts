@@ -1,7 +1,7 @@
 import type { Project } from '../../config/project.ts';
 import type { StateStore } from '../../state/store.ts';
 import type { MonitorReport, Problem } from '../../warehouse/monitor.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
 import { alerterFromConfig } from './fromConfig.ts';
 
 /** Every problem the monitor can find, as an alert title says it (a Record over Problem, so a new kind cannot go untitled). */

@@ -7,7 +7,7 @@ import { OutputLayout } from '../../commit/paths.ts';
 import type { Analyzer } from '../../config/project.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { engineFor } from '../../engine/select.ts';
-import { planMemory } from '../../worker/budget.ts';
+import { planMemory } from '../budget.ts';
 import type { RunContext, RunOptions } from './types.ts';
 
 /**
@@ -59,7 +59,7 @@ export function planAttempt(ctx: RunContext, analyzer: Analyzer, partition: Part
     stagingDir: layout.stagingDir(id),
     spillDir: join(ctx.project.spillDir, id),
     threads,
-    // Without an explicit DuckDB limit, DuckDB gets its share of the analyzer's whole budget (src/worker/budget.ts).
+    // Without an explicit DuckDB limit, DuckDB gets its share of the analyzer's whole budget (src/run/budget.ts).
     memoryBytes: opts.memoryBytes ?? planMemory(analyzer.memoryBytes, threads).duckdbBytes,
     started,
     warnings: [],

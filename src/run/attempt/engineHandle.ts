@@ -1,6 +1,6 @@
 import type { Engine, EngineSession } from '../../engine/engine.ts';
-import { EngineSampler } from '../../observe/engineSampler.ts';
-import { MemorySampler } from '../../observe/memorySampler.ts';
+import { EngineSampler } from '../../engine/engineSampler.ts';
+import { MemorySampler } from '../../process/memorySampler.ts';
 import type { Attempt } from './attempt.ts';
 
 /** The engine's peak memory and spill during an attempt. */

@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.ts';
+import type { Logger } from '../../../log.ts';
 import type { AlertNotice } from '../../../state/alert.ts';
 import type { AlertSink } from '../sink.ts';
 

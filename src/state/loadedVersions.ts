@@ -1,4 +1,4 @@
-import type { StateStore } from '../state/store.ts';
+import type { StateStore } from './store.ts';
 
 /** A version's identity within the state store. */
 export function versionKey(analyzer: string, partitionId: string, seq: number): string {

@@ -1,4 +1,4 @@
-import type { EngineSession, ExecutorMemorySample } from '../engine/engine.ts';
+import type { EngineSession, ExecutorMemorySample } from './engine.ts';
 
 /**
  * Engine memory and spill of the attempt running in this process now (0 when none), and the memory of its remote
