@@ -66,9 +66,9 @@ export const COMMANDS: Record<string, CommandOverview> = {
       'run a candidate definition over production inputs into a shadow namespace and diff every partition against production',
   },
   audit: {
-    term: 'audit [options] <analyzer>',
+    term: 'audit [options] [analyzers...]',
     description:
-      'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL',
+      'run a partition N times with different thread counts in a scratch namespace and report what differs between runs; lint the SQL. With --engines, run analyzers on each engine and report whether they agree',
   },
   doctor: {
     term: 'doctor [options]',
