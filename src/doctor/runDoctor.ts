@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadProject } from '../config/load.ts';
-import type { Project } from '../config/project.ts';
+import type { Analyzer, Project } from '../config/project.ts';
 import { OutputLayout } from '../commit/paths.ts';
 import { planRecovery, plannedOf, type RecoveryPlan } from '../commit/recoveryPlan.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -119,6 +119,25 @@ async function loadChecked(d: Diagnosis): Promise<Project | undefined> {
   }
 }
 
+/**
+ * An analyzer that does not plan. doctor plans with DuckDB: for an analyzer that runs on Spark, SQL that only Spark
+ * knows (nvl2, from_unixtime, ...) fails here and is not a problem, so it is a warning that says how to check it on
+ * Spark itself.
+ */
+function compileFailure(a: Analyzer, error: string | undefined, noData: boolean): Finding {
+  const base = { check: 'compile', subject: a.file, message: `${a.name}: ${error}` } as const;
+  if (noData)
+    return { ...base, status: 'warning', hint: 'nothing to check it against until an input partition is ready' };
+  if (a.engineChoice.name === 'spark')
+    return {
+      ...base,
+      status: 'warning',
+      message: `${a.name} runs on Spark; DuckDB, which doctor plans with, cannot plan it: ${error}`,
+      hint: `check it on Spark: recount audit ${a.name} --engines spark,duckdb (or recount run ${a.name} on one partition)`,
+    };
+  return { ...base, status: 'problem', hint: `fix the sql of ${a.file}` };
+}
+
 /** Plan and lint every analyzer over its inputs' schema; returns each one's column types and SQL constructs. */
 async function checkAnalyzers(d: Diagnosis, project: Project): Promise<AnalyzerProfile[]> {
   const profiles: AnalyzerProfile[] = [];
@@ -136,16 +155,7 @@ async function checkAnalyzers(d: Diagnosis, project: Project): Promise<AnalyzerP
         subject: a.file,
         message: `${a.name} plans over its inputs' schema (${c.schemaFrom.sources.map((s) => `${s.dataset}: ${s.from}`).join('; ')})`,
       });
-    } else {
-      const noData = c.schemaFrom.missing.length > 0;
-      d.findings.push({
-        check: 'compile',
-        status: noData ? 'warning' : 'problem',
-        subject: a.file,
-        message: `${a.name}: ${c.error}`,
-        hint: noData ? 'nothing to check it against until an input partition is ready' : `fix the sql of ${a.file}`,
-      });
-    }
+    } else d.findings.push(compileFailure(a, c.error, c.schemaFrom.missing.length > 0));
     for (const f of c.lint) {
       d.findings.push({
         check: 'lint',
