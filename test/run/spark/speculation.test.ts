@@ -100,7 +100,8 @@ describe('Spark task retries and speculative copies', () => {
     tp?.cleanup();
   });
 
-  it('one file per bucket, every key once, checksums that match: no file of a failed or speculative attempt', async () => {
+  /** One run of the partition: a new version with one file per bucket, every key once, checksums that match. */
+  async function runAndCheck(): Promise<string> {
     const result = await runOnce(tp, ANALYZER, PARTITION);
     expect(result.error).toBeUndefined();
     expect([result.status, result.files]).toEqual(['succeeded', 4]);
@@ -118,20 +119,32 @@ describe('Spark task retries and speculative copies', () => {
               (SELECT count(*) FROM (FROM got EXCEPT ALL FROM want)) AS extra, (SELECT count(*) FROM got) AS rows`,
     );
     expect([Number(diff!.missing), Number(diff!.extra)]).toEqual([0, 0]);
+    return diff!.rows;
+  }
 
-    // The faults were real, in the write stage (the one whose tasks failed as injected): failed task attempts, and
-    // a speculative copy launched on the other host.
-    const tasks = await tasksOf(server!.uiUrl);
-    const writeStages = new Set(tasks.filter((t) => t.errorMessage?.includes(INJECTED)).map((t) => t.stageId));
-    const writes = tasks.filter((t) => writeStages.has(t.stageId));
+  it('one file per bucket, every key once, checksums that match: no file of a failed or speculative attempt', async () => {
+    // The faults must be real, in the write stage (the one whose tasks failed as injected): failed task attempts, and
+    // a speculative copy launched on the other host. Where a retried task lands is Spark's choice: a run whose slow
+    // attempt went to the fast host is copied nowhere, so the partition is run again (each run its own version and
+    // its own injected faults) until one run was speculated, five runs at most. Every run is checked.
+    let runs = 0;
+    let writes: TaskInfo[] = [];
+    let rows = '';
+    while (runs < 5 && !writes.some((t) => t.speculative)) {
+      rows = await runAndCheck();
+      runs++;
+      const tasks = await tasksOf(server!.uiUrl);
+      const writeStages = new Set(tasks.filter((t) => t.errorMessage?.includes(INJECTED)).map((t) => t.stageId));
+      expect(writeStages.size).toBe(runs);
+      writes = tasks.filter((t) => writeStages.has(t.stageId));
+    }
     const failed = writes.filter((t) => t.status === 'FAILED').length;
     const speculative = writes.filter((t) => t.speculative);
     console.log(
-      `spark speculation, write stage: ${writes.length} task attempts, ${failed} failed (injected), ${speculative.length} speculative (${speculative.map((t) => `task ${t.index} ${t.status} on ${t.host}`).join(', ')}); ${diff!.rows} rows in 4 files`,
+      `spark speculation, write stages of ${runs} runs: ${writes.length} task attempts, ${failed} failed (injected), ${speculative.length} speculative (${speculative.map((t) => `task ${t.index} ${t.status} on ${t.host}`).join(', ')}); ${rows} rows in 4 files`,
     );
-    expect(writeStages.size).toBe(1);
     // At least the first attempt to reach a row fails (a cold executor's first attempt may be copied and killed first).
-    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed).toBeGreaterThanOrEqual(runs);
     expect(speculative.length).toBeGreaterThanOrEqual(1);
-  }, 900_000);
+  }, 1_800_000);
 });
