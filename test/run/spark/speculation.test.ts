@@ -126,11 +126,12 @@ describe('Spark task retries and speculative copies', () => {
     // The faults must be real, in the write stage (the one whose tasks failed as injected): failed task attempts, and
     // a speculative copy launched on the other host. Where a retried task lands is Spark's choice: a run whose slow
     // attempt went to the fast host is copied nowhere, so the partition is run again (each run its own version and
-    // its own injected faults) until one run was speculated, five runs at most. Every run is checked.
+    // its own injected faults) until one run was speculated, twenty runs at most. Every run is checked. A run that
+    // nobody copies takes about 5 s (its slow host got no second task, so nothing slept); 1 run in 3 or 4 is copied.
     let runs = 0;
     let writes: TaskInfo[] = [];
     let rows = '';
-    while (runs < 5 && !writes.some((t) => t.speculative)) {
+    while (runs < 20 && !writes.some((t) => t.speculative)) {
       rows = await runAndCheck();
       runs++;
       const tasks = await tasksOf(server!.uiUrl);
