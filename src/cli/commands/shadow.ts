@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { partitionProgressBar } from '../progressBar.ts';
 import pc from 'picocolors';
 import { RecountError } from '../../errors.ts';
 import { diffLine, renderDiff } from '../diffReport.ts';
@@ -76,19 +76,6 @@ function runArguments(
   return { analyzer: name!, from: from!, to: to! };
 }
 
-/** A progress bar on a terminal (none under --json or when stderr is not one). */
-function progressBar(g: GlobalOptions): cliProgress.SingleBar | undefined {
-  if (g.json || !process.stderr.isTTY) return undefined;
-  return new cliProgress.SingleBar(
-    {
-      format: ' {bar} {value}/{total} partitions | {partition} | differing: {differing}',
-      stream: process.stderr,
-      hideCursor: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-}
-
 /** The report: per partition (unless printed as they came), the total, the full diffs asked for, where it lives. */
 function printReport(out: Output, report: ShadowReport, opts: { perPartition: boolean; details?: boolean }): void {
   const t = report.totals;
@@ -111,7 +98,7 @@ async function shadowRun(
   opts: ShadowCliOptions,
 ): Promise<number> {
   const args = runArguments(name, opts);
-  const bar = progressBar(g);
+  const bar = partitionProgressBar(g.json, 'differing');
   let differing = 0;
   const report = await runShadow(s, {
     ...args,

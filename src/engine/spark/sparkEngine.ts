@@ -1,3 +1,4 @@
+import { utcWallTime } from '../utcWallTime.ts';
 import { mkdirSync } from 'node:fs';
 import type {
   Column,
@@ -43,7 +44,7 @@ const SESSION_CONF: Record<string, string> = {
 
 /** A Spark SQL timestamp literal of a UTC instant. */
 function timestampLit(d: Date): string {
-  return `TIMESTAMP ${sparkLit(d.toISOString().replace('T', ' ').replace('Z', ''))}`;
+  return `TIMESTAMP ${sparkLit(utcWallTime(d))}`;
 }
 
 /** The driver's host as a URL host (IPv6 in brackets): the Spark Connect server runs in the driver. */
