@@ -62,10 +62,19 @@ export async function withSession<T>(
   }
 }
 
-/** DuckDB, imported when a command first runs a query with it: `status` and its like never do, and start without it. */
+/** The process's one DuckDB engine, made when a command first runs a query with it. */
+let duckdbEngine: Promise<Engine> | undefined;
+
+/**
+ * DuckDB, imported when a command first runs a query with it: `status` and its like never do, and start without it.
+ * One engine for the whole process, so attempts one after another (a backfill) share its instance.
+ */
 const duckdb: Engine = {
   name: 'duckdb',
-  open: async (options) => new (await import('../engine/duckdb/duckdbEngine.ts')).DuckDBEngine().open(options),
+  open: async (options) => {
+    duckdbEngine ??= import('../engine/duckdb/duckdbEngine.ts').then((m) => new m.DuckDBEngine());
+    return (await duckdbEngine).open(options);
+  },
 };
 
 const NOTHING_RECOVERED: RecoveryReport = {
