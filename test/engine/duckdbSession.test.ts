@@ -51,4 +51,42 @@ describe('DuckDB engine session', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('each attempt on a shared instance runs with its own memory limit, threads and spill folder (I6)', async () => {
+    const dir = tempDir('recount-limits-');
+    const engine = new DuckDBEngine();
+    const settings = async (o: { memoryBytes: number; threads: number; spillDir: string }) => {
+      const s = await engine.open(o);
+      try {
+        const [row] = await s.query<{ m: string; t: string; d: string }>(
+          `SELECT current_setting('memory_limit') AS m, current_setting('threads')::VARCHAR AS t, current_setting('temp_directory') AS d`,
+        );
+        return row;
+      } finally {
+        s.close();
+      }
+    };
+    try {
+      const a = { memoryBytes: 300_000_000, threads: 1, spillDir: join(dir, 'a') };
+      const b = { memoryBytes: 500_000_000, threads: 2, spillDir: join(dir, 'b') };
+      // a, then b (every limit changes), then a again, then a once more (nothing changes but the spill folder).
+      const seen = [
+        await settings(a),
+        await settings(b),
+        await settings(a),
+        await settings({ ...a, spillDir: join(dir, 'c') }),
+      ];
+      expect(seen.map((r) => [r?.t, r?.d])).toEqual([
+        ['1', join(dir, 'a')],
+        ['2', join(dir, 'b')],
+        ['1', join(dir, 'a')],
+        ['1', join(dir, 'c')],
+      ]);
+      // DuckDB prints the limit in its own units: equal limits print alike, different ones differently.
+      expect(seen[0]?.m).toBe(seen[2]?.m);
+      expect(seen[0]?.m).not.toBe(seen[1]?.m);
+    } finally {
+      await engine.closeIdle();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

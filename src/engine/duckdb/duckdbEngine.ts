@@ -1,9 +1,24 @@
 import { mkdirSync } from 'node:fs';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { attemptLimits, openDuckDB } from './settings.ts';
 import type { Engine, EngineOptions, EngineSession } from '../engine.ts';
 import { lit } from '../sql.ts';
 import { DuckDBSession } from './duckdbSession.ts';
+
+/**
+ * The limits each instance runs with now: set when it was created, changed by an attempt that needed others. Only a
+ * changed limit is set again (setting memory_limit on an instance that holds buffers costs milliseconds); no SQL of an
+ * analyzer can change them, since an analyzer is one query.
+ */
+const currentLimits = new WeakMap<DuckDBInstance, Record<string, string>>();
+
+async function applyLimits(instance: DuckDBInstance, conn: DuckDBConnection, limits: Record<string, string>) {
+  const current = currentLimits.get(instance) ?? {};
+  currentLimits.delete(instance);
+  for (const [name, value] of Object.entries(limits))
+    if (current[name] !== value) await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
+  currentLimits.set(instance, limits);
+}
 
 /** How long an instance no attempt uses is kept for the next one before it is closed. */
 const IDLE_CLOSE_MS = 10_000;
@@ -37,6 +52,7 @@ export class DuckDBEngine implements Engine {
       }
     }
     const instance = await openDuckDB({ kind: 'attempt', ...options });
+    currentLimits.set(instance, attemptLimits(options));
     try {
       return await this.session(instance, options);
     } catch (err) {
@@ -48,8 +64,7 @@ export class DuckDBEngine implements Engine {
   private async session(instance: DuckDBInstance, options: EngineOptions): Promise<EngineSession> {
     const conn = await instance.connect();
     try {
-      for (const [name, value] of Object.entries(attemptLimits(options)))
-        await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
+      await applyLimits(instance, conn, attemptLimits(options));
       if (!this.version) {
         const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
         this.version = String(row?.v ?? 'unknown');
