@@ -1,6 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EngineSession, LayoutRequest, StagedFile, WrittenLayout } from '../engine.ts';
+import type { LayoutRequest, StagedFile, WrittenLayout } from '../engine.ts';
 import { subquery } from '../queryText.ts';
 import { ident, lit } from '../sql.ts';
 import { faultPoint, faultWhileWriting } from '../../fault.ts';
@@ -12,45 +12,70 @@ function keyOrderSql(keys: readonly string[]): string {
   return keys.map((k) => `${ident(k)} ASC NULLS LAST`).join(', ');
 }
 
-async function copyCount(session: EngineSession, sql: string): Promise<number> {
-  const rows = await session.query<{ Count?: string | number }>(sql);
+/** What writing a layout needs of a DuckDB session: statements on its main connection, and on lanes beside it. */
+export interface LayoutSession {
+  exec(sql: string): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  queryOnLane<T = Record<string, unknown>>(lane: number, sql: string): Promise<T[]>;
+}
+
+/** At most this many files are written at once, and only while the result is small (ROWS_SIDE_BY_SIDE). */
+const MAX_LANES = 4;
+/**
+ * Rows up to which a result's files are written side by side: on a small result a COPY costs its round trip and
+ * its file more than its rows. Each COPY sorts its bucket, and several sorts at once must stay well inside the
+ * attempt's memory: above it, one file after another.
+ */
+const ROWS_SIDE_BY_SIDE = 200_000;
+
+async function copyCount(session: LayoutSession, lane: number, sql: string): Promise<number> {
+  const rows = await session.queryOnLane<{ Count?: string | number }>(lane, sql);
   return Number(rows[0]?.Count ?? 0);
 }
 
-// One COPY per bucket: an empty bucket still gets its file (DuckDB writes the schema with no rows).
-// `whole`: the buckets are cut from a staged whole file (files: 'auto'), whose write the during-query fault already covered.
-async function writeBuckets(
-  session: EngineSession,
-  relation: string,
-  keys: readonly string[],
-  files: number,
-  dir: string,
-  tag: string | undefined,
-  hashColumn?: string,
-  whole = false,
-): Promise<StagedFile[]> {
-  const out: StagedFile[] = [];
-  const hash = hashColumn ? ident(hashColumn) : duckdbKeyHash(keys);
-  const exclude = hashColumn ? ` EXCLUDE (${ident(hashColumn)})` : '';
-  for (let i = 0; i < files; i++) {
-    const name = partFileName(i, tag);
-    const copy = copyCount(
-      session,
-      `COPY (SELECT *${exclude} FROM ${relation} WHERE ${hash} % ${files} = ${i} ORDER BY ${keyOrderSql(keys)}) TO ${lit(join(dir, name))} (FORMAT parquet)`,
-    );
-    if (i === 0 && !whole) faultWhileWriting('during-query', join(dir, name), copy);
-    const rows = await copy;
-    out.push({ name, rows });
-    if (i === 0) faultPoint('after-first-file-staged');
-  }
-  return out;
+/** What writeBuckets writes: from which relation, by which keys, how many files, where. */
+interface Buckets {
+  readonly relation: string;
+  readonly keys: readonly string[];
+  readonly files: number;
+  readonly dir: string;
+  readonly tag: string | undefined;
+  /** A column of the relation holding the key hash, dropped from the files. */
+  readonly hashColumn?: string;
+  /** The buckets are cut from a staged whole file (files: 'auto'), whose write the during-query fault already covered. */
+  readonly whole?: boolean;
+  /** How many files to write at once (1: one after another). */
+  readonly lanes: number;
+}
+
+// One COPY per bucket: an empty bucket still gets its file (DuckDB writes the schema with no rows). Bucket i is
+// written on lane i % lanes, so lanes run side by side and each writes its files in order.
+async function writeBuckets(session: LayoutSession, b: Buckets): Promise<StagedFile[]> {
+  const hash = b.hashColumn ? ident(b.hashColumn) : duckdbKeyHash(b.keys);
+  const exclude = b.hashColumn ? ` EXCLUDE (${ident(b.hashColumn)})` : '';
+  const copyOf = (i: number) =>
+    `COPY (SELECT *${exclude} FROM ${b.relation} WHERE ${hash} % ${b.files} = ${i} ORDER BY ${keyOrderSql(b.keys)}) TO ${lit(join(b.dir, partFileName(i, b.tag)))} (FORMAT parquet)`;
+  const rows: number[] = new Array(b.files).fill(0);
+  const lane = async (l: number) => {
+    for (let i = l; i < b.files; i += b.lanes) {
+      const copy = copyCount(session, l, copyOf(i));
+      if (i === 0 && !b.whole) faultWhileWriting('during-query', join(b.dir, partFileName(0, b.tag)), copy);
+      rows[i] = await copy;
+      if (i === 0) faultPoint('after-first-file-staged');
+    }
+  };
+  // Every lane settles before this returns, failed or not: the session closes their connections after.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(b.lanes, b.files) }, (_, l) => lane(l)));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return rows.map((n, i) => ({ name: partFileName(i, b.tag), rows: n }));
 }
 
 /**
  * Write the query's result into `dir` as Parquet files: row -> file by DuckDB's hash of its keys mod files,
  * rows sorted by key within a file, names part-00000-<tag>.parquet…; never round-robin.
  */
-export async function writeDuckdbLayout(session: EngineSession, request: LayoutRequest): Promise<WrittenLayout> {
+export async function writeDuckdbLayout(session: LayoutSession, request: LayoutRequest): Promise<WrittenLayout> {
   const { sql, keys, dir, tag } = request;
   if (request.files === 1 || request.files === 'auto') {
     const single = join(dir, partFileName(0, tag));
@@ -67,16 +92,21 @@ export async function writeDuckdbLayout(session: EngineSession, request: LayoutR
     if (count === 1) return { files: [{ name: partFileName(0, tag), rows }], fileCount: 1 };
     const whole = join(dir, '_whole.parquet');
     renameSync(single, whole);
-    const files = await writeBuckets(session, `read_parquet(${lit(whole)})`, keys, count, dir, tag, undefined, true);
+    // A result big enough to be cut into files is written one file after another.
+    const relation = `read_parquet(${lit(whole)})`;
+    const files = await writeBuckets(session, { relation, keys, files: count, dir, tag, whole: true, lanes: 1 });
     rmSync(whole);
     return { files, fileCount: count };
   }
   const hashColumn = '__recount_hash';
-  await session.exec(
-    `CREATE TEMP TABLE __recount_result AS SELECT *, ${duckdbKeyHash(keys)} AS ${hashColumn} FROM ${subquery(sql)}`,
+  // A table of the attempt's catalog (not TEMP, which only its own connection sees), so lanes can read it.
+  const [made] = await session.query<{ Count?: string | number }>(
+    `CREATE TABLE __recount_result AS SELECT *, ${duckdbKeyHash(keys)} AS ${hashColumn} FROM ${subquery(sql)}`,
   );
+  const lanes = Number(made?.Count ?? 0) <= ROWS_SIDE_BY_SIDE ? MAX_LANES : 1;
   try {
-    const files = await writeBuckets(session, '__recount_result', keys, request.files, dir, tag, hashColumn);
+    const relation = '__recount_result';
+    const files = await writeBuckets(session, { relation, keys, files: request.files, dir, tag, hashColumn, lanes });
     return { files, fileCount: request.files };
   } finally {
     await session.exec('DROP TABLE IF EXISTS __recount_result');

@@ -34,6 +34,8 @@ export class DuckDBSession implements EngineSession {
   private monitorTail: Promise<unknown> = Promise.resolve();
   private monitorBusy = 0;
   private monitorConn: DuckDBConnection | undefined;
+  /** Connections besides the main one, made on first use, for statements that run side by side (a layout's files). */
+  private lanes: Promise<DuckDBConnection>[] = [];
   private closed = false;
   /** A statement of this session failed: its instance is not trusted for another attempt (it may be out of memory). */
   private failed = false;
@@ -62,6 +64,21 @@ export class DuckDBSession implements EngineSession {
 
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     const reader = await this.guard(() => this.conn.runAndReadAll(sql));
+    return reader.getRowObjectsJson() as T[];
+  }
+
+  /**
+   * Run `sql` on lane `lane`: 0 is the main connection, every other lane a connection of its own in the attempt's
+   * catalog, so statements on different lanes run at the same time within the instance's limits.
+   */
+  async queryOnLane<T = Record<string, unknown>>(lane: number, sql: string): Promise<T[]> {
+    if (lane === 0) return this.query<T>(sql);
+    this.lanes[lane] ??= this.instance.connect().then(async (conn) => {
+      await conn.run(`USE ${ident(this.catalog)}`);
+      return conn;
+    });
+    const conn = await this.guard(() => this.lanes[lane]!);
+    const reader = await this.guard(() => conn.runAndReadAll(sql));
     return reader.getRowObjectsJson() as T[];
   }
 
@@ -128,6 +145,9 @@ export class DuckDBSession implements EngineSession {
     // under it crashed workers (SIGSEGV, "corrupted double-linked list") or hung them. Release once it settles.
     // Then the attempt's catalog is detached (its views and tables freed) before the instance serves another attempt.
     const reset = async () => {
+      // Lanes first: a catalog that is another connection's default cannot be detached. Their statements are done
+      // (writeDuckdbLayout waits for every lane, failed or not).
+      for (const lane of this.lanes) (await lane?.catch(() => undefined))?.closeSync();
       let reusable = !this.failed;
       if (reusable) {
         try {
