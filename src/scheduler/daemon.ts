@@ -13,6 +13,7 @@ import type { DaemonOptions, DaemonShared, DaemonSummary } from './daemonShared.
 import { Discoverer } from './discoverer.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { LoadRetrier } from './loadRetrier.ts';
+import { WarehouseWriter } from './warehouseWriter.ts';
 
 export type { AttemptEvent, DaemonOptions } from './daemonShared.ts';
 
@@ -32,6 +33,7 @@ export class Daemon implements DaemonShared {
   readonly running = new Map<number, Promise<void>>();
   readonly runningKeys = new Set<string>();
   readonly loadJobs = new Map<string, Promise<void>>();
+  readonly writer: WarehouseWriter;
   /** What this daemon did since it started: `serve --until-idle` reports it and exits 1 when runs failed for good. */
   readonly summary: DaemonSummary = { succeeded: 0, failedForGood: [] };
   private readonly timers: NodeJS.Timeout[] = [];
@@ -46,6 +48,7 @@ export class Daemon implements DaemonShared {
     readonly opts: DaemonOptions,
   ) {
     this.layout = new OutputLayout(project.outputRoot);
+    this.writer = new WarehouseWriter(project, store, opts.log);
     const serve = project.config.serve;
     this.pool = new WorkerPool({
       projectDir: project.dir,
@@ -109,6 +112,12 @@ export class Daemon implements DaemonShared {
       .then(() => this.retryLoads());
   }
 
+  workerLoads(): number {
+    let n = 0;
+    for (const key of this.loadJobs.keys()) if (!this.writer.has(key)) n++;
+    return n;
+  }
+
   /** Claim due runs into free slots. */
   tick(): Promise<void> {
     return this.dispatcher.tick();
@@ -150,6 +159,7 @@ export class Daemon implements DaemonShared {
       await this.store.queue.release(this.owner);
     }
     await this.discoverer.settled();
+    await this.writer.close();
     await this.recoverOrWarn(this.opts.log);
     this.opts.log.info({ abandoned: timedOut }, 'daemon stopped');
   }

@@ -5,6 +5,7 @@ import type { QueueOwner } from '../state/queueStore.ts';
 import type { StateStore } from '../state/store.ts';
 import type { WorkerMemorySample, WorkerPool } from '../worker/pool.ts';
 import type { OomReason } from './judgeOutcome.ts';
+import type { WarehouseWriter } from './warehouseWriter.ts';
 
 /** Settings of a daemon, from the config's `serve` block and the command line. */
 export interface DaemonOptions {
@@ -60,13 +61,17 @@ export interface DaemonShared {
   readonly running: Map<number, Promise<void>>;
   /** `analyzer/partition` of the runs in `running`: a load owed there waits, the run's own load follows its publish. */
   readonly runningKeys: Set<string>;
-  /** Warehouse loads running in workers, by `analyzer/partition`. */
+  /** Warehouse loads running, by `analyzer/partition`: in workers, or in this process (`writer.has(key)`). */
   readonly loadJobs: Map<string, Promise<void>>;
+  /** The one writer of a DuckDB warehouse file: loads its analyzers' versions in this process, one at a time. */
+  readonly writer: WarehouseWriter;
   readonly summary: DaemonSummary;
   /** True once `stop()` began: nothing new is started. */
   readonly stopping: boolean;
   /** Claim due runs into free slots (the dispatcher's tick). */
   tick(): Promise<void>;
+  /** Loads in workers: they take worker slots, as attempts do (the writer's loads run in this process). */
+  workerLoads(): number;
   /** Recover, or log why it could not (the next rescan retries it). */
   recoverOrWarn(log: Logger): Promise<void>;
 }

@@ -54,7 +54,7 @@ export class Dispatcher {
   private async claimDue(): Promise<void> {
     const { shared } = this;
     const backlog = await shared.store.queue.backlog();
-    const free = this.slots(backlog) - shared.running.size - shared.loadJobs.size;
+    const free = this.slots(backlog) - shared.running.size - shared.workerLoads();
     if (free <= 0 || backlog <= 0) return;
     const items = await shared.store.queue.claim(shared.owner, {
       limit: free,
@@ -120,12 +120,14 @@ export class Dispatcher {
       'attempt started',
     );
     const started = Date.now();
+    const deferLoad = shared.writer.owns(a);
     const outcome = await shared.pool.run({
       attemptId,
       analyzer: a.name,
       partition: item.partition_id,
       trigger: item.reason,
       plan,
+      deferLoad,
     });
     const settled = await settleOutcome(
       shared,
@@ -133,7 +135,28 @@ export class Dispatcher {
       outcome,
       Date.now() - started,
     );
-    if (settled === 'published') await this.published(a, parsePartition(item.partition_id, a.grain));
+    if (settled !== 'published') return;
+    if (deferLoad && outcome.kind === 'report' && outcome.report.status === 'succeeded' && outcome.report.version)
+      this.loadInDaemon(a, item.partition_id, outcome.report.version);
+    await this.published(a, parsePartition(item.partition_id, a.grain));
+  }
+
+  /** The published version's load, owed by the worker, to the daemon's writer (tracked as a load job until done). */
+  private loadInDaemon(a: Analyzer, partition: string, version: number): void {
+    const { shared } = this;
+    const key = `${a.name}/${partition}`;
+    if (shared.loadJobs.has(key)) return;
+    const job = shared.writer
+      .load(a, partition, version, true)
+      .then((o) => {
+        if (o?.error)
+          shared.opts.log.warn(
+            { analyzer: a.name, partition, version, code: o.error.code, error: o.error.message },
+            'load failed; the table keeps its previous rows and the load is retried',
+          );
+      })
+      .finally(() => shared.loadJobs.delete(key));
+    shared.loadJobs.set(key, job);
   }
 
   /**

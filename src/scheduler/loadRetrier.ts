@@ -26,11 +26,14 @@ export class LoadRetrier {
     try {
       for (const owed of await shared.store.loads.owed(withLoad)) {
         const key = `${owed.analyzer}/${owed.partitionId}`;
-        if (shared.stopping || shared.running.size + shared.loadJobs.size >= shared.opts.maxWorkers) return;
+        if (shared.stopping) return;
         if (shared.loadJobs.has(key) || shared.runningKeys.has(key)) continue;
+        const a = shared.project.analyzers.get(owed.analyzer);
+        const inDaemon = a !== undefined && shared.writer.owns(a);
+        if (!inDaemon && shared.running.size + shared.workerLoads() >= shared.opts.maxWorkers) return;
         // No jitter: loads run one per slot, and a fixed due time keeps a rescan from starting one early.
         if (Date.parse(owed.lastAt) + backoffDelay(policy, owed.tries, () => 1) > Date.now()) continue;
-        const job = this.load(owed).finally(() => {
+        const job = (inDaemon ? this.loadInDaemon(owed) : this.load(owed)).finally(() => {
           shared.loadJobs.delete(key);
           void shared.tick();
         });
@@ -39,6 +42,27 @@ export class LoadRetrier {
     } catch (err) {
       shared.opts.log.error({ err }, 'retrying warehouse loads failed');
     }
+  }
+
+  /** A load owed of a DuckDB warehouse file, by the daemon's one writer (src/scheduler/warehouseWriter.ts). */
+  private async loadInDaemon(owed: OwedLoad): Promise<void> {
+    const a = this.shared.project.analyzers.get(owed.analyzer)!;
+    const log = this.shared.opts.log.child({
+      analyzer: owed.analyzer,
+      partition: owed.partitionId,
+      version: owed.versionSeq,
+    });
+    log.info(
+      { table: a.load!.table, try: owed.tries + 1, lastError: owed.errorCode },
+      owed.tries === 0 ? 'load owed: loading' : 'load retry started',
+    );
+    const o = await this.shared.writer.load(a, owed.partitionId, owed.versionSeq);
+    if (o && !o.error) log.info({ rows: o.rows, durationMs: Math.round(o.ms), status: o.status }, 'load retried: done');
+    else
+      log.warn(
+        { code: o?.error?.code, error: o?.error?.message },
+        'load retry failed; the table keeps its previous rows',
+      );
   }
 
   private async load({

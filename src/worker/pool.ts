@@ -173,6 +173,7 @@ export class WorkerPool {
     partition: string;
     trigger: string;
     plan: MemoryPlan;
+    deferLoad?: boolean;
   }): Promise<WorkerOutcome> {
     const msg: ToWorker = {
       type: 'run',
@@ -182,6 +183,7 @@ export class WorkerPool {
       threads: req.plan.threads,
       duckdbBytes: req.plan.duckdbBytes,
       trigger: req.trigger,
+      ...(req.deferLoad ? { deferLoad: true } : {}),
     };
     return this.dispatch(req.plan, msg, {
       attemptId: req.attemptId,

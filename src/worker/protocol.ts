@@ -10,6 +10,8 @@ export type ToWorker =
       threads: number;
       duckdbBytes: number;
       trigger: string;
+      /** Leave the warehouse load owed: the daemon loads it (src/scheduler/warehouseWriter.ts). */
+      deferLoad?: boolean;
     }
   /** Load the published version `version` of a partition into the analyzer's warehouse table (a load owed). */
   | { type: 'load'; jobId: string; analyzer: string; partition: string; version: number }

@@ -66,6 +66,7 @@ async function runAttempt(msg: Extract<ToWorker, { type: 'run' }>): Promise<void
       threads: msg.threads,
       memoryBytes: msg.duckdbBytes,
       trigger: msg.trigger,
+      deferLoad: msg.deferLoad,
     });
     sendMemory();
     send({

@@ -14,9 +14,10 @@ import {
   type Receiver,
 } from './observeHelpers.ts';
 
-// One real `recount serve` over three analyzers: `hourly` (fits its 1 GB budget easily), `hungry` (400 MB budget:
-// a worker's ~115 MB is past the 20% warning share, far below the 99% critical one) and `checked` (a blocking
-// check that always fails). Alerts go to a live webhook receiver and to a dead one.
+// One real `recount serve` over three analyzers: `hourly` (fits its 2 GB budget easily), `hungry` (400 MB budget:
+// a worker's ~200 MB is past the 20% warning share, far below the 99% critical one) and `checked` (2 GB, a blocking
+// check that always fails). A worker's RSS (Node, DuckDB and its instance) is about 200 MB: the budgets of the two
+// that must raise no memory alert are 2 GB, so their 20% share is well above it (at 1 GB they sat on the line). Alerts go to a live webhook receiver and to a dead one.
 describe('recount serve: metrics, memory alerts, webhooks', () => {
   let tp: TestProject;
   let serve: ServeProcess;
@@ -38,11 +39,11 @@ describe('recount serve: metrics, memory alerts, webhooks', () => {
         `{ webhooks: ['${receiver.url}', { url: '${dead}', headers: { 'x-team': 'data' } }], memoryWarn: 0.2, memoryCritical: 0.99 }`,
       ),
       analyzers: {
-        hourly: hourlyAnalyzer('hourly'),
+        hourly: hourlyAnalyzer('hourly', "memory: '2GB',"),
         hungry: hourlyAnalyzer('hungry', "memory: '400MB',"),
         checked: hourlyAnalyzer(
           'checked',
-          "checks: [{ name: 'no_impressions', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 0' }],",
+          "memory: '2GB', checks: [{ name: 'no_impressions', sql: 'SELECT ad_id, user_segment, impression_count FROM output WHERE impression_count > 0' }],",
         ),
       },
     });

@@ -26,6 +26,11 @@ export interface RunOptions {
   readonly respectHold?: boolean;
   /** Use this attempt id (a daemon names the attempt before handing it to a worker). */
   readonly attemptId?: string;
+  /**
+   * Publish and leave the warehouse load owed (recorded pending with the attempt's outcome) instead of loading: a
+   * worker of `serve` whose daemon is the one writer of a DuckDB warehouse file (src/scheduler/warehouseWriter.ts).
+   */
+  readonly deferLoad?: boolean;
 }
 
 /** The result of one attempt. */

@@ -10,9 +10,10 @@ import type { TableRecord, WarehouseColumn } from '../warehouse.ts';
  * The embedded warehouse is one DuckDB file, and DuckDB lets one process at a time open a file for writing.
  * So loads are serialised twice: across processes by DuckDB's file lock (a second process waits and retries
  * until lockTimeoutMs), and inside a process by a queue per file, since all connections of one process share
- * one instance. recount opens the file only for a load, a monitor sweep or a query, and closes it after, so
- * people can read it between loads (`duckdb -readonly .recount/warehouse.duckdb`); a reader that keeps it
- * open makes loads wait, then fail as pending. For concurrent readers and writers, use PostgreSQL.
+ * one instance. recount opens the file only for a load, a monitor sweep or a query, and closes it after (a
+ * backfill, and `serve`'s daemon during a burst of loads, keep it open until they are done), so people can read
+ * it between loads (`duckdb -readonly .recount/warehouse.duckdb`); a reader that keeps it open makes loads wait,
+ * then fail as pending. For concurrent readers and writers, use PostgreSQL.
  */
 
 /** What a load of this process last knew of a table's schema. */

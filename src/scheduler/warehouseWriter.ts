@@ -1,0 +1,99 @@
+import type { Analyzer, Project } from '../config/project.ts';
+import type { Logger } from '../log.ts';
+import { SerialQueue } from '../serialQueue.ts';
+import type { StateStore } from '../state/store.ts';
+import { type LoadOutcome, loadVersion } from '../warehouse/loader.ts';
+import { openWarehouse } from '../warehouse/open.ts';
+import { parseWarehouseUrl } from '../warehouse/url.ts';
+import type { Warehouse } from '../warehouse/warehouse.ts';
+
+/** How long the file stays open after the last load, for the next one: loads of a catch-up come back to back. */
+const IDLE_CLOSE_MS = 1_000;
+
+/**
+ * The daemon as the one writer of a DuckDB warehouse file. DuckDB lets one process at a time write a file, so
+ * workers that each opened it for their own load took turns at its lock, and each paid the open and the close.
+ * Under `serve`, a worker publishes and leaves the version's load owed (recorded pending with the attempt's
+ * outcome); the daemon loads it here, one load after another through one open warehouse, kept open while loads
+ * keep coming and closed a second after the last (other programs can open the file between bursts). A load that
+ * fails stays owed, as any load, and the load retrier takes it up. A PostgreSQL warehouse takes loads from many
+ * processes at once: its loads stay in the workers.
+ */
+export class WarehouseWriter {
+  private readonly queue = new SerialQueue();
+  /** `analyzer/partition` of the loads queued or running here. */
+  private readonly keys = new Set<string>();
+  private warehouse: Promise<Warehouse> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly ownsFile: boolean;
+
+  constructor(
+    private readonly project: Project,
+    private readonly store: StateStore,
+    private readonly log: Logger,
+  ) {
+    this.ownsFile = parseWarehouseUrl(project.warehouseUrl, project.dir).kind === 'duckdb';
+  }
+
+  /** Whether this writer loads the analyzer's versions (it has a load, and the warehouse is a DuckDB file). */
+  owns(analyzer: Analyzer): boolean {
+    return this.ownsFile && analyzer.load !== undefined;
+  }
+
+  /** Whether a load of `analyzer/partition` is queued or running here. */
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /**
+   * Queue the load of a published version; settles when it is done, never rejects (an outcome that failed is
+   * recorded by the load itself and logged). `begun`: the attempt recorded this load as pending already.
+   */
+  load(analyzer: Analyzer, partition: string, version: number, begun = false): Promise<LoadOutcome | undefined> {
+    const key = `${analyzer.name}/${partition}`;
+    this.keys.add(key);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    return this.queue
+      .run(() => this.loadNow(analyzer, partition, version, begun))
+      .finally(() => {
+        this.keys.delete(key);
+        if (this.keys.size === 0) this.closeWhenIdle();
+      });
+  }
+
+  private async loadNow(
+    analyzer: Analyzer,
+    partition: string,
+    version: number,
+    begun: boolean,
+  ): Promise<LoadOutcome | undefined> {
+    try {
+      const v = await this.store.getVersion(analyzer.name, partition, version);
+      if (!v) return undefined;
+      // Opened once for a burst of loads. When it cannot be opened, the load opens it itself, and so records
+      // the failure as any load does (pending, with the error, retried).
+      this.warehouse ??= openWarehouse(this.project.warehouseUrl, this.project.dir);
+      const warehouse = await this.warehouse.catch(() => (this.warehouse = undefined));
+      const ctx = { project: this.project, store: this.store, ...(warehouse ? { warehouse } : {}) };
+      return await loadVersion(ctx, analyzer, v, { begun: begun ? version : undefined });
+    } catch (err) {
+      this.log.warn({ err, analyzer: analyzer.name, partition, version }, 'load failed; it stays owed and is retried');
+      return undefined;
+    }
+  }
+
+  private closeWhenIdle(): void {
+    this.idleTimer = setTimeout(() => void this.close(), IDLE_CLOSE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Close the warehouse once the loads queued so far are done (the daemon's stop; an idle second). */
+  async close(): Promise<void> {
+    await this.queue.idle();
+    if (this.keys.size > 0) return;
+    const warehouse = this.warehouse;
+    this.warehouse = undefined;
+    await (await warehouse?.catch(() => undefined))?.close();
+  }
+}
