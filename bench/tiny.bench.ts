@@ -9,6 +9,7 @@
 // Sections: BENCH_TINY_SECTIONS=backfill,serve (or a,b); default both.
 // Scale: BENCH_TINY_PARTITIONS (200), BENCH_TINY_SERVE_PARTITIONS (725), BENCH_TINY_EVENTS (4000 a partition),
 // BENCH_TINY_ROUNDS (3), BENCH_TINY_SERVE_ROUNDS (2). BENCH_TINY_LOAD=0 drops the warehouse load.
+// BENCH_TINY_PARALLEL (2) also runs `recount backfill --parallel N` in every round (0 or 1: not).
 // BENCH_TINY_COMPARE=<another checkout of recount> also runs that checkout's bin/recount.js in every round, beside
 // this one (e.g. the code before a change: before/after figures from one run, under the same machine load).
 import { spawn } from 'node:child_process';
@@ -39,10 +40,18 @@ const ROUNDS = env('BENCH_TINY_ROUNDS', 3);
 const SERVE_ROUNDS = env('BENCH_TINY_SERVE_ROUNDS', 2);
 const LOAD = process.env.BENCH_TINY_LOAD !== '0';
 const COMPARE = process.env.BENCH_TINY_COMPARE || undefined;
-/** The recount checkouts measured: this one, and BENCH_TINY_COMPARE's as 'other'. */
-const CONTENDERS: { name: string; repo: string }[] = [
+const PARALLEL = env('BENCH_TINY_PARALLEL', 2);
+/**
+ * The recount checkouts measured: this one, and BENCH_TINY_COMPARE's as 'other'; the backfill also runs this one
+ * with --parallel BENCH_TINY_PARALLEL (0: not), as 'parallel'.
+ */
+const CONTENDERS: { name: string; repo: string; args?: string[] }[] = [
   { name: 'recount', repo: REPO_DIR },
   ...(COMPARE ? [{ name: 'other', repo: COMPARE }] : []),
+];
+const BACKFILLERS = [
+  ...CONTENDERS,
+  ...(PARALLEL > 1 ? [{ name: 'parallel', repo: REPO_DIR, args: ['--parallel', String(PARALLEL)] }] : []),
 ];
 const TARGET_OVERHEAD_MS = 20;
 const TARGET_SERVE_PER_S = 60;
@@ -118,7 +127,7 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
   const recCpu: Record<string, number[]> = {};
   const attemptMs: Record<string, number[]> = {};
   for (let round = 1; round <= ROUNDS; round++) {
-    const names = ['raw', ...CONTENDERS.map((c) => c.name)];
+    const names = ['raw', ...BACKFILLERS.map((c) => c.name)];
     // Rotate the order round by round, so no contender always runs first (or right after the same one).
     const order = names.map((_, i) => names[(i + round - 1) % names.length]!);
     for (const which of order) {
@@ -159,7 +168,7 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
           rmSync(out, { recursive: true, force: true });
         }
       } else {
-        const c = CONTENDERS.find((x) => x.name === which)!;
+        const c = BACKFILLERS.find((x) => x.name === which)!;
         const bp = makeBenchProject({ datasetRoots: { events: root }, analyzers });
         try {
           const r = await timed([
@@ -173,6 +182,7 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
             ids[0]!,
             '--to',
             ids.at(-1)!,
+            ...(c.args ?? []),
           ]);
           if (r.code !== 0)
             throw new Error(
@@ -213,12 +223,17 @@ async function backfill(figures: Figure[], root: string, partitions: string[]): 
       note: `one process, one DuckDB instance, view + COPY per partition; ${fixed(median(raw) / ids.length, 1)} ms a partition`,
     },
   ];
-  for (const c of CONTENDERS) {
+  for (const c of BACKFILLERS) {
     const walls = rec[c.name]!;
     // Per round: this contender minus the raw loop of the same round.
     const overheads = walls.map((w, i) => (w - raw[i]!) / ids.length);
     const overhead = median(overheads);
-    const label = c.name === 'recount' ? 'recount backfill' : `other (${c.repo}) backfill`;
+    const label =
+      c.name === 'recount'
+        ? 'recount backfill'
+        : c.name === 'parallel'
+          ? `recount backfill --parallel ${PARALLEL}`
+          : `other (${c.repo}) backfill`;
     a.push(
       {
         metric: `${label}, ${ids.length} partitions (median)`,

@@ -16,6 +16,7 @@ interface BackfillOptions {
   where?: string;
   force?: boolean;
   threads?: number;
+  parallel?: number;
 }
 
 /** `recount backfill <analyzer> --from ID --to ID`: run a range, continuing past failures, and report them. */
@@ -32,6 +33,11 @@ export function registerBackfill(program: Command): void {
     )
     .option('--force', 'rerun partitions already published from the same input and SQL')
     .option('--threads <n>', 'DuckDB threads per run', wholeNumber('--threads', 1))
+    .option(
+      '--parallel <n>',
+      'partitions run at once (default 1); each attempt keeps its own memory budget, so n of them need n times it',
+      wholeNumber('--parallel', 1),
+    )
     .action(
       action(async (out, g, name: string, opts: BackfillOptions) =>
         withSession(g.project, (s) => backfill(out, s, name, opts, g.json)),
@@ -52,7 +58,12 @@ async function backfill(out: Output, s: CliSession, name: string, opts: Backfill
   const started = Date.now();
   // --where reruns exactly what matches, even though its input is unchanged.
   const force = Boolean(opts.force || opts.where);
-  const outcome = await runBackfill(out, s, analyzer, partitions, { force, threads: opts.threads, json });
+  const outcome = await runBackfill(out, s, analyzer, partitions, {
+    force,
+    threads: opts.threads,
+    json,
+    parallel: opts.parallel,
+  });
   reportBackfill(out, analyzer, partitions.length, outcome, Date.now() - started);
   return outcome.failed ? 1 : 0;
 }

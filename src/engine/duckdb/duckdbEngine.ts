@@ -20,6 +20,9 @@ async function applyLimits(instance: DuckDBInstance, conn: DuckDBConnection, lim
   currentLimits.set(instance, limits);
 }
 
+/** At most this many instances wait for the next attempts (one per attempt that ran at the same time). */
+const MAX_IDLE = 4;
+
 /** How long an instance no attempt uses is kept for the next one before it is closed. */
 const IDLE_CLOSE_MS = 10_000;
 
@@ -29,12 +32,12 @@ const IDLE_CLOSE_MS = 10_000;
  * instance cost more than the query of a small partition. The limits are set on it for each attempt (I6), the
  * attempt's catalog is attached for it and detached after, and its connections are new. An instance is not reused
  * after any statement of its attempt failed (out of memory among them), nor after it spilled (DuckDB cannot move
- * its spill folder then); a second attempt at the same time gets an instance of its own.
+ * its spill folder then); a second attempt at the same time gets an instance of its own, kept after for the next.
  */
 export class DuckDBEngine implements Engine {
   readonly name = 'duckdb';
-  private idle: { instance: DuckDBInstance; version: string } | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** Instances no attempt uses now, newest last, each closed when unused for IDLE_CLOSE_MS. */
+  private readonly idle: { instance: DuckDBInstance; timer: NodeJS.Timeout }[] = [];
   private released: Promise<void> = Promise.resolve();
   private sessions = 0;
   private version: string | undefined;
@@ -83,26 +86,31 @@ export class DuckDBEngine implements Engine {
   }
 
   private takeIdle(): DuckDBInstance | undefined {
-    const idle = this.idle;
-    this.idle = undefined;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    const idle = this.idle.pop();
+    if (idle) clearTimeout(idle.timer);
     return idle?.instance;
   }
 
+  // Attempts side by side (backfill --parallel) each hand an instance back: up to MAX_IDLE wait for the next ones.
   private giveBack(instance: DuckDBInstance, reusable: boolean): void {
-    if (!reusable || this.idle) {
+    if (!reusable || this.idle.length >= MAX_IDLE) {
       instance.closeSync();
       return;
     }
-    this.idle = { instance, version: this.version ?? '' };
-    this.idleTimer = setTimeout(() => this.takeIdle()?.closeSync(), IDLE_CLOSE_MS);
-    this.idleTimer.unref();
+    const entry = {
+      instance,
+      timer: setTimeout(() => {
+        const i = this.idle.indexOf(entry);
+        if (i >= 0) this.idle.splice(i, 1)[0]!.instance.closeSync();
+      }, IDLE_CLOSE_MS),
+    };
+    entry.timer.unref();
+    this.idle.push(entry);
   }
 
-  /** Close the instance kept for the next attempt (a process that is done with attempts). */
+  /** Close the instances kept for the next attempts (a process that is done with attempts). */
   async closeIdle(): Promise<void> {
     await this.released;
-    this.takeIdle()?.closeSync();
+    for (let i = this.takeIdle(); i; i = this.takeIdle()) i.closeSync();
   }
 }

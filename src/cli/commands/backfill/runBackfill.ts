@@ -15,6 +15,8 @@ export interface BackfillRunOptions {
   readonly force: boolean;
   readonly threads?: number;
   readonly json: boolean;
+  /** Partitions run at once (default 1), each attempt within its own memory budget. */
+  readonly parallel?: number;
 }
 
 /** What a backfill did: the attempts it ran, and the partitions it left alone as up to date or held by a rollback. */
@@ -25,7 +27,10 @@ export interface BackfillOutcome {
   readonly failed: number;
 }
 
-/** Run every partition in turn, continuing past failures; a line per attempt, or a progress bar on a terminal. */
+/**
+ * Run every partition, `parallel` at a time (in order of their ids, one after another by default), continuing past
+ * failures; a line per attempt as it ends, or a progress bar on a terminal. Results are reported in partition order.
+ */
 export async function runBackfill(
   out: Output,
   s: CliSession,
@@ -42,14 +47,16 @@ export async function runBackfill(
   let warehouse: Warehouse | undefined;
   if (analyzer.load && partitions.length > 1)
     warehouse = await openWarehouse(s.project.warehouseUrl, s.project.dir).catch(() => undefined);
-  try {
-    for (const p of partitions) {
+  const done: (AttemptResult | 'up-to-date' | 'held' | undefined)[] = new Array(partitions.length);
+  let next = 0;
+  // Each lane takes the next partition until none is left; a partition's failure is its result, never the lane's.
+  const lane = async () => {
+    while (next < partitions.length) {
+      const i = next++;
+      const p = partitions[i]!;
       bar?.update({ partition: p.id });
-      const r = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts);
-      if (r === 'up-to-date') outcome.skipped.push(p.id);
-      else if (r === 'held') outcome.held.push(p.id);
-      else {
-        outcome.results.push(r);
+      const r = (done[i] = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts));
+      if (typeof r !== 'string') {
         if (r.status === 'failed') outcome.failed++;
         if (!bar && !opts.json) {
           out.info(attemptLine(r));
@@ -59,10 +66,18 @@ export async function runBackfill(
       }
       bar?.increment(1, { failed: outcome.failed });
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel ?? 1, partitions.length)) }, lane));
   } finally {
     await warehouse?.close();
   }
   bar?.stop();
+  for (const [i, r] of done.entries()) {
+    if (r === 'up-to-date') outcome.skipped.push(partitions[i]!.id);
+    else if (r === 'held') outcome.held.push(partitions[i]!.id);
+    else if (r) outcome.results.push(r);
+  }
   return outcome;
 }
 
