@@ -12,6 +12,11 @@ export interface EngineOptions {
   readonly spillDir: string;
   /** Session settings of this attempt over the engine's own (Spark's smaller tasks after out-of-memory attempts). */
   readonly conf?: Readonly<Record<string, string>>;
+  /**
+   * The attempt the session serves: Spark names its Spark Connect session after it, so recovery can interrupt
+   * the jobs of an attempt whose process died (src/engine/deadAttempts.ts).
+   */
+  readonly attemptId?: string;
 }
 
 /** One staged output file, named by the bucket it holds (`part-00003.parquet` holds bucket 3). */

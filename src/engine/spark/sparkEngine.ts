@@ -18,8 +18,10 @@ import {
   sql,
   sqlCommand,
   tableRows,
+  parseRemote,
   SparkConnectClient,
 } from './connect/index.ts';
+import { attemptSessionId } from './attemptSession.ts';
 import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
 import { footerRows } from './footerRows.ts';
@@ -159,7 +161,10 @@ export class SparkEngine implements Engine {
 
   async open(options: EngineOptions): Promise<EngineSession> {
     mkdirSync(options.spillDir, { recursive: true });
-    const client = SparkConnectClient.connect(this.options.remote);
+    const remote = parseRemote(this.options.remote);
+    // Named after the attempt, unless the remote fixes a session: recovery interrupts a dead attempt's jobs by it.
+    if (options.attemptId && !remote.sessionId) remote.sessionId = attemptSessionId(options.attemptId);
+    const client = SparkConnectClient.connect(remote);
     try {
       await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) });
       const version = await client.sparkVersion();
