@@ -95,8 +95,12 @@ export interface EngineSession {
   parquetSchema(path: string): Promise<Column[]>;
   /** Decode a Parquet file in full (to name a corrupt data page the footer does not show); throws when it cannot. */
   readFully(path: string): Promise<void>;
-  /** Create or replace view `name` over exactly these Parquet files (no Hive partition columns). */
-  createParquetView(name: string, paths: readonly string[]): Promise<void>;
+  /**
+   * Create or replace view `name` over exactly these Parquet files (no Hive partition columns). `columns`, when the
+   * caller knows them (read from a footer, or the query that wrote the files), spare an engine that would infer
+   * them a pass over the files (on Spark a job of its own).
+   */
+  createParquetView(name: string, paths: readonly string[], columns?: readonly Column[]): Promise<void>;
   /** Make the partition's id, start and end readable to the analyzer's SQL. */
   setPartitionVariables(vars: PartitionVariables): Promise<void>;
   /** Run `sql` and write its result into `dir` in the deterministic layout: bucket by key hash, sorted by key within a file. */
