@@ -46,6 +46,11 @@ export interface LayoutRequest {
 export interface WrittenLayout {
   readonly files: StagedFile[];
   readonly fileCount: number;
+  /**
+   * Each file's rows were read from the file's own metadata (its footer) after the write, not reported by the
+   * writer: the row_count check then takes them as the files' metadata count instead of counting it again.
+   */
+  readonly rowsFromFileMetadata?: boolean;
 }
 
 /** Partition values an analyzer's SQL may read (`getvariable('partition_start')` on DuckDB). */

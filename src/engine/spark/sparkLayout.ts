@@ -150,7 +150,7 @@ export async function writeSparkLayout(
     }
     const rows = await fileRows(names.map((n) => join(dir, n)));
     const staged: StagedFile[] = names.map((name, i) => ({ name, rows: rows[i]! }));
-    return { files: staged, fileCount };
+    return { files: staged, fileCount, rowsFromFileMetadata: true };
   } finally {
     for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
   }
