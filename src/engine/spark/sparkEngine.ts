@@ -194,9 +194,12 @@ export class SparkEngine implements Engine {
     if (options.attemptId && !remote.sessionId) remote.sessionId = attemptSessionId(options.attemptId);
     const client = SparkConnectClient.connect(remote);
     try {
-      await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) });
-      const version = await client.sparkVersion();
-      const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
+      // Three independent calls at once: one round trip instead of three before the attempt's first query.
+      const [, version, conf] = await Promise.all([
+        client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) }),
+        client.sparkVersion(),
+        client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']),
+      ]);
       const ui =
         conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false'
           ? {
