@@ -27,19 +27,19 @@ function branch(what: string, from: string, counts: readonly string[]): string {
  * Every count as rows of one UNION ALL statement, never scalar subqueries: one statement is one plan and one
  * round trip on DuckDB, and on Spark one job (a scalar subquery is a Spark job of its own, each a second or more).
  */
-function countsSql(sql: BuiltinCheckSql, checks: readonly CheckDefinition[]): string {
+function countsSql(sql: BuiltinCheckSql, checks: readonly CheckDefinition[], inFiles: boolean): string {
   return [
     branch('builtin', `(${sql.counts}) b`, ['read_back', 'nulls', 'layout', 'repeated']),
-    branch('in_files', `(${sql.inFiles}) f`, ['in_files']),
+    ...(inFiles ? [branch('in_files', `(${sql.inFiles}) f`, ['in_files'])] : []),
     ...checks.map((c, i) => branch(`custom${i}`, `(SELECT count(*) AS c FROM ${subquery(c.sql)} q) c`, ['c'])),
   ].join('\nUNION ALL\n');
 }
 
-function toCounts(rows: readonly Row[], checks: number | undefined): CheckCounts {
+function toCounts(rows: readonly Row[], checks: number | undefined, inFiles: number | undefined): CheckCounts {
   const byTag = new Map(rows.map((r) => [r.what, r]));
   const n = (what: string, col: 'n0' | 'n1' | 'n2' | 'n3') => Number(byTag.get(what)?.[col] ?? 0);
   return {
-    inFiles: n('in_files', 'n0'),
+    inFiles: inFiles ?? n('in_files', 'n0'),
     readBack: n('builtin', 'n0'),
     nullKeys: n('builtin', 'n1'),
     misplaced: n('builtin', 'n2'),
@@ -51,20 +51,23 @@ function toCounts(rows: readonly Row[], checks: number | undefined): CheckCounts
 /**
  * Count the built-in checks and every custom check in one statement. When that fails with custom checks in it, one
  * of them is broken: the built-in counts are taken alone and the custom checks are left to be run one by one, so
- * the broken one is named. Out of memory or disk fails the attempt (it is retried), never a check.
+ * the broken one is named. Out of memory or disk fails the attempt (it is retried), never a check. `inFiles`, the
+ * rows the files' metadata records when already read from it, is not counted again.
  */
 export async function countChecks(
   session: EngineSession,
   sql: BuiltinCheckSql,
   checks: readonly CheckDefinition[],
+  inFiles?: number,
 ): Promise<CheckCounts> {
+  const counted = inFiles === undefined;
   try {
-    return toCounts(await session.query<Row>(countsSql(sql, checks)), checks.length);
+    return toCounts(await session.query<Row>(countsSql(sql, checks, counted)), checks.length, inFiles);
   } catch (err) {
     if (!checks.length) throw err;
     const names = checks.map((c) => `'${c.name}'`).join(', ');
     const resource = engineResourceError(err, 'checks', `${checks.length === 1 ? 'check' : 'checks'} ${names}`);
     if (resource) throw resource;
-    return toCounts(await session.query<Row>(countsSql(sql, [])), undefined);
+    return toCounts(await session.query<Row>(countsSql(sql, [], counted)), undefined, inFiles);
   }
 }

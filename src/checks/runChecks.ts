@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { subquery } from '../engine/queryText.ts';
-import type { EngineSession } from '../engine/engine.ts';
+import type { Column, EngineSession } from '../engine/engine.ts';
 import type { CheckDefinition } from '../config/schema.ts';
 import type { StagedFile } from '../layout/bucketing.ts';
 import { SAMPLE_ROWS, type CheckResult } from './check.ts';
@@ -14,6 +14,10 @@ interface CheckContext {
   readonly files: readonly StagedFile[];
   readonly keys: readonly string[];
   readonly checks: readonly CheckDefinition[];
+  /** The staged files' columns (the query's), when known: an engine that would infer them then need not. */
+  readonly columns?: readonly Column[];
+  /** The files' rows were read from their own metadata (WrittenLayout.rowsFromFileMetadata): not counted again. */
+  readonly rowsFromFileMetadata?: boolean;
 }
 
 type Sample = Record<string, unknown>[];
@@ -106,9 +110,10 @@ async function customResult(
  */
 export async function runChecks(ctx: CheckContext): Promise<CheckResult[]> {
   const paths = ctx.files.map((f) => join(ctx.dir, f.name));
-  await ctx.session.createParquetView('output', paths);
+  await ctx.session.createParquetView('output', paths, ctx.columns);
   const sql = builtinCheckSql(ctx.session.dialect, paths, ctx.keys);
-  const counts = await countChecks(ctx.session, sql, ctx.checks);
+  const fromMetadata = ctx.rowsFromFileMetadata ? ctx.files.reduce((s, f) => s + f.rows, 0) : undefined;
+  const counts = await countChecks(ctx.session, sql, ctx.checks, fromMetadata);
   const results = await builtinResults(ctx, sql, counts);
   for (const [i, check] of ctx.checks.entries())
     results.push(await customResult(ctx.session, check, counts.custom?.[i]));

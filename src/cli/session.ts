@@ -4,7 +4,8 @@ import { openStateStore } from '../state/open.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Engine } from '../engine/engine.ts';
 import { OutputLayout } from '../commit/paths.ts';
-import { recover, type RecoveryReport } from '../commit/recovery.ts';
+import { recover, type RecoveryOptions, type RecoveryReport } from '../commit/recovery.ts';
+import { deadAttemptStopper } from '../engine/deadAttempts.ts';
 import type { RunContext } from '../run/runPartition.ts';
 import { asRecountError } from '../errors.ts';
 import { openStateStoreReadOnly } from '../doctor/readOnlyStore.ts';
@@ -55,7 +56,7 @@ export async function withSession<T>(
         readOnly: true,
         pendingRecovery: await planRecovery(store, layout),
       });
-    const recovery = await recoverOrWarn(store, layout, project.spillDir);
+    const recovery = await recoverOrWarn(store, layout, project);
     return await fn({ project, store, engine, layout, recovery, readOnly: false });
   } finally {
     await store.close();
@@ -90,9 +91,9 @@ const NOTHING_RECOVERED: RecoveryReport = {
  * every command, `status` included: it is reported on stderr and retried by the next command. A publish it
  * could not finish stays pending (its intent is recorded), so nothing half-done becomes visible meanwhile.
  */
-async function recoverOrWarn(store: StateStore, layout: OutputLayout, spillDir: string): Promise<RecoveryReport> {
+async function recoverOrWarn(store: StateStore, layout: OutputLayout, project: Project): Promise<RecoveryReport> {
   try {
-    return await recover(store, layout, { spillDir });
+    return await recover(store, layout, projectRecoveryOptions(project));
   } catch (err) {
     const e = asRecountError(err);
     process.stderr.write(
@@ -100,6 +101,14 @@ async function recoverOrWarn(store: StateStore, layout: OutputLayout, spillDir: 
     );
     return NOTHING_RECOVERED;
   }
+}
+
+/** How a command recovers a project: its spill folder, and dead attempts' Spark jobs interrupted (warnings on stderr). */
+export function projectRecoveryOptions(project: Project): RecoveryOptions {
+  return {
+    spillDir: project.spillDir,
+    stopDeadAttempts: deadAttemptStopper(project.analyzers, (m) => process.stderr.write(`warning: ${m}\n`)),
+  };
 }
 
 /** One line for each thing recovery did, for the user. */
@@ -114,5 +123,7 @@ export function describeRecovery(r: RecoveryReport): string[] {
     lines.push(`recorded ${r.finishedAttempts.length} attempt(s) whose process died after publishing as succeeded`);
   if (r.crashedAttempts.length)
     lines.push(`marked ${r.crashedAttempts.length} attempt(s) whose process died as crashed`);
+  if (r.interruptedAttempts?.length)
+    lines.push(`interrupted the Spark jobs ${r.interruptedAttempts.length} dead attempt(s) left running`);
   return lines;
 }

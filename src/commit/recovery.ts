@@ -6,6 +6,7 @@ import {
   intentLabel,
   ownVersion,
   planRecovery,
+  plannedOf,
   type RecoveryAction,
   type RecoveryOptions,
   type RecoveryPlan,
@@ -22,9 +23,11 @@ export interface RecoveryReport {
   readonly finishedAttempts?: string[];
   readonly removedStaging: string[];
   readonly removedSpill: string[];
+  /** Dead attempts whose engine work was still running (a Spark job) and was interrupted before their staging went. */
+  readonly interruptedAttempts?: string[];
 }
 
-type Report = RecoveryReport & { finishedAttempts: string[] };
+type Report = RecoveryReport & { finishedAttempts: string[]; interruptedAttempts: string[] };
 
 /**
  * Bring the output root and the state store back to a consistent state after a crash: finish every
@@ -37,14 +40,19 @@ export async function recover(
   layout: OutputLayout,
   opts: RecoveryOptions = {},
 ): Promise<RecoveryReport> {
-  return applyRecoveryPlan(store, layout, await planRecovery(store, layout, opts));
+  return applyRecoveryPlan(store, layout, await planRecovery(store, layout, opts), opts);
 }
 
-/** Apply a recovery plan in its order; each step asks again what another process may have changed since the plan. */
+/**
+ * Apply a recovery plan in its order; each step asks again what another process may have changed since the plan.
+ * Work the owners of the staging to remove may have left running in their engine is stopped first: a Spark job
+ * outlives its dead client and would write into the staging again after it was removed.
+ */
 export async function applyRecoveryPlan(
   store: StateStore,
   layout: OutputLayout,
   plan: RecoveryPlan,
+  opts: RecoveryOptions = {},
 ): Promise<RecoveryReport> {
   const report: Report = {
     rolledForward: [],
@@ -53,7 +61,14 @@ export async function applyRecoveryPlan(
     finishedAttempts: [],
     removedStaging: [],
     removedSpill: [],
+    interruptedAttempts: [],
   };
+  const owners = plannedOf(plan, 'remove-staging').flatMap((a) =>
+    a.owner && a.owner.status !== 'succeeded' ? [a.owner] : [],
+  );
+  if (owners.length > 0 && opts.stopDeadAttempts) {
+    report.interruptedAttempts.push(...(await opts.stopDeadAttempts(owners).catch(() => [])));
+  }
   for (const action of plan.actions) await applyAction(store, layout, action, report);
   return report;
 }

@@ -49,6 +49,12 @@ export interface RecoveryPlan {
 export interface RecoveryOptions {
   /** The project's DuckDB spill folder (one folder per attempt id); without it, spill is not looked at. */
   readonly spillDir?: string;
+  /**
+   * Stops what dead attempts may have left running in their engine (a Spark job still writing into the staging)
+   * before their staging is removed; returns the attempts that had work running. Never throws.
+   * src/engine/deadAttempts.ts makes one for a project.
+   */
+  readonly stopDeadAttempts?: (attempts: readonly AttemptRow[]) => Promise<string[]>;
 }
 
 /** How old a spill folder no attempt recorded, or a temp link of unknown owner, must be before it goes. */

@@ -12,6 +12,11 @@ export interface EngineOptions {
   readonly spillDir: string;
   /** Session settings of this attempt over the engine's own (Spark's smaller tasks after out-of-memory attempts). */
   readonly conf?: Readonly<Record<string, string>>;
+  /**
+   * The attempt the session serves: Spark names its Spark Connect session after it, so recovery can interrupt
+   * the jobs of an attempt whose process died (src/engine/deadAttempts.ts).
+   */
+  readonly attemptId?: string;
 }
 
 /** One staged output file, named by the bucket it holds (`part-00003.parquet` holds bucket 3). */
@@ -41,6 +46,11 @@ export interface LayoutRequest {
 export interface WrittenLayout {
   readonly files: StagedFile[];
   readonly fileCount: number;
+  /**
+   * Each file's rows were read from the file's own metadata (its footer) after the write, not reported by the
+   * writer: the row_count check then takes them as the files' metadata count instead of counting it again.
+   */
+  readonly rowsFromFileMetadata?: boolean;
 }
 
 /** Partition values an analyzer's SQL may read (`getvariable('partition_start')` on DuckDB). */
@@ -90,8 +100,12 @@ export interface EngineSession {
   parquetSchema(path: string): Promise<Column[]>;
   /** Decode a Parquet file in full (to name a corrupt data page the footer does not show); throws when it cannot. */
   readFully(path: string): Promise<void>;
-  /** Create or replace view `name` over exactly these Parquet files (no Hive partition columns). */
-  createParquetView(name: string, paths: readonly string[]): Promise<void>;
+  /**
+   * Create or replace view `name` over exactly these Parquet files (no Hive partition columns). `columns`, when the
+   * caller knows them (read from a footer, or the query that wrote the files), spare an engine that would infer
+   * them a pass over the files (on Spark a job of its own).
+   */
+  createParquetView(name: string, paths: readonly string[], columns?: readonly Column[]): Promise<void>;
   /** Make the partition's id, start and end readable to the analyzer's SQL. */
   setPartitionVariables(vars: PartitionVariables): Promise<void>;
   /** Run `sql` and write its result into `dir` in the deterministic layout: bucket by key hash, sorted by key within a file. */

@@ -110,9 +110,11 @@ export async function createInputViews(
   partition: Partition,
 ): Promise<void> {
   for (const input of inputs) {
+    // The columns of the input's first file, as an engine inferring them would read them.
     await session.createParquetView(
       input.dataset.name,
       input.files.map((f) => f.absPath),
+      input.schema,
     );
   }
   await session.setPartitionVariables(partition);

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { OutputLayout } from '../commit/paths.ts';
 import { ownerAlive } from '../commit/liveness.ts';
-import { recover } from '../commit/recovery.ts';
+import { recover, type RecoveryOptions } from '../commit/recovery.ts';
+import { deadAttemptStopper } from '../engine/deadAttempts.ts';
 import { parseSize } from '../config/size.ts';
 import type { Project } from '../config/project.ts';
 import type { Logger } from '../log.ts';
@@ -41,6 +42,7 @@ export class Daemon implements DaemonShared {
   private readonly dispatcher: Dispatcher;
   private readonly loadRetrier: LoadRetrier;
   private isStopping = false;
+  private readonly recoveryOptions: RecoveryOptions;
 
   constructor(
     readonly project: Project,
@@ -49,6 +51,10 @@ export class Daemon implements DaemonShared {
   ) {
     this.layout = new OutputLayout(project.outputRoot);
     this.writer = new WarehouseWriter(project, store, opts.log);
+    this.recoveryOptions = {
+      spillDir: project.spillDir,
+      stopDeadAttempts: deadAttemptStopper(project.analyzers, (m) => opts.log.warn(m)),
+    };
     const serve = project.config.serve;
     this.pool = new WorkerPool({
       projectDir: project.dir,
@@ -86,7 +92,7 @@ export class Daemon implements DaemonShared {
 
   /** Recover, requeue what a dead daemon held, scan, then watch, rescan and dispatch until stopped. */
   async start(): Promise<void> {
-    const rec = await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+    const rec = await recover(this.store, this.layout, this.recoveryOptions);
     const requeued = await this.store.queue.requeueOrphans((host, token) => ownerAlive(this.store, host, token));
     this.opts.log.info(
       { recovered: rec.rolledForward.length, crashedAttempts: rec.crashedAttempts.length, requeued },
@@ -104,7 +110,7 @@ export class Daemon implements DaemonShared {
 
   /** The periodic rescan: recover, watch roots that appeared, queue what is stale, dispatch, retry loads. */
   private rescan(): Promise<void> {
-    return recover(this.store, this.layout, { spillDir: this.project.spillDir })
+    return recover(this.store, this.layout, this.recoveryOptions)
       .catch((err) => this.opts.log.warn({ err }, 'recovery failed'))
       .then(() => this.discoverer.watchNewRoots())
       .then(() => this.discoverer.scan())
@@ -134,7 +140,7 @@ export class Daemon implements DaemonShared {
    */
   async recoverOrWarn(log: Logger): Promise<void> {
     try {
-      await recover(this.store, this.layout, { spillDir: this.project.spillDir });
+      await recover(this.store, this.layout, this.recoveryOptions);
     } catch (err) {
       log.warn({ err }, 'recovery failed; the next rescan retries it');
     }

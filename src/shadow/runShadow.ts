@@ -20,6 +20,7 @@ import { diffSide } from './diffSide.ts';
 import { enginesDisagree } from './engineVerdict.ts';
 import { assertEngineReachable, engineChoiceFor, type EngineName } from './otherEngine.ts';
 import { failedPartition, totalsOf, type ShadowPartition, type ShadowReport } from './shadowReport.ts';
+import { deadAttemptStopper } from '../engine/deadAttempts.ts';
 
 export type { ShadowPartition, ShadowReport } from './shadowReport.ts';
 export { defaultShadowName } from './identity.ts';
@@ -166,7 +167,11 @@ export async function runShadow(ctx: ShadowContext, opts: ShadowOptions): Promis
   const nsStore = await openStateStore(project.stateUrl, project.dir);
   const results: ShadowPartition[] = [];
   try {
-    await recover(nsStore, new OutputLayout(ns.outputRoot));
+    await recover(nsStore, new OutputLayout(ns.outputRoot), {
+      stopDeadAttempts: deadAttemptStopper(new Map([[analyzer.name, analyzer]]), (m) =>
+        process.stderr.write(`warning: ${m}\n`),
+      ),
+    });
     const nsCtx = { project, store: nsStore, engine: ctx.engine };
     await withDiffSession({ engine: ctx.engine, spillDir: ctx.project.spillDir }, async (session) => {
       for (const [i, p] of partitions.entries()) {

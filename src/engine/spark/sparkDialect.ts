@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import type { SqlDialect } from '../engine.ts';
+import type { Column, SqlDialect } from '../engine.ts';
 
 /** A Spark SQL identifier: in backticks, inner backticks doubled. */
 export function sparkIdent(name: string): string {
@@ -60,3 +60,23 @@ export const sparkDialect: SqlDialect = {
       .map((p) => `SELECT 1 FROM ${p}`)
       .join(' UNION ALL ')}) files`,
 };
+
+/** Spark types a schema is given in as recount reads them back (nested and length-bound types are left to Spark). */
+const PLAIN_TYPE =
+  /^(tinyint|smallint|int|bigint|float|double|string|boolean|date|timestamp|timestamp_ntz|binary|decimal\(\d+,\d+\))$/;
+
+/**
+ * Columns as a Spark DDL schema for a Parquet read (Spark then infers nothing, which costs a job per relation), or
+ * undefined when a type is not a plain one: those are left to Spark's inference.
+ */
+export function sparkSchemaDdl(columns: readonly Column[] | undefined): string | undefined {
+  if (!columns?.length || columns.some((c) => !PLAIN_TYPE.test(c.type))) return undefined;
+  return columns.map((c) => `${sparkIdent(c.name)} ${c.type}`).join(', ');
+}
+
+/** The columns `stagedRows` adds to a staged file's rows, as Spark expressions over its `_metadata`. */
+export const STAGED_ROW_COLUMNS: Readonly<Record<string, string>> = Object.freeze({
+  __file: '_metadata.file_name',
+  __file_index: "CAST(regexp_extract(_metadata.file_name, 'part-([0-9]+)', 1) AS BIGINT)",
+  __row: '_metadata.row_index',
+});

@@ -7,6 +7,7 @@ import type {
   EngineSession,
   LayoutRequest,
   PartitionVariables,
+  SqlDialect,
   WrittenLayout,
 } from '../engine.ts';
 import { DuckDBEngine } from '../duckdb/duckdbEngine.ts';
@@ -18,9 +19,12 @@ import {
   sql,
   sqlCommand,
   tableRows,
+  parseRemote,
   SparkConnectClient,
+  withColumns,
 } from './connect/index.ts';
-import { sparkDialect, sparkIdent, sparkLit } from './sparkDialect.ts';
+import { attemptSessionId } from './attemptSession.ts';
+import { sparkDialect, sparkIdent, sparkLit, sparkSchemaDdl, STAGED_ROW_COLUMNS } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
 import { footerRows } from './footerRows.ts';
 import { type ExecutorSample, sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
@@ -55,7 +59,23 @@ function uiHost(host: string): string {
 class SparkSession implements EngineSession {
   readonly engine = 'spark';
   readonly layoutScheme = SPARK_LAYOUT_SCHEME;
-  readonly dialect = sparkDialect;
+  /**
+   * Spark's dialect, whose staged rows come from the views over files of known columns (createParquetView) when
+   * there are some: Spark then infers no schema, which costs a job per relation.
+   */
+  readonly dialect: SqlDialect = {
+    ...sparkDialect,
+    stagedRows: (paths) => {
+      const view = this.rowViews.get(paths.join('\n'));
+      return view ? `SELECT * FROM ${view}` : sparkDialect.stagedRows(paths);
+    },
+    fileRowsSql: (paths) => {
+      const view = this.rowViews.get(paths.join('\n'));
+      return view ? `SELECT count(*) FROM ${view}` : sparkDialect.fileRowsSql(paths);
+    },
+  };
+  /** Views over exactly these files (by their paths) with the stagedRows columns, made with a known schema. */
+  private readonly rowViews = new Map<string, string>();
   private parser: Promise<EngineSession> | undefined;
   private sampledAt = 0;
   private lastMemory = 0;
@@ -89,8 +109,18 @@ class SparkSession implements EngineSession {
     await this.query(`SELECT max(hash(*)) AS h FROM parquet.${sparkIdent(path)}`);
   }
 
-  async createParquetView(name: string, paths: readonly string[]): Promise<void> {
-    await this.client.execute(commandPlan(createOrReplaceTempView(readParquet([...paths]), name)));
+  async createParquetView(name: string, paths: readonly string[], columns?: readonly Column[]): Promise<void> {
+    const schema = sparkSchemaDdl(columns);
+    const read = readParquet([...paths], schema ? { schema } : {});
+    const view = this.client.execute(commandPlan(createOrReplaceTempView(read, name)));
+    if (!schema) return void (await view);
+    // Beside it, the same files' rows with the file, its index and each row's place (the checks' staged rows).
+    const rows = sparkIdent(`__recount_rows_${name}`);
+    await Promise.all([
+      view,
+      this.client.execute(commandPlan(createOrReplaceTempView(withColumns(read, STAGED_ROW_COLUMNS), rows))),
+    ]);
+    this.rowViews.set(paths.join('\n'), rows);
   }
 
   async setPartitionVariables(vars: PartitionVariables): Promise<void> {
@@ -159,11 +189,17 @@ export class SparkEngine implements Engine {
 
   async open(options: EngineOptions): Promise<EngineSession> {
     mkdirSync(options.spillDir, { recursive: true });
-    const client = SparkConnectClient.connect(this.options.remote);
+    const remote = parseRemote(this.options.remote);
+    // Named after the attempt, unless the remote fixes a session: recovery interrupts a dead attempt's jobs by it.
+    if (options.attemptId && !remote.sessionId) remote.sessionId = attemptSessionId(options.attemptId);
+    const client = SparkConnectClient.connect(remote);
     try {
-      await client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) });
-      const version = await client.sparkVersion();
-      const conf = await client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']);
+      // Three independent calls at once: one round trip instead of three before the attempt's first query.
+      const [, version, conf] = await Promise.all([
+        client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) }),
+        client.sparkVersion(),
+        client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']),
+      ]);
       const ui =
         conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false'
           ? {

@@ -87,9 +87,10 @@ async function withoutCoalescing<T>(client: SparkConnectClient, files: number, f
 }
 
 /**
- * A Spark write into a folder of the staging. Not reattachable: a reattachable operation outlives its client, so
- * a recount process killed mid-write would leave Spark writing into a staging folder that recovery removes; bound
- * to its stream, the write is interrupted when the process dies.
+ * A Spark write into a folder of the staging. Not reattachable (a reattachable operation waits for its client to come
+ * back). Even so, a write whose recount process was killed runs on: the server learns its client is gone only when
+ * it next sends a response, and a write sends none until it ends. Recovery interrupts a dead attempt's session
+ * before it removes the staging (src/engine/spark/deadSessions.ts).
  */
 async function write(client: SparkConnectClient, relation: Relation, folder: string): Promise<void> {
   await client.execute(commandPlan(writeParquet(relation, folder, { mode: 'errorIfExists' })), { reattachable: false });
@@ -149,7 +150,7 @@ export async function writeSparkLayout(
     }
     const rows = await fileRows(names.map((n) => join(dir, n)));
     const staged: StagedFile[] = names.map((name, i) => ({ name, rows: rows[i]! }));
-    return { files: staged, fileCount };
+    return { files: staged, fileCount, rowsFromFileMetadata: true };
   } finally {
     for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
   }

@@ -21,6 +21,8 @@ export async function checkStaged(
       files: written.files,
       keys: plan.keyChoice.keys,
       checks: analyzer.checks,
+      columns: plan.columns,
+      rowsFromFileMetadata: written.rowsFromFileMetadata,
     });
   } catch (err) {
     // The built-in checks read every staged row: out of memory there is the attempt's, retried smaller.

@@ -24,11 +24,12 @@ export class AttemptEngine {
   private session: EngineSession | undefined;
   private engineSampler: EngineSampler | undefined;
 
-  constructor(engine: Engine, attempt: Pick<Attempt, 'memoryBytes' | 'threads' | 'spillDir' | 'sparkConf'>) {
+  constructor(engine: Engine, attempt: Pick<Attempt, 'id' | 'memoryBytes' | 'threads' | 'spillDir' | 'sparkConf'>) {
     this.opening = engine.open({
       memoryBytes: attempt.memoryBytes,
       threads: attempt.threads,
       spillDir: attempt.spillDir,
+      attemptId: attempt.id,
       ...(attempt.sparkConf ? { conf: attempt.sparkConf } : {}),
     });
     this.opening.catch(() => undefined);

@@ -268,8 +268,8 @@ export class SparkConnectClient implements SparkTransport {
   }
 
   /** Interrupts one operation, the operations with a tag, or all of this session's; returns the ids interrupted. */
-  interrupt(target: InterruptTarget): Promise<string[]> {
-    return interrupt(this, target);
+  interrupt(target: InterruptTarget, opts: { timeoutMs?: number } = {}): Promise<string[]> {
+    return interrupt(this, target, opts);
   }
 
   /** Keeps a housekeeping call (ReleaseExecute) running after its caller returned; `close` waits for it. */

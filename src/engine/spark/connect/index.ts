@@ -21,6 +21,7 @@ export {
   repartitionByKeys,
   sortWithinPartitions,
   select,
+  withColumns,
   writeParquet,
   createOrReplaceTempView,
   sqlCommand,

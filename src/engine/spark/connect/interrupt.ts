@@ -8,8 +8,12 @@ import type { InterruptTarget, SparkTransport } from './transport.ts';
 
 export type { InterruptTarget };
 
-/** Interrupts operations; returns the ids of those that were running. */
-export async function interrupt(client: SparkTransport, target: InterruptTarget): Promise<string[]> {
+/** Interrupts operations; returns the ids of those that were running. `timeoutMs` bounds the call. */
+export async function interrupt(
+  client: SparkTransport,
+  target: InterruptTarget,
+  opts: { timeoutMs?: number } = {},
+): Promise<string[]> {
   const which =
     target === 'all'
       ? { interruptType: InterruptRequest_InterruptType.ALL }
@@ -22,9 +26,12 @@ export async function interrupt(client: SparkTransport, target: InterruptTarget)
             interruptType: InterruptRequest_InterruptType.TAG,
             interrupt: { case: 'operationTag' as const, value: target.tag },
           };
-  const res = await client.unary('Interrupt', InterruptRequestSchema, InterruptResponseSchema, {
-    ...client.requestBase(),
-    ...which,
-  });
+  const res = await client.unary(
+    'Interrupt',
+    InterruptRequestSchema,
+    InterruptResponseSchema,
+    { ...client.requestBase(), ...which },
+    opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs },
+  );
   return res.interruptedIds;
 }

@@ -6,6 +6,7 @@ import { PlanSchema, type Plan } from './gen/spark/connect/base_pb.ts';
 import { CommandSchema, WriteOperation_SaveMode, type Command } from './gen/spark/connect/commands_pb.ts';
 import {
   ExpressionSchema,
+  Expression_AliasSchema,
   Expression_SortOrder_NullOrdering,
   Expression_SortOrder_SortDirection,
   type Expression,
@@ -113,6 +114,19 @@ export function select(input: Relation, columns: (string | Expression)[]): Relat
   return relation({
     case: 'project',
     value: { input, expressions: columns.map((c) => (typeof c === 'string' ? column(c) : c)) },
+  });
+}
+
+/** `withColumns`: every column of `input`, plus one column per name, computed by its Spark SQL expression. */
+export function withColumns(input: Relation, columns: Readonly<Record<string, string>>): Relation {
+  return relation({
+    case: 'withColumns',
+    value: {
+      input,
+      aliases: Object.entries(columns).map(([name, text]) =>
+        create(Expression_AliasSchema, { expr: expr(text), name: [name] }),
+      ),
+    },
   });
 }
 

@@ -40,7 +40,7 @@ export interface SparkTransport {
   /** A RecountError for a failed call, naming the endpoint. */
   toError(err: unknown, action: string, operationId?: string): Promise<RecountError>;
   /** Interrupts operations; returns the ids interrupted. */
-  interrupt(target: InterruptTarget): Promise<string[]>;
+  interrupt(target: InterruptTarget, opts?: { timeoutMs?: number }): Promise<string[]>;
   /** Keeps a housekeeping call running after its caller returned. */
   background(work: Promise<unknown>): void;
 }
