@@ -1,7 +1,10 @@
+import { afterEach } from 'vitest';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateEvents } from '../../src/gen/events.ts';
+import type { StateStore } from '../../src/state/store.ts';
 import { tempDir, type TestProject } from './project.ts';
+import type { ServeProcess } from './serve.ts';
 
 /** recount.config.ts of a serve test project: hourly events, `extra` settings, `serveExtra` in the serve block. */
 export const CONFIG = (extra = '', serveExtra = '') => `import { defineConfig } from 'recount';
@@ -42,4 +45,24 @@ export async function landHour(tp: TestProject, hour: string, seed = 7, rows = 3
   renameSync(join(scratch, rel, 'part-00000.parquet'), join(dest, 'part-00000.parquet'));
   if (marker) writeFileSync(join(dest, '_SUCCESS'), '');
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** What one serve test holds: its project, its serve process and its state store. */
+export interface ServeFixture {
+  tp?: TestProject;
+  serve?: ServeProcess;
+  store?: StateStore;
+}
+
+/** A ServeFixture emptied after each test: the serve process killed if it still runs, the store closed, the project removed. */
+export function serveFixture(): ServeFixture {
+  const f: ServeFixture = {};
+  afterEach(async () => {
+    const { serve } = f;
+    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) await serve.kill();
+    await f.store?.close();
+    f.tp?.cleanup();
+    f.tp = f.serve = f.store = undefined;
+  });
+  return f;
 }

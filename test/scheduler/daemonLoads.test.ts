@@ -1,11 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openStateStore } from '../../src/state/open.ts';
-import type { StateStore } from '../../src/state/store.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
-import { startServe, waitFor, type ServeProcess } from '../helpers/serve.ts';
-import { CONFIG, HOURLY, landHour } from '../helpers/serveProject.ts';
+import { startServe, waitFor } from '../helpers/serve.ts';
+import { CONFIG, HOURLY, landHour, serveFixture } from '../helpers/serveProject.ts';
 
 const ANALYZER = 'ad_impressions_hourly';
 const HOURS = ['2023-10-12T00', '2023-10-12T01', '2023-10-12T02', '2023-10-12T03', '2023-10-12T04'];
@@ -32,26 +31,17 @@ async function tableRows(dir: string): Promise<Map<string, number>> {
 // Under serve, the daemon is the one writer of a DuckDB warehouse file (src/scheduler/warehouseWriter.ts): workers
 // publish and leave the load owed, and the daemon loads it through one open file.
 describe('serve with a DuckDB warehouse file', () => {
-  let tp: TestProject | undefined;
-  let serve: ServeProcess | undefined;
-  let store: StateStore | undefined;
-
-  afterEach(async () => {
-    if (serve && serve.child.exitCode === null && serve.child.signalCode === null) await serve.kill();
-    await store?.close();
-    tp?.cleanup();
-    tp = serve = store = undefined;
-  });
+  const f = serveFixture();
 
   async function project(): Promise<TestProject> {
-    tp = await makeProject({
+    const tp = (f.tp = await makeProject({
       examples: false,
       config: CONFIG(`warehouse: 'duckdb:${WAREHOUSE}',`, ', loadRetries: { backoffMs: 200, maxBackoffMs: 400 }'),
       analyzers: { hourly: HOURLY({ load: 'ad_hourly' }) },
       hours: 0,
-    });
+    }));
     for (const h of HOURS) await landHour(tp, h, 11);
-    store = await openStateStore('sqlite:.recount/state.db', tp.dir);
+    f.store = await openStateStore('sqlite:.recount/state.db', tp.dir);
     return tp;
   }
 
@@ -59,9 +49,9 @@ describe('serve with a DuckDB warehouse file', () => {
   async function assertMirrored(p: TestProject): Promise<void> {
     const rows = await tableRows(p.dir);
     for (const h of HOURS) {
-      const v = (await store!.publishedVersion(ANALYZER, h))!;
+      const v = (await f.store!.publishedVersion(ANALYZER, h))!;
       expect(v, h).toBeDefined();
-      expect((await store!.loads.get(ANALYZER, h, Number(v.seq)))?.status, h).toBe('loaded');
+      expect((await f.store!.loads.get(ANALYZER, h, Number(v.seq)))?.status, h).toBe('loaded');
       expect(rows.get(h), h).toBe(Number(v.rows));
     }
     expect(rows.size).toBe(HOURS.length);
@@ -69,11 +59,11 @@ describe('serve with a DuckDB warehouse file', () => {
 
   it('loads every published version in the daemon, and lets the file go once loads stop', async () => {
     const p = await project();
-    serve = startServe(p);
+    const serve = (f.serve = startServe(p));
     await waitFor('all loaded', async () => {
       for (const h of HOURS) {
-        const v = await store!.publishedVersion(ANALYZER, h);
-        if (!v || (await store!.loads.get(ANALYZER, h, Number(v.seq)))?.status !== 'loaded') return false;
+        const v = await f.store!.publishedVersion(ANALYZER, h);
+        if (!v || (await f.store!.loads.get(ANALYZER, h, Number(v.seq)))?.status !== 'loaded') return false;
       }
       return true;
     });
@@ -82,29 +72,29 @@ describe('serve with a DuckDB warehouse file', () => {
     await assertMirrored(p);
     expect(await serve.stop()).toBe(0);
     // One attempt per partition: loading in the daemon never reran anything.
-    for (const h of HOURS) expect(await store!.listAttempts({ analyzer: ANALYZER, partitionId: h })).toHaveLength(1);
+    for (const h of HOURS) expect(await f.store!.listAttempts({ analyzer: ANALYZER, partitionId: h })).toHaveLength(1);
   });
 
   for (const fault of ['during-load-copy', 'before-load-commit'] as const) {
     it(`a daemon killed at ${fault} leaves the table as it was; the next daemon loads exactly once`, async () => {
       const p = await project();
       // The daemon dies at its first load (workers never load: the fault point is never theirs).
-      serve = startServe(p, [], { RECOUNT_FAULT: fault });
+      let serve = (f.serve = startServe(p, [], { RECOUNT_FAULT: fault }));
       const dead = await serve.exited();
       expect(dead.signal).toBe('SIGKILL');
       // Nothing of the killed load is in the table; what was published stays published, its load owed.
       const before = await tableRows(p.dir).catch(() => new Map<string, number>());
       let owed = 0;
       for (const h of HOURS) {
-        const v = await store!.publishedVersion(ANALYZER, h);
-        const l = v && (await store!.loads.get(ANALYZER, h, Number(v.seq)));
+        const v = await f.store!.publishedVersion(ANALYZER, h);
+        const l = v && (await f.store!.loads.get(ANALYZER, h, Number(v.seq)));
         if (v && l?.status !== 'loaded') {
           owed++;
           expect(before.get(h), h).toBeUndefined();
         }
       }
       expect(owed).toBeGreaterThan(0);
-      serve = startServe(p, ['--until-idle']);
+      serve = f.serve = startServe(p, ['--until-idle']);
       expect((await serve.exited()).code).toBe(0);
       await assertMirrored(p);
     });
