@@ -1,3 +1,4 @@
+import { sparkUiOf, UI_CONF_KEYS } from './sparkUi.ts';
 import { utcWallTime } from '../utcWallTime.ts';
 import { mkdirSync } from 'node:fs';
 import type {
@@ -52,10 +53,6 @@ function timestampLit(d: Date): string {
 }
 
 /** The driver's host as a URL host (IPv6 in brackets): the Spark Connect server runs in the driver. */
-function uiHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 class SparkSession implements EngineSession {
   readonly engine = 'spark';
   readonly layoutScheme = SPARK_LAYOUT_SCHEME;
@@ -198,16 +195,9 @@ export class SparkEngine implements Engine {
       const [, version, conf] = await Promise.all([
         client.setConf({ ...SESSION_CONF, ...(this.options.conf ?? {}), ...(options.conf ?? {}) }),
         client.sparkVersion(),
-        client.getConf(['spark.app.id', 'spark.ui.port', 'spark.ui.enabled']),
+        client.getConf(UI_CONF_KEYS),
       ]);
-      const ui =
-        conf['spark.app.id'] && conf['spark.ui.enabled'] !== 'false'
-          ? {
-              url: `http://${uiHost(client.remote.host)}:${conf['spark.ui.port'] ?? '4040'}`,
-              appId: conf['spark.app.id'],
-            }
-          : undefined;
-      return new SparkSession(client, version, options, ui);
+      return new SparkSession(client, version, options, sparkUiOf(client.remote.host, conf));
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;
