@@ -4,7 +4,7 @@ import { ownerAlive } from '../commit/liveness.ts';
 import { recover, type RecoveryOptions } from '../commit/recovery.ts';
 import { deadAttemptStopper } from '../engine/deadAttempts.ts';
 import { parseSize } from '../config/size.ts';
-import type { Project } from '../config/project.ts';
+import type { Analyzer, Project } from '../config/project.ts';
 import type { Logger } from '../log.ts';
 import { currentProcToken, HOST } from '../process/identity.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
@@ -116,6 +116,10 @@ export class Daemon implements DaemonShared {
       .then(() => this.discoverer.scan())
       .then(() => this.tick())
       .then(() => this.retryLoads());
+  }
+
+  loadPublished(analyzer: Analyzer, partition: string, version: number): void {
+    this.loadRetrier.loadPublished(analyzer, partition, version);
   }
 
   workerLoads(): number {

@@ -1,4 +1,4 @@
-import type { Project } from '../config/project.ts';
+import type { Analyzer, Project } from '../config/project.ts';
 import type { OutputLayout } from '../commit/paths.ts';
 import type { Logger } from '../log.ts';
 import type { QueueOwner } from '../state/queueStore.ts';
@@ -70,6 +70,8 @@ export interface DaemonShared {
   readonly stopping: boolean;
   /** Claim due runs into free slots (the dispatcher's tick). */
   tick(): Promise<void>;
+  /** Hand a version a worker published and left owed to the daemon's writer (LoadRetrier.loadPublished). */
+  loadPublished(analyzer: Analyzer, partition: string, version: number): void;
   /** Loads in workers: they take worker slots, as attempts do (the writer's loads run in this process). */
   workerLoads(): number;
   /** Recover, or log why it could not (the next rescan retries it). */

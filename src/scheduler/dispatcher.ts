@@ -137,26 +137,8 @@ export class Dispatcher {
     );
     if (settled !== 'published') return;
     if (deferLoad && outcome.kind === 'report' && outcome.report.status === 'succeeded' && outcome.report.version)
-      this.loadInDaemon(a, item.partition_id, outcome.report.version);
+      shared.loadPublished(a, item.partition_id, outcome.report.version);
     await this.published(a, parsePartition(item.partition_id, a.grain));
-  }
-
-  /** The published version's load, owed by the worker, to the daemon's writer (tracked as a load job until done). */
-  private loadInDaemon(a: Analyzer, partition: string, version: number): void {
-    const { shared } = this;
-    const key = `${a.name}/${partition}`;
-    if (shared.loadJobs.has(key)) return;
-    const job = shared.writer
-      .load(a, partition, version, true)
-      .then((o) => {
-        if (o?.error)
-          shared.opts.log.warn(
-            { analyzer: a.name, partition, version, code: o.error.code, error: o.error.message },
-            'load failed; the table keeps its previous rows and the load is retried',
-          );
-      })
-      .finally(() => shared.loadJobs.delete(key));
-    shared.loadJobs.set(key, job);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { Analyzer } from '../config/project.ts';
 import { newAttemptId } from '../run/runPartition.ts';
 import type { OwedLoad } from '../state/loadStore.ts';
 import { planMemory } from '../run/budget.ts';
@@ -33,15 +34,40 @@ export class LoadRetrier {
         if (!inDaemon && shared.running.size + shared.workerLoads() >= shared.opts.maxWorkers) return;
         // No jitter: loads run one per slot, and a fixed due time keeps a rescan from starting one early.
         if (Date.parse(owed.lastAt) + backoffDelay(policy, owed.tries, () => 1) > Date.now()) continue;
-        const job = (inDaemon ? this.loadInDaemon(owed) : this.load(owed)).finally(() => {
-          shared.loadJobs.delete(key);
-          void shared.tick();
-        });
-        shared.loadJobs.set(key, job);
+        this.track(key, inDaemon ? this.loadInDaemon(owed) : this.load(owed));
       }
     } catch (err) {
       shared.opts.log.error({ err }, 'retrying warehouse loads failed');
     }
+  }
+
+  /**
+   * The load of a version a worker just published and left owed (a DuckDB warehouse file, whose one writer is the
+   * daemon: src/scheduler/warehouseWriter.ts), started now rather than at the next retry; a failure is retried as any.
+   */
+  loadPublished(a: Analyzer, partition: string, version: number): void {
+    const key = `${a.name}/${partition}`;
+    if (this.shared.loadJobs.has(key)) return;
+    const load = this.shared.writer.load(a, partition, version, true).then((o) => {
+      if (o?.error)
+        this.shared.opts.log.warn(
+          { analyzer: a.name, partition, version, code: o.error.code, error: o.error.message },
+          'load failed; the table keeps its previous rows and the load is retried',
+        );
+    });
+    this.track(key, load);
+  }
+
+  /** A load job of `analyzer/partition`, running until it settles: no second load of it starts meanwhile. */
+  private track(key: string, job: Promise<void>): void {
+    const { shared } = this;
+    shared.loadJobs.set(
+      key,
+      job.finally(() => {
+        shared.loadJobs.delete(key);
+        void shared.tick();
+      }),
+    );
   }
 
   /** A load owed of a DuckDB warehouse file, by the daemon's one writer (src/scheduler/warehouseWriter.ts). */
