@@ -8,6 +8,7 @@ import { childPids } from '../lib/procMem.ts';
 import { lit } from '../../src/engine/sql.ts';
 import type { Cmd, OutputSource } from './tools.ts';
 import { hourDate, hourId } from './tools.ts';
+export { prng } from '../../test/helpers/prng.ts';
 
 /** Hour ids first..first+n-1. */
 export function hours(first: string, n: number): string[] {
@@ -283,16 +284,4 @@ export async function runCmd(cmd: Cmd, opts: { killAfterMs?: number; timeoutMs?:
   clearTimeout(timeout);
   // A killed daemon's workers may outlive it for a moment: make sure nothing of this tree is left.
   return { code, signal, ms: performance.now() - t0, peakTreeRss: peak, killed, stderrTail: stderr.slice(-600) };
-}
-
-/** A seeded PRNG (mulberry32) in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -2,6 +2,7 @@
 // (the same watching as test/crash/randomKill.test.ts, for any analyzer and partition).
 import { existsSync, readdirSync } from 'node:fs';
 import type { TestProject } from '../helpers/project.ts';
+export { prng } from '../helpers/prng.ts';
 
 /** How a watched run ended, and when its attempt's staging folder appeared (undefined if it never did). */
 export interface WatchedRun {
@@ -10,18 +11,6 @@ export interface WatchedRun {
   readonly stderr: string;
   readonly stagedAt?: number;
   readonly exitedAt: number;
-}
-
-/** mulberry32: a tiny seeded PRNG, so a failing seed replays the same kill instant. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** When to SIGKILL a watched run: after it started, or after its attempt began (its staging folder appeared). */
