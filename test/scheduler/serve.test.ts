@@ -180,13 +180,14 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
         return l && l.status === 'pending' && l.tries >= 2 && l.finished_at !== null ? l : undefined;
       });
       expect(failing.error_code).toBeTruthy();
-      expect(
-        serve
+      // The daemon logs the failed try after the state store records it, through a pipe: wait for the line.
+      await waitFor('the failed try logged', () =>
+        serve!
           .logs()
           .some(
             (l) => l.msg === 'load retry failed; the table keeps its previous rows' && l.partition === '2023-10-12T03',
           ),
-      ).toBe(true);
+      );
       // Backoff: tries are spaced, not a tight loop (the first retry waits 200 ms, then 400, 800, 800 …).
       expect(serve.logs().filter((l) => l.msg === 'load retry started').length).toBeLessThanOrEqual(8);
 
