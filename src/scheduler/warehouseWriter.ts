@@ -46,8 +46,8 @@ export class WarehouseWriter {
   }
 
   /**
-   * Queue the load of a published version; settles when it is done, never rejects (an outcome that failed is
-   * recorded by the load itself and logged). `begun`: the attempt recorded this load as pending already.
+   * Queue the load of a published version; settles with its outcome when it is done, never rejects (a load that
+   * failed is recorded by the load itself; the caller logs it). `begun`: the attempt recorded it as pending already.
    */
   load(analyzer: Analyzer, partition: string, version: number, begun = false): Promise<LoadOutcome | undefined> {
     const key = `${analyzer.name}/${partition}`;

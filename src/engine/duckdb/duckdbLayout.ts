@@ -4,6 +4,7 @@ import type { LayoutRequest, StagedFile, WrittenLayout } from '../engine.ts';
 import { subquery } from '../queryText.ts';
 import { ident, lit } from '../sql.ts';
 import { faultPoint, faultWhileWriting } from '../../fault.ts';
+import { inLanes } from '../../inLanes.ts';
 import { autoFileCount, partFileName } from '../../layout/bucketing.ts';
 import { duckdbKeyHash } from './duckdbDialect.ts';
 
@@ -48,26 +49,21 @@ interface Buckets {
   readonly lanes: number;
 }
 
-// One COPY per bucket: an empty bucket still gets its file (DuckDB writes the schema with no rows). Bucket i is
-// written on lane i % lanes, so lanes run side by side and each writes its files in order.
+// One COPY per bucket: an empty bucket still gets its file (DuckDB writes the schema with no rows). Buckets are
+// taken in order by `lanes` connections side by side (src/inLanes.ts).
 async function writeBuckets(session: LayoutSession, b: Buckets): Promise<StagedFile[]> {
   const hash = b.hashColumn ? ident(b.hashColumn) : duckdbKeyHash(b.keys);
   const exclude = b.hashColumn ? ` EXCLUDE (${ident(b.hashColumn)})` : '';
   const copyOf = (i: number) =>
     `COPY (SELECT *${exclude} FROM ${b.relation} WHERE ${hash} % ${b.files} = ${i} ORDER BY ${keyOrderSql(b.keys)}) TO ${lit(join(b.dir, partFileName(i, b.tag)))} (FORMAT parquet)`;
   const rows: number[] = new Array(b.files).fill(0);
-  const lane = async (l: number) => {
-    for (let i = l; i < b.files; i += b.lanes) {
-      const copy = copyCount(session, l, copyOf(i));
-      if (i === 0 && !b.whole) faultWhileWriting('during-query', join(b.dir, partFileName(0, b.tag)), copy);
-      rows[i] = await copy;
-      if (i === 0) faultPoint('after-first-file-staged');
-    }
-  };
   // Every lane settles before this returns, failed or not: the session closes their connections after.
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(b.lanes, b.files) }, (_, l) => lane(l)));
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  await inLanes(b.files, b.lanes, async (i, lane) => {
+    const copy = copyCount(session, lane, copyOf(i));
+    if (i === 0 && !b.whole) faultWhileWriting('during-query', join(b.dir, partFileName(0, b.tag)), copy);
+    rows[i] = await copy;
+    if (i === 0) faultPoint('after-first-file-staged');
+  });
   return rows.map((n, i) => ({ name: partFileName(i, b.tag), rows: n }));
 }
 

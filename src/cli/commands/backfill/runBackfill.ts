@@ -3,6 +3,7 @@ import type { Analyzer } from '../../../config/project.ts';
 import { layoutChange, isUpToDate } from '../../../run/fingerprint.ts';
 import { checkHold } from '../../../run/hold.ts';
 import { type AttemptResult, runPartition } from '../../../run/runPartition.ts';
+import { inLanes } from '../../../inLanes.ts';
 import { openWarehouse } from '../../../warehouse/open.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { attemptLine, loadLine, warnCheckLines } from '../../format.ts';
@@ -48,27 +49,23 @@ export async function runBackfill(
   if (analyzer.load && partitions.length > 1)
     warehouse = await openWarehouse(s.project.warehouseUrl, s.project.dir).catch(() => undefined);
   const done: (AttemptResult | 'up-to-date' | 'held' | undefined)[] = new Array(partitions.length);
-  let next = 0;
-  // Each lane takes the next partition until none is left; a partition's failure is its result, never the lane's.
-  const lane = async () => {
-    while (next < partitions.length) {
-      const i = next++;
-      const p = partitions[i]!;
-      bar?.update({ partition: p.id });
-      const r = (done[i] = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts));
-      if (typeof r !== 'string') {
-        if (r.status === 'failed') outcome.failed++;
-        if (!bar && !opts.json) {
-          out.info(attemptLine(r));
-          for (const l of warnCheckLines(r)) out.info(l);
-          if (r.load) out.info(loadLine(r.load));
-        }
+  // A partition's failure is its result, never the lane's: a lane stops only on an error of the backfill itself.
+  const runOne = async (i: number) => {
+    const p = partitions[i]!;
+    bar?.update({ partition: p.id });
+    const r = (done[i] = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts));
+    if (typeof r !== 'string') {
+      if (r.status === 'failed') outcome.failed++;
+      if (!bar && !opts.json) {
+        out.info(attemptLine(r));
+        for (const l of warnCheckLines(r)) out.info(l);
+        if (r.load) out.info(loadLine(r.load));
       }
-      bar?.increment(1, { failed: outcome.failed });
     }
+    bar?.increment(1, { failed: outcome.failed });
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel ?? 1, partitions.length)) }, lane));
+    await inLanes(partitions.length, opts.parallel ?? 1, runOne);
   } finally {
     await warehouse?.close();
   }
