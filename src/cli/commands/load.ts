@@ -50,8 +50,8 @@ async function targets(s: CliSession, analyzers: Analyzer[], opts: LoadOptions):
       }
       out.push({ analyzer: a, version: v });
     } else if (opts.pending) {
-      for (const l of await s.store.loads.pending({ analyzer: a.name, includeFailed: true })) {
-        const v = await s.store.getVersion(a.name, l.partition_id, Number(l.version_seq));
+      for (const [partition, seq] of await owedOrFailed(s, a)) {
+        const v = await s.store.getVersion(a.name, partition, seq);
         if (v) out.push({ analyzer: a, version: v });
       }
     } else if (opts.force) {
@@ -67,6 +67,20 @@ async function targets(s: CliSession, analyzers: Analyzer[], opts: LoadOptions):
   return out;
 }
 
+/**
+ * The published versions of an analyzer whose load is owed (pending; never begun, as after a publish that recovery
+ * completed for a process killed before it recorded its load; republished by a rollback) or failed, by partition.
+ */
+async function owedOrFailed(s: CliSession, a: Analyzer): Promise<Map<string, number>> {
+  const failed = await s.store.loads.pending({ analyzer: a.name, includeFailed: true });
+  const owed = await s.store.loads.owed([a.name]);
+  const all = [
+    ...failed.map((l) => [l.partition_id, Number(l.version_seq)] as const),
+    ...owed.map((l) => [l.partitionId, l.versionSeq] as const),
+  ];
+  return new Map(all.sort(([x], [y]) => x.localeCompare(y)));
+}
+
 /** `recount load [analyzer] [--partition ID | --pending] [--force]`: load published versions into the warehouse by hand. */
 export function registerLoad(program: Command): void {
   program
@@ -74,7 +88,10 @@ export function registerLoad(program: Command): void {
     .description('load published versions into the warehouse table of an analyzer (each partition in one transaction)')
     .argument('[analyzer]', 'analyzer name (default: every analyzer with a load table)')
     .option('--partition <id>', 'load the published version of this partition')
-    .option('--pending', 'retry the loads that failed or were interrupted (recorded pending or failed)')
+    .option(
+      '--pending',
+      'retry the loads that failed or were interrupted (recorded pending or failed, or never begun after a crash)',
+    )
     .option('--force', 'reload even partitions that already hold the published version (repairs rows changed by hand)')
     .action(
       action(async (out, g, name: string | undefined, opts: LoadOptions) =>

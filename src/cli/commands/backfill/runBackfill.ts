@@ -5,6 +5,8 @@ import { checkHold } from '../../../run/hold.ts';
 import { type AttemptResult, runPartition } from '../../../run/runPartition.ts';
 import { inLanes } from '../../../inLanes.ts';
 import { openWarehouse } from '../../../warehouse/open.ts';
+import { type LoadContext, loadAfterPublish, loadWarning } from '../../../warehouse/loader.ts';
+import { SerialQueue } from '../../../serialQueue.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { attemptLine, loadLine, warnCheckLines } from '../../format.ts';
 import type { Output } from '../../output.ts';
@@ -30,7 +32,12 @@ export interface BackfillOutcome {
 
 /**
  * Run every partition, `parallel` at a time (in order of their ids, one after another by default), continuing past
- * failures; a line per attempt as it ends, or a progress bar on a terminal. Results are reported in partition order.
+ * failures; a line per partition in partition order as it ends, or a progress bar on a terminal.
+ *
+ * With a warehouse load, a partition's load runs while the next partitions run: each attempt publishes and records
+ * its load as owed (as a worker of `serve` does), and one queue loads the versions one after another through the
+ * backfill's one warehouse. A lane waits for its previous load before it queues another, so at most `parallel`
+ * loads wait. A backfill killed meanwhile leaves those loads owed: `recount load --pending` (or `serve`) does them.
  */
 export async function runBackfill(
   out: Output,
@@ -48,25 +55,34 @@ export async function runBackfill(
   let warehouse: Warehouse | undefined;
   if (analyzer.load && partitions.length > 1)
     warehouse = await openWarehouse(s.project.warehouseUrl, s.project.dir).catch(() => undefined);
-  const done: (AttemptResult | 'up-to-date' | 'held' | undefined)[] = new Array(partitions.length);
-  // A partition's failure is its result, never the lane's: a lane stops only on an error of the backfill itself.
-  const runOne = async (i: number) => {
-    const p = partitions[i]!;
-    bar?.update({ partition: p.id });
-    const r = (done[i] = await backfillPartition(out, { ...s, warehouse }, analyzer, p, opts));
-    if (typeof r !== 'string') {
-      if (r.status === 'failed') outcome.failed++;
-      if (!bar && !opts.json) {
-        out.info(attemptLine(r));
-        for (const l of warnCheckLines(r)) out.info(l);
-        if (r.load) out.info(loadLine(r.load));
-      }
+  const ctx = { ...s, warehouse };
+  const done: Done[] = new Array(partitions.length);
+  const report = inOrder(done, (r) => {
+    if (typeof r === 'string') return;
+    if (r.status === 'failed') outcome.failed++;
+    if (!bar && !opts.json) {
+      out.info(attemptLine(r));
+      for (const l of warnCheckLines(r)) out.info(l);
+      if (r.load) out.info(loadLine(r.load));
     }
     bar?.increment(1, { failed: outcome.failed });
+  });
+  const loads = new SerialQueue();
+  const laneLoads: Promise<void>[] = [];
+  const deferLoad = warehouse !== undefined;
+  // A partition's failure is its result, never the lane's: a lane stops only on an error of the backfill itself.
+  const runOne = async (i: number, lane: number) => {
+    const p = partitions[i]!;
+    bar?.update({ partition: p.id });
+    const r = await backfillPartition(out, ctx, analyzer, p, { ...opts, deferLoad });
+    if (!deferLoad || typeof r === 'string' || r.status !== 'succeeded') return report(i, r);
+    await laneLoads[lane];
+    laneLoads[lane] = loads.run(async () => report(i, await withLoad(ctx, analyzer, r)));
   };
   try {
     await inLanes(partitions.length, opts.parallel ?? 1, runOne);
   } finally {
+    await Promise.allSettled(laneLoads);
     await warehouse?.close();
   }
   bar?.stop();
@@ -78,13 +94,36 @@ export async function runBackfill(
   return outcome;
 }
 
+type Result = AttemptResult | 'up-to-date' | 'held';
+type Done = Result | undefined;
+
+/** `done[i] = r`, then `show` every result from the first not yet shown up to the first still missing: in order of i. */
+function inOrder(done: Done[], show: (r: Result) => void): (i: number, r: Result) => void {
+  let shown = 0;
+  const ready = new Set<number>();
+  return (i, r) => {
+    done[i] = r;
+    ready.add(i);
+    while (ready.has(shown)) {
+      ready.delete(shown);
+      show(done[shown++]!);
+    }
+  };
+}
+
+/** A published attempt with the load its publish left owed, done now (never throws: a failed load is its outcome). */
+async function withLoad(ctx: LoadContext, analyzer: Analyzer, r: AttemptResult): Promise<AttemptResult> {
+  const load = await loadAfterPublish(ctx, analyzer, r.partition, { begun: r.version });
+  return { ...r, load, warnings: load?.error ? [...r.warnings, loadWarning(load)] : r.warnings };
+}
+
 /** Run one partition unless it is up to date or held by a rollback (never, with force). */
 async function backfillPartition(
   out: Output,
   s: CliSession & { warehouse?: Warehouse },
   analyzer: Analyzer,
   p: Partition,
-  opts: BackfillRunOptions,
+  opts: BackfillRunOptions & { deferLoad: boolean },
 ): Promise<AttemptResult | 'up-to-date' | 'held'> {
   // Up to date comes first: a held partition is reported as held only when it would otherwise rerun.
   const upToDate = !opts.force && (await isUpToDate(s.store, s.project, analyzer, p));
@@ -99,5 +138,10 @@ async function backfillPartition(
     out.warn(
       `${analyzer.name} ${p.id}: a layout change, rerun although its input and SQL are unchanged: v${published.seq} ${change}`,
     );
-  return runPartition(s, analyzer, p.id, { trigger: 'backfill', threads: opts.threads, respectHold: !opts.force });
+  return runPartition(s, analyzer, p.id, {
+    trigger: 'backfill',
+    threads: opts.threads,
+    respectHold: !opts.force,
+    deferLoad: opts.deferLoad,
+  });
 }
