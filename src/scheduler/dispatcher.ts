@@ -127,6 +127,8 @@ export class Dispatcher {
       partition: item.partition_id,
       trigger: item.reason,
       plan,
+      // Threads a retry after out of memory halved are kept; else the analyzer's are the most a small input uses.
+      fitThreads: item.threads == null,
       deferLoad,
     });
     const settled = await settleOutcome(

@@ -173,6 +173,7 @@ export class WorkerPool {
     partition: string;
     trigger: string;
     plan: MemoryPlan;
+    fitThreads?: boolean;
     deferLoad?: boolean;
   }): Promise<WorkerOutcome> {
     const msg: ToWorker = {
@@ -181,6 +182,7 @@ export class WorkerPool {
       analyzer: req.analyzer,
       partition: req.partition,
       threads: req.plan.threads,
+      ...(req.fitThreads ? { fitThreads: true } : {}),
       duckdbBytes: req.plan.duckdbBytes,
       trigger: req.trigger,
       ...(req.deferLoad ? { deferLoad: true } : {}),

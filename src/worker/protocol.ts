@@ -8,6 +8,8 @@ export type ToWorker =
       analyzer: string;
       partition: string;
       threads: number;
+      /** `threads` is the most the attempt uses: a small input runs on fewer (src/run/attemptThreads.ts). */
+      fitThreads?: boolean;
       duckdbBytes: number;
       trigger: string;
       /** Leave the warehouse load owed: the daemon loads it (src/scheduler/warehouseWriter.ts). */

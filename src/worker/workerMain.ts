@@ -64,6 +64,7 @@ async function runAttempt(msg: Extract<ToWorker, { type: 'run' }>): Promise<void
     const r = await runPartition({ project, store, engine }, getAnalyzer(project, msg.analyzer), msg.partition, {
       attemptId: msg.attemptId,
       threads: msg.threads,
+      fitThreads: msg.fitThreads,
       memoryBytes: msg.duckdbBytes,
       trigger: msg.trigger,
       deferLoad: msg.deferLoad,

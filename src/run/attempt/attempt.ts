@@ -7,6 +7,7 @@ import { OutputLayout } from '../../commit/paths.ts';
 import type { Analyzer } from '../../config/project.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { engineFor } from '../../engine/select.ts';
+import { attemptThreads } from '../attemptThreads.ts';
 import { planMemory } from '../budget.ts';
 import type { RunContext, RunOptions } from './types.ts';
 
@@ -47,13 +48,17 @@ export function planAttempt(ctx: RunContext, analyzer: Analyzer, partition: Part
   const started = Date.now();
   const layout = new OutputLayout(ctx.project.outputRoot);
   const id = opts.attemptId ?? newAttemptId();
-  const threads = opts.threads ?? analyzer.threadCount;
+  const engine = engineFor(analyzer, ctx.engine);
+  const threads =
+    engine.name === 'duckdb'
+      ? attemptThreads(ctx.project, analyzer, partition, opts)
+      : (opts.threads ?? analyzer.threadCount);
   return {
     ctx,
     analyzer,
     partition,
     opts,
-    engine: engineFor(analyzer, ctx.engine),
+    engine,
     layout,
     id,
     stagingDir: layout.stagingDir(id),

@@ -19,6 +19,8 @@ export interface RunContext {
 export interface RunOptions {
   readonly trigger?: string;
   readonly threads?: number;
+  /** `threads` is the most the attempt uses: a small input runs on fewer (src/run/attemptThreads.ts). */
+  readonly fitThreads?: boolean;
   readonly memoryBytes?: number;
   /** Accept an input column whose type changed since the published version. */
   readonly acceptSchemaChange?: boolean;
