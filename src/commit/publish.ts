@@ -141,7 +141,7 @@ export async function pruneVersions(
   const published = versions.filter((v) => v.status === 'published').length;
   const excess = removable.slice(Math.max(0, keep - published));
   // The version a warehouse table holds (or is loading) is never removed, whatever keepVersions says.
-  const loaded = excess.length ? (await loadedVersions(store)).keys : new Set<string>();
+  const loaded = excess.length ? (await loadedVersions(store, { analyzer, partitionId })).keys : new Set<string>();
   const removed: number[] = [];
   for (const v of excess) {
     if (loaded.has(versionKey(analyzer, partitionId, v.seq))) continue;

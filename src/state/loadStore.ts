@@ -142,17 +142,13 @@ export class LoadStore {
     }));
   }
 
-  /** Load records, newest version first per partition. */
+  /** Load records, newest version first per partition; all of them unless `limit`. */
   async list(filter: { analyzer?: string; partitionId?: string; limit?: number } = {}): Promise<LoadRow[]> {
     let q = this.db.selectFrom('loads').selectAll();
     if (filter.analyzer) q = q.where('analyzer', '=', filter.analyzer);
     if (filter.partitionId) q = q.where('partition_id', '=', filter.partitionId);
-    return q
-      .orderBy('analyzer')
-      .orderBy('partition_id')
-      .orderBy('version_seq', 'desc')
-      .limit(filter.limit ?? 100_000)
-      .execute();
+    q = q.orderBy('analyzer').orderBy('partition_id').orderBy('version_seq', 'desc');
+    return (filter.limit === undefined ? q : q.limit(filter.limit)).execute();
   }
 
   /** The record of one version's load, if it was ever tried. */

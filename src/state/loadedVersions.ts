@@ -17,12 +17,16 @@ export interface LoadedVersions {
 /**
  * The seam between retention and the warehouse: versions that are in a warehouse table (the newest loaded
  * version of each partition) or being loaded (pending), read from the state store's load records
- * (src/warehouse/loadStore.ts). gc never removes them. A store without load records has loaded nothing.
+ * (src/warehouse/loadStore.ts). gc never removes them. A store without load records has loaded nothing. `of`: only
+ * those of one partition (a publish pruning its old versions reads its own records, not the whole store's).
  */
-export async function loadedVersions(store: StateStore): Promise<LoadedVersions> {
+export async function loadedVersions(
+  store: StateStore,
+  of?: { analyzer: string; partitionId: string },
+): Promise<LoadedVersions> {
   let rows: Awaited<ReturnType<typeof store.loads.list>>;
   try {
-    rows = await store.loads.list();
+    rows = await store.loads.list(of ?? {});
   } catch (err) {
     return { keys: new Set(), pending: new Set(), unavailable: (err as Error).message };
   }

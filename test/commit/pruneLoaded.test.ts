@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { getAnalyzer } from '../../src/config/project.ts';
 import { runPartition } from '../../src/run/runPartition.ts';
 import { makeProject, type TestProject } from '../helpers/project.ts';
@@ -38,6 +40,38 @@ describe('pruning after a publish', () => {
         [1, 'deleted'],
       ]);
       expect(existsSync(kept!.dir)).toBe(false);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('keeps the version the warehouse holds when the store has more than 100,000 load records before it', async () => {
+    // Other partitions' loads, sorted before this analyzer's: the prune once read the store's first 100,000
+    // load records only, missed this partition's, and deleted the version its warehouse table held.
+    const db = new Database(join(tp.dir, '.recount/state.db'));
+    try {
+      const add = db.prepare(
+        `INSERT INTO loads (analyzer, partition_id, version_seq, table_name, status, tries, requested_at)
+         VALUES ('aaa_other', ?, 1, 'aaa_other', 'loaded', 1, '2023-10-12T00:00:00.000Z')`,
+      );
+      db.transaction(() => {
+        for (let i = 0; i < 100_001; i++) add.run(`p${String(i).padStart(6, '0')}`);
+      })();
+    } finally {
+      db.close();
+    }
+    const ctx = await tp.open();
+    try {
+      const a = { ...getAnalyzer(ctx.project, 'ad_impressions_hourly'), versionsToKeep: 1, load: undefined };
+      const p = '2023-10-12T00';
+      const held = (await ctx.store.publishedVersion(a.name, p))!;
+      await ctx.store.loads.begin({ analyzer: a.name, partitionId: p, versionSeq: held.seq, table: 't' });
+      await ctx.store.loads.finish(a.name, p, held.seq, { status: 'loaded', rows: 1, checksum: 'z' });
+      const next = await runPartition(ctx, a, p);
+      expect(next.version).toBe(Number(held.seq) + 1);
+      const kept = await ctx.store.getVersion(a.name, p, held.seq);
+      expect(kept!.status).toBe('retained');
+      expect(existsSync(kept!.dir)).toBe(true);
     } finally {
       await ctx.close();
     }
