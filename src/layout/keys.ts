@@ -43,10 +43,27 @@ function containsAggregate(node: unknown, aggregates: ReadonlySet<string>): bool
   return false;
 }
 
+/** Parse trees by parser and SQL text: every partition of an analyzer parses the same SQL (a statement each, else). */
+const parsedSql = new Map<string, string>();
+const PARSED_KEPT = 64;
+
+async function serializedSql(session: EngineSession, sql: string): Promise<string> {
+  const key = `${session.engine} ${session.version}\0${sql}`;
+  const known = parsedSql.get(key);
+  if (known !== undefined) return known;
+  const [row] = await session.query<{ j: string }>(`SELECT json_serialize_sql(${lit(sql)}) AS j`);
+  if (parsedSql.size >= PARSED_KEPT) parsedSql.delete(parsedSql.keys().next().value!);
+  parsedSql.set(key, row!.j);
+  return row!.j;
+}
+
 /** Parse SQL with DuckDB's own parser; an unparseable statement is SQL_INVALID with DuckDB's message. */
 export async function parseSql(session: EngineSession, sql: string, file: string): Promise<AstNode | undefined> {
-  const [row] = await session.query<{ j: string }>(`SELECT json_serialize_sql(${lit(sql)}) AS j`);
-  const parsed = JSON.parse(row!.j) as { error?: boolean; error_message?: string; statements?: { node: AstNode }[] };
+  const parsed = JSON.parse(await serializedSql(session, sql)) as {
+    error?: boolean;
+    error_message?: string;
+    statements?: { node: AstNode }[];
+  };
   if (parsed.error) {
     throw new RecountError('SQL_INVALID', `${file}: the SQL does not parse: ${parsed.error_message}`, {
       subject: file,
