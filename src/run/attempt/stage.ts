@@ -5,6 +5,7 @@ import { ensureDirDurable } from '../../fs/ensureDir.ts';
 import { versionTag } from '../../layout/bucketing.ts';
 import { chooseKeys, type KeyChoice } from '../../layout/keys.ts';
 import { explainRunError } from '../inputs.ts';
+import { queryColumns } from '../queryColumns.ts';
 import type { Attempt } from './attempt.ts';
 import type { InputsRead } from './checkInputs.ts';
 
@@ -38,7 +39,7 @@ export async function planOutput(attempt: Attempt, session: EngineSession, read:
   const { analyzer, partition } = attempt;
   let columns: Column[];
   try {
-    columns = await session.describe(analyzer.sql);
+    columns = await queryColumns(session, analyzer.sql, read.inputs);
   } catch (err) {
     throw await explainRunError(session, err, analyzer.file, partition, read.inputs);
   }
