@@ -101,7 +101,11 @@ export class QueueStore {
     });
   }
 
-  /** Take up to `limit` due items for this owner, honouring per-analyzer concurrency and order. */
+  /**
+   * Take up to `limit` due items for this owner, honouring per-analyzer concurrency and order. Each analyzer's next
+   * items come from the database in its order (oldest or newest partition first), as many as it may start now
+   * and a few more for the compare-and-set to fall back on: a claim reads what it may take, not the whole backlog.
+   */
   async claim(owner: QueueOwner, policy: ClaimPolicy): Promise<QueueRow[]> {
     if (policy.limit <= 0) return [];
     await this.holdLease();
@@ -110,50 +114,32 @@ export class QueueStore {
       const running = await trx.selectFrom('run_queue').select(['analyzer']).where('state', '=', 'running').execute();
       const runningBy = new Map<string, number>();
       for (const r of running) runningBy.set(r.analyzer, (runningBy.get(r.analyzer) ?? 0) + 1);
-      const due = await trx
+      const analyzers = await trx
         .selectFrom('run_queue')
-        .selectAll()
+        .select('analyzer')
+        .distinct()
         .where('state', '=', 'queued')
         .where('not_before', '<=', ts)
-        .orderBy('id')
-        .limit(10_000)
+        .orderBy('analyzer')
         .execute();
       const byAnalyzer = new Map<string, QueueRow[]>();
-      for (const d of due) byAnalyzer.set(d.analyzer, [...(byAnalyzer.get(d.analyzer) ?? []), d]);
-      for (const [a, items] of byAnalyzer) {
-        items.sort((x, y) =>
-          policy.order(a) === 'newest'
-            ? y.partition_id.localeCompare(x.partition_id)
-            : x.partition_id.localeCompare(y.partition_id),
-        );
+      for (const { analyzer: a } of analyzers) {
+        const free = Math.min(policy.limit, policy.concurrency(a) - (runningBy.get(a) ?? 0));
+        if (free <= 0) continue;
+        const direction = policy.order(a) === 'newest' ? 'desc' : 'asc';
+        const due = await trx
+          .selectFrom('run_queue')
+          .selectAll()
+          .where('analyzer', '=', a)
+          .where('state', '=', 'queued')
+          .where('not_before', '<=', ts)
+          .orderBy('partition_id', direction)
+          .orderBy('id')
+          .limit(free + CLAIM_SPARE)
+          .execute();
+        byAnalyzer.set(a, due);
       }
-      const picked: QueueRow[] = [];
-      // Round-robin across analyzers so one long backfill does not starve the others.
-      let progress = true;
-      while (picked.length < policy.limit && progress) {
-        progress = false;
-        for (const [a, items] of byAnalyzer) {
-          if (picked.length >= policy.limit) break;
-          if ((runningBy.get(a) ?? 0) >= policy.concurrency(a)) continue;
-          // Compare-and-set each candidate: one another daemon took meanwhile fails, and the next is tried.
-          while (items.length > 0) {
-            const item = items.shift()!;
-            const res = await trx
-              .updateTable('run_queue')
-              .set({ state: 'running', owner_host: owner.host, owner_token: owner.token, updated_at: ts })
-              .where('id', '=', item.id)
-              .where('state', '=', 'queued')
-              .executeTakeFirst();
-            if (Number(res.numUpdatedRows) === 1) {
-              picked.push({ ...item, state: 'running', owner_host: owner.host, owner_token: owner.token });
-              runningBy.set(a, (runningBy.get(a) ?? 0) + 1);
-              progress = true;
-              break;
-            }
-          }
-        }
-      }
-      return picked;
+      return takeRoundRobin(trx, owner, ts, policy, byAnalyzer, runningBy);
     });
   }
 
@@ -281,4 +267,46 @@ export class QueueStore {
       .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
+}
+
+/** Items fetched beyond what an analyzer may start now, for a claim whose first picks another daemon took meanwhile. */
+const CLAIM_SPARE = 8;
+
+/**
+ * Mark items running for `owner`, one analyzer at a time in turn so one long backfill does not starve the others.
+ * Each is a compare-and-set: one another daemon took meanwhile fails, and the analyzer's next is tried.
+ */
+async function takeRoundRobin(
+  trx: Kysely<StateSchema>,
+  owner: QueueOwner,
+  ts: string,
+  policy: ClaimPolicy,
+  byAnalyzer: Map<string, QueueRow[]>,
+  runningBy: Map<string, number>,
+): Promise<QueueRow[]> {
+  const picked: QueueRow[] = [];
+  let progress = true;
+  while (picked.length < policy.limit && progress) {
+    progress = false;
+    for (const [a, items] of byAnalyzer) {
+      if (picked.length >= policy.limit) break;
+      if ((runningBy.get(a) ?? 0) >= policy.concurrency(a)) continue;
+      while (items.length > 0) {
+        const item = items.shift()!;
+        const res = await trx
+          .updateTable('run_queue')
+          .set({ state: 'running', owner_host: owner.host, owner_token: owner.token, updated_at: ts })
+          .where('id', '=', item.id)
+          .where('state', '=', 'queued')
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 1) {
+          picked.push({ ...item, state: 'running', owner_host: owner.host, owner_token: owner.token });
+          runningBy.set(a, (runningBy.get(a) ?? 0) + 1);
+          progress = true;
+          break;
+        }
+      }
+    }
+  }
+  return picked;
 }
