@@ -5,7 +5,7 @@ import { RecountError } from '../errors.ts';
 import { MIN_DUCKDB_BYTES, PROCESS_RESERVE_BYTES } from '../run/budget.ts';
 import type { DaemonShared } from './daemonShared.ts';
 import { affectedPartitions, candidatePartitions, considerFrom, readersOf } from './discovery.ts';
-import { type EnqueueContext, enqueueRun } from './enqueueRun.ts';
+import { type EnqueueContext, enqueueRun, enqueueRuns } from './enqueueRun.ts';
 import { DatasetWatcher } from './watcher.ts';
 
 /**
@@ -81,7 +81,11 @@ export class Discoverer {
       for (const a of analyzers) {
         const since = considerFrom(a, project.config.serve.lookbackHours);
         const parts = only?.partitions ?? candidatePartitions(project, a, since);
-        for (const p of parts) if (p.start >= since) await enqueueRun(this.enqueueCtx, a, p);
+        await enqueueRuns(
+          this.enqueueCtx,
+          a,
+          parts.filter((p) => p.start >= since),
+        );
       }
     });
     return this.scanning;

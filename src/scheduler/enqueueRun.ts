@@ -3,6 +3,7 @@ import type { Partition } from '../catalog/partition.ts';
 import type { Logger } from '../log.ts';
 import { combinedFingerprint, layoutChange, layoutMatches, resolveInputs } from '../run/fingerprint.ts';
 import { checkHold } from '../run/hold.ts';
+import type { EnqueueRequest as QueueRequest } from '../state/queueStore.ts';
 import type { StateStore } from '../state/store.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
@@ -53,13 +54,14 @@ async function staleness(ctx: EnqueueContext, a: Analyzer, p: Partition, fingerp
   };
 }
 
-/** The one way a run is queued, by the daemon's discovery and by the dashboard's actions alike. */
-export async function enqueueRun(
-  ctx: EnqueueContext,
-  a: Analyzer,
-  p: Partition,
-  request: EnqueueRequest = {},
-): Promise<EnqueueResult> {
+/** A run to queue, with what to log about it, or what stops it from being queued. */
+type Planned =
+  | { readonly queue: QueueRequest; readonly why?: string }
+  | { readonly state: 'up-to-date' | 'held' }
+  | { readonly state: 'not-ready'; readonly error: unknown };
+
+/** Whether and why a partition would be queued (enqueueRun), without queueing it. */
+async function planRun(ctx: EnqueueContext, a: Analyzer, p: Partition, request: EnqueueRequest): Promise<Planned> {
   let fingerprint: string;
   try {
     fingerprint = combinedFingerprint(resolveInputs(ctx.project, a, p));
@@ -75,20 +77,55 @@ export async function enqueueRun(
     if ('held' in stale) return { state: 'held' };
     ({ reason, why } = stale);
   }
-  const item = await ctx.store.queue.enqueue(
-    {
-      analyzer: a.name,
-      partitionId: p.id,
-      reason,
-      maxAttempts: (a.retries ?? DEFAULT_RETRY).max,
-      sqlHash: a.definitionHash,
-      inputFingerprint: fingerprint,
-    },
-    request.force ? { force: true } : {},
-  );
-  if (!item) return { state: 'busy' };
+  const queue = {
+    analyzer: a.name,
+    partitionId: p.id,
+    reason,
+    maxAttempts: (a.retries ?? DEFAULT_RETRY).max,
+    sqlHash: a.definitionHash,
+    inputFingerprint: fingerprint,
+  };
+  return why ? { queue, why } : { queue };
+}
+
+function logQueued(ctx: EnqueueContext, q: QueueRequest, why: string | undefined): void {
+  const at = { analyzer: q.analyzer, partition: q.partitionId, reason: q.reason };
   // A layout change reruns a partition whose input and SQL did not change: say why (an engine upgrade, say).
-  if (why) ctx.log?.warn({ analyzer: a.name, partition: p.id, reason, why }, `queued: layout changed (${why})`);
-  else ctx.log?.info({ analyzer: a.name, partition: p.id, reason }, 'queued');
+  if (why) ctx.log?.warn({ ...at, why }, `queued: layout changed (${why})`);
+  else ctx.log?.info(at, 'queued');
+}
+
+/** The one way a run is queued, by the daemon's discovery and by the dashboard's actions alike. */
+export async function enqueueRun(
+  ctx: EnqueueContext,
+  a: Analyzer,
+  p: Partition,
+  request: EnqueueRequest = {},
+): Promise<EnqueueResult> {
+  const planned = await planRun(ctx, a, p, request);
+  if (!('queue' in planned)) return planned;
+  const item = await ctx.store.queue.enqueue(planned.queue, request.force ? { force: true } : {});
+  if (!item) return { state: 'busy' };
+  logQueued(ctx, planned.queue, planned.why);
   return { state: 'queued' };
+}
+
+/** Partitions whose runs discovery queues in one transaction. */
+const ENQUEUE_BATCH = 256;
+
+/**
+ * Discovery's runs of many partitions of one analyzer, as enqueueRun queues each without a reason, queued
+ * `ENQUEUE_BATCH` at a time in one transaction each: a scan that finds a backlog of hours costs a few commits, not
+ * one per partition (each a blocking fsync of the daemon's state store).
+ */
+export async function enqueueRuns(ctx: EnqueueContext, a: Analyzer, parts: readonly Partition[]): Promise<void> {
+  for (let i = 0; i < parts.length; i += ENQUEUE_BATCH) {
+    const planned: { queue: QueueRequest; why?: string }[] = [];
+    for (const p of parts.slice(i, i + ENQUEUE_BATCH)) {
+      const plan = await planRun(ctx, a, p, {});
+      if ('queue' in plan) planned.push(plan);
+    }
+    const items = await ctx.store.queue.enqueueMany(planned.map((x) => x.queue));
+    for (const [j, item] of items.entries()) if (item) logQueued(ctx, planned[j]!.queue, planned[j]!.why);
+  }
 }

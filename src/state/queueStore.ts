@@ -55,49 +55,19 @@ export class QueueStore {
    * and SQL already failed for good (re-queued only when the input or SQL changes, or by `force`).
    */
   async enqueue(req: EnqueueRequest, opts: { force?: boolean } = {}): Promise<QueueRow | undefined> {
+    return this.db.transaction().execute((trx) => enqueueIn(trx, req, opts));
+  }
+
+  /**
+   * Queue runs as `enqueue` does each, in one transaction (one commit, not one per partition): a daemon's scan that
+   * finds a backlog queues it in a few. Each result is the item queued, or undefined where `enqueue` gives none.
+   */
+  async enqueueMany(reqs: readonly EnqueueRequest[]): Promise<(QueueRow | undefined)[]> {
+    if (reqs.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
-      const existing = await trx
-        .selectFrom('run_queue')
-        .selectAll()
-        .where((eb) => eb.and(partitionKey(req.analyzer, req.partitionId)))
-        .orderBy('id', 'desc')
-        .limit(5)
-        .execute();
-      if (existing.some((e) => e.state === 'queued' || e.state === 'running')) return undefined;
-      const lastFailed = existing.find((e) => e.state === 'failed');
-      if (
-        !opts.force &&
-        lastFailed &&
-        existing[0]?.id === lastFailed.id &&
-        lastFailed.sql_hash === req.sqlHash &&
-        lastFailed.input_fingerprint === (req.inputFingerprint ?? null)
-      ) {
-        return undefined;
-      }
-      const ts = now();
-      return trx
-        .insertInto('run_queue')
-        .values({
-          ...partitionKey(req.analyzer, req.partitionId),
-          reason: req.reason,
-          state: 'queued',
-          attempts: 0,
-          max_attempts: req.maxAttempts,
-          not_before: ts,
-          threads: null,
-          memory_bytes: null,
-          input_fingerprint: req.inputFingerprint ?? null,
-          sql_hash: req.sqlHash,
-          last_attempt_id: null,
-          last_error_code: null,
-          last_error: null,
-          owner_host: null,
-          owner_token: null,
-          created_at: ts,
-          updated_at: ts,
-        })
-        .returningAll()
-        .executeTakeFirst();
+      const out: (QueueRow | undefined)[] = [];
+      for (const req of reqs) out.push(await enqueueIn(trx, req, {}));
+      return out;
     });
   }
 
@@ -309,4 +279,54 @@ async function takeRoundRobin(
     }
   }
   return picked;
+}
+
+/** One enqueue within a transaction (QueueStore.enqueue). */
+async function enqueueIn(
+  trx: Kysely<StateSchema>,
+  req: EnqueueRequest,
+  opts: { force?: boolean },
+): Promise<QueueRow | undefined> {
+  const existing = await trx
+    .selectFrom('run_queue')
+    .selectAll()
+    .where((eb) => eb.and(partitionKey(req.analyzer, req.partitionId)))
+    .orderBy('id', 'desc')
+    .limit(5)
+    .execute();
+  if (existing.some((e) => e.state === 'queued' || e.state === 'running')) return undefined;
+  const lastFailed = existing.find((e) => e.state === 'failed');
+  if (
+    !opts.force &&
+    lastFailed &&
+    existing[0]?.id === lastFailed.id &&
+    lastFailed.sql_hash === req.sqlHash &&
+    lastFailed.input_fingerprint === (req.inputFingerprint ?? null)
+  ) {
+    return undefined;
+  }
+  const ts = now();
+  return trx
+    .insertInto('run_queue')
+    .values({
+      ...partitionKey(req.analyzer, req.partitionId),
+      reason: req.reason,
+      state: 'queued',
+      attempts: 0,
+      max_attempts: req.maxAttempts,
+      not_before: ts,
+      threads: null,
+      memory_bytes: null,
+      input_fingerprint: req.inputFingerprint ?? null,
+      sql_hash: req.sqlHash,
+      last_attempt_id: null,
+      last_error_code: null,
+      last_error: null,
+      owner_host: null,
+      owner_token: null,
+      created_at: ts,
+      updated_at: ts,
+    })
+    .returningAll()
+    .executeTakeFirst();
 }

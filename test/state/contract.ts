@@ -226,6 +226,29 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
         expect(await store.queue.enqueue(req('a', '2023-10-12T00', { inputFingerprint: 'fp2' }))).toBeDefined();
       });
 
+      it('queues many runs in one call as one at a time would: busy and failed-for-good ones are skipped', async () => {
+        await store.queue.enqueue(req('a', '2023-10-12T00'));
+        const [failed] = await store.queue.claim(owner, policy);
+        await store.queue.fail(failed!.id, { errorCode: 'SQL_INVALID', error: 'bad' });
+        await store.queue.enqueue(req('a', '2023-10-12T01'));
+        const items = await store.queue.enqueueMany([
+          req('a', '2023-10-12T00'),
+          req('a', '2023-10-12T01'),
+          req('a', '2023-10-12T02'),
+          req('b', '2023-10-12T02'),
+          req('a', '2023-10-12T02'),
+        ]);
+        expect(items.map((i) => i && `${i.analyzer} ${i.partition_id} ${i.state}`)).toEqual([
+          undefined,
+          undefined,
+          'a 2023-10-12T02 queued',
+          'b 2023-10-12T02 queued',
+          undefined,
+        ]);
+        expect(await store.queue.enqueueMany([])).toEqual([]);
+        expect(await store.queue.backlog()).toBe(3);
+      });
+
       it('does not queue again a run that failed for good until its input or SQL changes', async () => {
         await store.queue.enqueue(req('a', '2023-10-12T00'));
         const [item] = await store.queue.claim(owner, policy);
