@@ -9,6 +9,17 @@ import { formatPartitionId } from '../../src/catalog/partition.ts';
 import { openStateStore } from '../../src/state/open.ts';
 import type { StateStore } from '../../src/state/store.ts';
 
+/**
+ * The hour a schedule firing now queues (the newest closed one). These tests wait up to a minute for it; within
+ * that of the next hour the schedule would move on to another hour mid-test (it failed so at 18:59), so they
+ * start just after the hour turns instead.
+ */
+async function newestClosedHour(): Promise<string> {
+  const toNextHour = 3_600_000 - (Date.now() % 3_600_000);
+  if (toNextHour < 75_000) await new Promise((r) => setTimeout(r, toNextHour + 1_000));
+  return formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
+}
+
 const CONFIG = (serve: string) => `import { defineConfig } from 'recount';
 export default defineConfig({
   datasets: { events: { root: 'data/events', grain: 'hour' } },
@@ -82,7 +93,7 @@ describe('recount serve lifecycle', () => {
   });
 
   it('a cron schedule queues the newest closed partition, and `start` keeps older history out', async () => {
-    const previousHour = formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
+    const previousHour = await newestClosedHour();
     const p = await project(
       'scanIntervalMs: 3600000',
       ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`),
@@ -119,7 +130,7 @@ describe('recount serve lifecycle', () => {
   });
 
   it('a cron schedule whose partition has not landed waits for it: no failed run, no attempt', async () => {
-    const previousHour = formatPartitionId(new Date(Date.now() - 3_600_000), 'hour');
+    const previousHour = await newestClosedHour();
     const p = await project(
       'scanIntervalMs: 3600000',
       ANALYZER(`schedule: '* * * * * *',`).replace("start: '2023-10-12T00'", `start: '${previousHour}'`),
