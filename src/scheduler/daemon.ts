@@ -118,8 +118,13 @@ export class Daemon implements DaemonShared {
       .then(() => this.retryLoads());
   }
 
-  loadPublished(analyzer: Analyzer, partition: string, version: number): void {
-    this.loadRetrier.loadPublished(analyzer, partition, version);
+  loadPublished(
+    analyzer: Analyzer,
+    partition: string,
+    version: number,
+    fileSha256?: Readonly<Record<string, string>>,
+  ): void {
+    this.loadRetrier.loadPublished(analyzer, partition, version, fileSha256);
   }
 
   workerLoads(): number {

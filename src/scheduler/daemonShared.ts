@@ -71,7 +71,12 @@ export interface DaemonShared {
   /** Claim due runs into free slots (the dispatcher's tick). */
   tick(): Promise<void>;
   /** Hand a version a worker published and left owed to the daemon's writer (LoadRetrier.loadPublished). */
-  loadPublished(analyzer: Analyzer, partition: string, version: number): void;
+  loadPublished(
+    analyzer: Analyzer,
+    partition: string,
+    version: number,
+    fileSha256?: Readonly<Record<string, string>>,
+  ): void;
   /** Loads in workers: they take worker slots, as attempts do (the writer's loads run in this process). */
   workerLoads(): number;
   /** Recover, or log why it could not (the next rescan retries it). */

@@ -139,7 +139,7 @@ export class Dispatcher {
     );
     if (settled !== 'published') return;
     if (deferLoad && outcome.kind === 'report' && outcome.report.status === 'succeeded' && outcome.report.version)
-      shared.loadPublished(a, item.partition_id, outcome.report.version);
+      shared.loadPublished(a, item.partition_id, outcome.report.version, outcome.report.fileSha256);
     await this.published(a, parsePartition(item.partition_id, a.grain));
   }
 

@@ -45,10 +45,11 @@ export class LoadRetrier {
    * The load of a version a worker just published and left owed (a DuckDB warehouse file, whose one writer is the
    * daemon: src/scheduler/warehouseWriter.ts), started now rather than at the next retry; a failure is retried as any.
    */
-  loadPublished(a: Analyzer, partition: string, version: number): void {
+  loadPublished(a: Analyzer, partition: string, version: number, fileSha256?: Readonly<Record<string, string>>): void {
     const key = `${a.name}/${partition}`;
     if (this.shared.loadJobs.has(key)) return;
-    const load = this.shared.writer.load(a, partition, version, true).then((o) => {
+    const known = fileSha256 && { version, sha256: new Map(Object.entries(fileSha256)) };
+    const load = this.shared.writer.load(a, partition, version, true, known).then((o) => {
       if (o?.error)
         this.shared.opts.log.warn(
           { analyzer: a.name, partition, version, code: o.error.code, error: o.error.message },

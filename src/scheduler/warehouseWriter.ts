@@ -5,6 +5,7 @@ import type { StateStore } from '../state/store.ts';
 import { type LoadOutcome, loadVersion } from '../warehouse/loader.ts';
 import { openWarehouse } from '../warehouse/open.ts';
 import { parseWarehouseUrl } from '../warehouse/url.ts';
+import type { KnownFiles } from '../warehouse/versionSource.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 
 /** How long the file stays open after the last load, for the next one: loads of a catch-up come back to back. */
@@ -47,15 +48,22 @@ export class WarehouseWriter {
 
   /**
    * Queue the load of a published version; settles with its outcome when it is done, never rejects (a load that
-   * failed is recorded by the load itself; the caller logs it). `begun`: the attempt recorded it as pending already.
+   * failed is recorded by the load itself; the caller logs it). `begun`: the attempt recorded it as pending already;
+   * `known`: the sha256 of its files as the worker that wrote them computed them (the load then reads them once).
    */
-  load(analyzer: Analyzer, partition: string, version: number, begun = false): Promise<LoadOutcome | undefined> {
+  load(
+    analyzer: Analyzer,
+    partition: string,
+    version: number,
+    begun = false,
+    known?: KnownFiles,
+  ): Promise<LoadOutcome | undefined> {
     const key = `${analyzer.name}/${partition}`;
     this.keys.add(key);
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     return this.queue
-      .run(() => this.loadNow(analyzer, partition, version, begun))
+      .run(() => this.loadNow(analyzer, partition, version, begun, known))
       .finally(() => {
         this.keys.delete(key);
         if (this.keys.size === 0) this.closeWhenIdle();
@@ -67,6 +75,7 @@ export class WarehouseWriter {
     partition: string,
     version: number,
     begun: boolean,
+    known: KnownFiles | undefined,
   ): Promise<LoadOutcome | undefined> {
     try {
       const v = await this.store.getVersion(analyzer.name, partition, version);
@@ -76,7 +85,7 @@ export class WarehouseWriter {
       this.warehouse ??= openWarehouse(this.project.warehouseUrl, this.project.dir);
       const warehouse = await this.warehouse.catch(() => (this.warehouse = undefined));
       const ctx = { project: this.project, store: this.store, ...(warehouse ? { warehouse } : {}) };
-      return await loadVersion(ctx, analyzer, v, { begun: begun ? version : undefined });
+      return await loadVersion(ctx, analyzer, v, { begun: begun ? version : undefined, known });
     } catch (err) {
       this.log.warn({ err, analyzer: analyzer.name, partition, version }, 'load failed; it stays owed and is retried');
       return undefined;

@@ -28,6 +28,8 @@ export interface AttemptReport {
   readonly durationMs: number;
   readonly peakRssBytes: number;
   readonly spillBytes?: number;
+  /** sha256 of each file of the version it published, by name (AttemptResult.fileSha256). */
+  readonly fileSha256?: Readonly<Record<string, string>>;
   readonly error?: { code: string; message: string; hint?: string };
 }
 

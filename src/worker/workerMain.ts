@@ -80,6 +80,7 @@ async function runAttempt(msg: Extract<ToWorker, { type: 'run' }>): Promise<void
         durationMs: r.durationMs,
         peakRssBytes: r.peakRssBytes,
         spillBytes: r.spillBytes,
+        fileSha256: r.fileSha256,
         error: r.error ? errorFields(r.error) : undefined,
       },
     });

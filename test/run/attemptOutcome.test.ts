@@ -71,6 +71,7 @@ const cases: { ending: AttemptEnding; keys: string[]; warnings: string[] }[] = [
       'spillBytes',
       'duckdbPeakBytes',
       'publishedPath',
+      'fileSha256',
       'load',
     ],
     warnings: ['keys inferred'],
@@ -126,6 +127,7 @@ describe('the attempt result', () => {
     expect(r).toMatchObject({ version: 3, rows: 5, files: 1, bytes: 100, keys: ['ad_id'] });
     expect(r).toMatchObject({ spillBytes: 13, duckdbPeakBytes: 11 });
     expect(r.publishedPath).toBe(layout.publishedPath('hourly', partition));
+    expect(r.fileSha256).toEqual(Object.fromEntries(sealed.files.map((f) => [f.path, f.sha256])));
   });
 
   it('a failure carries its typed error', () => {

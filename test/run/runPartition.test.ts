@@ -1,3 +1,4 @@
+import { readManifest } from '../../src/commit/manifest.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +38,9 @@ describe('runPartition on the ad-tech example', () => {
         `part-00002-${tag}.parquet`,
         `part-00003-${tag}.parquet`,
       ]);
+      // The sha256 the attempt computed from the bytes it wrote, which its load (or serve's daemon) trusts: the manifest's.
+      const written = readManifest(published)!.files;
+      expect(r.fileSha256).toEqual(Object.fromEntries(written.map((f) => [f.path, f.sha256])));
       const expected = await duck(
         `SELECT ad_id, user_segment, count(*) AS impression_count, sum(bid_price) AS total_bid FROM read_parquet(${lit(join(tp.dir, 'data/events/dt=2023-10-12/hour=00/*.parquet'))}) WHERE event_type = 'impression' GROUP BY ALL ORDER BY ad_id, user_segment`,
       );

@@ -74,6 +74,7 @@ export function attemptResult(attempt: Attempt, ending: AttemptEnding, load?: Lo
     ...(ending.status !== 'superseded' && { spillBytes: peaks.peakSpillBytes, duckdbPeakBytes: peaks.peakMemoryBytes }),
     ...(ending.status === 'succeeded' && {
       publishedPath: attempt.layout.publishedPath(analyzer.name, partition),
+      fileSha256: Object.fromEntries(ending.sealed.files.map((f) => [f.path, f.sha256])),
       load,
     }),
     ...(ending.status === 'failed' && { error: ending.error }),

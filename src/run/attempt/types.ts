@@ -53,6 +53,8 @@ export interface AttemptResult {
   readonly spillBytes?: number;
   readonly duckdbPeakBytes?: number;
   readonly publishedPath?: string;
+  /** sha256 of each published file, by name, from the bytes this attempt wrote: its load need not read them again. */
+  readonly fileSha256?: Readonly<Record<string, string>>;
   /** The warehouse load that followed the publish (analyzers with `load`); a failed one leaves the publish in place. */
   readonly load?: LoadOutcome;
   readonly error?: RecountError;

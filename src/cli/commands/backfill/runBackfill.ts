@@ -113,7 +113,9 @@ function inOrder(done: Done[], show: (r: Result) => void): (i: number, r: Result
 
 /** A published attempt with the load its publish left owed, done now (never throws: a failed load is its outcome). */
 async function withLoad(ctx: LoadContext, analyzer: Analyzer, r: AttemptResult): Promise<AttemptResult> {
-  const load = await loadAfterPublish(ctx, analyzer, r.partition, { begun: r.version });
+  // The files were hashed from the bytes the attempt wrote: the load does not read them again for that.
+  const known = r.fileSha256 && { version: r.version!, sha256: new Map(Object.entries(r.fileSha256)) };
+  const load = await loadAfterPublish(ctx, analyzer, r.partition, { begun: r.version, known });
   return { ...r, load, warnings: load?.error ? [...r.warnings, loadWarning(load)] : r.warnings };
 }
 
