@@ -108,7 +108,11 @@ export default defineAnalyzer({ name: 'daily', inputs: ['ad_impressions_hourly']
     await landHour(p, '2023-10-12T23', 24, 500);
     const d = await waitFor('daily published', () => published('daily', '2023-10-12'));
     expect(d.seq).toBe(1);
-    const attempts = await store!.listAttempts({ analyzer: 'daily' });
+    // The attempt records its ending just after its publish: wait for it, then it must be the only one.
+    const attempts = await waitFor('the daily attempt recorded', async () => {
+      const all = await store!.listAttempts({ analyzer: 'daily' });
+      return all.every((a) => a.status !== 'running') ? all : undefined;
+    });
     expect(attempts.map((a) => a.status)).toEqual(['succeeded']);
     expect(await serve.stop()).toBe(0);
   });
