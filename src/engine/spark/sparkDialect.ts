@@ -1,5 +1,6 @@
 import { basename, dirname } from 'node:path';
 import type { Column, SqlDialect } from '../engine.ts';
+import { GLOB_CHARS, literalGlob } from './connect/plan.ts';
 
 /** A Spark SQL identifier: in backticks, inner backticks doubled. */
 export function sparkIdent(name: string): string {
@@ -11,13 +12,13 @@ export function sparkLit(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** A Parquet file or folder as a Spark SQL relation: `parquet.`/abs/path``, whose `_metadata` column names the file. */
+/**
+ * A Parquet file or folder as a Spark SQL relation: `parquet.`/abs/path``, whose `_metadata` column names the file.
+ * Spark globs such a path, so its glob characters are escaped: a folder named `we[i]rd` is that folder.
+ */
 export function parquetPath(path: string): string {
-  return `parquet.${sparkIdent(path)}`;
+  return `parquet.${sparkIdent(literalGlob(path))}`;
 }
-
-/** Characters a Hadoop glob gives a meaning to (Spark globs a path holding any of them). */
-const GLOB_CHARS = /[{}[\]*?\\,]/g;
 
 /**
  * Exact files of one folder as ONE Spark relation, `parquet.`<folder>/{a.parquet,b.parquet}``: Spark resolves a
@@ -30,7 +31,7 @@ export function parquetFiles(paths: readonly string[]): string[] {
   if (paths.length < 2 || paths.some((p) => dirname(p) !== folder) || names.some((n) => n.match(GLOB_CHARS))) {
     return paths.map(parquetPath);
   }
-  return [parquetPath(`${folder.replace(GLOB_CHARS, (c) => `\\${c}`)}/{${names.join(',')}}`)];
+  return [`parquet.${sparkIdent(`${literalGlob(folder)}/{${names.join(',')}}`)}`];
 }
 
 /** Spark's stable hash of a row's keys: Murmur3 with seed 42, what `repartition(n, keys)` uses. */

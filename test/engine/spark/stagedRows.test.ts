@@ -9,7 +9,8 @@ import { sparkRemote } from '../../spark/remote.ts';
 import { writeParquetWithDuckDB } from './duckdbFiles.ts';
 
 // The checks read the staged files as one Spark relation (a glob of their names: one schema-inference job, not one
-// per file). It must read exactly those files: never a file beside them, also in a folder with glob characters.
+// per file). It must read exactly those files: never a file beside them, also in a folder with glob characters, also
+// when there is one file, and inputs read by Spark's reader too.
 describe('Spark reads exact staged files as one relation', () => {
   let session: EngineSession;
   let dir: string;
@@ -49,6 +50,26 @@ describe('Spark reads exact staged files as one relation', () => {
          FROM (${sparkDialect.stagedRows([a!, b!])}) s`,
       );
       expect(rows[0]).toEqual({ n: '7', files: '2', top: '13', rows_in_files: '7' });
+    });
+
+    it(`reads one file alone, and inputs as views, as written (folder '${folder}')`, async () => {
+      const at = join(dir, `${folder}-one`);
+      mkdirSync(at, { recursive: true });
+      const [a, b] = await writeParquetWithDuckDB(at, [
+        ['part-00000.parquet', 'SELECT range AS id FROM range(3)'],
+        ['part-00001.parquet', 'SELECT range + 10 AS id FROM range(4)'],
+      ]);
+      const [one] = await session.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (${sparkDialect.stagedRows([a!])}) s`,
+      );
+      expect(one).toEqual({ n: '3' });
+      // Inputs are read as exact files (Spark's own reader, with and without a known schema).
+      await session.createParquetView('one_input', [b!]);
+      await session.createParquetView('two_inputs', [a!, b!], [{ name: 'id', type: 'bigint' }]);
+      const [views] = await session.query<{ one: string; two: string }>(
+        'SELECT (SELECT count(*) FROM one_input) AS one, (SELECT count(*) FROM two_inputs) AS two',
+      );
+      expect(views).toEqual({ one: '4', two: '7' });
     });
   }
 });

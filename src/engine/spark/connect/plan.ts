@@ -49,6 +49,18 @@ export function table(name: string): Relation {
   });
 }
 
+/** Characters a Hadoop glob gives a meaning to (Spark globs a path holding any of them). */
+export const GLOB_CHARS = /[{}[\]*?\\,]/g;
+
+/**
+ * `path` as a Hadoop glob that matches only itself: every glob character escaped. Spark globs every path it is
+ * given to read (the data source option that would turn that off, `__globPaths__`, does not reach the reader
+ * through Spark Connect 4.1), so a folder named `we[i]rd` must be written `we\[i\]rd`.
+ */
+export function literalGlob(path: string): string {
+  return path.replace(GLOB_CHARS, (c) => `\\${c}`);
+}
+
 /** Options of readParquet. */
 export interface ReadParquetOptions {
   /** A DDL schema (`a BIGINT, b STRING`) to read with instead of inferring it from the files. */
@@ -59,7 +71,8 @@ export interface ReadParquetOptions {
 
 /**
  * Parquet read of exactly these files (absolute paths or URIs), nothing listed around them: recount
- * resolves a partition once and reads that version's files, so a folder swap cannot mix versions.
+ * resolves a partition once and reads that version's files, so a folder swap cannot mix versions. The paths are
+ * taken as written, never as Hadoop globs (literalGlob): a folder named `we[i]rd` is that folder.
  */
 export function readParquet(paths: string[], opts: ReadParquetOptions = {}): Relation {
   if (paths.length === 0) throw new Error('readParquet needs at least one file');
@@ -70,7 +83,7 @@ export function readParquet(paths: string[], opts: ReadParquetOptions = {}): Rel
         case: 'dataSource',
         value: {
           format: 'parquet',
-          paths,
+          paths: paths.map(literalGlob),
           options: opts.options ?? {},
           ...(opts.schema ? { schema: opts.schema } : {}),
         },
