@@ -5,9 +5,11 @@ import { getAnalyzer } from '../../../src/config/project.ts';
 import { parsePartition } from '../../../src/catalog/partition.ts';
 import { partitionPage } from '../../../src/web/pages/partition.ts';
 import { sparkRemote } from '../../spark/remote.ts';
+import { dashboardUrl, scrape } from '../../observe/observeHelpers.ts';
 
 // A Spark attempt run by the daemon keeps its executors' memory (from the driver's REST API, via the worker's
-// memory reports) with its memory samples, and the partition page draws it against the executors' max.
+// memory reports) with its memory samples, and the partition page draws it against the executors' max. While the
+// attempt runs, the daemon's /metrics has the executors' series; once it ends they are gone.
 
 const CONFIG = () => `import { defineConfig } from 'recount';
 export default defineConfig({
@@ -34,7 +36,7 @@ describe("a Spark attempt's executor memory on the partition page", () => {
     tp?.cleanup();
   });
 
-  it('stores the executors’ samples with the attempt and draws them against their max', async () => {
+  it('exports the executors’ memory on /metrics while the attempt runs, stores it and draws it against their max', async () => {
     tp = await makeProject({
       hours: 1,
       rowsPerHour: 3000,
@@ -42,9 +44,21 @@ describe("a Spark attempt's executor memory on the partition page", () => {
       config: CONFIG(),
       analyzers: { counts: COUNTS },
     });
-    serve = startServe(tp);
+    serve = startServe(tp, ['--port', '0']);
+    const base = await dashboardUrl(serve);
     const ctx = await tp.open();
     try {
+      // Scraped as Prometheus would, through the worker pool's memory reports, while the attempt runs.
+      const during = waitFor(
+        'executor memory on /metrics',
+        async () => {
+          const m = (await scrape(base)).family('recount_spark_executor_memory_bytes');
+          const max = m?.metrics.find((x) => x.labels?.analyzer === 'counts' && x.labels?.kind === 'max');
+          return max && Number(max.value) > 0 ? m : undefined;
+        },
+        180_000,
+        100,
+      );
       const attempt = await waitFor(
         'the Spark attempt to publish',
         async () =>
@@ -59,6 +73,16 @@ describe("a Spark attempt's executor memory on the partition page", () => {
         const s = await ctx.store.observe.samples.forAttempt(attempt.attempt_id);
         return s.some((x) => Number(x.spark_max_bytes) > 0) && s;
       });
+      const family = await during;
+      expect(family.type).toBe('GAUGE');
+      const kinds = new Set(family.metrics.map((x) => x.labels?.kind));
+      expect([...kinds].sort()).toEqual(['max', 'off_heap_used', 'on_heap_used', 'peak_execution']);
+      // The attempt ended: its executors' series went with it.
+      const after = await waitFor('executor series removed', async () => {
+        const m = (await scrape(base)).family('recount_spark_executor_memory_bytes');
+        return !m?.metrics.some((x) => x.labels?.analyzer === 'counts') && true;
+      });
+      expect(after).toBe(true);
       const spark = samples.filter((s) => s.spark_max_bytes != null);
       expect(Number(spark[0]!.spark_max_bytes)).toBeGreaterThan(0);
       expect(spark.every((s) => Number(s.spark_on_heap_bytes) >= 0 && Number(s.spark_execution_bytes) >= 0)).toBe(true);
