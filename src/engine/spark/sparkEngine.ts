@@ -1,6 +1,7 @@
 import { sparkUiOf, UI_CONF_KEYS } from './sparkUi.ts';
 import { utcWallTime } from '../utcWallTime.ts';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type {
   Column,
   Engine,
@@ -28,6 +29,7 @@ import { attemptSessionId } from './attemptSession.ts';
 import { sparkDialect, sparkIdent, sparkLit, sparkSchemaDdl, STAGED_ROW_COLUMNS } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
 import { footerRows } from './footerRows.ts';
+import { READ_BACK_CONF_KEYS, readBackConf } from './readBackConf.ts';
 import { type ExecutorSample, sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
 
 /** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
@@ -128,12 +130,15 @@ class SparkSession implements EngineSession {
   }
 
   async writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
+    // Read while the write runs: the settings the checks' read-back is sized by.
+    const conf = this.client.getConf(READ_BACK_CONF_KEYS);
+    conf.catch(() => undefined);
     const written = await writeSparkLayout(this.client, request, async (paths) =>
       footerRows(await this.sqlParser(), paths),
     );
-    // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size:
-    // as many shuffle partitions as files, instead of the query's (200 by default), saves seconds of empty tasks.
-    await this.client.setConf({ 'spark.sql.shuffle.partitions': String(Math.max(1, written.fileCount)) });
+    // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size.
+    const bytes = written.files.reduce((s, f) => s + statSync(join(request.dir, f.name)).size, 0);
+    await this.client.setConf(readBackConf(bytes, written.fileCount, await conf));
     return written;
   }
 
