@@ -76,7 +76,6 @@ class SparkSession implements EngineSession {
   };
   /** Views over exactly these files (by their paths) with the stagedRows columns, made with a known schema. */
   private readonly rowViews = new Map<string, string>();
-  private parser: Promise<EngineSession> | undefined;
   private sampledAt = 0;
   private lastMemory = 0;
   private lastExecutors: readonly ExecutorSample[] = [];
@@ -85,8 +84,9 @@ class SparkSession implements EngineSession {
   constructor(
     readonly client: SparkConnectClient,
     readonly version: string,
-    private readonly options: EngineOptions,
     private readonly ui: SparkUi | undefined,
+    /** A small local DuckDB that reads the GROUP BY of the analyzer's SQL and the staged files' footers; no data goes through it. */
+    private readonly parser: Promise<EngineSession>,
   ) {}
 
   async exec(text: string): Promise<void> {
@@ -147,8 +147,6 @@ class SparkSession implements EngineSession {
   }
 
   sqlParser(): Promise<EngineSession> {
-    // A small local DuckDB reads the GROUP BY of the analyzer's SQL; no data goes through it.
-    this.parser ??= new DuckDBEngine().open({ memoryBytes: 64_000_000, threads: 1, spillDir: this.options.spillDir });
     return this.parser;
   }
 
@@ -178,7 +176,7 @@ class SparkSession implements EngineSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.parser?.then((p) => p.close()).catch(() => undefined);
+    void this.parser.then((p) => p.close()).catch(() => undefined);
     void this.client.close().catch(() => undefined);
   }
 }
@@ -199,6 +197,9 @@ export class SparkEngine implements Engine {
     // Named after the attempt, unless the remote fixes a session: recovery interrupts a dead attempt's jobs by it.
     if (options.attemptId && !remote.sessionId) remote.sessionId = attemptSessionId(options.attemptId);
     const client = SparkConnectClient.connect(remote);
+    // Every attempt needs the local DuckDB (keys, footers): it opens while the Spark round trips run.
+    const parser = new DuckDBEngine().open({ memoryBytes: 64_000_000, threads: 1, spillDir: options.spillDir });
+    parser.catch(() => undefined);
     try {
       // Three independent calls at once: one round trip instead of three before the attempt's first query.
       const [, version, conf] = await Promise.all([
@@ -206,8 +207,9 @@ export class SparkEngine implements Engine {
         client.sparkVersion(),
         client.getConf(UI_CONF_KEYS),
       ]);
-      return new SparkSession(client, version, options, sparkUiOf(client.remote.host, conf));
+      return new SparkSession(client, version, sparkUiOf(client.remote.host, conf), parser);
     } catch (err) {
+      void parser.then((p) => p.close()).catch(() => undefined);
       await client.close().catch(() => undefined);
       throw err;
     }
