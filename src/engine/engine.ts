@@ -91,6 +91,11 @@ export interface EngineSession {
   /** The layout rule this engine writes (`duckdb-hash(keys) % files`), recorded in the manifest: a change is a layout change. */
   readonly layoutScheme: string;
   readonly dialect: SqlDialect;
+  /**
+   * True when independent statements may be sent at once, each run by the engine on its own (Spark Connect runs every
+   * operation of a session on a thread of its own): a remote engine then costs one round trip for several of them.
+   */
+  readonly concurrentStatements?: boolean;
   exec(sql: string): Promise<void>;
   /** Run a query and return its rows as JSON-safe objects (big integers as strings). */
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;

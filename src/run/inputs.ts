@@ -14,6 +14,29 @@ function schemaText(cols: readonly Column[]): string {
   return cols.map((c) => `${c.name} ${c.type}`).join(', ');
 }
 
+/** Footer lookups an engine that takes statements at once has running at a time. */
+const SCHEMAS_AT_ONCE = 8;
+
+/**
+ * One function per file returning its columns, called in file order. On an engine that takes statements at once,
+ * calling one starts the lookups of the next files too (up to SCHEMAS_AT_ONCE): their round trips overlap, and
+ * the files are still judged in order, so the first bad file is the one named.
+ */
+function schemaLookups(session: EngineSession, paths: readonly string[]): (() => Promise<Column[]>)[] {
+  if (!session.concurrentStatements) return paths.map((p) => () => session.parquetSchema(p));
+  const started: (Promise<Column[]> | undefined)[] = [];
+  const start = (i: number) => {
+    if (i >= paths.length || started[i]) return;
+    started[i] = session.parquetSchema(paths[i]!);
+    // A lookup past the first bad file is never awaited.
+    started[i]!.catch(() => undefined);
+  };
+  return paths.map((_, i) => () => {
+    for (let j = i; j < i + SCHEMAS_AT_ONCE; j++) start(j);
+    return started[i]!;
+  });
+}
+
 /**
  * Read every input file's footer (cheap: metadata only) so a corrupt or truncated file is named before
  * the query runs, and every file of a partition agrees on column types.
@@ -21,10 +44,14 @@ function schemaText(cols: readonly Column[]): string {
 export async function checkInputFiles(session: EngineSession, input: ResolvedInput): Promise<CheckedInput> {
   let schema: Column[] | undefined;
   let schemaFile = '';
-  for (const f of input.files) {
+  const lookups = schemaLookups(
+    session,
+    input.files.map((f) => f.absPath),
+  );
+  for (const [i, f] of input.files.entries()) {
     let cols: Column[];
     try {
-      cols = await session.parquetSchema(f.absPath);
+      cols = await lookups[i]!();
     } catch (err) {
       // An engine that is down or out of resources says nothing about the file.
       if (
@@ -103,21 +130,31 @@ export function assertSameInputSchema(
   }
 }
 
-/** Create one view per input, named after its dataset, over exactly the run's files, and the partition variables. */
+/**
+ * Create one view per input, named after its dataset, over exactly the run's files, and the partition variables,
+ * all at once on an engine that takes statements at once. `variables`: the partition variables being set already
+ * (started by the caller beside other work), awaited instead of set again.
+ */
 export async function createInputViews(
   session: EngineSession,
   inputs: readonly CheckedInput[],
   partition: Partition,
+  variables?: Promise<void>,
 ): Promise<void> {
-  for (const input of inputs) {
-    // The columns of the input's first file, as an engine inferring them would read them.
-    await session.createParquetView(
+  // The columns of the input's first file, as an engine inferring them would read them.
+  const view = (input: CheckedInput) =>
+    session.createParquetView(
       input.dataset.name,
       input.files.map((f) => f.absPath),
       input.schema,
     );
+  const setVariables = () => variables ?? session.setPartitionVariables(partition);
+  if (session.concurrentStatements) {
+    await Promise.all([...inputs.map(view), setVariables()]);
+    return;
   }
-  await session.setPartitionVariables(partition);
+  for (const input of inputs) await view(input);
+  await setVariables();
 }
 
 /**

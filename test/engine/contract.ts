@@ -185,6 +185,29 @@ export function engineContract(factory: EngineFactory): void {
       expect(layout.sample[0]).toHaveProperty('expected_file_index');
     });
 
+    it('names the first bad input file in file order, however many footers are read at once', async () => {
+      const bad = join(dir, 'bad-inputs');
+      mkdirSync(bad, { recursive: true });
+      const corrupt = [join(bad, 'corrupt-1.parquet'), join(bad, 'corrupt-2.parquet')];
+      for (const c of corrupt) writeFileSync(c, 'PAR1 not really parquet');
+      const retyped = join(bad, 'retyped.parquet');
+      await duck(`COPY (SELECT 'seven' AS ad_id, 'a' AS seg) TO ${lit(retyped)} (FORMAT parquet)`);
+      const [a, b, c] = fixtures;
+      const failure = (paths: string[]) =>
+        checkInputFiles(session, input('events', paths)).then(
+          () => undefined,
+          (e: unknown) => e as RecountError,
+        );
+      const first = await failure([a!, b!, corrupt[0]!, c!, corrupt[1]!, a!, b!, c!, a!, b!]);
+      expect([first?.code, first?.subject]).toEqual(['INPUT_CORRUPT', corrupt[0]]);
+      const changed = await failure([a!, b!, retyped, corrupt[1]!]);
+      expect(changed?.code).toBe('INPUT_SCHEMA_CHANGED');
+      expect(changed?.subject).toBe(`${retyped}: ad_id`);
+      // All good: the first file's columns, whatever order the footers came back in.
+      const ok = await checkInputFiles(session, input('events', [c!, a!, b!, c!, a!, b!, c!, a!, b!, c!]));
+      expect(ok.schema.map((col) => col.name)).toEqual(['ad_id', 'seg', 'n', 'bid']);
+    });
+
     it('turns a corrupt input file, invalid SQL and a missing column into typed errors', async () => {
       const corrupt = join(dir, 'corrupt.parquet');
       writeFileSync(corrupt, 'PAR1 not really parquet');

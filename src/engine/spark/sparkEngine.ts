@@ -1,6 +1,7 @@
 import { sparkUiOf, UI_CONF_KEYS } from './sparkUi.ts';
 import { utcWallTime } from '../utcWallTime.ts';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type {
   Column,
   Engine,
@@ -28,6 +29,7 @@ import { attemptSessionId } from './attemptSession.ts';
 import { sparkDialect, sparkIdent, sparkLit, sparkSchemaDdl, STAGED_ROW_COLUMNS } from './sparkDialect.ts';
 import { writeSparkLayout } from './sparkLayout.ts';
 import { footerRows } from './footerRows.ts';
+import { READ_BACK_CONF_KEYS, readBackConf } from './readBackConf.ts';
 import { type ExecutorSample, sampleExecutorMemory, type SparkUi } from './executorMemory.ts';
 
 /** Where a Spark engine runs: a Spark Connect remote (`sc://host:port/;token=…`) and session settings. */
@@ -56,6 +58,7 @@ function timestampLit(d: Date): string {
 class SparkSession implements EngineSession {
   readonly engine = 'spark';
   readonly layoutScheme = SPARK_LAYOUT_SCHEME;
+  readonly concurrentStatements = true;
   /**
    * Spark's dialect, whose staged rows come from the views over files of known columns (createParquetView) when
    * there are some: Spark then infers no schema, which costs a job per relation.
@@ -73,7 +76,6 @@ class SparkSession implements EngineSession {
   };
   /** Views over exactly these files (by their paths) with the stagedRows columns, made with a known schema. */
   private readonly rowViews = new Map<string, string>();
-  private parser: Promise<EngineSession> | undefined;
   private sampledAt = 0;
   private lastMemory = 0;
   private lastExecutors: readonly ExecutorSample[] = [];
@@ -82,8 +84,9 @@ class SparkSession implements EngineSession {
   constructor(
     readonly client: SparkConnectClient,
     readonly version: string,
-    private readonly options: EngineOptions,
     private readonly ui: SparkUi | undefined,
+    /** A small local DuckDB that reads the GROUP BY of the analyzer's SQL and the staged files' footers; no data goes through it. */
+    private readonly parser: Promise<EngineSession>,
   ) {}
 
   async exec(text: string): Promise<void> {
@@ -122,24 +125,28 @@ class SparkSession implements EngineSession {
 
   async setPartitionVariables(vars: PartitionVariables): Promise<void> {
     // Session variables (Spark 4): the analyzer's SQL reads them by name, e.g. `WHERE ts >= partition_start`.
-    await this.exec(`DECLARE OR REPLACE VARIABLE partition_id STRING DEFAULT ${sparkLit(vars.id)}`);
-    await this.exec(`DECLARE OR REPLACE VARIABLE partition_start TIMESTAMP DEFAULT ${timestampLit(vars.start)}`);
-    await this.exec(`DECLARE OR REPLACE VARIABLE partition_end TIMESTAMP DEFAULT ${timestampLit(vars.end)}`);
+    // Declared at once (Spark's variable manager is thread-safe): one round trip, not three.
+    await Promise.all([
+      this.exec(`DECLARE OR REPLACE VARIABLE partition_id STRING DEFAULT ${sparkLit(vars.id)}`),
+      this.exec(`DECLARE OR REPLACE VARIABLE partition_start TIMESTAMP DEFAULT ${timestampLit(vars.start)}`),
+      this.exec(`DECLARE OR REPLACE VARIABLE partition_end TIMESTAMP DEFAULT ${timestampLit(vars.end)}`),
+    ]);
   }
 
   async writeLayout(request: LayoutRequest): Promise<WrittenLayout> {
+    // Read while the write runs: the settings the checks' read-back is sized by.
+    const conf = this.client.getConf(READ_BACK_CONF_KEYS);
+    conf.catch(() => undefined);
     const written = await writeSparkLayout(this.client, request, async (paths) =>
       footerRows(await this.sqlParser(), paths),
     );
-    // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size:
-    // as many shuffle partitions as files, instead of the query's (200 by default), saves seconds of empty tasks.
-    await this.client.setConf({ 'spark.sql.shuffle.partitions': String(Math.max(1, written.fileCount)) });
+    // What runs after the write (the checks) reads the staged output, already cut into files of a sensible size.
+    const bytes = written.files.reduce((s, f) => s + statSync(join(request.dir, f.name)).size, 0);
+    await this.client.setConf(readBackConf(bytes, written.fileCount, await conf));
     return written;
   }
 
   sqlParser(): Promise<EngineSession> {
-    // A small local DuckDB reads the GROUP BY of the analyzer's SQL; no data goes through it.
-    this.parser ??= new DuckDBEngine().open({ memoryBytes: 64_000_000, threads: 1, spillDir: this.options.spillDir });
     return this.parser;
   }
 
@@ -169,7 +176,7 @@ class SparkSession implements EngineSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.parser?.then((p) => p.close()).catch(() => undefined);
+    void this.parser.then((p) => p.close()).catch(() => undefined);
     void this.client.close().catch(() => undefined);
   }
 }
@@ -190,6 +197,9 @@ export class SparkEngine implements Engine {
     // Named after the attempt, unless the remote fixes a session: recovery interrupts a dead attempt's jobs by it.
     if (options.attemptId && !remote.sessionId) remote.sessionId = attemptSessionId(options.attemptId);
     const client = SparkConnectClient.connect(remote);
+    // Every attempt needs the local DuckDB (keys, footers): it opens while the Spark round trips run.
+    const parser = new DuckDBEngine().open({ memoryBytes: 64_000_000, threads: 1, spillDir: options.spillDir });
+    parser.catch(() => undefined);
     try {
       // Three independent calls at once: one round trip instead of three before the attempt's first query.
       const [, version, conf] = await Promise.all([
@@ -197,8 +207,9 @@ export class SparkEngine implements Engine {
         client.sparkVersion(),
         client.getConf(UI_CONF_KEYS),
       ]);
-      return new SparkSession(client, version, options, sparkUiOf(client.remote.host, conf));
+      return new SparkSession(client, version, sparkUiOf(client.remote.host, conf), parser);
     } catch (err) {
+      void parser.then((p) => p.close()).catch(() => undefined);
       await client.close().catch(() => undefined);
       throw err;
     }

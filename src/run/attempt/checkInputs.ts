@@ -21,6 +21,9 @@ export async function readAttemptInputs(
   { resolved }: ResolvedInputs,
 ): Promise<InputsRead> {
   const { analyzer, partition } = attempt;
+  // An engine that takes statements at once declares the partition's variables while the inputs are read.
+  const variables = session.concurrentStatements ? session.setPartitionVariables(partition) : undefined;
+  variables?.catch(() => undefined);
   const previous = await attempt.ctx.store.publishedVersion(analyzer.name, partition.id);
   const previousManifest = previous ? readManifest(previous.dir) : undefined;
   // Types are compared in one engine's words: after an engine switch the previous version's are another's.
@@ -36,6 +39,6 @@ export async function readAttemptInputs(
     );
     inputs.push(checked);
   }
-  await createInputViews(session, inputs, partition);
+  await createInputViews(session, inputs, partition, variables);
   return { inputs, previousManifest };
 }
