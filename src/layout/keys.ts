@@ -1,3 +1,4 @@
+import { KeptByKey } from '../keptByKey.ts';
 import { RecountError } from '../errors.ts';
 import type { Column, EngineSession } from '../engine/engine.ts';
 import { lit } from '../engine/sql.ts';
@@ -44,17 +45,13 @@ function containsAggregate(node: unknown, aggregates: ReadonlySet<string>): bool
 }
 
 /** Parse trees by parser and SQL text: every partition of an analyzer parses the same SQL (a statement each, else). */
-const parsedSql = new Map<string, string>();
-const PARSED_KEPT = 64;
+const parsedSql = new KeptByKey<string>(64);
 
 async function serializedSql(session: EngineSession, sql: string): Promise<string> {
-  const key = `${session.engine} ${session.version}\0${sql}`;
-  const known = parsedSql.get(key);
-  if (known !== undefined) return known;
-  const [row] = await session.query<{ j: string }>(`SELECT json_serialize_sql(${lit(sql)}) AS j`);
-  if (parsedSql.size >= PARSED_KEPT) parsedSql.delete(parsedSql.keys().next().value!);
-  parsedSql.set(key, row!.j);
-  return row!.j;
+  return parsedSql.get(`${session.engine} ${session.version}\0${sql}`, async () => {
+    const [row] = await session.query<{ j: string }>(`SELECT json_serialize_sql(${lit(sql)}) AS j`);
+    return row!.j;
+  });
 }
 
 /** Parse SQL with DuckDB's own parser; an unparseable statement is SQL_INVALID with DuckDB's message. */

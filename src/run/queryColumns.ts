@@ -1,9 +1,9 @@
+import { KeptByKey } from '../keptByKey.ts';
 import type { Column, EngineSession } from '../engine/engine.ts';
 import type { CheckedInput } from './checkedInput.ts';
 
 /** Query columns by engine version, SQL text and the columns of the views it reads. */
-const known = new Map<string, Column[]>();
-const KEPT = 64;
+const known = new KeptByKey<Column[]>(64);
 
 /**
  * The columns an analyzer's query returns over these inputs. A query's column types follow from its text and the
@@ -18,8 +18,6 @@ export async function queryColumns(
 ): Promise<Column[]> {
   const views = inputs.map((i) => [i.dataset.name, i.schema.map((c) => [c.name, c.type])]);
   const key = JSON.stringify([session.engine, session.version, sql, views]);
-  const columns = known.get(key) ?? (await session.describe(sql));
-  if (known.size >= KEPT && !known.has(key)) known.delete(known.keys().next().value!);
-  known.set(key, columns);
+  const columns = await known.get(key, () => session.describe(sql));
   return columns.map((c) => ({ ...c }));
 }
