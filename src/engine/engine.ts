@@ -120,13 +120,17 @@ export interface EngineSession {
    * DuckDB's own session, or a small local one beside another engine (the syntax of a GROUP BY is the same).
    */
   sqlParser(): Promise<EngineSession>;
-  /** Bytes the engine holds in memory now, by its own accounting. */
-  memoryBytes(): Promise<number>;
-  /** Bytes spilled to disk now. */
-  spillBytes(): Promise<number>;
-  /** Memory of the engine's executors outside this process (Spark), as last sampled by `memoryBytes`; none for an embedded engine. */
+  /** Bytes the engine holds in memory now, by its own accounting, and bytes it spilled to disk: one read of both. */
+  usage(): Promise<EngineUsage>;
+  /** Memory of the engine's executors outside this process (Spark), as last sampled by `usage`; none for an embedded engine. */
   executorMemory?(): readonly ExecutorMemorySample[];
   close(): void;
+}
+
+/** What an engine holds now: memory by its own accounting, and spill on disk. */
+export interface EngineUsage {
+  readonly memoryBytes: number;
+  readonly spillBytes: number;
 }
 
 /** One remote executor's memory (Spark's REST API): storage in use, peak execution memory, and its max. */

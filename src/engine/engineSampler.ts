@@ -36,7 +36,7 @@ export class EngineSampler {
 
   private async takeSample(): Promise<void> {
     try {
-      const [mem, spill] = await Promise.all([this.session.memoryBytes(), this.session.spillBytes()]);
+      const { memoryBytes: mem, spillBytes: spill } = await this.session.usage();
       this.peakMemoryBytes = Math.max(this.peakMemoryBytes, mem);
       this.peakSpillBytes = Math.max(this.peakSpillBytes, spill);
       if (this.timer) {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import { attemptLimits, openDuckDB } from './settings.ts';
 import type { Engine, EngineOptions, EngineSession } from '../engine.ts';
 import { lit } from '../sql.ts';
@@ -12,12 +12,13 @@ import { DuckDBSession } from './duckdbSession.ts';
  */
 const currentLimits = new WeakMap<DuckDBInstance, Record<string, string>>();
 
-async function applyLimits(instance: DuckDBInstance, conn: DuckDBConnection, limits: Record<string, string>) {
+/** The statements that set what differs from the instance's current limits (forgotten until they ran: see below). */
+function limitStatements(instance: DuckDBInstance, limits: Record<string, string>): string[] {
   const current = currentLimits.get(instance) ?? {};
   currentLimits.delete(instance);
-  for (const [name, value] of Object.entries(limits))
-    if (current[name] !== value) await conn.run(`SET GLOBAL ${name} = ${lit(value)}`);
-  currentLimits.set(instance, limits);
+  return Object.entries(limits)
+    .filter(([name, value]) => current[name] !== value)
+    .map(([name, value]) => `SET GLOBAL ${name} = ${lit(value)}`);
 }
 
 /** At most this many instances wait for the next attempts (one per attempt that ran at the same time). */
@@ -67,14 +68,22 @@ export class DuckDBEngine implements Engine {
   private async session(instance: DuckDBInstance, options: EngineOptions): Promise<EngineSession> {
     const conn = await instance.connect();
     try {
-      await applyLimits(instance, conn, attemptLimits(options));
-      if (!this.version) {
-        const [row] = (await conn.runAndReadAll('SELECT version() AS v')).getRowObjectsJson();
-        this.version = String(row?.v ?? 'unknown');
-      }
+      const limits = attemptLimits(options);
       const catalog = `recount_attempt_${++this.sessions}`;
-      await conn.run(`ATTACH ':memory:' AS ${catalog}`);
-      await conn.run(`USE ${catalog}`);
+      // One round trip: the limits that differ, the attempt's catalog attached and made the default, the version.
+      const [row] = (
+        await conn.runAndReadAll(
+          [
+            ...limitStatements(instance, limits),
+            `ATTACH ':memory:' AS ${catalog}`,
+            `USE ${catalog}`,
+            'SELECT version() AS v',
+          ].join('; '),
+        )
+      ).getRowObjectsJson();
+      // Known only once they are set: a failure above leaves the instance's limits unknown, so all are set again.
+      currentLimits.set(instance, limits);
+      this.version ??= String(row?.v ?? 'unknown');
       return new DuckDBSession(instance, conn, this.version, catalog, {
         closing: (released) => (this.released = released),
         done: (i, reusable) => this.giveBack(i, reusable),

@@ -1,6 +1,13 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DUCKDB_LAYOUT_SCHEME } from '../../layout/schemes.ts';
-import type { Column, EngineSession, LayoutRequest, PartitionVariables, WrittenLayout } from '../engine.ts';
+import type {
+  Column,
+  EngineSession,
+  EngineUsage,
+  LayoutRequest,
+  PartitionVariables,
+  WrittenLayout,
+} from '../engine.ts';
 import { subquery } from '../queryText.ts';
 import { fileList, ident, lit } from '../sql.ts';
 import { utcWallTime } from '../utcWallTime.ts';
@@ -11,6 +18,10 @@ import { writeDuckdbLayout } from './duckdbLayout.ts';
 function timestampLit(d: Date): string {
   return `TIMESTAMP ${lit(utcWallTime(d))}`;
 }
+
+/** The engine's memory by its own accounting, and its spill files' size, as `m` and `s`. */
+const USAGE_SQL =
+  'SELECT (SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory())::BIGINT AS m, (SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files())::BIGINT AS s';
 
 /** Where a session's instance goes when the session closes: back to its engine for the next attempt, or closed. */
 export interface Release {
@@ -102,9 +113,14 @@ export class DuckDBSession implements EngineSession {
   }
 
   async setPartitionVariables(vars: PartitionVariables): Promise<void> {
-    await this.exec(`SET VARIABLE partition_id = ${lit(vars.id)}`);
-    await this.exec(`SET VARIABLE partition_start = ${timestampLit(vars.start)}`);
-    await this.exec(`SET VARIABLE partition_end = ${timestampLit(vars.end)}`);
+    // One round trip: DuckDB runs the statements of one call in order.
+    await this.exec(
+      [
+        `SET VARIABLE partition_id = ${lit(vars.id)}`,
+        `SET VARIABLE partition_start = ${timestampLit(vars.start)}`,
+        `SET VARIABLE partition_end = ${timestampLit(vars.end)}`,
+      ].join('; '),
+    );
   }
 
   sqlParser(): Promise<EngineSession> {
@@ -115,27 +131,21 @@ export class DuckDBSession implements EngineSession {
     return writeDuckdbLayout(this, request);
   }
 
-  private monitorValue(sql: string): Promise<number> {
-    if (this.closed) return Promise.resolve(0);
+  /** Memory and spill in one statement on the monitor connection, one read at a time. */
+  usage(): Promise<EngineUsage> {
+    const none = { memoryBytes: 0, spillBytes: 0 };
+    if (this.closed) return Promise.resolve(none);
     this.monitorBusy++;
     const run = this.monitorTail.then(async () => {
-      if (this.closed) return 0;
+      if (this.closed) return none;
       this.monitor ??= this.instance.connect();
       const conn = (this.monitorConn = await this.monitor);
-      if (this.closed) return 0;
-      const [row] = (await conn.runAndReadAll(sql)).getRowObjectsJson();
-      return Number(row?.b ?? 0);
+      if (this.closed) return none;
+      const [row] = (await conn.runAndReadAll(USAGE_SQL)).getRowObjectsJson();
+      return { memoryBytes: Number(row?.m ?? 0), spillBytes: Number(row?.s ?? 0) };
     });
     this.monitorTail = run.catch(() => undefined).finally(() => this.monitorBusy--);
     return run;
-  }
-
-  memoryBytes(): Promise<number> {
-    return this.monitorValue('SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS b FROM duckdb_memory()');
-  }
-
-  spillBytes(): Promise<number> {
-    return this.monitorValue('SELECT coalesce(sum(size), 0)::BIGINT AS b FROM duckdb_temporary_files()');
   }
 
   close(): void {
@@ -151,12 +161,12 @@ export class DuckDBSession implements EngineSession {
       let reusable = !this.failed;
       if (reusable) {
         try {
-          await this.conn.run('USE memory');
-          // The attempt's catalog, and any database its SQL attached (a file attached, even read-only, holds that
-          // file's lock for as long as the instance lives): the next attempt starts with none of them.
+          // The attempt's catalog, and any other database attached on the session (a file attached, even read-only,
+          // holds that file's lock for as long as the instance lives): the next attempt starts with none of them.
+          // One round trip for the usual case: the catalog detached, and what else is attached listed.
           const attached = (
             await this.conn.runAndReadAll(
-              `SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`,
+              `USE memory; DETACH ${ident(this.catalog)}; SELECT database_name AS name FROM duckdb_databases() WHERE NOT internal AND database_name <> 'memory'`,
             )
           ).getRowObjectsJson() as { name: string }[];
           for (const { name } of attached) await this.conn.run(`DETACH ${ident(name)}`);

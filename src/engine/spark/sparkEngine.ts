@@ -7,6 +7,7 @@ import type {
   Engine,
   EngineOptions,
   EngineSession,
+  EngineUsage,
   LayoutRequest,
   PartitionVariables,
   SqlDialect,
@@ -150,7 +151,12 @@ class SparkSession implements EngineSession {
     return this.parser;
   }
 
-  async memoryBytes(): Promise<number> {
+  async usage(): Promise<EngineUsage> {
+    // Spark spills on its executors, which the REST API does not report as a figure recount could compare.
+    return { memoryBytes: await this.memoryBytes(), spillBytes: 0 };
+  }
+
+  private async memoryBytes(): Promise<number> {
     // The executors' memory from the driver's REST API: storage in use plus the peak execution memory (the API
     // has no current execution figure). Nothing of the job's memory is in this process.
     // At most one request a second: the sampler asks every 100 ms.
@@ -167,10 +173,6 @@ class SparkSession implements EngineSession {
 
   executorMemory(): readonly ExecutorSample[] {
     return this.lastExecutors;
-  }
-
-  spillBytes(): Promise<number> {
-    return Promise.resolve(0);
   }
 
   close(): void {

@@ -20,7 +20,7 @@ describe("Spark executors' memory from the driver's REST API", () => {
       // The executors report their peaks with their heartbeats: give them a few.
       for (let i = 0; i < 40 && bytes === 0; i++) {
         await new Promise((r) => setTimeout(r, 1_000));
-        bytes = await session.memoryBytes();
+        bytes = (await session.usage()).memoryBytes;
       }
       expect(bytes).toBeGreaterThan(0);
       // Per executor, as the memory monitor exports them on /metrics while the attempt runs.
