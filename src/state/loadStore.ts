@@ -45,33 +45,19 @@ export class LoadStore {
     await beginLoad(this.db, l);
   }
 
-  /** Record how a load ended; the last error stays with a pending or failed load. */
+  /** Record how a load ended; the last error stays with a pending or failed load. One transaction (one commit). */
   async finish(analyzer: string, partitionId: string, versionSeq: number, o: LoadRecordOutcome): Promise<void> {
-    await this.db
-      .updateTable('loads')
-      .set({
-        status: o.status,
-        rows: o.rows ?? null,
-        checksum: o.checksum ?? null,
-        error_code: o.error?.code ?? null,
-        error_message: o.error?.message ?? null,
-        error_hint: o.error?.hint ?? null,
-        finished_at: now(),
-      })
-      .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
-      .where('version_seq', '=', versionSeq)
-      .execute();
-    // One version's rows at a time in a partition: the one loaded before is no longer in the table, so a
-    // rollback to it later is owed a load again (owed() below), not taken for loaded.
-    if (o.status === 'loaded') {
-      await this.db
-        .updateTable('loads')
-        .set({ status: 'replaced' })
-        .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
-        .where('version_seq', '!=', versionSeq)
-        .where('status', '=', 'loaded')
-        .execute();
-    }
+    await this.finishMany([{ analyzer, partitionId, versionSeq, outcome: o }]);
+  }
+
+  /** Record how several loads ended, in one transaction: the loads a warehouse committed together. */
+  async finishMany(
+    loads: readonly { analyzer: string; partitionId: string; versionSeq: number; outcome: LoadRecordOutcome }[],
+  ): Promise<void> {
+    if (loads.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const l of loads) await finishLoad(trx, l.analyzer, l.partitionId, l.versionSeq, l.outcome);
+    });
   }
 
   /** Loads owed: pending (with `includeFailed`, failed too) loads of versions that are still the published ones. */
@@ -163,6 +149,41 @@ export class LoadStore {
 }
 
 /** Record a load as pending (until finished) and count the try; inside a transaction or not. */
+/** How one load ended, in the caller's transaction. */
+async function finishLoad(
+  db: Kysely<StateSchema>,
+  analyzer: string,
+  partitionId: string,
+  versionSeq: number,
+  o: LoadRecordOutcome,
+): Promise<void> {
+  await db
+    .updateTable('loads')
+    .set({
+      status: o.status,
+      rows: o.rows ?? null,
+      checksum: o.checksum ?? null,
+      error_code: o.error?.code ?? null,
+      error_message: o.error?.message ?? null,
+      error_hint: o.error?.hint ?? null,
+      finished_at: now(),
+    })
+    .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
+    .where('version_seq', '=', versionSeq)
+    .execute();
+  // One version's rows at a time in a partition: the one loaded before is no longer in the table, so a
+  // rollback to it later is owed a load again (owed() below), not taken for loaded.
+  if (o.status === 'loaded') {
+    await db
+      .updateTable('loads')
+      .set({ status: 'replaced' })
+      .where((eb) => eb.and(partitionKey(analyzer, partitionId)))
+      .where('version_seq', '!=', versionSeq)
+      .where('status', '=', 'loaded')
+      .execute();
+  }
+}
+
 export async function beginLoad(
   db: Kysely<StateSchema>,
   l: { analyzer: string; partitionId: string; versionSeq: number; table: string },

@@ -11,7 +11,7 @@ import {
   loadRecordValues,
   partitionValueItems,
   tableRecordValues,
-  upsertLoadSql,
+  replaceLoadSql,
   upsertTableSql,
 } from '../recountTables.ts';
 import { readVersion } from '../scratchDuckdb.ts';
@@ -81,7 +81,7 @@ export class LoadSchemaCache {
 async function recordLoad(conn: DuckDBConnection, cache: LoadSchemaCache, load: LoadRecord, t: TableRecord) {
   const values = loadRecordValues(load).map((v) => (typeof v === 'number' ? String(v) : lit(v)));
   values[6] = `${values[6]}::TIMESTAMPTZ`;
-  await conn.run(upsertLoadSql(values));
+  await conn.run(replaceLoadSql(values));
   // The table's row is written when it changes; a load of one more partition of the same output leaves it.
   const l = cache.of(t.table);
   if (!l.changed && sameRecord(l.record ?? cache.known(t.table)?.record, t)) return;
