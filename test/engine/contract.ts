@@ -16,6 +16,8 @@ import { duck } from '../helpers/project.ts';
 export interface EngineFactory {
   /** The engine's name as sessions report it. */
   readonly name: string;
+  /** How this run of the suite differs from another of the same engine (`one thread`). */
+  readonly variant?: string;
   /** The layout scheme the engine records in manifests. */
   readonly layoutScheme: string;
   open(spillDir: string): Promise<EngineSession>;
@@ -50,7 +52,7 @@ function input(name: string, paths: readonly string[]): ResolvedInput {
 
 /** What every Engine implementation must do for recount's guarantees; run on DuckDB and on Spark. */
 export function engineContract(factory: EngineFactory): void {
-  describe(`Engine contract: ${factory.name}`, () => {
+  describe(`Engine contract: ${factory.name}${factory.variant ? ` (${factory.variant})` : ''}`, () => {
     let session: EngineSession;
     let dir: string;
     let fixtures: string[];

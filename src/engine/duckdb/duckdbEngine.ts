@@ -84,7 +84,7 @@ export class DuckDBEngine implements Engine {
       // Known only once they are set: a failure above leaves the instance's limits unknown, so all are set again.
       currentLimits.set(instance, limits);
       this.version ??= String(row?.v ?? 'unknown');
-      return new DuckDBSession(instance, conn, this.version, catalog, {
+      return new DuckDBSession(instance, conn, this.version, catalog, options.threads, {
         closing: (released) => (this.released = released),
         done: (i, reusable) => this.giveBack(i, reusable),
       });

@@ -15,6 +15,8 @@ function keyOrderSql(keys: readonly string[]): string {
 
 /** What writing a layout needs of a DuckDB session: statements on its main connection, and on lanes beside it. */
 export interface LayoutSession {
+  /** The threads the session's instance runs on now. */
+  readonly threads: number;
   exec(sql: string): Promise<void>;
   query<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   queryOnLane<T = Record<string, unknown>>(lane: number, sql: string): Promise<T[]>;
@@ -94,6 +96,7 @@ export async function writeDuckdbLayout(session: LayoutSession, request: LayoutR
     rmSync(whole);
     return { files, fileCount: count };
   }
+  if (session.threads === 1) return writeBucketsInOnePass(session, request, request.files);
   const hashColumn = '__recount_hash';
   // A table of the attempt's catalog (not TEMP, which only its own connection sees), so lanes can read it.
   const [made] = await session.query<{ Count?: string | number }>(
@@ -107,4 +110,41 @@ export async function writeDuckdbLayout(session: LayoutSession, request: LayoutR
   } finally {
     await session.exec('DROP TABLE IF EXISTS __recount_result');
   }
+}
+
+const BUCKET_COLUMN = '__recount_bucket';
+
+/**
+ * On one thread, every bucket's file in one statement: the query's rows sorted by key and partitioned by bucket,
+ * one Parquet file per bucket folder (DuckDB writes one file per thread into each folder, in order), then moved to
+ * its stable name. No result table and no scan per bucket: on a small partition that was most of the write. The
+ * order and the bucket of every row are checked when the files are read back, as for every layout. An empty bucket
+ * gets an empty file with the schema.
+ */
+async function writeBucketsInOnePass(
+  session: LayoutSession,
+  request: LayoutRequest,
+  count: number,
+): Promise<WrittenLayout> {
+  const { sql, keys, dir, tag } = request;
+  const buckets = join(dir, '_buckets');
+  const first = join(buckets, `${BUCKET_COLUMN}=0`, 'part0.parquet');
+  const copy = session.query<{ count: string | number; partition_keys: { key: string; value: string }[] }>(
+    `COPY (SELECT *, ${duckdbKeyHash(keys)} % ${count} AS ${BUCKET_COLUMN} FROM ${subquery(sql)} ORDER BY ${keyOrderSql(keys)})
+     TO ${lit(buckets)} (FORMAT parquet, PARTITION_BY (${BUCKET_COLUMN}), WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'part', RETURN_STATS true)`,
+  );
+  faultWhileWriting('during-query', first, copy);
+  const rows: number[] = new Array(count).fill(0);
+  for (const f of await copy) {
+    const bucket = Number(f.partition_keys?.find((k) => k.key === BUCKET_COLUMN)?.value);
+    rows[bucket] = Number(f.count);
+  }
+  for (let i = 0; i < count; i++) {
+    const target = join(dir, partFileName(i, tag));
+    if (rows[i]! > 0) renameSync(join(buckets, `${BUCKET_COLUMN}=${i}`, 'part0.parquet'), target);
+    else await session.query(`COPY (SELECT * FROM ${subquery(sql)} WHERE false) TO ${lit(target)} (FORMAT parquet)`);
+    if (i === 0) faultPoint('after-first-file-staged');
+  }
+  rmSync(buckets, { recursive: true, force: true });
+  return { files: rows.map((n, i) => ({ name: partFileName(i, tag), rows: n })), fileCount: count };
 }

@@ -57,6 +57,8 @@ export class DuckDBSession implements EngineSession {
     readonly version: string,
     /** The attempt's own in-memory catalog: every view and table the attempt makes goes there, and goes with it. */
     readonly catalog: string,
+    /** The threads the instance runs on for this attempt. */
+    readonly threads: number,
     private readonly release: Release,
   ) {}
 
