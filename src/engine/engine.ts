@@ -40,6 +40,8 @@ export interface LayoutRequest {
   readonly targetFileBytes?: number;
   /** Makes the file names unique to this version (versionTag of the attempt): `part-00003-<tag>.parquet`. */
   readonly tag?: string;
+  /** The inputs are small (under ONE_THREAD_INPUT_BYTES in all): the result most likely is too. */
+  readonly smallInput?: boolean;
 }
 
 /** The staged layout: one file per bucket 0..fileCount-1 (an empty bucket has an empty file with the schema). */

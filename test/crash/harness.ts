@@ -39,7 +39,8 @@ export function stagedParquetBytes(outputRoot: string): number {
   if (!existsSync(root)) return 0;
   let bytes = 0;
   for (const attempt of readdirSync(root)) {
-    for (const f of readdirSync(join(root, attempt)))
+    // Recursive: on one thread a layout's files are first written into bucket folders of the staging (duckdbLayout.ts).
+    for (const f of readdirSync(join(root, attempt), { recursive: true }).map(String))
       if (f.endsWith('.parquet')) bytes += statSync(join(root, attempt, f)).size;
   }
   return bytes;

@@ -126,6 +126,7 @@ export function engineContract(factory: EngineFactory): void {
         keys: ['ad_id', 'seg'],
         files: 8,
         dir: out,
+        smallInput: true,
       });
       expect(written.fileCount).toBe(8);
       expect(written.files.map((f) => f.name)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => partFileName(i)));
@@ -138,7 +139,13 @@ export function engineContract(factory: EngineFactory): void {
 
       const out4 = join(dir, 'layout-4');
       mkdirSync(out4, { recursive: true });
-      const four = await session.writeLayout({ sql: AGG, keys: ['ad_id', 'seg'], files: 4, dir: out4 });
+      const four = await session.writeLayout({
+        sql: AGG,
+        keys: ['ad_id', 'seg'],
+        files: 4,
+        dir: out4,
+        smallInput: true,
+      });
       expect(four.files.reduce((s, f) => s + f.rows, 0)).toBe(200);
       const d = session.dialect;
       const paths = four.files.map((f) => join(out4, f.name));
@@ -154,14 +161,26 @@ export function engineContract(factory: EngineFactory): void {
       // A rerun puts every key in the same file.
       const again = join(dir, 'layout-4-again');
       mkdirSync(again, { recursive: true });
-      const rerun = await session.writeLayout({ sql: AGG, keys: ['ad_id', 'seg'], files: 4, dir: again });
+      const rerun = await session.writeLayout({
+        sql: AGG,
+        keys: ['ad_id', 'seg'],
+        files: 4,
+        dir: again,
+        smallInput: true,
+      });
       expect(rerun.files).toEqual(four.files);
     });
 
     it('passes the built-in checks on its own layout, with its own hash, and finds a file in the wrong place', async () => {
       const out = join(dir, 'checked');
       mkdirSync(out, { recursive: true });
-      const written = await session.writeLayout({ sql: AGG, keys: ['ad_id', 'seg'], files: 3, dir: out });
+      const written = await session.writeLayout({
+        sql: AGG,
+        keys: ['ad_id', 'seg'],
+        files: 3,
+        dir: out,
+        smallInput: true,
+      });
       const checks = [{ name: 'positive', sql: 'SELECT * FROM output WHERE events <= 0', severity: 'error' as const }];
       const ok = await runChecks({ session, dir: out, files: written.files, keys: ['ad_id', 'seg'], checks });
       expect(ok.map((c) => [c.name, c.passed, c.failing])).toEqual([
@@ -237,7 +256,13 @@ export function engineContract(factory: EngineFactory): void {
       const out = join(dir, 'failed-write');
       mkdirSync(out, { recursive: true });
       const failed = await session
-        .writeLayout({ sql: 'SELECT no_such_column FROM events', keys: ['no_such_column'], files: 2, dir: out })
+        .writeLayout({
+          sql: 'SELECT no_such_column FROM events',
+          keys: ['no_such_column'],
+          files: 2,
+          dir: out,
+          smallInput: true,
+        })
         .then(
           () => undefined,
           (e: unknown) => explainQueryError(e, 'analyzers/a.ts', PARTITION, [checked]),

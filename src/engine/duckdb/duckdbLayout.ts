@@ -96,7 +96,10 @@ export async function writeDuckdbLayout(session: LayoutSession, request: LayoutR
     rmSync(whole);
     return { files, fileCount: count };
   }
-  if (session.threads === 1) return writeBucketsInOnePass(session, request, request.files);
+  if (session.threads === 1 && request.smallInput) {
+    const written = await writeBucketsInOnePass(session, request, request.files);
+    if (written) return written;
+  }
   const hashColumn = '__recount_hash';
   // A table of the attempt's catalog (not TEMP, which only its own connection sees), so lanes can read it.
   const [made] = await session.query<{ Count?: string | number }>(
@@ -115,17 +118,25 @@ export async function writeDuckdbLayout(session: LayoutSession, request: LayoutR
 const BUCKET_COLUMN = '__recount_bucket';
 
 /**
+ * The most rows written in one pass. DuckDB flushes a partitioned write's buffered rows past
+ * partitioned_write_flush_threshold (524,288 rows by default), and a result of 1 M rows was then found with rows out
+ * of key order near the end of its files (DuckDB 1.5): well under that, one pass holds every row until it writes.
+ */
+const ONE_PASS_MAX_ROWS = 100_000;
+
+/**
  * On one thread, every bucket's file in one statement: the query's rows sorted by key and partitioned by bucket,
- * one Parquet file per bucket folder (DuckDB writes one file per thread into each folder, in order), then moved to
- * its stable name. No result table and no scan per bucket: on a small partition that was most of the write. The
- * order and the bucket of every row are checked when the files are read back, as for every layout. An empty bucket
- * gets an empty file with the schema.
+ * one Parquet file per bucket folder (DuckDB writes one file per thread into each folder), then moved to its stable
+ * name. No result table and no scan per bucket: on a small partition that was most of the write. For small inputs
+ * only, and a result over ONE_PASS_MAX_ROWS is thrown away (undefined: written again a bucket at a time). The order
+ * and the bucket of every row are checked when the files are read back, as for every layout. An empty bucket gets
+ * an empty file with the schema.
  */
 async function writeBucketsInOnePass(
   session: LayoutSession,
   request: LayoutRequest,
   count: number,
-): Promise<WrittenLayout> {
+): Promise<WrittenLayout | undefined> {
   const { sql, keys, dir, tag } = request;
   const buckets = join(dir, '_buckets');
   const first = join(buckets, `${BUCKET_COLUMN}=0`, 'part0.parquet');
@@ -134,10 +145,12 @@ async function writeBucketsInOnePass(
      TO ${lit(buckets)} (FORMAT parquet, PARTITION_BY (${BUCKET_COLUMN}), WRITE_PARTITION_COLUMNS false, FILENAME_PATTERN 'part', RETURN_STATS true)`,
   );
   faultWhileWriting('during-query', first, copy);
+  const stats = await copy;
   const rows: number[] = new Array(count).fill(0);
-  for (const f of await copy) {
-    const bucket = Number(f.partition_keys?.find((k) => k.key === BUCKET_COLUMN)?.value);
-    rows[bucket] = Number(f.count);
+  for (const f of stats) rows[Number(f.partition_keys.find((k) => k.key === BUCKET_COLUMN)?.value)]! += Number(f.count);
+  if (stats.length > count || rows.reduce((a, b) => a + b, 0) > ONE_PASS_MAX_ROWS) {
+    rmSync(buckets, { recursive: true, force: true });
+    return undefined;
   }
   for (let i = 0; i < count; i++) {
     const target = join(dir, partFileName(i, tag));

@@ -4,6 +4,7 @@ import { faultPoint } from '../../fault.ts';
 import { ensureDirDurable } from '../../fs/ensureDir.ts';
 import { versionTag } from '../../layout/bucketing.ts';
 import { chooseKeys, type KeyChoice } from '../../layout/keys.ts';
+import { ONE_THREAD_INPUT_BYTES } from '../attemptThreads.ts';
 import { explainRunError } from '../inputs.ts';
 import { queryColumns } from '../queryColumns.ts';
 import type { Attempt } from './attempt.ts';
@@ -53,6 +54,10 @@ export async function planOutput(attempt: Attempt, session: EngineSession, read:
   return { columns, keyChoice };
 }
 
+function inputBytes(read: InputsRead): number {
+  return read.inputs.reduce((sum, i) => sum + i.files.reduce((s, f) => s + f.size, 0), 0);
+}
+
 /** Phase 5: run the query into the staging folder as the deterministic layout: key-hashed files, sorted by key (I3). */
 export async function writeStaged(
   attempt: Attempt,
@@ -70,6 +75,7 @@ export async function writeStaged(
       dir: attempt.stagingDir,
       tag: versionTag(attempt.id),
       previousFileCount: read.previousManifest?.layout.files,
+      smallInput: inputBytes(read) < ONE_THREAD_INPUT_BYTES,
     });
   } catch (err) {
     throw await explainRunError(session, err, analyzer.file, partition, read.inputs);
