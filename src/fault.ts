@@ -20,6 +20,7 @@ export const faultPoints = [
   'during-recovery',
   'during-load-copy',
   'before-load-commit',
+  'before-batch-commit',
   'exhaust-heap',
 ] as const;
 

@@ -1,11 +1,12 @@
 import type { Analyzer, Project } from '../config/project.ts';
 import { asRecountError, RecountError, type ErrorCode } from '../errors.ts';
+import type { LoadRecordOutcome } from '../state/loadStore.ts';
 import type { StateStore } from '../state/store.ts';
 import type { VersionRow } from '../state/types.ts';
 import { openWarehouse } from './open.ts';
 import { parseWarehouseUrl, redactError } from './url.ts';
 import { readVersionSource, type KnownFiles } from './versionSource.ts';
-import type { TargetTable, Warehouse } from './warehouse.ts';
+import type { LoadRequest, LoadResult, TargetTable, Warehouse } from './warehouse.ts';
 
 /** What recount needs to load: the project (for the warehouse URL), its state store, and optionally an open warehouse. */
 export interface LoadContext {
@@ -109,6 +110,75 @@ export function loadTarget(analyzer: Analyzer): TargetTable {
   return { name: analyzer.load.table, analyzer: analyzer.name, grain: analyzer.grain };
 }
 
+/** At most this many loads go in one warehouse transaction (loadVersions' callers cut longer lists). */
+export const MAX_LOADS_PER_TRANSACTION = 32;
+
+/** How loadVersion loads: `force` reloads an unchanged version; see loadAfterPublish for `known` and `begun`. */
+export interface LoadOptions {
+  readonly force?: boolean;
+  readonly known?: KnownFiles;
+  readonly begun?: number;
+}
+
+/** One load asked of loadVersions: a version of one of the analyzer's partitions. */
+export interface VersionLoad {
+  readonly analyzer: Analyzer;
+  readonly version: VersionRow;
+  readonly opts?: LoadOptions;
+}
+
+function outcomeBase(ctx: LoadContext, analyzer: Analyzer, v: VersionRow) {
+  return {
+    analyzer: analyzer.name,
+    partition: v.partition_id,
+    table: loadTarget(analyzer).name,
+    warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project),
+    version: Number(v.seq),
+  };
+}
+
+// Recorded pending before the warehouse is touched, so a load killed mid-way is still owed. `begun`: the publishing
+// attempt recorded this version's load as pending with its own outcome (one commit less).
+async function beginLoad(ctx: LoadContext, { analyzer, version: v, opts }: VersionLoad): Promise<void> {
+  if (opts?.begun === Number(v.seq)) return;
+  await ctx.store.loads.begin({
+    analyzer: analyzer.name,
+    partitionId: v.partition_id,
+    versionSeq: Number(v.seq),
+    table: loadTarget(analyzer).name,
+  });
+}
+
+async function loadRequest(ctx: LoadContext, { analyzer, version: v, opts }: VersionLoad): Promise<LoadRequest> {
+  const seq = Number(v.seq);
+  return {
+    table: loadTarget(analyzer),
+    source: await readVersionSource(analyzer.name, analyzer.grain, v, { known: opts?.known }),
+    force: opts?.force,
+    isCurrent: async () => Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
+  };
+}
+
+function finished(r: LoadResult): LoadRecordOutcome {
+  return r.status === 'superseded'
+    ? { status: 'superseded' }
+    : { status: 'loaded', rows: r.rows, checksum: r.checksum };
+}
+
+function outcomeOf(base: ReturnType<typeof outcomeBase>, r: LoadResult, t0: number): LoadOutcome {
+  return {
+    ...base,
+    status: r.status,
+    rows: r.rows,
+    checksum: r.checksum,
+    previousVersion: r.previousVersion,
+    tableCreated: r.tableCreated,
+    columnsAdded: r.columnsAdded,
+    steps: r.steps,
+    ms: performance.now() - t0,
+  };
+}
+
 /**
  * Load one version of a partition and record it in the state store: pending before the warehouse is touched
  * (so a load killed mid-way is still owed), then loaded, superseded, pending or failed with the error. Never
@@ -118,54 +188,19 @@ export async function loadVersion(
   ctx: LoadContext,
   analyzer: Analyzer,
   v: VersionRow,
-  opts: { force?: boolean; known?: KnownFiles; begun?: number } = {},
+  opts: LoadOptions = {},
 ): Promise<LoadOutcome> {
   const t0 = performance.now();
-  const table = loadTarget(analyzer);
-  const seq = Number(v.seq);
-  const base = {
-    analyzer: analyzer.name,
-    partition: v.partition_id,
-    table: table.name,
-    warehouse: ctx.warehouse?.display ?? warehouseDisplay(ctx.project),
-    version: seq,
-  };
-  // `begun`: the publishing attempt recorded this version's load as pending with its own outcome (one commit less).
-  if (opts.begun !== seq)
-    await ctx.store.loads.begin({
-      analyzer: analyzer.name,
-      partitionId: v.partition_id,
-      versionSeq: seq,
-      table: table.name,
-    });
+  const base = outcomeBase(ctx, analyzer, v);
+  const seq = base.version;
+  await beginLoad(ctx, { analyzer, version: v, opts });
   let opened: Warehouse | undefined;
   try {
-    const source = await readVersionSource(analyzer.name, analyzer.grain, v, { known: opts.known });
+    const req = await loadRequest(ctx, { analyzer, version: v, opts });
     const wh = ctx.warehouse ?? (opened = await openWarehouse(ctx.project.warehouseUrl, ctx.project.dir));
-    const r = await wh.load({
-      table,
-      source,
-      force: opts.force,
-      isCurrent: async () =>
-        Number((await ctx.store.getPartition(analyzer.name, v.partition_id))?.published_seq) === seq,
-    });
-    await ctx.store.loads.finish(
-      analyzer.name,
-      v.partition_id,
-      seq,
-      r.status === 'superseded' ? { status: 'superseded' } : { status: 'loaded', rows: r.rows, checksum: r.checksum },
-    );
-    return {
-      ...base,
-      status: r.status,
-      rows: r.rows,
-      checksum: r.checksum,
-      previousVersion: r.previousVersion,
-      tableCreated: r.tableCreated,
-      columnsAdded: r.columnsAdded,
-      steps: r.steps,
-      ms: performance.now() - t0,
-    };
+    const r = await wh.load(req);
+    await ctx.store.loads.finish(analyzer.name, v.partition_id, seq, finished(r));
+    return outcomeOf(base, r, t0);
   } catch (err) {
     const error = redactError(asRecountError(err, 'WAREHOUSE_LOAD'), ctx.project.warehouseUrl);
     const status = loadStatusFor(error);
@@ -179,12 +214,52 @@ export async function loadVersion(
   }
 }
 
+/**
+ * Load several versions through the context's open warehouse and record them: in one warehouse transaction and one
+ * state-store transaction where the warehouse takes batches (a DuckDB file: one commit for all instead of one each),
+ * else one after another. When the batch fails, nothing of it was committed: each is loaded again on its own, so one
+ * bad version holds back no other and each failure is recorded with its own error. Never throws for a load failure.
+ */
+export async function loadVersions(ctx: LoadContext, loads: readonly VersionLoad[]): Promise<LoadOutcome[]> {
+  const batch = ctx.warehouse?.loadBatch?.bind(ctx.warehouse);
+  let begun: Set<VersionLoad> | undefined;
+  if (loads.length > 1 && batch) {
+    const t0 = performance.now();
+    begun = new Set<VersionLoad>();
+    try {
+      for (const l of loads) {
+        await beginLoad(ctx, l);
+        begun.add(l);
+      }
+      const results = await batch(await Promise.all(loads.map((l) => loadRequest(ctx, l))));
+      await ctx.store.loads.finishMany(
+        results.map((r, i) => ({
+          analyzer: loads[i]!.analyzer.name,
+          partitionId: r.partition,
+          versionSeq: r.version,
+          outcome: finished(r),
+        })),
+      );
+      return results.map((r, i) => outcomeOf(outcomeBase(ctx, loads[i]!.analyzer, loads[i]!.version), r, t0));
+    } catch {
+      // One by one below.
+    }
+  }
+  const out: LoadOutcome[] = [];
+  for (const l of loads) {
+    // A load the batch recorded as begun is not counted as a second try.
+    const opts = begun?.has(l) ? { ...l.opts, begun: Number(l.version.seq) } : l.opts;
+    out.push(await loadVersion(ctx, l.analyzer, l.version, opts));
+  }
+  return out;
+}
+
 /** Load the published version of a partition; VERSION_NOT_FOUND when nothing is published yet. */
 export async function loadPublished(
   ctx: LoadContext,
   analyzer: Analyzer,
   partitionId: string,
-  opts: { force?: boolean; known?: KnownFiles; begun?: number } = {},
+  opts: LoadOptions = {},
 ): Promise<LoadOutcome> {
   const v = await ctx.store.publishedVersion(analyzer.name, partitionId);
   if (!v) {

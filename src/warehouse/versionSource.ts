@@ -91,6 +91,15 @@ export async function readVersionSource(
   ).then(() => undefined);
   verified.catch(() => undefined);
   const abs = files.map((f) => f.abs);
+  let columns: Column[];
+  try {
+    columns = abs.length ? await describeFiles(abs) : manifest.schema;
+  } catch (err) {
+    // A footer DuckDB cannot read is a file that changed since it was published, when its sha256 says so: that is
+    // VERSION_FILES_MISSING, which waits for a rerun, not a load error retried for ever.
+    await verified;
+    throw err;
+  }
   return {
     analyzer,
     partition: parsePartition(v.partition_id, grain),
@@ -98,7 +107,7 @@ export async function readVersionSource(
     dir: v.dir,
     files: abs,
     rows: manifest.rows,
-    columns: abs.length ? await describeFiles(abs) : manifest.schema,
+    columns,
     keys: manifest.keys,
     verified,
   };

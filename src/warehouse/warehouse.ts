@@ -118,6 +118,13 @@ export interface Warehouse {
   /** How it types columns: what a table's columns should be, to tell a column changed by hand. */
   readonly dialect: WarehouseDialect;
   load(req: LoadRequest): Promise<LoadResult>;
+  /**
+   * Load several versions in one transaction, in order, with one commit: all of them, or none (the first error is
+   * thrown and nothing changed). Only where the warehouse has one writer (a DuckDB file); PostgreSQL, loaded by
+   * many processes at once, takes one load per transaction, so that no two transactions ever wait for each other's
+   * partition locks in opposite orders.
+   */
+  loadBatch?(reqs: readonly LoadRequest[]): Promise<LoadResult[]>;
   /** Tables recount has loaded. */
   tables(): Promise<TableRecord[]>;
   /** `recount_loads`, of one table or all. */

@@ -7,7 +7,8 @@ import type { VersionRow } from '../../state/types.ts';
 import {
   loadStatusFor,
   loadTarget,
-  loadVersion,
+  loadVersions,
+  MAX_LOADS_PER_TRANSACTION,
   openProjectWarehouse,
   partitionsBehind,
   withLoadNote,
@@ -118,10 +119,13 @@ async function load(out: Output, s: CliSession, name: string | undefined, opts: 
   const wh = await openOrRecordUnreachable(s, analyzers, opts, name);
   const outcomes: LoadOutcome[] = [];
   try {
-    for (const t of await loadsToDo(s, analyzers, opts, wh)) {
-      const o = await loadVersion({ ...s, warehouse: wh }, t.analyzer, t.version, { force: opts.force });
-      outcomes.push(o);
-      if (!json) out.info(outcomeLine(o));
+    // In batches: a DuckDB warehouse file commits each batch once (src/warehouse/loader.ts loadVersions).
+    const todo = (await loadsToDo(s, analyzers, opts, wh)).map((t) => ({ ...t, opts: { force: opts.force } }));
+    for (let i = 0; i < todo.length; i += MAX_LOADS_PER_TRANSACTION) {
+      for (const o of await loadVersions({ ...s, warehouse: wh }, todo.slice(i, i + MAX_LOADS_PER_TRANSACTION))) {
+        outcomes.push(o);
+        if (!json) out.info(outcomeLine(o));
+      }
     }
   } finally {
     await wh.close();

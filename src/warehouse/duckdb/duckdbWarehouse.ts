@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Partition } from '../../catalog/partition.ts';
 import { lit } from '../../engine/sql.ts';
 import { asRecountError, RecountError } from '../../errors.ts';
+import { faultPoint } from '../../fault.ts';
 import {
   checksumsByPartition,
   type HashPlanEntry,
@@ -66,34 +67,50 @@ class DuckDBWarehouse implements Warehouse {
   }
 
   async load(req: LoadRequest): Promise<LoadResult> {
+    return (await this.loadBatch([req]))[0]!;
+  }
+
+  /**
+   * The loads in one transaction, one after another, and one commit for all: the file has one writer, so no lock
+   * order between loads matters. When one fails, all are rolled back and its error is thrown.
+   */
+  async loadBatch(reqs: readonly LoadRequest[]): Promise<LoadResult[]> {
     return this.exclusive(async () => {
       await this.conn.run('BEGIN TRANSACTION');
-      // What this load learns or writes of the table's schema, kept only once it commits.
+      // What these loads learn or write of the tables' schemas, kept only once they commit.
       const cache = new LoadSchemaCache(this.file);
+      let current: LoadRequest | undefined;
       try {
-        const result = await runLoad(
-          duckdbLoadTransaction(this.conn, cache),
-          duckdbDialect,
-          req,
-          async (plan, signal) => {
-            // A second connection of the same instance reads the Parquet while the first inserts it.
-            const reader = await this.file.instance.connect();
-            try {
-              return await versionChecksum(reader, req.source.files, plan, signal);
-            } finally {
-              reader.closeSync();
-            }
-          },
-        );
+        const results: LoadResult[] = [];
+        for (const req of reqs) {
+          current = req;
+          results.push(
+            await runLoad(duckdbLoadTransaction(this.conn, cache), duckdbDialect, req, this.filesChecksum(req)),
+          );
+        }
+        // Every load of the batch is done and reconciled, none committed: a kill here leaves them all owed.
+        if (reqs.length > 1) faultPoint('before-batch-commit');
         await this.conn.run('COMMIT');
         cache.commit();
-        return result;
+        return results;
       } catch (err) {
         cache.discard();
         await this.conn.run('ROLLBACK').catch(() => undefined);
-        throw loadError(err, req, this.display);
+        throw loadError(err, current ?? reqs[0]!, this.display);
       }
     });
+  }
+
+  // A second connection of the same instance reads the version's Parquet while the first inserts it.
+  private filesChecksum(req: LoadRequest) {
+    return async (plan: readonly HashPlanEntry[], signal: AbortSignal) => {
+      const reader = await this.file.instance.connect();
+      try {
+        return await versionChecksum(reader, req.source.files, plan, signal);
+      } finally {
+        reader.closeSync();
+      }
+    };
   }
 
   async init(): Promise<void> {

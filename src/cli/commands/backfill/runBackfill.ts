@@ -5,8 +5,14 @@ import { checkHold } from '../../../run/hold.ts';
 import { type AttemptResult, runPartition } from '../../../run/runPartition.ts';
 import { inLanes } from '../../../inLanes.ts';
 import { openWarehouse } from '../../../warehouse/open.ts';
-import { type LoadContext, loadAfterPublish, loadWarning } from '../../../warehouse/loader.ts';
-import { SerialQueue } from '../../../serialQueue.ts';
+import {
+  type LoadContext,
+  loadAfterPublish,
+  loadVersions,
+  loadWarning,
+  MAX_LOADS_PER_TRANSACTION,
+} from '../../../warehouse/loader.ts';
+import { BatchQueue } from '../../../batchQueue.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { attemptLine, loadLine, warnCheckLines } from '../../format.ts';
 import type { Output } from '../../output.ts';
@@ -35,9 +41,10 @@ export interface BackfillOutcome {
  * failures; a line per partition in partition order as it ends, or a progress bar on a terminal.
  *
  * With a warehouse load, a partition's load runs while the next partitions run: each attempt publishes and records
- * its load as owed (as a worker of `serve` does), and one queue loads the versions one after another through the
- * backfill's one warehouse. A lane waits for its previous load before it queues another, so at most `parallel`
- * loads wait. A backfill killed meanwhile leaves those loads owed: `recount load --pending` (or `serve`) does them.
+ * its load as owed (as a worker of `serve` does), and one queue loads the versions through the backfill's one
+ * warehouse, in batches of those that waited (one transaction each on a DuckDB file). At most
+ * MAX_LOADS_PER_TRANSACTION loads wait: then a lane waits for them. A backfill killed meanwhile leaves those loads
+ * owed: `recount load --pending` (or `serve`) does them.
  */
 export async function runBackfill(
   out: Output,
@@ -67,8 +74,13 @@ export async function runBackfill(
     }
     bar?.increment(1, { failed: outcome.failed });
   });
-  const loads = new SerialQueue();
-  const laneLoads: Promise<void>[] = [];
+  // Loads queue behind the attempts and go in batches: one warehouse transaction and one commit for the loads that
+  // waited while the one before ran. Past that many waiting, a lane waits for them before it runs another partition.
+  const loads = new BatchQueue<AttemptResult, AttemptResult>(
+    (rs) => withLoads(ctx, analyzer, rs),
+    MAX_LOADS_PER_TRANSACTION,
+  );
+  const queued: Promise<void>[] = [];
   const deferLoad = warehouse !== undefined;
   // A partition's failure is its result, never the lane's: a lane stops only on an error of the backfill itself.
   const runOne = async (i: number, lane: number) => {
@@ -76,13 +88,14 @@ export async function runBackfill(
     bar?.update({ partition: p.id });
     const r = await backfillPartition(out, ctx, analyzer, p, { ...opts, deferLoad });
     if (!deferLoad || typeof r === 'string' || r.status !== 'succeeded') return report(i, r);
-    await laneLoads[lane];
-    laneLoads[lane] = loads.run(async () => report(i, await withLoad(ctx, analyzer, r)));
+    while (queued.length >= MAX_LOADS_PER_TRANSACTION) await queued.shift();
+    queued.push(loads.add(r).then((withLoad) => report(i, withLoad)));
   };
   try {
     await inLanes(partitions.length, opts.parallel ?? 1, runOne);
   } finally {
-    await Promise.allSettled(laneLoads);
+    await Promise.allSettled(queued);
+    await loads.idle();
     await warehouse?.close();
   }
   bar?.stop();
@@ -111,12 +124,26 @@ function inOrder(done: Done[], show: (r: Result) => void): (i: number, r: Result
   };
 }
 
-/** A published attempt with the load its publish left owed, done now (never throws: a failed load is its outcome). */
-async function withLoad(ctx: LoadContext, analyzer: Analyzer, r: AttemptResult): Promise<AttemptResult> {
+/** Published attempts with the loads their publish left owed, done now in one batch (never throws: a failed load is its outcome). */
+async function withLoads(ctx: LoadContext, analyzer: Analyzer, rs: AttemptResult[]): Promise<AttemptResult[]> {
+  const versions = await Promise.all(rs.map((r) => ctx.store.publishedVersion(analyzer.name, r.partition)));
   // The files were hashed from the bytes the attempt wrote: the load does not read them again for that.
-  const known = r.fileSha256 && { version: r.version!, sha256: new Map(Object.entries(r.fileSha256)) };
-  const load = await loadAfterPublish(ctx, analyzer, r.partition, { begun: r.version, known });
-  return { ...r, load, warnings: load?.error ? [...r.warnings, loadWarning(load)] : r.warnings };
+  const known = (r: AttemptResult) =>
+    r.fileSha256 && { version: r.version!, sha256: new Map(Object.entries(r.fileSha256)) };
+  const batch = rs.flatMap((r, i) => {
+    const version = versions[i];
+    return version ? [{ analyzer, version, opts: { begun: r.version, known: known(r) } }] : [];
+  });
+  const outcomes = await loadVersions(ctx, batch);
+  const out: AttemptResult[] = [];
+  for (const [i, r] of rs.entries()) {
+    // Nothing published any more (rolled back meanwhile): the load says so, as after any publish.
+    const load = versions[i]
+      ? outcomes.shift()
+      : await loadAfterPublish(ctx, analyzer, r.partition, { begun: r.version, known: known(r) });
+    out.push({ ...r, load, warnings: load?.error ? [...r.warnings, loadWarning(load)] : r.warnings });
+  }
+  return out;
 }
 
 /** Run one partition unless it is up to date or held by a rollback (never, with force). */
