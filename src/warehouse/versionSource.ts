@@ -4,7 +4,8 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import { openDuckDB } from '../engine/duckdb/settings.ts';
 import type { Grain } from '../catalog/partition.ts';
 import { parsePartition } from '../catalog/partition.ts';
-import { MANIFEST_FILE, readManifest, sha256File } from '../commit/manifest.ts';
+import { type Manifest, MANIFEST_FILE, readManifest, sha256File } from '../commit/manifest.ts';
+import { KeptByKey } from '../keptByKey.ts';
 import type { Column } from '../engine/engine.ts';
 import { RecountError } from '../errors.ts';
 import type { VersionRow } from '../state/types.ts';
@@ -43,6 +44,17 @@ async function describeFiles(files: readonly string[]): Promise<Column[]> {
   } finally {
     conn.closeSync();
   }
+}
+
+/**
+ * The files' schema follows from what the query produced and which engine wrote it: versions alike in both have
+ * files alike, so a burst of loads of one analyzer reads one footer, not one per load. Files changed since they
+ * were published are the sha256 check's to find, as for any load.
+ */
+const fileColumns = new KeptByKey<Column[]>(64);
+
+function fileSchemaKey(m: Manifest): string {
+  return JSON.stringify([m.provenance.engine, m.provenance.engineVersion, m.schema]);
 }
 
 /**
@@ -93,7 +105,7 @@ export async function readVersionSource(
   const abs = files.map((f) => f.abs);
   let columns: Column[];
   try {
-    columns = abs.length ? await describeFiles(abs) : manifest.schema;
+    columns = abs.length ? await fileColumns.get(fileSchemaKey(manifest), () => describeFiles(abs)) : manifest.schema;
   } catch (err) {
     // A footer DuckDB cannot read is a file that changed since it was published, when its sha256 says so: that is
     // VERSION_FILES_MISSING, which waits for a rerun, not a load error retried for ever.
